@@ -1,0 +1,15 @@
+export { MODEL_NAMES, DATASET_NAMES } from './models.js';
+export type { ModelName, DatasetName } from './models.js';
+export { EpochRecordSchema, parseMetricsJsonl, toMetricsJsonl } from './records.js';
+export type { EpochRecord } from './records.js';
+export {
+  JobSpecSchema,
+  OptimizerSchema,
+  InvalidJobSpecError,
+  parseJobSpec,
+  specIssues,
+  TRAIN_SET_SIZE,
+  TEST_SET_SIZE,
+} from './job-spec.js';
+export type { JobSpec, JobSpecInput, OptimizerSpec, SpecIssue } from './job-spec.js';
+export { artifactKeys, checkpointEpoch, jobPrefix } from './layout.js';
