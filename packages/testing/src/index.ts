@@ -1,0 +1,5 @@
+export { freePort, waitForPort } from './ports.js';
+export { startNatsServer, NatsServerMissingError } from './nats-server.js';
+export type { NatsServerHandle } from './nats-server.js';
+export { startS3Server, S3RVER_CREDENTIALS } from './s3-server.js';
+export type { S3ServerHandle } from './s3-server.js';

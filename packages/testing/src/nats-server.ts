@@ -1,0 +1,75 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, waitForPort } from './ports.js';
+
+export interface NatsServerHandle extends AsyncDisposable {
+  readonly url: string;
+  readonly port: number;
+  /** JetStream store folder; it survives `restart()` so streams and KV persist like a real broker's disk. */
+  readonly storeDir: string;
+  stop(): Promise<void>;
+  /** Stops the server (SIGTERM) and starts it again on the same port and store. */
+  restart(downMs?: number): Promise<void>;
+}
+
+export class NatsServerMissingError extends Error {
+  override readonly name = 'NatsServerMissingError';
+}
+
+function assertBinary(bin: string): void {
+  const probe = spawnSync(bin, ['--version'], { encoding: 'utf8' });
+  if (probe.error || probe.status !== 0) {
+    throw new NatsServerMissingError(
+      `'${bin}' is not runnable (${probe.error?.message ?? probe.stderr}). Install nats-server 2.9+ (Debian: apt-get install nats-server) and put it on PATH.`,
+    );
+  }
+}
+
+/** Starts `nats-server -js` on a free port with a temporary JetStream store. */
+export async function startNatsServer(opts: { bin?: string; port?: number } = {}): Promise<NatsServerHandle> {
+  const bin = opts.bin ?? 'nats-server';
+  assertBinary(bin);
+  const port = opts.port ?? (await freePort());
+  const storeDir = mkdtempSync(join(tmpdir(), 'nats-js-'));
+  let child: ChildProcess | undefined;
+
+  const launch = async () => {
+    child = spawn(bin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+    const exited = new Promise<never>((_, reject) =>
+      child!.once('exit', (code) => reject(new Error(`nats-server exited (${code}) during start: ${stderr}`))),
+    );
+    await Promise.race([waitForPort(port), exited]);
+  };
+
+  const stopChild = async () => {
+    const c = child;
+    child = undefined;
+    if (!c || c.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      c.once('exit', () => resolve());
+      c.kill('SIGTERM');
+    });
+  };
+
+  await launch();
+  const handle: NatsServerHandle = {
+    url: `nats://127.0.0.1:${port}`,
+    port,
+    storeDir,
+    stop: async () => {
+      await stopChild();
+      rmSync(storeDir, { recursive: true, force: true });
+    },
+    restart: async (downMs = 0) => {
+      await stopChild();
+      if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
+      await launch();
+    },
+    [Symbol.asyncDispose]: () => handle.stop(),
+  };
+  return handle;
+}
