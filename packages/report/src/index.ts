@@ -1,0 +1,11 @@
+export { renderMetricsTable } from './metrics-table.js';
+export { compareRuns, summarizeRun, DEFAULT_ACCURACY_THRESHOLD } from './compare.js';
+export type { Comparison, RunSummary, Margin, AtEpoch } from './compare.js';
+export { renderComparison } from './comparison-text.js';
+export { renderCurvesSvg, curvesSize, CURVE_STYLE } from './curves-svg.js';
+export type { CurvesOptions } from './curves-svg.js';
+export { renderCurvesPng, svgToPng, rasterise } from './curves-png.js';
+export type { RasterOptions } from './curves-png.js';
+export type { RunMetrics, ReportMeta } from './types.js';
+export { buildReport, describeRecipe, describeDataset, describeOptimizer } from './build-report.js';
+export type { ReportInput } from './build-report.js';
