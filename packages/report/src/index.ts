@@ -1,4 +1,5 @@
-export { renderMetricsTable } from './metrics-table.js';
+export { renderMetricsTable, renderMetricsHeader, renderMetricsRow } from './metrics-table.js';
+export { formatDuration } from './format.js';
 export { compareRuns, summarizeRun, DEFAULT_ACCURACY_THRESHOLD } from './compare.js';
 export type { Comparison, RunSummary, Margin, AtEpoch } from './compare.js';
 export { renderComparison } from './comparison-text.js';
@@ -9,3 +10,5 @@ export type { RasterOptions } from './curves-png.js';
 export type { RunMetrics, ReportMeta } from './types.js';
 export { buildReport, describeRecipe, describeDataset, describeOptimizer } from './build-report.js';
 export type { ReportInput } from './build-report.js';
+export { writeReport } from './write-report.js';
+export type { ReportSink } from './write-report.js';

@@ -1,10 +1,26 @@
 import { escapeCell, formatLoss, formatPercent } from './format.js';
 import { orderedRecords } from './records.js';
+import type { EpochRecord } from '@mnist/protocol';
 import type { RunMetrics } from './types.js';
 
 const HEADER = ['Model', 'Epoch', 'Train Loss', 'Train Accuracy', 'Test Loss', 'Test Accuracy'] as const;
 
 const row = (cells: readonly string[]): string => `| ${cells.join(' | ')} |`;
+
+/** The table's two header lines (for printing rows as epochs finish). */
+export const renderMetricsHeader = (): string => `${row(HEADER)}\n${row(HEADER.map(() => '---'))}`;
+
+/** One epoch's row; `title` is the model's title on a block's first row, '' after it. */
+export function renderMetricsRow(title: string, r: EpochRecord): string {
+  return row([
+    escapeCell(title),
+    String(r.epoch),
+    formatLoss(r.trainLoss),
+    formatPercent(r.trainAcc),
+    formatLoss(r.testLoss),
+    formatPercent(r.testAcc),
+  ]);
+}
 
 /**
  * The seed study's per-epoch table: one block per run, the model's title on the first
@@ -12,25 +28,14 @@ const row = (cells: readonly string[]): string => `| ${cells.join(' | ')} |`;
  * A run without records still gets a row, so it is visibly present but empty.
  */
 export function renderMetricsTable(runs: readonly RunMetrics[]): string {
-  const lines = [row(HEADER), row(HEADER.map(() => '---'))];
+  const lines = [renderMetricsHeader()];
   for (const run of runs) {
     const records = orderedRecords(run.records);
     if (records.length === 0) {
       lines.push(row([escapeCell(run.title), '–', '–', '–', '–', '–']));
       continue;
     }
-    records.forEach((r, i) => {
-      lines.push(
-        row([
-          i === 0 ? escapeCell(run.title) : '',
-          String(r.epoch),
-          formatLoss(r.trainLoss),
-          formatPercent(r.trainAcc),
-          formatLoss(r.testLoss),
-          formatPercent(r.testAcc),
-        ]),
-      );
-    });
+    records.forEach((r, i) => lines.push(renderMetricsRow(i === 0 ? run.title : '', r)));
   }
   return lines.join('\n') + '\n';
 }
