@@ -18,7 +18,7 @@ export interface ModelSummary {
 }
 
 function countTrainable(model: tfl.LayersModel): number {
-  return model.trainableWeights.reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1), 0);
+  return model.trainableWeights.reduce((n, w) => n + w.shape.reduce<number>((a, b) => a * (b ?? 1), 1), 0);
 }
 
 /** Per-layer parameter breakdown, as the seed tabulates it. Builds (and disposes) the model. */

@@ -1,0 +1,133 @@
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { MODEL_NAMES, parseJobSpec, type JobSpec } from '@mnist/protocol';
+import type { CliEnv } from '../config.js';
+import { UsageError } from '../errors.js';
+import { backendFlag, parseFlags, SPEC_FLAGS, SPEC_FLAGS_HELP, specFromInput, specInputFromFlags, type Values } from '../flags.js';
+import type { Output } from '../output.js';
+import { freshDir, resolveResumeDir, timestamp } from '../local/run-dirs.js';
+import { runLocal, type LocalRun } from '../local/run-local.js';
+
+const LOCAL_FLAGS = {
+  ...SPEC_FLAGS,
+  backend: { type: 'string' },
+  out: { type: 'string', short: 'o' },
+  resume: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+const LOCAL_FLAGS_HELP = `Run flags:
+      --backend <name>       auto (default, or MNIST_BACKEND) | tensorflow | onednn | wasm | cpu
+  -o, --out <dir>            folder for runs (default RUNS_DIR or ./runs)
+      --resume <id|path>     continue a run from its last complete checkpoint
+      --json                 one JSON record per epoch on stdout (progress stays on stderr)
+  -h, --help                 this help`;
+
+export const TRAIN_HELP = `Usage: mnist train --model <name> [flags]
+       mnist train --resume <run-id|path>
+
+Trains one model locally (no servers) into <out>/<timestamp>-<model>/: spec.json,
+metrics.jsonl, checkpoints/epoch-NNN/, report.md, curves.png, curves.svg.
+Prints the seed-style table as epochs finish.
+
+${SPEC_FLAGS_HELP}
+
+${LOCAL_FLAGS_HELP}`;
+
+export const REPRODUCE_HELP = `Usage: mnist reproduce [--models lenet5,mlp,lenet5-reg] [flags]
+       mnist reproduce --resume <study-id|path>
+
+Runs the whole study: each model trained with the same recipe, then one report that
+compares them. Writes <out>/study-<timestamp>/ with a folder per model and report.md,
+curves.png, curves.svg for the study.
+
+      --models <list>        comma-separated (default: ${MODEL_NAMES.join(',')})
+${SPEC_FLAGS_HELP.split('\n').filter((l) => !l.includes('--model ')).join('\n')}
+
+${LOCAL_FLAGS_HELP}`;
+
+const STUDY_JSON = 'study.json';
+const SPEC_JSON = 'spec.json';
+
+/** With --resume the run's own spec is the truth: flags that would change it are refused. */
+function refuseSpecFlags(values: Values): void {
+  const given = Object.keys(SPEC_FLAGS).filter((k) => values[k] !== undefined);
+  if (given.length) throw new UsageError(`--resume continues with the run's saved spec; drop --${given.join(', --')}`);
+}
+
+function readSpec(file: string): JobSpec {
+  try {
+    return parseJobSpec(JSON.parse(readFileSync(file, 'utf8')));
+  } catch (err) {
+    throw new UsageError(`${file}: ${(err as Error).message}`);
+  }
+}
+
+interface Context {
+  env: CliEnv;
+  out: Output;
+  signal: AbortSignal;
+}
+
+export async function trainCommand(args: string[], ctx: Context): Promise<number> {
+  const { values } = parseFlags(args, LOCAL_FLAGS);
+  if (values.help) return ctx.out.result(TRAIN_HELP), 0;
+  const root = (values.out as string | undefined) ?? ctx.env.RUNS_DIR;
+  let run: LocalRun;
+  if (values.resume !== undefined) {
+    refuseSpecFlags(values);
+    const dir = resolveResumeDir(root, values.resume as string, SPEC_JSON);
+    run = { dir, spec: readSpec(join(dir, SPEC_JSON)) };
+  } else {
+    if (values.model === undefined) throw new UsageError(`--model is required (${MODEL_NAMES.join(', ')}); see mnist train --help`);
+    const spec = specFromInput(specInputFromFlags(values));
+    run = { spec, dir: freshDir(root, `${timestamp()}-${spec.model}`) };
+  }
+  await runLocal({
+    runs: [run],
+    resume: values.resume !== undefined,
+    backend: backendFlag(values, ctx.env.MNIST_BACKEND),
+    datasetDir: ctx.env.MNIST_DIR,
+    out: ctx.out,
+    signal: ctx.signal,
+  });
+  return 0;
+}
+
+export async function reproduceCommand(args: string[], ctx: Context): Promise<number> {
+  const { values } = parseFlags(args, { ...LOCAL_FLAGS, models: { type: 'string' } });
+  if (values.help) return ctx.out.result(REPRODUCE_HELP), 0;
+  if (values.model !== undefined) throw new UsageError('reproduce takes --models <list>, not --model');
+  const root = (values.out as string | undefined) ?? ctx.env.RUNS_DIR;
+  let studyDir: string;
+  let models: string[];
+  let base: Values = values;
+  if (values.resume !== undefined) {
+    refuseSpecFlags(values);
+    if (values.models !== undefined) throw new UsageError('--resume continues with the study\'s saved models; drop --models');
+    studyDir = resolveResumeDir(root, values.resume as string, STUDY_JSON);
+    const study = JSON.parse(readFileSync(join(studyDir, STUDY_JSON), 'utf8')) as { models: string[]; flags: Values };
+    models = study.models;
+    base = study.flags;
+  } else {
+    models = ((values.models as string | undefined) ?? MODEL_NAMES.join(',')).split(',').map((m) => m.trim()).filter(Boolean);
+    if (new Set(models).size !== models.length) throw new UsageError('--models lists a model twice');
+    studyDir = freshDir(root, `study-${timestamp()}`);
+  }
+  const runs = models.map((model) => ({ spec: specFromInput(specInputFromFlags(base, model)), dir: join(studyDir, model) }));
+  if (values.resume === undefined) {
+    const { FsStore, putJson } = await import('@mnist/storage');
+    const flags = Object.fromEntries(Object.keys(SPEC_FLAGS).filter((k) => values[k] !== undefined).map((k) => [k, values[k]]));
+    await putJson(new FsStore(studyDir), STUDY_JSON, { models, flags, createdAt: new Date().toISOString() });
+  }
+  await runLocal({
+    runs,
+    studyDir,
+    resume: values.resume !== undefined,
+    backend: backendFlag(values, ctx.env.MNIST_BACKEND),
+    datasetDir: ctx.env.MNIST_DIR,
+    out: ctx.out,
+    signal: ctx.signal,
+  });
+  return 0;
+}

@@ -1,0 +1,114 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { InvalidJobSpecError, parseJobSpec, type JobSpec, type JobSpecInput } from '@mnist/protocol';
+import { isBackendChoice, type BackendChoice } from '@mnist/training';
+import { UsageError } from './errors.js';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** Flags that describe what to train; `train`, `reproduce` and `submit` share them. */
+export const SPEC_FLAGS = {
+  model: { type: 'string', short: 'm' },
+  dataset: { type: 'string' },
+  epochs: { type: 'string', short: 'e' },
+  'batch-size': { type: 'string', short: 'b' },
+  optimizer: { type: 'string' },
+  lr: { type: 'string' },
+  momentum: { type: 'string' },
+  seed: { type: 'string' },
+  'train-limit': { type: 'string' },
+  'test-limit': { type: 'string' },
+  'checkpoint-every': { type: 'string' },
+} as const satisfies Options;
+
+export const SPEC_FLAGS_HELP = `Training flags (defaults = the seed study's recipe):
+  -m, --model <name>         lenet5 | mlp | lenet5-reg
+      --dataset <name>       mnist (default) | fashion-mnist
+  -e, --epochs <n>           epochs (default 10)
+  -b, --batch-size <n>       global batch size (default 64)
+      --optimizer <name>     sgd (default) | adam
+      --lr <x>               learning rate (default 0.01 for sgd, 0.001 for adam)
+      --momentum <x>         SGD momentum (default 0.9)
+      --seed <n>             seed for initialisation, shuffling and dropout (default 1)
+      --train-limit <n>      train on the first n training images only
+      --test-limit <n>       evaluate on the first n test images only
+      --checkpoint-every <n> checkpoint every n epochs (default 1; the last epoch always)`;
+
+export type Values = Record<string, string | boolean | undefined>;
+
+export function parseFlags(args: string[], options: Options, allowPositionals = false): { values: Values; positionals: string[] } {
+  try {
+    const parsed = parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals });
+    return { values: parsed.values as Values, positionals: parsed.positionals };
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+function numberFlag(values: Values, name: string): number | undefined {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(n)) {
+    throw new UsageError(`--${name} expects a number, got '${String(raw)}'`);
+  }
+  return n;
+}
+
+/** The spec fields set by flags (undefined ones left out, so schema defaults apply). */
+export function specInputFromFlags(values: Values, model?: string): Partial<JobSpecInput> {
+  const optimizerType = (values.optimizer as string | undefined) ?? 'sgd';
+  const lr = numberFlag(values, 'lr');
+  const momentum = numberFlag(values, 'momentum');
+  if (momentum !== undefined && optimizerType !== 'sgd') throw new UsageError('--momentum applies to --optimizer sgd only');
+  const optimizer =
+    values.optimizer === undefined && lr === undefined && momentum === undefined
+      ? undefined
+      : { type: optimizerType, ...(lr !== undefined && { lr }), ...(momentum !== undefined && { momentum }) };
+  const input: Record<string, unknown> = {
+    model: model ?? values.model,
+    dataset: values.dataset,
+    epochs: numberFlag(values, 'epochs'),
+    batchSize: numberFlag(values, 'batch-size'),
+    optimizer,
+    seed: numberFlag(values, 'seed'),
+    trainLimit: numberFlag(values, 'train-limit'),
+    testLimit: numberFlag(values, 'test-limit'),
+    checkpointEvery: numberFlag(values, 'checkpoint-every'),
+  };
+  return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as Partial<JobSpecInput>;
+}
+
+const FLAG_OF_FIELD: Record<string, string> = {
+  model: '--model',
+  dataset: '--dataset',
+  epochs: '--epochs',
+  batchSize: '--batch-size',
+  'optimizer.type': '--optimizer',
+  'optimizer.lr': '--lr',
+  'optimizer.momentum': '--momentum',
+  seed: '--seed',
+  trainLimit: '--train-limit',
+  testLimit: '--test-limit',
+  checkpointEvery: '--checkpoint-every',
+  replicas: '--replicas',
+  minReplicas: '--min-replicas',
+};
+
+/** Validates through the shared JobSpec schema, naming flags rather than JSON fields. */
+export function specFromInput(input: Partial<JobSpecInput>): JobSpec {
+  try {
+    return parseJobSpec(input);
+  } catch (err) {
+    if (!(err instanceof InvalidJobSpecError)) throw err;
+    throw new UsageError(err.issues.map((i) => `${FLAG_OF_FIELD[i.path] ?? i.path}: ${i.message}`).join('; '));
+  }
+}
+
+export function backendFlag(values: Values, fallback: BackendChoice): BackendChoice {
+  const raw = values.backend;
+  if (raw === undefined) return fallback;
+  if (typeof raw !== 'string' || !isBackendChoice(raw)) {
+    throw new UsageError(`--backend must be one of auto, tensorflow, onednn, wasm, cpu; got '${String(raw)}'`);
+  }
+  return raw;
+}

@@ -1,0 +1,103 @@
+import { basename, join, relative } from 'node:path';
+import { loadDataset, type Dataset } from '@mnist/data';
+import { getModel } from '@mnist/models';
+import type { EpochRecord, JobSpec } from '@mnist/protocol';
+import { formatDuration, renderMetricsHeader, renderMetricsRow, writeReport, type RunMetrics } from '@mnist/report';
+import { FsStore } from '@mnist/storage';
+import { runJob, selectBackend, type BackendChoice } from '@mnist/training';
+import type { Output } from '../output.js';
+
+export interface LocalRun {
+  spec: JobSpec;
+  /** The run's folder: spec.json, metrics.jsonl, checkpoints/, report.md, curves.*. */
+  dir: string;
+}
+
+export interface RunLocalOptions {
+  runs: LocalRun[];
+  /** A study folder gets a combined report of all runs. */
+  studyDir?: string;
+  resume: boolean;
+  backend: BackendChoice;
+  datasetDir?: string;
+  out: Output;
+  signal?: AbortSignal;
+}
+
+const where = (dir: string) => relative(process.cwd(), dir) || '.';
+const datasetKey = (s: JobSpec) => `${s.dataset}|${s.trainLimit}|${s.testLimit}`;
+
+/** Trains each run in turn on one backend, streaming the seed-style table, and writes the reports. */
+export async function runLocal(o: RunLocalOptions): Promise<RunMetrics[]> {
+  const { out } = o;
+  const started = performance.now();
+  const backend = await selectBackend(o.backend);
+  const skipped = backend.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ');
+  out.info(`backend: ${backend.name}${skipped ? ` (skipped ${skipped})` : ''}`);
+
+  const datasets = new Map<string, Dataset>();
+  const results: RunMetrics[] = [];
+  if (!out.json) out.result(renderMetricsHeader());
+
+  for (const { spec, dir } of o.runs) {
+    const key = datasetKey(spec);
+    let data = datasets.get(key);
+    if (!data) {
+      const t0 = performance.now();
+      data = await loadDataset({ name: spec.dataset, dir: o.datasetDir, trainLimit: spec.trainLimit, testLimit: spec.testLimit });
+      datasets.set(key, data);
+      out.info(`data: ${spec.dataset} from ${data.dir}: ${data.train.count} train / ${data.test.count} test images (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    }
+    const { title } = getModel(spec.model);
+    const runId = basename(dir);
+    let rows = 0;
+    const printRecord = (r: EpochRecord) => {
+      if (out.json) out.result(JSON.stringify({ model: spec.model, runId, ...r }));
+      else out.result(renderMetricsRow(rows === 0 ? title : '', r));
+      rows++;
+    };
+    const runStart = performance.now();
+    const result = await runJob({
+      spec,
+      store: new FsStore(dir),
+      data,
+      backend: backend.name,
+      resume: o.resume,
+      signal: o.signal,
+      onStart: ({ startEpoch, records }) => {
+        out.info(
+          startEpoch > 1
+            ? `${spec.model}: resuming ${where(dir)} at epoch ${startEpoch}/${spec.epochs}`
+            : `${spec.model}: training into ${where(dir)}`,
+        );
+        records.forEach(printRecord);
+      },
+      onStep: (p) => out.progress.step(spec.model, spec.epochs, p),
+      onEpoch: (r) => {
+        printRecord(r);
+        out.info(`${spec.model} epoch ${r.epoch}/${spec.epochs}: ${r.seconds.toFixed(1)} s, ${Math.round(r.imagesPerSec).toLocaleString('en-US')} img/s`);
+      },
+    });
+    result.model.dispose();
+    const run: RunMetrics = { title, model: spec.model, records: result.records };
+    await writeReport(new FsStore(dir), {
+      runs: [run],
+      title: `${title} on ${spec.dataset}`,
+      meta: { spec, backend: backend.name, wallSeconds: (performance.now() - runStart) / 1000 },
+    });
+    results.push(run);
+  }
+
+  const wallSeconds = (performance.now() - started) / 1000;
+  const firstSpec = o.runs[0]?.spec;
+  if (o.studyDir && firstSpec) {
+    await writeReport(new FsStore(o.studyDir), {
+      runs: results,
+      title: `${firstSpec.dataset === 'mnist' ? 'MNIST' : 'Fashion-MNIST'} study: ${results.map((r) => r.title).join(' vs ')}`,
+      meta: { spec: firstSpec, backend: backend.name, wallSeconds },
+    });
+  }
+  const reportDir = o.studyDir ?? o.runs[0]?.dir;
+  out.info(`done in ${formatDuration(wallSeconds)}${reportDir ? `; report: ${where(join(reportDir, 'report.md'))}` : ''}`);
+  return results;
+}

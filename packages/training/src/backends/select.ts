@@ -1,0 +1,90 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+
+export const BACKEND_CHOICES = ['auto', 'tensorflow', 'onednn', 'wasm', 'cpu'] as const;
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+
+export interface BackendAttempt {
+  name: Exclude<BackendChoice, 'auto'>;
+  reason: string;
+}
+
+export interface SelectedBackend {
+  /** The tfjs backend now active ('tensorflow', 'onednn', 'wasm' or 'cpu'). */
+  name: string;
+  /** Backends tried first that were unavailable, and why (for the start-up log). */
+  skipped: BackendAttempt[];
+}
+
+export class BackendUnavailableError extends Error {
+  override readonly name = 'BackendUnavailableError';
+}
+
+type Setup = () => Promise<{ ok: true } | { ok: false; reason: string }>;
+
+/** tfjs-node(-gpu) registers 'tensorflow' on import; both are optional (their install downloads libtensorflow). */
+const setupTensorflow: Setup = async () => {
+  const reasons: string[] = [];
+  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    try {
+      await import(/* @vite-ignore */ pkg);
+      if (tf.findBackend('tensorflow')) return { ok: true };
+      reasons.push(`${pkg} loaded but registered no 'tensorflow' backend`);
+    } catch (err) {
+      reasons.push(`${pkg} not installed (${(err as Error).message.split('\n')[0]})`);
+    }
+  }
+  return { ok: false, reason: reasons.join('; ') };
+};
+
+const setupOnednn: Setup = async () => {
+  const onednn = await import('@mnist/tfjs-backend-onednn');
+  const status = onednn.onednnAvailability();
+  if (!status.available) return { ok: false, reason: status.reason };
+  return onednn.registerOnednnBackend() ? { ok: true } : { ok: false, reason: 'registration failed' };
+};
+
+const setupWasm: Setup = async () => {
+  const { setupWasmBackend } = await import('./wasm.js');
+  return setupWasmBackend();
+};
+
+const SETUPS: Record<BackendAttempt['name'], Setup> = {
+  tensorflow: setupTensorflow,
+  onednn: setupOnednn,
+  wasm: setupWasm,
+  cpu: async () => ({ ok: true }),
+};
+
+/** `auto` tries these in order: the fastest that works wins; pure-JS cpu is the fallback. */
+const AUTO_ORDER: BackendAttempt['name'][] = ['tensorflow', 'onednn', 'wasm', 'cpu'];
+
+/**
+ * Makes the chosen backend active (MNIST_BACKEND / --backend). An explicit choice that is
+ * unavailable is an error; `auto` falls through to the next. Production mode is enabled:
+ * it skips per-op NaN checks and the tfjs-node advertisement.
+ */
+export async function selectBackend(choice: BackendChoice = 'auto'): Promise<SelectedBackend> {
+  tf.enableProdMode();
+  const order = choice === 'auto' ? AUTO_ORDER : [choice];
+  const skipped: BackendAttempt[] = [];
+  for (const name of order) {
+    let result: Awaited<ReturnType<Setup>>;
+    try {
+      result = await SETUPS[name]();
+    } catch (err) {
+      result = { ok: false, reason: (err as Error).message };
+    }
+    if (result.ok && (await tf.setBackend(name))) {
+      await tf.ready();
+      return { name: tf.getBackend(), skipped };
+    }
+    skipped.push({ name, reason: result.ok ? `tf.setBackend('${name}') failed` : result.reason });
+  }
+  const why = skipped.map((s) => `${s.name}: ${s.reason}`).join('; ');
+  throw new BackendUnavailableError(`backend '${choice}' is not available here (${why})`);
+}
+
+export function isBackendChoice(value: string): value is BackendChoice {
+  return (BACKEND_CHOICES as readonly string[]).includes(value);
+}

@@ -1,0 +1,10 @@
+export { LocalCollective, createInProcessGroup } from './collective.js';
+export type { Collective } from './collective.js';
+export { crossEntropy, countCorrect } from './loss.js';
+export { createOptimizer } from './optimizer.js';
+export { evaluate, runEpochs, TrainingCancelledError } from './train-loop.js';
+export type { LoopOptions, StepProgress } from './train-loop.js';
+export { runJob } from './run-job.js';
+export type { RunJobOptions, RunJobResult } from './run-job.js';
+export { selectBackend, isBackendChoice, BACKEND_CHOICES, BackendUnavailableError } from './backends/select.js';
+export type { BackendChoice, SelectedBackend, BackendAttempt } from './backends/select.js';
