@@ -13,3 +13,16 @@ export {
 } from './job-spec.js';
 export type { JobSpec, JobSpecInput, OptimizerSpec, SpecIssue } from './job-spec.js';
 export { artifactKeys, checkpointEpoch, jobPrefix } from './layout.js';
+export {
+  NATS_NAMES,
+  JOB_STATES,
+  FINAL_STATES,
+  isFinalState,
+  JobIdSchema,
+  JobRecordSchema,
+  TaskMessageSchema,
+  TRAINER_STATES,
+  TrainerInfoSchema,
+  JobEventSchema,
+} from './cluster.js';
+export type { JobState, JobRecord, TaskMessage, TrainerInfo, JobEvent } from './cluster.js';

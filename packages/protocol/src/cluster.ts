@@ -1,0 +1,92 @@
+import { z } from 'zod';
+import { JobSpecSchema } from './job-spec.js';
+import { EpochRecordSchema } from './records.js';
+
+/** Names on the broker. One place, so api, trainer and cli can never disagree. */
+export const NATS_NAMES = {
+  /** KV bucket: job id -> JobRecord (the truth about every job). */
+  jobsBucket: 'mnist-jobs',
+  /** KV bucket: trainer id -> TrainerInfo, refreshed by heartbeats, entries expire. */
+  trainersBucket: 'mnist-trainers',
+  /** Work-queue stream of TaskMessage: each task is taken by one trainer. */
+  tasksStream: 'MNIST_TASKS',
+  tasksSubject: 'mnist.tasks',
+  /** Stream of JobEvent, subject per job; the API replays it for SSE (id = stream sequence). */
+  eventsStream: 'MNIST_EVENTS',
+  eventsSubject: (jobId: string) => `mnist.events.${jobId}`,
+  eventsWildcard: 'mnist.events.>',
+  /** Core-NATS subjects for forming data-parallel groups and exchanging gradients. */
+  recruitSubject: 'mnist.recruit',
+  trainerInbox: (trainerId: string) => `mnist.trainer.${trainerId}`,
+  collectivePrefix: (jobId: string, attempt: number) => `mnist.collective.${jobId}.${attempt}`,
+} as const;
+
+export const JOB_STATES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+export const FINAL_STATES: readonly JobState[] = ['succeeded', 'failed', 'cancelled'];
+export const isFinalState = (s: JobState) => FINAL_STATES.includes(s);
+
+/** Job ids are used in NATS subjects, KV keys and S3 keys: keep them to a safe alphabet. */
+export const JobIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'job id must be 1-64 letters, digits, _ or -');
+
+export const JobRecordSchema = z.object({
+  id: JobIdSchema,
+  spec: JobSpecSchema,
+  state: z.enum(JOB_STATES),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  startedAt: z.string().optional(),
+  finishedAt: z.string().optional(),
+  /** Incremented each time a group (re)starts the job; resumed attempts continue from a checkpoint. */
+  attempt: z.number().int().min(0),
+  /** Trainer ids of the current group, rank order. */
+  trainers: z.array(z.string()).default([]),
+  /** Last epoch whose record is in metrics.jsonl. */
+  epoch: z.number().int().min(0).default(0),
+  backend: z.string().optional(),
+  /** Why the job failed, or why it is waiting while queued. */
+  message: z.string().optional(),
+});
+export type JobRecord = z.infer<typeof JobRecordSchema>;
+
+/** On the work queue: "job X needs a group". The record in KV says what and in which state. */
+export const TaskMessageSchema = z.object({ jobId: JobIdSchema });
+export type TaskMessage = z.infer<typeof TaskMessageSchema>;
+
+export const TRAINER_STATES = ['idle', 'busy', 'draining'] as const;
+export const TrainerInfoSchema = z.object({
+  id: z.string(),
+  host: z.string(),
+  pid: z.number().int(),
+  backend: z.string(),
+  state: z.enum(TRAINER_STATES),
+  jobId: z.string().optional(),
+  rank: z.number().int().optional(),
+  startedAt: z.string(),
+  lastSeen: z.string(),
+});
+export type TrainerInfo = z.infer<typeof TrainerInfoSchema>;
+
+/** What the API streams to watchers (SSE) and the CLI prints: one union, tagged by `type`. */
+export const JobEventSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('status'),
+    jobId: z.string(),
+    state: z.enum(JOB_STATES),
+    attempt: z.number().int(),
+    message: z.string().optional(),
+    at: z.string(),
+  }),
+  z.object({ type: z.literal('epoch'), jobId: z.string(), record: EpochRecordSchema, at: z.string() }),
+  z.object({
+    type: z.literal('progress'),
+    jobId: z.string(),
+    epoch: z.number().int(),
+    step: z.number().int(),
+    steps: z.number().int(),
+    imagesPerSec: z.number(),
+    loss: z.number(),
+    at: z.string(),
+  }),
+]);
+export type JobEvent = z.infer<typeof JobEventSchema>;

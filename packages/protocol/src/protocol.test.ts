@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import {
+  artifactKeys,
+  checkpointEpoch,
+  InvalidJobSpecError,
+  JobEventSchema,
+  JobIdSchema,
+  NATS_NAMES,
+  parseJobSpec,
+  parseMetricsJsonl,
+  toMetricsJsonl,
+} from './index.js';
+
+const issuesOf = (input: unknown) => {
+  try {
+    parseJobSpec(input);
+  } catch (err) {
+    if (err instanceof InvalidJobSpecError) return err.issues;
+    throw err;
+  }
+  throw new Error('expected the spec to be rejected');
+};
+
+describe('JobSpec', () => {
+  it("fills the seed recipe's defaults", () => {
+    expect(parseJobSpec({ model: 'lenet5' })).toEqual({
+      model: 'lenet5',
+      dataset: 'mnist',
+      epochs: 10,
+      batchSize: 64,
+      optimizer: { type: 'sgd', lr: 0.01, momentum: 0.9 },
+      seed: 1,
+      replicas: 1,
+      checkpointEvery: 1,
+    });
+    expect(parseJobSpec({ model: 'mlp', optimizer: { type: 'adam' } }).optimizer).toEqual({
+      type: 'adam',
+      lr: 0.001,
+      beta1: 0.9,
+      beta2: 0.999,
+      epsilon: 1e-8,
+    });
+  });
+
+  it('names each bad field', () => {
+    expect(issuesOf({ model: 'resnet' })).toEqual([{ path: 'model', message: 'model must be one of lenet5, mlp, lenet5-reg' }]);
+    expect(issuesOf({ model: 'mlp', epochs: 0 })[0]!.path).toBe('epochs');
+    expect(issuesOf({ model: 'mlp', batchSize: 1.5 })[0]!.path).toBe('batchSize');
+    expect(issuesOf({ model: 'mlp', trainLimit: 60_001 })[0]!.path).toBe('trainLimit');
+    expect(issuesOf({ model: 'mlp', optimizer: { type: 'rmsprop' } })[0]!.path).toBe('optimizer.type');
+    expect(issuesOf({ model: 'mlp', optimizer: { type: 'sgd', lr: -1 } })[0]!.path).toBe('optimizer.lr');
+    expect(issuesOf({ model: 'mlp', replicas: 2, minReplicas: 3 })[0]!.path).toBe('minReplicas');
+    expect(issuesOf({ model: 'mlp', replicas: 4, batchSize: 2 })[0]!.path).toBe('batchSize');
+    expect(issuesOf('lenet5')[0]!.path).toBe('(root)');
+  });
+
+  it('rejects unknown keys instead of ignoring them', () => {
+    expect(issuesOf({ model: 'mlp', epoch: 3 })[0]!.message).toMatch(/epoch/);
+    expect(issuesOf({ model: 'mlp', optimizer: { type: 'adam', momentum: 0.9 } })[0]!.message).toMatch(/momentum/);
+  });
+});
+
+describe('metrics.jsonl', () => {
+  const rec = { epoch: 1, trainLoss: 0.3, trainAcc: 0.9, testLoss: 0.06, testAcc: 0.98, seconds: 5, imagesPerSec: 12000, backend: 'cpu' };
+  it('round-trips and reports the bad line', () => {
+    expect(parseMetricsJsonl(toMetricsJsonl([rec, { ...rec, epoch: 2 }]))).toHaveLength(2);
+    expect(() => parseMetricsJsonl(`${JSON.stringify(rec)}\n{oops`)).toThrow(/metrics\.jsonl:2: not JSON/);
+    expect(() => parseMetricsJsonl(JSON.stringify({ ...rec, testAcc: 98 }))).toThrow(/:1: testAcc/);
+  });
+});
+
+describe('names and layout', () => {
+  it('pads checkpoint folders and parses them back', () => {
+    expect(artifactKeys.checkpoint(7)).toBe('checkpoints/epoch-007/');
+    expect(checkpointEpoch('checkpoints/epoch-007/')).toBe(7);
+    expect(checkpointEpoch('checkpoints/epoch-1234/')).toBe(1234);
+    expect(checkpointEpoch('checkpoints/latest/')).toBeUndefined();
+  });
+
+  it('keeps job ids safe for subjects and keys', () => {
+    expect(JobIdSchema.safeParse('j-01_ab').success).toBe(true);
+    for (const bad of ['a.b', 'a b', '../x', '', 'a*']) expect(JobIdSchema.safeParse(bad).success).toBe(false);
+    expect(NATS_NAMES.eventsSubject('j1')).toBe('mnist.events.j1');
+  });
+
+  it('validates events by type', () => {
+    expect(JobEventSchema.safeParse({ type: 'status', jobId: 'j', state: 'running', attempt: 1, at: 'now' }).success).toBe(true);
+    expect(JobEventSchema.safeParse({ type: 'status', jobId: 'j', state: 'paused', attempt: 1, at: 'now' }).success).toBe(false);
+  });
+});
