@@ -166,6 +166,10 @@ export async function runEpochs(o: LoopOptions): Promise<EpochRecord[]> {
           loss: () => currentLoss.dataSync()[0]! / doneSteps,
         });
       }
+
+      // A group of one never awaits inside an epoch: yield once per step so the process
+      // still serves timers and I/O (abort signals, heartbeats, broker acks) while it trains.
+      if (worldSize === 1) await new Promise<void>((resolve) => setImmediate(resolve));
     }
     const trainSeconds = (performance.now() - epochStart) / 1000;
     const trainLoss = lossSum.dataSync()[0]! / steps;

@@ -1,0 +1,81 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { artifactKeys, parseMetricsJsonl, type EpochRecord } from '@mnist/protocol';
+import { FsStore, getJson, getText, listCheckpoints, type ArtifactStore } from '@mnist/storage';
+import { runJob, selectBackend, TrainingCancelledError } from './index.js';
+import { mnistSubset, spec } from './test-helpers.js';
+
+let backend: string;
+beforeAll(async () => {
+  backend = (await selectBackend('auto')).name;
+}, 60_000);
+
+const newStore = () => new FsStore(mkdtempSync(join(tmpdir(), 'run-job-')));
+const metrics = async (store: ArtifactStore) => parseMetricsJsonl((await getText(store, artifactKeys.metrics)) ?? '');
+// Timings differ between runs; everything learned must not.
+const learned = (rs: EpochRecord[]) => rs.map(({ epoch, trainLoss, trainAcc, testLoss, testAcc }) => ({ epoch, trainLoss, trainAcc, testLoss, testAcc }));
+
+// lenet5-reg exercises every piece of state a resume must restore: weights, batch-norm
+// statistics, momentum slots, the shuffle of the next epoch and the dropout masks.
+const s = spec({ model: 'lenet5-reg', epochs: 3, trainLimit: 384, testLimit: 200 });
+
+describe('runJob', () => {
+  let reference: EpochRecord[];
+
+  beforeAll(async () => {
+    const store = newStore();
+    const data = await mnistSubset(384, 200);
+    const r = await runJob({ spec: s, store, data, backend });
+    r.model.dispose();
+    reference = await metrics(store);
+  }, 120_000);
+
+  it('writes spec.json, one metrics line per epoch and a checkpoint per epoch', async () => {
+    expect(reference.map((r) => r.epoch)).toEqual([1, 2, 3]);
+    expect(reference[2]!.trainLoss).toBeLessThan(reference[0]!.trainLoss);
+  });
+
+  it('an interrupted run resumed from its checkpoint writes the same metrics as an uninterrupted one', async () => {
+    const store = newStore();
+    const data = await mnistSubset(384, 200);
+    const abort = new AbortController();
+    await expect(
+      runJob({ spec: s, store, data, backend, signal: abort.signal, onEpoch: (r) => void (r.epoch === 2 && abort.abort()) }),
+    ).rejects.toBeInstanceOf(TrainingCancelledError);
+    expect((await metrics(store)).map((r) => r.epoch)).toEqual([1, 2]);
+
+    let startEpoch = 0;
+    const resumed = await runJob({ spec: s, store, data, backend, resume: true, onStart: (i) => (startEpoch = i.startEpoch) });
+    resumed.model.dispose();
+    expect(startEpoch).toBe(3);
+    expect(learned(await metrics(store))).toEqual(learned(reference));
+    expect(await listCheckpoints(store)).toEqual([1, 2, 3]);
+    expect(await getJson(store, artifactKeys.spec)).toEqual(s);
+  }, 120_000);
+
+  it('an epoch whose checkpoint never completed is trained again and recorded once', async () => {
+    const store = newStore();
+    const data = await mnistSubset(384, 200);
+    const two = { ...s, epochs: 2 };
+    (await runJob({ spec: two, store, data, backend })).model.dispose();
+    // A crash after metrics.jsonl got epoch 2 but before its checkpoint manifest landed.
+    await store.deletePrefix(`${artifactKeys.checkpoint(2)}checkpoint.json`);
+    const resumed = await runJob({ spec: s, store, data, backend, resume: true });
+    resumed.model.dispose();
+    expect(resumed.resumedFromEpoch).toBe(1);
+    expect(learned(await metrics(store))).toEqual(learned(reference));
+  }, 120_000);
+
+  it('resuming a finished run trains nothing and keeps its records', async () => {
+    const store = newStore();
+    const data = await mnistSubset(384, 200);
+    const one = { ...s, epochs: 1 };
+    (await runJob({ spec: one, store, data, backend })).model.dispose();
+    const again = await runJob({ spec: one, store, data, backend, resume: true });
+    again.model.dispose();
+    expect(again.records.map((r) => r.epoch)).toEqual([1]);
+    expect(learned(await metrics(store))).toEqual(learned(reference.slice(0, 1)));
+  }, 60_000);
+});

@@ -1,0 +1,89 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import { getModel } from '@mnist/models';
+import { createInProcessGroup, createOptimizer, LocalCollective, runEpochs, selectBackend, type Collective } from './index.js';
+import { mnistSubset, spec } from './test-helpers.js';
+
+let backend: string;
+beforeAll(async () => {
+  // The fastest backend here (onednn or wasm): these tests train for real.
+  backend = (await selectBackend('auto')).name;
+}, 60_000);
+
+describe('training loop', () => {
+  // PyTorch with the same recipe (batch 16, SGD lr 0.01 momentum 0.9, 6,000 images, one
+  // epoch) reaches 93-94% (LeNet-5) and 86-89% (MLP) over seeds 0-2: the MLP needs
+  // more passes over so few images to clear 90% (our two epochs: 89.5%, three: > 90%).
+  it.each([
+    ['lenet5', 1, 0.9],
+    ['mlp', 1, 0.85],
+    ['mlp', 3, 0.9],
+  ] as const)(
+    '%s: %i epoch(s) on 6,000 MNIST images reach >= %s test accuracy on the 10,000 test images',
+    async (model, epochs, bar) => {
+      const data = await mnistSubset(6000, 10_000);
+      const s = spec({ model, epochs, batchSize: 16 });
+      const m = getModel(model).build(s.seed);
+      const records = await runEpochs({
+        spec: s, data, model: m, optimizer: createOptimizer(s.optimizer), collective: new LocalCollective(),
+        backend, startEpoch: 1, startStep: 0,
+      });
+      m.dispose();
+      expect(records).toHaveLength(epochs);
+      const r = records.at(-1)!;
+      expect(r.testAcc).toBeGreaterThanOrEqual(bar);
+      expect(r.trainLoss).toBeLessThan(records[0]!.trainLoss + 1e-9);
+      expect(r.backend).toBe(backend);
+      expect(r.imagesPerSec).toBeGreaterThan(0);
+    },
+    180_000,
+  );
+
+  it('N ranks at global batch B follow one trainer at batch B (in-process all-reduce)', async () => {
+    // 200 images at batch 64: the last batch (8) splits unevenly over 3 ranks.
+    const data = await mnistSubset(200, 100);
+    const s = spec({ model: 'mlp', epochs: 2 });
+    const train = async (collective: Collective) => {
+      const model = getModel('mlp').build(s.seed);
+      const records = await runEpochs({
+        spec: s, data, model, optimizer: createOptimizer(s.optimizer), collective, backend, startEpoch: 1, startStep: 0,
+      });
+      const weights = model.getWeights().map((w) => Array.from(w.dataSync()));
+      model.dispose();
+      return { records, weights };
+    };
+    const single = await train(new LocalCollective());
+    const group = await Promise.all(createInProcessGroup(3).map(train));
+    const flat = (ws: number[][]) => ws.flat();
+    const ref = flat(single.weights);
+    for (const rank of group) {
+      const w = flat(rank.weights);
+      const maxDiff = Math.max(...w.map((v, i) => Math.abs(v - ref[i]!)));
+      expect(maxDiff).toBeLessThan(1e-5);
+    }
+    // Rank 0 reports the same epoch metrics as the single trainer; the others report none.
+    expect(group[0]!.records.map((r) => r.trainAcc)).toEqual(single.records.map((r) => r.trainAcc));
+    expect(group[0]!.records[1]!.trainLoss).toBeCloseTo(single.records[1]!.trainLoss, 5);
+    expect(group[1]!.records).toEqual([]);
+  }, 120_000);
+
+  it('stops at the next step when cancelled', async () => {
+    const data = await mnistSubset(640, 100);
+    const s = spec({ model: 'mlp', epochs: 1 });
+    const model = getModel('mlp').build(1);
+    const abort = new AbortController();
+    let steps = 0;
+    const run = runEpochs({
+      spec: s, data, model, optimizer: createOptimizer(s.optimizer), collective: new LocalCollective(), backend,
+      startEpoch: 1, startStep: 0, signal: abort.signal,
+      onStep: (p) => {
+        steps = p.step;
+        if (p.step === 3) abort.abort();
+      },
+    });
+    await expect(run).rejects.toMatchObject({ name: 'TrainingCancelledError', epoch: 1, step: 3 });
+    expect(steps).toBe(3);
+    model.dispose();
+    expect(tf.memory().numTensors).toBeLessThan(200);
+  }, 60_000);
+});
