@@ -37,7 +37,7 @@ export async function runLocal(o: RunLocalOptions): Promise<RunMetrics[]> {
 
   const datasets = new Map<string, Dataset>();
   const results: RunMetrics[] = [];
-  if (!out.json) out.result(renderMetricsHeader());
+  let headerPrinted = false;
 
   for (const { spec, dir } of o.runs) {
     const key = datasetKey(spec);
@@ -52,6 +52,8 @@ export async function runLocal(o: RunLocalOptions): Promise<RunMetrics[]> {
     const runId = basename(dir);
     let rows = 0;
     const printRecord = (r: EpochRecord) => {
+      if (!out.json && !headerPrinted) out.result(renderMetricsHeader());
+      headerPrinted = true;
       if (out.json) out.result(JSON.stringify({ model: spec.model, runId, ...r }));
       else out.result(renderMetricsRow(rows === 0 ? title : '', r));
       rows++;
