@@ -1,0 +1,112 @@
+// `npm run bench`: images/s of the real training loop (runEpochs: batch gather, forward,
+// backward, optimizer step, running metrics) and of evaluation, per backend and model,
+// after a warm-up epoch. With python3-torch installed, the same recipe in PyTorch runs in
+// the same invocation and the JSON carries ours/PyTorch ratios. Prints one JSON object.
+//
+//   npm run bench -- [--backends onednn,wasm,cpu] [--models lenet5,mlp,lenet5-reg]
+//                    [--images 12800] [--no-torch]
+//   npm run bench:torch     (PyTorch only: --torch-only)
+import { spawnSync } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadDataset, type Dataset, type Split } from '@mnist/data';
+import { getModel } from '@mnist/models';
+import { MODEL_NAMES, parseJobSpec, type ModelName } from '@mnist/protocol';
+import { createOptimizer, evaluate, LocalCollective, runEpochs, selectBackend, type BackendChoice } from '../src/index.js';
+
+const { values } = parseArgs({
+  options: {
+    backends: { type: 'string', default: 'tensorflow,onednn,wasm,cpu' },
+    models: { type: 'string', default: MODEL_NAMES.join(',') },
+    images: { type: 'string', default: '12800' },
+    'no-torch': { type: 'boolean', default: false },
+    'torch-only': { type: 'boolean', default: false },
+  },
+});
+const backends = (values['torch-only'] ? [] : values.backends.split(',')) as Exclude<BackendChoice, 'auto'>[];
+const models = values.models.split(',') as ModelName[];
+const images = Number(values.images);
+// Pure-JS cpu trains conv nets at ~17 images/s: measure it on a few batches only.
+const imagesFor = (backend: string, model: ModelName) => (backend === 'cpu' && model !== 'mlp' ? 256 : images);
+
+const take = (s: Split, n: number): Split => ({ images: s.images.subarray(0, n * 784), labels: s.labels.subarray(0, n), count: Math.min(n, s.count) });
+
+async function benchModel(backend: string, model: ModelName, full: Dataset) {
+  const n = imagesFor(backend, model);
+  const spec = parseJobSpec({ model, epochs: 2 });
+  const m = getModel(model).build(spec.seed);
+  const data = { ...full, train: take(full.train, n), test: take(full.test, 64) };
+  // Epoch 1 warms up (primitive caches, JIT); epoch 2 is measured. Evaluation is measured apart.
+  const records = await runEpochs({
+    spec, data, model: m, optimizer: createOptimizer(spec.optimizer), collective: new LocalCollective(),
+    backend, startEpoch: 1, startStep: 0,
+  });
+  const evalSplit = backend === 'cpu' && model !== 'mlp' ? take(full.test, 500) : full.test;
+  const t0 = performance.now();
+  const test = evaluate(m, evalSplit);
+  const evalSeconds = (performance.now() - t0) / 1000;
+  m.dispose();
+  return {
+    trainImagesPerSec: Math.round(records[1]!.imagesPerSec),
+    evalImagesPerSec: Math.round(evalSplit.count / evalSeconds),
+    trainImages: n,
+    testAccAfterTwoEpochs: Number(test.acc.toFixed(4)),
+  };
+}
+
+function runTorch(): { models?: Record<string, { trainImagesPerSec: number; evalImagesPerSec: number }>; error?: string } {
+  const require = createRequire(import.meta.url);
+  const script = join(dirname(require.resolve('@mnist/tfjs-backend-onednn/package.json')), 'bench', 'torch_bench.py');
+  for (const py of [process.env.TORCH_PYTHON, '/usr/bin/python3', 'python3'].filter((p): p is string => !!p)) {
+    if (spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' }).status !== 0) continue;
+    const r = spawnSync(py, [script, '--models', models.filter((m) => m !== 'lenet5-reg').join(',')], { encoding: 'utf8' });
+    if (r.status !== 0) return { error: `torch_bench.py failed: ${r.stderr.trim().split('\n').pop()}` };
+    return JSON.parse(r.stdout);
+  }
+  return { error: 'python3-torch not installed (apt-get install python3-torch), or set TORCH_PYTHON' };
+}
+
+const full = await loadDataset({ name: 'mnist', dir: process.env.MNIST_DIR });
+const results: Record<string, unknown> = {};
+const available: Record<string, Record<string, Awaited<ReturnType<typeof benchModel>>>> = {};
+const loadAtStart = loadavg()[0]!;
+for (const backend of backends) {
+  try {
+    const selected = await selectBackend(backend);
+    const perModel: Record<string, Awaited<ReturnType<typeof benchModel>>> = {};
+    for (const model of models) {
+      perModel[model] = await benchModel(selected.name, model, full);
+      process.stderr.write(`bench: ${backend} ${model}: ${JSON.stringify(perModel[model])}\n`);
+    }
+    results[backend] = available[backend] = perModel;
+  } catch (err) {
+    results[backend] = { unavailable: (err as Error).message };
+  }
+}
+
+const out: Record<string, unknown> = {
+  machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version },
+  recipe: { batchSize: 64, optimizer: 'sgd lr 0.01 momentum 0.9', measured: 'second epoch of runEpochs; evaluation of the test set' },
+  // Other work on a shared machine skews every number; the 1-minute load says how much.
+  loadAverage: { start: Number(loadAtStart.toFixed(2)) },
+  results,
+};
+if (!values['no-torch']) {
+  const torch = runTorch();
+  out.pytorch = torch;
+  if (torch.models) {
+    const ratios: Record<string, Record<string, { train: number; eval: number }>> = {};
+    for (const [backend, perModel] of Object.entries(available)) {
+      ratios[backend] = {};
+      for (const [model, r] of Object.entries(perModel)) {
+        const t = torch.models[model];
+        if (t) ratios[backend][model] = { train: +(r.trainImagesPerSec / t.trainImagesPerSec).toFixed(3), eval: +(r.evalImagesPerSec / t.evalImagesPerSec).toFixed(3) };
+      }
+    }
+    out.oursOverPytorch = ratios;
+  }
+}
+(out.loadAverage as Record<string, number>).end = Number(loadavg()[0]!.toFixed(2));
+console.log(JSON.stringify(out, null, 2));
