@@ -11,6 +11,8 @@ export const NATS_NAMES = {
   /** Work-queue stream of TaskMessage: each task is taken by one trainer. */
   tasksStream: 'MNIST_TASKS',
   tasksSubject: 'mnist.tasks',
+  /** The one durable pull consumer all trainers share on the work queue. */
+  tasksConsumer: 'trainers',
   /** Stream of JobEvent, subject per job; the API replays it for SSE (id = stream sequence). */
   eventsStream: 'MNIST_EVENTS',
   eventsSubject: (jobId: string) => `mnist.events.${jobId}`,
@@ -20,6 +22,9 @@ export const NATS_NAMES = {
   trainerInbox: (trainerId: string) => `mnist.trainer.${trainerId}`,
   collectivePrefix: (jobId: string, attempt: number) => `mnist.collective.${jobId}.${attempt}`,
 } as const;
+
+/** Trainer ids name NATS subjects (trainerInbox) and KV keys: same safe alphabet as job ids. */
+export const TrainerIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'trainer id must be 1-64 letters, digits, _ or -');
 
 export const JOB_STATES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 export type JobState = (typeof JOB_STATES)[number];
@@ -54,8 +59,9 @@ export const TaskMessageSchema = z.object({ jobId: JobIdSchema });
 export type TaskMessage = z.infer<typeof TaskMessageSchema>;
 
 export const TRAINER_STATES = ['idle', 'busy', 'draining'] as const;
+export type TrainerState = (typeof TRAINER_STATES)[number];
 export const TrainerInfoSchema = z.object({
-  id: z.string(),
+  id: TrainerIdSchema,
   host: z.string(),
   pid: z.number().int(),
   backend: z.string(),
@@ -90,3 +96,21 @@ export const JobEventSchema = z.discriminatedUnion('type', [
   }),
 ]);
 export type JobEvent = z.infer<typeof JobEventSchema>;
+
+/** Cluster-only artifacts under `jobs/<id>/`, beside those of `artifactKeys`. */
+export const CLUSTER_ARTIFACTS = {
+  /** What the final model predicted on the job's test split, written by rank 0 at the end. */
+  finalEval: 'final-eval.json',
+} as const;
+
+/** `final-eval.json`: enough to check that a model reloaded from the last checkpoint is the trained one. */
+export const FinalEvalSchema = z.object({
+  epoch: z.number().int().min(1),
+  testCount: z.number().int().min(1),
+  testLoss: z.number(),
+  testAcc: z.number().min(0).max(1),
+  /** sha256 (hex) of the arg-max class of every test image, as little-endian int32. */
+  predictionsSha256: z.string().regex(/^[0-9a-f]{64}$/),
+  backend: z.string(),
+});
+export type FinalEval = z.infer<typeof FinalEvalSchema>;

@@ -1,5 +1,5 @@
-export { MODEL_NAMES, DATASET_NAMES } from './models.js';
-export type { ModelName, DatasetName } from './models.js';
+export { MODEL_NAMES, DATASET_NAMES, BACKEND_CHOICES, isBackendChoice } from './models.js';
+export type { ModelName, DatasetName, BackendChoice } from './models.js';
 export { EpochRecordSchema, parseMetricsJsonl, toMetricsJsonl } from './records.js';
 export type { EpochRecord } from './records.js';
 export {
@@ -24,5 +24,8 @@ export {
   TRAINER_STATES,
   TrainerInfoSchema,
   JobEventSchema,
+  TrainerIdSchema,
+  CLUSTER_ARTIFACTS,
+  FinalEvalSchema,
 } from './cluster.js';
-export type { JobState, JobRecord, TaskMessage, TrainerInfo, JobEvent } from './cluster.js';
+export type { JobState, JobRecord, TaskMessage, TrainerInfo, TrainerState, JobEvent, FinalEval } from './cluster.js';
