@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jetstreamManager, type JsMsg } from '@nats-io/jetstream';
+import { NATS_NAMES, parseJobSpec } from '@mnist/protocol';
+import { ensureClusterResources } from './index.js';
+import { startTestBroker, type TestBroker } from './test-broker.js';
+
+let broker: TestBroker;
+beforeAll(async () => {
+  broker = await startTestBroker({ resources: { taskAckWaitMs: 2_000 } });
+});
+afterAll(async () => {
+  await broker?.[Symbol.asyncDispose]();
+});
+
+describe('resources', () => {
+  it('are file-backed, idempotent, and follow changed settings', async () => {
+    await ensureClusterResources(broker.nc, { taskAckWaitMs: 2_000 });
+    await ensureClusterResources(broker.nc, { taskAckWaitMs: 3_000, trainerTtlMs: 4_000 });
+    const jsm = await jetstreamManager(broker.nc);
+    const tasks = await jsm.streams.info(NATS_NAMES.tasksStream);
+    expect(tasks.config).toMatchObject({ retention: 'workqueue', storage: 'file' });
+    expect((await jsm.streams.info(NATS_NAMES.eventsStream)).config.storage).toBe('file');
+    expect((await jsm.streams.info(`KV_${NATS_NAMES.jobsBucket}`)).config.storage).toBe('file');
+    expect((await jsm.streams.info(`KV_${NATS_NAMES.trainersBucket}`)).config.max_age).toBe(4_000 * 1e6);
+    expect((await jsm.consumers.info(NATS_NAMES.tasksStream, NATS_NAMES.tasksConsumer)).config.ack_wait).toBe(3_000 * 1e6);
+    // A process that does not name the settings (the API) leaves them as the trainers set them.
+    await ensureClusterResources(broker.nc);
+    expect((await jsm.consumers.info(NATS_NAMES.tasksStream, NATS_NAMES.tasksConsumer)).config.ack_wait).toBe(3_000 * 1e6);
+    expect((await jsm.streams.info(`KV_${NATS_NAMES.trainersBucket}`)).config.max_age).toBe(4_000 * 1e6);
+  });
+});
+
+describe('submit', () => {
+  it('writes a queued record and one task that a trainer can take', async () => {
+    const { cluster } = broker;
+    const record = await cluster.submit(parseJobSpec({ model: 'lenet5', replicas: 2 }));
+    expect(record.id).toMatch(/^j-[0-9a-z]+-[0-9a-z]+$/);
+    expect((await cluster.jobs.get(record.id))?.state).toBe('queued');
+    // The same publish again (a retry) is deduplicated.
+    await cluster.tasks.publish(record.id);
+    const consumer = await cluster.js.consumers.get(NATS_NAMES.tasksStream, NATS_NAMES.tasksConsumer);
+    const msg = (await consumer.next({ expires: 2_000 })) as JsMsg;
+    expect(msg.json()).toEqual({ jobId: record.id });
+    msg.ack();
+    expect(await consumer.next({ expires: 1_000 })).toBeNull();
+  });
+});
+
+describe('trainer registry', () => {
+  it('lists fresh heartbeats and forgets removed or stale trainers', async () => {
+    const { trainers } = broker.cluster;
+    const now = new Date();
+    const info = { id: 't1', host: 'h', pid: 1, backend: 'cpu', state: 'idle' as const, startedAt: now.toISOString(), lastSeen: now.toISOString() };
+    await trainers.heartbeat(info);
+    await trainers.heartbeat({ ...info, id: 't2', state: 'busy', jobId: 'j', rank: 1 });
+    expect((await trainers.list()).map((t) => `${t.id}:${t.state}`)).toEqual(['t1:idle', 't2:busy']);
+    await trainers.remove('t1');
+    expect((await trainers.list()).map((t) => t.id)).toEqual(['t2']);
+    // Past the TTL (15 s by default) an entry no longer counts, whatever the server still holds.
+    expect(await trainers.list(Date.now() + 60_000)).toEqual([]);
+    await expect(trainers.heartbeat({ ...info, id: 'bad.id' })).rejects.toThrow(/trainer id/);
+  });
+});
+
+describe('events', () => {
+  it('follows from a sequence (Last-Event-ID) and ends at a final status', async () => {
+    const { events } = broker.cluster;
+    const at = new Date().toISOString();
+    const seqs: number[] = [];
+    for (const state of ['queued', 'running'] as const) seqs.push(await events.publish({ type: 'status', jobId: 'jx', state, attempt: 1, at }));
+    seqs.push(await events.publish({ type: 'progress', jobId: 'jx', epoch: 1, step: 1, steps: 2, imagesPerSec: 1, loss: 2, at }));
+    await events.publish({ type: 'status', jobId: 'other', state: 'running', attempt: 1, at });
+    const later = setTimeout(() => void events.publish({ type: 'status', jobId: 'jx', state: 'succeeded', attempt: 1, at }), 200);
+    const got: number[] = [];
+    for await (const { seq, event } of events.follow('jx', { afterSeq: seqs[0], untilFinal: true, signal: AbortSignal.timeout(5_000) })) {
+      expect(event.jobId).toBe('jx');
+      got.push(seq);
+    }
+    clearTimeout(later);
+    expect(got.slice(0, 2)).toEqual(seqs.slice(1));
+    expect(got).toHaveLength(3);
+    await expect(events.publish({ type: 'status', jobId: 'jx', state: 'paused', attempt: 1, at } as never)).rejects.toThrow();
+  });
+});

@@ -1,0 +1,57 @@
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { silentLogger, type Logger } from './log.js';
+
+export interface ConnectOptions {
+  servers: string[];
+  /** Shown in the server's connection list (`nats server report connections`). */
+  name: string;
+  log?: Logger;
+  /** Pause between reconnect attempts, ms. */
+  reconnectTimeWaitMs?: number;
+}
+
+/**
+ * Connects and never gives up: the first connect waits for the server to appear (compose
+ * starts everything at once) and reconnects are unlimited, so a restarted nats-server is
+ * a pause, not a crash. Status changes are logged as structured lines.
+ */
+export async function connectNats(o: ConnectOptions): Promise<NatsConnection> {
+  const log = o.log ?? silentLogger;
+  const nc = await connect({
+    servers: o.servers,
+    name: o.name,
+    maxReconnectAttempts: -1,
+    waitOnFirstConnect: true,
+    reconnectTimeWait: o.reconnectTimeWaitMs ?? 500,
+    // Notice a silently dead server (no TCP reset) within about half a minute.
+    pingInterval: 10_000,
+    maxPingOut: 3,
+  });
+  log.info('nats.connected', { server: nc.getServer() });
+  void logStatus(nc, log);
+  return nc;
+}
+
+async function logStatus(nc: NatsConnection, log: Logger): Promise<void> {
+  for await (const s of nc.status()) {
+    switch (s.type) {
+      case 'disconnect':
+        log.warn('nats.disconnected', { server: s.server });
+        break;
+      case 'reconnect':
+        log.info('nats.reconnected', { server: s.server });
+        break;
+      case 'error':
+        log.warn('nats.error', { error: s.error });
+        break;
+      case 'slowConsumer':
+        log.warn('nats.slow_consumer', { subject: s.sub.getSubject(), pending: s.pending });
+        break;
+      case 'staleConnection':
+        log.warn('nats.stale_connection');
+        break;
+      default:
+        break;
+    }
+  }
+}

@@ -1,0 +1,60 @@
+import type { JobState } from '@mnist/protocol';
+
+/** Base of every error this package throws, so callers can tell cluster failures apart. */
+export class ClusterError extends Error {
+  override readonly name: string = 'ClusterError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+export interface ConfigIssue {
+  variable: string;
+  message: string;
+}
+
+/** Environment variables that do not parse; lists every bad variable at once. */
+export class ConfigError extends ClusterError {
+  override readonly name = 'ConfigError';
+  constructor(readonly issues: ConfigIssue[]) {
+    super(`invalid configuration: ${issues.map((i) => `${i.variable}: ${i.message}`).join('; ')}`);
+  }
+}
+
+export class JobNotFoundError extends ClusterError {
+  override readonly name = 'JobNotFoundError';
+  constructor(readonly jobId: string) {
+    super(`job '${jobId}' not found`);
+  }
+}
+
+export class JobExistsError extends ClusterError {
+  override readonly name = 'JobExistsError';
+  constructor(readonly jobId: string, options?: { cause?: unknown }) {
+    super(`job '${jobId}' already exists`, options);
+  }
+}
+
+/** A compare-and-set transition lost the race too many times in a row. */
+export class JobConflictError extends ClusterError {
+  override readonly name = 'JobConflictError';
+  constructor(readonly jobId: string, readonly attempts: number, options?: { cause?: unknown }) {
+    super(`job '${jobId}': record kept changing underneath ${attempts} update attempts`, options);
+  }
+}
+
+/** Cancelling (or otherwise moving) a job that has already reached a final state. */
+export class JobFinishedError extends ClusterError {
+  override readonly name = 'JobFinishedError';
+  constructor(readonly jobId: string, readonly state: JobState) {
+    super(`job '${jobId}' is already ${state}`);
+  }
+}
+
+/** A stored value that does not match its schema (written by an incompatible version?). */
+export class CorruptRecordError extends ClusterError {
+  override readonly name = 'CorruptRecordError';
+  constructor(readonly what: string, options?: { cause?: unknown }) {
+    super(`${what}: stored value does not match the schema`, options);
+  }
+}

@@ -1,0 +1,62 @@
+import { DeliverPolicy, type JetStreamClient } from '@nats-io/jetstream';
+import { isFinalState, JobEventSchema, NATS_NAMES, type JobEvent } from '@mnist/protocol';
+import { CorruptRecordError } from './errors.js';
+
+/** An event with its stream sequence: the SSE `id`, and what Last-Event-ID sends back. */
+export interface SequencedEvent {
+  seq: number;
+  event: JobEvent;
+}
+
+export interface FollowOptions {
+  /** Deliver events after this stream sequence (Last-Event-ID); from the start when 0/undefined. */
+  afterSeq?: number;
+  signal?: AbortSignal;
+  /** End after the first status event with a final state (succeeded, failed, cancelled). */
+  untilFinal?: boolean;
+}
+
+const encoder = new TextEncoder();
+
+/** Job events on the MNIST_EVENTS stream, one subject per job. */
+export class EventLog {
+  constructor(private readonly js: JetStreamClient) {}
+
+  /** Publishes (persisted by JetStream) and returns the stream sequence. */
+  async publish(event: JobEvent): Promise<number> {
+    const checked = JobEventSchema.parse(event);
+    const ack = await this.js.publish(NATS_NAMES.eventsSubject(checked.jobId), encoder.encode(JSON.stringify(checked)));
+    return ack.seq;
+  }
+
+  /**
+   * A job's events in order, from `afterSeq` on, then live as they are published, until
+   * `signal` aborts (or the job ends, with `untilFinal`). An ordered consumer: the server
+   * keeps no state for it, and the client re-creates it after a reconnect at the last
+   * sequence seen, so nothing is skipped or repeated.
+   */
+  async *follow(jobId: string, o: FollowOptions = {}): AsyncGenerator<SequencedEvent> {
+    if (o.signal?.aborted) return;
+    const after = o.afterSeq ?? 0;
+    const consumer = await this.js.consumers.get(NATS_NAMES.eventsStream, {
+      filter_subjects: NATS_NAMES.eventsSubject(jobId),
+      ...(after > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: after + 1 } : { deliver_policy: DeliverPolicy.All }),
+    });
+    const messages = await consumer.consume();
+    const stop = () => void messages.close();
+    o.signal?.addEventListener('abort', stop, { once: true });
+    // An abort during the awaits above fired no listener: honour it now.
+    if (o.signal?.aborted) stop();
+    try {
+      for await (const m of messages) {
+        const parsed = JobEventSchema.safeParse(m.json());
+        if (!parsed.success) throw new CorruptRecordError(`event ${m.seq} on ${m.subject}`, { cause: parsed.error });
+        yield { seq: m.seq, event: parsed.data };
+        if (o.untilFinal && parsed.data.type === 'status' && isFinalState(parsed.data.state)) return;
+      }
+    } finally {
+      o.signal?.removeEventListener('abort', stop);
+      await messages.close();
+    }
+  }
+}
