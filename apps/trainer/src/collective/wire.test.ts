@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { decodeChunk, encodeChunks, HEADER_BYTES, placeChunk, sumInRankOrder, WireFormatError } from './wire.js';
+
+describe('gradient wire format', () => {
+  it('splits a contribution into chunks that reassemble bit for bit, even from unaligned buffers', () => {
+    const values = Float32Array.from({ length: 1001 }, (_, i) => Math.fround(Math.sin(i) * 1e-3));
+    const chunks = encodeChunks(7, 2, values, 300);
+    expect(chunks).toHaveLength(4);
+    const target = new Float32Array(values.length);
+    for (const c of chunks) {
+      // Received payloads can sit at any offset of a larger buffer.
+      const unaligned = new Uint8Array(c.length + 1).subarray(1);
+      unaligned.set(c);
+      const d = decodeChunk(unaligned);
+      expect(d).toMatchObject({ round: 7, rank: 2, chunks: 4, total: 1001 });
+      placeChunk(target, d);
+    }
+    expect(Buffer.from(target.buffer).equals(Buffer.from(values.buffer))).toBe(true);
+  });
+
+  it('rejects truncated, foreign-version and out-of-range chunks', () => {
+    const [c] = encodeChunks(0, 0, Float32Array.of(1, 2, 3), 10);
+    expect(() => decodeChunk(c!.subarray(0, HEADER_BYTES - 1))).toThrow(WireFormatError);
+    const wrongVersion = c!.slice();
+    wrongVersion[10] = 9;
+    expect(() => decodeChunk(wrongVersion)).toThrow(/version 9/);
+    const tooLong = new Uint8Array(c!.length + 4);
+    tooLong.set(c!);
+    expect(() => decodeChunk(tooLong)).toThrow(/does not fit/);
+  });
+
+  it('adds in rank order, so the result is the same on every rank whatever the arrival order', () => {
+    const a = Float32Array.of(1e8, 1);
+    const b = Float32Array.of(1, 1e-8);
+    const c = Float32Array.of(-1e8, 0);
+    const sum = sumInRankOrder([a, b, c]);
+    // ((1e8 + 1) - 1e8) in float32 is 0; another order would give 1: order matters, so it is fixed.
+    expect(sum[0]).toBe(Math.fround(Math.fround(1e8 + 1) - 1e8));
+    expect(sumInRankOrder([a, c, b])[0]).not.toBe(sum[0]);
+  });
+});

@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '@mnist/cluster';
+import { defaultTrainerId, parseTrainerEnv } from './config.js';
+
+describe('parseTrainerEnv', () => {
+  it('has defaults for everything', () => {
+    const c = parseTrainerEnv({});
+    expect(c).toMatchObject({ backend: 'auto', heartbeatMs: 2_000, taskAckWaitMs: 30_000, maxAttempts: 5, drainGraceMs: 0 });
+    expect(c.cluster.natsServers).toEqual(['nats://127.0.0.1:4222']);
+    expect(c.trainerId).toMatch(/^[A-Za-z0-9_-]+-\d+$/);
+  });
+
+  it('reads overrides and rejects bad values by name', () => {
+    expect(parseTrainerEnv({ MNIST_BACKEND: 'wasm', TASK_ACK_WAIT_MS: '4000', TRAINER_ID: 'gpu-1', MNIST_DIR: '/data' })).toMatchObject({
+      backend: 'wasm',
+      taskAckWaitMs: 4_000,
+      trainerId: 'gpu-1',
+      datasetDir: '/data',
+    });
+    let err: unknown;
+    try {
+      parseTrainerEnv({ MNIST_BACKEND: 'cuda', HEARTBEAT_MS: 'soon', TRAINER_ID: 'a.b' });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).issues.map((i) => i.variable).sort()).toEqual(['HEARTBEAT_MS', 'MNIST_BACKEND', 'TRAINER_ID']);
+  });
+
+  it('makes subject-safe default ids from any host name', () => {
+    expect(defaultTrainerId('gpu.node-3.example.com', 42)).toBe('gpu-node-3-example-com-42');
+  });
+});

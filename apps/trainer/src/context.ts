@@ -1,0 +1,22 @@
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { ClusterClient, Logger } from '@mnist/cluster';
+import type { ArtifactStore } from '@mnist/storage';
+import type { TrainerConfig } from './config.js';
+import type { DatasetCache } from './datasets.js';
+import type { TrainerState } from './state.js';
+
+/** What every part of a running trainer shares; built once in trainer.ts. */
+export interface TrainerContext {
+  config: TrainerConfig;
+  id: string;
+  host: string;
+  /** The tfjs backend actually active (after MNIST_BACKEND's fallbacks). */
+  backend: string;
+  log: Logger;
+  nc: NatsConnection;
+  cluster: ClusterClient;
+  /** The bucket root, with retries; jobs live under jobPrefix(id). */
+  store: ArtifactStore;
+  datasets: DatasetCache;
+  state: TrainerState;
+}

@@ -1,0 +1,72 @@
+import { z } from 'zod';
+import { JobIdSchema, JobSpecSchema, TrainerIdSchema, TRAINER_STATES } from '@mnist/protocol';
+
+/**
+ * Trainer-to-trainer messages over core NATS (request/reply). They only form groups:
+ * the job's truth stays in the KV record, so a lost message costs a retry, never a job.
+ */
+
+/** On NATS_NAMES.recruitSubject: "who is idle?". Idle trainers reserve themselves and answer with an Offer. */
+export const RecruitSchema = z.object({
+  type: z.literal('recruit'),
+  jobId: JobIdSchema,
+  coordinator: TrainerIdSchema,
+  /** Names this reservation; confirm and release must carry it. */
+  token: z.string().min(1),
+  backend: z.string(),
+});
+export type Recruit = z.infer<typeof RecruitSchema>;
+
+export const OfferSchema = z.object({ trainerId: TrainerIdSchema, backend: z.string(), host: z.string() });
+export type Offer = z.infer<typeof OfferSchema>;
+
+/** Everything a rank needs to start: it reads nothing else before training. */
+export const AssignmentSchema = z.object({
+  jobId: JobIdSchema,
+  attempt: z.number().int().min(1),
+  rank: z.number().int().min(0),
+  worldSize: z.number().int().min(1),
+  /** Trainer ids in rank order. */
+  members: z.array(TrainerIdSchema),
+  spec: JobSpecSchema,
+  /** Epoch of the checkpoint every rank must resume from (0: fresh start). */
+  resumeEpoch: z.number().int().min(0),
+});
+export type Assignment = z.infer<typeof AssignmentSchema>;
+
+/** On NATS_NAMES.trainerInbox(id). */
+export const InboxMessageSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('confirm'), token: z.string(), assignment: AssignmentSchema }),
+  z.object({ type: z.literal('release'), token: z.string() }),
+  z.object({ type: z.literal('status') }),
+]);
+export type InboxMessage = z.infer<typeof InboxMessageSchema>;
+
+export const ConfirmReplySchema = z.discriminatedUnion('ok', [
+  z.object({ ok: z.literal(true) }),
+  z.object({ ok: z.literal(false), reason: z.string() }),
+]);
+export type ConfirmReply = z.infer<typeof ConfirmReplySchema>;
+
+export const StatusReplySchema = z.object({
+  trainerId: TrainerIdSchema,
+  state: z.enum([...TRAINER_STATES, 'reserved']),
+  jobId: z.string().optional(),
+  attempt: z.number().int().optional(),
+  rank: z.number().int().optional(),
+});
+export type StatusReply = z.infer<typeof StatusReplySchema>;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+export const encodeJson = (v: unknown) => encoder.encode(JSON.stringify(v));
+
+/** Parses a message body with a schema; undefined (never a throw) for garbage from the wire. */
+export function decodeJson<S extends z.ZodType>(schema: S, data: Uint8Array): z.output<S> | undefined {
+  try {
+    const parsed = schema.safeParse(JSON.parse(decoder.decode(data)));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,68 @@
+import { randomBytes } from 'node:crypto';
+import { createInbox } from '@nats-io/transport-node';
+import { NATS_NAMES } from '@mnist/protocol';
+import type { TrainerContext } from '../context.js';
+import { ConfirmReplySchema, decodeJson, encodeJson, OfferSchema, StatusReplySchema, type Assignment, type Offer, type StatusReply } from './messages.js';
+
+export interface Recruitment {
+  token: string;
+  /** Reserved peers, same backend as ours first, then by arrival. */
+  peers: Offer[];
+}
+
+/**
+ * Asks idle trainers to reserve themselves for `jobId` and collects up to `want` offers
+ * within the recruit window. Every trainer that offers holds a reservation only for
+ * RESERVATION_MS: offers beyond `want`, or arriving late, are released at once.
+ */
+export async function recruit(ctx: TrainerContext, jobId: string, want: number): Promise<Recruitment> {
+  const token = randomBytes(8).toString('hex');
+  if (want <= 0) return { token, peers: [] };
+  const inbox = createInbox();
+  const offers: Offer[] = [];
+  let closed = false;
+  let enough: () => void = () => undefined;
+  const full = new Promise<void>((resolve) => (enough = resolve));
+  const sub = ctx.nc.subscribe(inbox, {
+    callback: (err, msg) => {
+      const offer = err ? undefined : decodeJson(OfferSchema, msg.data);
+      if (!offer) return;
+      if (closed || offers.length >= want) return release(ctx, offer.trainerId, token);
+      offers.push(offer);
+      if (offers.length >= want) enough();
+    },
+  });
+  ctx.nc.publish(NATS_NAMES.recruitSubject, encodeJson({ type: 'recruit', jobId, coordinator: ctx.id, token, backend: ctx.backend }), { reply: inbox });
+  await Promise.race([full, new Promise((r) => setTimeout(r, ctx.config.recruitWindowMs))]);
+  closed = true;
+  // Late offers still get released until their reservations would have expired anyway.
+  setTimeout(() => sub.unsubscribe(), ctx.config.reservationMs).unref();
+  const sameBackend = (o: Offer) => (o.backend === ctx.backend ? 0 : 1);
+  return { token, peers: [...offers].sort((a, b) => sameBackend(a) - sameBackend(b)) };
+}
+
+export function release(ctx: TrainerContext, trainerId: string, token: string): void {
+  ctx.nc.publish(NATS_NAMES.trainerInbox(trainerId), encodeJson({ type: 'release', token }));
+}
+
+/** Hands a reserved peer its rank. Resolves with why not when it did not accept (gone, expired). */
+export async function confirm(ctx: TrainerContext, trainerId: string, token: string, assignment: Assignment): Promise<string | undefined> {
+  try {
+    const reply = await ctx.nc.request(NATS_NAMES.trainerInbox(trainerId), encodeJson({ type: 'confirm', token, assignment }), { timeout: 5_000 });
+    const parsed = decodeJson(ConfirmReplySchema, reply.data);
+    if (!parsed) return 'malformed confirm reply';
+    return parsed.ok ? undefined : parsed.reason;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+/** What a trainer says it is doing, or undefined when it does not answer (dead, partitioned). */
+export async function askStatus(ctx: TrainerContext, trainerId: string): Promise<StatusReply | undefined> {
+  try {
+    const reply = await ctx.nc.request(NATS_NAMES.trainerInbox(trainerId), encodeJson({ type: 'status' }), { timeout: 2_000 });
+    return decodeJson(StatusReplySchema, reply.data);
+  } catch {
+    return undefined;
+  }
+}

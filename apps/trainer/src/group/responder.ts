@@ -1,0 +1,84 @@
+import type { Msg, Subscription } from '@nats-io/transport-node';
+import { NATS_NAMES } from '@mnist/protocol';
+import type { TrainerContext } from '../context.js';
+import { openRank, type RankHandle } from '../run/rank.js';
+import { classify, describeError } from '../run/outcome.js';
+import { RankStoppedError } from '../state.js';
+import { CollectiveTimeoutError } from '../collective/errors.js';
+import { markQueued } from '../run/settle.js';
+import { decodeJson, encodeJson, InboxMessageSchema, RecruitSchema, type Assignment, type StatusReply } from './messages.js';
+
+/**
+ * The peer side of group formation: answer recruits while idle (reserving ourselves for a
+ * few seconds), accept the confirm that names our reservation and run the assigned rank,
+ * drop the reservation on release or expiry, and answer status queries.
+ */
+export function startResponder(ctx: TrainerContext): Subscription[] {
+  const { state, log } = ctx;
+  const recruitSub = ctx.nc.subscribe(NATS_NAMES.recruitSubject, {
+    callback: (err, msg) => {
+      const req = err ? undefined : decodeJson(RecruitSchema, msg.data);
+      if (!req || !state.isIdle() || req.coordinator === ctx.id) return;
+      const timer = setTimeout(() => {
+        const a = state.activity;
+        if (a.kind === 'reserved' && a.token === req.token) {
+          log.info('reservation.expired', { jobId: req.jobId, coordinator: req.coordinator });
+          state.toIdle();
+        }
+      }, ctx.config.reservationMs);
+      state.set({ kind: 'reserved', token: req.token, coordinator: req.coordinator, jobId: req.jobId, timer });
+      msg.respond(encodeJson({ trainerId: ctx.id, backend: ctx.backend, host: ctx.host }));
+    },
+  });
+  const inboxSub = ctx.nc.subscribe(NATS_NAMES.trainerInbox(ctx.id), {
+    callback: (err, msg) => {
+      const m = err ? undefined : decodeJson(InboxMessageSchema, msg.data);
+      if (!m) return;
+      const a = state.activity;
+      if (m.type === 'status') msg.respond(encodeJson(statusOf(ctx)));
+      else if (m.type === 'release') {
+        if (a.kind === 'reserved' && a.token === m.token) state.toIdle();
+      } else if (a.kind !== 'reserved' || a.token !== m.token) {
+        msg.respond(encodeJson({ ok: false, reason: `trainer ${ctx.id} holds no reservation ${m.token} (${a.kind})` }));
+      } else void runPeer(ctx, m.assignment, msg);
+    },
+  });
+  return [recruitSub, inboxSub];
+}
+
+function statusOf(ctx: TrainerContext): StatusReply {
+  const a = ctx.state.activity;
+  if (a.kind === 'busy') return { trainerId: ctx.id, state: 'busy', jobId: a.jobId, attempt: a.attempt, rank: a.rank };
+  if (a.kind === 'reserved') return { trainerId: ctx.id, state: 'reserved', jobId: a.jobId };
+  return { trainerId: ctx.id, state: ctx.state.isDraining ? 'draining' : 'idle' };
+}
+
+async function runPeer(ctx: TrainerContext, a: Assignment, confirmMsg: Msg): Promise<void> {
+  const log = ctx.log.child({ jobId: a.jobId, attempt: a.attempt, rank: a.rank });
+  let handle: RankHandle | undefined;
+  let earlyStop: RankStoppedError | undefined;
+  let answered = false;
+  ctx.state.set({ kind: 'busy', jobId: a.jobId, rank: a.rank, attempt: a.attempt, stop: (r) => (handle ? handle.stop(r) : (earlyStop = r)) });
+  try {
+    handle = await openRank(ctx, a);
+    if (earlyStop) throw earlyStop;
+    confirmMsg.respond(encodeJson({ ok: true }));
+    answered = true;
+    await handle.run();
+    log.info('rank.finished', { epochs: a.spec.epochs });
+  } catch (err) {
+    const outcome = classify(err);
+    if (outcome.kind === 'stopped') log.info('rank.stopped', { kind: outcome.stop.kind, reason: outcome.stop.message });
+    else log.warn('rank.failed', { outcome: outcome.kind, reason: outcome.kind === 'succeeded' ? '' : outcome.reason });
+    if (err instanceof CollectiveTimeoutError && err.missingRanks.includes(0)) {
+      // The coordinator went silent: say so in the record now rather than after the ack wait.
+      const message = `coordinator ${a.members[0]} stopped responding in attempt ${a.attempt}; the job resumes from its last checkpoint once the queue hands it out again`;
+      await markQueued(ctx, a.jobId, a.attempt, message, log).catch((e: unknown) => log.warn('job.requeue_failed', { error: e }));
+    }
+    // Failed before we accepted: say no, so the coordinator does not wait for us.
+    if (!answered) confirmMsg.respond(encodeJson({ ok: false, reason: describeError(err) }));
+    if (!answered) handle?.stop(err instanceof RankStoppedError ? err : new RankStoppedError('attempt-ended', describeError(err)));
+  } finally {
+    ctx.state.toIdle();
+  }
+}

@@ -1,0 +1,137 @@
+import type { JsMsg } from '@nats-io/jetstream';
+import { isFinalState, jobPrefix, TaskMessageSchema, type JobRecord } from '@mnist/protocol';
+import { listCheckpoints } from '@mnist/storage';
+import { withRetry, type Logger } from '@mnist/cluster';
+import type { TrainerContext } from '../context.js';
+import { askStatus, confirm, recruit, release } from '../group/recruiter.js';
+import { decodeJson, type Assignment } from '../group/messages.js';
+import { RankStoppedError } from '../state.js';
+import { classify, describeError } from './outcome.js';
+import { openRank, type RankHandle } from './rank.js';
+import { ackTask, markFailed, markQueued, requeueTask, writeRecord } from './settle.js';
+import { settleOutcome } from './settle-outcome.js';
+
+/** Longest pause between two looks for trainers by a job that waits for a bigger group. */
+const MAX_WAIT_DELAY_MS = 15_000;
+
+/**
+ * The coordinator: this trainer took a task off the work queue and becomes rank 0 of
+ * the job's next attempt. It holds the task (in-progress acks) for as long as it works on
+ * it, so the queue gives the task to someone else only if this process dies or stalls.
+ */
+export async function coordinateTask(ctx: TrainerContext, msg: JsMsg): Promise<void> {
+  const task = decodeJson(TaskMessageSchema, msg.data);
+  if (!task) {
+    ctx.log.error('task.malformed', { seq: msg.seq });
+    return msg.term('malformed task message');
+  }
+  const log = ctx.log.child({ jobId: task.jobId });
+  if (msg.info.deliveryCount > 1) log.info('task.redelivered', { deliveries: msg.info.deliveryCount });
+  const stop = new AbortController();
+  let rank: RankHandle | undefined;
+  ctx.state.set({ kind: 'busy', jobId: task.jobId, rank: 0, stop: (r) => (stop.abort(r), rank?.stop(r)) });
+  const keepAlive = setInterval(() => msg.working(), Math.max(250, ctx.config.taskAckWaitMs / 3));
+  try {
+    await coordinate(ctx, msg, task.jobId, log, stop.signal, (h) => (rank = h));
+  } finally {
+    clearInterval(keepAlive);
+  }
+}
+
+async function coordinate(ctx: TrainerContext, msg: JsMsg, jobId: string, log: Logger, stopped: AbortSignal, setRank: (h: RankHandle) => void) {
+  const entry = await withRetry(() => ctx.cluster.jobs.getEntry(jobId), { what: 'read job', maxMs: 60_000, log });
+  if (!entry) {
+    log.warn('task.orphan');
+    return msg.term('no job record');
+  }
+  const rec = entry.record;
+  if (isFinalState(rec.state)) {
+    log.info('task.dropped', { state: rec.state });
+    return ackTask(msg, log);
+  }
+  if (rec.state === 'running' && (await holderIsAlive(ctx, rec))) {
+    // The queue redelivered while the holder was slow (a long evaluation); it still owns the task.
+    return log.info('task.duplicate_delivery', { holder: rec.trainers[0], attempt: rec.attempt });
+  }
+  if (rec.attempt >= ctx.config.maxAttempts) {
+    await markFailed(ctx, jobId, rec.attempt, `gave up after ${rec.attempt} attempts${rec.message ? `; last: ${rec.message}` : ''}`, log);
+    return ackTask(msg, log);
+  }
+
+  // resume point: the newest complete checkpoint (S3 down past all retries fails the job).
+  let resumeEpoch: number;
+  try {
+    resumeEpoch = (await listCheckpoints(ctx.store.scope(jobPrefix(jobId)))).at(-1) ?? 0;
+  } catch (err) {
+    await markFailed(ctx, jobId, rec.attempt, `storage: ${describeError(err)}`, log);
+    return ackTask(msg, log);
+  }
+
+  // recruit: reservations of idle peers, never held while waiting.
+  const { spec } = rec;
+  const want = spec.replicas - 1;
+  const min = (spec.minReplicas ?? spec.replicas) - 1;
+  const { token, peers: offered } = await recruit(ctx, jobId, want);
+  const peers = offered.slice(0, want);
+  if (stopped.aborted || peers.length < min) {
+    for (const p of offered) release(ctx, p.trainerId, token);
+    if (stopped.aborted) return requeueTask(msg, 0);
+    const message = `waiting for trainers: needs ${spec.replicas}${min < want ? ` (at least ${min + 1})` : ''}, found ${peers.length + 1} free`;
+    await writeRecord(ctx, jobId, (r) => (r.attempt === rec.attempt && !isFinalState(r.state) && (r.state !== 'queued' || r.message !== message) ? { ...r, state: 'queued', trainers: [], message } : undefined), log, 'mark waiting');
+    // Back off while it keeps waiting, so an oversized job costs the fleet little.
+    const delay = Math.min(ctx.config.requeueDelayMs * 1.5 ** Math.min(msg.info.deliveryCount - 1, 20), MAX_WAIT_DELAY_MS);
+    log.info('job.waiting', { replicas: spec.replicas, minReplicas: min + 1, found: peers.length + 1, retryInMs: Math.round(delay) });
+    return requeueTask(msg, delay);
+  }
+
+  // claim: the next attempt, only if nobody else claimed or finished the job meanwhile.
+  const members = [ctx.id, ...peers.map((p) => p.trainerId)];
+  const claim = await writeRecord(
+    ctx,
+    jobId,
+    (r) =>
+      r.attempt === rec.attempt && !isFinalState(r.state)
+        ? { ...r, state: 'running', attempt: r.attempt + 1, trainers: members, backend: ctx.backend, message: undefined, epoch: resumeEpoch, startedAt: r.startedAt ?? new Date().toISOString() }
+        : undefined,
+    log,
+    'claim',
+  );
+  if (!claim.changed) {
+    for (const p of peers) release(ctx, p.trainerId, token);
+    log.info('task.claim_lost', { state: claim.record.state, attempt: claim.record.attempt });
+    return isFinalState(claim.record.state) ? ackTask(msg, log) : undefined;
+  }
+  const attempt = claim.record.attempt;
+  const assignment = (rank: number): Assignment => ({ jobId, attempt, rank, worldSize: members.length, members, spec, resumeEpoch });
+
+  // form the group: our rank listens first, then each peer opens its rank and accepts.
+  const handle = await openRank(ctx, assignment(0));
+  setRank(handle);
+  ctx.state.set({ kind: 'busy', jobId, rank: 0, attempt, stop: (r) => handle.stop(r) });
+  const refusals = await Promise.all(peers.map((p, i) => confirm(ctx, p.trainerId, token, assignment(i + 1))));
+  const refused = refusals.findIndex((r) => r !== undefined);
+  if (refused >= 0 || stopped.aborted) {
+    const why = stopped.aborted ? (stopped.reason as Error).message : `${peers[refused]!.trainerId} did not join: ${refusals[refused]}`;
+    handle.stop(new RankStoppedError('attempt-ended', why));
+    await markQueued(ctx, jobId, attempt, `attempt ${attempt} could not start (${why}); retrying`, log);
+    return requeueTask(msg, stopped.aborted ? 0 : ctx.config.requeueDelayMs);
+  }
+  log.info('job.group_formed', { attempt, members, resumeEpoch });
+
+  // train, then settle the job and the task by how it ended.
+  try {
+    const result = await handle.run();
+    log.info('job.trained', { attempt, epochs: result.records.length, testAcc: result.finalEval?.testAcc });
+    await settleOutcome(ctx, msg, jobId, attempt, { kind: 'succeeded' }, log);
+  } catch (err) {
+    await settleOutcome(ctx, msg, jobId, attempt, classify(err), log);
+  }
+}
+
+async function holderIsAlive(ctx: TrainerContext, rec: JobRecord): Promise<boolean> {
+  const holder = rec.trainers[0];
+  const status = holder ? await askStatus(ctx, holder) : undefined;
+  const alive = status?.state === 'busy' && status.jobId === rec.id && status.attempt === rec.attempt;
+  if (!alive) ctx.log.warn('task.coordinator_lost', { jobId: rec.id, holder, attempt: rec.attempt, answered: status?.state ?? 'no reply' });
+  return alive;
+}

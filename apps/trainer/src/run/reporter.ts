@@ -1,0 +1,66 @@
+import { withRetry, type Logger } from '@mnist/cluster';
+import type { EpochRecord } from '@mnist/protocol';
+import type { StepProgress } from '@mnist/training';
+import type { TrainerContext } from '../context.js';
+import type { Assignment } from '../group/messages.js';
+import { RankStoppedError } from '../state.js';
+import { stopReasonFor } from './stop-reason.js';
+
+const PROGRESS_INTERVAL_MS = 1_000;
+/** Record updates and epoch events must land; ride out a broker restart for this long. */
+const NATS_RETRY_MS = 120_000;
+
+/**
+ * Rank 0's voice: throttled progress events, and per epoch the record's epoch (a
+ * compare-and-set that also notices a cancel or a newer attempt) and the epoch event.
+ */
+export class Rank0Reporter {
+  private lastProgress = 0;
+
+  constructor(
+    private readonly ctx: TrainerContext,
+    private readonly a: Assignment,
+    private readonly trainCount: number,
+    private readonly stop: AbortController,
+    private readonly log: Logger,
+  ) {}
+
+  onStep(p: StepProgress): void {
+    const now = performance.now();
+    if (now - this.lastProgress < PROGRESS_INTERVAL_MS) return;
+    this.lastProgress = now;
+    const images = Math.min(p.step * this.a.spec.batchSize, this.trainCount);
+    const event = {
+      type: 'progress' as const,
+      jobId: this.a.jobId,
+      epoch: p.epoch,
+      step: p.step,
+      steps: p.steps,
+      imagesPerSec: p.elapsedSec > 0 ? images / p.elapsedSec : 0,
+      loss: p.loss(),
+      at: new Date().toISOString(),
+    };
+    // Progress is best effort: never let a slow broker hold up a training step.
+    this.ctx.cluster.events.publish(event).catch((err: unknown) => this.log.debug('progress.publish_failed', { error: err }));
+  }
+
+  async onEpoch(record: EpochRecord): Promise<void> {
+    const { jobs, events } = this.ctx.cluster;
+    const { jobId, attempt } = this.a;
+    const result = await withRetry(
+      () => jobs.transition(jobId, (r) => (stopReasonFor(r, attempt) ? undefined : { ...r, epoch: record.epoch, backend: this.ctx.backend })),
+      { what: `record epoch ${record.epoch}`, maxMs: NATS_RETRY_MS, log: this.log },
+    );
+    if (!result.changed) {
+      const stop = stopReasonFor(result.record, attempt) ?? new RankStoppedError('superseded', 'job record no longer names this attempt');
+      this.stop.abort(stop);
+      throw stop;
+    }
+    await withRetry(() => events.publish({ type: 'epoch', jobId, record, at: new Date().toISOString() }), {
+      what: `epoch ${record.epoch} event`,
+      maxMs: NATS_RETRY_MS,
+      log: this.log,
+    });
+    this.log.info('epoch.done', { epoch: record.epoch, testAcc: record.testAcc, trainLoss: record.trainLoss, seconds: record.seconds, imagesPerSec: Math.round(record.imagesPerSec) });
+  }
+}

@@ -1,0 +1,54 @@
+import type { JsMsg } from '@nats-io/jetstream';
+import { isFinalState } from '@mnist/protocol';
+import type { Logger } from '@mnist/cluster';
+import type { TrainerContext } from '../context.js';
+import type { Outcome } from './outcome.js';
+import { ackTask, markFailed, markQueued, requeueTask, writeRecord } from './settle.js';
+
+/**
+ * What the coordinator does once its attempt is over. The task is acked only when the
+ * job is final; otherwise it goes back to the queue (nak), or is left alone when a newer
+ * attempt owns it. Every record write is conditional on this attempt still owning the job.
+ */
+export async function settleOutcome(ctx: TrainerContext, msg: JsMsg, jobId: string, attempt: number, outcome: Outcome, log: Logger): Promise<void> {
+  switch (outcome.kind) {
+    case 'succeeded': {
+      const done = await writeRecord(
+        ctx,
+        jobId,
+        (r) => (r.attempt === attempt && r.state === 'running' ? { ...r, state: 'succeeded', message: undefined, finishedAt: new Date().toISOString() } : undefined),
+        log,
+        'succeed',
+      );
+      log.info(done.changed ? 'job.succeeded' : 'job.success_not_recorded', { attempt, state: done.record.state });
+      if (done.changed || isFinalState(done.record.state)) await ackTask(msg, log);
+      return;
+    }
+    case 'failed': {
+      log.error('job.failed', { attempt, reason: outcome.reason });
+      await markFailed(ctx, jobId, attempt, outcome.reason, log);
+      return ackTask(msg, log);
+    }
+    case 'retry': {
+      if (attempt >= ctx.config.maxAttempts) {
+        log.error('job.failed', { attempt, reason: outcome.reason, gaveUp: true });
+        await markFailed(ctx, jobId, attempt, `gave up after ${attempt} attempts; last: ${outcome.reason}`, log);
+        return ackTask(msg, log);
+      }
+      log.warn('job.requeued', { attempt, reason: outcome.reason });
+      await markQueued(ctx, jobId, attempt, `attempt ${attempt} stopped (${outcome.reason}); resuming from the last checkpoint`, log);
+      return requeueTask(msg, ctx.config.requeueDelayMs);
+    }
+    case 'stopped': {
+      const { kind, message } = outcome.stop;
+      log.info('job.stopped', { attempt, kind, reason: message });
+      if (kind === 'cancelled' || kind === 'finished') return ackTask(msg, log);
+      if (kind === 'attempt-ended') return requeueTask(msg, ctx.config.requeueDelayMs);
+      if (kind === 'draining') {
+        await markQueued(ctx, jobId, attempt, `trainer ${ctx.id} shut down; resuming from the last checkpoint`, log);
+        return requeueTask(msg, 0);
+      }
+      return; // superseded: a newer attempt holds the task now
+    }
+  }
+}

@@ -1,0 +1,43 @@
+import type { JsMsg } from '@nats-io/jetstream';
+import { isFinalState, type JobRecord } from '@mnist/protocol';
+import { withRetry, type Logger } from '@mnist/cluster';
+import type { TrainerContext } from '../context.js';
+
+const NATS_RETRY_MS = 120_000;
+
+/** Done with the task for good: the job is final. Confirmed by the server, so a retry cannot lose it. */
+export async function ackTask(msg: JsMsg, log: Logger): Promise<void> {
+  try {
+    await withRetry(() => msg.ackAck({ timeout: 5_000 }), { what: 'ack task', maxMs: NATS_RETRY_MS, log });
+  } catch (err) {
+    // The task comes back after the ack wait; whoever takes it sees a final record and acks it.
+    log.warn('task.ack_failed', { error: err });
+  }
+}
+
+/** Put the job back: it waits `delayMs`, then any idle trainer may take it. */
+export function requeueTask(msg: JsMsg, delayMs: number): void {
+  // Jitter: two coordinators naking competing jobs must not come back in lockstep.
+  msg.nak(Math.round(delayMs * (0.75 + Math.random() * 0.5)));
+}
+
+/** A record write that must land even across a broker restart. */
+export function writeRecord(ctx: TrainerContext, jobId: string, fn: (r: JobRecord) => JobRecord | undefined, log: Logger, what: string) {
+  return withRetry(() => ctx.cluster.jobs.transition(jobId, fn), { what, maxMs: NATS_RETRY_MS, log });
+}
+
+/** The job back to 'queued' with why, if `attempt` still owns it. */
+export function markQueued(ctx: TrainerContext, jobId: string, attempt: number, message: string, log: Logger) {
+  return writeRecord(ctx, jobId, (r) => (r.attempt === attempt && !isFinalState(r.state) ? { ...r, state: 'queued', trainers: [], message } : undefined), log, 'requeue');
+}
+
+/** The job to 'failed' with the reason, if `attempt` still owns it. */
+export function markFailed(ctx: TrainerContext, jobId: string, attempt: number, message: string, log: Logger) {
+  return writeRecord(
+    ctx,
+    jobId,
+    (r) => (r.attempt === attempt && !isFinalState(r.state) ? { ...r, state: 'failed', message, finishedAt: new Date().toISOString() } : undefined),
+    log,
+    'fail',
+  );
+}

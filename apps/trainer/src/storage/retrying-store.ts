@@ -1,0 +1,80 @@
+import { StorageError, type ArtifactStore } from '@mnist/storage';
+import { silentLogger, withRetry, type Logger } from '@mnist/cluster';
+
+interface SdkErrorShape {
+  name?: string;
+  code?: string;
+  $retryable?: unknown;
+  $metadata?: { httpStatusCode?: number };
+}
+
+/**
+ * Worth another try after the SDK's own retries gave up: no HTTP answer at all
+ * (connection refused/reset, DNS, timeout), throttling, or a server error. Client
+ * errors (403 credentials, 400, missing bucket) will not heal by waiting.
+ */
+export function isRetryableStorageError(err: unknown): boolean {
+  if (!(err instanceof StorageError)) return false;
+  const cause = err.cause as SdkErrorShape | undefined;
+  if (!cause) return false;
+  const status = cause.$metadata?.httpStatusCode;
+  if (status === undefined) return true;
+  return status >= 500 || status === 429 || status === 408 || cause.$retryable !== undefined;
+}
+
+export interface RetryingStoreOptions {
+  /** Total time to keep retrying one operation, on top of the SDK's per-request attempts. */
+  budgetMs: number;
+  log?: Logger;
+  signal?: AbortSignal;
+}
+
+/**
+ * An ArtifactStore that rides out S3 outages longer than the SDK's few quick attempts
+ * (a restarting MinIO, a network blip), with exponential backoff up to `budgetMs`; past
+ * it the StorageError surfaces and the job fails with it as the reason.
+ */
+export class RetryingStore implements ArtifactStore {
+  readonly location: string;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly inner: ArtifactStore,
+    private readonly o: RetryingStoreOptions,
+  ) {
+    this.location = inner.location;
+    this.log = o.log ?? silentLogger;
+  }
+
+  private retry<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return withRetry(fn, {
+      what: `s3 ${what}`,
+      maxMs: this.o.budgetMs,
+      initialDelayMs: 500,
+      maxDelayMs: 10_000,
+      isRetryable: isRetryableStorageError,
+      signal: this.o.signal,
+      log: this.log,
+    });
+  }
+
+  put(key: string, body: Uint8Array | string, contentType?: string): Promise<void> {
+    return this.retry(`put ${this.location}${key}`, () => this.inner.put(key, body, contentType));
+  }
+
+  get(key: string): Promise<Uint8Array | undefined> {
+    return this.retry(`get ${this.location}${key}`, () => this.inner.get(key));
+  }
+
+  list(prefix?: string): Promise<string[]> {
+    return this.retry(`list ${this.location}${prefix ?? ''}`, () => this.inner.list(prefix));
+  }
+
+  deletePrefix(prefix: string): Promise<void> {
+    return this.retry(`delete ${this.location}${prefix}`, () => this.inner.deletePrefix(prefix));
+  }
+
+  scope(prefix: string): ArtifactStore {
+    return new RetryingStore(this.inner.scope(prefix), this.o);
+  }
+}

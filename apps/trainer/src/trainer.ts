@@ -1,0 +1,88 @@
+import { hostname } from 'node:os';
+import { connectNats, openCluster, sleep, withRetry, type Logger } from '@mnist/cluster';
+import { S3Store } from '@mnist/storage';
+import { selectBackend } from '@mnist/training';
+import type { TrainerConfig } from './config.js';
+import type { TrainerContext } from './context.js';
+import { DatasetCache } from './datasets.js';
+import { startResponder } from './group/responder.js';
+import { RankStoppedError, TrainerState } from './state.js';
+import { isRetryableStorageError, RetryingStore } from './storage/retrying-store.js';
+import { runTaskLoop } from './task-loop.js';
+
+export interface Trainer {
+  readonly id: string;
+  readonly backend: string;
+  /** Stops taking work, finishes or hands back the current job, leaves the registry, closes. */
+  drain(): Promise<void>;
+}
+
+/** Brings a trainer up: backend, broker, bucket, then heartbeats, the responder and the task loop. */
+export async function startTrainer(config: TrainerConfig, baseLog: Logger): Promise<Trainer> {
+  const id = config.trainerId;
+  const log = baseLog.child({ trainer: id });
+  const backend = await selectBackend(config.backend);
+  log.info('backend.selected', { backend: backend.name, skipped: backend.skipped });
+
+  const nc = await connectNats({ servers: config.cluster.natsServers, name: `mnist-trainer-${id}`, log });
+  const resources = { trainerTtlMs: config.trainerTtlMs, taskAckWaitMs: config.taskAckWaitMs };
+  const cluster = await withRetry(() => openCluster(nc, { resources, log }), { what: 'cluster resources', maxMs: 600_000, log });
+  const s3 = await S3Store.connect({ ...config.cluster.s3, maxAttempts: 3 });
+  await withRetry(() => s3.ensureBucket(), { what: 'ensure bucket', maxMs: 600_000, isRetryable: isRetryableStorageError, log });
+  log.info('s3.ready', { bucket: config.cluster.s3.bucket, endpoint: config.cluster.s3.endpoint ?? 'aws' });
+
+  const startedAt = new Date().toISOString();
+  const host = hostname();
+  let beatSoon = () => undefined as void;
+  const state = new TrainerState(() => beatSoon());
+  const ctx: TrainerContext = {
+    config,
+    id,
+    host,
+    backend: backend.name,
+    log,
+    nc,
+    cluster,
+    store: new RetryingStore(s3, { budgetMs: config.s3RetryMs, log }),
+    datasets: new DatasetCache(config.datasetDir),
+    state,
+  };
+
+  // heartbeats: periodic, and at once on every state change so `mnist trainers` is current.
+  let beatFailures = 0;
+  const beat = () =>
+    cluster.trainers
+      .heartbeat({ id, host, pid: process.pid, backend: backend.name, ...state.info(), startedAt, lastSeen: new Date().toISOString() })
+      .then(() => (beatFailures > 0 && log.info('heartbeat.restored', { missed: beatFailures }), (beatFailures = 0)))
+      .catch((err: unknown) => beatFailures++ === 0 && log.warn('heartbeat.failed', { error: err }));
+  beatSoon = () => void beat();
+  const heartbeat = setInterval(beatSoon, config.heartbeatMs);
+  await beat();
+
+  const subs = startResponder(ctx);
+  const loop = runTaskLoop(ctx).catch((err: unknown) => log.error('task_loop.crashed', { error: err }));
+  log.info('trainer.ready', { backend: backend.name, nats: nc.getServer(), ackWaitMs: config.taskAckWaitMs });
+
+  const drain = async () => {
+    log.info('trainer.draining', { activity: state.activity.kind });
+    state.startDraining();
+    const a = state.activity;
+    if (a.kind === 'reserved') state.toIdle();
+    if (a.kind === 'busy') {
+      if (config.drainGraceMs > 0) await Promise.race([state.waitUntilFree(), sleep(config.drainGraceMs)]);
+      const still = state.activity;
+      if (still.kind === 'busy') still.stop(new RankStoppedError('draining', `trainer ${id} is shutting down`));
+      await Promise.race([state.waitUntilFree(), sleep(60_000)]);
+    }
+    await loop;
+    for (const s of subs) s.unsubscribe();
+    clearInterval(heartbeat);
+    await cluster.trainers.remove(id).catch((err: unknown) => log.warn('registry.remove_failed', { error: err }));
+    // Drain flushes what is buffered; with the broker away it would wait for it, so bound it.
+    await Promise.race([nc.drain().catch(() => undefined), sleep(5_000)]);
+    if (!nc.isClosed()) await nc.close();
+    s3.destroy();
+    log.info('trainer.stopped');
+  };
+  return { id, backend: backend.name, drain };
+}

@@ -1,0 +1,108 @@
+import type { NatsConnection } from '@nats-io/transport-node';
+import { connectNats, openCluster, type ClusterClient } from '@mnist/cluster';
+import { isFinalState, jobPrefix, parseJobSpec, parseMetricsJsonl, artifactKeys, type JobRecord, type JobSpecInput, type TrainerInfo } from '@mnist/protocol';
+import { getText, S3Store, type ArtifactStore } from '@mnist/storage';
+import { startNatsServer, startS3Server, S3RVER_CREDENTIALS, type NatsServerHandle, type S3ServerHandle } from '@mnist/testing';
+import { spawnTrainer, type LogLine, type TrainerProcess } from '../src/dev/spawn-trainer.js';
+
+/** Short timers so faults are noticed in seconds, not the production minutes. */
+export const FAST_ENV = {
+  TASK_ACK_WAIT_MS: '3000',
+  HEARTBEAT_MS: '500',
+  TRAINER_TTL_MS: '3000',
+  RECRUIT_WINDOW_MS: '300',
+  RESERVATION_MS: '2000',
+  REQUEUE_DELAY_MS: '500',
+  COLLECTIVE_TIMEOUT_MS: '6000',
+  COLLECTIVE_SLOW_TIMEOUT_MS: '20000',
+  S3_RETRY_MS: '3000',
+  MAX_ATTEMPTS: '6',
+} as const;
+
+/** A whole cluster on this machine: real nats-server, real s3rver, real trainer processes. */
+export interface TestCluster {
+  nats: NatsServerHandle;
+  s3: S3ServerHandle;
+  env: Record<string, string>;
+  nc: NatsConnection;
+  client: ClusterClient;
+  /** The bucket root, seen from the test. */
+  store: S3Store;
+  trainers: Map<string, TrainerProcess>;
+  spawn(id: string, env?: Record<string, string>): Promise<TrainerProcess>;
+  submit(spec: JobSpecInput): Promise<JobRecord>;
+  /** Polls the record until `done(record)`; rejects with the last record after the timeout. */
+  waitForJob(id: string, done: (r: JobRecord) => boolean, timeoutMs?: number): Promise<JobRecord>;
+  waitForFinal(id: string, timeoutMs?: number): Promise<JobRecord>;
+  jobStore(id: string): ArtifactStore;
+  epochsInMetrics(id: string): Promise<number[]>;
+  /** Resolves with the registry once `count` live trainers are all idle; rejects after the timeout. */
+  waitForIdleTrainers(count: number, timeoutMs?: number): Promise<TrainerInfo[]>;
+  /** All trainers' log lines matching, for assertions on operational events. */
+  logs(match: (l: LogLine) => boolean): LogLine[];
+  stop(): Promise<void>;
+}
+
+export async function startTestCluster(o: { trainers: number; env?: Record<string, string> }): Promise<TestCluster> {
+  const nats = await startNatsServer();
+  const s3 = await startS3Server();
+  const env: Record<string, string> = { ...s3.env, ...FAST_ENV, NATS_URL: nats.url, ...o.env };
+  const nc = await connectNats({ servers: [nats.url], name: 'test', reconnectTimeWaitMs: 200 });
+  const client = await openCluster(nc, { resources: { taskAckWaitMs: Number(env.TASK_ACK_WAIT_MS), trainerTtlMs: Number(env.TRAINER_TTL_MS) } });
+  const store = await S3Store.connect({ bucket: env.S3_BUCKET!, region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: S3RVER_CREDENTIALS });
+  await store.ensureBucket();
+  const trainers = new Map<string, TrainerProcess>();
+
+  const spawn = async (id: string, extra: Record<string, string> = {}) => {
+    const t = spawnTrainer({ id, env: { ...env, ...extra }, ...(process.env.TRAINER_LOGS ? { echo: process.stderr } : {}) });
+    trainers.set(id, t);
+    await t.waitFor((l) => l.event === 'trainer.ready', 90_000);
+    return t;
+  };
+  await Promise.all(Array.from({ length: o.trainers }, (_, i) => spawn(`t${i + 1}`)));
+
+  const waitForJob = async (id: string, done: (r: JobRecord) => boolean, timeoutMs = 90_000) => {
+    const deadline = Date.now() + timeoutMs;
+    let last: JobRecord | undefined;
+    while (Date.now() < deadline) {
+      last = await client.jobs.get(id).catch(() => last);
+      if (last && done(last)) return last;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`job ${id}: condition not met within ${timeoutMs} ms; record: ${JSON.stringify(last)}`);
+  };
+
+  return {
+    nats,
+    s3,
+    env,
+    nc,
+    client,
+    store,
+    trainers,
+    spawn,
+    submit: (spec) => client.submit(parseJobSpec(spec)),
+    waitForJob,
+    waitForFinal: (id, timeoutMs) => waitForJob(id, (r) => isFinalState(r.state), timeoutMs),
+    jobStore: (id) => store.scope(jobPrefix(id)),
+    epochsInMetrics: async (id) => parseMetricsJsonl((await getText(store.scope(jobPrefix(id)), artifactKeys.metrics)) ?? '').map((r) => r.epoch),
+    waitForIdleTrainers: async (count, timeoutMs = 15_000) => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const list = await client.trainers.list().catch(() => []);
+        if (list.length === count && list.every((t) => t.state === 'idle')) return list;
+        if (Date.now() > deadline) throw new Error(`expected ${count} idle trainers, registry has ${JSON.stringify(list.map((t) => `${t.id}:${t.state}`))}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    },
+    logs: (match) => [...trainers.values()].flatMap((t) => t.lines.filter(match)),
+    stop: async () => {
+      for (const t of trainers.values()) if (t.child.exitCode === null && t.child.signalCode === null) t.child.kill('SIGKILL');
+      await Promise.all([...trainers.values()].map((t) => t.exited));
+      await nc.close().catch(() => undefined);
+      store.destroy();
+      await nats.stop();
+      await s3.stop();
+    },
+  };
+}
