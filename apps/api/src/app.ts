@@ -1,0 +1,66 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { ApiDeps, ApiLogger } from './deps.js';
+import { errorHandler, HttpError, notFoundHandler } from './http-error.js';
+import { bearerAuth } from './middleware/auth/index.js';
+import { observe } from './middleware/observe/index.js';
+import { artifactsRoutes } from './routes/artifacts.js';
+import { eventsRoutes } from './routes/events.js';
+import { jobsRoutes } from './routes/jobs.js';
+import { DASHBOARD_PATHS, systemRoutes } from './routes/system.js';
+
+export interface AppOptions {
+  /** API_TOKEN: when set, every route but the public ones needs `Authorization: Bearer <token>`. */
+  token?: string;
+  /** API_PUBLIC_READ: GET routes open without the token. */
+  publicRead?: boolean;
+  /** Largest request body accepted (413 above). */
+  bodyLimitBytes?: number;
+  /** SSE keep-alive comment interval. */
+  sseKeepAliveMs?: number;
+  /** Aborted on shutdown: open event streams end so the process can exit. */
+  shutdown?: AbortSignal;
+  log?: ApiLogger;
+}
+
+const silent: ApiLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+export const APP_DEFAULTS = {
+  publicRead: false,
+  bodyLimitBytes: 64 * 1024,
+  sseKeepAliveMs: 15_000,
+  log: silent,
+} as const satisfies Omit<AppOptions, 'token' | 'shutdown'>;
+
+/** Routes anyone may call: the health check and the dashboard's static files (they hold no data). */
+export const PUBLIC_PATHS: readonly string[] = ['/healthz', ...DASHBOARD_PATHS];
+
+/**
+ * The API as one Hono app. No Node-only imports: the cluster, the artifact store and the
+ * Prometheus registry come in through `deps`, so another runtime can serve it.
+ */
+export function createApp(deps: ApiDeps, options: AppOptions = {}) {
+  const o = { ...APP_DEFAULTS, ...options };
+  const app = new Hono();
+  app.onError(errorHandler(o.log));
+  app.notFound(notFoundHandler);
+  return app
+    .use('*', observe({ log: o.log, ...(deps.metrics && { record: (r) => deps.metrics!.observe(r) }) }))
+    .use('*', bearerAuth({ token: o.token, publicRead: o.publicRead, publicPaths: PUBLIC_PATHS }))
+    .use(
+      '/v1/*',
+      bodyLimit({
+        maxSize: o.bodyLimitBytes,
+        onError: () => {
+          throw new HttpError(413, { error: `request body over ${o.bodyLimitBytes} bytes` });
+        },
+      }),
+    )
+    .route('/', systemRoutes(deps))
+    .route('/v1/jobs', jobsRoutes(deps))
+    .route('/v1/jobs', eventsRoutes(deps, { keepAliveMs: o.sseKeepAliveMs, log: o.log, ...(o.shutdown && { shutdown: o.shutdown }) }))
+    .route('/v1/jobs', artifactsRoutes(deps));
+}
+
+/** The routes' types, for `hc<AppType>` (the CLI). */
+export type AppType = ReturnType<typeof createApp>;

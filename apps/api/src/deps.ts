@@ -1,0 +1,74 @@
+import type { FollowOptions, SequencedEvent } from '@mnist/cluster';
+import type { JobRecord, JobSpec, TrainerInfo } from '@mnist/protocol';
+
+/**
+ * What the routes need from the cluster. @mnist/cluster's ClusterClient provides all of it
+ * but `events.last` (see node/cluster-deps.ts); tests can hand in an in-memory one.
+ * Type-only imports: app.ts stays free of Node-only code.
+ */
+export interface ApiCluster {
+  submit(spec: JobSpec): Promise<JobRecord>;
+  jobs: {
+    get(id: string): Promise<JobRecord | undefined>;
+    /** Newest first. */
+    list(): Promise<JobRecord[]>;
+    /** Throws JobNotFoundError (404) or JobFinishedError (409). */
+    cancel(id: string, message?: string): Promise<JobRecord>;
+  };
+  trainers: { list(): Promise<TrainerInfo[]> };
+  events: {
+    /** A job's events after `afterSeq`, in stream order, then live (EventLog.follow). */
+    follow(jobId: string, o?: FollowOptions): AsyncIterable<SequencedEvent>;
+    /** The newest event of a job, or undefined when it has none. */
+    last(jobId: string): Promise<SequencedEvent | undefined>;
+  };
+}
+
+/** The read side of an ArtifactStore (@mnist/storage) at the bucket root. */
+export interface ArtifactReader {
+  get(key: string): Promise<Uint8Array | undefined>;
+  /** Keys under a prefix, relative to the root, sorted. */
+  list(prefix?: string): Promise<string[]>;
+}
+
+export interface RequestObservation {
+  method: string;
+  /** The matched route pattern (`/v1/jobs/:id`), never the raw path. */
+  route: string;
+  status: number;
+  seconds: number;
+}
+
+/** Prometheus side (prom-client is Node-only, so node.ts plugs it in). */
+export interface ApiMetrics {
+  observe(o: RequestObservation): void;
+  render(): Promise<{ contentType: string; body: string }>;
+}
+
+/** Structured logging, shaped like @mnist/cluster's Logger. */
+export interface ApiLogger {
+  debug(event: string, fields?: Record<string, unknown>): void;
+  info(event: string, fields?: Record<string, unknown>): void;
+  warn(event: string, fields?: Record<string, unknown>): void;
+  error(event: string, fields?: Record<string, unknown>): void;
+}
+
+export interface HealthReport {
+  ok: boolean;
+  checks: Record<string, string>;
+}
+
+/** A static file of the dashboard, loaded by the runtime adapter (node.ts reads public/). */
+export interface Asset {
+  contentType: string;
+  body: string;
+}
+
+export interface ApiDeps {
+  cluster: ApiCluster;
+  artifacts: ArtifactReader;
+  metrics?: ApiMetrics;
+  health?: () => Promise<HealthReport>;
+  /** Dashboard files by URL path: '/', '/dashboard.js', '/dashboard.css'. */
+  assets?: Readonly<Record<string, Asset>>;
+}

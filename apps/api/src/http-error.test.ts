@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { HTTPException } from 'hono/http-exception';
+import { JobFinishedError, JobNotFoundError } from '@mnist/cluster';
+import { StorageError } from '@mnist/storage';
+import { HttpError, toHttpError } from './http-error.js';
+
+const named = (name: string, message = 'detail that must not leak') => Object.assign(new Error(message), { name });
+
+describe('toHttpError', () => {
+  it('keeps HttpErrors and maps Hono\'s own exceptions to the JSON shape', () => {
+    const e = HttpError.conflict('x');
+    expect(toHttpError(e)).toBe(e);
+    expect(toHttpError(new HTTPException(400, { message: 'Malformed JSON in request body' })).body).toEqual({ error: 'Malformed JSON in request body', issues: [] });
+    expect(toHttpError(new HTTPException(413)).body).toEqual({ error: 'request body too large' });
+  });
+
+  it('gives the cluster\'s errors their status and message', () => {
+    expect(toHttpError(new JobNotFoundError('j-1'))).toMatchObject({ status: 404, body: { error: "job 'j-1' not found" } });
+    expect(toHttpError(new JobFinishedError('j-1', 'failed'))).toMatchObject({ status: 409, body: { error: "job 'j-1' is already failed" } });
+  });
+
+  it('hides the details of infrastructure failures', () => {
+    expect(toHttpError(new StorageError('get s3://bucket/jobs/x: AccessDenied'), 'r-1')).toMatchObject({ status: 502, body: { error: 'artifact store unavailable', requestId: 'r-1' } });
+    for (const name of ['TimeoutError', 'ConnectionError', 'NoResponders']) {
+      expect(toHttpError(named(name), 'r-2')).toMatchObject({ status: 503, body: { error: 'cluster unavailable, try again', requestId: 'r-2' } });
+    }
+    const unknown = toHttpError(new TypeError("Cannot read properties of undefined (reading 'x')"), 'r-3');
+    expect(unknown.status).toBe(500);
+    expect(unknown.body).toEqual({ error: 'internal error', requestId: 'r-3' });
+  });
+});

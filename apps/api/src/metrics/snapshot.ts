@@ -1,0 +1,93 @@
+import { artifactKeys, isFinalState, JOB_STATES, jobPrefix, parseMetricsJsonl, type EpochRecord, type JobRecord, type JobState, type TrainerInfo } from '@mnist/protocol';
+import type { ApiCluster, ArtifactReader } from '../deps.js';
+
+export interface JobSample {
+  id: string;
+  model: string;
+  state: JobState;
+  replicas: number;
+  epoch: number;
+  epochs: number;
+  /** The newest record of metrics.jsonl. */
+  last?: EpochRecord;
+  /** Running jobs: training throughput from the newest progress event. */
+  liveImagesPerSec?: number;
+}
+
+/** What /metrics reports, read from the KV buckets, S3 and the events stream at scrape time. */
+export interface ClusterSnapshot {
+  jobsByState: Record<JobState, number>;
+  jobs: JobSample[];
+  trainers: TrainerInfo[];
+  /** Reads that failed this time (e.g. one job's metrics file); the rest is still reported. */
+  errors: number;
+}
+
+export interface SnapshotOptions {
+  /** Finished jobs keep their per-job series this long after finishing. */
+  finishedWindowMs?: number;
+  /** At most this many jobs get per-job series (labels must stay bounded). */
+  maxJobs?: number;
+  now?: () => number;
+}
+
+const DEFAULTS = { finishedWindowMs: 3_600_000, maxJobs: 50, now: () => Date.now() } satisfies Required<SnapshotOptions>;
+const decoder = new TextDecoder();
+
+/**
+ * Takes snapshots for the Prometheus scrape. Nothing here is the truth: the KV record says
+ * which epoch is last, and the metrics file is re-read only when that epoch changes (the
+ * cache key includes it), so two API replicas always report the same numbers.
+ */
+export function createSnapshotter(cluster: ApiCluster, artifacts: ArtifactReader, options: SnapshotOptions = {}) {
+  const o = { ...DEFAULTS, ...options };
+  const lastRecords = new Map<string, EpochRecord | undefined>();
+
+  const lastRecord = async (job: JobRecord): Promise<EpochRecord | undefined> => {
+    if (job.epoch === 0) return undefined;
+    const key = `${job.id}@${job.epoch}`;
+    if (lastRecords.has(key)) return lastRecords.get(key);
+    const bytes = await artifacts.get(jobPrefix(job.id) + artifactKeys.metrics);
+    const records = bytes ? parseMetricsJsonl(decoder.decode(bytes)) : [];
+    const last = records.findLast((r) => r.epoch === job.epoch) ?? records.at(-1);
+    if (lastRecords.size >= 4 * o.maxJobs) lastRecords.delete(lastRecords.keys().next().value!);
+    lastRecords.set(key, last);
+    return last;
+  };
+
+  const liveRate = async (job: JobRecord): Promise<number | undefined> => {
+    if (job.state !== 'running') return undefined;
+    const last = await cluster.events.last(job.id);
+    return last?.event.type === 'progress' ? last.event.imagesPerSec : undefined;
+  };
+
+  return async function take(): Promise<ClusterSnapshot> {
+    const [jobs, trainers] = await Promise.all([cluster.jobs.list(), cluster.trainers.list()]);
+    const jobsByState = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
+    for (const j of jobs) jobsByState[j.state]++;
+    const now = o.now();
+    const recent = jobs
+      .filter((j) => !isFinalState(j.state) || now - Date.parse(j.finishedAt ?? j.updatedAt) <= o.finishedWindowMs)
+      .slice(0, o.maxJobs);
+    let errors = 0;
+    const samples = await Promise.all(
+      recent.map(async (j): Promise<JobSample> => {
+        const [last, live] = await Promise.all([
+          lastRecord(j).catch(() => (errors++, undefined)),
+          liveRate(j).catch(() => (errors++, undefined)),
+        ]);
+        return {
+          id: j.id,
+          model: j.spec.model,
+          state: j.state,
+          replicas: j.spec.replicas,
+          epoch: j.epoch,
+          epochs: j.spec.epochs,
+          ...(last && { last }),
+          ...(live !== undefined && { liveImagesPerSec: live }),
+        };
+      }),
+    );
+    return { jobsByState, jobs: samples, trainers, errors };
+  };
+}

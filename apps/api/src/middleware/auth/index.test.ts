@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { Hono } from 'hono';
+import { errorHandler } from '../../http-error.js';
+import { bearerAuth, sameSecret, type BearerAuthOptions } from './index.js';
+
+const TOKEN = 'correct-horse-battery-staple';
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+
+function app(o: BearerAuthOptions) {
+  const a = new Hono();
+  a.onError(errorHandler(quiet));
+  return a
+    .use('*', bearerAuth(o))
+    .get('/healthz', (c) => c.text('ok'))
+    .get('/data', (c) => c.text('data'))
+    .post('/data', (c) => c.text('written'));
+}
+
+const auth = (token: string) => ({ headers: { Authorization: `Bearer ${token}` } });
+
+describe('bearerAuth', () => {
+  it('lets everything through when no token is configured', async () => {
+    const a = app({});
+    expect((await a.request('/data')).status).toBe(200);
+    expect((await a.request('/data', { method: 'POST' })).status).toBe(200);
+  });
+
+  it('needs the exact token on every non-public route, with a JSON 401 and a challenge', async () => {
+    const a = app({ token: TOKEN, publicPaths: ['/healthz'] });
+    expect((await a.request('/healthz')).status).toBe(200);
+    for (const init of [{}, auth('wrong'), auth(TOKEN + 'x'), auth(TOKEN.slice(0, -1)), { headers: { Authorization: TOKEN } }, { headers: { Authorization: `Basic ${TOKEN}` } }]) {
+      const res = await a.request('/data', init);
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toBe('Bearer realm="mnist"');
+      expect(await res.json()).toEqual({ error: 'missing or invalid bearer token' });
+    }
+    expect(await (await a.request('/data', auth(TOKEN))).text()).toBe('data');
+    expect((await a.request('/data', { headers: { authorization: `bearer ${TOKEN}` } })).status).toBe(200);
+  });
+
+  it('with publicRead, opens GET but not writes', async () => {
+    const a = app({ token: TOKEN, publicRead: true });
+    expect((await a.request('/data')).status).toBe(200);
+    expect((await a.request('/data', { method: 'POST' })).status).toBe(401);
+    expect((await a.request('/data', { method: 'POST', ...auth(TOKEN) })).status).toBe(200);
+  });
+
+  it('compares digests, whatever the length of the guess', async () => {
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode('abc')));
+    expect(await sameSecret('abc', digest)).toBe(true);
+    expect(await sameSecret('abd', digest)).toBe(false);
+    expect(await sameSecret('', digest)).toBe(false);
+    expect(await sameSecret('abc'.repeat(1000), digest)).toBe(false);
+  });
+});

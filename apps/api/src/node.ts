@@ -1,0 +1,104 @@
+import { serve } from '@hono/node-server';
+import { ConfigError, connectNats, createLogger, openCluster, sleep, type Logger } from '@mnist/cluster';
+import { S3Store } from '@mnist/storage';
+import { createApp } from './app.js';
+import { createPrometheus } from './metrics/prometheus.js';
+import { createSnapshotter } from './metrics/snapshot.js';
+import { loadAssets } from './node/assets.js';
+import { clusterDeps } from './node/cluster-deps.js';
+import { parseApiEnv } from './node/env.js';
+
+/** How long open requests and streams get to finish on SIGTERM before the process exits anyway. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+/** The bucket may not be up yet when everything starts at once (compose): retry for a minute. */
+async function ensureBucket(s3: S3Store, log: Logger): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await s3.ensureBucket();
+    } catch (err) {
+      if (attempt >= 30) throw err;
+      log.warn('s3.not_ready', { attempt, error: err });
+      await sleep(2_000);
+    }
+  }
+}
+
+/**
+ * `npm run api`: serves the API on PORT with @hono/node-server, configured by environment
+ * (apps/api/README.md). SIGTERM/SIGINT: stop accepting, end event streams (clients resume
+ * elsewhere with Last-Event-ID), drain NATS, exit 0; a second signal exits at once.
+ */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = parseApiEnv(process.env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`api: ${err.message}\n`);
+    process.exit(2);
+  }
+  const log = createLogger({ app: 'api' }, { level: config.logLevel });
+  const nc = await connectNats({ servers: config.cluster.natsServers, name: 'mnist-api', log });
+  const cluster = await openCluster(nc, { log, resources: { trainerTtlMs: config.trainerTtlMs, taskAckWaitMs: config.taskAckWaitMs } });
+  const s3 = await S3Store.connect(config.cluster.s3);
+  await ensureBucket(s3, log);
+
+  const shutdown = new AbortController();
+  const apiCluster = await clusterDeps(cluster);
+  const app = createApp(
+    {
+      cluster: apiCluster,
+      artifacts: s3,
+      metrics: createPrometheus({ snapshot: createSnapshotter(apiCluster, s3) }),
+      health: async () => {
+        const nats = await Promise.race([nc.rtt().then(() => 'ok'), sleep(2_000).then(() => 'no answer within 2 s')]).catch((e: Error) => e.message);
+        return { ok: nats === 'ok', checks: { nats } };
+      },
+      assets: loadAssets(),
+    },
+    {
+      ...(config.token && { token: config.token }),
+      publicRead: config.publicRead,
+      bodyLimitBytes: config.bodyLimitBytes,
+      sseKeepAliveMs: config.sseKeepAliveMs,
+      shutdown: shutdown.signal,
+      log,
+    },
+  );
+
+  const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
+    log.info('api.listening', { url: `http://${info.family === 'IPv6' ? `[${info.address}]` : info.address}:${info.port}`, port: info.port, auth: config.token ? (config.publicRead ? 'token for writes' : 'token') : 'none' });
+  });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) {
+      log.warn('api.forced_exit', { signal });
+      process.exit(1);
+    }
+    stopping = true;
+    log.info('api.stopping', { signal });
+    setTimeout(() => {
+      log.warn('api.shutdown_timeout', { graceMs: SHUTDOWN_GRACE_MS });
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS).unref();
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    shutdown.abort();
+    // Keep-alive connections turn idle as their last response (an event stream) ends: close them as they do.
+    const sweep = setInterval(() => 'closeIdleConnections' in server && server.closeIdleConnections(), 50);
+    await closed;
+    clearInterval(sweep);
+    await nc.drain().catch((err: unknown) => log.warn('nats.drain_failed', { error: err }));
+    s3.destroy();
+    log.info('api.stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`api: ${(err as Error).message ?? String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,2 @@
+export { MemoryArtifacts, MemoryCluster } from './memory-deps.js';
+export { promtoolCheck } from './promtool.js';

@@ -1,0 +1,107 @@
+import { JobFinishedError, JobNotFoundError, type FollowOptions, type SequencedEvent } from '@mnist/cluster';
+import { isFinalState, JobRecordSchema, type JobEvent, type JobRecord, type JobSpec, type TrainerInfo } from '@mnist/protocol';
+import type { ApiCluster, ArtifactReader } from '../deps.js';
+
+/**
+ * In-memory stand-ins for the unit tests of routes (the integration tests use a real
+ * nats-server, s3rver and trainers). Same contract as ClusterClient: cancel throws the
+ * cluster package's errors, follow replays then goes live.
+ */
+export class MemoryCluster implements ApiCluster {
+  readonly records = new Map<string, JobRecord>();
+  readonly log: SequencedEvent[] = [];
+  trainerList: TrainerInfo[] = [];
+  /** Set false to emulate a lost status event (published best effort). */
+  publishStatus = true;
+  private waiters = new Set<() => void>();
+  private n = 0;
+
+  async submit(spec: JobSpec): Promise<JobRecord> {
+    const at = new Date().toISOString();
+    const record = JobRecordSchema.parse({ id: `j-test-${++this.n}`, spec, state: 'queued', createdAt: at, updatedAt: at, attempt: 0 });
+    this.records.set(record.id, record);
+    this.status(record);
+    return record;
+  }
+
+  /** Writes a record the way trainers do (and its status event unless told not to). */
+  put(record: JobRecord): void {
+    const prev = this.records.get(record.id);
+    this.records.set(record.id, record);
+    if (!prev || prev.state !== record.state || prev.attempt !== record.attempt) this.status(record);
+  }
+
+  private status(r: JobRecord): void {
+    if (this.publishStatus) this.emit({ type: 'status', jobId: r.id, state: r.state, attempt: r.attempt, at: r.updatedAt });
+  }
+
+  emit(event: JobEvent): number {
+    const seq = this.log.length + 1;
+    this.log.push({ seq, event });
+    for (const w of this.waiters) w();
+    return seq;
+  }
+
+  jobs = {
+    get: async (id: string) => this.records.get(id),
+    list: async () => [...this.records.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt)),
+    cancel: async (id: string, message = 'cancelled by request') => {
+      const r = this.records.get(id);
+      if (!r) throw new JobNotFoundError(id);
+      if (isFinalState(r.state)) throw new JobFinishedError(id, r.state);
+      const next = { ...r, state: 'cancelled' as const, message, updatedAt: new Date().toISOString() };
+      this.put(next);
+      return next;
+    },
+  };
+
+  trainers = { list: async () => this.trainerList };
+
+  events = {
+    last: async (jobId: string) => this.log.filter((e) => e.event.jobId === jobId).at(-1),
+    follow: (jobId: string, o: FollowOptions = {}) => this.follow(jobId, o),
+  };
+
+  /** Open follows (to check that a closed connection ends them). */
+  following = 0;
+
+  private async *follow(jobId: string, o: FollowOptions): AsyncGenerator<SequencedEvent> {
+    let next = (o.afterSeq ?? 0) + 1;
+    this.following++;
+    try {
+      while (!o.signal?.aborted) {
+        const e = this.log[next - 1];
+        if (!e) {
+          await new Promise<void>((resolve) => {
+            const done = () => (this.waiters.delete(done), o.signal?.removeEventListener('abort', done), resolve());
+            this.waiters.add(done);
+            o.signal?.addEventListener('abort', done, { once: true });
+          });
+          continue;
+        }
+        next++;
+        if (e.event.jobId !== jobId) continue;
+        yield e;
+        if (o.untilFinal && e.event.type === 'status' && isFinalState(e.event.state)) return;
+      }
+    } finally {
+      this.following--;
+    }
+  }
+}
+
+export class MemoryArtifacts implements ArtifactReader {
+  readonly objects = new Map<string, Uint8Array>();
+
+  put(key: string, body: string | Uint8Array): void {
+    this.objects.set(key, typeof body === 'string' ? new TextEncoder().encode(body) : body);
+  }
+
+  async get(key: string) {
+    return this.objects.get(key);
+  }
+
+  async list(prefix = '') {
+    return [...this.objects.keys()].filter((k) => k.startsWith(prefix)).sort();
+  }
+}

@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser } from 'playwright-core';
+import type { JobRecord } from '@mnist/protocol';
+import { startTestCluster, type TestCluster } from './harness.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ARTIFACTS = join(HERE, '..', 'test-artifacts');
+const DOCS_SHOT = join(HERE, '..', '..', '..', 'docs', 'dashboard.png');
+const TOKEN = 'dashboard-test-token-9d8e7f6a5b';
+/** Many short epochs: still running long after the page has drawn its first points; cancelled at the end. */
+const JOB = { model: 'mlp', epochs: 16, trainLimit: 2048, testLimit: 512, batchSize: 32, replicas: 2, optimizer: { type: 'sgd', lr: 0.05, momentum: 0.9 } };
+
+let cluster: TestCluster;
+let browser: Browser;
+beforeAll(async () => {
+  cluster = await startTestCluster({ trainers: 2, env: { API_TOKEN: TOKEN } });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+  });
+});
+afterAll(async () => {
+  await browser?.close();
+  await cluster?.stop();
+});
+
+describe('the dashboard page in headless Chromium', () => {
+  it('asks for the token, then lists the running job and the trainers and draws its live curves', async () => {
+    const base = cluster.apis[0]!.url;
+    const res = await fetch(`${base}/v1/jobs`, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' }, body: JSON.stringify(JOB) });
+    const job = (await res.json()) as JobRecord;
+    expect(res.status).toBe(201);
+
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    const problems: string[] = [];
+    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    page.on('console', (m) => m.type() === 'error' && !/401/.test(m.text()) && problems.push(`console: ${m.text()}`));
+
+    await page.goto(`${base}/`);
+    await page.locator('#notice', { hasText: 'needs a token' }).waitFor({ timeout: 10_000 });
+    await page.fill('#token', TOKEN);
+    await page.click('#auth button[type=submit]');
+
+    // The job list and the trainer list fill in; the running job is selected by itself.
+    const row = page.locator(`#jobs tbody tr[data-id="${job.id}"]`);
+    await row.locator('.state', { hasText: 'running' }).waitFor({ timeout: 60_000 });
+    await page.locator('#trainers tbody tr').nth(1).waitFor();
+    expect(await page.locator('#trainers tbody tr').allInnerTexts()).toEqual([expect.stringMatching(/^t1\s/), expect.stringMatching(/^t2\s/)]);
+    await page.locator('#job-state', { hasText: 'running' }).waitFor();
+    expect(await page.locator('#job-id').innerText()).toBe(job.id);
+
+    // After the first epoch: a train and a test point on both charts, and a row in the table.
+    for (const chart of ['#loss-chart', '#acc-chart']) {
+      for (const split of ['train', 'test']) await page.locator(`${chart} circle.${split}[data-epoch="1"]`).waitFor({ timeout: 60_000 });
+    }
+    expect(await page.locator('#epochs tbody tr').first().innerText()).toMatch(/^1\s+\d\.\d{4}\s+\d+\.\d\d%/);
+    expect(await page.locator('#job-state').innerText()).toBe('running');
+
+    // A few epochs more make a curve worth a picture; the job is still running then.
+    await page.locator('#acc-chart circle.test[data-epoch="4"]').waitFor({ timeout: 60_000 });
+    await page.locator('#progress:not([hidden])').waitFor();
+    mkdirSync(ARTIFACTS, { recursive: true });
+    const shot = join(ARTIFACTS, 'dashboard.png');
+    await page.screenshot({ path: shot, fullPage: true });
+    if (process.env.UPDATE_DOCS_SCREENSHOT) copyFileSync(shot, DOCS_SHOT);
+    expect(await page.locator('#job-state').innerText()).toBe('running');
+
+    // Cancelling reaches the page through the same event stream.
+    await fetch(`${base}/v1/jobs/${job.id}/cancel`, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}` } });
+    await page.locator('#job-state', { hasText: 'cancelled' }).waitFor({ timeout: 15_000 });
+
+    expect(page.url()).not.toContain(TOKEN);
+    expect(cluster.apis[0]!.output()).not.toContain(TOKEN);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+});
