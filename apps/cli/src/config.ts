@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BACKEND_CHOICES } from '@mnist/training';
+import { BACKEND_CHOICES } from '@mnist/protocol';
 import { UsageError } from './errors.js';
 
 /** Environment the CLI reads (ARCHITECTURE.md contracts), validated once at start-up. */

@@ -1,6 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { InvalidJobSpecError, parseJobSpec, type JobSpec, type JobSpecInput } from '@mnist/protocol';
-import { isBackendChoice, type BackendChoice } from '@mnist/training';
+import { BACKEND_CHOICES, InvalidJobSpecError, isBackendChoice, parseJobSpec, type BackendChoice, type JobSpec, type JobSpecInput } from '@mnist/protocol';
+
 import { UsageError } from './errors.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -108,7 +108,7 @@ export function backendFlag(values: Values, fallback: BackendChoice): BackendCho
   const raw = values.backend;
   if (raw === undefined) return fallback;
   if (typeof raw !== 'string' || !isBackendChoice(raw)) {
-    throw new UsageError(`--backend must be one of auto, tensorflow, onednn, wasm, cpu; got '${String(raw)}'`);
+    throw new UsageError(`--backend must be one of ${BACKEND_CHOICES.join(', ')}; got '${String(raw)}'`);
   }
   return raw;
 }

@@ -1,9 +1,7 @@
-import { TrainingCancelledError } from '@mnist/training';
 import { readEnv } from './config.js';
 import { CliError, UsageError } from './errors.js';
 import { createOutput } from './output.js';
-import { modelsCommand } from './commands/models.js';
-import { reproduceCommand, trainCommand } from './commands/train.js';
+import { CLUSTER_COMMANDS, CLUSTER_HELP } from './commands/cluster/index.js';
 
 export const HELP = `Usage: mnist <command> [flags]
 
@@ -15,10 +13,12 @@ Local (no servers):
   train         train one model          (mnist train --model lenet5)
   reproduce     train all three and compare them, as the seed study does
 
+${CLUSTER_HELP}
+
 Run 'mnist <command> --help' for the flags of a command.
 
 Environment: MNIST_DIR (dataset folder), MNIST_BACKEND (auto|tensorflow|onednn|wasm|cpu),
-RUNS_DIR (default ./runs).`;
+RUNS_DIR (default ./runs), API_URL and API_TOKEN (cluster verbs).`;
 
 /** Runs one CLI invocation and returns its exit code; never throws. */
 export async function main(argv: string[]): Promise<number> {
@@ -41,18 +41,23 @@ export async function main(argv: string[]): Promise<number> {
     const env = readEnv();
     const ctx = { env, out, signal: abort.signal };
     switch (command) {
+      // Commands load on demand: the training stack (tfjs, backends) costs seconds to import.
       case 'models':
-        return await modelsCommand(args, out);
+        return await (await import('./commands/models.js')).modelsCommand(args, out);
       case 'train':
-        return await trainCommand(args, ctx);
+        return await (await import('./commands/train.js')).trainCommand(args, ctx);
       case 'reproduce':
-        return await reproduceCommand(args, ctx);
-      default:
+        return await (await import('./commands/train.js')).reproduceCommand(args, ctx);
+      default: {
+        const cluster = Object.hasOwn(CLUSTER_COMMANDS, command) ? CLUSTER_COMMANDS[command] : undefined;
+        if (cluster) return await cluster(args, ctx);
         throw new UsageError(`unknown command '${command}'; run 'mnist --help'`);
+      }
     }
   } catch (err) {
-    if (err instanceof TrainingCancelledError) {
-      out.info(`stopped at epoch ${err.epoch}; the last complete checkpoint is kept: resume with --resume <run>`);
+    // By name: importing @mnist/training here would load tfjs for every command.
+    if ((err as Error).name === 'TrainingCancelledError') {
+      out.info(`stopped at epoch ${(err as { epoch: number }).epoch}; the last complete checkpoint is kept: resume with --resume <run>`);
       return 130;
     }
     if (err instanceof CliError) {

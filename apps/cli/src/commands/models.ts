@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu'; // building a model needs a backend; counting needs no speed
 import { MODEL_NAMES } from '@mnist/protocol';
 import { summarizeModel } from '@mnist/models';
 import { parseFlags } from '../flags.js';

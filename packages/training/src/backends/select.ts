@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import { BACKEND_CHOICES, isBackendChoice, type BackendChoice } from '@mnist/protocol';
 
-export const BACKEND_CHOICES = ['auto', 'tensorflow', 'onednn', 'wasm', 'cpu'] as const;
-export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+export { BACKEND_CHOICES, isBackendChoice, type BackendChoice };
 
 export interface BackendAttempt {
   name: Exclude<BackendChoice, 'auto'>;
@@ -83,8 +83,4 @@ export async function selectBackend(choice: BackendChoice = 'auto'): Promise<Sel
   }
   const why = skipped.map((s) => `${s.name}: ${s.reason}`).join('; ');
   throw new BackendUnavailableError(`backend '${choice}' is not available here (${why})`);
-}
-
-export function isBackendChoice(value: string): value is BackendChoice {
-  return (BACKEND_CHOICES as readonly string[]).includes(value);
 }

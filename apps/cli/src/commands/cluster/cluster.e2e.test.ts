@@ -1,0 +1,125 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createServer } from 'node:net';
+
+const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', '..');
+const BIN = join(REPO, 'apps', 'cli', 'bin', 'mnist.js');
+const CLUSTER_MAIN = join(REPO, 'apps', 'trainer', 'src', 'dev', 'cluster-main.ts');
+const TOKEN = 'cli-e2e-token-31c8a0f2b7d4e6';
+
+/** A port nothing listens on a moment ago. */
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function mnist(args: string[], env: Record<string, string> = {}): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, cwd: REPO });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d));
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** `npm run cluster -- --trainers 2`: nats-server, s3rver, the API and two trainers, until SIGTERM. */
+let cluster: ChildProcess;
+let log = '';
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  const port = await freePort();
+  cluster = spawn(process.execPath, ['--import', 'tsx', CLUSTER_MAIN, '--trainers', '2', '--port', String(port)], {
+    cwd: REPO,
+    env: { ...process.env, API_TOKEN: TOKEN },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`cluster not up after 120 s:\n${log.slice(-3000)}`)), 120_000);
+    const onData = (d: Buffer) => {
+      log += d.toString();
+      // Up once the block of `export ...` lines after '--- cluster up' is complete.
+      if (/--- cluster up[^]*\n---\n/.test(log)) (clearTimeout(timer), resolve());
+    };
+    cluster.stdout!.on('data', onData);
+    cluster.stderr!.on('data', onData);
+    cluster.once('exit', (code) => (clearTimeout(timer), reject(new Error(`cluster exited (${code}):\n${log.slice(-3000)}`))));
+  });
+  const apiUrl = /^export API_URL=(\S+)$/m.exec(log)?.[1];
+  if (!apiUrl) throw new Error(`the cluster started no API:\n${log.slice(-3000)}`);
+  env = { API_URL: apiUrl, API_TOKEN: TOKEN };
+}, 150_000);
+
+afterAll(async () => {
+  if (!cluster || cluster.exitCode !== null) return;
+  const exited = new Promise((r) => cluster.once('exit', r));
+  cluster.kill('SIGTERM');
+  await exited;
+}, 60_000);
+
+describe('the cluster verbs on the one-machine cluster', () => {
+  let id: string;
+  let table: string;
+
+  it('mnist submit --watch runs a 2-replica job to success and prints the seed-style table', async () => {
+    const r = await mnist(['submit', '--model', 'mlp', '--replicas', '2', '--epochs', '2', '--train-limit', '1024', '--test-limit', '256', '--lr', '0.05', '--watch'], env);
+    expect(r.code, r.stderr).toBe(0);
+    id = /submitted (j-[A-Za-z0-9_-]+)/.exec(r.stderr)![1]!;
+    const lines = r.stdout.trim().split('\n');
+    expect(lines.slice(0, 2)).toEqual(['| Model | Epoch | Train Loss | Train Accuracy | Test Loss | Test Accuracy |', '| --- | --- | --- | --- | --- | --- |']);
+    expect(lines[2]).toMatch(/^\| CustomMLP \| 1 \| \d\.\d{4} \| \d+\.\d\d% \| \d\.\d{4} \| \d+\.\d\d% \|$/);
+    expect(lines[3]).toMatch(/^\| {2}\| 2 \| /);
+    expect(lines).toHaveLength(4);
+    expect(r.stderr).toMatch(new RegExp(`job ${id}: running on t[12], t[12]`));
+    expect(r.stderr).toContain(`job ${id} succeeded`);
+    table = r.stdout.trim();
+  }, 180_000);
+
+  it('mnist report renders the job: the same rows, and report.md with its curves', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'cli-report-'));
+    const r = await mnist(['report', id, '--out', out], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe(table);
+    const md = readFileSync(join(out, id, 'report.md'), 'utf8');
+    expect(md).toMatch(/^# CustomMLP on mnist/);
+    expect(md).toContain('2 data-parallel replicas');
+    expect(md).toContain(table.split('\n')[2]!);
+    expect(existsSync(join(out, id, 'curves.png'))).toBe(true);
+  }, 60_000);
+
+  it('status, jobs, trainers and cancel', async () => {
+    const status = await mnist(['status', id, '--json'], env);
+    expect(JSON.parse(status.stdout)).toMatchObject({ id, state: 'succeeded', epoch: 2, spec: { replicas: 2 } });
+    expect((await mnist(['jobs'], env)).stdout).toMatch(new RegExp(`\\n${id} +mlp +succeeded +2/2 +2 `));
+    expect((await mnist(['trainers'], env)).stdout).toMatch(/\nt1 .*\nt2 /);
+    const cancel = await mnist(['cancel', id], env);
+    expect(cancel.code).toBe(1);
+    expect(cancel.stderr).toBe(`mnist: job '${id}' is already succeeded\n`);
+  }, 60_000);
+
+  it('one clear line for a wrong token or an unreachable API', async () => {
+    const wrong = await mnist(['jobs', '--token', 'not-the-token'], env);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toBe(`mnist: the API at ${env.API_URL} refused the token (401): check API_TOKEN or --token\n`);
+    const port = await freePort();
+    const down = await mnist(['jobs'], { API_URL: `http://127.0.0.1:${port}` });
+    expect(down.code).toBe(1);
+    expect(down.stderr).toBe(`mnist: cannot reach the API at http://127.0.0.1:${port} (ECONNREFUSED): is it running? Set API_URL or --api-url\n`);
+  }, 60_000);
+});

@@ -1,0 +1,172 @@
+import { describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createApp } from '@mnist/api';
+import { MemoryArtifacts, MemoryCluster } from '@mnist/api/testing';
+import type { EpochRecord, JobRecord } from '@mnist/protocol';
+import { readEnv } from '../../config.js';
+import { CliError } from '../../errors.js';
+import { createOutput } from '../../output.js';
+import { CLUSTER_COMMANDS } from './index.js';
+
+const TOKEN = 'unit-test-token-0123456789abcdef';
+const rec = (epoch: number): EpochRecord => ({ epoch, trainLoss: 0.5 / epoch, trainAcc: 0.9, testLoss: 0.4 / epoch, testAcc: 0.91 + epoch / 100, seconds: 1, imagesPerSec: 500, backend: 'cpu' });
+
+/** The real API app over in-memory cluster state, called in-process through the CLI's own typed client. */
+function harness(o: { token?: string; cutStreamsAfter?: number } = {}) {
+  const cluster = new MemoryCluster();
+  const artifacts = new MemoryArtifacts();
+  const app = createApp({ cluster, artifacts }, { ...(o.token && { token: o.token }), sseKeepAliveMs: 50 });
+  let streams = 0;
+  const eventRequests: Array<string | null> = [];
+  const fetchImpl = (async (input: string | URL | Request, init?: RequestInit) => {
+    const req = new Request(input, init);
+    if (req.url.endsWith('/events')) eventRequests.push(req.headers.get('last-event-id'));
+    const res = await app.fetch(req);
+    // Drops the first event stream after some bytes, like a restarting API would.
+    if (o.cutStreamsAfter !== undefined && res.headers.get('content-type') === 'text/event-stream' && streams++ === 0) {
+      const reader = res.body!.getReader();
+      let sent = 0;
+      const body = new ReadableStream<Uint8Array>({
+        async pull(c) {
+          const { done, value } = await reader.read();
+          if (done || sent >= o.cutStreamsAfter!) return void (c.close(), reader.cancel());
+          const cut = value.subarray(0, o.cutStreamsAfter! - sent);
+          sent += cut.length;
+          c.enqueue(cut);
+        },
+      });
+      return new Response(body, { status: res.status, headers: res.headers });
+    }
+    return res;
+  }) as typeof fetch;
+  const run = async (args: string[], env: Record<string, string> = {}) => {
+    let stdout = '';
+    let stderr = '';
+    const out = createOutput(args.includes('--json'), { stdout: { write: (s: string) => ((stdout += s), true) } as never, stderr: { write: (s: string) => ((stderr += s), true) } as never });
+    const [command, ...rest] = args;
+    let code: number;
+    try {
+      code = await CLUSTER_COMMANDS[command!]!(rest, { env: readEnv({ RUNS_DIR: tmp, ...env }), out, signal: new AbortController().signal, fetch: fetchImpl });
+    } catch (err) {
+      if (!(err instanceof CliError)) throw err;
+      stderr += `mnist: ${err.message}\n`;
+      code = err.exitCode;
+    }
+    return { code, stdout, stderr };
+  };
+  const tmp = mkdtempSync(join(tmpdir(), 'cli-cluster-'));
+  return { cluster, artifacts, run, tmp, eventRequests };
+}
+
+/** Plays a trainer: running, epochs 1..n (record + metrics file + event), then the final state. */
+async function train(h: ReturnType<typeof harness>, id: string, epochs: number, final: 'succeeded' | 'failed' = 'succeeded') {
+  const tick = () => new Promise((r) => setTimeout(r, 5));
+  const put = (patch: Partial<JobRecord>) => h.cluster.put({ ...h.cluster.records.get(id)!, ...patch, updatedAt: new Date().toISOString() });
+  put({ state: 'running', attempt: 1, trainers: ['t1', 't2'], backend: 'cpu', startedAt: new Date().toISOString() });
+  const records: EpochRecord[] = [];
+  for (let e = 1; e <= epochs; e++) {
+    await tick();
+    h.cluster.emit({ type: 'progress', jobId: id, epoch: e, step: 4, steps: 8, imagesPerSec: 400, loss: 0.3, at: 'x' });
+    records.push(rec(e));
+    h.artifacts.put(`jobs/${id}/metrics.jsonl`, records.map((r) => JSON.stringify(r) + '\n').join(''));
+    put({ epoch: e });
+    h.cluster.emit({ type: 'epoch', jobId: id, record: rec(e), at: 'x' });
+  }
+  await tick();
+  put({ state: final, finishedAt: new Date().toISOString(), ...(final === 'failed' && { message: 'trainer lost' }) });
+}
+
+describe('cluster verbs against the API app', () => {
+  it('submit prints the id; --json the record; bad flags name the flag', async () => {
+    const h = harness();
+    const r = await h.run(['submit', '--model', 'mlp', '--epochs', '2', '--replicas', '2', '--train-limit', '512']);
+    expect(r.code).toBe(0);
+    const id = r.stdout.trim();
+    expect(h.cluster.records.get(id)!.spec).toMatchObject({ model: 'mlp', epochs: 2, replicas: 2, trainLimit: 512 });
+    expect(r.stderr).toContain(`mnist watch ${id}`);
+    const j = await h.run(['submit', '--model', 'lenet5', '--json']);
+    expect(JSON.parse(j.stdout)).toMatchObject({ state: 'queued', spec: { model: 'lenet5' } });
+    expect(await h.run(['submit', '--model', 'mlp', '--replicas', 'two'])).toMatchObject({ code: 2, stderr: "mnist: --replicas expects a number, got 'two'\n" });
+    expect(await h.run(['submit', '--model', 'mlp', '--replicas', '4', '--min-replicas', '5'])).toMatchObject({ code: 2, stderr: 'mnist: --min-replicas: minReplicas must not exceed replicas\n' });
+    expect((await h.run(['status', '../trainers'])).stderr).toMatch(/^mnist: '..\/trainers' is not a job id/);
+    expect(h.cluster.records.size).toBe(2);
+  });
+
+  it('submit --watch prints the seed-style table as epochs arrive and exits 0 on success', async () => {
+    const h = harness();
+    const pending = h.run(['submit', '--model', 'lenet5', '--epochs', '3', '--watch']);
+    await new Promise((r) => setTimeout(r, 30));
+    const id = [...h.cluster.records.keys()][0]!;
+    await train(h, id, 3);
+    const r = await pending;
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim().split('\n')).toEqual([
+      '| Model | Epoch | Train Loss | Train Accuracy | Test Loss | Test Accuracy |',
+      '| --- | --- | --- | --- | --- | --- |',
+      '| LeNet5 | 1 | 0.5000 | 90.00% | 0.4000 | 92.00% |',
+      '|  | 2 | 0.2500 | 90.00% | 0.2000 | 93.00% |',
+      '|  | 3 | 0.1667 | 90.00% | 0.1333 | 94.00% |',
+    ]);
+    expect(r.stderr).toContain(`job ${id}: running on t1, t2 (cpu), attempt 1`);
+    expect(r.stderr).toContain(`job ${id} succeeded`);
+  });
+
+  it('watch resumes a dropped stream without repeating rows, and exits 1 when the job fails', async () => {
+    const h = harness({ cutStreamsAfter: 700 });
+    const id = (await h.run(['submit', '--model', 'mlp', '--epochs', '4'])).stdout.trim();
+    const pending = h.run(['watch', id, '--json']);
+    await train(h, id, 4, 'failed');
+    const r = await pending;
+    expect(r.code).toBe(1);
+    expect(r.stdout.trim().split('\n').map((l) => JSON.parse(l).epoch)).toEqual([1, 2, 3, 4]);
+    // The first stream was cut; the second asked for what came after the last event it had.
+    expect(h.eventRequests.length).toBeGreaterThanOrEqual(2);
+    expect(h.eventRequests[0]).toBeNull();
+    expect(Number(h.eventRequests[1])).toBeGreaterThan(0);
+    expect(r.stderr).toContain('failed: trainer lost');
+  });
+
+  it('jobs, status, cancel and trainers', async () => {
+    const h = harness();
+    const id = (await h.run(['submit', '--model', 'mlp'])).stdout.trim();
+    expect((await h.run(['jobs'])).stdout).toMatch(new RegExp(`^ID +MODEL +STATE[^\\n]*\\n${id} +mlp +queued +0/10 +1 +- `));
+    expect(JSON.parse((await h.run(['jobs', '--json', '--state', 'queued'])).stdout)).toHaveLength(1);
+    expect((await h.run(['jobs', '--state', 'running'])).stderr).toContain('no running jobs');
+    expect(JSON.parse((await h.run(['status', id, '--json'])).stdout)).toMatchObject({ id, state: 'queued' });
+    expect((await h.run(['cancel', id])).stdout.trim()).toBe(`cancelled ${id}`);
+    const again = await h.run(['cancel', id]);
+    expect(again).toMatchObject({ code: 1, stderr: `mnist: job '${id}' is already cancelled\n` });
+    expect((await h.run(['status', 'j-nope'])).stderr).toBe("mnist: job 'j-nope' not found\n");
+    h.cluster.trainerList = [{ id: 't1', host: 'h', pid: 1, backend: 'cpu', state: 'idle', startedAt: 'x', lastSeen: new Date().toISOString() }];
+    expect((await h.run(['trainers'])).stdout).toMatch(/^ID +HOST +BACKEND +STATE +JOB +RANK +LAST SEEN\nt1 +h +cpu +idle +- +- +\d s ago\n$/);
+  });
+
+  it('report writes the same files as a local run and prints the table; several ids compare', async () => {
+    const h = harness();
+    const a = (await h.run(['submit', '--model', 'mlp', '--epochs', '2'])).stdout.trim();
+    const b = (await h.run(['submit', '--model', 'mlp', '--epochs', '2'])).stdout.trim();
+    await train(h, a, 2);
+    await train(h, b, 2);
+    const one = await h.run(['report', a]);
+    expect(one.code).toBe(0);
+    expect(one.stdout).toContain('| CustomMLP | 1 | 0.5000 | 90.00% | 0.4000 | 92.00% |');
+    for (const f of ['report.md', 'curves.png', 'curves.svg', 'spec.json', 'metrics.jsonl']) expect(existsSync(join(h.tmp, a, f)), f).toBe(true);
+    expect(readFileSync(join(h.tmp, a, 'report.md'), 'utf8')).toMatch(/^# CustomMLP on mnist/);
+    const both = await h.run(['report', a, b, '--out', join(h.tmp, 'cmp')]);
+    expect(both.stdout).toContain(`| CustomMLP (${a}) | 1 |`);
+    expect(both.stdout).toContain(`| CustomMLP (${b}) | 1 |`);
+    const queued = (await h.run(['submit', '--model', 'mlp'])).stdout.trim();
+    expect((await h.run(['report', queued])).stderr).toContain('has no finished epoch yet');
+  });
+
+  it('one clear line when the API is unreachable or refuses the token', async () => {
+    const h = harness({ token: TOKEN });
+    const noToken = await h.run(['jobs']);
+    expect(noToken).toMatchObject({ code: 1, stderr: 'mnist: the API at http://127.0.0.1:8787 needs a token (401): set API_TOKEN or --token\n' });
+    const wrong = await h.run(['jobs', '--token', 'nope']);
+    expect(wrong.stderr).toBe('mnist: the API at http://127.0.0.1:8787 refused the token (401): check API_TOKEN or --token\n');
+    expect((await h.run(['jobs'], { API_TOKEN: TOKEN })).code).toBe(0);
+  });
+});

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { parseJobSpec, type JobRecord } from '@mnist/protocol';
+import { ago, describeJob, duration, jobsTable, textTable, trainersTable } from './format.js';
+
+const NOW = Date.parse('2030-05-01T12:00:00Z');
+const job: JobRecord = {
+  id: 'j-abc',
+  spec: parseJobSpec({ model: 'lenet5', epochs: 3, replicas: 2, trainLimit: 1000 }),
+  state: 'succeeded',
+  createdAt: '2030-05-01T11:59:00Z',
+  updatedAt: '2030-05-01T11:59:30Z',
+  startedAt: '2030-05-01T11:59:01Z',
+  finishedAt: '2030-05-01T11:59:31Z',
+  attempt: 1,
+  trainers: ['t2', 't1'],
+  epoch: 3,
+  backend: 'cpu',
+};
+
+describe('cluster output', () => {
+  it('pads table columns', () => {
+    expect(textTable(['A', 'BB'], [['xxx', 'y'], ['', 'zz']])).toBe('A    BB\nxxx  y\n     zz');
+  });
+
+  it('renders jobs, trainers and one job', () => {
+    expect(jobsTable([job], NOW)).toBe(
+      'ID     MODEL   STATE      EPOCH  REPLICAS  TRAINERS  CREATED    MESSAGE\n' + 'j-abc  lenet5  succeeded  3/3    2         t2,t1     1 min ago',
+    );
+    expect(trainersTable([{ id: 't1', host: 'h', pid: 1, backend: 'cpu', state: 'busy', jobId: 'j-abc', rank: 1, startedAt: '', lastSeen: '2030-05-01T11:59:59Z' }], NOW)).toBe(
+      'ID  HOST  BACKEND  STATE  JOB    RANK  LAST SEEN\nt1  h     cpu      busy   j-abc  1     1 s ago',
+    );
+    const text = describeJob(job);
+    expect(text).toMatch(/^j-abc {2}lenet5 {2}succeeded\n/);
+    expect(text).toContain('epoch 3/3 on t2, t1 (cpu)');
+    expect(text).toContain('replicas 2; mnist, train 1000');
+    expect(text).toContain('(30.0 s)');
+    expect(ago('2030-04-01T00:00:00Z', NOW)).toBe('2030-04-01');
+    expect([duration(4.25), duration(185), duration(7620)]).toEqual(['4.3 s', '3 min 05 s', '2 h 07 min']);
+  });
+});

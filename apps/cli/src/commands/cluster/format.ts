@@ -1,0 +1,59 @@
+import type { JobRecord, TrainerInfo } from '@mnist/protocol';
+
+/** A plain text table: columns padded to their widest cell, two spaces apart. */
+export function textTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+/** '12 s ago', '5 min ago', '3 h ago', else the date. */
+export function ago(iso: string | undefined, now = Date.now()): string {
+  if (!iso) return '';
+  const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
+  if (s < 60) return `${s} s ago`;
+  if (s < 3600) return `${Math.round(s / 60)} min ago`;
+  if (s < 86_400) return `${Math.round(s / 3600)} h ago`;
+  return iso.slice(0, 10);
+}
+
+export function jobsTable(jobs: readonly JobRecord[], now = Date.now()): string {
+  return textTable(
+    ['ID', 'MODEL', 'STATE', 'EPOCH', 'REPLICAS', 'TRAINERS', 'CREATED', 'MESSAGE'],
+    jobs.map((j) => [j.id, j.spec.model, j.state, `${j.epoch}/${j.spec.epochs}`, String(j.spec.replicas), j.trainers.join(',') || '-', ago(j.createdAt, now), j.message ?? '']),
+  );
+}
+
+export function trainersTable(trainers: readonly TrainerInfo[], now = Date.now()): string {
+  return textTable(
+    ['ID', 'HOST', 'BACKEND', 'STATE', 'JOB', 'RANK', 'LAST SEEN'],
+    trainers.map((t) => [t.id, t.host, t.backend, t.state, t.jobId ?? '-', t.rank === undefined ? '-' : String(t.rank), ago(t.lastSeen, now)]),
+  );
+}
+
+const seconds = (from?: string, to?: string) => (from && to ? (Date.parse(to) - Date.parse(from)) / 1000 : undefined);
+
+/** `42.0 s`, `3 min 05 s`, `2 h 07 min`. */
+export function duration(s: number): string {
+  if (s < 60) return `${s.toFixed(1)} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${String(Math.round(s % 60)).padStart(2, '0')} s`;
+  return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
+}
+
+/** `mnist status`: what the job is, where it runs, how far it got. */
+export function describeJob(j: JobRecord): string {
+  const s = j.spec;
+  const o = s.optimizer;
+  const optimizer = o.type === 'sgd' ? `sgd lr ${o.lr} momentum ${o.momentum}` : `adam lr ${o.lr}`;
+  const data = `${s.dataset}${s.trainLimit ? `, train ${s.trainLimit}` : ''}${s.testLimit ? `, test ${s.testLimit}` : ''}`;
+  const took = seconds(j.startedAt, j.finishedAt);
+  const lines = [
+    `${j.id}  ${s.model}  ${j.state}${j.attempt > 1 ? ` (attempt ${j.attempt})` : ''}`,
+    `  spec:     ${s.epochs} epochs, batch ${s.batchSize}, ${optimizer}, seed ${s.seed}, replicas ${s.replicas}${s.minReplicas ? ` (min ${s.minReplicas})` : ''}; ${data}`,
+    `  progress: epoch ${j.epoch}/${s.epochs}${j.trainers.length ? ` on ${j.trainers.join(', ')}` : ''}${j.backend ? ` (${j.backend})` : ''}`,
+    `  created:  ${j.createdAt}${j.startedAt ? `; started ${j.startedAt}` : ''}${j.finishedAt ? `; finished ${j.finishedAt}` : ''}${took !== undefined ? ` (${duration(took)})` : ''}`,
+  ];
+  if (j.message) lines.push(`  message:  ${j.message}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,31 @@
+import type { ClusterContext } from './context.js';
+
+export type { ClusterContext } from './context.js';
+
+type Command = (args: string[], ctx: ClusterContext) => Promise<number>;
+
+/** Loaded on use: `mnist models` should not pay for the API client, and `mnist jobs` not for the report renderer. */
+const lazy =
+  <M,>(load: () => Promise<M>, pick: (m: M) => Command): Command =>
+  async (args, ctx) =>
+    pick(await load())(args, ctx);
+
+/** The cluster verbs, by name: each talks to the API (API_URL, API_TOKEN or --api-url, --token). */
+export const CLUSTER_COMMANDS: Readonly<Record<string, Command>> = {
+  submit: lazy(() => import('./submit.js'), (m) => m.submitCommand),
+  watch: lazy(() => import('./submit.js'), (m) => m.watchCommand),
+  jobs: lazy(() => import('./jobs.js'), (m) => m.jobsCommand),
+  status: lazy(() => import('./jobs.js'), (m) => m.statusCommand),
+  cancel: lazy(() => import('./jobs.js'), (m) => m.cancelCommand),
+  trainers: lazy(() => import('./jobs.js'), (m) => m.trainersCommand),
+  report: lazy(() => import('./report.js'), (m) => m.reportCommand),
+};
+
+export const CLUSTER_HELP = `Cluster (through the API at API_URL, default http://127.0.0.1:8787):
+  submit        submit a training job   (mnist submit --model lenet5 --replicas 2 --watch)
+  jobs          list jobs
+  status        one job: spec, state, trainers, epochs so far
+  watch         follow a job live; exit code 0 only if it succeeds
+  cancel        cancel a queued or running job
+  report        build the report of one job, or compare several (mnist report <id> <id>)
+  trainers      list the live trainers`;

@@ -1,0 +1,75 @@
+import { UsageError } from '../../errors.js';
+import { parseFlags, SPEC_FLAGS, SPEC_FLAGS_HELP, specFromInput, specInputFromFlags, type Values } from '../../flags.js';
+import { API_FLAGS, API_FLAGS_HELP, connectApi, jobIdArg } from './api-client.js';
+import type { ClusterContext } from './context.js';
+import { watchJob } from './watch.js';
+
+export const SUBMIT_HELP = `Usage: mnist submit --model <name> [--replicas N] [--watch] [flags]
+
+Submits a training job to the cluster API and prints its id. With --watch, follows it
+and prints the seed-style table as epochs finish (exit code 0 only if it succeeds).
+
+${SPEC_FLAGS_HELP}
+
+Cluster flags:
+      --replicas <n>         trainers that train it together, data-parallel (default 1)
+      --min-replicas <n>     start with at least this many if fewer are free (default: all)
+  -w, --watch                follow the job until it ends
+      --json                 print the job record as JSON (with --watch, then one JSON line per epoch)
+${API_FLAGS_HELP}
+  -h, --help                 this help`;
+
+export const WATCH_HELP = `Usage: mnist watch <job-id> [--json]
+
+Follows a job live: status changes and a progress bar on stderr, the seed-style table
+(or, with --json, one JSON line per epoch) on stdout. Exit code 0 only if the job succeeds.
+A dropped connection is resumed where it stopped (Last-Event-ID).
+
+${API_FLAGS_HELP}`;
+
+function countFlag(values: Values, name: string): number | undefined {
+  const raw = values[name] as string | undefined;
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${name} expects a number, got '${raw}'`);
+  return n;
+}
+
+/** Follows to the end; exit code 0 only for a job that succeeded. */
+async function follow(id: string, values: Values, ctx: ClusterContext): Promise<number> {
+  const api = connectApi(values, ctx);
+  const final = await watchJob({ api, id, out: ctx.out, signal: ctx.signal });
+  const took = final.startedAt && final.finishedAt ? ` in ${((Date.parse(final.finishedAt) - Date.parse(final.startedAt)) / 1000).toFixed(1)} s` : '';
+  ctx.out.info(final.state === 'succeeded' ? `job ${id} succeeded${took}; report: mnist report ${id}` : `job ${id} ${final.state}${final.message ? `: ${final.message}` : ''}`);
+  return final.state === 'succeeded' ? 0 : 1;
+}
+
+export async function submitCommand(args: string[], ctx: ClusterContext): Promise<number> {
+  const { values } = parseFlags(args, {
+    ...SPEC_FLAGS,
+    ...API_FLAGS,
+    replicas: { type: 'string', short: 'r' },
+    'min-replicas': { type: 'string' },
+    watch: { type: 'boolean', short: 'w' },
+    json: { type: 'boolean' },
+  });
+  if (values.help) return ctx.out.result(SUBMIT_HELP), 0;
+  if (values.model === undefined) throw new UsageError('--model is required (lenet5, mlp, lenet5-reg); see mnist submit --help');
+  const replicas = countFlag(values, 'replicas');
+  const minReplicas = countFlag(values, 'min-replicas');
+  // Checked here first, so a mistake names the flag; the API checks the same schema again.
+  const spec = specFromInput({ ...specInputFromFlags(values), ...(replicas !== undefined && { replicas }), ...(minReplicas !== undefined && { minReplicas }) });
+  const api = connectApi(values, ctx);
+  const job = await (await api.call(api.client.v1.jobs.$post({ json: spec }))).json();
+  if (ctx.out.json) ctx.out.result(JSON.stringify(job));
+  else if (!values.watch) ctx.out.result(job.id);
+  ctx.out.info(`submitted ${job.id}: ${spec.model}, ${spec.epochs} epochs, ${spec.replicas} replica(s)${values.watch ? '' : `; follow it with: mnist watch ${job.id}`}`);
+  return values.watch ? follow(job.id, values, ctx) : 0;
+}
+
+export async function watchCommand(args: string[], ctx: ClusterContext): Promise<number> {
+  const { values, positionals } = parseFlags(args, { ...API_FLAGS, json: { type: 'boolean' } }, true);
+  if (values.help) return ctx.out.result(WATCH_HELP), 0;
+  if (positionals.length > 1) throw new UsageError('mnist watch takes one job id');
+  return follow(jobIdArg(positionals[0], 'watch'), values, ctx);
+}
