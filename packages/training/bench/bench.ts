@@ -16,6 +16,7 @@ import { getModel } from '@mnist/models';
 import { MODEL_NAMES, parseJobSpec, type ModelName } from '@mnist/protocol';
 import { createOptimizer, evaluate, LocalCollective, runEpochs, selectBackend, type BackendChoice } from '../src/index.js';
 
+const initialOmpWaitPolicy = process.env.OMP_WAIT_POLICY;
 const { values } = parseArgs({
   options: {
     backends: { type: 'string', default: 'tensorflow,onednn,wasm,cpu' },
@@ -61,7 +62,10 @@ function runTorch(): { models?: Record<string, { trainImagesPerSec: number; eval
   const script = join(dirname(require.resolve('@mnist/tfjs-backend-onednn/package.json')), 'bench', 'torch_bench.py');
   for (const py of [process.env.TORCH_PYTHON, '/usr/bin/python3', 'python3'].filter((p): p is string => !!p)) {
     if (spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' }).status !== 0) continue;
-    const r = spawnSync(py, [script, '--models', models.filter((m) => m !== 'lenet5-reg').join(',')], { encoding: 'utf8' });
+    // PyTorch gets the OpenMP settings the user started with, not the ones onednn set for itself.
+    const env = { ...process.env };
+    if (initialOmpWaitPolicy === undefined) delete env.OMP_WAIT_POLICY;
+    const r = spawnSync(py, [script, '--models', models.join(',')], { encoding: 'utf8', env });
     if (r.status !== 0) return { error: `torch_bench.py failed: ${r.stderr.trim().split('\n').pop()}` };
     return JSON.parse(r.stdout);
   }

