@@ -227,17 +227,32 @@ ConvBackwardWeights& GetBackwardWeights(const ConvDims& c, bool single) {
   return *cache.emplace(std::move(key), std::move(e)).first->second;
 }
 
-// Convolutions pick one thread or all of them per shape (see ThreadChoice).
+// Per-shape timings of both paths, kept as a diagnostic (threadChoices()) and used when
+// a test or measurement pins the thread mode.
 ThreadChoice& ChoiceFor(const std::vector<int64_t>& key) {
   static ThreadChoices choices("convolution");
   return choices.For(key);
 }
 
-// Runs `body(single)` with the thread count `choice` picks, timing only the execution
+// Multiply-adds from which a convolution runs on the OpenMP team.
+constexpr int64_t kConvTeamMacs = int64_t{64} << 20;
+
+// How many threads run a convolution changes its result in the last bits (backward
+// weights sums the batch per thread), so unless a mode is pinned the choice follows the
+// size alone, never timings: a seeded run reproduces bit for bit, and a resumed run
+// continues exactly where an uninterrupted one would be. LeNet-5's training convolutions
+// (a few million multiply-adds at batch 64) stay on one thread, which is also what the
+// timings pick on a busy 2-core machine; evaluation batches of 1000 use the team.
+bool ConvSingleThreaded(ThreadChoice& choice, const ConvDims& c) {
+  if (ForcedThreadMode() != 0) return choice.Single();
+  return c.n * c.oh * c.ow * c.oc * c.kh * c.kw * c.ic < kConvTeamMacs;
+}
+
+// Runs `body(single)` with the thread count picked for `c`, timing only the execution
 // (`body` returns after creating any primitive it needs, via `ready`).
 template <typename Body>
-void RunTimed(ThreadChoice& choice, Body body) {
-  const bool single = choice.Single();
+void RunTimed(ThreadChoice& choice, const ConvDims& c, Body body) {
+  const bool single = ConvSingleThreaded(choice, c);
   SingleThreaded threads(single);
   std::chrono::steady_clock::time_point start;
   auto ready = [&start] { start = std::chrono::steady_clock::now(); };
@@ -343,7 +358,7 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
     ApplyActivation(y.data, m * c.oc, act, alpha);
     return info.Env().Undefined();
   }
-  RunTimed(ChoiceFor(ForwardKey(c, b.data != nullptr, act, alpha)), [&](bool single, auto ready) {
+  RunTimed(ChoiceFor(ForwardKey(c, b.data != nullptr, act, alpha)), c, [&](bool single, auto ready) {
     ConvForward& e = GetForward(c, b.data != nullptr, act, alpha, single);
     ready();
     dnnl::stream& s = Stream();
@@ -379,7 +394,7 @@ Napi::Value Conv2dBackpropInput(const Napi::CallbackInfo& info) {
     Sgemm(info, 'N', 'T', m, k, c.oc, dy.data, c.oc, w.data, c.oc, 0.f, dx.data, k);
     return info.Env().Undefined();
   }
-  RunTimed(ChoiceFor(Key(1, c)), [&](bool single, auto ready) {
+  RunTimed(ChoiceFor(Key(1, c)), c, [&](bool single, auto ready) {
     if (IsSingleChannelBackwardData(c)) {
       ready();
       SingleChannelBackwardData(info, c, dy.data, w.data, dx.data, single ? 1 : MaxThreads());
@@ -415,7 +430,7 @@ Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
     Sgemm(info, 'T', 'N', k, c.oc, m, x.data, k, dy.data, c.oc, 0.f, dw.data, c.oc);
     return info.Env().Undefined();
   }
-  RunTimed(ChoiceFor(Key(2, c)), [&](bool single, auto ready) {
+  RunTimed(ChoiceFor(Key(2, c)), c, [&](bool single, auto ready) {
     ConvBackwardWeights& e = GetBackwardWeights(c, single);
     ready();
     dnnl::stream& s = Stream();

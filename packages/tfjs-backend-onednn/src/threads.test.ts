@@ -1,7 +1,7 @@
 // The native loops and convolutions have a one-thread and an all-threads path, picked at
 // run time; force each in turn and check both against cpu.
 import * as tf from '@tensorflow/tfjs-core';
-import { afterAll, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { native } from './native.js';
 import { describeOnednn, expectSameGradients, expectSameOnBoth } from './testing/compare.js';
 
@@ -43,4 +43,32 @@ describeOnednn('one thread and all threads give the same results', () => {
       );
     });
   }
+});
+
+describeOnednn('reproducibility', () => {
+  it('by default the same seeded training steps give bit-identical weights, run after run', async () => {
+    const { getModel } = await import('@mnist/models');
+    addon().forceThreads(0);
+    await tf.setBackend('onednn');
+    const train = () => {
+      const model = getModel('lenet5-reg').build(3);
+      const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+      const optimizer = tf.train.momentum(0.01, 0.9);
+      const x = tf.randomNormal([64, 28, 28, 1], 0, 1, 'float32', 11);
+      const y = tf.oneHot(tf.tensor1d(Array.from({ length: 64 }, (_, i) => i % 10), 'int32'), 10);
+      // Enough steps for a timing-driven thread choice to flip at least once, had there been one.
+      for (let step = 0; step < 40; step++) {
+        const { grads } = tf.variableGrads(
+          () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
+          vars,
+        );
+        optimizer.applyGradients(grads);
+        tf.dispose(grads);
+      }
+      const weights = model.getWeights().map((w) => Array.from(w.dataSync()));
+      model.dispose();
+      return weights.flat();
+    };
+    expect(train()).toEqual(train());
+  }, 60_000);
 });
