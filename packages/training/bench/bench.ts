@@ -4,7 +4,7 @@
 // the same invocation and the JSON carries ours/PyTorch ratios. Prints one JSON object.
 //
 //   npm run bench -- [--backends onednn,wasm,cpu] [--models lenet5,mlp,lenet5-reg]
-//                    [--images 12800] [--no-torch]
+//                    [--images N] [--no-torch]
 //   npm run bench:torch     (PyTorch only: --torch-only)
 import { spawnSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
@@ -20,16 +20,21 @@ const { values } = parseArgs({
   options: {
     backends: { type: 'string', default: 'tensorflow,onednn,wasm,cpu' },
     models: { type: 'string', default: MODEL_NAMES.join(',') },
-    images: { type: 'string', default: '12800' },
+    images: { type: 'string' },
     'no-torch': { type: 'boolean', default: false },
     'torch-only': { type: 'boolean', default: false },
   },
 });
 const backends = (values['torch-only'] ? [] : values.backends.split(',')) as Exclude<BackendChoice, 'auto'>[];
 const models = values.models.split(',') as ModelName[];
-const images = Number(values.images);
-// Pure-JS cpu trains conv nets at ~17 images/s: measure it on a few batches only.
-const imagesFor = (backend: string, model: ModelName) => (backend === 'cpu' && model !== 'mlp' ? 256 : images);
+// Images per epoch: full MNIST epochs where that takes seconds, as the study runs them
+// (adaptive thread choices and caches settle over a run); fewer on the slow backends.
+// Pure-JS cpu trains conv nets at ~10 images/s: a few batches only.
+function imagesFor(backend: string, model: ModelName): number {
+  if (values.images !== undefined) return Number(values.images);
+  if (backend === 'cpu') return model === 'mlp' ? 12_800 : 256;
+  return backend === 'wasm' ? 12_800 : 60_000;
+}
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -41,7 +46,7 @@ async function benchModel(backend: string, model: ModelName, full: Dataset) {
   const n = imagesFor(backend, model);
   // Epoch 1 warms up (primitive caches, JIT, thread choices); later epochs are measured and
   // their median reported, since this shared machine's speed moves between epochs.
-  const epochs = backend === 'cpu' ? 2 : 4;
+  const epochs = backend === 'cpu' ? 2 : 3;
   const spec = parseJobSpec({ model, epochs });
   const m = getModel(model).build(spec.seed);
   const data = { ...full, train: take(full.train, n), test: take(full.test, 64) };

@@ -31,7 +31,9 @@ const setupTensorflow: Setup = async () => {
       if (tf.findBackend('tensorflow')) return { ok: true };
       reasons.push(`${pkg} loaded but registered no 'tensorflow' backend`);
     } catch (err) {
-      reasons.push(`${pkg} not installed (${(err as Error).message.split('\n')[0]})`);
+      // Not found as such (not one of its own imports failing): plainly not installed.
+      const missing = (err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && (err as Error).message.includes(`'${pkg}'`);
+      reasons.push(missing ? `${pkg} not installed` : `${pkg} failed to load: ${(err as Error).message.split('\n')[0]}`);
     }
   }
   return { ok: false, reason: reasons.join('; ') };
