@@ -62,7 +62,7 @@ describeOnednn('reproducibility', () => {
           () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
           vars,
         );
-        optimizer.applyGradients(grads);
+        optimizer.applyGradients(Object.entries(grads).map(([name, tensor]) => ({ name, tensor })));
         tf.dispose(grads);
       }
       const weights = model.getWeights().map((w) => Array.from(w.dataSync()));
