@@ -3,23 +3,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, startNatsServer, startS3Server, type NatsServerHandle, type S3ServerHandle } from '@mnist/testing';
 // The trainer app's own launcher for real trainer processes (what `npm run cluster` uses).
-import { spawnTrainer, type TrainerProcess } from '../../trainer/src/dev/spawn-trainer.js';
+import { FAST_TEST_ENV, spawnTrainer, type TrainerProcess } from '@mnist/trainer/dev';
 
 const NODE_ENTRY = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'node.ts');
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-
-/** Short timers so that a test notices a lost trainer in seconds (same values as the trainer's tests). */
-export const FAST_ENV = {
-  TASK_ACK_WAIT_MS: '3000',
-  HEARTBEAT_MS: '500',
-  TRAINER_TTL_MS: '3000',
-  RECRUIT_WINDOW_MS: '300',
-  RESERVATION_MS: '2000',
-  REQUEUE_DELAY_MS: '500',
-  COLLECTIVE_TIMEOUT_MS: '6000',
-  COLLECTIVE_SLOW_TIMEOUT_MS: '20000',
-  S3_RETRY_MS: '3000',
-} as const;
 
 export interface LogLine {
   event: string;
@@ -93,7 +80,7 @@ export interface TestCluster {
 export async function startTestCluster(o: { trainers: number; apis?: number; env?: Record<string, string> }): Promise<TestCluster> {
   const nats = await startNatsServer();
   const s3 = await startS3Server();
-  const env: Record<string, string> = { ...s3.env, ...FAST_ENV, NATS_URL: nats.url, ...o.env };
+  const env: Record<string, string> = { ...s3.env, ...FAST_TEST_ENV, NATS_URL: nats.url, ...o.env };
   const apis: ApiProcess[] = [];
   const trainers: TrainerProcess[] = [];
   const stop = async () => {

@@ -1,29 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runMnist } from './run-mnist.js';
 
-const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'mnist.js');
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function mnist(args: string[], env: Record<string, string> = {}, cwd?: string): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, cwd });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const mnist = (args: string[], env: Record<string, string> = {}) => runMnist(args, { env });
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'cli-'));
 const small = ['--train-limit', '1000', '--test-limit', '300', '--epochs', '1'];

@@ -3,21 +3,7 @@ import { connectNats, openCluster, type ClusterClient } from '@mnist/cluster';
 import { isFinalState, jobPrefix, parseJobSpec, parseMetricsJsonl, artifactKeys, type JobRecord, type JobSpecInput, type TrainerInfo } from '@mnist/protocol';
 import { getText, S3Store, type ArtifactStore } from '@mnist/storage';
 import { startNatsServer, startS3Server, S3RVER_CREDENTIALS, type NatsServerHandle, type S3ServerHandle } from '@mnist/testing';
-import { spawnTrainer, type LogLine, type TrainerProcess } from '../src/dev/spawn-trainer.js';
-
-/** Short timers so faults are noticed in seconds, not the production minutes. */
-export const FAST_ENV = {
-  TASK_ACK_WAIT_MS: '3000',
-  HEARTBEAT_MS: '500',
-  TRAINER_TTL_MS: '3000',
-  RECRUIT_WINDOW_MS: '300',
-  RESERVATION_MS: '2000',
-  REQUEUE_DELAY_MS: '500',
-  COLLECTIVE_TIMEOUT_MS: '6000',
-  COLLECTIVE_SLOW_TIMEOUT_MS: '20000',
-  S3_RETRY_MS: '3000',
-  MAX_ATTEMPTS: '6',
-} as const;
+import { FAST_TEST_ENV, spawnTrainer, type LogLine, type TrainerProcess } from '../src/dev/index.js';
 
 /** A whole cluster on this machine: real nats-server, real s3rver, real trainer processes. */
 export interface TestCluster {
@@ -46,7 +32,7 @@ export interface TestCluster {
 export async function startTestCluster(o: { trainers: number; env?: Record<string, string> }): Promise<TestCluster> {
   const nats = await startNatsServer();
   const s3 = await startS3Server();
-  const env: Record<string, string> = { ...s3.env, ...FAST_ENV, NATS_URL: nats.url, ...o.env };
+  const env: Record<string, string> = { ...s3.env, ...FAST_TEST_ENV, NATS_URL: nats.url, ...o.env };
   const nc = await connectNats({ servers: [nats.url], name: 'test', reconnectTimeWaitMs: 200 });
   const client = await openCluster(nc, { resources: { taskAckWaitMs: Number(env.TASK_ACK_WAIT_MS), trainerTtlMs: Number(env.TRAINER_TTL_MS) } });
   const store = await S3Store.connect({ bucket: env.S3_BUCKET!, region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: S3RVER_CREDENTIALS });

@@ -69,6 +69,17 @@ interface Context {
   signal: AbortSignal;
 }
 
+/** What `train` and `reproduce` pass on the same way: flags and environment about how to run. */
+function runOptions(values: Values, ctx: Context) {
+  return {
+    resume: values.resume !== undefined,
+    backend: backendFlag(values, ctx.env.MNIST_BACKEND),
+    datasetDir: ctx.env.MNIST_DIR,
+    out: ctx.out,
+    signal: ctx.signal,
+  };
+}
+
 export async function trainCommand(args: string[], ctx: Context): Promise<number> {
   const { values } = parseFlags(args, LOCAL_FLAGS);
   if (values.help) return ctx.out.result(TRAIN_HELP), 0;
@@ -83,14 +94,7 @@ export async function trainCommand(args: string[], ctx: Context): Promise<number
     const spec = specFromInput(specInputFromFlags(values));
     run = { spec, dir: freshDir(root, `${timestamp()}-${spec.model}`) };
   }
-  await runLocal({
-    runs: [run],
-    resume: values.resume !== undefined,
-    backend: backendFlag(values, ctx.env.MNIST_BACKEND),
-    datasetDir: ctx.env.MNIST_DIR,
-    out: ctx.out,
-    signal: ctx.signal,
-  });
+  await runLocal({ runs: [run], ...runOptions(values, ctx) });
   return 0;
 }
 
@@ -120,14 +124,6 @@ export async function reproduceCommand(args: string[], ctx: Context): Promise<nu
     const flags = Object.fromEntries(Object.keys(SPEC_FLAGS).filter((k) => values[k] !== undefined).map((k) => [k, values[k]]));
     await putJson(new FsStore(studyDir), STUDY_JSON, { models, flags, createdAt: new Date().toISOString() });
   }
-  await runLocal({
-    runs,
-    studyDir,
-    resume: values.resume !== undefined,
-    backend: backendFlag(values, ctx.env.MNIST_BACKEND),
-    datasetDir: ctx.env.MNIST_DIR,
-    out: ctx.out,
-    signal: ctx.signal,
-  });
+  await runLocal({ runs, studyDir, ...runOptions(values, ctx) });
   return 0;
 }

@@ -6,6 +6,24 @@ import { fileURLToPath } from 'node:url';
 export const TRAINER_MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'main.ts');
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 
+/**
+ * Short timers so that tests notice a lost trainer, peer or broker in seconds rather than
+ * the production minutes. Every process of a test cluster (trainers and API) gets them:
+ * TASK_ACK_WAIT_MS and TRAINER_TTL_MS configure shared broker resources.
+ */
+export const FAST_TEST_ENV = {
+  TASK_ACK_WAIT_MS: '3000',
+  HEARTBEAT_MS: '500',
+  TRAINER_TTL_MS: '3000',
+  RECRUIT_WINDOW_MS: '300',
+  RESERVATION_MS: '2000',
+  REQUEUE_DELAY_MS: '500',
+  COLLECTIVE_TIMEOUT_MS: '6000',
+  COLLECTIVE_SLOW_TIMEOUT_MS: '20000',
+  S3_RETRY_MS: '3000',
+  MAX_ATTEMPTS: '6',
+} as const;
+
 export interface LogLine {
   event: string;
   level: string;

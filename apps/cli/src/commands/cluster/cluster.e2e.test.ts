@@ -2,41 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { freePort } from '@mnist/testing';
+import { REPO_ROOT, runMnist } from '../../../test/run-mnist.js';
 
-const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', '..');
-const BIN = join(REPO, 'apps', 'cli', 'bin', 'mnist.js');
+const REPO = REPO_ROOT;
 const CLUSTER_MAIN = join(REPO, 'apps', 'trainer', 'src', 'dev', 'cluster-main.ts');
 const TOKEN = 'cli-e2e-token-31c8a0f2b7d4e6';
 
-/** A port nothing listens on a moment ago. */
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function mnist(args: string[], env: Record<string, string> = {}): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, cwd: REPO });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const mnist = (args: string[], env: Record<string, string> = {}) => runMnist(args, { env });
 
 /** `npm run cluster -- --trainers 2`: nats-server, s3rver, the API and two trainers, until SIGTERM. */
 let cluster: ChildProcess;
