@@ -147,6 +147,17 @@ void AppendActivation(dnnl::post_ops& po, int act, float alpha) {
   }
 }
 
+// The cached primitive for `key`, or a new one from `make` — created under the thread
+// count it will run with, since oneDNN fixes a primitive's work split when it creates it.
+template <typename T, typename Make>
+T& Cached(Cache<T>& cache, std::vector<int64_t> key, bool single, Make make) {
+  auto it = cache.find(key);
+  if (it != cache.end()) return *it->second;
+  MakeRoom(cache);
+  SingleThreaded threads(single);
+  return *cache.emplace(std::move(key), make()).first->second;
+}
+
 std::vector<int64_t> ForwardKey(const ConvDims& c, bool with_bias, int act, float alpha) {
   int32_t alpha_bits;
   std::memcpy(&alpha_bits, &alpha, sizeof alpha_bits);
@@ -159,72 +170,61 @@ ConvForward& GetForward(const ConvDims& c, bool with_bias, int act, float alpha,
   static Cache<ConvForward> cache;
   auto key = ForwardKey(c, with_bias, act, alpha);
   key.push_back(single);
-  auto it = cache.find(key);
-  if (it != cache.end()) return *it->second;
-
-  MakeRoom(cache);
-  SingleThreaded threads(single);
-  Mds m = MakeMds(c);
-  auto d = with_bias
-               ? dnnl::convolution_forward::desc(prop_kind::forward_inference, algorithm::convolution_direct, m.src,
-                                                 m.weights_any, m.bias, m.dst, m.strides, m.dilates, m.pad_l, m.pad_r)
-               : dnnl::convolution_forward::desc(prop_kind::forward_inference, algorithm::convolution_direct, m.src,
-                                                 m.weights_any, m.dst, m.strides, m.dilates, m.pad_l, m.pad_r);
-  dnnl::primitive_attr attr = ScratchpadAttr();
-  if (act != kLinear) {
-    dnnl::post_ops po;
-    AppendActivation(po, act, alpha);
-    attr.set_post_ops(po);
-  }
-  auto e = std::make_unique<ConvForward>();
-  e->pd = dnnl::convolution_forward::primitive_desc(d, attr, Engine());
-  e->prim = dnnl::convolution_forward(e->pd);
-  e->src = memory(m.src, Engine(), nullptr);
-  e->dst = memory(m.dst, Engine(), nullptr);
-  e->with_bias = with_bias;
-  if (with_bias) e->bias = memory(m.bias, Engine(), nullptr);
-  e->weights.Init(m.weights_user, e->pd.weights_desc(), false);
-  return *cache.emplace(std::move(key), std::move(e)).first->second;
+  return Cached(cache, std::move(key), single, [&] {
+    Mds m = MakeMds(c);
+    auto d = with_bias
+                 ? dnnl::convolution_forward::desc(prop_kind::forward_inference, algorithm::convolution_direct, m.src,
+                                                   m.weights_any, m.bias, m.dst, m.strides, m.dilates, m.pad_l, m.pad_r)
+                 : dnnl::convolution_forward::desc(prop_kind::forward_inference, algorithm::convolution_direct, m.src,
+                                                   m.weights_any, m.dst, m.strides, m.dilates, m.pad_l, m.pad_r);
+    dnnl::primitive_attr attr = ScratchpadAttr();
+    if (act != kLinear) {
+      dnnl::post_ops po;
+      AppendActivation(po, act, alpha);
+      attr.set_post_ops(po);
+    }
+    auto e = std::make_unique<ConvForward>();
+    e->pd = dnnl::convolution_forward::primitive_desc(d, attr, Engine());
+    e->prim = dnnl::convolution_forward(e->pd);
+    e->src = memory(m.src, Engine(), nullptr);
+    e->dst = memory(m.dst, Engine(), nullptr);
+    e->with_bias = with_bias;
+    if (with_bias) e->bias = memory(m.bias, Engine(), nullptr);
+    e->weights.Init(m.weights_user, e->pd.weights_desc(), false);
+    return e;
+  });
 }
 
 ConvBackwardData& GetBackwardData(const ConvDims& c, bool single) {
   static Cache<ConvBackwardData> cache;
-  auto key = Key(1, c, single);
-  auto it = cache.find(key);
-  if (it != cache.end()) return *it->second;
-
-  MakeRoom(cache);
-  SingleThreaded threads(single);
-  Mds m = MakeMds(c);
-  dnnl::convolution_backward_data::desc d(algorithm::convolution_direct, m.src, m.weights_any, m.dst, m.strides,
-                                          m.dilates, m.pad_l, m.pad_r);
-  auto e = std::make_unique<ConvBackwardData>();
-  e->pd = dnnl::convolution_backward_data::primitive_desc(d, ScratchpadAttr(), Engine(), ForwardHint(m));
-  e->prim = dnnl::convolution_backward_data(e->pd);
-  e->diff_src = memory(m.src, Engine(), nullptr);
-  e->diff_dst = memory(m.dst, Engine(), nullptr);
-  e->weights.Init(m.weights_user, e->pd.weights_desc(), false);
-  return *cache.emplace(std::move(key), std::move(e)).first->second;
+  return Cached(cache, Key(1, c, single), single, [&] {
+    Mds m = MakeMds(c);
+    dnnl::convolution_backward_data::desc d(algorithm::convolution_direct, m.src, m.weights_any, m.dst, m.strides,
+                                            m.dilates, m.pad_l, m.pad_r);
+    auto e = std::make_unique<ConvBackwardData>();
+    e->pd = dnnl::convolution_backward_data::primitive_desc(d, ScratchpadAttr(), Engine(), ForwardHint(m));
+    e->prim = dnnl::convolution_backward_data(e->pd);
+    e->diff_src = memory(m.src, Engine(), nullptr);
+    e->diff_dst = memory(m.dst, Engine(), nullptr);
+    e->weights.Init(m.weights_user, e->pd.weights_desc(), false);
+    return e;
+  });
 }
 
 ConvBackwardWeights& GetBackwardWeights(const ConvDims& c, bool single) {
   static Cache<ConvBackwardWeights> cache;
-  auto key = Key(2, c, single);
-  auto it = cache.find(key);
-  if (it != cache.end()) return *it->second;
-
-  MakeRoom(cache);
-  SingleThreaded threads(single);
-  Mds m = MakeMds(c);
-  dnnl::convolution_backward_weights::desc d(algorithm::convolution_direct, m.src, m.weights_any, m.dst, m.strides,
-                                             m.dilates, m.pad_l, m.pad_r);
-  auto e = std::make_unique<ConvBackwardWeights>();
-  e->pd = dnnl::convolution_backward_weights::primitive_desc(d, ScratchpadAttr(), Engine(), ForwardHint(m));
-  e->prim = dnnl::convolution_backward_weights(e->pd);
-  e->src = memory(m.src, Engine(), nullptr);
-  e->diff_dst = memory(m.dst, Engine(), nullptr);
-  e->diff_weights.Init(m.weights_user, e->pd.diff_weights_desc(), true);
-  return *cache.emplace(std::move(key), std::move(e)).first->second;
+  return Cached(cache, Key(2, c, single), single, [&] {
+    Mds m = MakeMds(c);
+    dnnl::convolution_backward_weights::desc d(algorithm::convolution_direct, m.src, m.weights_any, m.dst, m.strides,
+                                               m.dilates, m.pad_l, m.pad_r);
+    auto e = std::make_unique<ConvBackwardWeights>();
+    e->pd = dnnl::convolution_backward_weights::primitive_desc(d, ScratchpadAttr(), Engine(), ForwardHint(m));
+    e->prim = dnnl::convolution_backward_weights(e->pd);
+    e->src = memory(m.src, Engine(), nullptr);
+    e->diff_dst = memory(m.dst, Engine(), nullptr);
+    e->diff_weights.Init(m.weights_user, e->pd.diff_weights_desc(), true);
+    return e;
+  });
 }
 
 // Per-shape timings of both paths, kept as a diagnostic (threadChoices()) and used when
