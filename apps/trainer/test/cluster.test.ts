@@ -87,15 +87,17 @@ describe('scheduling', () => {
     await cluster.waitForIdleTrainers(3);
   });
 
-  it('cancel stops every rank of a running 2-replica job within seconds', async () => {
+  it('cancel stops every rank of a running 2-replica job within a step or two', async () => {
     const job = await cluster.submit({ ...SUBSET, model: 'lenet5', trainLimit: 2048, epochs: 30, replicas: 2 });
     const running = await cluster.waitForJob(job.id, (r) => r.state === 'running' && r.epoch >= 1, 60_000);
-    const t0 = Date.now();
     await cluster.client.jobs.cancel(job.id, 'test cancel');
-    const stopped = await Promise.all(
-      running.trainers.map((id) => cluster.trainers.get(id)!.waitFor((l) => (l.event === 'rank.stopped' || l.event === 'job.stopped') && l.jobId === job.id, 15_000)),
-    );
-    expect(Date.now() - t0).toBeLessThan(10_000);
+    const trainers = running.trainers.map((id) => cluster.trainers.get(id)!);
+    const [halted, stopped] = await Promise.all([
+      Promise.all(trainers.map((t) => t.waitFor((l) => l.event === 'rank.halted' && l.jobId === job.id, 30_000))),
+      Promise.all(trainers.map((t) => t.waitFor((l) => (l.event === 'rank.stopped' || l.event === 'job.stopped') && l.jobId === job.id, 30_000))),
+    ]);
+    // Counted in steps, not seconds: a loaded machine slows the steps, not the promise.
+    for (const l of halted) expect(l.stepsAfterStop as number).toBeLessThanOrEqual(2);
     for (const l of stopped) expect(l.kind).toBe('cancelled');
     const final = await cluster.client.jobs.get(job.id);
     expect(final).toMatchObject({ state: 'cancelled', message: 'test cancel' });

@@ -57,6 +57,8 @@ export async function openRank(ctx: TrainerContext, a: Assignment): Promise<Rank
   const run = async (): Promise<RankResult> => {
     const watcher = watchAttempt(ctx.cluster.jobs, a.jobId, a.attempt, stop, log);
     const started = performance.now();
+    // Steps finished after a stop was requested: the promise is "within a step or two".
+    let stepsAfterStop = 0;
     try {
       const store = new FencedStore(ctx.store.scope(jobPrefix(a.jobId)), stop.signal);
       const data = await ctx.datasets.get(a.spec);
@@ -77,6 +79,7 @@ export async function openRank(ctx: TrainerContext, a: Assignment): Promise<Rank
           log.info('rank.started', { worldSize: a.worldSize, startEpoch, epochs: a.spec.epochs, trainImages: data.train.count });
         },
         onStep: (p) => {
+          if (stop.signal.aborted) stepsAfterStop++;
           // Rank 0 evaluates and checkpoints after the last step: the next round may wait for it.
           if (p.step === p.steps && collective) {
             collective.expectSlowRound();
@@ -104,6 +107,7 @@ export async function openRank(ctx: TrainerContext, a: Assignment): Promise<Rank
       }
     } catch (err) {
       const reason = stop.signal.aborted ? (stop.signal.reason as Error) : await explain(err);
+      if (stop.signal.aborted) log.info('rank.halted', { stepsAfterStop, reason: describeError(reason) });
       // Tell the peers why (a no-op when the collective itself failed: they know).
       collective?.abort(`rank ${a.rank} (${ctx.id}): ${describeError(reason)}`, isFatal(reason));
       throw reason;
