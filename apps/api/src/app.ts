@@ -52,7 +52,9 @@ export function createApp(deps: ApiDeps, options: AppOptions = {}) {
       bodyLimit({
         maxSize: o.bodyLimitBytes,
         onError: () => {
-          throw new HttpError(413, { error: `request body over ${o.bodyLimitBytes} bytes` });
+          // The rest of the body stays unread and the server drops the connection: say so,
+          // or a keep-alive client reuses the socket for its next request and sees it closed.
+          throw new HttpError(413, { error: `request body over ${o.bodyLimitBytes} bytes` }, { Connection: 'close' });
         },
       }),
     )
