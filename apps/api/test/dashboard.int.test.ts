@@ -11,7 +11,7 @@ const ARTIFACTS = join(HERE, '..', 'test-artifacts');
 const DOCS_SHOT = join(HERE, '..', '..', '..', 'docs', 'dashboard.png');
 const TOKEN = 'dashboard-test-token-9d8e7f6a5b';
 /** Many short epochs: still running long after the page has drawn its first points; cancelled at the end. */
-const JOB = { model: 'mlp', epochs: 16, trainLimit: 2048, testLimit: 512, batchSize: 32, replicas: 2, optimizer: { type: 'sgd', lr: 0.05, momentum: 0.9 } };
+const JOB = { model: 'mlp', epochs: 40, trainLimit: 2048, testLimit: 512, batchSize: 32, replicas: 2, optimizer: { type: 'sgd', lr: 0.05, momentum: 0.9 } };
 
 let cluster: TestCluster;
 let browser: Browser;
