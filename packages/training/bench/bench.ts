@@ -6,16 +6,14 @@
 //   npm run bench -- [--backends onednn,wasm,cpu] [--models lenet5,mlp,lenet5-reg]
 //                    [--images N] [--no-torch]
 //   npm run bench:torch     (PyTorch only: --torch-only)
-import { spawnSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
-import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import { loadDataset, type Dataset, type Split } from '@mnist/data';
 import { getModel } from '@mnist/models';
 import { MODEL_NAMES, parseJobSpec, type ModelName } from '@mnist/protocol';
+import { findTorchPython, runTorchBench, TORCH_MISSING, type TorchBenchResult } from '@mnist/tfjs-backend-onednn/torch-bench';
 import { createOptimizer, evaluate, LocalCollective, runEpochs, selectBackend, type BackendChoice } from '../src/index.js';
 
-const initialOmpWaitPolicy = process.env.OMP_WAIT_POLICY;
 const { values } = parseArgs({
   options: {
     backends: { type: 'string', default: 'tensorflow,onednn,wasm,cpu' },
@@ -68,18 +66,9 @@ async function benchModel(backend: string, model: ModelName, full: Dataset) {
   };
 }
 
-function runTorch(): { models?: Record<string, { trainImagesPerSec: number; evalImagesPerSec: number }>; error?: string } {
-  const script = createRequire(import.meta.url).resolve('@mnist/tfjs-backend-onednn/torch-bench');
-  for (const py of [process.env.TORCH_PYTHON, '/usr/bin/python3', 'python3'].filter((p): p is string => !!p)) {
-    if (spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' }).status !== 0) continue;
-    // PyTorch gets the OpenMP settings the user started with, not the ones onednn set for itself.
-    const env = { ...process.env };
-    if (initialOmpWaitPolicy === undefined) delete env.OMP_WAIT_POLICY;
-    const r = spawnSync(py, [script, '--models', models.join(',')], { encoding: 'utf8', env });
-    if (r.status !== 0) return { error: `torch_bench.py failed: ${r.stderr.trim().split('\n').pop()}` };
-    return JSON.parse(r.stdout);
-  }
-  return { error: 'python3-torch not installed (apt-get install python3-torch), or set TORCH_PYTHON' };
+function runTorch(): TorchBenchResult {
+  const python = findTorchPython();
+  return python ? runTorchBench(python, ['--models', models.join(',')]) : { error: TORCH_MISSING };
 }
 
 const full = await loadDataset({ name: 'mnist', dir: process.env.MNIST_DIR });
@@ -110,7 +99,7 @@ const out: Record<string, unknown> = {
 if (!values['no-torch']) {
   const torch = runTorch();
   out.pytorch = torch;
-  if (torch.models) {
+  if ('models' in torch) {
     const ratios: Record<string, Record<string, { train: number; eval: number }>> = {};
     for (const [backend, perModel] of Object.entries(available)) {
       ratios[backend] = {};
