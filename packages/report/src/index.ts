@@ -1,5 +1,5 @@
 export { renderMetricsTable, renderMetricsHeader, renderMetricsRow } from './metrics-table.js';
-export { formatDuration } from './format.js';
+export { formatDuration, formatInt } from './format.js';
 export { compareRuns, summarizeRun, DEFAULT_ACCURACY_THRESHOLD } from './compare.js';
 export type { Comparison, RunSummary, Margin, AtEpoch } from './compare.js';
 export { renderComparison } from './comparison-text.js';

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu'; // building a model needs a backend; counting needs no speed
 import { MODEL_NAMES } from '@mnist/protocol';
 import { summarizeModel } from '@mnist/models';
+import { formatInt } from '@mnist/report';
 import { parseFlags } from '../flags.js';
 import type { Output } from '../output.js';
 
@@ -25,13 +26,12 @@ export async function modelsCommand(args: string[], out: Output): Promise<number
     out.result(JSON.stringify(json, null, 2));
     return 0;
   }
-  const n = (x: number) => x.toLocaleString('en-US');
   for (const s of summaries) {
-    const trainable = s.trainableParams === s.params ? '' : ` (${n(s.trainableParams)} trainable)`;
-    out.result(`${s.name} — ${s.title}: ${n(s.params)} parameters${trainable}`);
+    const trainable = s.trainableParams === s.params ? '' : ` (${formatInt(s.trainableParams)} trainable)`;
+    out.result(`${s.name} — ${s.title}: ${formatInt(s.params)} parameters${trainable}`);
     const width = Math.max(...s.layers.map((l) => l.name.length));
     for (const l of s.layers) {
-      out.result(`  ${l.name.padEnd(width)}  ${l.type.padEnd(18)} ${l.outputShape.padEnd(18)} ${n(l.params).padStart(7)}`);
+      out.result(`  ${l.name.padEnd(width)}  ${l.type.padEnd(18)} ${l.outputShape.padEnd(18)} ${formatInt(l.params).padStart(7)}`);
     }
     out.result('');
   }

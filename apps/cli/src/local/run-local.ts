@@ -2,7 +2,7 @@ import { basename, join, relative } from 'node:path';
 import { loadDataset, type Dataset } from '@mnist/data';
 import { getModel } from '@mnist/models';
 import type { EpochRecord, JobSpec } from '@mnist/protocol';
-import { formatDuration, renderMetricsHeader, renderMetricsRow, writeReport, type RunMetrics } from '@mnist/report';
+import { formatDuration, formatInt, renderMetricsHeader, renderMetricsRow, writeReport, type RunMetrics } from '@mnist/report';
 import { FsStore } from '@mnist/storage';
 import { runJob, selectBackend, type BackendChoice } from '@mnist/training';
 import type { Output } from '../output.js';
@@ -77,7 +77,7 @@ export async function runLocal(o: RunLocalOptions): Promise<RunMetrics[]> {
       onStep: (p) => out.progress.step(spec.model, spec.epochs, p),
       onEpoch: (r) => {
         printRecord(r);
-        out.info(`${spec.model} epoch ${r.epoch}/${spec.epochs}: ${r.seconds.toFixed(1)} s, ${Math.round(r.imagesPerSec).toLocaleString('en-US')} img/s`);
+        out.info(`${spec.model} epoch ${r.epoch}/${spec.epochs}: ${r.seconds.toFixed(1)} s, ${formatInt(Math.round(r.imagesPerSec))} img/s`);
       },
     });
     result.model.dispose();
