@@ -5,4 +5,4 @@ export type { TrainerConfig } from './config.js';
 export { NatsCollective } from './collective/nats-collective.js';
 export type { NatsCollectiveOptions } from './collective/nats-collective.js';
 export { CollectiveError, CollectiveAbortedError, CollectiveTimeoutError, CollectiveProtocolError } from './collective/errors.js';
-export { finalEval, predictClasses } from './final-eval.js';
+export { finalEval } from './final-eval.js';

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { getModel } from '@mnist/models';
-import { createInProcessGroup, createOptimizer, LocalCollective, runEpochs, selectBackend, type Collective } from './index.js';
+import { createInProcessGroup, createOptimizer, evaluate, LocalCollective, runEpochs, selectBackend, type Collective } from './index.js';
 import { mnistSubset, spec } from './test-helpers.js';
 
 let backend: string;
@@ -66,6 +66,21 @@ describe('training loop', () => {
     expect(group[0]!.records[1]!.trainLoss).toBeCloseTo(single.records[1]!.trainLoss, 5);
     expect(group[1]!.records).toEqual([]);
   }, 120_000);
+
+  it('evaluate hands out the predicted classes of the pass it scores', async () => {
+    const data = await mnistSubset(3000, 2500);
+    const s = spec({ model: 'mlp', epochs: 1, batchSize: 16 });
+    const model = getModel('mlp').build(s.seed);
+    await runEpochs({ spec: s, data, model, optimizer: createOptimizer(s.optimizer), collective: new LocalCollective(), backend, startEpoch: 1, startStep: 0 });
+    const predictions = new Int32Array(data.test.count).fill(-1);
+    // A batch size that leaves a partial last batch.
+    const { acc } = evaluate(model, data.test, 1000, predictions);
+    expect(predictions.every((c) => c >= 0 && c < 10)).toBe(true);
+    const hits = predictions.reduce((n, c, i) => n + (c === data.test.labels[i] ? 1 : 0), 0);
+    expect(hits / data.test.count).toBe(acc);
+    expect(acc).toBeGreaterThan(0.5);
+    model.dispose();
+  }, 60_000);
 
   it('stops at the next step when cancelled', async () => {
     const data = await mnistSubset(640, 100);

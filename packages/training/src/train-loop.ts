@@ -46,24 +46,38 @@ export class TrainingCancelledError extends Error {
 const IMAGE_SHAPE = [28, 28, 1] as const;
 const YIELD_EVERY_MS = 10;
 
-/** Mean loss and accuracy of the model (inference mode) on a whole split, in batches. */
-export function evaluate(model: tfl.LayersModel, split: Split, batchSize = 1000): { loss: number; acc: number } {
+/**
+ * Mean loss and accuracy of the model (inference mode) on a whole split, in batches.
+ * With `predictions` (one slot per example), it also receives each example's arg-max
+ * class from the same forward pass.
+ */
+export function evaluate(
+  model: tfl.LayersModel,
+  split: Split,
+  batchSize = 1000,
+  predictions?: Int32Array,
+): { loss: number; acc: number } {
   const pixels = IMAGE_SHAPE[0] * IMAGE_SHAPE[1];
   let lossSum = tf.scalar(0);
   let correct = tf.scalar(0);
   for (let from = 0; from < split.count; from += batchSize) {
     const n = Math.min(batchSize, split.count - from);
-    const [nextLoss, nextCorrect] = tf.tidy(() => {
+    const [nextLoss, nextCorrect, classes] = tf.tidy(() => {
       // slice(): the cpu backend keeps the array it is given; never hand it a view of the dataset.
       const x = tf.tensor4d(split.images.slice(from * pixels, (from + n) * pixels), [n, ...IMAGE_SHAPE]);
       const y = tf.tensor1d(split.labels.slice(from, from + n), 'int32');
       const logits = model.apply(x, { training: false }) as tf.Tensor2D;
-      return [tf.add(lossSum, crossEntropy(logits, y, 1)), tf.add(correct, countCorrect(logits, y))];
+      const out = [tf.add(lossSum, crossEntropy(logits, y, 1)), tf.add(correct, countCorrect(logits, y))];
+      return predictions ? [...out, tf.argMax(logits, 1)] : out;
     });
     lossSum.dispose();
     correct.dispose();
     lossSum = nextLoss as tf.Scalar;
     correct = nextCorrect as tf.Scalar;
+    if (classes) {
+      predictions!.set(classes.dataSync() as Int32Array, from); // a sync per batch, only when asked
+      classes.dispose();
+    }
   }
   // One read-back for the whole pass: the only sync point of evaluation.
   const [l, c] = [lossSum.dataSync()[0]!, correct.dataSync()[0]!];
