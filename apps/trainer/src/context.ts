@@ -2,7 +2,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { ClusterClient, Logger } from '@mnist/cluster';
 import type { ArtifactStore } from '@mnist/storage';
 import type { TrainerConfig } from './config.js';
-import type { DatasetCache } from './datasets.js';
+import type { DatasetCache } from '@mnist/data';
 import type { TrainerState } from './state.js';
 
 /** What every part of a running trainer shares; built once in trainer.ts. */

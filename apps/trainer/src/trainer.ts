@@ -4,7 +4,7 @@ import { S3Store } from '@mnist/storage';
 import { selectBackend } from '@mnist/training';
 import type { TrainerConfig } from './config.js';
 import type { TrainerContext } from './context.js';
-import { DatasetCache } from './datasets.js';
+import { DatasetCache } from '@mnist/data';
 import { startResponder } from './group/responder.js';
 import { RankStoppedError, TrainerState } from './state.js';
 import { isRetryableStorageError, RetryingStore } from './storage/retrying-store.js';

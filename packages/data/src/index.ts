@@ -16,6 +16,8 @@ export type { IdxImages } from './idx.js';
 export { FASHION_MNIST_DIR, IDX_FILE_NAMES, defaultDatasetDir, resolveDatasetFiles } from './dataset-files.js';
 export type { DatasetFiles } from './dataset-files.js';
 export { loadDataset } from './load-dataset.js';
+export { DatasetCache } from './dataset-cache.js';
+export type { DatasetRequest } from './dataset-cache.js';
 export type { Dataset, LoadDatasetOptions, Split } from './load-dataset.js';
 export { PIXEL_STATS, normalizePixels } from './normalize.js';
 export type { PixelStats } from './normalize.js';

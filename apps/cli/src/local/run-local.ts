@@ -1,5 +1,5 @@
 import { basename, join, relative } from 'node:path';
-import { loadDataset, type Dataset } from '@mnist/data';
+import { DatasetCache, type Dataset } from '@mnist/data';
 import { getModel } from '@mnist/models';
 import type { EpochRecord, JobSpec } from '@mnist/protocol';
 import { formatDuration, formatInt, renderMetricsHeader, renderMetricsRow, writeReport, type RunMetrics } from '@mnist/report';
@@ -25,7 +25,6 @@ export interface RunLocalOptions {
 }
 
 const where = (dir: string) => relative(process.cwd(), dir) || '.';
-const datasetKey = (s: JobSpec) => `${s.dataset}|${s.trainLimit}|${s.testLimit}`;
 
 /** Trains each run in turn on one backend, streaming the seed-style table, and writes the reports. */
 export async function runLocal(o: RunLocalOptions): Promise<RunMetrics[]> {
@@ -35,17 +34,16 @@ export async function runLocal(o: RunLocalOptions): Promise<RunMetrics[]> {
   const skipped = backend.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ');
   out.info(`backend: ${backend.name}${skipped ? ` (skipped ${skipped})` : ''}`);
 
-  const datasets = new Map<string, Dataset>();
+  const datasets = new DatasetCache(o.datasetDir);
+  const announced = new Set<Dataset>();
   const results: RunMetrics[] = [];
   let headerPrinted = false;
 
   for (const { spec, dir } of o.runs) {
-    const key = datasetKey(spec);
-    let data = datasets.get(key);
-    if (!data) {
-      const t0 = performance.now();
-      data = await loadDataset({ name: spec.dataset, dir: o.datasetDir, trainLimit: spec.trainLimit, testLimit: spec.testLimit });
-      datasets.set(key, data);
+    const t0 = performance.now();
+    const data = await datasets.get(spec);
+    if (!announced.has(data)) {
+      announced.add(data);
       out.info(`data: ${spec.dataset} from ${data.dir}: ${data.train.count} train / ${data.test.count} test images (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
     }
     const { title } = getModel(spec.model);

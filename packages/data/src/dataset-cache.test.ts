@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DatasetCache } from './datasets.js';
+import { DatasetCache } from './dataset-cache.js';
 
 describe('DatasetCache', () => {
   it('loads a subset once, keeps the most recent ones, and does not cache failures', async () => {

@@ -1,10 +1,18 @@
-import { loadDataset, type Dataset } from '@mnist/data';
-import type { JobSpec } from '@mnist/protocol';
+import type { DatasetName } from '@mnist/protocol';
+import { loadDataset, type Dataset } from './load-dataset.js';
+
+/** What a run needs loaded: a JobSpec fits. */
+export interface DatasetRequest {
+  dataset: DatasetName;
+  trainLimit?: number;
+  testLimit?: number;
+}
 
 /**
- * Loaded datasets kept between jobs: reading and normalising full MNIST takes a second
- * and ~220 MB, and a trainer usually runs the same subset again (the next rank, the
- * next attempt). Least recently used entries beyond `capacity` are dropped.
+ * Loaded datasets kept between runs: reading and normalising full MNIST takes a second
+ * and ~220 MB, and the next run usually wants the same subset again (the next model of
+ * a study, the next rank or attempt of a job). Least recently used entries beyond
+ * `capacity` are dropped.
  */
 export class DatasetCache {
   private readonly entries = new Map<string, Promise<Dataset>>();
@@ -14,7 +22,7 @@ export class DatasetCache {
     private readonly capacity = 2,
   ) {}
 
-  get(spec: Pick<JobSpec, 'dataset' | 'trainLimit' | 'testLimit'>): Promise<Dataset> {
+  get(spec: DatasetRequest): Promise<Dataset> {
     const key = `${spec.dataset}|${spec.trainLimit ?? 'all'}|${spec.testLimit ?? 'all'}`;
     let entry = this.entries.get(key);
     if (entry) {
