@@ -34,7 +34,7 @@ export interface NatsCollectiveOptions {
   algorithm?: CollectiveAlgorithmChoice;
   /** A round with a missing part after this long fails the attempt. */
   timeoutMs: number;
-  /** Used instead for the first round and after `expectSlowRound()` (loading, rank 0's checkpoint). */
+  /** Used instead for the first round and after `expectSlowRounds()` (loading, evaluation, rank 0's checkpoint). */
   slowRoundTimeoutMs: number;
   /** Ask a silent peer to send its part again after this long (lost while reconnecting). */
   resendAfterMs?: number;
@@ -84,8 +84,7 @@ export class NatsCollective implements Collective {
   private readonly log: Logger;
   private readonly meter = new CollectiveStatsMeter();
   private round = 0;
-  private length: number | undefined;
-  private slowNext = true;
+  private slowRounds = 1; // the first: every rank loads data and the checkpoint
   private failure: CollectiveError | undefined;
   private pending: Pending | undefined;
 
@@ -117,20 +116,16 @@ export class NatsCollective implements Collective {
     return c;
   }
 
-  /** The next round may be slow (rank 0 checkpoints at epoch ends): use the long timeout once. */
-  expectSlowRound(): void {
-    this.slowNext = true;
+  /** The next `rounds` rounds may be slow (evaluation, rank 0's checkpoint at epoch ends): use the long timeout for them. */
+  expectSlowRounds(rounds: number): void {
+    this.slowRounds = Math.max(this.slowRounds, rounds);
   }
 
   async allReduceSum(values: Float32Array): Promise<Float32Array> {
     if (this.failure) throw this.failure;
-    if (this.length !== undefined && values.length !== this.length) {
-      throw new CollectiveProtocolError(`round ${this.round}: ${values.length} values, earlier rounds had ${this.length}`);
-    }
-    this.length = values.length;
     const round = this.round;
-    const timeoutMs = this.slowNext ? this.o.slowRoundTimeoutMs : this.o.timeoutMs;
-    this.slowNext = false;
+    const timeoutMs = this.slowRounds > 0 ? this.o.slowRoundTimeoutMs : this.o.timeoutMs;
+    this.slowRounds = Math.max(0, this.slowRounds - 1);
     const enteredAt = clock();
     this.meter.enter(round, enteredAt);
     this.buffer.enter(round);
@@ -256,15 +251,19 @@ export class NatsCollective implements Collective {
     }
   }
 
-  /** The length a part must have, checked against what this rank reduces; undefined before its first round. */
+  /**
+   * The length a part of the current round must have; undefined for the next round's (rounds
+   * may differ in length: gradients, then an evaluation's sums), checked when it is used.
+   */
   private expectedLength(c: DecodedChunk): number | undefined {
     const ok =
       c.phase === PHASE.gather
         ? this.algorithm === 'reduce-scatter' && c.slice === c.rank
         : c.slice === (this.algorithm === 'direct' ? ALL_SLICES : this.rank);
     if (!ok) throw new CollectiveProtocolError(`rank ${c.rank} sent slice ${c.slice} in phase ${c.phase}: the group disagrees about the algorithm`);
-    if (this.length === undefined) return undefined;
-    const [from, to] = c.phase === PHASE.gather ? sliceRange(this.length, this.worldSize, c.slice) : this.ownRange(this.length);
+    const length = this.pending?.round === c.round ? this.pending.values.length : undefined;
+    if (length === undefined) return undefined;
+    const [from, to] = c.phase === PHASE.gather ? sliceRange(length, this.worldSize, c.slice) : this.ownRange(length);
     return to - from;
   }
 
