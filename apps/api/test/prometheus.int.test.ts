@@ -1,0 +1,119 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import type { JobRecord, JobState } from '@mnist/protocol';
+import { fillVariables, INFRA_DIR, loadDashboards } from '../src/testing/grafana-dashboards.js';
+import { launchChromium } from './chromium.js';
+import { startTestCluster, type TestCluster } from './harness.js';
+import { createPromClient, hasFiniteValue, type PromClient, type Series } from './prometheus-api.js';
+import { prometheusMissing, rewriteShippedConfig, startPrometheus, type PrometheusServer } from './prometheus-server.js';
+
+const TOKEN = 'prometheus-test-token-5c4b3a2d1e';
+const JOB = { model: 'mlp', epochs: 3, trainLimit: 1024, testLimit: 256, batchSize: 64, replicas: 1, optimizer: { type: 'sgd', lr: 0.05, momentum: 0.9 } };
+/** Grafana's $__rate_interval for a 1 s scrape interval is 4 s; a little more absorbs scrape jitter. */
+const RATE_INTERVAL = '5s';
+const PROM_DIR = join(INFRA_DIR, 'prometheus');
+const dashboards = loadDashboards();
+
+// Only a machine without the server may skip; CI installs it (.ci/run), so there a missing binary fails.
+const missing = prometheusMissing();
+const inCi = !!process.env.CI && !['0', 'false'].includes(process.env.CI);
+if (missing && inCi) throw new Error(`CI=${process.env.CI}: the Prometheus test must run, but ${missing}`);
+
+let cluster: TestCluster;
+let prom: PrometheusServer;
+let api: PromClient;
+let started: number;
+const tmp = mkdtempSync(join(tmpdir(), 'prom-test-'));
+
+const now = () => Date.now() / 1000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; prometheus log:\n${prom?.output() ?? ''}`);
+    await sleep(250);
+  }
+}
+
+async function submit(spec: object): Promise<JobRecord> {
+  const res = await fetch(`${cluster.apis[0]!.url}/v1/jobs`, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' }, body: JSON.stringify(spec) });
+  expect(res.status).toBe(201);
+  return (await res.json()) as JobRecord;
+}
+
+const final: JobState[] = ['succeeded', 'failed', 'cancelled'];
+const finished = (id: string) =>
+  until(`job ${id} to finish`, async () => {
+    const r = (await (await fetch(`${cluster.apis[0]!.url}/v1/jobs/${id}`, { headers: { Authorization: `Bearer ${TOKEN}` } })).json()) as JobRecord;
+    return final.includes(r.state) ? r : undefined;
+  }, 90_000);
+
+/** One instant or range evaluation of a dashboard target, as Grafana would send it. */
+function evaluate(expr: string, instant: boolean): Promise<Series[]> {
+  return instant ? api.query(expr) : api.queryRange(expr, Math.floor(started), Math.ceil(now()), 1);
+}
+
+describe.skipIf(missing !== undefined)(`a real Prometheus over the shipped config${missing ? ` [skipped: ${missing}]` : ''}`, () => {
+  let job: JobRecord;
+
+  beforeAll(async () => {
+    cluster = await startTestCluster({ trainers: 1, env: { API_TOKEN: TOKEN } });
+    const tokenFile = join(tmp, 'api_token');
+    writeFileSync(tokenFile, TOKEN);
+    const config = rewriteShippedConfig(readFileSync(join(PROM_DIR, 'prometheus.yml'), 'utf8'), {
+      target: new URL(cluster.apis[0]!.url).host,
+      tokenFile,
+      interval: '1s',
+    });
+    started = now();
+    prom = await startPrometheus({ configDir: PROM_DIR, config });
+    api = createPromClient(prom.url);
+    // Scraped with the token: the API target is up before any job runs.
+    await until('the API target to be up', async () => ((await api.query('up == 1')).length ? true : undefined), 30_000);
+
+    job = await submit(JOB);
+    const done = await finished(job.id);
+    expect(done.state, done.message).toBe('succeeded');
+    // A scrape after the end: the final state and last epoch are in Prometheus.
+    await until('a scrape of the finished job', async () => ((await api.query('mnist_jobs{state="succeeded"} >= 1')).length ? true : undefined), 30_000);
+  });
+
+  afterAll(async () => {
+    await prom?.stop();
+    await cluster?.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('every dashboard variable lists the job, and every panel returns its series', async () => {
+    expect(dashboards.length).toBeGreaterThan(0);
+    const problems: string[] = [];
+    for (const d of dashboards) {
+      const values: Record<string, string> = { __rate_interval: RATE_INTERVAL };
+      for (const v of d.variables) {
+        const listed = await api.labelValues(v.label, v.metric, Math.floor(started), Math.ceil(now()));
+        if (!listed.includes(job.id)) problems.push(`${d.file}: variable $${v.name} = label_values(${v.metric}, ${v.label}) lists ${JSON.stringify(listed)}, not job ${job.id}`);
+        values[v.name] = job.id;
+      }
+      for (const p of d.panels) {
+        let returned = false;
+        for (const t of p.targets) {
+          const series = await evaluate(fillVariables(t.expr, values), t.instant ?? false);
+          returned ||= hasFiniteValue(series);
+          // A target filtered by a job variable returns that job's series, labelled with it.
+          for (const v of d.variables.filter((x) => t.expr.includes(`$${x.name}`))) {
+            const strays = series.filter((s) => s.metric[v.label] !== job.id);
+            if (strays.length) problems.push(`${d.file}: "${p.title}" ${t.refId}: series without ${v.label}="${job.id}": ${JSON.stringify(strays.map((s) => s.metric))}`);
+          }
+        }
+        if (!returned) problems.push(`${d.file}: panel "${p.title}" returned no series (${p.targets.map((t) => t.expr).join(' | ')})`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+});
