@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import type { JobRecord, JobState } from '@mnist/protocol';
-import { fillVariables, INFRA_DIR, loadDashboards } from '../src/testing/grafana-dashboards.js';
+import { fillVariables, formatField, INFRA_DIR, loadDashboards } from '../src/testing/grafana-dashboards.js';
 import { launchChromium } from './chromium.js';
 import { startTestCluster, type TestCluster } from './harness.js';
 import { createPromClient, hasFiniteValue, type PromClient, type Series } from './prometheus-api.js';
@@ -22,7 +22,10 @@ const missing = prometheusMissing();
 const inCi = !!process.env.CI && !['0', 'false'].includes(process.env.CI);
 if (missing && inCi) throw new Error(`CI=${process.env.CI}: the Prometheus test must run, but ${missing}`);
 
+const ALERTS = [...readFileSync(join(PROM_DIR, 'alerts.yml'), 'utf8').matchAll(/^\s+- alert: (\w+)$/gm)].map((m) => m[1]!);
+
 let cluster: TestCluster;
+let browser: Browser;
 let prom: PrometheusServer;
 let api: PromClient;
 let started: number;
@@ -57,7 +60,7 @@ const finished = (id: string) =>
 /** For failure messages: whether scrapes succeed and how long they take (a loaded machine can make a 1 s scrape time out). */
 async function scrapeHealth(): Promise<string> {
   const q = async (e: string) => JSON.stringify((await api.query(e)).map((s) => [s.metric, s.values[0]?.[1]]));
-  return `up ratio ${await q('avg_over_time(up[5m])')}, slowest scrape ${await q('max_over_time(scrape_duration_seconds[5m])')} s; prometheus log:\n${prom.output()}`;
+  return `up ratio ${await q('avg_over_time(up[5m])')} over ${await q('count_over_time(up[5m])')} scrapes, slowest scrape ${await q('max_over_time(scrape_duration_seconds[5m])')} s; prometheus log:\n${prom.output()}`;
 }
 
 /** One instant or range evaluation of a dashboard target, as Grafana would send it. */
@@ -80,6 +83,7 @@ describe.skipIf(missing !== undefined)(`a real Prometheus over the shipped confi
     started = now();
     prom = await startPrometheus({ configDir: PROM_DIR, config });
     api = createPromClient(prom.url);
+    browser = await launchChromium();
     // Scraped with the token: the API target is up before any job runs.
     await until('the API target to be up', async () => ((await api.query('up == 1')).length ? true : undefined), 30_000);
 
@@ -88,9 +92,13 @@ describe.skipIf(missing !== undefined)(`a real Prometheus over the shipped confi
     expect(done.state, done.message).toBe('succeeded');
     // A scrape after the end: the final state and last epoch are in Prometheus.
     await until('a scrape of the finished job', async () => ((await api.query('mnist_jobs{state="succeeded"} >= 1')).length ? true : undefined), 30_000);
+    // The job lasts only a few scrapes: wait, as a Grafana user would, until the rate window
+    // holds enough samples for rate() (two at least).
+    await until('steady scrapes', async () => ((await api.query(`count_over_time(up[${RATE_INTERVAL}]) >= 4`)).length ? true : undefined), 30_000);
   });
 
   afterAll(async () => {
+    await browser?.close();
     await prom?.stop();
     await cluster?.stop();
     rmSync(tmp, { recursive: true, force: true });
@@ -121,5 +129,57 @@ describe.skipIf(missing !== undefined)(`a real Prometheus over the shipped confi
       }
     }
     expect(problems, await scrapeHealth()).toEqual([]);
+  });
+
+  it('the shipped config loads the alert rules', async () => {
+    expect(ALERTS).toHaveLength(5);
+    expect((await api.alertNames()).sort()).toEqual([...ALERTS].sort());
+  });
+
+  it('the API page (GET /) and the Grafana table show the same numbers for the job', async () => {
+    const d = dashboards.find((x) => x.file === 'mnist-fleet.json')!;
+    const panel = d.panels.find((p) => p.title.includes('as on the API page'))!;
+    const rename = panel.transformations!.find((t) => t.id === 'organize')!.options.renameByName as Record<string, string>;
+    const v = d.variables[0]!;
+    const grafana: Record<string, string> = {};
+    for (const t of panel.targets) {
+      const series = await api.query(fillVariables(t.expr, { [v.name]: job.id }));
+      expect(series.map((s) => s.metric[v.label]), t.expr).toEqual([job.id]);
+      const field = rename[`Value #${t.refId}`]!;
+      grafana[field] = formatField(panel, field, Number(series[0]!.values[0]![1]));
+    }
+
+    const page = await browser.newPage();
+    await page.goto(`${cluster.apis[0]!.url}/#job=${job.id}`);
+    await page.fill('#token', TOKEN);
+    await page.click('#auth button[type=submit]');
+    const rows = page.locator('#epochs tbody tr');
+    await rows.nth(JOB.epochs - 1).waitFor({ timeout: 30_000 });
+    const headers = await page.locator('#epochs thead th').allInnerTexts();
+    const cells = await rows.last().locator('td').allInnerTexts();
+    const shown = Object.fromEntries(headers.map((h, i) => [h, cells[i]!]));
+    // Every column of the page's last epoch, and nothing else, as Grafana formats it.
+    expect(grafana).toEqual(shown);
+    expect(grafana).toMatchObject({ Epoch: String(JOB.epochs) });
+    expect(await page.locator(`#jobs tbody tr[data-id="${job.id}"] td`).nth(3).innerText()).toBe(`${grafana.Epoch}/${JOB.epochs}`);
+    await page.close();
+  });
+
+  it('a job that fails fires MnistJobFailed, for that job only', async () => {
+    // A persistent S3 failure, as in production: the trainer's retries (S3_RETRY_MS) run out and the job fails.
+    await cluster.s3.stop();
+    const bad = await submit(JOB);
+    const done = await finished(bad.id);
+    expect(done.state).toBe('failed');
+    expect(done.message).toMatch(/StorageError/);
+    const firing = await until(
+      'MnistJobFailed to fire',
+      async () => {
+        const s = await api.query('ALERTS{alertname="MnistJobFailed",alertstate="firing"}');
+        return s.some((x) => x.metric.job_id === bad.id) ? s : undefined;
+      },
+      30_000,
+    );
+    expect(firing.map((s) => s.metric)).toEqual([{ __name__: 'ALERTS', alertname: 'MnistJobFailed', alertstate: 'firing', severity: 'warning', job_id: bad.id, model: 'mlp' }]);
   });
 });

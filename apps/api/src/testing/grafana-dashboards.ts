@@ -8,10 +8,12 @@ export const INFRA_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..
 export const DASHBOARDS_DIR = join(INFRA_DIR, 'grafana', 'dashboards');
 
 const TargetSchema = z.object({ refId: z.string(), expr: z.string(), instant: z.boolean().optional(), datasource: z.object({ uid: z.string() }) });
+const OverrideSchema = z.object({ matcher: z.object({ id: z.string(), options: z.unknown() }), properties: z.array(z.object({ id: z.string(), value: z.unknown() })) });
 const PanelSchema = z.object({
   title: z.string(),
   type: z.string(),
   targets: z.array(TargetSchema).optional(),
+  fieldConfig: z.object({ defaults: z.record(z.string(), z.unknown()), overrides: z.array(OverrideSchema) }).optional(),
   transformations: z.array(z.object({ id: z.string(), options: z.record(z.string(), z.unknown()) })).optional(),
   get panels() {
     return z.array(PanelSchema).optional();
@@ -68,4 +70,20 @@ export function fillVariables(expr: string, values: Record<string, string>): str
     return values[name]!;
   });
   return out;
+}
+
+/**
+ * A value as a Grafana field shows it, for the units and decimals our dashboards set per
+ * field name (byName overrides). Throws on a unit it does not know rather than guess.
+ */
+export function formatField(panel: Pick<Dashboard['panels'][number], 'fieldConfig'>, field: string, value: number): string {
+  const props = (panel.fieldConfig?.overrides ?? []).filter((o) => o.matcher.id === 'byName' && o.matcher.options === field).flatMap((o) => o.properties);
+  const prop = (id: string) => props.find((p) => p.id === id)?.value;
+  const decimals = prop('decimals');
+  if (typeof decimals !== 'number') throw new Error(`field ${field}: no decimals set, so Grafana picks them itself`);
+  const unit = prop('unit') ?? 'none';
+  if (unit === 'none') return value.toFixed(decimals);
+  if (unit === 'percentunit') return `${(100 * value).toFixed(decimals)}%`;
+  if (unit === 'locale') return value.toLocaleString('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
+  throw new Error(`field ${field}: unit ${String(unit)} is not formatted here`);
 }
