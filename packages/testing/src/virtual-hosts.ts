@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 
 /**
  * Several "hosts" on this machine: one network namespace each, joined to a bridge in the
@@ -16,6 +17,8 @@ export interface VirtualHosts extends AsyncDisposable {
   readonly rate: string | undefined;
   /** argv prefix that runs a command inside host `i`. */
   exec(i: number): string[];
+  /** Bytes that crossed host `i`'s link so far, each way (read from its interface's counters). */
+  linkBytes(i: number): { in: number; out: number };
   stop(): Promise<void>;
 }
 
@@ -100,6 +103,11 @@ export async function createVirtualHosts(o: { hosts: number; rate?: string }): P
     hosts,
     rate: o.rate,
     exec: (i) => ['ip', 'netns', 'exec', hosts[i]!.netns],
+    linkBytes: (i) => {
+      // The bridge side of the veth: what it transmits goes into the host.
+      const stat = (name: string) => Number(readFileSync(`/sys/class/net/mn${id}h${i}/statistics/${name}`, 'utf8'));
+      return { in: stat('tx_bytes'), out: stat('rx_bytes') };
+    },
     stop: async () => cleanup(),
     [Symbol.asyncDispose]: async () => cleanup(),
   };
