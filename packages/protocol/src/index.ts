@@ -18,6 +18,8 @@ export {
   JOB_STATES,
   FINAL_STATES,
   isFinalState,
+  neededTrainers,
+  parkedReason,
   JobIdSchema,
   JobRecordSchema,
   TaskMessageSchema,

@@ -4,7 +4,7 @@ import { createPrometheus } from './prometheus.js';
 import { promtoolCheck } from '../testing/promtool.js';
 
 const snapshot = (): ClusterSnapshot => ({
-  jobsByState: { queued: 1, running: 1, succeeded: 3, failed: 0, cancelled: 1 },
+  jobsByState: { queued: 1, parked: 0, running: 1, succeeded: 3, failed: 0, cancelled: 1 },
   jobs: [
     {
       id: 'j-a',
