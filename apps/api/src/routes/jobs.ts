@@ -102,8 +102,10 @@ export function jobsRoutes(deps: ApiDeps, o: JobsOptions) {
         .filter((j) => (state === undefined || j.state === state) && (cursor === undefined || newestFirst(j, cursor) > 0))
         .sort(newestFirst);
       const page: JobRecord[] = jobs.slice(0, limit);
-      const next = jobs.length > limit ? { nextCursor: encodeCursor(page.at(-1)!) } : {};
-      return c.json({ jobs: page, ...next }, 200);
+      // nextCursor only when there is more: the client sends it back for the next page.
+      const body: { jobs: JobRecord[]; nextCursor?: string } = { jobs: page };
+      if (jobs.length > limit) body.nextCursor = encodeCursor(page.at(-1)!);
+      return c.json(body, 200);
     })
     .get('/:id', async (c) => c.json(await loadJob(cluster, c.req.param('id')), 200))
     .post('/:id/cancel', async (c) => {
