@@ -132,9 +132,13 @@ describe('the job lifecycle under faults', () => {
     const huge = await Promise.all(Array.from({ length: 30 }, () => submit(HUGE)));
     expect(huge.map((r) => r.status)).toEqual(Array(30).fill(201));
     const small = await submit(TINY);
-    expect(small.status).toBe(201);
+    const next = await submit({ ...TINY, seed: 2 });
+    expect([small.status, next.status]).toEqual([201, 201]);
     const started = await waitForJob(small.body.id, (r) => r.state !== 'queued', 5_000);
     expect(started.state).not.toBe('queued');
+    // Runnable jobs start in submit order.
+    const [a, b] = [await waitForJob(small.body.id, (r) => r.state === 'succeeded', 60_000), await waitForJob(next.body.id, (r) => r.state === 'succeeded', 60_000)];
+    expect(Date.parse(a.startedAt!)).toBeLessThanOrEqual(Date.parse(b.startedAt!));
     const parked = await job(huge[0]!.body.id);
     expect(parked).toMatchObject({ state: 'parked', message: expect.stringMatching(/needs 64 trainers, 1 live/) });
     // They leave the work queue's path: no task of theirs is on it.
