@@ -21,6 +21,8 @@ export {
   JOB_STATES,
   FINAL_STATES,
   isFinalState,
+  neededTrainers,
+  parkedReason,
   JobIdSchema,
   JobRecordSchema,
   TaskMessageSchema,

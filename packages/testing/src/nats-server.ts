@@ -9,6 +9,8 @@ export interface NatsServerHandle extends AsyncDisposable {
   readonly port: number;
   /** JetStream store folder; it survives `restart()` so streams and KV persist like a real broker's disk. */
   readonly storeDir: string;
+  /** Sends a signal to the running server (fault tests freeze it with SIGSTOP, thaw it with SIGCONT). */
+  signal(sig: NodeJS.Signals): void;
   stop(): Promise<void>;
   /** Stops the server (SIGTERM) and starts it again on the same port and store. */
   restart(downMs?: number): Promise<void>;
@@ -62,6 +64,10 @@ export async function startNatsServer(opts: { bin?: string; port?: number; host?
     url: `nats://${host}:${port}`,
     port,
     storeDir,
+    signal: (sig) => {
+      if (!child || child.exitCode !== null) throw new Error('nats-server is not running');
+      child.kill(sig);
+    },
     stop: async () => {
       await stopChild();
       rmSync(storeDir, { recursive: true, force: true });

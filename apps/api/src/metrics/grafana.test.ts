@@ -25,7 +25,7 @@ describe('infra/grafana and infra/prometheus', () => {
     const m = createPrometheus({
       processMetrics: false,
       snapshot: async () => ({
-        jobsByState: { queued: 0, running: 1, succeeded: 0, failed: 0, cancelled: 0 },
+        jobsByState: { queued: 0, parked: 0, running: 1, succeeded: 0, failed: 0, cancelled: 0 },
         jobs: [{ id: 'j', model: 'mlp', state: 'running', replicas: 1, epoch: 1, epochs: 2, liveImagesPerSec: 1, lostTrainers: 0, last: { epoch: 1, trainLoss: 1, trainAcc: 0.5, testLoss: 1, testAcc: 0.5, seconds: 1, imagesPerSec: 1, backend: 'cpu' } }],
         trainers: [{ id: 't', host: 'h', pid: 1, backend: 'cpu', state: 'idle', startedAt: 'x', lastSeen: 'y' }],
         errors: 0,

@@ -7,7 +7,7 @@ import { INFRA_DIR } from '../testing/grafana-dashboards.js';
 import { promtoolCheck } from '../testing/promtool.js';
 
 const snapshot = (): ClusterSnapshot => ({
-  jobsByState: { queued: 1, running: 1, succeeded: 3, failed: 0, cancelled: 1 },
+  jobsByState: { queued: 1, parked: 0, running: 1, succeeded: 3, failed: 0, cancelled: 1 },
   jobs: [
     {
       id: 'j-a',

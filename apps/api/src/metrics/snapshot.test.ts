@@ -25,7 +25,7 @@ describe('createSnapshotter', () => {
     cluster.emit({ type: 'progress', jobId: running.id, epoch: 2, step: 3, steps: 8, imagesPerSec: 456, loss: 0.3, at: 'x' });
 
     let s = await take();
-    expect(s.jobsByState).toEqual({ queued: 1, running: 1, succeeded: 1, failed: 0, cancelled: 0 });
+    expect(s.jobsByState).toEqual({ queued: 1, parked: 0, running: 1, succeeded: 1, failed: 0, cancelled: 0 });
     expect(s.jobs.map((j) => j.id).sort()).not.toContain(old.id); // finished outside the window
     const r = s.jobs.find((j) => j.id === running.id)!;
     expect(r).toMatchObject({ model: 'mlp', state: 'running', replicas: 2, epoch: 1, epochs: 3, last: rec(1, 0.8), liveImagesPerSec: 456 });
