@@ -42,8 +42,10 @@ const check = (ok: boolean, message: string) => {
 };
 
 const secrets = { NATS_PASSWORD: randomBytes(18).toString('hex'), API_TOKEN: randomBytes(24).toString('hex') };
+// Compose v1 builds through docker-py's legacy builder with these (not a newer CLI's BuildKit).
+const composeEnv = { ...secrets, DOCKER_BUILDKIT: '0', COMPOSE_DOCKER_CLI_BUILD: '0' };
 const compose = (args: string[], timeoutMs = 180_000) =>
-  must(COMPOSE, ['-p', PROJECT, '-f', COMPOSE_FILE, ...args], { env: secrets, timeoutMs });
+  must(COMPOSE, ['-p', PROJECT, '-f', COMPOSE_FILE, ...args], { env: composeEnv, timeoutMs });
 // The legacy builder: BuildKit would try to pull `# syntax=` frontends from a registry.
 const build = (file: string, tag: string, revision: string) =>
   must(DOCKER, ['build', '-q', '-f', file, '-t', tag, '--build-arg', `REVISION=${revision}`, '.'], {
@@ -55,7 +57,7 @@ let apiUrl = '';
 const cli = (args: string[], timeoutMs = 300_000) =>
   run('node', ['apps/cli/bin/mnist.js', ...args], { env: { API_URL: apiUrl, API_TOKEN: secrets.API_TOKEN }, timeoutMs });
 async function api<T>(path: string): Promise<T> {
-  const res = await fetch(`${apiUrl}${path}`, { headers: { authorization: `Bearer ${secrets.API_TOKEN}` } });
+  const res = await fetch(`${apiUrl}${path}`, { headers: { authorization: `Bearer ${secrets.API_TOKEN}` }, signal: AbortSignal.timeout(10_000) });
   if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
   return (await res.json()) as T;
 }
@@ -116,7 +118,10 @@ async function checkArtifacts(id: string, epochs: number): Promise<void> {
   for (const k of ['spec.json', 'metrics.jsonl', 'report.md', 'curves.png', 'curves.svg', 'final-eval.json']) check(keys.has(k), `${id}: artifact ${k}`);
   check([...keys].some((k) => k.startsWith(last)), `${id}: a checkpoint of the last epoch (${last})`);
   const text = async (key: string) => {
-    const res = await fetch(`${apiUrl}/v1/jobs/${id}/artifacts/${key}`, { headers: { authorization: `Bearer ${secrets.API_TOKEN}` } });
+    const res = await fetch(`${apiUrl}/v1/jobs/${id}/artifacts/${key}`, {
+      headers: { authorization: `Bearer ${secrets.API_TOKEN}` },
+      signal: AbortSignal.timeout(10_000),
+    });
     if (!res.ok) throw new Error(`artifact ${key}: ${res.status}`);
     return res.text();
   };
@@ -204,7 +209,7 @@ async function main(): Promise<number> {
   } catch (err) {
     failed = true;
     process.stderr.write(`\ntest:containers: FAILED: ${(err as Error).message}\n`);
-    const logs = await run(COMPOSE, ['-p', PROJECT, '-f', COMPOSE_FILE, 'logs', '--no-color', '--tail', '40'], { env: secrets });
+    const logs = await run(COMPOSE, ['-p', PROJECT, '-f', COMPOSE_FILE, 'logs', '--no-color', '--tail', '40'], { env: composeEnv });
     process.stderr.write(`--- last log lines of the stack\n${logs.stdout}\n`);
   } finally {
     if (!(failed && process.env.CONTAINERS_KEEP === '1')) await step('down', () => compose(['down', '-v', '--remove-orphans']));
@@ -213,8 +218,22 @@ async function main(): Promise<number> {
   return failed ? 1 : 0;
 }
 
+// A fetch to a port that accepts but never answers holds no ref'd handle: without this the
+// event loop could empty mid-test and exit 0 with the test unfinished.
+const keepAlive = setInterval(() => undefined, 60_000);
+process.on('exit', (code) => {
+  if (code === 0 && !finished) {
+    process.stderr.write('test:containers: FAILED: exited before finishing\n');
+    process.exitCode = 1;
+  }
+});
+let finished = false;
 main().then(
-  (code) => process.exit(code),
+  (code) => {
+    finished = true;
+    clearInterval(keepAlive);
+    process.exit(code);
+  },
   (err: unknown) => {
     process.stderr.write(`test:containers: FAILED: ${(err as Error).message}\n`);
     process.exit(1);
