@@ -9,7 +9,9 @@ export interface RunResult {
 }
 
 export interface RunOptions {
-  env?: Record<string, string>;
+  env?: Record<string, string | undefined>;
+  /** Run with exactly `env`, not `env` on top of this process's environment. */
+  replaceEnv?: boolean;
   /** Kill the command after this long (ms); its result then has code 124. */
   timeoutMs?: number;
   /** Echo the command's output as it comes, prefixed (long builds show progress). */
@@ -18,7 +20,7 @@ export interface RunOptions {
 
 export function run(cmd: string, args: string[], o: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { env: o.replaceEnv ? o.env : { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     const echo = (chunk: Buffer) => {

@@ -5,6 +5,7 @@
 //   2. build mnist-trainer and mnist-api from infra/Dockerfile.*, and the stack's nats and
 //      s3rver images; check the images (non-root, HEALTHCHECK, labels, no compiler, no .git,
 //      no dev packages);
+//   2b. infra/docker-compose.yml (the shipped, Compose v2 file): secure by default;
 //   3. up with 2 trainers (infra/ci/docker-compose.ci.yml, NATS and API with fresh secrets);
 //      every container healthy;
 //   4. `mnist submit --watch` of a 2-replica job -> succeeded; its artifacts and metrics;
@@ -17,6 +18,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FinalEvalSchema, JobRecordSchema, parseMetricsJsonl, type JobRecord } from '@mnist/protocol';
+import { checkShippedCompose } from './shipped-compose.js';
 import { must, run, waitFor } from './sh.js';
 
 const DOCKER = '/usr/bin/docker';
@@ -199,6 +201,7 @@ async function main(): Promise<number> {
   await step('build: mnist-api', () => build('infra/Dockerfile.api', 'mnist-api', revision));
   await step('build: nats and s3rver (CI stack)', () => compose(['build', '-q'], 480_000));
   await step('images: what they carry', checkImages);
+  await step('shipped compose: secure defaults', () => checkShippedCompose(check));
   const sizes: Record<string, number> = {};
   for (const image of ['mnist-trainer', 'mnist-api']) {
     sizes[image] = Math.round(Number(await must(DOCKER, ['image', 'inspect', '-f', '{{.Size}}', image])) / 1e6);
