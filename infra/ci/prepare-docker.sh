@@ -18,7 +18,7 @@
 #    An image of that name that is not ours (a real pull) is left alone.
 #
 # Exit status: 0 ready; 2 the engine cannot run here (the caller may skip, with this reason);
-# 1 anything else.
+# 1 anything else. DOCKERD overrides the daemon to start (default /usr/sbin/dockerd).
 set -euo pipefail
 
 say() { printf '[prepare-docker] %s\n' "$*"; }
@@ -50,8 +50,9 @@ DOCKER=/usr/bin/docker
 if $DOCKER info >/dev/null 2>&1; then
   say "a Docker engine answers on $($DOCKER context inspect -f '{{.Endpoints.docker.Host}}' 2>/dev/null || echo the default socket)"
 else
-  say "no engine answers: starting /usr/sbin/dockerd (log: /var/log/mnist-dockerd.log)"
-  $SUDO sh -c 'setsid nohup /usr/sbin/dockerd >/var/log/mnist-dockerd.log 2>&1 </dev/null &'
+  dockerd=${DOCKERD:-/usr/sbin/dockerd}
+  say "no engine answers: starting $dockerd (log: /var/log/mnist-dockerd.log)"
+  $SUDO sh -c "setsid nohup $dockerd >/var/log/mnist-dockerd.log 2>&1 </dev/null &"
   for _ in $(seq 1 30); do $DOCKER info >/dev/null 2>&1 && break; sleep 1; done
   if ! $DOCKER info >/dev/null 2>&1; then
     say "the Docker engine cannot start here; last lines of its log:"

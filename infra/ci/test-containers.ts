@@ -83,7 +83,10 @@ async function allHealthy(timeoutMs: number): Promise<void> {
 async function prepare(): Promise<'ready' | string> {
   const r = await run('bash', ['infra/ci/prepare-docker.sh'], { echo: '  ', timeoutMs: 600_000 });
   if (r.code === 0) return 'ready';
-  if (r.code === 2) return `the Docker engine cannot run here (${r.stderr.trim().split('\n').pop() ?? ''})`;
+  if (r.code === 2) {
+    const why = r.stdout.trim().split('\n').slice(-6).map((l) => l.replace(/^\[prepare-docker\] */, '').trim());
+    return `the Docker engine cannot run here: ${why.join(' | ')}`;
+  }
   throw new Error(`infra/ci/prepare-docker.sh failed (exit ${r.code})`);
 }
 
