@@ -9,14 +9,19 @@ import { NATS_NAMES } from '@mnist/protocol';
 import { defaultTrainerId, parseTrainerEnv } from '../../apps/trainer/src/config.js';
 
 const config = parseTrainerEnv({ ...process.env, TRAINER_ID: process.env.TRAINER_ID || defaultTrainerId(undefined, 1) });
-const nc = await connectNats({ servers: config.cluster.natsServers, name: 'mnist-trainer-healthcheck' });
+const fail = (why: string) => {
+  process.stderr.write(`trainer ${config.trainerId}: ${why}\n`);
+  process.exitCode = 1;
+};
 try {
-  const kv = await new Kvm(jetstream(nc)).open(NATS_NAMES.trainersBucket);
-  const info = await new TrainerRegistry(kv, config.trainerTtlMs).get(config.trainerId);
-  if (!info) {
-    process.stderr.write(`trainer ${config.trainerId}: no heartbeat within ${config.trainerTtlMs} ms\n`);
-    process.exitCode = 1;
+  const nc = await connectNats({ servers: config.cluster.natsServers, name: 'mnist-trainer-healthcheck' });
+  try {
+    const kv = await new Kvm(jetstream(nc)).open(NATS_NAMES.trainersBucket);
+    const info = await new TrainerRegistry(kv, config.trainerTtlMs).get(config.trainerId);
+    if (!info) fail(`no heartbeat within ${config.trainerTtlMs} ms`);
+  } finally {
+    await nc.close();
   }
-} finally {
-  await nc.close();
+} catch (err) {
+  fail((err as Error).message);
 }
