@@ -199,7 +199,8 @@ async function main(): Promise<number> {
     process.stderr.write(`test:containers: SKIPPED: ${prepared}\n`);
     return 0;
   }
-  const revision = (await run('git', ['rev-parse', 'HEAD'])).stdout.trim() || 'unknown';
+  // The image label; a checkout without git (a tarball) builds too.
+  const revision = (await run('git', ['rev-parse', 'HEAD']).catch(() => undefined))?.stdout.trim() || 'unknown';
   await step('build: mnist-trainer', () => build('infra/Dockerfile.trainer', 'mnist-trainer', revision));
   await step('build: mnist-api', () => build('infra/Dockerfile.api', 'mnist-api', revision));
   await step('build: nats and s3rver (CI stack)', () => compose(['build', '-q'], 480_000));
