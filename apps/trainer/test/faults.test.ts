@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isFinalState } from '@mnist/protocol';
+import { listCheckpoints, loadCheckpoint } from '@mnist/storage';
 import { startTestCluster, type TestCluster } from './harness.js';
+import { loadCheckpointModel, tf } from './model-check.js';
+import type { S3Request } from './s3-proxy.js';
 
 // Each fault strikes once epoch 1 is recorded; the other 19 epochs (seconds of work even
 // on a fast backend) leave ample margin for the test to act before the job could finish.
@@ -21,7 +25,56 @@ const midJob = (id: string) => cluster.waitForJob(id, (r) => r.state === 'runnin
 const resumedRanks = (jobId: string) =>
   cluster.logs((l) => l.event === 'rank.started' && l.jobId === jobId && (l.attempt as number) >= 2).map((l) => l.startEpoch as number);
 
+/** Every epoch has a complete checkpoint whose model and optimizer state load back. */
+async function expectCheckpointsLoad(jobId: string) {
+  const store = cluster.jobStore(jobId);
+  expect(await listCheckpoints(store)).toEqual(ALL_EPOCHS);
+  for (const epoch of ALL_EPOCHS) {
+    const ckpt = await loadCheckpoint(store, epoch);
+    tf.dispose(ckpt.optimizerWeights.map((w) => w.tensor));
+    (await loadCheckpointModel(store, epoch)).dispose();
+  }
+}
+
+/** Keys under the job's prefix that the matching requests created, replaced or deleted. */
+const keysWritten = (requests: S3Request[], jobId: string) =>
+  new Set(requests.filter((r) => r.write).flatMap((r) => (r.method === 'POST' ? r.deletedKeys : [r.key])).filter((k) => k.startsWith(`jobs/${jobId}/`)));
+
 describe('faults', () => {
+  it('SIGSTOP of rank 0 past TTL + ack wait, then SIGCONT: the stale rank touches nothing the newer attempt wrote', async () => {
+    const job = await cluster.submit({ ...JOB, replicas: 1 });
+    const prefix = `jobs/${job.id}/`;
+    // Rank 0 freezes with a write in flight: its 3rd metrics.jsonl write (the empty file,
+    // epoch 1, epoch 2), sent after every check it makes and delivered only when it wakes.
+    let metricsWrites = 0;
+    const held = await cluster.s3proxy.holdNext((r) => r.method === 'PUT' && r.key.startsWith(prefix) && r.key.endsWith('metrics.jsonl') && ++metricsWrites === 3);
+    const stale = cluster.trainers.get(held.request.client)!;
+    stale.child.kill('SIGSTOP');
+    try {
+      // Its heartbeat expires (TTL), the task comes back (ack wait), another trainer resumes the job.
+      const taken = await cluster.waitForJob(job.id, (r) => (r.attempt >= 2 && r.epoch >= 4) || isFinalState(r.state), 90_000);
+      expect(taken.trainers).not.toContain(stale.id);
+    } finally {
+      stale.child.kill('SIGCONT');
+      held.release();
+    }
+    // Awake, the stale rank goes on where it was until it learns of the newer attempt.
+    expect(await stale.waitFor((l) => l.event === 'job.stopped' && l.jobId === job.id, 60_000)).toMatchObject({ kind: 'superseded' });
+
+    const final = await cluster.waitForFinal(job.id, 120_000);
+    expect(final.state, final.message).toBe('succeeded');
+    expect(final.attempt).toBeGreaterThanOrEqual(2);
+    expect(await cluster.epochsInMetrics(job.id)).toEqual(ALL_EPOCHS);
+    await expectCheckpointsLoad(job.id);
+    // Who wrote what, as S3 saw it: the stale trainer's writes from the held one on, and the others'.
+    const requests = cluster.s3proxy.requests;
+    const staleWrites = keysWritten(requests.filter((r) => r.seq >= held.request.seq && r.client === stale.id), job.id);
+    const newerWrites = keysWritten(requests.filter((r) => r.client !== stale.id), job.id);
+    expect(staleWrites.size).toBeGreaterThan(0); // it did reach S3 after waking
+    expect([...staleWrites].filter((k) => newerWrites.has(k))).toEqual([]);
+  });
+
+
   it('SIGKILL of the coordinator: the task comes back and a new group resumes from the checkpoint', async () => {
     const job = await cluster.submit({ ...JOB, replicas: 2 });
     const running = await midJob(job.id);
