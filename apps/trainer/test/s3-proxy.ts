@@ -60,7 +60,7 @@ export async function startS3Proxy(target: { host: string; port: number; bucket:
       deletedKeys = [...body.toString().matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => m[1]!);
     }
     const write = req.method === 'PUT' || req.method === 'DELETE' || isDelete;
-    const r: S3Request = { seq: requests.length, client: appId(req.headers['x-amz-user-agent'] ?? req.headers['user-agent']), method: req.method ?? '?', key, deletedKeys, write };
+    const r: S3Request = { seq: requests.length, client: appId(`${req.headers['user-agent'] ?? ''} ${req.headers['x-amz-user-agent'] ?? ''}`), method: req.method ?? '?', key, deletedKeys, write };
     return { r, body };
   };
 
