@@ -71,6 +71,7 @@ describe('faults', () => {
     const staleWrites = keysWritten(requests.filter((r) => r.seq >= held.request.seq && r.client === stale.id), job.id);
     const newerWrites = keysWritten(requests.filter((r) => r.client !== stale.id), job.id);
     expect(staleWrites.size).toBeGreaterThan(0); // it did reach S3 after waking
+    expect([...staleWrites].filter((k) => !k.startsWith(`${prefix}attempts/001/`))).toEqual([]); // into its own folder only
     expect([...staleWrites].filter((k) => newerWrites.has(k))).toEqual([]);
     expect(await cluster.epochsInMetrics(job.id)).toEqual(ALL_EPOCHS);
     await expectCheckpointsLoad(job.id);

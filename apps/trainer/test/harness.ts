@@ -22,6 +22,7 @@ export interface TestCluster {
   submit(spec: JobSpecInput): Promise<JobRecord>;
   /** Watches the record until `done(record)` (every change is seen); rejects with the last record after the timeout. */
   waitForJob(id: string, done: (r: JobRecord) => boolean, timeoutMs?: number): Promise<JobRecord>;
+  /** Until the record is final and, when it succeeded, its artifacts are published at the job's root keys. */
   waitForFinal(id: string, timeoutMs?: number): Promise<JobRecord>;
   jobStore(id: string): ArtifactStore;
   epochsInMetrics(id: string): Promise<number[]>;
@@ -69,6 +70,11 @@ export async function startTestCluster(o: { trainers: number; env?: Record<strin
     throw new Error(`job ${id}: condition not met within ${timeoutMs} ms; record: ${JSON.stringify(last)}`);
   };
 
+  const waitForLog = (match: (l: LogLine) => boolean, timeoutMs: number) =>
+    Promise.any([...trainers.values()].map((t) => t.waitFor(match, timeoutMs))).catch(() => {
+      throw new Error(`no trainer logged the expected line within ${timeoutMs} ms`);
+    });
+
   return {
     nats,
     s3,
@@ -81,7 +87,12 @@ export async function startTestCluster(o: { trainers: number; env?: Record<strin
     spawn,
     submit: (spec) => client.submit(parseJobSpec(spec)),
     waitForJob,
-    waitForFinal: (id, timeoutMs) => waitForJob(id, (r) => isFinalState(r.state), timeoutMs),
+    waitForFinal: async (id, timeoutMs) => {
+      const final = await waitForJob(id, (r) => isFinalState(r.state), timeoutMs);
+      // The final attempt's coordinator publishes the root keys right after its final record write.
+      if (final.state === 'succeeded') await waitForLog((l) => l.jobId === id && (l.event === 'job.published' || l.event === 'job.publish_failed'), 30_000);
+      return final;
+    },
     jobStore: (id) => store.scope(jobPrefix(id)),
     epochsInMetrics: async (id) => parseMetricsJsonl((await getText(store.scope(jobPrefix(id)), artifactKeys.metrics)) ?? '').map((r) => r.epoch),
     waitForIdleTrainers: async (count, timeoutMs = 15_000) => {

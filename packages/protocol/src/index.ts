@@ -12,7 +12,7 @@ export {
   TEST_SET_SIZE,
 } from './job-spec.js';
 export type { JobSpec, JobSpecInput, OptimizerSpec, SpecIssue } from './job-spec.js';
-export { artifactKeys, checkpointEpoch, jobPrefix } from './layout.js';
+export { artifactKeys, attemptPrefix, checkpointEpoch, jobMetricsKeys, jobPrefix } from './layout.js';
 export {
   NATS_NAMES,
   JOB_STATES,

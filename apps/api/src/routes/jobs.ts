@@ -1,8 +1,9 @@
 import { Hono } from 'hono';
 import { validator } from 'hono/validator';
-import { artifactKeys, JOB_STATES, jobPrefix, JobSpecSchema, parseMetricsJsonl, specIssues, type JobState } from '@mnist/protocol';
+import { JOB_STATES, JobSpecSchema, parseMetricsJsonl, specIssues, type JobState } from '@mnist/protocol';
 import type { ApiDeps } from '../deps.js';
 import { HttpError } from '../http-error.js';
+import { readJobMetricsText } from '../job-metrics.js';
 import { loadJob } from './job-lookup.js';
 
 const JSON_TYPE = /^application\/(?:[\w.-]+\+)?json\s*(?:;|$)/i;
@@ -18,8 +19,6 @@ const jobSpecBody = validator('json', (value, c) => {
 });
 
 const isJobState = (s: string): s is JobState => (JOB_STATES as readonly string[]).includes(s);
-
-const decoder = new TextDecoder();
 
 /** Jobs: submit, list, read, cancel, and the epoch records from S3. */
 export function jobsRoutes(deps: ApiDeps) {
@@ -44,13 +43,12 @@ export function jobsRoutes(deps: ApiDeps) {
     })
     .get('/:id/metrics', async (c) => {
       const job = await loadJob(cluster, c.req.param('id'));
-      const key = jobPrefix(job.id) + artifactKeys.metrics;
-      const bytes = await artifacts.get(key);
+      const found = await readJobMetricsText(artifacts, job);
       let records;
       try {
-        records = bytes ? parseMetricsJsonl(decoder.decode(bytes), key) : [];
+        records = found ? parseMetricsJsonl(found.text, found.key) : [];
       } catch (err) {
-        throw new HttpError(502, { error: `${key} is not a valid metrics file` }, {}, { cause: err });
+        throw new HttpError(502, { error: `${found?.key} is not a valid metrics file` }, {}, { cause: err });
       }
       return c.json({ jobId: job.id, state: job.state, records }, 200);
     });
