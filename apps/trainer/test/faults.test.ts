@@ -12,6 +12,8 @@ import type { S3Request } from './s3-proxy.js';
 const JOB = { model: 'mlp', trainLimit: 4096, testLimit: 256, batchSize: 64, epochs: 20, seed: 3 } as const;
 const ALL_EPOCHS = Array.from({ length: JOB.epochs }, (_, i) => i + 1);
 
+// Order matters: the SIGKILL and SIGTERM tests each take a trainer away for good, so the
+// tests that need 3 live trainers (a 2-replica group re-formed without a frozen one) come first.
 let cluster: TestCluster;
 beforeAll(async () => {
   await selectBackend('cpu'); // this process only loads checkpoints back
@@ -78,6 +80,28 @@ describe('faults', () => {
   });
 
 
+  it('SIGSTOP of a peer past TTL + ack wait, then SIGCONT: a new group finishes the job; woken, the peer writes nothing', async () => {
+    const job = await cluster.submit({ ...JOB, replicas: 2 });
+    const running = await midJob(job.id);
+    const peer = cluster.trainers.get(running.trainers[1]!)!;
+    peer.child.kill('SIGSTOP');
+    try {
+      // The coordinator's all-reduce times out, the job goes back, a group without the frozen peer resumes it.
+      await cluster.waitForJob(job.id, (r) => (r.attempt > running.attempt && r.epoch >= running.epoch + 2) || isFinalState(r.state), 90_000);
+    } finally {
+      peer.child.kill('SIGCONT');
+    }
+    await peer.waitFor((l) => (l.event === 'rank.stopped' || l.event === 'rank.failed') && l.jobId === job.id && l.attempt === running.attempt, 60_000);
+
+    const final = await cluster.waitForFinal(job.id, 120_000);
+    expect(final.state, final.message).toBe('succeeded');
+    expect(final.trainers).not.toContain(peer.id);
+    expect(await cluster.epochsInMetrics(job.id)).toEqual(ALL_EPOCHS);
+    await expectCheckpointsLoad(job.id);
+    // Peers never write to S3, before the pause or after it.
+    expect([...keysWritten(cluster.s3proxy.requests.filter((r) => r.client === peer.id), job.id)]).toEqual([]);
+  });
+
   it('SIGKILL of the coordinator: the task comes back and a new group resumes from the checkpoint', async () => {
     const job = await cluster.submit({ ...JOB, replicas: 2 });
     const running = await midJob(job.id);
@@ -90,6 +114,7 @@ describe('faults', () => {
     expect(final.attempt).toBeGreaterThanOrEqual(2);
     expect(final.trainers).not.toContain(victim.id);
     expect(await cluster.epochsInMetrics(job.id)).toEqual(ALL_EPOCHS);
+    await expectCheckpointsLoad(job.id);
     expect(resumedRanks(job.id).length).toBeGreaterThan(0);
     expect(Math.min(...resumedRanks(job.id))).toBeGreaterThanOrEqual(2); // resumed, not restarted
     expect(cluster.logs((l) => l.event === 'task.redelivered' && l.jobId === job.id).length).toBeGreaterThan(0);
@@ -105,6 +130,7 @@ describe('faults', () => {
     expect(final.state, final.message).toBe('succeeded');
     expect(final.trainers).not.toContain(victim.id);
     expect(await cluster.epochsInMetrics(job.id)).toEqual(ALL_EPOCHS);
+    await expectCheckpointsLoad(job.id);
     expect(cluster.logs((l) => l.event === 'job.requeued' && l.jobId === job.id).length).toBeGreaterThan(0);
     expect(final.attempt).toBeGreaterThanOrEqual(2);
     expect(resumedRanks(job.id).length).toBeGreaterThan(0);
@@ -118,6 +144,7 @@ describe('faults', () => {
     const final = await cluster.waitForFinal(job.id, 120_000);
     expect(final.state, final.message).toBe('succeeded');
     expect(await cluster.epochsInMetrics(job.id)).toEqual(ALL_EPOCHS);
+    await expectCheckpointsLoad(job.id);
     expect(cluster.logs((l) => l.event === 'nats.reconnected').length).toBeGreaterThanOrEqual(2);
   });
 
@@ -135,15 +162,33 @@ describe('faults', () => {
     expect(final.trainers).not.toContain(victim.id);
     expect(final.attempt).toBe(2);
     expect(await cluster.epochsInMetrics(job.id)).toEqual(ALL_EPOCHS);
+    await expectCheckpointsLoad(job.id);
   });
 
-  it('S3 down for good: the job fails with the storage error as its reason', async () => {
+  it('S3 outage shorter than the retry window: rank 0 retries and the attempt goes on', async () => {
     const job = await cluster.submit({ ...JOB, replicas: 1 });
     await midJob(job.id);
-    await cluster.s3.stop();
-    const final = await cluster.waitForFinal(job.id, 60_000);
-    expect(final.state).toBe('failed');
-    expect(final.message).toMatch(/StorageError/);
-    expect(final.message).toMatch(/jobs\//);
+    // From rank 0's next write on, every connection is reset for 1 s (S3_RETRY_MS is 3 s).
+    const hit = await cluster.s3proxy.outageOnNext((r) => r.write && r.key.startsWith(`jobs/${job.id}/`), 1_000);
+    const final = await cluster.waitForFinal(job.id, 120_000);
+    expect(final.state, final.message).toBe('succeeded');
+    expect(final.attempt).toBe(1);
+    expect(await cluster.epochsInMetrics(job.id)).toEqual(ALL_EPOCHS);
+    await expectCheckpointsLoad(job.id);
+    expect(cluster.logs((l) => l.event === 'retry' && l.trainer === hit.client && String(l.what).startsWith('s3 ')).length).toBeGreaterThan(0);
+  });
+
+  it('S3 outage longer than the retry window: the job fails with the storage error as its reason', async () => {
+    const job = await cluster.submit({ ...JOB, replicas: 1 });
+    await midJob(job.id);
+    await cluster.s3proxy.outageOnNext((r) => r.write && r.key.startsWith(`jobs/${job.id}/`), Infinity);
+    try {
+      const final = await cluster.waitForFinal(job.id, 60_000);
+      expect(final.state).toBe('failed');
+      expect(final.message).toMatch(/StorageError/);
+      expect(final.message).toMatch(/jobs\//);
+    } finally {
+      cluster.s3proxy.up();
+    }
   });
 });
