@@ -1,8 +1,8 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { ClusterClient, Logger } from '@mnist/cluster';
-import type { ArtifactStore } from '@mnist/storage';
 import type { TrainerConfig } from './config.js';
 import type { DatasetCache } from '@mnist/data';
+import type { RetryingStore } from './storage/retrying-store.js';
 import type { TrainerState } from './state.js';
 
 /** What every part of a running trainer shares; built once in trainer.ts. */
@@ -16,7 +16,7 @@ export interface TrainerContext {
   nc: NatsConnection;
   cluster: ClusterClient;
   /** The bucket root, with retries; jobs live under jobPrefix(id). */
-  store: ArtifactStore;
+  store: RetryingStore;
   datasets: DatasetCache;
   state: TrainerState;
 }

@@ -1,5 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isFinalState } from '@mnist/protocol';
+import { listCheckpoints, loadCheckpoint } from '@mnist/storage';
+import { selectBackend } from '@mnist/training';
 import { startTestCluster, type TestCluster } from './harness.js';
+import { loadCheckpointModel, tf } from './model-check.js';
+import type { S3Request } from './s3-proxy.js';
 
 // Each fault strikes once epoch 1 is recorded; the other 19 epochs (seconds of work even
 // on a fast backend) leave ample margin for the test to act before the job could finish.
@@ -7,8 +12,11 @@ import { startTestCluster, type TestCluster } from './harness.js';
 const JOB = { model: 'mlp', trainLimit: 4096, testLimit: 256, batchSize: 64, epochs: 20, seed: 3 } as const;
 const ALL_EPOCHS = Array.from({ length: JOB.epochs }, (_, i) => i + 1);
 
+// Order matters: the SIGKILL and SIGTERM tests each take a trainer away for good, so the
+// tests that need 3 live trainers (a 2-replica group re-formed without a frozen one) come first.
 let cluster: TestCluster;
 beforeAll(async () => {
+  await selectBackend('cpu'); // this process only loads checkpoints back
   cluster = await startTestCluster({ trainers: 4 });
 });
 afterAll(async () => {
@@ -21,7 +29,79 @@ const midJob = (id: string) => cluster.waitForJob(id, (r) => r.state === 'runnin
 const resumedRanks = (jobId: string) =>
   cluster.logs((l) => l.event === 'rank.started' && l.jobId === jobId && (l.attempt as number) >= 2).map((l) => l.startEpoch as number);
 
+/** Every epoch has a complete checkpoint whose model and optimizer state load back. */
+async function expectCheckpointsLoad(jobId: string) {
+  const store = cluster.jobStore(jobId);
+  expect(await listCheckpoints(store)).toEqual(ALL_EPOCHS);
+  for (const epoch of ALL_EPOCHS) {
+    const ckpt = await loadCheckpoint(store, epoch);
+    tf.dispose(ckpt.optimizerWeights.map((w) => w.tensor));
+    (await loadCheckpointModel(store, epoch)).dispose();
+  }
+}
+
+/** Keys under the job's prefix that the matching requests created, replaced or deleted. */
+const keysWritten = (requests: S3Request[], jobId: string) =>
+  new Set(requests.filter((r) => r.write).flatMap((r) => (r.method === 'POST' ? r.deletedKeys : [r.key])).filter((k) => k.startsWith(`jobs/${jobId}/`)));
+
 describe('faults', () => {
+  it('SIGSTOP of rank 0 past TTL + ack wait, then SIGCONT: the stale rank touches nothing the newer attempt wrote', async () => {
+    const job = await cluster.submit({ ...JOB, replicas: 1 });
+    const prefix = `jobs/${job.id}/`;
+    // Rank 0 freezes with a write in flight: its 3rd metrics.jsonl write (the empty file,
+    // epoch 1, epoch 2), sent after every check it makes and delivered only when it wakes.
+    let metricsWrites = 0;
+    const held = await cluster.s3proxy.holdNext((r) => r.method === 'PUT' && r.key.startsWith(prefix) && r.key.endsWith('metrics.jsonl') && ++metricsWrites === 3);
+    const stale = cluster.trainers.get(held.request.client)!;
+    stale.child.kill('SIGSTOP');
+    try {
+      // Its heartbeat expires (TTL), the task comes back (ack wait), another trainer resumes the job.
+      const taken = await cluster.waitForJob(job.id, (r) => (r.attempt >= 2 && r.epoch >= 4) || isFinalState(r.state), 90_000);
+      expect(taken.trainers).not.toContain(stale.id);
+    } finally {
+      stale.child.kill('SIGCONT');
+      held.release();
+    }
+    // Awake, the stale rank goes on where it was until it learns of the newer attempt.
+    expect(await stale.waitFor((l) => l.event === 'job.stopped' && l.jobId === job.id, 60_000)).toMatchObject({ kind: 'superseded' });
+
+    const final = await cluster.waitForFinal(job.id, 120_000);
+    expect(final.state, final.message).toBe('succeeded');
+    expect(final.attempt).toBeGreaterThanOrEqual(2);
+    // Who wrote what, as S3 saw it: the stale trainer's writes from the held one on, and the others'.
+    const requests = cluster.s3proxy.requests;
+    const staleWrites = keysWritten(requests.filter((r) => r.seq >= held.request.seq && r.client === stale.id), job.id);
+    const newerWrites = keysWritten(requests.filter((r) => r.client !== stale.id), job.id);
+    expect(staleWrites.size).toBeGreaterThan(0); // it did reach S3 after waking
+    expect([...staleWrites].filter((k) => !k.startsWith(`${prefix}attempts/001/`))).toEqual([]); // into its own folder only
+    expect([...staleWrites].filter((k) => newerWrites.has(k))).toEqual([]);
+    expect(await cluster.epochsInMetrics(job.id)).toEqual(ALL_EPOCHS);
+    await expectCheckpointsLoad(job.id);
+  });
+
+
+  it('SIGSTOP of a peer past TTL + ack wait, then SIGCONT: a new group finishes the job; woken, the peer writes nothing', async () => {
+    const job = await cluster.submit({ ...JOB, replicas: 2 });
+    const running = await midJob(job.id);
+    const peer = cluster.trainers.get(running.trainers[1]!)!;
+    peer.child.kill('SIGSTOP');
+    try {
+      // The coordinator's all-reduce times out, the job goes back, a group without the frozen peer resumes it.
+      await cluster.waitForJob(job.id, (r) => (r.attempt > running.attempt && r.epoch >= running.epoch + 2) || isFinalState(r.state), 90_000);
+    } finally {
+      peer.child.kill('SIGCONT');
+    }
+    await peer.waitFor((l) => (l.event === 'rank.stopped' || l.event === 'rank.failed') && l.jobId === job.id && l.attempt === running.attempt, 60_000);
+
+    const final = await cluster.waitForFinal(job.id, 120_000);
+    expect(final.state, final.message).toBe('succeeded');
+    expect(final.trainers).not.toContain(peer.id);
+    expect(await cluster.epochsInMetrics(job.id)).toEqual(ALL_EPOCHS);
+    await expectCheckpointsLoad(job.id);
+    // Peers never write to S3, before the pause or after it.
+    expect([...keysWritten(cluster.s3proxy.requests.filter((r) => r.client === peer.id), job.id)]).toEqual([]);
+  });
+
   it('SIGKILL of the coordinator: the task comes back and a new group resumes from the checkpoint', async () => {
     const job = await cluster.submit({ ...JOB, replicas: 2 });
     const running = await midJob(job.id);
@@ -34,6 +114,7 @@ describe('faults', () => {
     expect(final.attempt).toBeGreaterThanOrEqual(2);
     expect(final.trainers).not.toContain(victim.id);
     expect(await cluster.epochsInMetrics(job.id)).toEqual(ALL_EPOCHS);
+    await expectCheckpointsLoad(job.id);
     expect(resumedRanks(job.id).length).toBeGreaterThan(0);
     expect(Math.min(...resumedRanks(job.id))).toBeGreaterThanOrEqual(2); // resumed, not restarted
     expect(cluster.logs((l) => l.event === 'task.redelivered' && l.jobId === job.id).length).toBeGreaterThan(0);
@@ -49,6 +130,7 @@ describe('faults', () => {
     expect(final.state, final.message).toBe('succeeded');
     expect(final.trainers).not.toContain(victim.id);
     expect(await cluster.epochsInMetrics(job.id)).toEqual(ALL_EPOCHS);
+    await expectCheckpointsLoad(job.id);
     expect(cluster.logs((l) => l.event === 'job.requeued' && l.jobId === job.id).length).toBeGreaterThan(0);
     expect(final.attempt).toBeGreaterThanOrEqual(2);
     expect(resumedRanks(job.id).length).toBeGreaterThan(0);
@@ -62,6 +144,7 @@ describe('faults', () => {
     const final = await cluster.waitForFinal(job.id, 120_000);
     expect(final.state, final.message).toBe('succeeded');
     expect(await cluster.epochsInMetrics(job.id)).toEqual(ALL_EPOCHS);
+    await expectCheckpointsLoad(job.id);
     expect(cluster.logs((l) => l.event === 'nats.reconnected').length).toBeGreaterThanOrEqual(2);
   });
 
@@ -79,15 +162,33 @@ describe('faults', () => {
     expect(final.trainers).not.toContain(victim.id);
     expect(final.attempt).toBe(2);
     expect(await cluster.epochsInMetrics(job.id)).toEqual(ALL_EPOCHS);
+    await expectCheckpointsLoad(job.id);
   });
 
-  it('S3 down for good: the job fails with the storage error as its reason', async () => {
+  it('S3 outage shorter than the retry window: rank 0 retries and the attempt goes on', async () => {
     const job = await cluster.submit({ ...JOB, replicas: 1 });
     await midJob(job.id);
-    await cluster.s3.stop();
-    const final = await cluster.waitForFinal(job.id, 60_000);
-    expect(final.state).toBe('failed');
-    expect(final.message).toMatch(/StorageError/);
-    expect(final.message).toMatch(/jobs\//);
+    // From rank 0's next write on, every connection is reset for 1 s (S3_RETRY_MS is 3 s).
+    const hit = await cluster.s3proxy.outageOnNext((r) => r.write && r.key.startsWith(`jobs/${job.id}/`), 1_000);
+    const final = await cluster.waitForFinal(job.id, 120_000);
+    expect(final.state, final.message).toBe('succeeded');
+    expect(final.attempt).toBe(1);
+    expect(await cluster.epochsInMetrics(job.id)).toEqual(ALL_EPOCHS);
+    await expectCheckpointsLoad(job.id);
+    expect(cluster.logs((l) => l.event === 'retry' && l.trainer === hit.client && String(l.what).startsWith('s3 ')).length).toBeGreaterThan(0);
+  });
+
+  it('S3 outage longer than the retry window: the job fails with the storage error as its reason', async () => {
+    const job = await cluster.submit({ ...JOB, replicas: 1 });
+    await midJob(job.id);
+    await cluster.s3proxy.outageOnNext((r) => r.write && r.key.startsWith(`jobs/${job.id}/`), Infinity);
+    try {
+      const final = await cluster.waitForFinal(job.id, 60_000);
+      expect(final.state).toBe('failed');
+      expect(final.message).toMatch(/StorageError/);
+      expect(final.message).toMatch(/jobs\//);
+    } finally {
+      cluster.s3proxy.up();
+    }
   });
 });

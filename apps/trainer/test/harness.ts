@@ -4,11 +4,14 @@ import { isFinalState, jobPrefix, parseJobSpec, parseMetricsJsonl, artifactKeys,
 import { getText, S3Store, type ArtifactStore } from '@mnist/storage';
 import { startNatsServer, startS3Server, S3RVER_CREDENTIALS, type NatsServerHandle, type S3ServerHandle, type VirtualHosts } from '@mnist/testing';
 import { FAST_TEST_ENV, spawnTrainer, type LogLine, type TrainerProcess } from '../src/dev/index.js';
+import { startS3Proxy, type S3Proxy } from './s3-proxy.js';
 
 /** A whole cluster on this machine: real nats-server, real s3rver, real trainer processes. */
 export interface TestCluster {
   nats: NatsServerHandle;
   s3: S3ServerHandle;
+  /** The trainers' S3 endpoint: logs who wrote what, holds requests, fakes outages. */
+  s3proxy: S3Proxy;
   env: Record<string, string>;
   nc: NatsConnection;
   client: ClusterClient;
@@ -17,8 +20,9 @@ export interface TestCluster {
   trainers: Map<string, TrainerProcess>;
   spawn(id: string, env?: Record<string, string>): Promise<TrainerProcess>;
   submit(spec: JobSpecInput): Promise<JobRecord>;
-  /** Polls the record until `done(record)`; rejects with the last record after the timeout. */
+  /** Watches the record until `done(record)` (every change is seen); rejects with the last record after the timeout. */
   waitForJob(id: string, done: (r: JobRecord) => boolean, timeoutMs?: number): Promise<JobRecord>;
+  /** Until the record is final and, when it succeeded, its artifacts are published at the job's root keys. */
   waitForFinal(id: string, timeoutMs?: number): Promise<JobRecord>;
   jobStore(id: string): ArtifactStore;
   epochsInMetrics(id: string): Promise<number[]>;
@@ -31,10 +35,11 @@ export interface TestCluster {
 
 /** With `hosts`, the servers listen on the bridge and trainer i runs in host i (round robin). */
 export async function startTestCluster(o: { trainers: number; env?: Record<string, string>; hosts?: VirtualHosts }): Promise<TestCluster> {
-  const host = o.hosts?.gateway;
+  const host = o.hosts?.gateway ?? '127.0.0.1';
   const nats = await startNatsServer({ host });
   const s3 = await startS3Server({ host });
-  const env: Record<string, string> = { ...s3.env, ...FAST_TEST_ENV, NATS_URL: nats.url, ...o.env };
+  const s3proxy = await startS3Proxy({ host, port: s3.port, bucket: s3.env.S3_BUCKET! });
+  const env: Record<string, string> = { ...s3.env, S3_ENDPOINT: s3proxy.endpoint, ...FAST_TEST_ENV, NATS_URL: nats.url, ...o.env };
   const nc = await connectNats({ servers: [nats.url], name: 'test', reconnectTimeWaitMs: 200 });
   const client = await openCluster(nc, { resources: { taskAckWaitMs: Number(env.TASK_ACK_WAIT_MS), trainerTtlMs: Number(env.TRAINER_TTL_MS) } });
   const store = await S3Store.connect({ bucket: env.S3_BUCKET!, region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: S3RVER_CREDENTIALS });
@@ -43,7 +48,8 @@ export async function startTestCluster(o: { trainers: number; env?: Record<strin
 
   const spawn = async (id: string, extra: Record<string, string> = {}) => {
     const prefix = o.hosts?.exec(trainers.size % o.hosts.hosts.length);
-    const t = spawnTrainer({ id, env: { ...env, ...extra }, prefix, ...(process.env.TRAINER_LOGS ? { echo: process.stderr } : {}) });
+    // The SDK puts the app id in its user agent: the proxy's log names the trainer of each request.
+    const t = spawnTrainer({ id, env: { ...env, AWS_SDK_UA_APP_ID: id, ...extra }, prefix, ...(process.env.TRAINER_LOGS ? { echo: process.stderr } : {}) });
     trainers.set(id, t);
     await t.waitFor((l) => l.event === 'trainer.ready', 90_000);
     return t;
@@ -51,19 +57,31 @@ export async function startTestCluster(o: { trainers: number; env?: Record<strin
   await Promise.all(Array.from({ length: o.trainers }, (_, i) => spawn(`t${i + 1}`)));
 
   const waitForJob = async (id: string, done: (r: JobRecord) => boolean, timeoutMs = 90_000) => {
-    const deadline = Date.now() + timeoutMs;
+    const timeout = AbortSignal.timeout(timeoutMs);
     let last: JobRecord | undefined;
-    while (Date.now() < deadline) {
-      last = await client.jobs.get(id).catch(() => last);
-      if (last && done(last)) return last;
-      await new Promise((r) => setTimeout(r, 200));
+    while (!timeout.aborted) {
+      try {
+        for await (const r of client.jobs.watch({ id, signal: timeout })) {
+          last = r;
+          if (done(r)) return r;
+        }
+      } catch {
+        // The broker restarted under the watch: open it again (it starts with the current record).
+        await new Promise((r) => setTimeout(r, 200));
+      }
     }
     throw new Error(`job ${id}: condition not met within ${timeoutMs} ms; record: ${JSON.stringify(last)}`);
   };
 
+  const waitForLog = (match: (l: LogLine) => boolean, timeoutMs: number) =>
+    Promise.any([...trainers.values()].map((t) => t.waitFor(match, timeoutMs))).catch(() => {
+      throw new Error(`no trainer logged the expected line within ${timeoutMs} ms`);
+    });
+
   return {
     nats,
     s3,
+    s3proxy,
     env,
     nc,
     client,
@@ -72,7 +90,12 @@ export async function startTestCluster(o: { trainers: number; env?: Record<strin
     spawn,
     submit: (spec) => client.submit(parseJobSpec(spec)),
     waitForJob,
-    waitForFinal: (id, timeoutMs) => waitForJob(id, (r) => isFinalState(r.state), timeoutMs),
+    waitForFinal: async (id, timeoutMs) => {
+      const final = await waitForJob(id, (r) => isFinalState(r.state), timeoutMs);
+      // The final attempt's coordinator publishes the root keys right after its final record write.
+      if (final.state === 'succeeded') await waitForLog((l) => l.jobId === id && (l.event === 'job.published' || l.event === 'job.publish_failed'), 30_000);
+      return final;
+    },
     jobStore: (id) => store.scope(jobPrefix(id)),
     epochsInMetrics: async (id) => parseMetricsJsonl((await getText(store.scope(jobPrefix(id)), artifactKeys.metrics)) ?? '').map((r) => r.epoch),
     waitForIdleTrainers: async (count, timeoutMs = 15_000) => {
@@ -90,6 +113,7 @@ export async function startTestCluster(o: { trainers: number; env?: Record<strin
       await Promise.all([...trainers.values()].map((t) => t.exited));
       await nc.close().catch(() => undefined);
       store.destroy();
+      await s3proxy.stop();
       await nats.stop();
       await s3.stop();
     },

@@ -24,3 +24,22 @@ export function checkpointEpoch(dirKey: string): number | undefined {
 export function jobPrefix(jobId: string): string {
   return `jobs/${jobId}/`;
 }
+
+/**
+ * The folder under `jobs/<id>/` that attempt n of a cluster job writes, and nothing else
+ * does: a stale attempt can never touch what a newer one wrote. When the job record is
+ * final, the final attempt's artifacts are copied to the job's root keys.
+ */
+export function attemptPrefix(attempt: number): string {
+  return `attempts/${String(attempt).padStart(3, '0')}/`;
+}
+
+/**
+ * Where to look for a cluster job's metrics.jsonl, best first: the record's attempt, the
+ * earlier ones (an attempt that is only starting has not written its copy yet), then the
+ * root copy. Keep only records up to `job.epoch`: the epochs the record has confirmed.
+ */
+export function jobMetricsKeys(job: { id: string; attempt: number }): string[] {
+  const attempts = Array.from({ length: job.attempt }, (_, i) => job.attempt - i);
+  return [...attempts.map((a) => jobPrefix(job.id) + attemptPrefix(a) + artifactKeys.metrics), jobPrefix(job.id) + artifactKeys.metrics];
+}

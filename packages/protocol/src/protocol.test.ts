@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
   artifactKeys,
+  attemptPrefix,
   checkpointEpoch,
+  jobMetricsKeys,
   InvalidJobSpecError,
   JobEventSchema,
   JobIdSchema,
@@ -75,6 +77,12 @@ describe('names and layout', () => {
     expect(checkpointEpoch('checkpoints/epoch-007/')).toBe(7);
     expect(checkpointEpoch('checkpoints/epoch-1234/')).toBe(1234);
     expect(checkpointEpoch('checkpoints/latest/')).toBeUndefined();
+  });
+
+  it("reads a cluster job's metrics from its attempt's folder first, then earlier attempts, then the root", () => {
+    expect(attemptPrefix(2)).toBe('attempts/002/');
+    expect(jobMetricsKeys({ id: 'j', attempt: 2 })).toEqual(['jobs/j/attempts/002/metrics.jsonl', 'jobs/j/attempts/001/metrics.jsonl', 'jobs/j/metrics.jsonl']);
+    expect(jobMetricsKeys({ id: 'j', attempt: 0 })).toEqual(['jobs/j/metrics.jsonl']);
   });
 
   it('keeps job ids safe for subjects and keys', () => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { FsStore, listCheckpoints, loadLatestCheckpoint, saveCheckpoint } from './index.js';
+import { copyCheckpoint, FsStore, listCheckpoints, loadLatestCheckpoint, saveCheckpoint } from './index.js';
 
 function tinyModel(): tfl.LayersModel {
   const m = tfl.sequential();
@@ -32,6 +32,18 @@ describe('checkpoints', () => {
     );
     expect(loaded.optimizerWeights.map((w) => w.name)).toEqual(['dense/kernel/momentum']);
     expect(Array.from(loaded.optimizerWeights[0]!.tensor.dataSync())).toEqual([1, 2, 3]);
+  });
+
+  it('copies a complete checkpoint to another store, and refuses an incomplete one', async () => {
+    const from = new FsStore(mkdtempSync(join(tmpdir(), 'ckpt-')));
+    const to = new FsStore(mkdtempSync(join(tmpdir(), 'ckpt-')));
+    const slot = { name: 'dense/kernel/momentum', tensor: tf.tensor([[1, 2, 3]]) };
+    await saveCheckpoint(from, { epoch: 3, step: 30, model: tinyModel(), optimizerWeights: [slot] });
+    await copyCheckpoint(from, to, 3);
+    expect(await to.list()).toEqual(await from.list());
+    expect((await loadLatestCheckpoint(to))!.manifest).toMatchObject({ epoch: 3, step: 30 });
+    await from.put('checkpoints/epoch-004/model.json', '{}');
+    await expect(copyCheckpoint(from, to, 4)).rejects.toThrow('not a complete checkpoint');
   });
 
   it('has no checkpoint in an empty store', async () => {

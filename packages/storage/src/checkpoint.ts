@@ -32,8 +32,10 @@ export interface CheckpointInput {
 
 export async function saveCheckpoint(store: ArtifactStore, input: CheckpointInput): Promise<CheckpointManifest> {
   const dir = artifactKeys.checkpoint(input.epoch);
-  // An earlier, interrupted attempt at this epoch may have left parts: start clean.
-  await store.deletePrefix(dir);
+  // A local run resumed from an older checkpoint finds this epoch's earlier parts: start
+  // clean. A cluster attempt writes each epoch once, into its own folder, so it never
+  // deletes (its store refuses to).
+  if ((await store.list(dir)).length > 0) await store.deletePrefix(dir);
   await input.model.save(storeIOHandler(store, dir));
   const opt = await encodeNamedTensors(input.optimizerWeights);
   await store.put(dir + OPTIMIZER_BIN, opt.data);
@@ -47,6 +49,21 @@ export async function saveCheckpoint(store: ArtifactStore, input: CheckpointInpu
   };
   await putJson(store, dir + MANIFEST, manifest);
   return manifest;
+}
+
+/**
+ * Copies epoch `epoch`'s complete checkpoint from one store to another, manifest last, so
+ * the copy is complete only once every part is there. Throws when the source is incomplete.
+ */
+export async function copyCheckpoint(from: ArtifactStore, to: ArtifactStore, epoch: number): Promise<void> {
+  const dir = artifactKeys.checkpoint(epoch);
+  const keys = await from.list(dir);
+  if (!keys.includes(dir + MANIFEST)) throw new StorageError(`${from.location}${dir}: not a complete checkpoint`);
+  for (const key of [...keys.filter((k) => k !== dir + MANIFEST), dir + MANIFEST]) {
+    const bytes = await from.get(key);
+    if (!bytes) throw new StorageError(`${from.location}${key}: vanished while copying`);
+    await to.put(key, bytes, key.endsWith('.json') ? 'application/json' : 'application/octet-stream');
+  }
 }
 
 /** Epochs that have a complete checkpoint, ascending. */

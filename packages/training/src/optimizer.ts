@@ -13,3 +13,12 @@ export function createOptimizer(spec: OptimizerSpec): tf.Optimizer {
       return tf.train.adam(spec.lr, spec.beta1, spec.beta2, spec.epsilon);
   }
 }
+
+/**
+ * Frees an optimizer's tensors. tfjs 4.22's MomentumOptimizer.dispose forgets the
+ * learning-rate scalar its SGD base class keeps: one tensor per run would leak.
+ */
+export function disposeOptimizer(optimizer: tf.Optimizer): void {
+  optimizer.dispose();
+  if (optimizer instanceof tf.MomentumOptimizer) (optimizer as unknown as { c?: tf.Tensor }).c?.dispose();
+}

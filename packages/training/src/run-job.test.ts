@@ -1,10 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { artifactKeys, parseMetricsJsonl, type EpochRecord } from '@mnist/protocol';
 import { FsStore, getJson, getText, listCheckpoints, type ArtifactStore } from '@mnist/storage';
-import { runJob, selectBackend, TrainingCancelledError } from './index.js';
+import { runJob, selectBackend, TrainingCancelledError, type Collective } from './index.js';
 import { mnistSubset, spec } from './test-helpers.js';
 
 let backend: string;
@@ -55,6 +56,18 @@ describe('runJob', () => {
     expect(await getJson(store, artifactKeys.spec)).toEqual(s);
   }, 120_000);
 
+  it("resumeFrom continues from another store's checkpoint and records, and writes only its own store", async () => {
+    const earlier = newStore();
+    const data = await mnistSubset(384, 200);
+    (await runJob({ spec: { ...s, epochs: 2 }, store: earlier, data, backend })).model.dispose();
+    const before = await earlier.list();
+    const own = newStore();
+    (await runJob({ spec: s, store: own, data, backend, resumeFrom: { store: earlier, epoch: 2 } })).model.dispose();
+    expect(learned(await metrics(own))).toEqual(learned(reference));
+    expect(await listCheckpoints(own)).toEqual([3]);
+    expect(await earlier.list()).toEqual(before);
+  }, 120_000);
+
   it('an epoch whose checkpoint never completed is trained again and recorded once', async () => {
     const store = newStore();
     const data = await mnistSubset(384, 200);
@@ -77,5 +90,61 @@ describe('runJob', () => {
     again.model.dispose();
     expect(again.records.map((r) => r.epoch)).toEqual([1]);
     expect(learned(await metrics(store))).toEqual(learned(reference.slice(0, 1)));
+  }, 60_000);
+});
+
+// A long-lived trainer runs attempt after attempt: one that fails or is cancelled must not
+// leave its model, decoded optimizer state or loop accumulators behind.
+describe('runJob leaves no tensors behind', () => {
+  const small = spec({ model: 'mlp', epochs: 3, trainLimit: 256, testLimit: 100, batchSize: 64 });
+  const data = () => mnistSubset(256, 100);
+
+  /** A store holding a complete epoch-1 checkpoint, so runs below also decode one. */
+  const withCheckpoint = async () => {
+    const store = newStore();
+    (await runJob({ spec: { ...small, epochs: 1 }, store, data: await data(), backend })).model.dispose();
+    return store;
+  };
+
+  it('after a failed run (resumed, then an epoch fails to save)', async () => {
+    const store = await withCheckpoint();
+    const before = tf.memory().numTensors;
+    const failing = runJob({ spec: small, store, data: await data(), backend, resume: true, onEpoch: () => Promise.reject(new Error('disk full')) });
+    await expect(failing).rejects.toThrow('disk full');
+    expect(tf.memory().numTensors).toBe(before);
+  }, 60_000);
+
+  it('after a run that fails while resuming (checkpoint loaded, metrics.jsonl corrupt)', async () => {
+    const store = await withCheckpoint();
+    await store.put(artifactKeys.metrics, '{"epoch": "one"}\n');
+    const before = tf.memory().numTensors;
+    await expect(runJob({ spec: small, store, data: await data(), backend, resume: true })).rejects.toThrow(/metrics/);
+    expect(tf.memory().numTensors).toBe(before);
+  }, 60_000);
+
+  it('after a finished run, once its model is disposed', async () => {
+    const store = await withCheckpoint();
+    const before = tf.memory().numTensors;
+    (await runJob({ spec: small, store, data: await data(), backend, resume: true })).model.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  }, 60_000);
+
+  // runEpochs frees its epoch accumulators (lossSum, correctSum) when it throws mid-epoch too.
+  it('after a run cancelled mid-epoch', async () => {
+    const store = await withCheckpoint();
+    const before = tf.memory().numTensors;
+    const abort = new AbortController();
+    const cancelled = runJob({ spec: small, store, data: await data(), backend, resume: true, signal: abort.signal, onStep: (p) => void (p.step === 2 && abort.abort()) });
+    await expect(cancelled).rejects.toBeInstanceOf(TrainingCancelledError);
+    expect(tf.memory().numTensors).toBe(before);
+  }, 60_000);
+
+  it('after a run whose all-reduce fails mid-epoch', async () => {
+    const store = await withCheckpoint();
+    const before = tf.memory().numTensors;
+    let calls = 0;
+    const broken: Collective = { rank: 0, worldSize: 2, allReduceSum: async (v) => (++calls === 3 ? Promise.reject(new Error('peer lost')) : v) };
+    await expect(runJob({ spec: small, store, data: await data(), backend, resume: true, collective: broken })).rejects.toThrow('peer lost');
+    expect(tf.memory().numTensors).toBe(before);
   }, 60_000);
 });

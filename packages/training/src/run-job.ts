@@ -1,30 +1,38 @@
+import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { artifactKeys, parseMetricsJsonl, toMetricsJsonl, type EpochRecord, type JobSpec } from '@mnist/protocol';
 import { getModel } from '@mnist/models';
 import type { Dataset } from '@mnist/data';
 import {
   getText,
+  loadCheckpoint,
   loadLatestCheckpoint,
   putJson,
   saveCheckpoint,
   type ArtifactStore,
   type CheckpointManifest,
+  type LoadedCheckpoint,
+  type NamedTensor,
 } from '@mnist/storage';
 import { LocalCollective, type Collective } from './collective.js';
-import { createOptimizer } from './optimizer.js';
-import type { NamedTensor } from './replica-sync.js';
+import { createOptimizer, disposeOptimizer } from './optimizer.js';
 import { OUTER_STATE_PREFIX } from './replica-sync.js';
 import { runEpochs, type StepProgress } from './train-loop.js';
 
 export interface RunJobOptions {
   spec: JobSpec;
-  /** The run's folder (local) or job prefix (S3): spec.json, metrics.jsonl, checkpoints/. */
+  /** The run's folder (local) or the attempt's prefix (S3): spec.json, metrics.jsonl, checkpoints/. */
   store: ArtifactStore;
   data: Dataset;
   backend: string;
   collective?: Collective;
   /** Continue from the newest complete checkpoint in the store, if there is one. */
   resume?: boolean;
+  /**
+   * Continue from this checkpoint of another store (an earlier cluster attempt's folder),
+   * with the records of that store's metrics.jsonl up to its epoch. Wins over `resume`.
+   */
+  resumeFrom?: { store: ArtifactStore; epoch: number };
   onStep?: (p: StepProgress) => void;
   /** Rank 0, after the epoch's record is in metrics.jsonl and its checkpoint (if due) is saved. */
   onEpoch?: (record: EpochRecord) => void | Promise<void>;
@@ -36,53 +44,64 @@ export interface RunJobOptions {
 export interface RunJobResult {
   records: EpochRecord[];
   resumedFromEpoch: number;
+  /** The caller's to dispose. */
   model: tfl.LayersModel;
 }
 
+const disposeNamed = (ts: NamedTensor[]) => tf.dispose(ts.map((t) => t.tensor));
+/** Local SGD's outer state rides in the checkpoint's optimizer file under its own prefix. */
+const isOuter = (w: { name: string }) => w.name.startsWith(OUTER_STATE_PREFIX);
+
 /**
  * One training run against an artifact store, the same locally and in the cluster:
- * start fresh or resume from the last complete checkpoint, train, and keep
- * metrics.jsonl and the checkpoints up to date after each epoch. metrics.jsonl is
- * rewritten whole from records that a checkpoint backs, so every epoch appears once.
+ * start fresh or resume from a complete checkpoint, train, and keep metrics.jsonl and
+ * the checkpoints up to date after each epoch. metrics.jsonl is rewritten whole from
+ * records that a checkpoint backs, so every epoch appears once. Whatever happens, the
+ * tensors it made are gone when it returns or throws, except the returned model.
  */
 export async function runJob(o: RunJobOptions): Promise<RunJobResult> {
   const { spec, store } = o;
   const collective = o.collective ?? new LocalCollective();
   const isRankZero = collective.rank === 0;
-  const checkpoint = o.resume ? await loadLatestCheckpoint(store) : undefined;
+  const source = o.resumeFrom?.store ?? store;
+  const checkpoint: LoadedCheckpoint | undefined = o.resumeFrom
+    ? await loadCheckpoint(o.resumeFrom.store, o.resumeFrom.epoch)
+    : o.resume
+      ? await loadLatestCheckpoint(store)
+      : undefined;
 
-  let model: tfl.LayersModel;
-  let records: EpochRecord[] = [];
-  let syncState: NamedTensor[] | undefined;
+  let model: tfl.LayersModel | undefined;
   const optimizer = createOptimizer(spec.optimizer);
-  if (checkpoint) {
-    // Rebuild from the checkpoint itself: topology, weights (incl. batch-norm statistics), optimizer slots.
-    model = await tfl.loadLayersModel(checkpoint.modelHandler);
-    // Local SGD's outer state rides in the optimizer file under its own prefix.
-    const isOuter = (w: { name: string }) => w.name.startsWith(OUTER_STATE_PREFIX);
-    await optimizer.setWeights(checkpoint.optimizerWeights.filter((w) => !isOuter(w)));
-    syncState = checkpoint.optimizerWeights.filter(isOuter);
-    const text = (await getText(store, artifactKeys.metrics)) ?? '';
-    // Epochs after the checkpoint will be trained again: drop their records.
-    records = parseMetricsJsonl(text, `${store.location}${artifactKeys.metrics}`).filter(
-      (r) => r.epoch <= checkpoint.manifest.epoch,
-    );
-  } else {
-    model = getModel(spec.model).build(spec.seed);
-    if (isRankZero) {
-      await putJson(store, artifactKeys.spec, spec);
-      await store.put(artifactKeys.metrics, '', 'application/x-ndjson');
-    }
-  }
-  const startEpoch = (checkpoint?.manifest.epoch ?? 0) + 1;
-  o.onStart?.({ startEpoch, resumedFrom: checkpoint?.manifest, records });
-  if (isRankZero && checkpoint) await store.put(artifactKeys.metrics, toMetricsJsonl(records), 'application/x-ndjson');
-
+  const syncState = checkpoint?.optimizerWeights.filter(isOuter) ?? [];
   try {
+    let records: EpochRecord[] = [];
+    if (checkpoint) {
+      // Rebuild from the checkpoint itself: topology, weights (incl. batch-norm statistics), optimizer slots.
+      try {
+        model = await tfl.loadLayersModel(checkpoint.modelHandler);
+        await optimizer.setWeights(checkpoint.optimizerWeights.filter((w) => !isOuter(w)));
+      } finally {
+        disposeNamed(checkpoint.optimizerWeights.filter((w) => !isOuter(w))); // the optimizer holds its own variables
+      }
+      const text = (await getText(source, artifactKeys.metrics)) ?? '';
+      // Epochs after the checkpoint will be trained again: drop their records.
+      records = parseMetricsJsonl(text, `${source.location}${artifactKeys.metrics}`).filter((r) => r.epoch <= checkpoint.manifest.epoch);
+    } else {
+      model = getModel(spec.model).build(spec.seed);
+      if (isRankZero) {
+        await putJson(store, artifactKeys.spec, spec);
+        await store.put(artifactKeys.metrics, '', 'application/x-ndjson');
+      }
+    }
+    const startEpoch = (checkpoint?.manifest.epoch ?? 0) + 1;
+    o.onStart?.({ startEpoch, resumedFrom: checkpoint?.manifest, records });
+    if (isRankZero && checkpoint) await store.put(artifactKeys.metrics, toMetricsJsonl(records), 'application/x-ndjson');
+
+    const trained = model;
     await runEpochs({
       spec,
       data: o.data,
-      model,
+      model: trained,
       optimizer,
       collective,
       backend: o.backend,
@@ -96,19 +115,23 @@ export async function runJob(o: RunJobOptions): Promise<RunJobResult> {
         // Metrics before the checkpoint: a crash in between re-trains the epoch rather than losing its record.
         await store.put(artifactKeys.metrics, toMetricsJsonl(records), 'application/x-ndjson');
         if (record.epoch % spec.checkpointEvery === 0 || record.epoch === spec.epochs) {
-          await saveCheckpoint(store, {
-            epoch: record.epoch,
-            step,
-            model,
-            optimizerWeights: [...(await optimizer.getWeights()), ...outer],
-            meta: { model: spec.model, backend: o.backend, spec },
-          });
+          const weights = await optimizer.getWeights();
+          try {
+            await saveCheckpoint(store, { epoch: record.epoch, step, model: trained, optimizerWeights: [...weights, ...outer], meta: { model: spec.model, backend: o.backend, spec } });
+          } finally {
+            // getWeights makes a fresh iteration-count scalar; the rest are the optimizer's own variables.
+            disposeNamed(weights.filter((w) => !(w.tensor instanceof tf.Variable)));
+          }
         }
         await o.onEpoch?.(record);
       },
     });
+    return { records, resumedFromEpoch: startEpoch - 1, model: trained };
+  } catch (err) {
+    model?.dispose();
+    throw err;
   } finally {
-    optimizer.dispose();
+    disposeOptimizer(optimizer);
+    disposeNamed(syncState);
   }
-  return { records, resumedFromEpoch: startEpoch - 1, model };
 }

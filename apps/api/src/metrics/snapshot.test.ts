@@ -21,7 +21,8 @@ describe('createSnapshotter', () => {
     const put = (id: string, patch: Partial<JobRecord>) => cluster.put({ ...cluster.records.get(id)!, ...patch });
     put(running.id, { state: 'running', attempt: 1, epoch: 1 });
     put(old.id, { state: 'succeeded', attempt: 1, epoch: 1, finishedAt: new Date(now - 120_000).toISOString() });
-    artifacts.put(`jobs/${running.id}/metrics.jsonl`, JSON.stringify(rec(1, 0.8)) + '\n');
+    // Where the running attempt writes it (attempt-scoped, see jobMetricsKeys).
+    artifacts.put(`jobs/${running.id}/attempts/001/metrics.jsonl`, JSON.stringify(rec(1, 0.8)) + '\n');
     cluster.emit({ type: 'progress', jobId: running.id, epoch: 2, step: 3, steps: 8, imagesPerSec: 456, loss: 0.3, at: 'x' });
 
     let s = await take();
@@ -33,14 +34,14 @@ describe('createSnapshotter', () => {
     await take();
     expect(reads).toBe(1); // same epoch: cached
 
-    artifacts.put(`jobs/${running.id}/metrics.jsonl`, [rec(1, 0.8), rec(2, 0.9)].map((x) => JSON.stringify(x) + '\n').join(''));
+    artifacts.put(`jobs/${running.id}/attempts/001/metrics.jsonl`, [rec(1, 0.8), rec(2, 0.9)].map((x) => JSON.stringify(x) + '\n').join(''));
     put(running.id, { epoch: 2 });
     s = await take();
     expect(reads).toBe(2);
     expect(s.jobs.find((j) => j.id === running.id)!.last).toEqual(rec(2, 0.9));
     expect(s.errors).toBe(0);
 
-    artifacts.put(`jobs/${running.id}/metrics.jsonl`, 'garbage\n');
+    artifacts.put(`jobs/${running.id}/attempts/001/metrics.jsonl`, 'garbage\n');
     put(running.id, { epoch: 3 });
     s = await take();
     expect(s.errors).toBe(1);

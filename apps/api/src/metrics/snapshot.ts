@@ -1,5 +1,6 @@
-import { artifactKeys, isFinalState, JOB_STATES, jobPrefix, parseMetricsJsonl, type EpochRecord, type JobRecord, type JobState, type TrainerInfo } from '@mnist/protocol';
+import { isFinalState, JOB_STATES, parseMetricsJsonl, type EpochRecord, type JobRecord, type JobState, type TrainerInfo } from '@mnist/protocol';
 import type { ApiCluster, ArtifactReader } from '../deps.js';
+import { readJobMetricsText } from '../job-metrics.js';
 
 export interface JobSample {
   id: string;
@@ -34,7 +35,6 @@ export interface SnapshotOptions {
 }
 
 const DEFAULTS = { finishedWindowMs: 3_600_000, maxJobs: 50, now: () => Date.now() } satisfies Required<SnapshotOptions>;
-const decoder = new TextDecoder();
 
 /**
  * Takes snapshots for the Prometheus scrape. Nothing here is the truth: the KV record says
@@ -49,8 +49,8 @@ export function createSnapshotter(cluster: ApiCluster, artifacts: ArtifactReader
     if (job.epoch === 0) return undefined;
     const key = `${job.id}@${job.epoch}`;
     if (lastRecords.has(key)) return lastRecords.get(key);
-    const bytes = await artifacts.get(jobPrefix(job.id) + artifactKeys.metrics);
-    const records = bytes ? parseMetricsJsonl(decoder.decode(bytes)) : [];
+    const found = await readJobMetricsText(artifacts, job);
+    const records = found ? parseMetricsJsonl(found.text, found.key) : [];
     const last = records.findLast((r) => r.epoch === job.epoch) ?? records.at(-1);
     if (lastRecords.size >= 4 * o.maxJobs) lastRecords.delete(lastRecords.keys().next().value!);
     lastRecords.set(key, last);

@@ -1,9 +1,10 @@
 import { Hono } from 'hono';
 import { validator } from 'hono/validator';
 import { z } from 'zod';
-import { artifactKeys, JOB_STATES, jobPrefix, JobSpecSchema, parkedReason, parseMetricsJsonl, specIssues, type EpochRecord, type JobRecord, type JobSpec } from '@mnist/protocol';
+import { JOB_STATES, JobSpecSchema, parkedReason, parseMetricsJsonl, specIssues, type EpochRecord, type JobRecord, type JobSpec } from '@mnist/protocol';
 import type { ApiCluster, ApiDeps, ApiLogger } from '../deps.js';
 import { HttpError } from '../http-error.js';
+import { readJobMetricsText } from '../job-metrics.js';
 import { decodeCursor, encodeCursor, newestFirst } from './job-cursor.js';
 import { loadJob } from './job-lookup.js';
 
@@ -82,8 +83,6 @@ function readMetrics(text: string): { records: EpochRecord[]; skipped: number } 
   return { records, skipped };
 }
 
-const decoder = new TextDecoder();
-
 /** Jobs: submit, list, read, cancel, and the epoch records from S3. */
 export function jobsRoutes(deps: ApiDeps, o: JobsOptions) {
   const { cluster, artifacts } = deps;
@@ -114,10 +113,9 @@ export function jobsRoutes(deps: ApiDeps, o: JobsOptions) {
     })
     .get('/:id/metrics', async (c) => {
       const job = await loadJob(cluster, c.req.param('id'));
-      const key = jobPrefix(job.id) + artifactKeys.metrics;
-      const bytes = await artifacts.get(key);
-      const { records, skipped } = bytes ? readMetrics(decoder.decode(bytes)) : { records: [], skipped: 0 };
-      if (skipped > 0) o.log.warn('metrics.lines_skipped', { jobId: job.id, key, skipped, requestId: c.get('requestId') });
+      const found = await readJobMetricsText(artifacts, job);
+      const { records, skipped } = found ? readMetrics(found.text) : { records: [], skipped: 0 };
+      if (skipped > 0) o.log.warn('metrics.lines_skipped', { jobId: job.id, key: found!.key, skipped, requestId: c.get('requestId') });
       return c.json({ jobId: job.id, state: job.state, records, ...(skipped > 0 && { skippedLines: skipped }) }, 200);
     });
 }

@@ -1,11 +1,11 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import { isFinalState, jobPrefix, neededTrainers, parkedReason, TaskMessageSchema, type JobRecord, type JobSpec } from '@mnist/protocol';
-import { listCheckpoints } from '@mnist/storage';
 import { withRetry, type Logger } from '@mnist/cluster';
 import type { TrainerContext } from '../context.js';
 import { askStatus, confirm, recruit, release } from '../group/recruiter.js';
 import { decodeJson, type Assignment } from '../group/messages.js';
 import { RankStoppedError } from '../state.js';
+import { resumePoint } from '../storage/attempt-lineage.js';
 import { classify, describeError } from './outcome.js';
 import { openRank, type RankHandle } from './rank.js';
 import { ackTask, markFailed, markQueued, requeueTask, writeRecord } from './settle.js';
@@ -59,10 +59,10 @@ async function coordinate(ctx: TrainerContext, msg: JsMsg, jobId: string, log: L
     return ackTask(msg, log);
   }
 
-  // resume point: the newest complete checkpoint (S3 down past all retries fails the job).
+  // resume point: the newest checkpoint the record confirmed (S3 down past all retries fails the job).
   let resumeEpoch: number;
   try {
-    resumeEpoch = (await listCheckpoints(ctx.store.scope(jobPrefix(jobId)))).at(-1) ?? 0;
+    resumeEpoch = (await resumePoint(ctx.store.scope(jobPrefix(jobId)), rec.attempt, rec.epoch))?.epoch ?? 0;
   } catch (err) {
     await markFailed(ctx, jobId, rec.attempt, `storage: ${describeError(err)}`, log);
     return ackTask(msg, log);

@@ -8,6 +8,7 @@ import { CollectiveError } from '../collective/errors.js';
 import { NatsCollective } from '../collective/nats-collective.js';
 import { finalEval } from '../final-eval.js';
 import type { Assignment } from '../group/messages.js';
+import { attemptStore, resumePoint, writeLineage } from '../storage/attempt-lineage.js';
 import { FencedStore } from '../storage/fenced-store.js';
 import type { RankStoppedError } from '../state.js';
 import { describeError, isFatal } from './outcome.js';
@@ -61,7 +62,16 @@ export async function openRank(ctx: TrainerContext, a: Assignment): Promise<Rank
     // Steps finished after a stop was requested: the promise is "within a step or two".
     let stepsAfterStop = 0;
     try {
-      const store = new FencedStore(ctx.store.scope(jobPrefix(a.jobId)), stop.signal);
+      // Reads anywhere in the job; writes only into this attempt's own folder (see FencedStore).
+      const job = ctx.store.withSignal(stop.signal).scope(jobPrefix(a.jobId));
+      const store = new FencedStore(attemptStore(job, a.attempt), stop.signal);
+      const from = a.resumeEpoch > 0 ? await resumePoint(job, a.attempt - 1, a.resumeEpoch) : undefined;
+      // Every rank finds the checkpoint itself; they must all start from the one the coordinator chose.
+      if ((from?.epoch ?? 0) !== a.resumeEpoch) {
+        throw new CheckpointMismatchError(`rank ${a.rank} found checkpoint epoch ${from?.epoch ?? 0}, the group resumes from ${a.resumeEpoch}`);
+      }
+      // Before any checkpoint of this attempt: later walks of the line start from it.
+      if (a.rank === 0) await writeLineage(store, a.attempt, from);
       const data = await ctx.datasets.get(a.spec);
       const reporter = a.rank === 0 ? new Rank0Reporter(ctx, a, data.train.count, stop, log) : undefined;
       const result = await runJob({
@@ -70,14 +80,10 @@ export async function openRank(ctx: TrainerContext, a: Assignment): Promise<Rank
         data,
         backend: ctx.backend,
         collective,
-        resume: true,
+        resumeFrom: from && { store: attemptStore(job, from.attempt), epoch: from.epoch },
         signal: stop.signal,
         onStart: ({ startEpoch }) => {
-          // Every rank loads the checkpoint itself; they must all start from the same one.
-          if (startEpoch - 1 !== a.resumeEpoch) {
-            throw new CheckpointMismatchError(`rank ${a.rank} found checkpoint epoch ${startEpoch - 1}, the group resumes from ${a.resumeEpoch}`);
-          }
-          log.info('rank.started', { worldSize: a.worldSize, startEpoch, epochs: a.spec.epochs, trainImages: data.train.count });
+          log.info('rank.started', { worldSize: a.worldSize, startEpoch, resumedFromAttempt: from?.attempt, epochs: a.spec.epochs, trainImages: data.train.count });
         },
         onStep: (p) => {
           if (stop.signal.aborted) stepsAfterStop++;

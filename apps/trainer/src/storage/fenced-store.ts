@@ -1,9 +1,11 @@
-import type { ArtifactStore } from '@mnist/storage';
+import { StorageError, type ArtifactStore } from '@mnist/storage';
 
 /**
- * Refuses writes once `signal` has aborted: a rank whose attempt was cancelled or taken
- * over by a newer group must not overwrite that group's metrics or checkpoints. Reads
- * stay allowed. The signal is the rank's own, driven by the job record's watch.
+ * An attempt's own folder (`jobs/<id>/attempts/<n>/`): append-only, and closed once the
+ * rank is told to stop. The fence that holds is the folder itself: no other attempt
+ * writes there, and this store never deletes, so a stale rank (paused, cut off from NATS)
+ * cannot touch what a newer attempt wrote however late its writes land. The signal only
+ * spares a stopped rank pointless writes. Reads stay allowed.
  */
 export class FencedStore implements ArtifactStore {
   readonly location: string;
@@ -15,12 +17,8 @@ export class FencedStore implements ArtifactStore {
     this.location = inner.location;
   }
 
-  private check(): void {
-    if (this.signal.aborted) throw this.signal.reason instanceof Error ? this.signal.reason : new Error(String(this.signal.reason));
-  }
-
   async put(key: string, body: Uint8Array | string, contentType?: string): Promise<void> {
-    this.check();
+    this.signal.throwIfAborted();
     await this.inner.put(key, body, contentType);
   }
 
@@ -32,9 +30,8 @@ export class FencedStore implements ArtifactStore {
     return this.inner.list(prefix);
   }
 
-  async deletePrefix(prefix: string): Promise<void> {
-    this.check();
-    await this.inner.deletePrefix(prefix);
+  deletePrefix(prefix: string): Promise<void> {
+    return Promise.reject(new StorageError(`${this.location}${prefix}: an attempt's folder is append-only, nothing is deleted`));
   }
 
   scope(prefix: string): ArtifactStore {

@@ -26,6 +26,7 @@ export interface RetryingStoreOptions {
   /** Total time to keep retrying one operation, on top of the SDK's per-request attempts. */
   budgetMs: number;
   log?: Logger;
+  /** Stops retrying, and refuses further tries, once aborted. */
   signal?: AbortSignal;
 }
 
@@ -46,8 +47,15 @@ export class RetryingStore implements ArtifactStore {
     this.log = o.log ?? silentLogger;
   }
 
+  /** The same store whose retries (and every try) stop once `signal` aborts: for one rank's writes. */
+  withSignal(signal: AbortSignal): RetryingStore {
+    return new RetryingStore(this.inner, { ...this.o, signal });
+  }
+
   private retry<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    return withRetry(fn, {
+    // Checked before every try, not only the first: a stopped rank must not write on a retry.
+    const attempt = () => (this.o.signal?.throwIfAborted(), fn());
+    return withRetry(attempt, {
       what: `s3 ${what}`,
       maxMs: this.o.budgetMs,
       initialDelayMs: 500,

@@ -50,15 +50,26 @@ describe('RetryingStore', () => {
 });
 
 describe('FencedStore', () => {
-  it('refuses writes after its signal aborts, with the abort reason', async () => {
+  it('never deletes, and refuses writes after its signal aborts, with the abort reason', async () => {
     const root = await connect(s3.endpoint);
     await root.ensureBucket();
     const ac = new AbortController();
     const store = new FencedStore(root.scope('jobs/fenced/'), ac.signal);
     await store.put('m.txt', '1');
+    await expect(store.deletePrefix('')).rejects.toThrow('append-only');
     ac.abort(new Error('attempt 2 superseded by attempt 3'));
     await expect(store.put('m.txt', '2')).rejects.toThrow('superseded');
-    await expect(store.deletePrefix('')).rejects.toThrow('superseded');
     expect(new TextDecoder().decode(await store.get('m.txt'))).toBe('1');
+  });
+});
+
+describe('RetryingStore with a signal', () => {
+  it('stops retrying (within its 60 s budget) once the signal aborts', async () => {
+    const port = await freePort(); // nothing listens
+    const ac = new AbortController();
+    const store = new RetryingStore(await connect('', port), { budgetMs: 60_000 }).withSignal(ac.signal);
+    setTimeout(() => ac.abort(new Error('rank stopped')), 300);
+    await expect(store.put('x', 'y')).rejects.toThrow();
+    expect(ac.signal.aborted).toBe(true);
   });
 });
