@@ -30,6 +30,9 @@ export type OptimizerSpec = z.infer<typeof OptimizerSchema>;
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 
+/** Sweep ids name the set of jobs a sweep made (`mnist sweep`); same safe alphabet as job ids. */
+export const SweepIdSchema = z.string().regex(/^s-[A-Za-z0-9_-]{1,62}$/, "sweep id must be 's-' then 1-62 letters, digits, _ or -");
+
 /**
  * What to train. The same object is `spec.json` of a local run and the body of
  * `POST /v1/jobs`. `batchSize` is the global batch: N replicas each take batchSize/N.
@@ -47,6 +50,8 @@ export const JobSpecSchema = z
     trainLimit: int(1, TRAIN_SET_SIZE).optional(),
     testLimit: int(1, TEST_SET_SIZE).optional(),
     checkpointEvery: int(1, 1000).default(1),
+    /** Set on the jobs of a sweep (POST /v1/sweeps); the trainers ignore it. */
+    sweepId: SweepIdSchema.optional(),
   })
   .strict()
   .refine((s) => s.minReplicas === undefined || s.minReplicas <= s.replicas, {
