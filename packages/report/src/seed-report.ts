@@ -13,6 +13,8 @@ export interface SeedReportInput {
   meta?: ReportMeta;
   /** Where the markdown links the curves, relative to report.md. */
   imagePath?: string;
+  /** Extra lines for the Notes section (e.g. which jobs of a sweep are missing, and why). */
+  notes?: readonly string[];
 }
 
 const row = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
@@ -181,7 +183,7 @@ export function buildSeedReport(input: SeedReportInput): string {
       '',
     );
   }
-  const n = notes(outcomes);
+  const n = [...(input.notes ?? []), ...notes(outcomes)];
   if (n.length > 0) out.push('### Notes', '', ...n, '');
   return out.join('\n');
 }

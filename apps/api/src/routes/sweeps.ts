@@ -1,6 +1,17 @@
 import { Hono } from 'hono';
 import { validator } from 'hono/validator';
-import { expandSweep, InvalidSweepError, isFinalState, summarizeSweep, SweepIdSchema, type JobRecord } from '@mnist/protocol';
+import {
+  expandSweep,
+  InvalidSweepError,
+  isFinalState,
+  specIssues,
+  summarizeSweep,
+  SweepIdSchema,
+  SweepRequestSchema,
+  type JobRecord,
+  type JobSpec,
+  type SweepRequest,
+} from '@mnist/protocol';
 import type { ApiCluster, ApiDeps } from '../deps.js';
 import { HttpError } from '../http-error.js';
 
@@ -9,17 +20,23 @@ const JSON_TYPE = /^application\/(?:[\w.-]+\+)?json\s*(?:;|$)/i;
 /** A fresh sweep id: time then randomness, like job ids, so ids sort by creation. */
 const newSweepId = () => `s-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10).padEnd(8, '0')}`;
 
-/** The body of POST /v1/sweeps: the whole grid as complete specs, or 400 naming every problem (the size limit too). */
+/** The body of POST /v1/sweeps: a sweep request, or 400 naming every problem. */
 const sweepBody = validator('json', (value, c) => {
   if (!JSON_TYPE.test(c.req.header('content-type') ?? '')) throw new HttpError(415, { error: 'send the sweep as application/json' });
-  const id = newSweepId();
+  const parsed = SweepRequestSchema.safeParse(value);
+  if (!parsed.success) throw HttpError.badRequest('invalid sweep', specIssues(parsed.error));
+  return parsed.data;
+});
+
+/** Every job of the grid as a complete spec, or 400 (the size limit, a bad base field): nothing is submitted then. */
+function gridSpecs(request: SweepRequest, id: string): JobSpec[] {
   try {
-    return { id, specs: expandSweep(value, id) };
+    return expandSweep(request, id);
   } catch (err) {
     if (err instanceof InvalidSweepError) throw HttpError.badRequest('invalid sweep', err.issues);
     throw err;
   }
-});
+}
 
 /** The jobs of a sweep, or 404: a sweep exists only through its jobs. */
 async function sweepJobs(cluster: ApiCluster, id: string): Promise<JobRecord[]> {
@@ -33,7 +50,8 @@ export function sweepsRoutes(deps: ApiDeps) {
   const { cluster } = deps;
   return new Hono()
     .post('/', sweepBody, async (c) => {
-      const { id, specs } = c.req.valid('json');
+      const id = newSweepId();
+      const specs = gridSpecs(c.req.valid('json'), id);
       // Submitted one by one in grid order; the work queue hands them to free trainers as they come.
       const jobs: JobRecord[] = [];
       for (const spec of specs) jobs.push(await cluster.submit(spec));
