@@ -105,12 +105,39 @@
     $('#trainers-empty').hidden = trainers.length > 0;
   }
 
+  // A sweep's progress: jobs ended of its total as a bar, and its counts by state.
+  function renderSweeps(sweeps) {
+    var body = $('#sweeps tbody');
+    body.textContent = '';
+    sweeps.forEach(function (s) {
+      var tr = document.createElement('tr');
+      var ended = s.counts.succeeded + s.counts.failed + s.counts.cancelled;
+      cell(tr, s.id);
+      cell(tr, s.state, 'state ' + s.state);
+      var td = cell(tr, ended + '/' + s.total + ' ended');
+      var bar = document.createElement('span');
+      bar.className = 'sweep-bar';
+      var fill = document.createElement('i');
+      fill.style.width = (100 * ended / Math.max(1, s.total)).toFixed(1) + '%';
+      bar.appendChild(fill);
+      td.insertBefore(bar, td.firstChild);
+      cell(tr, ['succeeded', 'running', 'queued', 'failed', 'cancelled'].filter(function (k) { return s.counts[k] > 0; })
+        .map(function (k) { return s.counts[k] + ' ' + k; }).join(', '));
+      cell(tr, ago(s.createdAt));
+      body.appendChild(tr);
+    });
+    $('#sweeps-panel').hidden = sweeps.length === 0;
+  }
+
   function poll() {
     clearTimeout(state.pollTimer);
-    Promise.all([getJson('/v1/jobs'), getJson('/v1/trainers')]).then(function (r) {
+    // Sweeps are optional: an API without them still shows jobs and trainers.
+    var sweeps = getJson('/v1/sweeps').then(null, function () { return { sweeps: [] }; });
+    Promise.all([getJson('/v1/jobs'), getJson('/v1/trainers'), sweeps]).then(function (r) {
       state.jobs = r[0].jobs;
       renderJobs(state.jobs);
       renderTrainers(r[1].trainers);
+      renderSweeps(r[2].sweeps);
       notice('updated ' + new Date().toLocaleTimeString(), true);
       if (!state.selected) {
         var running = state.jobs.filter(function (j) { return j.state === 'running'; })[0];

@@ -77,4 +77,26 @@ describe('the dashboard page in headless Chromium', () => {
     expect(problems).toEqual([]);
     await page.close();
   });
+
+  it("shows a sweep's progress: jobs ended of its total, and its counts by state", async () => {
+    const base = cluster.apis[0]!.url;
+    const auth = { Authorization: `Bearer ${TOKEN}` };
+    const res = await fetch(`${base}/v1/sweeps`, {
+      method: 'POST',
+      headers: { ...auth, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ models: ['mlp'], seeds: 2, base: { epochs: 1, trainLimit: 256, testLimit: 128 } }),
+    });
+    expect(res.status).toBe(201);
+    const { id } = (await res.json()) as { id: string };
+
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    await page.goto(`${base}/`);
+    await page.fill('#token', TOKEN);
+    await page.click('#auth button[type=submit]');
+    const row = page.locator('#sweeps tbody tr', { hasText: id });
+    await row.locator('.state', { hasText: 'succeeded' }).waitFor({ timeout: 60_000 });
+    expect(await row.innerText()).toMatch(/2\/2 ended\s+2 succeeded/);
+    expect(await row.locator('.sweep-bar i').getAttribute('style')).toMatch(/width: 100(\.0)?%/);
+    await page.close();
+  });
 });
