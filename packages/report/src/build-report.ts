@@ -46,7 +46,7 @@ export function describeDataset(spec: JobSpec): string {
   return `${DATASET_TITLES[spec.dataset]}, ${train} / ${test} images`;
 }
 
-export function headerLines(runs: readonly RunMetrics[], meta: ReportMeta): string[] {
+export function headerLines(runs: readonly RunMetrics[], meta: ReportMeta, timeLabel = 'Training time'): string[] {
   const lines = [`- **Models**: ${runs.map((r) => `${r.title} (\`${r.model}\`)`).join(', ') || 'none'}`];
   if (meta.spec) {
     lines.push(`- **Dataset**: ${describeDataset(meta.spec)}`);
@@ -63,7 +63,7 @@ export function headerLines(runs: readonly RunMetrics[], meta: ReportMeta): stri
     const mean = speeds.reduce((a, b) => a + b, 0) / speeds.length;
     return [`${run.title} ${formatDuration(seconds)}${speeds.length ? ` (${formatInt(Math.round(mean))} images/s)` : ''}`];
   });
-  if (timed.length > 0) lines.push(`- **Training time**: ${timed.join(', ')}`);
+  if (timed.length > 0) lines.push(`- **${timeLabel}**: ${timed.join(', ')}`);
   if (meta.wallSeconds !== undefined) lines.push(`- **Wall time**: ${formatDuration(meta.wallSeconds)}`);
   return lines;
 }

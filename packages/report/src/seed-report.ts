@@ -145,7 +145,7 @@ export function buildSeedReport(input: SeedReportInput): string {
   const out = [
     `# ${title}`,
     '',
-    ...headerLines(allEpochs, meta),
+    ...headerLines(allEpochs, meta, 'Training time (all seeds)'),
     `- **Seeds per model**: ${seedCounts.join(' / ')}`,
     '',
     '## Loss and accuracy at the end of each epoch (mean ± std over seeds)',

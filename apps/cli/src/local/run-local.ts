@@ -60,6 +60,7 @@ export async function runLocal(o: RunLocalOptions): Promise<RunMetrics[]> {
       rows++;
     };
     const runStart = performance.now();
+    let resumed = false;
     const result = await runJob({
       spec,
       store: new FsStore(dir),
@@ -68,6 +69,7 @@ export async function runLocal(o: RunLocalOptions): Promise<RunMetrics[]> {
       resume: o.resume,
       signal: o.signal,
       onStart: ({ startEpoch, records }) => {
+        resumed = startEpoch > 1;
         out.info(
           startEpoch > 1
             ? `${spec.model}: resuming ${where(dir)} at epoch ${startEpoch}/${spec.epochs}`
@@ -86,7 +88,8 @@ export async function runLocal(o: RunLocalOptions): Promise<RunMetrics[]> {
     await writeReport(new FsStore(dir), {
       runs: [run],
       title: `${title} on ${spec.dataset}`,
-      meta: { spec, backend: backend.name, wallSeconds: (performance.now() - runStart) / 1000 },
+      // A resumed run's earlier part was timed by another process: its wall time is unknown.
+      meta: { spec, backend: backend.name, ...(!resumed && { wallSeconds: (performance.now() - runStart) / 1000 }) },
     });
     results.push(run);
   }
@@ -101,13 +104,13 @@ export async function runLocal(o: RunLocalOptions): Promise<RunMetrics[]> {
       await writeSeedReport(new FsStore(o.studyDir), {
         groups,
         title: `${dataset} seed study: ${groups.map((g) => g.title).join(' vs ')}`,
-        meta: { spec: firstSpec, seeds, backend: backend.name, wallSeconds },
+        meta: { spec: firstSpec, seeds, backend: backend.name, ...(!o.resume && { wallSeconds }) },
       });
     } else {
       await writeReport(new FsStore(o.studyDir), {
         runs: results,
         title: `${dataset} study: ${results.map((r) => r.title).join(' vs ')}`,
-        meta: { spec: firstSpec, backend: backend.name, wallSeconds },
+        meta: { spec: firstSpec, backend: backend.name, ...(!o.resume && { wallSeconds }) },
       });
     }
   }
