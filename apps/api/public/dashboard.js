@@ -121,7 +121,7 @@
       fill.style.width = (100 * ended / Math.max(1, s.total)).toFixed(1) + '%';
       bar.appendChild(fill);
       td.insertBefore(bar, td.firstChild);
-      cell(tr, ['succeeded', 'running', 'queued', 'failed', 'cancelled'].filter(function (k) { return s.counts[k] > 0; })
+      cell(tr, ['succeeded', 'running', 'queued', 'parked', 'failed', 'cancelled'].filter(function (k) { return s.counts[k] > 0; })
         .map(function (k) { return s.counts[k] + ' ' + k; }).join(', '));
       cell(tr, ago(s.createdAt));
       tr.dataset.id = s.id;

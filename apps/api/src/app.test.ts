@@ -7,8 +7,12 @@ import { MemoryArtifacts, MemoryCluster } from './testing/memory-deps.js';
 const TOKEN = 'a-token-of-some-length-0123456789';
 const SPEC = { model: 'mlp', epochs: 2, trainLimit: 512, testLimit: 256 };
 
+const TRAINER = { id: 't1', host: 'h', pid: 1, backend: 'cpu', state: 'idle', startedAt: '2030-01-01T00:00:00Z', lastSeen: '2030-01-01T00:00:00Z' } as const;
+
 function setup(options: AppOptions = {}, extra: Partial<ApiDeps> = {}) {
   const cluster = new MemoryCluster();
+  // One live trainer: 1-replica jobs can be placed, bigger ones are parked.
+  cluster.trainerList = [TRAINER];
   const artifacts = new MemoryArtifacts();
   const errors: unknown[] = [];
   const log = { debug() {}, info() {}, warn() {}, error: (_e: string, f?: Record<string, unknown>) => errors.push(f) };
@@ -98,17 +102,71 @@ describe('jobs', () => {
     expect((await app.request('/v1/nothing-here')).status).toBe(404);
   });
 
-  it('serves the epoch records from metrics.jsonl; a corrupt file is a 502 without details', async () => {
+  it('serves the epoch records from metrics.jsonl; corrupt lines are skipped with a warning, never a 502 naming the key', async () => {
     const { app, artifacts } = setup();
     const job = await submitted(app);
     expect(await (await app.request(`/v1/jobs/${job.id}/metrics`)).json()).toEqual({ jobId: job.id, state: 'queued', records: [] });
     const rec = { epoch: 1, trainLoss: 0.5, trainAcc: 0.8, testLoss: 0.4, testAcc: 0.85, seconds: 2, imagesPerSec: 300, backend: 'cpu' };
     artifacts.put(`jobs/${job.id}/metrics.jsonl`, JSON.stringify(rec) + '\n');
     expect(((await (await app.request(`/v1/jobs/${job.id}/metrics`)).json()) as { records: unknown[] }).records).toEqual([rec]);
-    artifacts.put(`jobs/${job.id}/metrics.jsonl`, '{"epoch": "one"}\n');
+    artifacts.put(`jobs/${job.id}/metrics.jsonl`, `${JSON.stringify(rec)}\n{"epoch": "one"}\nnot json\n${JSON.stringify({ ...rec, epoch: 2 })}\n`);
     const res = await app.request(`/v1/jobs/${job.id}/metrics`);
-    expect(res.status).toBe(502);
-    expect(await res.json()).toEqual({ error: `jobs/${job.id}/metrics.jsonl is not a valid metrics file` });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(JSON.parse(text)).toEqual({ jobId: job.id, state: 'queued', records: [rec, { ...rec, epoch: 2 }], skippedLines: 2 });
+    expect(text).not.toContain('metrics.jsonl');
+  });
+
+  it('Idempotency-Key: the same key returns the same job; another spec under it is 409; a bad key is 400', async () => {
+    const { app, cluster } = setup();
+    const key = { 'Idempotency-Key': '6f1c1b1e-2d1e-4a5b-9c55-0b1b1c2d3e4f' };
+    const a = await app.request('/v1/jobs', json(SPEC, key));
+    const b = await app.request('/v1/jobs', json(SPEC, key));
+    expect([a.status, b.status]).toEqual([201, 201]);
+    expect(((await b.json()) as JobRecord).id).toBe(((await a.json()) as JobRecord).id);
+    expect(cluster.records.size).toBe(1);
+    const other = await app.request('/v1/jobs', json({ ...SPEC, epochs: 3 }, key));
+    expect(other.status).toBe(409);
+    expect(((await other.json()) as { error: string }).error).toMatch(/different spec/);
+    const bad = await app.request('/v1/jobs', json(SPEC, { 'Idempotency-Key': 'k'.repeat(256) }));
+    expect(bad.status).toBe(400);
+    expect(cluster.records.size).toBe(1);
+  });
+
+  it('admission: replicas above MAX_REPLICAS is 400, past MAX_QUEUED is 429, a job the fleet cannot place now is parked with why', async () => {
+    const { app } = setup({ maxReplicas: 8, maxQueued: 3 });
+    const tooBig = await app.request('/v1/jobs', json({ ...SPEC, replicas: 9 }));
+    expect(tooBig.status).toBe(400);
+    expect(((await tooBig.json()) as { issues: Array<{ path: string; message: string }> }).issues).toEqual([
+      { path: 'replicas', message: 'must be at most 8, the largest group this cluster is configured for (MAX_REPLICAS)' },
+    ]);
+    const parked = await app.request('/v1/jobs', json({ ...SPEC, replicas: 4 }));
+    expect(parked.status).toBe(201);
+    expect(await parked.json()).toMatchObject({ state: 'parked', message: 'needs 4 trainers, 1 live' });
+    // minReplicas is what placement needs.
+    expect(await (await app.request('/v1/jobs', json({ ...SPEC, replicas: 4, minReplicas: 1 }))).json()).toMatchObject({ state: 'queued' });
+    await submitted(app);
+    const full = await app.request('/v1/jobs', json(SPEC));
+    expect(full.status).toBe(429);
+    expect(full.headers.get('retry-after')).toBe('30');
+    expect(((await full.json()) as { error: string }).error).toMatch(/3 jobs are waiting/);
+  });
+
+  it('lists a page at a time: ?limit, ?cursor (nextCursor), ?state; a bad cursor or limit is 400', async () => {
+    const { app } = setup();
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push((await submitted(app)).id);
+    const page = async (q: string) => (await (await app.request(`/v1/jobs${q}`)).json()) as { jobs: JobRecord[]; nextCursor?: string };
+    const seen: string[] = [];
+    let p = await page('?limit=2');
+    for (;;) {
+      seen.push(...p.jobs.map((j) => j.id));
+      if (!p.nextCursor) break;
+      p = await page(`?limit=2&cursor=${p.nextCursor}`);
+    }
+    expect(seen).toEqual([...ids].reverse());
+    expect((await page('?state=parked')).jobs).toEqual([]);
+    for (const q of ['?cursor=bm9wZQ', '?limit=0', '?limit=x', '?state=lost']) expect((await app.request(`/v1/jobs${q}`)).status).toBe(400);
   });
 });
 

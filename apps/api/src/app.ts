@@ -19,6 +19,10 @@ export interface AppOptions {
   bodyLimitBytes?: number;
   /** SSE keep-alive comment interval. */
   sseKeepAliveMs?: number;
+  /** MAX_REPLICAS: the largest `replicas` a job may ask for (400 above). */
+  maxReplicas?: number;
+  /** MAX_QUEUED: waiting (queued + parked) jobs at which a submit gets 429. */
+  maxQueued?: number;
   /** Aborted on shutdown: open event streams end so the process can exit. */
   shutdown?: AbortSignal;
   log?: ApiLogger;
@@ -30,6 +34,8 @@ export const APP_DEFAULTS = {
   publicRead: false,
   bodyLimitBytes: 64 * 1024,
   sseKeepAliveMs: 15_000,
+  maxReplicas: 64,
+  maxQueued: 1_000,
   log: silent,
 } as const satisfies Omit<AppOptions, 'token' | 'shutdown'>;
 
@@ -60,7 +66,7 @@ export function createApp(deps: ApiDeps, options: AppOptions = {}) {
       }),
     )
     .route('/', systemRoutes(deps))
-    .route('/v1/jobs', jobsRoutes(deps))
+    .route('/v1/jobs', jobsRoutes(deps, { maxReplicas: o.maxReplicas, maxQueued: o.maxQueued, log: o.log }))
     .route('/v1/jobs', eventsRoutes(deps, { keepAliveMs: o.sseKeepAliveMs, log: o.log, ...(o.shutdown && { shutdown: o.shutdown }) }))
     .route('/v1/jobs', artifactsRoutes(deps))
     .route('/v1/sweeps', sweepsRoutes(deps));

@@ -1,26 +1,36 @@
-import type { FollowOptions, SequencedEvent } from '@mnist/cluster';
+import type { Admission, FollowOptions, SequencedEvent } from '@mnist/cluster';
 import type { JobRecord, JobSpec, TrainerInfo } from '@mnist/protocol';
 
+export interface ApiSubmitOptions {
+  /** The client's Idempotency-Key: the same key returns the same job. */
+  idempotencyKey?: string;
+  /** Asked only before a new job is written: throws to refuse it (429), or parks it. */
+  admit?: () => Promise<Admission>;
+}
+
 /**
- * What the routes need from the cluster. @mnist/cluster's ClusterClient provides all of it
- * but `events.last` (see node/cluster-deps.ts); tests can hand in an in-memory one.
+ * What the routes need from the cluster: node/cluster-deps.ts builds it from a ClusterClient
+ * and its watched ClusterView; tests can hand in an in-memory one.
  * Type-only imports: app.ts stays free of Node-only code.
  */
 export interface ApiCluster {
-  submit(spec: JobSpec): Promise<JobRecord>;
+  submit(spec: JobSpec, o?: ApiSubmitOptions): Promise<JobRecord>;
   jobs: {
     get(id: string): Promise<JobRecord | undefined>;
-    /** Newest first. */
+    /** Newest first (creation time, then id). From a watched view: no broker round trip. */
     list(): Promise<JobRecord[]>;
     /** Throws JobNotFoundError (404) or JobFinishedError (409). */
     cancel(id: string, message?: string): Promise<JobRecord>;
   };
+  /** Live trainers, by id (from the watched view). */
   trainers: { list(): Promise<TrainerInfo[]> };
   events: {
     /** A job's events after `afterSeq`, in stream order, then live (EventLog.follow). */
     follow(jobId: string, o?: FollowOptions): AsyncIterable<SequencedEvent>;
-    /** The newest event of a job, or undefined when it has none. */
+    /** The newest event of a job, or undefined when it has none (or it is not a JobEvent). */
     last(jobId: string): Promise<SequencedEvent | undefined>;
+    /** The stream sequence of a job's newest event, 0 when it has none. */
+    lastSeq(jobId: string): Promise<number>;
   };
 }
 

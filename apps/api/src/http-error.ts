@@ -35,6 +35,7 @@ export class HttpError extends HTTPException {
     new HttpError(401, { error: 'missing or invalid bearer token' }, { 'WWW-Authenticate': 'Bearer realm="mnist"' });
   static notFound = (error: string) => new HttpError(404, { error });
   static conflict = (error: string) => new HttpError(409, { error });
+  static tooMany = (error: string, retryAfterS: number) => new HttpError(429, { error }, { 'Retry-After': String(retryAfterS) });
 }
 
 /**
@@ -46,6 +47,7 @@ const BY_NAME: Record<string, { status: ContentfulStatusCode; expose: boolean }>
   JobFinishedError: { status: 409, expose: true },
   JobExistsError: { status: 409, expose: true },
   JobConflictError: { status: 409, expose: true },
+  IdempotencyKeyReusedError: { status: 409, expose: true },
   SubmitError: { status: 503, expose: true },
   StorageError: { status: 502, expose: false },
   // NATS (nats.js v3 names): broker unreachable, slow or restarting.

@@ -1,5 +1,5 @@
 import { serve } from '@hono/node-server';
-import { ConfigError, connectNats, createLogger, openCluster, sleep, type Logger } from '@mnist/cluster';
+import { ConfigError, connectNats, createLogger, openCluster, Reconciler, sleep, type Logger } from '@mnist/cluster';
 import { S3Store } from '@mnist/storage';
 import { createApp } from './app.js';
 import { createPrometheus } from './metrics/prometheus.js';
@@ -45,7 +45,11 @@ async function main(): Promise<void> {
   await ensureBucket(s3, log);
 
   const shutdown = new AbortController();
-  const apiCluster = await clusterDeps(cluster);
+  // One watched view of jobs and trainers serves every list; the reconciler works from it.
+  const view = await cluster.openView();
+  const reconciler = new Reconciler({ view, jobs: cluster.jobs, tasks: cluster.tasks }, { ...config.reconcile, log });
+  reconciler.start();
+  const apiCluster = await clusterDeps(cluster, view);
   const app = createApp(
     {
       cluster: apiCluster,
@@ -62,6 +66,8 @@ async function main(): Promise<void> {
       publicRead: config.publicRead,
       bodyLimitBytes: config.bodyLimitBytes,
       sseKeepAliveMs: config.sseKeepAliveMs,
+      maxReplicas: config.maxReplicas,
+      maxQueued: config.maxQueued,
       shutdown: shutdown.signal,
       log,
     },
@@ -89,6 +95,8 @@ async function main(): Promise<void> {
     const sweep = setInterval(() => 'closeIdleConnections' in server && server.closeIdleConnections(), 50);
     await closed;
     clearInterval(sweep);
+    await reconciler.stop();
+    view.close();
     await nc.drain().catch((err: unknown) => log.warn('nats.drain_failed', { error: err }));
     s3.destroy();
     log.info('api.stopped');

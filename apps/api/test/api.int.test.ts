@@ -223,8 +223,8 @@ describe('the API over a real nats-server, s3rver and trainer processes', () => 
     const last = (await api<{ records: EpochRecord[] }>(A, `/v1/jobs/${finished.id}/metrics`)).body.records.at(-1)!;
     expect(text).toMatch(/^mnist_jobs\{state="succeeded"\} [1-9]/m);
     expect(text).toMatch(/^mnist_jobs\{state="cancelled"\} 1$/m);
-    expect(text).toContain(`mnist_job_accuracy_ratio{job="${finished.id}",model="mlp",split="test"} ${last.testAcc}`);
-    expect(text).toContain(`mnist_job_epoch{job="${finished.id}",model="mlp"} 2`);
+    expect(text).toContain(`mnist_job_accuracy_ratio{job_id="${finished.id}",model="mlp",split="test"} ${last.testAcc}`);
+    expect(text).toContain(`mnist_job_epoch{job_id="${finished.id}",model="mlp"} 2`);
     expect(text).toMatch(/^mnist_trainers_up 2$/m);
     expect(text).toMatch(/^mnist_api_requests_total\{method="GET",route="\/v1\/jobs\/:id",status="200"\} \d+/m);
     expect(text).toMatch(/^mnist_api_request_duration_seconds_count\{method="POST",route="\/v1\/jobs",status="201"\} \d+/m);

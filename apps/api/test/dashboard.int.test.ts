@@ -2,8 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import type { JobRecord } from '@mnist/protocol';
+import { launchChromium } from './chromium.js';
 import { startTestCluster, type TestCluster } from './harness.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -20,10 +21,7 @@ let cluster: TestCluster;
 let browser: Browser;
 beforeAll(async () => {
   cluster = await startTestCluster({ trainers: 2, env: { API_TOKEN: TOKEN } });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-  });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();

@@ -2,7 +2,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats, openCluster, type ClusterClient } from '@mnist/cluster';
 import { isFinalState, jobPrefix, parseJobSpec, parseMetricsJsonl, artifactKeys, type JobRecord, type JobSpecInput, type TrainerInfo } from '@mnist/protocol';
 import { getText, S3Store, type ArtifactStore } from '@mnist/storage';
-import { startNatsServer, startS3Server, S3RVER_CREDENTIALS, type NatsServerHandle, type S3ServerHandle } from '@mnist/testing';
+import { startNatsServer, startS3Server, S3RVER_CREDENTIALS, type NatsServerHandle, type S3ServerHandle, type VirtualHosts } from '@mnist/testing';
 import { FAST_TEST_ENV, spawnTrainer, type LogLine, type TrainerProcess } from '../src/dev/index.js';
 
 /** A whole cluster on this machine: real nats-server, real s3rver, real trainer processes. */
@@ -29,9 +29,11 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
-export async function startTestCluster(o: { trainers: number; env?: Record<string, string> }): Promise<TestCluster> {
-  const nats = await startNatsServer();
-  const s3 = await startS3Server();
+/** With `hosts`, the servers listen on the bridge and trainer i runs in host i (round robin). */
+export async function startTestCluster(o: { trainers: number; env?: Record<string, string>; hosts?: VirtualHosts }): Promise<TestCluster> {
+  const host = o.hosts?.gateway;
+  const nats = await startNatsServer({ host });
+  const s3 = await startS3Server({ host });
   const env: Record<string, string> = { ...s3.env, ...FAST_TEST_ENV, NATS_URL: nats.url, ...o.env };
   const nc = await connectNats({ servers: [nats.url], name: 'test', reconnectTimeWaitMs: 200 });
   const client = await openCluster(nc, { resources: { taskAckWaitMs: Number(env.TASK_ACK_WAIT_MS), trainerTtlMs: Number(env.TRAINER_TTL_MS) } });
@@ -40,7 +42,8 @@ export async function startTestCluster(o: { trainers: number; env?: Record<strin
   const trainers = new Map<string, TrainerProcess>();
 
   const spawn = async (id: string, extra: Record<string, string> = {}) => {
-    const t = spawnTrainer({ id, env: { ...env, ...extra }, ...(process.env.TRAINER_LOGS ? { echo: process.stderr } : {}) });
+    const prefix = o.hosts?.exec(trainers.size % o.hosts.hosts.length);
+    const t = spawnTrainer({ id, env: { ...env, ...extra }, prefix, ...(process.env.TRAINER_LOGS ? { echo: process.stderr } : {}) });
     trainers.set(id, t);
     await t.waitFor((l) => l.event === 'trainer.ready', 90_000);
     return t;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jetstreamManager, type JsMsg } from '@nats-io/jetstream';
 import { NATS_NAMES, parseJobSpec } from '@mnist/protocol';
-import { ensureClusterResources } from './index.js';
+import { ensureClusterResources, IdempotencyKeyReusedError, jobIdForKey } from './index.js';
 import { startTestBroker, type TestBroker } from './test-broker.js';
 
 let broker: TestBroker;
@@ -80,5 +80,40 @@ describe('events', () => {
     expect(got.slice(0, 2)).toEqual(seqs.slice(1));
     expect(got).toHaveLength(3);
     await expect(events.publish({ type: 'status', jobId: 'jx', state: 'paused', attempt: 1, at } as never)).rejects.toThrow();
+  });
+
+  it('skips a malformed event with a warning instead of failing the stream, and deletes its consumer on the way out', async () => {
+    const { events, js } = broker.cluster;
+    const at = new Date().toISOString();
+    const first = await events.publish({ type: 'status', jobId: 'jbad', state: 'running', attempt: 1, at });
+    await js.publish(NATS_NAMES.eventsSubject('jbad'), new TextEncoder().encode('{"type":"epoch","oops":1}'));
+    await js.publish(NATS_NAMES.eventsSubject('jbad'), new TextEncoder().encode('not json'));
+    const last = await events.publish({ type: 'status', jobId: 'jbad', state: 'failed', attempt: 1, at });
+    const got: number[] = [];
+    for await (const { seq } of events.follow('jbad', { untilFinal: true, signal: AbortSignal.timeout(5_000) })) got.push(seq);
+    expect(got).toEqual([first, last]);
+    const jsm = await jetstreamManager(broker.nc);
+    expect((await jsm.streams.info(NATS_NAMES.eventsStream)).state.consumer_count).toBe(0);
+  });
+});
+
+describe('idempotent submit', () => {
+  it('the same key gives the same job and queues its task once; another spec under the key is refused', async () => {
+    const { cluster } = broker;
+    const spec = parseJobSpec({ model: 'mlp', replicas: 1 });
+    const a = await cluster.submit(spec, { idempotencyKey: 'key-1' });
+    const b = await cluster.submit(spec, { idempotencyKey: 'key-1', admit: () => Promise.reject(new Error('not asked on a retry')) });
+    expect(b.id).toBe(a.id);
+    expect(a.id).toBe(jobIdForKey('key-1'));
+    await expect(cluster.submit(parseJobSpec({ model: 'lenet5' }), { idempotencyKey: 'key-1' })).rejects.toBeInstanceOf(IdempotencyKeyReusedError);
+    expect(await cluster.tasks.has(a.id)).toBe(true);
+    // A record whose task never got queued (the write landed after the submit gave up): the retry queues it.
+    const orphan = await cluster.jobs.create(spec, { id: jobIdForKey('key-2') });
+    expect(await cluster.tasks.has(orphan.id)).toBe(false);
+    expect((await cluster.submit(spec, { idempotencyKey: 'key-2' })).id).toBe(orphan.id);
+    expect(await cluster.tasks.has(orphan.id)).toBe(true);
+    const parked = await cluster.submit(spec, { idempotencyKey: 'key-3', admit: () => ({ parked: 'needs 9 trainers, 1 live' }) });
+    expect(parked).toMatchObject({ state: 'parked', message: 'needs 9 trainers, 1 live' });
+    expect(await cluster.tasks.has(parked.id)).toBe(false);
   });
 });

@@ -2,8 +2,10 @@ import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { NATS_NAMES, type JobRecord, type JobSpec } from '@mnist/protocol';
-import { ClusterError } from './errors.js';
+import { ClusterView } from './cluster-view.js';
+import { ClusterError, IdempotencyKeyReusedError, JobExistsError } from './errors.js';
 import { EventLog } from './events.js';
+import { jobIdForKey } from './job-ids.js';
 import { JobStore } from './job-store.js';
 import { silentLogger, type Logger } from './log.js';
 import { ensureClusterResources, RESOURCE_DEFAULTS, type ClusterResourceOptions } from './resources.js';
@@ -22,9 +24,30 @@ export interface ClusterClient {
   readonly trainers: TrainerRegistry;
   readonly events: EventLog;
   readonly tasks: TaskQueue;
-  /** The API's submit: a 'queued' record, then a task on the work queue. */
-  submit(spec: JobSpec, opts?: { id?: string }): Promise<JobRecord>;
+  /** A watched copy of the jobs and trainers buckets (the API's; see ClusterView). */
+  openView(): Promise<ClusterView>;
+  /** The API's submit: a 'queued' record, then a task on the work queue (or a 'parked' record, no task). */
+  submit(spec: JobSpec, opts?: SubmitOptions): Promise<JobRecord>;
 }
+
+/** Admission's answer for a new job: run it, or park it with the reason. */
+export interface Admission {
+  parked?: string;
+}
+
+export interface SubmitOptions {
+  id?: string;
+  /**
+   * The client's Idempotency-Key: the same key gives the same job. A retry after a
+   * timeout whose write landed late gets that job back, and its task is queued if the
+   * first try never got to it. The same key with another spec is IdempotencyKeyReusedError.
+   */
+  idempotencyKey?: string;
+  /** Asked only before a new record is written (not on a retry): may throw (queue full) or park the job. */
+  admit?: () => Admission | Promise<Admission>;
+}
+
+const sameSpec = (a: JobSpec, b: JobSpec) => JSON.stringify(a) === JSON.stringify(b);
 
 export interface OpenClusterOptions {
   /** Create/update the streams and buckets first (default true). */
@@ -43,8 +66,11 @@ export async function openCluster(nc: NatsConnection, o: OpenClusterOptions = {}
   if (o.ensureResources ?? true) await ensureClusterResources(nc, o.resources);
   const js = jetstream(nc);
   const kvm = new Kvm(js);
-  const events = new EventLog(js);
-  const jobs = new JobStore(await kvm.open(NATS_NAMES.jobsBucket), async (_prev, next) => {
+  const events = new EventLog(js, log);
+  const jobsKv = await kvm.open(NATS_NAMES.jobsBucket);
+  const trainersKv = await kvm.open(NATS_NAMES.trainersBucket);
+  const trainerTtlMs = o.resources?.trainerTtlMs ?? RESOURCE_DEFAULTS.trainerTtlMs;
+  const jobs = new JobStore(jobsKv, async (_prev, next) => {
     try {
       await events.publish({ type: 'status', jobId: next.id, state: next.state, attempt: next.attempt, message: next.message, at: next.updatedAt });
     } catch (err) {
@@ -52,26 +78,56 @@ export async function openCluster(nc: NatsConnection, o: OpenClusterOptions = {}
       log.warn('event.publish_failed', { jobId: next.id, state: next.state, error: err });
     }
   });
-  const trainers = new TrainerRegistry(
-    await kvm.open(NATS_NAMES.trainersBucket),
-    o.resources?.trainerTtlMs ?? RESOURCE_DEFAULTS.trainerTtlMs,
-  );
+  const trainers = new TrainerRegistry(trainersKv, trainerTtlMs);
   const tasks = new TaskQueue(js);
 
-  const submit = async (spec: JobSpec, opts: { id?: string } = {}) => {
-    const record = await jobs.create(spec, opts);
+  /** A retry of a keyed submit: the first try's record, with its task queued if it has none. */
+  const replay = async (id: string, spec: JobSpec): Promise<JobRecord | undefined> => {
+    const entry = await jobs.getEntry(id);
+    if (!entry) return undefined;
+    if (!sameSpec(entry.record.spec, spec)) throw new IdempotencyKeyReusedError(id);
+    // Keyed by revision: two API processes replaying at once enqueue one task.
+    if (entry.record.state === 'queued' && !(await tasks.has(id))) await tasks.publish(id, `r${entry.revision}`);
+    log.info('job.submit_replayed', { jobId: id, state: entry.record.state });
+    return entry.record;
+  };
+
+  const submit = async (spec: JobSpec, opts: SubmitOptions = {}) => {
+    const keyed = opts.idempotencyKey !== undefined;
+    const id = keyed ? jobIdForKey(opts.idempotencyKey!) : opts.id;
+    const prior = keyed ? await replay(id!, spec) : undefined;
+    if (prior) return prior;
+    const { parked } = (await opts.admit?.()) ?? {};
+    let record: JobRecord;
+    try {
+      record = await jobs.create(spec, { ...(id && { id }), ...(parked !== undefined && { parked }) });
+    } catch (err) {
+      // Another process (or our own earlier, slower write) created it just now.
+      const raced = keyed && err instanceof JobExistsError ? await replay(id!, spec) : undefined;
+      if (raced) return raced;
+      throw err;
+    }
+    if (parked !== undefined) {
+      log.info('job.parked', { jobId: record.id, reason: parked });
+      return record;
+    }
     try {
       await tasks.publish(record.id);
     } catch (err) {
-      // Without a task nobody would ever take the job: do not leave it queued.
-      await jobs
-        .transition(record.id, (r) => (r.state === 'queued' ? { ...r, state: 'failed', message: `could not enqueue: ${(err as Error).message}` } : undefined))
-        .catch((e: unknown) => log.error('job.enqueue_cleanup_failed', { jobId: record.id, error: e }));
+      // A keyed job stays queued: the client's retry or the reconciler enqueues it. Without
+      // a key the client's retry makes a new job, so this one must not run behind its back.
+      if (!keyed) {
+        await jobs
+          .transition(record.id, (r) => (r.state === 'queued' ? { ...r, state: 'failed', message: `could not enqueue: ${(err as Error).message}` } : undefined))
+          .catch((e: unknown) => log.error('job.enqueue_cleanup_failed', { jobId: record.id, error: e }));
+      }
       throw new SubmitError(`job ${record.id}: could not enqueue the task`, { cause: err });
     }
     log.info('job.submitted', { jobId: record.id, model: spec.model, replicas: spec.replicas });
     return record;
   };
 
-  return { nc, js, jobs, trainers, events, tasks, submit };
+  const openView = () => ClusterView.open(jobsKv, trainersKv, { trainerTtlMs, log });
+
+  return { nc, js, jobs, trainers, events, tasks, submit, openView };
 }

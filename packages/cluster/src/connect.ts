@@ -1,7 +1,9 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { silentLogger, type Logger } from './log.js';
+import { splitNatsAuth } from './nats-auth.js';
 
 export interface ConnectOptions {
+  /** May carry credentials: `nats://user:pass@host:4222` or `nats://token@host:4222`. */
   servers: string[];
   /** Shown in the server's connection list (`nats server report connections`). */
   name: string;
@@ -18,7 +20,7 @@ export interface ConnectOptions {
 export async function connectNats(o: ConnectOptions): Promise<NatsConnection> {
   const log = o.log ?? silentLogger;
   const nc = await connect({
-    servers: o.servers,
+    ...splitNatsAuth(o.servers),
     name: o.name,
     maxReconnectAttempts: -1,
     waitOnFirstConnect: true,

@@ -58,3 +58,11 @@ export class CorruptRecordError extends ClusterError {
     super(`${what}: stored value does not match the schema`, options);
   }
 }
+
+/** An Idempotency-Key sent again with a different job spec: the key names another job. */
+export class IdempotencyKeyReusedError extends ClusterError {
+  override readonly name = 'IdempotencyKeyReusedError';
+  constructor(readonly jobId: string) {
+    super(`this Idempotency-Key was used for job '${jobId}' with a different spec; use a new key for a new job`);
+  }
+}

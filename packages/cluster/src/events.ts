@@ -1,6 +1,6 @@
 import { DeliverPolicy, type JetStreamClient } from '@nats-io/jetstream';
 import { isFinalState, JobEventSchema, NATS_NAMES, type JobEvent } from '@mnist/protocol';
-import { CorruptRecordError } from './errors.js';
+import { silentLogger, type Logger } from './log.js';
 
 /** An event with its stream sequence: the SSE `id`, and what Last-Event-ID sends back. */
 export interface SequencedEvent {
@@ -20,7 +20,10 @@ const encoder = new TextEncoder();
 
 /** Job events on the MNIST_EVENTS stream, one subject per job. */
 export class EventLog {
-  constructor(private readonly js: JetStreamClient) {}
+  constructor(
+    private readonly js: JetStreamClient,
+    private readonly log: Logger = silentLogger,
+  ) {}
 
   /** Publishes (persisted by JetStream) and returns the stream sequence. */
   async publish(event: JobEvent): Promise<number> {
@@ -31,9 +34,11 @@ export class EventLog {
 
   /**
    * A job's events in order, from `afterSeq` on, then live as they are published, until
-   * `signal` aborts (or the job ends, with `untilFinal`). An ordered consumer: the server
-   * keeps no state for it, and the client re-creates it after a reconnect at the last
-   * sequence seen, so nothing is skipped or repeated.
+   * `signal` aborts (or the job ends, with `untilFinal`). An ordered consumer: the client
+   * re-creates it after a reconnect at the last sequence seen, so nothing is skipped or
+   * repeated; it is deleted on the way out (closing it alone leaves it on the server for
+   * minutes). A message that is not a JobEvent is skipped with a warning: one bad publish
+   * must not break the job's stream for good.
    */
   async *follow(jobId: string, o: FollowOptions = {}): AsyncGenerator<SequencedEvent> {
     if (o.signal?.aborted) return;
@@ -49,14 +54,28 @@ export class EventLog {
     if (o.signal?.aborted) stop();
     try {
       for await (const m of messages) {
-        const parsed = JobEventSchema.safeParse(m.json());
-        if (!parsed.success) throw new CorruptRecordError(`event ${m.seq} on ${m.subject}`, { cause: parsed.error });
+        const parsed = JobEventSchema.safeParse(parseJson(m.data));
+        if (!parsed.success) {
+          this.log.warn('event.malformed_skipped', { jobId, seq: m.seq });
+          continue;
+        }
         yield { seq: m.seq, event: parsed.data };
         if (o.untilFinal && parsed.data.type === 'status' && isFinalState(parsed.data.state)) return;
       }
     } finally {
       o.signal?.removeEventListener('abort', stop);
       await messages.close();
+      await consumer.delete().catch(() => undefined);
     }
+  }
+}
+
+const decoder = new TextDecoder();
+
+function parseJson(data: Uint8Array): unknown {
+  try {
+    return JSON.parse(decoder.decode(data));
+  } catch {
+    return undefined;
   }
 }

@@ -5,10 +5,14 @@ export type { ConnectOptions } from './connect.js';
 export { ensureClusterResources, RESOURCE_DEFAULTS, ResourceConflictError } from './resources.js';
 export type { ClusterResourceOptions } from './resources.js';
 export { openCluster, SubmitError } from './cluster-client.js';
-export type { ClusterClient, OpenClusterOptions } from './cluster-client.js';
+export type { Admission, ClusterClient, OpenClusterOptions, SubmitOptions } from './cluster-client.js';
+export { ClusterView } from './cluster-view.js';
+export type { ViewedJob } from './cluster-view.js';
+export { placeableTrainers, Reconciler } from './reconciler.js';
+export type { ReconcilerDeps, ReconcilerOptions } from './reconciler.js';
 export { JobStore } from './job-store.js';
 export type { JobEntry, StatusChangeHook, TransitionResult } from './job-store.js';
-export { newJobId } from './job-ids.js';
+export { jobIdForKey, newJobId } from './job-ids.js';
 export { TrainerRegistry } from './trainer-registry.js';
 export { EventLog } from './events.js';
 export type { FollowOptions, SequencedEvent } from './events.js';
@@ -21,6 +25,7 @@ export {
   ClusterError,
   ConfigError,
   CorruptRecordError,
+  IdempotencyKeyReusedError,
   JobConflictError,
   JobExistsError,
   JobFinishedError,

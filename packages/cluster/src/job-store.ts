@@ -46,10 +46,14 @@ export class JobStore {
     private readonly onStatus: StatusChangeHook = async () => undefined,
   ) {}
 
-  /** Writes a new record in state 'queued'. Throws JobExistsError if the id is taken. */
-  async create(spec: JobSpec, opts: { id?: string; now?: Date } = {}): Promise<JobRecord> {
+  /**
+   * Writes a new record in state 'queued', or 'parked' with the reason when `parked` is
+   * given. Throws JobExistsError if the id is taken.
+   */
+  async create(spec: JobSpec, opts: { id?: string; now?: Date; parked?: string } = {}): Promise<JobRecord> {
     const at = (opts.now ?? new Date()).toISOString();
-    const record = JobRecordSchema.parse({ id: opts.id ?? newJobId(), spec, state: 'queued', createdAt: at, updatedAt: at, attempt: 0 });
+    const state = opts.parked === undefined ? { state: 'queued' } : { state: 'parked', message: opts.parked };
+    const record = JobRecordSchema.parse({ id: opts.id ?? newJobId(), spec, ...state, createdAt: at, updatedAt: at, attempt: 0 });
     try {
       await this.kv.create(record.id, encoder.encode(JSON.stringify(record)));
     } catch (err) {
@@ -101,6 +105,20 @@ export class JobStore {
       return { record: next, changed: true };
     }
     throw new JobConflictError(id, MAX_CAS_ATTEMPTS);
+  }
+
+  /**
+   * Deletes a record (retention), only if it is still at `revision`: a job that changed
+   * meanwhile is left alone. Purge keeps one marker instead of the key's history.
+   */
+  async remove(id: string, revision: number): Promise<boolean> {
+    try {
+      await this.kv.purge(id, { previousSeq: revision });
+      return true;
+    } catch (err) {
+      if (isCasConflict(err)) return false;
+      throw err;
+    }
   }
 
   /** Moves a job that is not finished to 'cancelled'. Throws JobNotFoundError or JobFinishedError. */

@@ -76,13 +76,18 @@ export async function ensureClusterResources(nc: NatsConnection, opts: ClusterRe
     await ensureStream(jsm, { name: `KV_${NATS_NAMES.trainersBucket}` }, ttl);
   }
 
-  await ensureStream(jsm, {
-    name: NATS_NAMES.tasksStream,
-    subjects: [NATS_NAMES.tasksSubject],
-    retention: RetentionPolicy.Workqueue,
-    storage: StorageType.File,
-    duplicate_window: nanos(120_000),
-  });
+  await ensureStream(
+    jsm,
+    {
+      name: NATS_NAMES.tasksStream,
+      subjects: [NATS_NAMES.tasksWildcard],
+      retention: RetentionPolicy.Workqueue,
+      storage: StorageType.File,
+      duplicate_window: nanos(120_000),
+    },
+    // Streams made before tasks had a subject per job.
+    { subjects: [NATS_NAMES.tasksWildcard] },
+  );
   await ensureStream(
     jsm,
     {
@@ -104,9 +109,13 @@ export async function ensureClusterResources(nc: NatsConnection, opts: ClusterRe
       ack_wait: ackWait,
       deliver_policy: DeliverPolicy.All,
       max_deliver: -1,
-      filter_subject: NATS_NAMES.tasksSubject,
+      filter_subject: NATS_NAMES.tasksWildcard,
     });
-  } else if (opts.taskAckWaitMs !== undefined && info.config.ack_wait !== ackWait) {
-    await jsm.consumers.update(NATS_NAMES.tasksStream, NATS_NAMES.tasksConsumer, { ack_wait: ackWait });
+  } else {
+    const update = {
+      ...(opts.taskAckWaitMs !== undefined && info.config.ack_wait !== ackWait && { ack_wait: ackWait }),
+      ...(info.config.filter_subject !== NATS_NAMES.tasksWildcard && { filter_subject: NATS_NAMES.tasksWildcard }),
+    };
+    if (Object.keys(update).length > 0) await jsm.consumers.update(NATS_NAMES.tasksStream, NATS_NAMES.tasksConsumer, update);
   }
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { JobSpecSchema } from './job-spec.js';
+import { JobSpecSchema, type JobSpec } from './job-spec.js';
 import { EpochRecordSchema } from './records.js';
 
 /** Names on the broker. One place, so api, trainer and cli can never disagree. */
@@ -10,7 +10,9 @@ export const NATS_NAMES = {
   trainersBucket: 'mnist-trainers',
   /** Work-queue stream of TaskMessage: each task is taken by one trainer. */
   tasksStream: 'MNIST_TASKS',
-  tasksSubject: 'mnist.tasks',
+  /** A task's subject names its job, so "is job X on the queue?" is one direct read by subject. */
+  taskSubject: (jobId: string) => `mnist.tasks.${jobId}`,
+  tasksWildcard: 'mnist.tasks.>',
   /** The one durable pull consumer all trainers share on the work queue. */
   tasksConsumer: 'trainers',
   /** Stream of JobEvent, subject per job; the API replays it for SSE (id = stream sequence). */
@@ -26,10 +28,20 @@ export const NATS_NAMES = {
 /** Trainer ids name NATS subjects (trainerInbox) and KV keys: same safe alphabet as job ids. */
 export const TrainerIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'trainer id must be 1-64 letters, digits, _ or -');
 
-export const JOB_STATES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+/**
+ * `parked`: accepted, but the fleet is too small to place it now (the message says why);
+ * it has no task on the work queue until the API's reconciler sees enough trainers.
+ */
+export const JOB_STATES = ['queued', 'parked', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 export type JobState = (typeof JOB_STATES)[number];
 export const FINAL_STATES: readonly JobState[] = ['succeeded', 'failed', 'cancelled'];
 export const isFinalState = (s: JobState) => FINAL_STATES.includes(s);
+
+/** The fewest trainers a job can start with. */
+export const neededTrainers = (spec: Pick<JobSpec, 'replicas' | 'minReplicas'>) => spec.minReplicas ?? spec.replicas;
+
+/** Why a job is parked, in one wording for the API and the trainers: "needs 64 trainers, 2 live". */
+export const parkedReason = (spec: Pick<JobSpec, 'replicas' | 'minReplicas'>, live: number) => `needs ${neededTrainers(spec)} trainers, ${live} live`;
 
 /** Job ids are used in NATS subjects, KV keys and S3 keys: keep them to a safe alphabet. */
 export const JobIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'job id must be 1-64 letters, digits, _ or -');
@@ -49,7 +61,7 @@ export const JobRecordSchema = z.object({
   /** Last epoch whose record is in metrics.jsonl. */
   epoch: z.number().int().min(0).default(0),
   backend: z.string().optional(),
-  /** Why the job failed, or why it is waiting while queued. */
+  /** Why the job failed, or why it is waiting while queued or parked. */
   message: z.string().optional(),
 });
 export type JobRecord = z.infer<typeof JobRecordSchema>;

@@ -10,14 +10,19 @@ export {
   specIssues,
   TRAIN_SET_SIZE,
   TEST_SET_SIZE,
+  SyncSchema,
+  SYNC_OUTER,
+  COLLECTIVE_CHOICES,
 } from './job-spec.js';
-export type { JobSpec, JobSpecInput, OptimizerSpec, SpecIssue } from './job-spec.js';
+export type { JobSpec, JobSpecInput, OptimizerSpec, SpecIssue, SyncSpec, LocalSyncSpec, CollectiveChoice } from './job-spec.js';
 export { artifactKeys, checkpointEpoch, jobPrefix } from './layout.js';
 export {
   NATS_NAMES,
   JOB_STATES,
   FINAL_STATES,
   isFinalState,
+  neededTrainers,
+  parkedReason,
   JobIdSchema,
   JobRecordSchema,
   TaskMessageSchema,

@@ -40,6 +40,7 @@ describe('sweep state', () => {
   it('is running until every job ends, then succeeded, partial, cancelled or failed', () => {
     expect(sweepState(['queued', 'queued'])).toBe('queued');
     expect(sweepState(['succeeded', 'queued'])).toBe('running');
+    expect(sweepState(['parked', 'queued'])).toBe('queued');
     expect(sweepState(['succeeded', 'succeeded'])).toBe('succeeded');
     expect(sweepState(['succeeded', 'failed'])).toBe('partial');
     expect(sweepState(['cancelled', 'failed'])).toBe('cancelled');

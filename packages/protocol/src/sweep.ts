@@ -94,8 +94,8 @@ export type SweepState = (typeof SWEEP_STATES)[number];
 
 /** A sweep's state from its jobs: running until every job ended, then succeeded only if all did. */
 export function sweepState(states: readonly JobState[]): SweepState {
-  if (states.some((s) => s === 'running')) return 'running';
-  if (states.some((s) => !isFinalState(s))) return states.some((s) => s !== 'queued') ? 'running' : 'queued';
+  // Waiting jobs (queued or parked) keep the sweep going; it is 'running' once any job started or ended.
+  if (states.some((s) => !isFinalState(s))) return states.some((s) => s === 'running' || isFinalState(s)) ? 'running' : 'queued';
   if (states.every((s) => s === 'succeeded')) return 'succeeded';
   if (states.some((s) => s === 'succeeded')) return 'partial';
   return states.some((s) => s === 'cancelled') ? 'cancelled' : 'failed';
@@ -113,7 +113,7 @@ export interface SweepSummary {
 
 /** The summary of one sweep from its jobs (any order); jobs oldest first, which is the order they were submitted. */
 export function summarizeSweep(id: string, jobs: readonly JobRecord[]): SweepSummary {
-  const counts = { queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 } satisfies Record<JobState, number>;
+  const counts = { queued: 0, parked: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 } satisfies Record<JobState, number>;
   for (const j of jobs) counts[j.state]++;
   const ordered = [...jobs].sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
   return {

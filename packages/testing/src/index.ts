@@ -3,3 +3,5 @@ export { startNatsServer, NatsServerMissingError } from './nats-server.js';
 export type { NatsServerHandle } from './nats-server.js';
 export { startS3Server, S3RVER_CREDENTIALS } from './s3-server.js';
 export type { S3ServerHandle } from './s3-server.js';
+export { createVirtualHosts, virtualHostsUnavailable } from './virtual-hosts.js';
+export type { VirtualHosts } from './virtual-hosts.js';

@@ -9,6 +9,8 @@ export interface NatsServerHandle extends AsyncDisposable {
   readonly port: number;
   /** JetStream store folder; it survives `restart()` so streams and KV persist like a real broker's disk. */
   readonly storeDir: string;
+  /** Sends a signal to the running server (fault tests freeze it with SIGSTOP, thaw it with SIGCONT). */
+  signal(sig: NodeJS.Signals): void;
   stop(): Promise<void>;
   /** Stops the server (SIGTERM) and starts it again on the same port and store. */
   restart(downMs?: number): Promise<void>;
@@ -28,7 +30,9 @@ function assertBinary(bin: string): void {
 }
 
 /** Starts `nats-server -js` on a free port with a temporary JetStream store. */
-export async function startNatsServer(opts: { bin?: string; port?: number } = {}): Promise<NatsServerHandle> {
+/** `host`: the address to listen on (default loopback; a bridge address serves network namespaces). */
+export async function startNatsServer(opts: { bin?: string; port?: number; host?: string } = {}): Promise<NatsServerHandle> {
+  const host = opts.host ?? '127.0.0.1';
   const bin = opts.bin ?? 'nats-server';
   assertBinary(bin);
   const port = opts.port ?? (await freePort());
@@ -36,13 +40,13 @@ export async function startNatsServer(opts: { bin?: string; port?: number } = {}
   let child: ChildProcess | undefined;
 
   const launch = async () => {
-    child = spawn(bin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child = spawn(bin, ['-a', host, '-p', String(port), '-js', '-sd', storeDir], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
     const exited = new Promise<never>((_, reject) =>
       child!.once('exit', (code) => reject(new Error(`nats-server exited (${code}) during start: ${stderr}`))),
     );
-    await Promise.race([waitForPort(port), exited]);
+    await Promise.race([waitForPort(port, 10_000, host), exited]);
   };
 
   const stopChild = async () => {
@@ -57,9 +61,13 @@ export async function startNatsServer(opts: { bin?: string; port?: number } = {}
 
   await launch();
   const handle: NatsServerHandle = {
-    url: `nats://127.0.0.1:${port}`,
+    url: `nats://${host}:${port}`,
     port,
     storeDir,
+    signal: (sig) => {
+      if (!child || child.exitCode !== null) throw new Error('nats-server is not running');
+      child.kill(sig);
+    },
     stop: async () => {
       await stopChild();
       rmSync(storeDir, { recursive: true, force: true });

@@ -23,11 +23,12 @@ interface S3rverInstance {
 }
 
 /** Starts an S3-compatible server (s3rver, in this process) on a free port over a temporary folder. */
-export async function startS3Server(opts: { port?: number; bucket?: string } = {}): Promise<S3ServerHandle> {
+export async function startS3Server(opts: { port?: number; bucket?: string; host?: string } = {}): Promise<S3ServerHandle> {
+  const host = opts.host ?? '127.0.0.1';
   const directory = mkdtempSync(join(tmpdir(), 's3rver-'));
-  const server = new S3rver({ address: '127.0.0.1', port: opts.port ?? 0, silent: true, directory }) as S3rverInstance;
+  const server = new S3rver({ address: host, port: opts.port ?? 0, silent: true, directory }) as S3rverInstance;
   const { port } = await server.run();
-  const endpoint = `http://127.0.0.1:${port}`;
+  const endpoint = `http://${host}:${port}`;
   const handle: S3ServerHandle = {
     endpoint,
     port,

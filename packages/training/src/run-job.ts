@@ -12,6 +12,8 @@ import {
 } from '@mnist/storage';
 import { LocalCollective, type Collective } from './collective.js';
 import { createOptimizer } from './optimizer.js';
+import type { NamedTensor } from './replica-sync.js';
+import { OUTER_STATE_PREFIX } from './replica-sync.js';
 import { runEpochs, type StepProgress } from './train-loop.js';
 
 export interface RunJobOptions {
@@ -51,11 +53,15 @@ export async function runJob(o: RunJobOptions): Promise<RunJobResult> {
 
   let model: tfl.LayersModel;
   let records: EpochRecord[] = [];
+  let syncState: NamedTensor[] | undefined;
   const optimizer = createOptimizer(spec.optimizer);
   if (checkpoint) {
     // Rebuild from the checkpoint itself: topology, weights (incl. batch-norm statistics), optimizer slots.
     model = await tfl.loadLayersModel(checkpoint.modelHandler);
-    await optimizer.setWeights(checkpoint.optimizerWeights);
+    // Local SGD's outer state rides in the optimizer file under its own prefix.
+    const isOuter = (w: { name: string }) => w.name.startsWith(OUTER_STATE_PREFIX);
+    await optimizer.setWeights(checkpoint.optimizerWeights.filter((w) => !isOuter(w)));
+    syncState = checkpoint.optimizerWeights.filter(isOuter);
     const text = (await getText(store, artifactKeys.metrics)) ?? '';
     // Epochs after the checkpoint will be trained again: drop their records.
     records = parseMetricsJsonl(text, `${store.location}${artifactKeys.metrics}`).filter(
@@ -82,9 +88,10 @@ export async function runJob(o: RunJobOptions): Promise<RunJobResult> {
       backend: o.backend,
       startEpoch,
       startStep: checkpoint?.manifest.step ?? 0,
+      syncState,
       onStep: o.onStep,
       signal: o.signal,
-      onEpoch: async (record, { step }) => {
+      onEpoch: async (record, { step, syncState: outer }) => {
         records.push(record);
         // Metrics before the checkpoint: a crash in between re-trains the epoch rather than losing its record.
         await store.put(artifactKeys.metrics, toMetricsJsonl(records), 'application/x-ndjson');
@@ -93,7 +100,7 @@ export async function runJob(o: RunJobOptions): Promise<RunJobResult> {
             epoch: record.epoch,
             step,
             model,
-            optimizerWeights: await optimizer.getWeights(),
+            optimizerWeights: [...(await optimizer.getWeights()), ...outer],
             meta: { model: spec.model, backend: o.backend, spec },
           });
         }

@@ -2,9 +2,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { EpochRecord, JobSpec } from '@mnist/protocol';
 import { setDropoutStep } from '@mnist/models';
-import { BatchBuffer, epochBatches, gatherBatch, stepsPerEpoch, type Dataset, type Split } from '@mnist/data';
+import { BatchBuffer, epochBatches, gatherBatch, stepsPerEpoch, type Dataset } from '@mnist/data';
 import type { Collective } from './collective.js';
+import { evaluate, evaluateSharded } from './evaluate.js';
 import { countCorrect, crossEntropy } from './loss.js';
+import { createReplicaSync, type LocalStep, type NamedTensor } from './replica-sync.js';
 
 export interface StepProgress {
   epoch: number;
@@ -18,6 +20,13 @@ export interface StepProgress {
   loss(): number;
 }
 
+export interface EpochState {
+  /** Optimizer steps taken so far. */
+  step: number;
+  /** State of the replica sync to checkpoint beside the optimizer's (local SGD's outer momentum). */
+  syncState: NamedTensor[];
+}
+
 export interface LoopOptions {
   spec: JobSpec;
   data: Dataset;
@@ -29,9 +38,11 @@ export interface LoopOptions {
   /** First epoch to run (1-based; > 1 when resuming) and optimizer steps already taken. */
   startEpoch: number;
   startStep: number;
+  /** Replica-sync state from the checkpoint being resumed. */
+  syncState?: NamedTensor[];
   onStep?: (p: StepProgress) => void;
   /** Rank 0 only, after evaluation: sinks, metrics file, checkpoint. Awaited before the next epoch. */
-  onEpoch?: (record: EpochRecord, state: { step: number }) => Promise<void>;
+  onEpoch?: (record: EpochRecord, state: EpochState) => Promise<void>;
   signal?: AbortSignal;
   evalBatchSize?: number;
 }
@@ -47,60 +58,23 @@ const IMAGE_SHAPE = [28, 28, 1] as const;
 const YIELD_EVERY_MS = 10;
 
 /**
- * Mean loss and accuracy of the model (inference mode) on a whole split, in batches.
- * With `predictions` (one slot per example), it also receives each example's arg-max
- * class from the same forward pass.
- */
-export function evaluate(
-  model: tfl.LayersModel,
-  split: Split,
-  batchSize = 1000,
-  predictions?: Int32Array,
-): { loss: number; acc: number } {
-  const pixels = IMAGE_SHAPE[0] * IMAGE_SHAPE[1];
-  let lossSum = tf.scalar(0);
-  let correct = tf.scalar(0);
-  for (let from = 0; from < split.count; from += batchSize) {
-    const n = Math.min(batchSize, split.count - from);
-    const [nextLoss, nextCorrect, classes] = tf.tidy(() => {
-      // slice(): the cpu backend keeps the array it is given; never hand it a view of the dataset.
-      const x = tf.tensor4d(split.images.slice(from * pixels, (from + n) * pixels), [n, ...IMAGE_SHAPE]);
-      const y = tf.tensor1d(split.labels.slice(from, from + n), 'int32');
-      const logits = model.apply(x, { training: false }) as tf.Tensor2D;
-      const out = [tf.add(lossSum, crossEntropy(logits, y, 1)), tf.add(correct, countCorrect(logits, y))];
-      return predictions ? [...out, tf.argMax(logits, 1)] : out;
-    });
-    lossSum.dispose();
-    correct.dispose();
-    lossSum = nextLoss as tf.Scalar;
-    correct = nextCorrect as tf.Scalar;
-    if (classes) {
-      predictions!.set(classes.dataSync() as Int32Array, from); // a sync per batch, only when asked
-      classes.dispose();
-    }
-  }
-  // One read-back for the whole pass: the only sync point of evaluation.
-  const [l, c] = [lossSum.dataSync()[0]!, correct.dataSync()[0]!];
-  lossSum.dispose();
-  correct.dispose();
-  return { loss: l / split.count, acc: c / split.count };
-}
-
-/**
- * The training loop: for each epoch, for each (sharded) batch: forward + backward,
- * all-reduce the gradients, apply the same update on every rank; then rank 0
- * evaluates and hands the epoch record to `onEpoch`.
+ * The training loop: for each epoch, for each (sharded) batch: forward + backward on this
+ * rank's shard, then the replica sync turns the ranks' gradients into the update (every
+ * step, or local SGD with periodic averaging: see spec.sync); then all ranks evaluate
+ * their share of the test set and rank 0 hands the epoch record to `onEpoch`.
  */
 export async function runEpochs(o: LoopOptions): Promise<EpochRecord[]> {
   const { spec, data, model, optimizer, collective } = o;
   const { rank, worldSize } = collective;
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const sizes = vars.map((v) => v.size);
-  const gradLength = sizes.reduce((a, b) => a + b, 0);
+  const sync = createReplicaSync(spec.sync, { model, vars, optimizer, collective });
+  if (o.syncState) sync.restore(o.syncState);
   const records: EpochRecord[] = [];
   // One buffer for every batch: the batch's tensors are disposed before the next gather
   // (some backends keep the array they are given instead of copying it).
   const buffer = new BatchBuffer(Math.ceil(spec.batchSize / worldSize));
+  // Local SGD records each rank's share of the global mean: progress scales it back up.
+  const progressScale = spec.sync === 'step' ? 1 : worldSize;
   let lastYield = performance.now();
   let globalStep = o.startStep;
 
@@ -112,100 +86,82 @@ export async function runEpochs(o: LoopOptions): Promise<EpochRecord[]> {
     let correctSum = tf.scalar(0);
     let images = 0;
     let globalImages = 0;
+    let localLoss: number;
+    let localCorrect: number;
+    try {
+      for (const batch of epochBatches({ n: data.train.count, batchSize: spec.batchSize, seed: spec.seed, epoch, rank, worldSize })) {
+        if (o.signal?.aborted) throw new TrainingCancelledError(epoch, batch.step);
+        setDropoutStep(model, globalStep, rank);
+        const count = batch.indices.length;
 
-    for (const batch of epochBatches({ n: data.train.count, batchSize: spec.batchSize, seed: spec.seed, epoch, rank, worldSize })) {
-      if (o.signal?.aborted) throw new TrainingCancelledError(epoch, batch.step);
-      setDropoutStep(model, globalStep, rank);
-      const count = batch.indices.length;
+        // forward + backward on this rank's shard.
+        let local: LocalStep | undefined;
+        if (count > 0) {
+          const { x, y } = gatherBatch(data.train, batch.indices, buffer);
+          const xs = tf.tensor4d(x, [count, ...IMAGE_SHAPE]);
+          const ys = tf.tensor1d(y, 'int32');
+          let correct: tf.Scalar | undefined;
+          const denominator = sync.lossDenominator(count, batch.globalCount);
+          const { value, grads } = tf.variableGrads(() => {
+            const logits = model.apply(xs, { training: true }) as tf.Tensor2D;
+            correct = tf.keep(countCorrect(logits, ys));
+            return crossEntropy(logits, ys, denominator);
+          }, vars);
+          tf.dispose([xs, ys]);
+          // The record's loss is this rank's share of the global batch mean.
+          const loss = denominator === batch.globalCount ? value : (tf.tidy(() => tf.mul(value, count / batch.globalCount)) as tf.Scalar);
+          if (loss !== value) value.dispose();
+          local = { grads: vars.map((v) => grads[v.name]!), loss, correct: correct! };
+        }
 
-      // forward + backward on this rank's shard; the loss is scaled by the global count.
-      let loss: tf.Scalar | undefined;
-      let correct: tf.Scalar | undefined;
-      let grads: tf.Tensor[] = [];
-      if (count > 0) {
-        const { x, y } = gatherBatch(data.train, batch.indices, buffer);
-        const xs = tf.tensor4d(x, [count, ...IMAGE_SHAPE]);
-        const ys = tf.tensor1d(y, 'int32');
-        const result = tf.variableGrads(() => {
-          const logits = model.apply(xs, { training: true }) as tf.Tensor2D;
-          correct = tf.keep(countCorrect(logits, ys));
-          return crossEntropy(logits, ys, batch.globalCount);
-        }, vars);
-        loss = result.value;
-        grads = vars.map((v) => result.grads[v.name]!);
-        xs.dispose();
-        ys.dispose();
+        // sync + step: the same update on every rank.
+        const { loss, correct } = await sync.step(local, batch.step + 1 === steps);
+        const [nextLoss, nextCorrect] = [tf.add(lossSum, loss), tf.add(correctSum, correct)];
+        tf.dispose([lossSum, correctSum, loss, correct]);
+        lossSum = nextLoss as tf.Scalar;
+        correctSum = nextCorrect as tf.Scalar;
+        images += count;
+        globalImages += batch.globalCount;
+        globalStep++;
+
+        // log: progress is cheap unless the consumer asks for the loss.
+        if (o.onStep) {
+          const doneSteps = batch.step + 1;
+          const currentLoss = lossSum;
+          o.onStep({
+            epoch,
+            step: doneSteps,
+            steps,
+            images,
+            elapsedSec: (performance.now() - epochStart) / 1000,
+            loss: () => (currentLoss.dataSync()[0]! * progressScale) / doneSteps,
+          });
+        }
+
+        // Steps that do not wait on the network never yield: do it now and then so the process
+        // still serves timers and I/O (abort signals, heartbeats, broker acks) while it trains.
+        // A turn of the event loop costs ~0.1 ms: take one every YIELD_EVERY_MS, not every step.
+        if (performance.now() - lastYield > YIELD_EVERY_MS) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          lastYield = performance.now();
+        }
       }
-
-      // all-reduce: sum of the ranks' scaled gradients = gradient of the global batch mean.
-      // Loss and correct count ride along in the same message.
-      if (worldSize > 1) {
-        const flat = new Float32Array(gradLength + 2);
-        let offset = 0;
-        grads.forEach((g) => {
-          flat.set(g.dataSync() as Float32Array, offset); // a sync point, needed to send the bytes
-          offset += g.size;
-        });
-        flat[gradLength] = loss ? loss.dataSync()[0]! : 0;
-        flat[gradLength + 1] = correct ? correct.dataSync()[0]! : 0;
-        tf.dispose([...grads, loss, correct].filter((t): t is tf.Tensor => t !== undefined));
-        const sum = await collective.allReduceSum(flat);
-        offset = 0;
-        grads = vars.map((v, i) => {
-          const t = tf.tensor(sum.slice(offset, offset + sizes[i]!), v.shape);
-          offset += sizes[i]!;
-          return t;
-        });
-        loss = tf.scalar(sum[gradLength]!);
-        correct = tf.scalar(sum[gradLength + 1]!);
-      }
-
-      // step: the same update on every rank.
-      optimizer.applyGradients(vars.map((v, i) => ({ name: v.name, tensor: grads[i]! })));
-      tf.dispose(grads);
-      const nextLoss = tf.add(lossSum, loss!);
-      const nextCorrect = tf.add(correctSum, correct!);
-      tf.dispose([lossSum, correctSum, loss!, correct!]);
-      lossSum = nextLoss as tf.Scalar;
-      correctSum = nextCorrect as tf.Scalar;
-      images += count;
-      globalImages += batch.globalCount;
-      globalStep++;
-
-      // log: progress is cheap unless the consumer asks for the loss.
-      if (o.onStep) {
-        const doneSteps = batch.step + 1;
-        const currentLoss = lossSum;
-        o.onStep({
-          epoch,
-          step: doneSteps,
-          steps,
-          images,
-          elapsedSec: (performance.now() - epochStart) / 1000,
-          loss: () => currentLoss.dataSync()[0]! / doneSteps,
-        });
-      }
-
-      // A group of one never awaits inside an epoch: yield now and then so the process
-      // still serves timers and I/O (abort signals, heartbeats, broker acks) while it trains.
-      // A turn of the event loop costs ~0.1 ms: take one every YIELD_EVERY_MS, not every step.
-      if (worldSize === 1 && performance.now() - lastYield > YIELD_EVERY_MS) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        lastYield = performance.now();
-      }
+      // the epoch's sums: one read-back per epoch.
+      localLoss = lossSum.dataSync()[0]!;
+      localCorrect = correctSum.dataSync()[0]!;
+    } finally {
+      tf.dispose([lossSum, correctSum]);
     }
     const trainSeconds = (performance.now() - epochStart) / 1000;
-    const trainLoss = lossSum.dataSync()[0]! / steps;
-    const trainAcc = correctSum.dataSync()[0]! / globalImages;
-    tf.dispose([lossSum, correctSum]);
+    const [epochLoss, epochCorrect] = await sync.epochTotals(localLoss, localCorrect);
 
-    // evaluate + record on rank 0; the others go on to the next epoch and wait in the all-reduce.
+    // evaluate: each rank its share of the test set; rank 0 records.
+    const test = worldSize > 1 ? await evaluateSharded(model, data.test, collective, o.evalBatchSize) : evaluate(model, data.test, o.evalBatchSize);
     if (rank === 0) {
-      const test = evaluate(model, data.test, o.evalBatchSize);
       const record: EpochRecord = {
         epoch,
-        trainLoss,
-        trainAcc,
+        trainLoss: epochLoss / steps,
+        trainAcc: epochCorrect / globalImages,
         testLoss: test.loss,
         testAcc: test.acc,
         seconds: (performance.now() - epochStart) / 1000,
@@ -213,7 +169,12 @@ export async function runEpochs(o: LoopOptions): Promise<EpochRecord[]> {
         backend: o.backend,
       };
       records.push(record);
-      await o.onEpoch?.(record, { step: globalStep });
+      const syncState = sync.state();
+      try {
+        await o.onEpoch?.(record, { step: globalStep, syncState });
+      } finally {
+        tf.dispose(syncState.map((n) => n.tensor));
+      }
     }
   }
   return records;

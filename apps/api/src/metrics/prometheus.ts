@@ -32,24 +32,25 @@ export function createPrometheus(o: PrometheusOptions): ApiMetrics & { registry:
   const scrapeErrors = new Counter({ name: 'mnist_api_scrape_errors_total', help: 'Cluster reads that failed while building a scrape.', registers: [registry] });
 
   const jobs = g('mnist_jobs', 'Jobs by state.', ['state']);
-  const jobInfo = g('mnist_job_info', 'One series per recent job: its model, state and replicas (value 1).', ['job', 'model', 'state', 'replicas']);
-  const jobEpoch = g('mnist_job_epoch', 'Last completed epoch of the job.', ['job', 'model']);
-  const jobEpochs = g('mnist_job_epochs', 'Epochs the job trains for.', ['job', 'model']);
-  const loss = g('mnist_job_loss', 'Cross-entropy loss at the last completed epoch (split: train = epoch mean, test = evaluation).', ['job', 'model', 'split']);
-  const accuracy = g('mnist_job_accuracy_ratio', 'Accuracy (0..1) at the last completed epoch.', ['job', 'model', 'split']);
-  const throughput = g('mnist_job_images_per_second', 'Training images per second over the last completed epoch.', ['job', 'model']);
-  const live = g('mnist_job_live_images_per_second', 'Training images per second from the latest progress event of a running job.', ['job', 'model']);
+  const jobInfo = g('mnist_job_info', 'One series per recent job: its model, state and replicas (value 1).', ['job_id', 'model', 'state', 'replicas']);
+  const jobEpoch = g('mnist_job_epoch', 'Last completed epoch of the job.', ['job_id', 'model']);
+  const jobEpochs = g('mnist_job_epochs', 'Epochs the job trains for.', ['job_id', 'model']);
+  const loss = g('mnist_job_loss', 'Cross-entropy loss at the last completed epoch (split: train = epoch mean, test = evaluation).', ['job_id', 'model', 'split']);
+  const accuracy = g('mnist_job_accuracy_ratio', 'Accuracy (0..1) at the last completed epoch.', ['job_id', 'model', 'split']);
+  const throughput = g('mnist_job_images_per_second', 'Training images per second over the last completed epoch.', ['job_id', 'model']);
+  const live = g('mnist_job_live_images_per_second', 'Training images per second from the latest progress event of a running job.', ['job_id', 'model']);
+  const lost = g('mnist_job_trainers_lost', "Running job: trainers its record names that have no heartbeat (gone while holding the job).", ['job_id', 'model']);
   const trainersUp = g('mnist_trainers_up', 'Trainers with a heartbeat within the TTL.');
   const trainersBusy = g('mnist_trainers_busy', 'Trainers working on a job.');
   const trainerInfo = g('mnist_trainer_info', 'One series per live trainer (value 1).', ['trainer', 'host', 'backend', 'state']);
-  const clusterGauges = [jobs, jobInfo, jobEpoch, jobEpochs, loss, accuracy, throughput, live, trainersUp, trainersBusy, trainerInfo];
+  const clusterGauges = [jobs, jobInfo, jobEpoch, jobEpochs, loss, accuracy, throughput, live, lost, trainersUp, trainersBusy, trainerInfo];
 
   /** Synchronous: no scrape can interleave between the reset and the last set. */
   const apply = (s: ClusterSnapshot) => {
     for (const m of clusterGauges) m.reset();
     for (const [state, n] of Object.entries(s.jobsByState)) jobs.set({ state }, n);
     for (const j of s.jobs) {
-      const l = { job: j.id, model: j.model };
+      const l = { job_id: j.id, model: j.model };
       jobInfo.set({ ...l, state: j.state, replicas: String(j.replicas) }, 1);
       jobEpoch.set(l, j.epoch);
       jobEpochs.set(l, j.epochs);
@@ -61,6 +62,7 @@ export function createPrometheus(o: PrometheusOptions): ApiMetrics & { registry:
         throughput.set(l, j.last.imagesPerSec);
       }
       if (j.liveImagesPerSec !== undefined) live.set(l, j.liveImagesPerSec);
+      if (j.lostTrainers !== undefined) lost.set(l, j.lostTrainers);
     }
     trainersUp.set(s.trainers.length);
     trainersBusy.set(s.trainers.filter((t) => t.state === 'busy').length);

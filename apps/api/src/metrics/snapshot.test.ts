@@ -25,7 +25,7 @@ describe('createSnapshotter', () => {
     cluster.emit({ type: 'progress', jobId: running.id, epoch: 2, step: 3, steps: 8, imagesPerSec: 456, loss: 0.3, at: 'x' });
 
     let s = await take();
-    expect(s.jobsByState).toEqual({ queued: 1, running: 1, succeeded: 1, failed: 0, cancelled: 0 });
+    expect(s.jobsByState).toEqual({ queued: 1, parked: 0, running: 1, succeeded: 1, failed: 0, cancelled: 0 });
     expect(s.jobs.map((j) => j.id).sort()).not.toContain(old.id); // finished outside the window
     const r = s.jobs.find((j) => j.id === running.id)!;
     expect(r).toMatchObject({ model: 'mlp', state: 'running', replicas: 2, epoch: 1, epochs: 3, last: rec(1, 0.8), liveImagesPerSec: 456 });
@@ -45,5 +45,22 @@ describe('createSnapshotter', () => {
     s = await take();
     expect(s.errors).toBe(1);
     expect(s.jobs.find((j) => j.id === running.id)!.last).toBeUndefined();
+  });
+
+  it('counts, per running job, the trainers its record names that have no heartbeat', async () => {
+    const cluster = new MemoryCluster();
+    const take = createSnapshotter(cluster, new MemoryArtifacts());
+    const job = await cluster.submit(parseJobSpec({ model: 'mlp', replicas: 2, batchSize: 64 }));
+    const queued = await cluster.submit(parseJobSpec({ model: 'mlp' }));
+    cluster.put({ ...cluster.records.get(job.id)!, state: 'running', attempt: 1, trainers: ['t1', 't2'] });
+    cluster.put({ ...cluster.records.get(queued.id)!, trainers: ['t9'] });
+    const info = { host: 'h', pid: 1, backend: 'cpu', startedAt: 'x', lastSeen: 'y' };
+    cluster.trainerList = [{ ...info, id: 't1', state: 'busy', jobId: job.id, rank: 0 }];
+    let s = await take();
+    expect(s.jobs.find((j) => j.id === job.id)!.lostTrainers).toBe(1);
+    expect(s.jobs.find((j) => j.id === queued.id)!.lostTrainers).toBeUndefined(); // only running jobs hold trainers
+    cluster.trainerList = [...cluster.trainerList, { ...info, id: 't2', state: 'busy', jobId: job.id, rank: 1 }];
+    s = await take();
+    expect(s.jobs.find((j) => j.id === job.id)!.lostTrainers).toBe(0);
   });
 });

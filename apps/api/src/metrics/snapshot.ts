@@ -12,6 +12,8 @@ export interface JobSample {
   last?: EpochRecord;
   /** Running jobs: training throughput from the newest progress event. */
   liveImagesPerSec?: number;
+  /** Running jobs: trainers the record names that have no heartbeat (gone while holding the job). */
+  lostTrainers?: number;
 }
 
 /** What /metrics reports, read from the KV buckets, S3 and the events stream at scrape time. */
@@ -66,13 +68,14 @@ export function createSnapshotter(cluster: ApiCluster, artifacts: ArtifactReader
     const jobsByState = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
     for (const j of jobs) jobsByState[j.state]++;
     const now = o.now();
+    const live = new Set(trainers.map((t) => t.id));
     const recent = jobs
       .filter((j) => !isFinalState(j.state) || now - Date.parse(j.finishedAt ?? j.updatedAt) <= o.finishedWindowMs)
       .slice(0, o.maxJobs);
     let errors = 0;
     const samples = await Promise.all(
       recent.map(async (j): Promise<JobSample> => {
-        const [last, live] = await Promise.all([
+        const [last, rate] = await Promise.all([
           lastRecord(j).catch(() => (errors++, undefined)),
           liveRate(j).catch(() => (errors++, undefined)),
         ]);
@@ -84,7 +87,8 @@ export function createSnapshotter(cluster: ApiCluster, artifacts: ArtifactReader
           epoch: j.epoch,
           epochs: j.spec.epochs,
           ...(last && { last }),
-          ...(live !== undefined && { liveImagesPerSec: live }),
+          ...(rate !== undefined && { liveImagesPerSec: rate }),
+          ...(j.state === 'running' && { lostTrainers: j.trainers.filter((t) => !live.has(t)).length }),
         };
       }),
     );

@@ -18,6 +18,13 @@ export const ApiEnvSchema = ClusterEnvSchema.extend({
   // Same variables and defaults as the trainers': the API opens the same broker resources.
   TRAINER_TTL_MS: orDefault(String(RESOURCE_DEFAULTS.trainerTtlMs), envInt(500)),
   TASK_ACK_WAIT_MS: orDefault(String(RESOURCE_DEFAULTS.taskAckWaitMs), envInt(1_000)),
+  // Admission and the reconciler (apps/api/README.md "Job lifecycle").
+  MAX_REPLICAS: orDefault('64', envInt(1, 64)),
+  MAX_QUEUED: orDefault('1000', envInt(1, 1_000_000)),
+  JOB_MAX_WAIT_MS: orDefault(String(24 * 3600_000), envInt(0)),
+  JOB_RETENTION_MS: orDefault(String(7 * 24 * 3600_000), envInt(0)),
+  RECONCILE_INTERVAL_MS: orDefault('5000', envInt(100, 600_000)),
+  ORPHAN_GRACE_MS: orDefault('15000', envInt(0, 3_600_000)),
 });
 
 export interface ApiConfig {
@@ -31,6 +38,9 @@ export interface ApiConfig {
   logLevel: LogLevel;
   trainerTtlMs: number;
   taskAckWaitMs: number;
+  maxReplicas: number;
+  maxQueued: number;
+  reconcile: { intervalMs: number; orphanGraceMs: number; maxWaitMs: number; retentionMs: number };
 }
 
 /** Validates the environment once at start-up; throws ConfigError naming every bad variable. */
@@ -47,5 +57,8 @@ export function parseApiEnv(env: Record<string, string | undefined> = process.en
     logLevel: e.LOG_LEVEL,
     trainerTtlMs: e.TRAINER_TTL_MS,
     taskAckWaitMs: e.TASK_ACK_WAIT_MS,
+    maxReplicas: e.MAX_REPLICAS,
+    maxQueued: e.MAX_QUEUED,
+    reconcile: { intervalMs: e.RECONCILE_INTERVAL_MS, orphanGraceMs: e.ORPHAN_GRACE_MS, maxWaitMs: e.JOB_MAX_WAIT_MS, retentionMs: e.JOB_RETENTION_MS },
   };
 }

@@ -46,7 +46,7 @@ export function eventsRoutes(deps: ApiDeps, o: EventsOptions) {
     // For a finished job the stream is bounded by its last event (the final status, normally).
     let bound: number | undefined;
     if (isFinalState(job.state)) {
-      bound = (await cluster.events.last(job.id))?.seq ?? 0;
+      bound = await cluster.events.lastSeq(job.id);
       if (bound <= afterSeq) return c.body(null, 204);
     }
 
@@ -68,7 +68,7 @@ export function eventsRoutes(deps: ApiDeps, o: EventsOptions) {
         if (bound !== undefined) return;
         const r = await cluster.jobs.get(job.id);
         if (!r || !isFinalState(r.state)) return;
-        bound = (await cluster.events.last(job.id))?.seq ?? 0;
+        bound = await cluster.events.lastSeq(job.id);
         if (sent >= bound) {
           finalRecord = r;
           stop.abort();

@@ -1,41 +1,111 @@
 import { Hono } from 'hono';
 import { validator } from 'hono/validator';
-import { artifactKeys, JOB_STATES, jobPrefix, JobSpecSchema, parseMetricsJsonl, specIssues, type JobState } from '@mnist/protocol';
-import type { ApiDeps } from '../deps.js';
+import { z } from 'zod';
+import { artifactKeys, JOB_STATES, jobPrefix, JobSpecSchema, parkedReason, parseMetricsJsonl, specIssues, type EpochRecord, type JobRecord, type JobSpec } from '@mnist/protocol';
+import type { ApiCluster, ApiDeps, ApiLogger } from '../deps.js';
 import { HttpError } from '../http-error.js';
+import { decodeCursor, encodeCursor, newestFirst } from './job-cursor.js';
 import { loadJob } from './job-lookup.js';
 
+export interface JobsOptions {
+  /** Largest `replicas` accepted (MAX_REPLICAS): the most trainers this cluster will have. */
+  maxReplicas: number;
+  /** Waiting (queued + parked) jobs at which a new submit gets 429 (MAX_QUEUED). */
+  maxQueued: number;
+  log: ApiLogger;
+}
+
 const JSON_TYPE = /^application\/(?:[\w.-]+\+)?json\s*(?:;|$)/i;
+/** 1-255 printable ASCII characters, no leading or trailing space (a UUID is typical). */
+const IDEMPOTENCY_KEY = /^[\x21-\x7e](?:[\x20-\x7e]{0,253}[\x21-\x7e])?$/;
 
 /** The body of POST /v1/jobs: a JobSpec (defaults filled in), or 400 naming every problem. */
-const jobSpecBody = validator('json', (value, c) => {
-  if (!JSON_TYPE.test(c.req.header('content-type') ?? '')) {
-    throw new HttpError(415, { error: 'send the job spec as application/json' });
+const jobSpecBody = (maxReplicas: number) =>
+  validator('json', (value, c) => {
+    if (!JSON_TYPE.test(c.req.header('content-type') ?? '')) {
+      throw new HttpError(415, { error: 'send the job spec as application/json' });
+    }
+    const parsed = JobSpecSchema.safeParse(value);
+    if (!parsed.success) throw HttpError.badRequest('invalid job spec', specIssues(parsed.error));
+    if (parsed.data.replicas > maxReplicas) {
+      throw HttpError.badRequest('invalid job spec', [{ path: 'replicas', message: `must be at most ${maxReplicas}, the largest group this cluster is configured for (MAX_REPLICAS)` }]);
+    }
+    return parsed.data;
+  });
+
+const idempotencyKey = (header: string | undefined): string | undefined => {
+  if (header === undefined) return undefined;
+  if (!IDEMPOTENCY_KEY.test(header)) {
+    throw HttpError.badRequest('invalid Idempotency-Key', [{ path: 'Idempotency-Key', message: 'must be 1-255 printable ASCII characters (a UUID, say)' }]);
   }
-  const parsed = JobSpecSchema.safeParse(value);
-  if (!parsed.success) throw HttpError.badRequest('invalid job spec', specIssues(parsed.error));
+  return header;
+};
+
+/** GET /v1/jobs query: a page of jobs, newest first. */
+const ListQuery = z.object({
+  state: z.enum(JOB_STATES).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+  cursor: z.string().max(200).optional(),
+});
+const DEFAULT_PAGE = 100;
+
+const listQuery = validator('query', (value) => {
+  const parsed = ListQuery.safeParse(value);
+  if (!parsed.success) throw HttpError.badRequest('invalid query', specIssues(parsed.error));
+  if (parsed.data.cursor !== undefined && decodeCursor(parsed.data.cursor) === null) {
+    throw HttpError.badRequest('invalid query', [{ path: 'cursor', message: 'must be a nextCursor this API returned' }]);
+  }
   return parsed.data;
 });
 
-const isJobState = (s: string): s is JobState => (JOB_STATES as readonly string[]).includes(s);
+/** Admission of a new job: refused when too many wait, parked when the fleet is too small for it now. */
+const admit = (cluster: ApiCluster, spec: JobSpec, o: JobsOptions) => async () => {
+  const [jobs, trainers] = await Promise.all([cluster.jobs.list(), cluster.trainers.list()]);
+  const waiting = jobs.filter((j) => j.state === 'queued' || j.state === 'parked').length;
+  if (waiting >= o.maxQueued) throw HttpError.tooMany(`${waiting} jobs are waiting, the most this cluster holds (MAX_QUEUED); try again later`, 30);
+  const live = trainers.filter((t) => t.state !== 'draining').length;
+  return (spec.minReplicas ?? spec.replicas) > live ? { parked: parkedReason(spec, live) } : {};
+};
+
+/** metrics.jsonl, line by line: a line that does not parse is skipped (and counted), not fatal. */
+function readMetrics(text: string): { records: EpochRecord[]; skipped: number } {
+  const records: EpochRecord[] = [];
+  let skipped = 0;
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      records.push(...parseMetricsJsonl(line));
+    } catch {
+      skipped++;
+    }
+  }
+  return { records, skipped };
+}
 
 const decoder = new TextDecoder();
 
 /** Jobs: submit, list, read, cancel, and the epoch records from S3. */
-export function jobsRoutes(deps: ApiDeps) {
+export function jobsRoutes(deps: ApiDeps, o: JobsOptions) {
   const { cluster, artifacts } = deps;
   return new Hono()
-    .post('/', jobSpecBody, async (c) => {
-      const record = await cluster.submit(c.req.valid('json'));
+    .post('/', jobSpecBody(o.maxReplicas), async (c) => {
+      const spec = c.req.valid('json');
+      const key = idempotencyKey(c.req.header('idempotency-key'));
+      // A retry with the same key gets the same answer: this job, 201.
+      const record = await cluster.submit(spec, { ...(key !== undefined && { idempotencyKey: key }), admit: admit(cluster, spec, o) });
       return c.json(record, 201, { Location: `/v1/jobs/${record.id}` });
     })
-    .get('/', async (c) => {
-      const state = c.req.query('state');
-      if (state !== undefined && !isJobState(state)) {
-        throw HttpError.badRequest('invalid query', [{ path: 'state', message: `must be one of ${JOB_STATES.join(', ')}` }]);
-      }
-      const jobs = await cluster.jobs.list();
-      return c.json({ jobs: state ? jobs.filter((j) => j.state === state) : jobs }, 200);
+    .get('/', listQuery, async (c) => {
+      const { state, limit = DEFAULT_PAGE, cursor: after } = c.req.valid('query');
+      const cursor = after === undefined ? undefined : decodeCursor(after)!;
+      const jobs = (await cluster.jobs.list())
+        .filter((j) => (state === undefined || j.state === state) && (cursor === undefined || newestFirst(j, cursor) > 0))
+        .sort(newestFirst);
+      const page: JobRecord[] = jobs.slice(0, limit);
+      // nextCursor only when there is more: the client sends it back for the next page.
+      const body: { jobs: JobRecord[]; nextCursor?: string } = { jobs: page };
+      if (jobs.length > limit) body.nextCursor = encodeCursor(page.at(-1)!);
+      return c.json(body, 200);
     })
     .get('/:id', async (c) => c.json(await loadJob(cluster, c.req.param('id')), 200))
     .post('/:id/cancel', async (c) => {
@@ -46,12 +116,8 @@ export function jobsRoutes(deps: ApiDeps) {
       const job = await loadJob(cluster, c.req.param('id'));
       const key = jobPrefix(job.id) + artifactKeys.metrics;
       const bytes = await artifacts.get(key);
-      let records;
-      try {
-        records = bytes ? parseMetricsJsonl(decoder.decode(bytes), key) : [];
-      } catch (err) {
-        throw new HttpError(502, { error: `${key} is not a valid metrics file` }, {}, { cause: err });
-      }
-      return c.json({ jobId: job.id, state: job.state, records }, 200);
+      const { records, skipped } = bytes ? readMetrics(decoder.decode(bytes)) : { records: [], skipped: 0 };
+      if (skipped > 0) o.log.warn('metrics.lines_skipped', { jobId: job.id, key, skipped, requestId: c.get('requestId') });
+      return c.json({ jobId: job.id, state: job.state, records, ...(skipped > 0 && { skippedLines: skipped }) }, 200);
     });
 }

@@ -1,6 +1,6 @@
-import { JobFinishedError, JobNotFoundError, type FollowOptions, type SequencedEvent } from '@mnist/cluster';
+import { IdempotencyKeyReusedError, JobFinishedError, JobNotFoundError, type FollowOptions, type SequencedEvent } from '@mnist/cluster';
 import { isFinalState, JobRecordSchema, type JobEvent, type JobRecord, type JobSpec, type TrainerInfo } from '@mnist/protocol';
-import type { ApiCluster, ArtifactReader } from '../deps.js';
+import type { ApiCluster, ApiSubmitOptions, ArtifactReader } from '../deps.js';
 
 /**
  * In-memory stand-ins for the unit tests of routes (the integration tests use a real
@@ -16,9 +16,20 @@ export class MemoryCluster implements ApiCluster {
   private waiters = new Set<() => void>();
   private n = 0;
 
-  async submit(spec: JobSpec): Promise<JobRecord> {
+  /** Idempotency keys seen, and the job each one made. */
+  private keys = new Map<string, string>();
+
+  async submit(spec: JobSpec, o: ApiSubmitOptions = {}): Promise<JobRecord> {
+    const prior = o.idempotencyKey === undefined ? undefined : this.records.get(this.keys.get(o.idempotencyKey) ?? '');
+    if (prior) {
+      if (JSON.stringify(prior.spec) !== JSON.stringify(spec)) throw new IdempotencyKeyReusedError(prior.id);
+      return prior;
+    }
+    const { parked } = (await o.admit?.()) ?? {};
     const at = new Date().toISOString();
-    const record = JobRecordSchema.parse({ id: `j-test-${++this.n}`, spec, state: 'queued', createdAt: at, updatedAt: at, attempt: 0 });
+    const state = parked === undefined ? { state: 'queued' } : { state: 'parked', message: parked };
+    const record = JobRecordSchema.parse({ id: `j-test-${++this.n}`, spec, ...state, createdAt: at, updatedAt: at, attempt: 0 });
+    if (o.idempotencyKey !== undefined) this.keys.set(o.idempotencyKey, record.id);
     this.records.set(record.id, record);
     this.status(record);
     return record;
@@ -44,7 +55,7 @@ export class MemoryCluster implements ApiCluster {
 
   jobs = {
     get: async (id: string) => this.records.get(id),
-    list: async () => [...this.records.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt)),
+    list: async () => [...this.records.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id)),
     cancel: async (id: string, message = 'cancelled by request') => {
       const r = this.records.get(id);
       if (!r) throw new JobNotFoundError(id);
@@ -59,6 +70,7 @@ export class MemoryCluster implements ApiCluster {
 
   events = {
     last: async (jobId: string) => this.log.filter((e) => e.event.jobId === jobId).at(-1),
+    lastSeq: async (jobId: string) => this.log.filter((e) => e.event.jobId === jobId).at(-1)?.seq ?? 0,
     follow: (jobId: string, o: FollowOptions = {}) => this.follow(jobId, o),
   };
 

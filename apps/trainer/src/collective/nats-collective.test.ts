@@ -32,26 +32,49 @@ const contribution = (rank: number, round: number, n: number) =>
   Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + rank * 1.3 + round) * 10 ** ((i + rank) % 7 - 3));
 
 describe('NatsCollective', () => {
-  it('gives every rank the same bits: the rank-ordered sum, over several chunks and rounds', async () => {
-    const n = 10_000;
-    const ranks = await openGroup(3, { maxPayloadBytes: 16 * 1024 }); // ~4k floats per message: 3 chunks
-    for (let round = 0; round < 3; round++) {
-      const inputs = ranks.map((c) => contribution(c.rank, round, n));
-      const sums = await Promise.all(ranks.map((c, r) => c.allReduceSum(inputs[r]!)));
-      const expected = sumInRankOrder(inputs);
-      for (const s of sums) expect(Buffer.from(s.buffer).equals(Buffer.from(expected.buffer))).toBe(true);
-    }
-    ranks.forEach((c) => c.close());
-  });
+  const n = 10_000;
+  const bytes = (floats: number) => floats * 4;
 
-  it('recovers a round a late joiner missed by asking for a resend', async () => {
-    const [r0] = await openGroup(2, {}, [0]);
+  for (const algorithm of ['direct', 'reduce-scatter'] as const) {
+    for (const worldSize of [2, 3, 4]) {
+      it(`${algorithm}, ${worldSize} ranks: every rank gets the bits of the rank-ordered sum, over chunks and rounds`, async () => {
+        const ranks = await openGroup(worldSize, { algorithm, maxPayloadBytes: 8 * 1024 }); // ~1.7k floats per message: several chunks
+        for (let round = 0; round < 3; round++) {
+          const inputs = ranks.map((c) => contribution(c.rank, round, n));
+          const sums = await Promise.all(ranks.map((c, r) => c.allReduceSum(inputs[r]!)));
+          const expected = sumInRankOrder(inputs);
+          for (const s of sums) expect(Buffer.from(s.buffer).equals(Buffer.from(expected.buffer))).toBe(true);
+        }
+        // Traffic per rank and round: reduce-scatter stays about 2·G received whatever N is; direct receives (N-1)·G.
+        const headers = 2 * worldSize * 8 * 32; // at most this many chunk headers per round, generously
+        for (const c of ranks) {
+          const stats = c.takeStats();
+          expect(stats.rounds).toBe(3);
+          const received = stats.bytesReceived / 3;
+          const sent = stats.bytesSent / 3;
+          if (algorithm === 'reduce-scatter') {
+            expect(received).toBeGreaterThanOrEqual(bytes((2 * (worldSize - 1) * n) / worldSize) - 8);
+            expect(received).toBeLessThanOrEqual(bytes(2 * n) + headers);
+            expect(sent).toBeLessThanOrEqual(bytes(n) + headers);
+          } else {
+            expect(received).toBeGreaterThanOrEqual(bytes((worldSize - 1) * n));
+            expect(received).toBeLessThanOrEqual(bytes((worldSize - 1) * n) + headers);
+          }
+          expect(stats.meanHopMs).toBeGreaterThanOrEqual(0);
+        }
+        ranks.forEach((c) => c.close());
+      });
+    }
+  }
+
+  it.each(['direct', 'reduce-scatter'] as const)('%s: recovers a round a late joiner missed by asking for a resend', async (algorithm) => {
+    const [r0] = await openGroup(2, { algorithm }, [0]);
     const prefixGroup = group - 1;
     const first = r0!.allReduceSum(Float32Array.of(1, 2)); // published before rank 1 subscribes: lost
     await new Promise((r) => setTimeout(r, 300));
     const nc = await connect({ servers: server.url });
     conns.push(nc);
-    const r1 = await NatsCollective.open({ nc, prefix: `mnist.collective.test${prefixGroup}.1`, rank: 1, worldSize: 2, timeoutMs: 3_000, slowRoundTimeoutMs: 3_000, resendAfterMs: 200 });
+    const r1 = await NatsCollective.open({ nc, prefix: `mnist.collective.test${prefixGroup}.1`, rank: 1, worldSize: 2, algorithm, timeoutMs: 3_000, slowRoundTimeoutMs: 3_000, resendAfterMs: 200 });
     const [a, b] = await Promise.all([first, r1.allReduceSum(Float32Array.of(10, 20))]);
     expect([...a]).toEqual([11, 22]);
     expect([...b]).toEqual([11, 22]);

@@ -1,77 +1,55 @@
 import { CollectiveProtocolError } from './errors.js';
-import { placeChunk, sumInRankOrder, type DecodedChunk } from './wire.js';
+import { placeChunk, type DecodedChunk, type Phase } from './wire.js';
 
-interface Contribution {
+interface Part {
   values: Float32Array;
   chunksSeen: Set<number>;
   chunks: number;
 }
 
+const key = (phase: Phase, rank: number) => phase * 0x10000 + rank;
+
 /**
- * Peers' contributions by round, as chunks arrive (possibly early, possibly twice).
+ * The parts peers sent, by round, as chunks arrive (possibly early, possibly twice).
  * Holds the current round and the next one only: a peer can be at most one round ahead.
  */
 export class RoundBuffer {
-  private readonly rounds = new Map<number, (Contribution | undefined)[]>();
+  private readonly rounds = new Map<number, Map<number, Part>>();
 
-  constructor(
-    private readonly rank: number,
-    private readonly worldSize: number,
-  ) {}
+  constructor(private readonly worldSize: number) {}
 
-  /** This rank starts `round` with `length` values: drop older rounds, check early arrivals' size. */
-  enter(round: number, length: number): void {
+  /** This rank starts `round`: older rounds are dropped. */
+  enter(round: number): void {
     for (const r of this.rounds.keys()) if (r < round) this.rounds.delete(r);
-    for (const c of this.rounds.get(round) ?? []) {
-      if (c && c.values.length !== length) {
-        throw new CollectiveProtocolError(`round ${round}: a peer sent ${c.values.length} values, this rank has ${length}`);
-      }
-    }
   }
 
-  /** Stores a chunk; false when it is stale (an old round, or a duplicate after a resend). */
-  add(c: DecodedChunk, currentRound: number): boolean {
-    if (c.round < currentRound || c.rank === this.rank || c.rank >= this.worldSize) return false;
+  /**
+   * Stores a chunk whose part must have `expectedLength` floats (unknown before this rank's
+   * first round: checked when the part is used); false when it is stale
+   * (an old round, or a duplicate after a resend).
+   */
+  add(c: DecodedChunk, currentRound: number, expectedLength: number | undefined): boolean {
+    if (c.round < currentRound || c.rank >= this.worldSize) return false;
     if (c.round > currentRound + 1) {
       throw new CollectiveProtocolError(`rank ${c.rank} sent round ${c.round} while this rank is at ${currentRound}`);
     }
-    let slots = this.rounds.get(c.round);
-    if (!slots) this.rounds.set(c.round, (slots = new Array<Contribution | undefined>(this.worldSize).fill(undefined)));
-    let contrib = slots[c.rank];
-    if (!contrib) slots[c.rank] = contrib = { values: new Float32Array(c.total), chunksSeen: new Set(), chunks: c.chunks };
-    if (contrib.values.length !== c.total || contrib.chunks !== c.chunks) {
-      throw new CollectiveProtocolError(`rank ${c.rank} round ${c.round}: chunks disagree about the contribution's size`);
+    if (expectedLength !== undefined && c.total !== expectedLength) {
+      throw new CollectiveProtocolError(`round ${c.round}: rank ${c.rank} sent a part of ${c.total} values, this rank expects ${expectedLength}`);
     }
-    if (contrib.chunksSeen.has(c.chunk)) return false;
-    placeChunk(contrib.values, c);
-    contrib.chunksSeen.add(c.chunk);
+    let parts = this.rounds.get(c.round);
+    if (!parts) this.rounds.set(c.round, (parts = new Map()));
+    let part = parts.get(key(c.phase, c.rank));
+    if (!part) parts.set(key(c.phase, c.rank), (part = { values: new Float32Array(c.total), chunksSeen: new Set(), chunks: c.chunks }));
+    if (part.chunks !== c.chunks) throw new CollectiveProtocolError(`rank ${c.rank} round ${c.round}: chunks disagree about the part's size`);
+    if (part.chunksSeen.has(c.chunk)) return false;
+    placeChunk(part.values, c);
+    part.chunksSeen.add(c.chunk);
     return true;
   }
 
-  /** Peers whose contribution to `round` is not complete yet. */
-  missing(round: number): number[] {
-    const slots = this.rounds.get(round);
-    const out: number[] = [];
-    for (let r = 0; r < this.worldSize; r++) {
-      if (r === this.rank) continue;
-      const c = slots?.[r];
-      if (!c || c.chunksSeen.size < c.chunks) out.push(r);
-    }
-    return out;
-  }
-
-  complete(round: number): boolean {
-    return this.missing(round).length === 0;
-  }
-
-  /** The rank-ordered sum of `round` with this rank's own `values` in its slot. */
-  sum(round: number, values: Float32Array): Float32Array {
-    const slots = this.rounds.get(round) ?? [];
-    const all = Array.from({ length: this.worldSize }, (_, r) => (r === this.rank ? values : slots[r]!.values));
-    for (const c of all) {
-      if (c.length !== values.length) throw new CollectiveProtocolError(`round ${round}: contributions of ${c.length} and ${values.length} values`);
-    }
-    this.rounds.delete(round);
-    return sumInRankOrder(all);
+  /** The complete part `rank` sent for `round` in `phase`, if all its chunks are here. */
+  get(round: number, phase: Phase, rank: number): Float32Array | undefined {
+    const part = this.rounds.get(round)?.get(key(phase, rank));
+    return part && part.chunksSeen.size === part.chunks ? part.values : undefined;
   }
 }

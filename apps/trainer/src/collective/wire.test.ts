@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { decodeChunk, encodeChunks, HEADER_BYTES, placeChunk, sumInRankOrder, WireFormatError } from './wire.js';
+import { decodeChunk, encodeChunks, HEADER_BYTES, PHASE, placeChunk, sliceRange, sumInRankOrder, WireFormatError } from './wire.js';
 
-describe('gradient wire format', () => {
-  it('splits a contribution into chunks that reassemble bit for bit, even from unaligned buffers', () => {
+const header = { round: 7, rank: 2, slice: 1, phase: PHASE.gather, sentAt: 1_764_000_000_123.456 } as const;
+
+describe('collective wire format', () => {
+  it('splits a part into chunks that reassemble bit for bit, even from unaligned buffers', () => {
     const values = Float32Array.from({ length: 1001 }, (_, i) => Math.fround(Math.sin(i) * 1e-3));
-    const chunks = encodeChunks(7, 2, values, 300);
+    const chunks = encodeChunks(header, values, 300);
     expect(chunks).toHaveLength(4);
     const target = new Float32Array(values.length);
     for (const c of chunks) {
@@ -12,18 +14,21 @@ describe('gradient wire format', () => {
       const unaligned = new Uint8Array(c.length + 1).subarray(1);
       unaligned.set(c);
       const d = decodeChunk(unaligned);
-      expect(d).toMatchObject({ round: 7, rank: 2, chunks: 4, total: 1001 });
+      expect(d).toMatchObject({ ...header, chunks: 4, total: 1001 });
       placeChunk(target, d);
     }
     expect(Buffer.from(target.buffer).equals(Buffer.from(values.buffer))).toBe(true);
   });
 
-  it('rejects truncated, foreign-version and out-of-range chunks', () => {
-    const [c] = encodeChunks(0, 0, Float32Array.of(1, 2, 3), 10);
+  it('rejects truncated, foreign-version, unknown-phase and out-of-range chunks', () => {
+    const [c] = encodeChunks(header, Float32Array.of(1, 2, 3), 10);
     expect(() => decodeChunk(c!.subarray(0, HEADER_BYTES - 1))).toThrow(WireFormatError);
     const wrongVersion = c!.slice();
-    wrongVersion[10] = 9;
+    wrongVersion[12] = 9;
     expect(() => decodeChunk(wrongVersion)).toThrow(/version 9/);
+    const wrongPhase = c!.slice();
+    wrongPhase[14] = 7;
+    expect(() => decodeChunk(wrongPhase)).toThrow(/phase 7/);
     const tooLong = new Uint8Array(c!.length + 4);
     tooLong.set(c!);
     expect(() => decodeChunk(tooLong)).toThrow(/does not fit/);
@@ -37,5 +42,19 @@ describe('gradient wire format', () => {
     // ((1e8 + 1) - 1e8) in float32 is 0; another order would give 1: order matters, so it is fixed.
     expect(sum[0]).toBe(Math.fround(Math.fround(1e8 + 1) - 1e8));
     expect(sumInRankOrder([a, c, b])[0]).not.toBe(sum[0]);
+  });
+
+  it('slices a vector into contiguous parts that cover it exactly', () => {
+    for (const [length, parts] of [[61_708, 3], [10, 4], [3, 4], [61_708, 2]] as const) {
+      let next = 0;
+      for (let s = 0; s < parts; s++) {
+        const [from, to] = sliceRange(length, parts, s);
+        expect(from).toBe(next);
+        expect(to - from).toBeGreaterThanOrEqual(Math.floor(length / parts));
+        expect(to - from).toBeLessThanOrEqual(Math.ceil(length / parts));
+        next = to;
+      }
+      expect(next).toBe(length);
+    }
   });
 });

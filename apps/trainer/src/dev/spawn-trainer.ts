@@ -46,11 +46,14 @@ export interface SpawnTrainerOptions {
   env: Record<string, string>;
   /** Echo each line to this stream with a prefix (the dev cluster); tests keep them quiet. */
   echo?: NodeJS.WritableStream;
+  /** A command that runs the trainer for us, e.g. `ip netns exec <ns>` to put it on another "host". */
+  prefix?: string[];
 }
 
 /** Starts `node --import tsx apps/trainer/src/main.ts` as a real, separate process. */
 export function spawnTrainer(o: SpawnTrainerOptions): TrainerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', TRAINER_MAIN], {
+  const [cmd, ...args] = [...(o.prefix ?? []), process.execPath, '--import', 'tsx', TRAINER_MAIN];
+  const child = spawn(cmd!, args, {
     cwd: REPO_ROOT,
     env: { ...process.env, ...o.env, TRAINER_ID: o.id },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,5 +1,5 @@
 import type { JsMsg } from '@nats-io/jetstream';
-import { isFinalState, jobPrefix, TaskMessageSchema, type JobRecord } from '@mnist/protocol';
+import { isFinalState, jobPrefix, neededTrainers, parkedReason, TaskMessageSchema, type JobRecord, type JobSpec } from '@mnist/protocol';
 import { listCheckpoints } from '@mnist/storage';
 import { withRetry, type Logger } from '@mnist/cluster';
 import type { TrainerContext } from '../context.js';
@@ -45,7 +45,8 @@ async function coordinate(ctx: TrainerContext, msg: JsMsg, jobId: string, log: L
     return msg.term('no job record');
   }
   const rec = entry.record;
-  if (isFinalState(rec.state)) {
+  if (isFinalState(rec.state) || rec.state === 'parked') {
+    // A parked job has no task: the API's reconciler enqueues a new one when it can be placed.
     log.info('task.dropped', { state: rec.state });
     return ackTask(msg, log);
   }
@@ -76,6 +77,7 @@ async function coordinate(ctx: TrainerContext, msg: JsMsg, jobId: string, log: L
   if (stopped.aborted || peers.length < min) {
     for (const p of offered) release(ctx, p.trainerId, token);
     if (stopped.aborted) return requeueTask(msg, 0);
+    if (await parkIfUnplaceable(ctx, jobId, rec.attempt, spec, log)) return ackTask(msg, log);
     const message = `waiting for trainers: needs ${spec.replicas}${min < want ? ` (at least ${min + 1})` : ''}, found ${peers.length + 1} free`;
     await writeRecord(ctx, jobId, (r) => (r.attempt === rec.attempt && !isFinalState(r.state) && (r.state !== 'queued' || r.message !== message) ? { ...r, state: 'queued', trainers: [], message } : undefined), log, 'mark waiting');
     // Back off while it keeps waiting, so an oversized job costs the fleet little.
@@ -126,6 +128,21 @@ async function coordinate(ctx: TrainerContext, msg: JsMsg, jobId: string, log: L
   } catch (err) {
     await settleOutcome(ctx, msg, jobId, attempt, classify(err), log);
   }
+}
+
+/**
+ * A job that needs more trainers than are live leaves the work queue: it is parked with
+ * the reason and its task is acked, so it stops costing every idle trainer a recruit round.
+ * The API's reconciler puts it back when enough trainers are live.
+ */
+async function parkIfUnplaceable(ctx: TrainerContext, jobId: string, attempt: number, spec: JobSpec, log: Logger): Promise<boolean> {
+  const live = (await withRetry(() => ctx.cluster.trainers.list(), { what: 'list trainers', maxMs: 10_000, log })).filter((t) => t.state !== 'draining').length;
+  if (neededTrainers(spec) <= live) return false;
+  const message = parkedReason(spec, live);
+  const { changed } = await writeRecord(ctx, jobId, (r) => (r.attempt === attempt && !isFinalState(r.state) ? { ...r, state: 'parked', trainers: [], message } : undefined), log, 'park');
+  log.info('job.parked', { reason: message, changed });
+  // Parked by us, or final/claimed meanwhile: either way this task is done.
+  return true;
 }
 
 async function holderIsAlive(ctx: TrainerContext, rec: JobRecord): Promise<boolean> {

@@ -47,6 +47,7 @@ export async function openRank(ctx: TrainerContext, a: Assignment): Promise<Rank
           prefix: NATS_NAMES.collectivePrefix(a.jobId, a.attempt),
           rank: a.rank,
           worldSize: a.worldSize,
+          algorithm: a.spec.collective,
           timeoutMs: ctx.config.collectiveTimeoutMs,
           slowRoundTimeoutMs: ctx.config.collectiveSlowTimeoutMs,
           signal: stop.signal,
@@ -80,10 +81,11 @@ export async function openRank(ctx: TrainerContext, a: Assignment): Promise<Rank
         },
         onStep: (p) => {
           if (stop.signal.aborted) stepsAfterStop++;
-          // Rank 0 evaluates and checkpoints after the last step: the next round may wait for it.
+          // After the last step come the epoch's sums, the sharded evaluation, and the first step
+          // of the next epoch, which waits for rank 0's checkpoint: all may be slow.
           if (p.step === p.steps && collective) {
-            collective.expectSlowRound();
-            log.info('collective.stats', { epoch: p.epoch, stepMs: Number(((p.elapsedSec * 1000) / p.steps).toFixed(2)), ...collective.takeStats() });
+            collective.expectSlowRounds(3);
+            log.info('collective.stats', { epoch: p.epoch, steps: p.steps, stepMs: Number(((p.elapsedSec * 1000) / p.steps).toFixed(2)), ...collective.takeStats() });
           }
           reporter?.onStep(p);
         },

@@ -20,7 +20,24 @@ export interface Api {
   client: ReturnType<typeof hc<AppType>>;
   /** Runs one request: network failures and error statuses become one-line CliErrors. */
   call<R extends Response>(request: Promise<R>): Promise<R>;
+  /**
+   * Like `call`, but sends the same request again after a network failure or a 503/502/504
+   * (a broker restart, a paused API), with growing pauses. Only for requests that are safe
+   * to repeat: reads, and submits that carry an Idempotency-Key.
+   */
+  callRetrying<R extends Response>(send: () => Promise<R>, o?: RetryPolicy): Promise<R>;
 }
+
+export interface RetryPolicy {
+  /** Tries in all (default 6: about 30 s of pauses). */
+  tries?: number;
+  /** First pause; doubles up to 8 s. */
+  firstDelayMs?: number;
+  /** Told before each pause (the CLI prints it on stderr). */
+  onRetry?: (why: string, delayMs: number) => void;
+}
+
+const RETRY_STATUS = new Set([502, 503, 504]);
 
 /** Where the socket error is, under undici's `TypeError: fetch failed`. */
 function networkCode(err: unknown): string | undefined {
@@ -74,7 +91,26 @@ export function connectApi(values: Values, ctx: ApiContext): Api {
     if (!res.ok) throw new CliError(await errorMessage(res));
     return res;
   };
-  return { url, client, call };
+  const callRetrying = async <R extends Response>(send: () => Promise<R>, o: RetryPolicy = {}): Promise<R> => {
+    const tries = o.tries ?? 6;
+    let delay = o.firstDelayMs ?? 1_000;
+    for (let attempt = 1; ; attempt++) {
+      let why: string;
+      try {
+        const res = await send();
+        if (!RETRY_STATUS.has(res.status) || attempt >= tries) return await call(Promise.resolve(res));
+        why = `HTTP ${res.status}`;
+        await res.body?.cancel();
+      } catch (err) {
+        if ((err as Error).name === 'AbortError' || attempt >= tries) return await call(Promise.reject(err));
+        why = `no answer (${networkCode(err) ?? (err as Error).message})`;
+      }
+      o.onRetry?.(why, delay);
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 8_000);
+    }
+  };
+  return { url, client, call, callRetrying };
 }
 
 /** A job id from the command line; checked first so that it can only ever be one path segment. */

@@ -14,15 +14,24 @@ const TOKEN = 'unit-test-token-0123456789abcdef';
 const rec = (epoch: number): EpochRecord => ({ epoch, trainLoss: 0.5 / epoch, trainAcc: 0.9, testLoss: 0.4 / epoch, testAcc: 0.91 + epoch / 100, seconds: 1, imagesPerSec: 500, backend: 'cpu' });
 
 /** The real API app over in-memory cluster state, called in-process through the CLI's own typed client. */
-function harness(o: { token?: string; cutStreamsAfter?: number } = {}) {
+function harness(o: { token?: string; cutStreamsAfter?: number; failPosts?: number } = {}) {
   const cluster = new MemoryCluster();
+  // One live trainer, so 1-replica jobs are queued (bigger ones would be parked).
+  cluster.trainerList = [{ id: 't0', host: 'h', pid: 1, backend: 'cpu', state: 'idle', startedAt: 'x', lastSeen: new Date().toISOString() }];
   const artifacts = new MemoryArtifacts();
   const app = createApp({ cluster, artifacts }, { ...(o.token && { token: o.token }), sseKeepAliveMs: 50 });
   let streams = 0;
   const eventRequests: Array<string | null> = [];
+  const submitKeys: Array<string | null> = [];
+  let failPosts = o.failPosts ?? 0;
   const fetchImpl = (async (input: string | URL | Request, init?: RequestInit) => {
     const req = new Request(input, init);
     if (req.url.endsWith('/events')) eventRequests.push(req.headers.get('last-event-id'));
+    if (req.method === 'POST' && req.url.endsWith('/v1/jobs')) {
+      submitKeys.push(req.headers.get('idempotency-key'));
+      // A submit whose job was written, but whose answer was lost (a broker timeout, a proxy).
+      if (failPosts-- > 0) return (await app.fetch(req), new Response('{"error":"cluster unavailable, try again"}', { status: 503 }));
+    }
     const res = await app.fetch(req);
     // Drops the first event stream after some bytes, like a restarting API would.
     if (o.cutStreamsAfter !== undefined && res.headers.get('content-type') === 'text/event-stream' && streams++ === 0) {
@@ -57,7 +66,7 @@ function harness(o: { token?: string; cutStreamsAfter?: number } = {}) {
     return { code, stdout, stderr };
   };
   const tmp = mkdtempSync(join(tmpdir(), 'cli-cluster-'));
-  return { cluster, artifacts, run, tmp, eventRequests };
+  return { cluster, artifacts, run, tmp, eventRequests, submitKeys };
 }
 
 /** Plays a trainer: running, epochs 1..n (record + metrics file + event), then the final state. */
@@ -92,6 +101,17 @@ describe('cluster verbs against the API app', () => {
     expect(await h.run(['submit', '--model', 'mlp', '--replicas', '4', '--min-replicas', '5'])).toMatchObject({ code: 2, stderr: 'mnist: --min-replicas: minReplicas must not exceed replicas\n' });
     expect((await h.run(['status', '../trainers'])).stderr).toMatch(/^mnist: '..\/trainers' is not a job id/);
     expect(h.cluster.records.size).toBe(2);
+  });
+
+  it('submit sends an Idempotency-Key and retries a 503 with it: one job, not two', async () => {
+    const h = harness({ failPosts: 1 });
+    const r = await h.run(['submit', '--model', 'mlp']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/submit: HTTP 503; trying again in 1 s \(same Idempotency-Key\)/);
+    expect(h.submitKeys).toHaveLength(2);
+    expect(h.submitKeys[0]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(h.submitKeys[1]).toBe(h.submitKeys[0]);
+    expect([...h.cluster.records.keys()]).toEqual([r.stdout.trim()]);
   });
 
   it('submit --watch prints the seed-style table as epochs arrive and exits 0 on success', async () => {
@@ -134,6 +154,12 @@ describe('cluster verbs against the API app', () => {
     expect((await h.run(['jobs'])).stdout).toMatch(new RegExp(`^ID +MODEL +STATE[^\\n]*\\n${id} +mlp +queued +0/10 +1 +- `));
     expect(JSON.parse((await h.run(['jobs', '--json', '--state', 'queued'])).stdout)).toHaveLength(1);
     expect((await h.run(['jobs', '--state', 'running'])).stderr).toContain('no running jobs');
+    const more = (await h.run(['submit', '--model', 'mlp'])).stdout.trim();
+    const limited = await h.run(['jobs', '--json', '--limit', '1']);
+    expect(JSON.parse(limited.stdout).map((j: JobRecord) => j.id)).toEqual([more]);
+    expect(limited.stderr).toContain('more jobs: raise --limit');
+    expect(JSON.parse((await h.run(['jobs', '--json'])).stdout).map((j: JobRecord) => j.id)).toEqual([more, id]);
+    expect((await h.run(['cancel', more])).code).toBe(0);
     expect(JSON.parse((await h.run(['status', id, '--json'])).stdout)).toMatchObject({ id, state: 'queued' });
     expect((await h.run(['cancel', id])).stdout.trim()).toBe(`cancelled ${id}`);
     const again = await h.run(['cancel', id]);

@@ -1,13 +1,14 @@
-import { JOB_STATES, type JobState } from '@mnist/protocol';
+import { JOB_STATES, type JobRecord, type JobState } from '@mnist/protocol';
 import { UsageError } from '../../errors.js';
 import { parseFlags, type Values } from '../../flags.js';
 import { API_FLAGS, API_FLAGS_HELP, connectApi, jobIdArg } from './api-client.js';
 import type { ClusterContext } from './context.js';
 import { describeJob, jobsTable, trainersTable } from './format.js';
 
-export const JOBS_HELP = `Usage: mnist jobs [--state <state>] [--json]
+export const JOBS_HELP = `Usage: mnist jobs [--state <state>] [--limit <n>] [--json]
 
 Lists the cluster's jobs, newest first. --state: ${JOB_STATES.join(' | ')}.
+--limit: at most this many (default 100); the API hands them out a page at a time.
 
 ${API_FLAGS_HELP}`;
 export const STATUS_HELP = `Usage: mnist status <job-id> [--json]
@@ -36,13 +37,27 @@ function oneId(args: string[], command: string, help: string, ctx: ClusterContex
   return { values, id: jobIdArg(positionals[0], command) };
 }
 
+/** The API's largest page. */
+const PAGE = 1000;
+
 export async function jobsCommand(args: string[], ctx: ClusterContext): Promise<number> {
-  const { values } = parseFlags(args, { ...FLAGS, state: { type: 'string' } });
+  const { values } = parseFlags(args, { ...FLAGS, state: { type: 'string' }, limit: { type: 'string' } });
   if (values.help) return ctx.out.result(JOBS_HELP), 0;
   const state = values.state as string | undefined;
   if (state !== undefined && !(JOB_STATES as readonly string[]).includes(state)) throw new UsageError(`--state must be one of ${JOB_STATES.join(', ')}`);
+  const limitText = (values.limit as string | undefined) ?? '100';
+  const limit = Number(limitText);
+  if (!/^\d+$/.test(limitText) || limit < 1) throw new UsageError(`--limit expects a positive whole number, got '${limitText}'`);
   const api = connectApi(values, ctx);
-  const { jobs } = await (await api.call(api.client.v1.jobs.$get({ query: state ? { state: state as JobState } : {} }))).json();
+  const jobs: JobRecord[] = [];
+  let cursor: string | undefined;
+  do {
+    const query = { ...(state && { state: state as JobState }), limit: Math.min(PAGE, limit - jobs.length), ...(cursor && { cursor }) };
+    const page = await (await api.call(api.client.v1.jobs.$get({ query }))).json();
+    jobs.push(...page.jobs);
+    cursor = page.nextCursor;
+  } while (cursor && jobs.length < limit);
+  if (cursor) ctx.out.info(`more jobs: raise --limit (showing the newest ${jobs.length})`);
   if (ctx.out.json) ctx.out.result(JSON.stringify(jobs));
   else if (jobs.length === 0) ctx.out.info(state ? `no ${state} jobs` : 'no jobs yet: mnist submit --model lenet5');
   else ctx.out.result(jobsTable(jobs));

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { UsageError } from '../../errors.js';
 import { parseFlags, SPEC_FLAGS, SPEC_FLAGS_HELP, specFromInput, specInputFromFlags, type Values } from '../../flags.js';
 import { API_FLAGS, API_FLAGS_HELP, connectApi, jobIdArg } from './api-client.js';
@@ -8,6 +9,8 @@ export const SUBMIT_HELP = `Usage: mnist submit --model <name> [--replicas N] [-
 
 Submits a training job to the cluster API and prints its id. With --watch, follows it
 and prints the seed-style table as epochs finish (exit code 0 only if it succeeds).
+The request carries a fresh Idempotency-Key and is retried with it after a 503 or a
+network failure (about 30 s in all), so a retry never makes a second job.
 
 ${SPEC_FLAGS_HELP}
 
@@ -60,7 +63,9 @@ export async function submitCommand(args: string[], ctx: ClusterContext): Promis
   // Checked here first, so a mistake names the flag; the API checks the same schema again.
   const spec = specFromInput({ ...specInputFromFlags(values), ...(replicas !== undefined && { replicas }), ...(minReplicas !== undefined && { minReplicas }) });
   const api = connectApi(values, ctx);
-  const job = await (await api.call(api.client.v1.jobs.$post({ json: spec }))).json();
+  const headers = { 'Idempotency-Key': randomUUID() };
+  const onRetry = (why: string, ms: number) => ctx.out.info(`submit: ${why}; trying again in ${ms / 1000} s (same Idempotency-Key)`);
+  const job = await (await api.callRetrying(() => api.client.v1.jobs.$post({ json: spec }, { headers }), { onRetry })).json();
   if (ctx.out.json) ctx.out.result(JSON.stringify(job));
   else if (!values.watch) ctx.out.result(job.id);
   ctx.out.info(`submitted ${job.id}: ${spec.model}, ${spec.epochs} epochs, ${spec.replicas} replica(s)${values.watch ? '' : `; follow it with: mnist watch ${job.id}`}`);

@@ -64,7 +64,7 @@ export function sweepRequestFromFlags(values: Values): SweepRequest {
 
 const countsLine = (s: SweepSummary) =>
   `sweep ${s.id}: ${s.state}, ${s.total} jobs: ` +
-  (['succeeded', 'running', 'queued', 'failed', 'cancelled'] as const).filter((k) => s.counts[k] > 0).map((k) => `${s.counts[k]} ${k}`).join(', ');
+  (['succeeded', 'running', 'queued', 'parked', 'failed', 'cancelled'] as const).filter((k) => s.counts[k] > 0).map((k) => `${s.counts[k]} ${k}`).join(', ');
 
 export function sweepTable(s: SweepSummary): string {
   return textTable(

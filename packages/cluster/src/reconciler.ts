@@ -1,0 +1,135 @@
+import { isFinalState, neededTrainers, parkedReason, type JobRecord } from '@mnist/protocol';
+import type { ClusterView } from './cluster-view.js';
+import type { JobStore } from './job-store.js';
+import { silentLogger, type Logger } from './log.js';
+import { sleep } from './retry.js';
+import type { TaskQueue } from './tasks.js';
+
+export interface ReconcilerOptions {
+  /** Pause between two passes. */
+  intervalMs: number;
+  /** A queued record younger than this (since its last write) may still be getting its task: left alone. */
+  orphanGraceMs: number;
+  /** A job that has not started this long after it was submitted fails with the reason (0: no limit). */
+  maxWaitMs: number;
+  /** Finished jobs are deleted from the jobs bucket this long after they finished (0: kept). */
+  retentionMs: number;
+  log?: Logger;
+}
+
+export interface ReconcilerDeps {
+  view: ClusterView;
+  jobs: JobStore;
+  tasks: TaskQueue;
+}
+
+/** Trainers that can take work: live and not draining. */
+export const placeableTrainers = (view: ClusterView, now = Date.now()) => view.trainers(now).filter((t) => t.state !== 'draining').length;
+
+const oldestFirst = (a: JobRecord, b: JobRecord) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id);
+const secondsSince = (iso: string, now: number) => Math.round((now - Date.parse(iso)) / 1000);
+
+/**
+ * Brings job records and the work queue back in line, one pass every `intervalMs`:
+ * - parked jobs go back on the queue, oldest first, once enough trainers are live;
+ * - a queued job without a task (a submit whose write landed after its timeout) is
+ *   enqueued again, or failed with the reason when it never ran and has no Idempotency-Key
+ *   (its client saw an error and may have submitted it again);
+ * - jobs that waited past `maxWaitMs` without starting fail with the reason;
+ * - finished jobs past `retentionMs` are deleted.
+ * Every action is a compare-and-set on the revision seen or a deduplicated publish, so
+ * two API processes may both run it: they cannot undo each other or enqueue twice.
+ */
+export class Reconciler {
+  private readonly log: Logger;
+  private readonly stopped = new AbortController();
+  /** Revision at which a queued job's task was last seen on the queue (no need to look again). */
+  private readonly taskSeen = new Map<string, number>();
+  private loop: Promise<void> | undefined;
+
+  constructor(
+    private readonly deps: ReconcilerDeps,
+    private readonly o: ReconcilerOptions,
+  ) {
+    this.log = o.log ?? silentLogger;
+  }
+
+  start(): void {
+    this.loop ??= (async () => {
+      while (!this.stopped.signal.aborted) {
+        await this.pass().catch((err: unknown) => this.log.warn('reconcile.failed', { error: err }));
+        await sleep(this.o.intervalMs, this.stopped.signal);
+      }
+    })();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped.abort();
+    await this.loop;
+  }
+
+  /** One pass over the view. */
+  async pass(now = Date.now()): Promise<void> {
+    const live = placeableTrainers(this.deps.view, now);
+    const entries = this.deps.view.jobEntries().sort((a, b) => oldestFirst(a.record, b.record));
+    const open = new Set<string>();
+    for (const { record: r, revision } of entries) {
+      if (!isFinalState(r.state)) open.add(r.id);
+      // One job's trouble (deleted meanwhile, a timeout) must not stop the pass.
+      await this.reconcile(r, revision, live, now).catch((err: unknown) => this.log.warn('reconcile.job_failed', { jobId: r.id, error: err }));
+    }
+    for (const id of this.taskSeen.keys()) if (!open.has(id)) this.taskSeen.delete(id);
+  }
+
+  private async reconcile(r: JobRecord, revision: number, live: number, now: number): Promise<void> {
+    {
+      if (isFinalState(r.state)) {
+        if (this.o.retentionMs > 0 && now - Date.parse(r.finishedAt ?? r.updatedAt) > this.o.retentionMs && (await this.deps.jobs.remove(r.id, revision))) {
+          this.log.info('job.retention_removed', { jobId: r.id, state: r.state });
+        }
+        return;
+      }
+      if (r.state === 'running') return;
+      if (!r.startedAt && this.o.maxWaitMs > 0 && now - Date.parse(r.createdAt) > this.o.maxWaitMs) {
+        const why = `not started after ${secondsSince(r.createdAt, now)} s (limit ${Math.round(this.o.maxWaitMs / 1000)} s): ${r.state === 'parked' ? parkedReason(r.spec, live) : (r.message ?? 'no trainer took it')}`;
+        await this.move(r, revision, { state: 'failed', message: why, finishedAt: new Date(now).toISOString() }, 'job.wait_expired');
+        return;
+      }
+      if (r.state === 'parked') await this.unpark(r, revision, live);
+      else await this.checkTask(r, revision, live, now);
+    }
+  }
+
+  private async unpark(r: JobRecord, revision: number, live: number): Promise<void> {
+    if (neededTrainers(r.spec) > live) {
+      const message = parkedReason(r.spec, live);
+      if (r.message !== message) await this.move(r, revision, { message });
+      return;
+    }
+    if (await this.move(r, revision, { state: 'queued', message: undefined }, 'job.unparked')) await this.deps.tasks.publish(r.id, `unpark-${revision}`);
+  }
+
+  private async checkTask(r: JobRecord, revision: number, live: number, now: number): Promise<void> {
+    if (now - Date.parse(r.updatedAt) < this.o.orphanGraceMs || this.taskSeen.get(r.id) === revision) return;
+    if (await this.deps.tasks.has(r.id)) {
+      this.taskSeen.set(r.id, revision);
+      return;
+    }
+    if (r.attempt === 0 && !r.id.startsWith('k-')) {
+      const message = 'the submit timed out before its task was queued; submit it again (an Idempotency-Key makes retries safe)';
+      await this.move(r, revision, { state: 'failed', message, finishedAt: new Date(now).toISOString() }, 'job.orphan_failed');
+    } else if (neededTrainers(r.spec) > live) {
+      await this.move(r, revision, { state: 'parked', trainers: [], message: parkedReason(r.spec, live) }, 'job.orphan_parked');
+    } else {
+      await this.deps.tasks.publish(r.id, `orphan-${revision}`);
+      this.log.warn('job.orphan_requeued', { jobId: r.id, attempt: r.attempt });
+    }
+  }
+
+  /** Writes `patch` only if the record is still at `revision`. */
+  private async move(r: JobRecord, revision: number, patch: Partial<JobRecord>, event?: string): Promise<boolean> {
+    const { changed } = await this.deps.jobs.transition(r.id, (cur) => (cur.updatedAt === r.updatedAt && cur.state === r.state ? { ...cur, ...patch } : undefined));
+    if (changed && event) this.log.info(event, { jobId: r.id, revision, ...(patch.message !== undefined && { message: patch.message }) });
+    return changed;
+  }
+}
