@@ -105,12 +105,103 @@
     $('#trainers-empty').hidden = trainers.length > 0;
   }
 
+  // A sweep's progress: jobs ended of its total as a bar, and its counts by state.
+  function renderSweeps(sweeps) {
+    var body = $('#sweeps tbody');
+    body.textContent = '';
+    sweeps.forEach(function (s) {
+      var tr = document.createElement('tr');
+      var ended = s.counts.succeeded + s.counts.failed + s.counts.cancelled;
+      cell(tr, s.id);
+      cell(tr, s.state, 'state ' + s.state);
+      var td = cell(tr, ended + '/' + s.total + ' ended');
+      var bar = document.createElement('span');
+      bar.className = 'sweep-bar';
+      var fill = document.createElement('i');
+      fill.style.width = (100 * ended / Math.max(1, s.total)).toFixed(1) + '%';
+      bar.appendChild(fill);
+      td.insertBefore(bar, td.firstChild);
+      cell(tr, ['succeeded', 'running', 'queued', 'parked', 'failed', 'cancelled'].filter(function (k) { return s.counts[k] > 0; })
+        .map(function (k) { return s.counts[k] + ' ' + k; }).join(', '));
+      cell(tr, ago(s.createdAt));
+      tr.dataset.id = s.id;
+      if (s.id === state.sweep) tr.className = 'selected';
+      tr.addEventListener('click', function () { state.sweep = s.id; renderSweeps(sweeps); drawSweep(); });
+      body.appendChild(tr);
+    });
+    $('#sweeps-panel').hidden = sweeps.length === 0;
+  }
+
+  // ---- one sweep: test accuracy per epoch, mean ± std over seeds, per configuration ----
+
+  var SWEEP_COLOURS = ['#1f6fb4', '#e4570e', '#2a9d4b', '#8e44ad', '#b8860b', '#c0392b'];
+  var sweepRecords = {}; // job id -> records, kept once the job has ended
+
+  function meanStd(xs) {
+    var m = xs.reduce(function (a, b) { return a + b; }, 0) / xs.length;
+    if (xs.length < 2) return [m, NaN];
+    var v = xs.reduce(function (a, b) { return a + (b - m) * (b - m); }, 0) / (xs.length - 1);
+    return [m, Math.sqrt(v)];
+  }
+
+  function drawSweep() {
+    var id = state.sweep;
+    if (!id) return;
+    getJson('/v1/sweeps/' + id).then(function (s) {
+      var jobs = s.jobs.filter(function (j) { return j.epoch > 0; });
+      return Promise.all(jobs.map(function (j) {
+        if (sweepRecords[j.id]) return sweepRecords[j.id];
+        return getJson('/v1/jobs/' + j.id + '/metrics').then(function (m) {
+          if (FINAL[j.state]) sweepRecords[j.id] = m.records;
+          return m.records;
+        });
+      })).then(function (all) {
+        if (state.sweep !== id) return;
+        // Jobs that differ only by seed form one group.
+        var groups = {};
+        jobs.forEach(function (j, i) {
+          var key = j.spec.model + ' lr ' + j.spec.optimizer.lr + ' batch ' + j.spec.batchSize;
+          (groups[key] = groups[key] || []).push(all[i]);
+        });
+        var epochs = Math.max.apply(null, s.jobs.map(function (j) { return j.spec.epochs; }));
+        var series = Object.keys(groups).map(function (key, g) {
+          var byEpoch = {};
+          groups[key].forEach(function (recs) { recs.forEach(function (r) { (byEpoch[r.epoch] = byEpoch[r.epoch] || []).push(r.testAcc); }); });
+          var es = Object.keys(byEpoch).map(Number).sort(function (a, b) { return a - b; });
+          var stats = es.map(function (e) { return meanStd(byEpoch[e]); });
+          return {
+            cls: 'sweep', label: key + ' (' + groups[key].length + ' seeds)', color: SWEEP_COLOURS[g % SWEEP_COLOURS.length],
+            points: es.map(function (e, i) { return [e, stats[i][0]]; }),
+            band: es.map(function (e, i) { return [e, stats[i][0] - stats[i][1], stats[i][0] + stats[i][1]]; }),
+          };
+        });
+        $('#sweep-detail').hidden = false;
+        $('#sweep-id').textContent = id;
+        drawChart($('#sweep-chart'), series, epochs, function (v) { return (100 * v).toFixed(2) + '%'; });
+        var legend = $('#sweep-legend');
+        legend.textContent = '';
+        series.forEach(function (s) {
+          var item = document.createElement('span');
+          var swatch = document.createElement('i');
+          swatch.style.borderColor = s.color;
+          item.appendChild(swatch);
+          item.appendChild(document.createTextNode(s.label));
+          legend.appendChild(item);
+        });
+      });
+    }, function (err) { notice(err.message); });
+  }
+
   function poll() {
     clearTimeout(state.pollTimer);
-    Promise.all([getJson('/v1/jobs'), getJson('/v1/trainers')]).then(function (r) {
+    // Sweeps are optional: an API without them still shows jobs and trainers.
+    var sweeps = getJson('/v1/sweeps').then(null, function () { return { sweeps: [] }; });
+    Promise.all([getJson('/v1/jobs'), getJson('/v1/trainers'), sweeps]).then(function (r) {
       state.jobs = r[0].jobs;
       renderJobs(state.jobs);
       renderTrainers(r[1].trainers);
+      renderSweeps(r[2].sweeps);
+      drawSweep();
       notice('updated ' + new Date().toLocaleTimeString(), true);
       if (!state.selected) {
         var running = state.jobs.filter(function (j) { return j.state === 'running'; })[0];
@@ -273,7 +364,10 @@
     svg.textContent = '';
     var W = 520, H = 280, L = 56, R = 14, T = 14, B = 36;
     var values = [];
-    series.forEach(function (s) { s.points.forEach(function (p) { values.push(p[1]); }); });
+    series.forEach(function (s) {
+      s.points.forEach(function (p) { values.push(p[1]); });
+      (s.band || []).forEach(function (b) { if (isFinite(b[1]) && isFinite(b[2])) values.push(b[1], b[2]); });
+    });
     if (!values.length) {
       svgEl('text', { x: W / 2, y: H / 2, 'text-anchor': 'middle' }, svg).textContent = 'waiting for the first epoch\u2026';
       return;
@@ -295,12 +389,24 @@
     svgEl('text', { x: (L + W - R) / 2, y: H - 4, 'text-anchor': 'middle' }, svg).textContent = 'epoch';
     svgEl('line', { x1: L, x2: L, y1: T, y2: H - B, class: 'axis' }, svg);
     svgEl('line', { x1: L, x2: W - R, y1: H - B, y2: H - B, class: 'axis' }, svg);
+    // Bands (mean ± std over seeds) first, so every line stays on top.
+    series.forEach(function (s) {
+      var band = (s.band || []).filter(function (b) { return isFinite(b[1]) && isFinite(b[2]); });
+      if (band.length < 2) return;
+      var edge = band.map(function (b) { return x(b[0]).toFixed(1) + ',' + y(b[2]).toFixed(1); })
+        .concat(band.slice().reverse().map(function (b) { return x(b[0]).toFixed(1) + ',' + y(b[1]).toFixed(1); }));
+      svgEl('polygon', { points: edge.join(' '), class: 'band', 'data-series': s.label }, svg).style.fill = s.color;
+    });
     series.forEach(function (s) {
       var pts = s.points.map(function (p) { return x(p[0]).toFixed(1) + ',' + y(p[1]).toFixed(1); }).join(' ');
-      svgEl('polyline', { points: pts, class: s.cls, 'data-series': s.cls }, svg);
+      var line = svgEl('polyline', { points: pts, class: s.cls, 'data-series': s.label || s.cls }, svg);
+      // Through the CSSOM: the stylesheet's class rules beat presentation attributes, and the
+      // page's Content-Security-Policy refuses style attributes.
+      if (s.color) line.style.stroke = s.color;
       s.points.forEach(function (p) {
-        svgEl('circle', { cx: x(p[0]), cy: y(p[1]), r: 3.5, class: s.cls, 'data-epoch': p[0] }, svg)
-          .appendChild(document.createElementNS(SVG_NS, 'title')).textContent = s.cls + ' epoch ' + p[0] + ': ' + format(p[1]);
+        var dot = svgEl('circle', { cx: x(p[0]), cy: y(p[1]), r: 3.5, class: s.cls, 'data-epoch': p[0] }, svg);
+        if (s.color) dot.style.fill = s.color;
+        dot.appendChild(document.createElementNS(SVG_NS, 'title')).textContent = (s.label || s.cls) + ' epoch ' + p[0] + ': ' + format(p[1]);
       });
     });
   }

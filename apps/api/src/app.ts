@@ -7,6 +7,7 @@ import { observe } from './middleware/observe/index.js';
 import { artifactsRoutes } from './routes/artifacts.js';
 import { eventsRoutes } from './routes/events.js';
 import { jobsRoutes } from './routes/jobs.js';
+import { sweepsRoutes } from './routes/sweeps.js';
 import { DASHBOARD_PATHS, systemRoutes } from './routes/system.js';
 
 export interface AppOptions {
@@ -67,7 +68,8 @@ export function createApp(deps: ApiDeps, options: AppOptions = {}) {
     .route('/', systemRoutes(deps))
     .route('/v1/jobs', jobsRoutes(deps, { maxReplicas: o.maxReplicas, maxQueued: o.maxQueued, log: o.log }))
     .route('/v1/jobs', eventsRoutes(deps, { keepAliveMs: o.sseKeepAliveMs, log: o.log, ...(o.shutdown && { shutdown: o.shutdown }) }))
-    .route('/v1/jobs', artifactsRoutes(deps));
+    .route('/v1/jobs', artifactsRoutes(deps))
+    .route('/v1/sweeps', sweepsRoutes(deps));
 }
 
 /** The routes' types, for `hc<AppType>` (the CLI). */

@@ -11,6 +11,9 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const ARTIFACTS = join(HERE, '..', 'test-artifacts');
 const DOCS_SHOT = join(HERE, '..', '..', '..', 'docs', 'dashboard.png');
 const TOKEN = 'dashboard-test-token-9d8e7f6a5b';
+/** Runs in the page (no DOM types here): an element's computed style property. */
+const computed = (el: unknown, prop: string) =>
+  (globalThis as unknown as { getComputedStyle(e: unknown): Record<string, string> }).getComputedStyle(el)[prop];
 /** Many short epochs: still running long after the page has drawn its first points; cancelled at the end. */
 const JOB = { model: 'mlp', epochs: 40, trainLimit: 2048, testLimit: 512, batchSize: 32, replicas: 2, optimizer: { type: 'sgd', lr: 0.05, momentum: 0.9 } };
 
@@ -73,6 +76,38 @@ describe('the dashboard page in headless Chromium', () => {
     expect(page.url()).not.toContain(TOKEN);
     expect(cluster.apis[0]!.output()).not.toContain(TOKEN);
     expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it("shows a sweep's progress: jobs ended of its total, and its counts by state", async () => {
+    const base = cluster.apis[0]!.url;
+    const auth = { Authorization: `Bearer ${TOKEN}` };
+    const res = await fetch(`${base}/v1/sweeps`, {
+      method: 'POST',
+      headers: { ...auth, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ models: ['mlp'], seeds: 2, base: { epochs: 3, trainLimit: 256, testLimit: 128 } }),
+    });
+    expect(res.status).toBe(201);
+    const { id } = (await res.json()) as { id: string };
+
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    await page.goto(`${base}/`);
+    await page.fill('#token', TOKEN);
+    await page.click('#auth button[type=submit]');
+    const row = page.locator('#sweeps tbody tr', { hasText: id });
+    await row.locator('.state', { hasText: 'succeeded' }).waitFor({ timeout: 60_000 });
+    expect(await row.innerText()).toMatch(/2\/2 ended\s+2 succeeded/);
+    expect(await row.locator('.sweep-bar i').getAttribute('style')).toMatch(/width: 100(\.0)?%/);
+
+    // Its curves: test accuracy per epoch as the mean over the two seeds, with a ± std band.
+    await row.click();
+    await page.locator('#sweep-chart polygon.band').waitFor({ timeout: 10_000 });
+    expect(await page.locator('#sweep-chart polyline').getAttribute('data-series')).toBe('mlp lr 0.01 batch 64 (2 seeds)');
+    expect(await page.locator('#sweep-legend').innerText()).toContain('mlp lr 0.01 batch 64 (2 seeds)');
+    // Drawn in the configuration's colour (the page's CSP refuses style attributes, so this can fail).
+    expect(await page.locator('#sweep-chart polyline').evaluate(computed, 'stroke')).toBe('rgb(31, 111, 180)');
+    expect(await page.locator('#sweep-chart polygon.band').evaluate(computed, 'fill')).toBe('rgb(31, 111, 180)');
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-sweep.png'), fullPage: true });
     await page.close();
   });
 });

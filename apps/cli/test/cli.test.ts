@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,6 +40,7 @@ describe('mnist CLI', () => {
       [['train', '--model', 'mlp', '--optimizer', 'adam', '--momentum', '0.5'], /--momentum applies to --optimizer sgd only/],
       [['train', '--model', 'mlp', '--frobnicate'], /Unknown option '--frobnicate'/],
       [['train'], /--model is required/],
+      [['reproduce', '--seeds', '0'], /--seeds expects a whole number from 1 to 50, got '0'/],
       [['fly'], /unknown command 'fly'/],
     ];
     for (const [args, message] of cases) {
@@ -86,6 +87,36 @@ describe('mnist CLI', () => {
       r.stdout.split('\n').filter((l) => l.startsWith('| CustomMLP')),
     );
   }, 240_000);
+
+  it('reproduce --seeds 3: per-seed folders, a ± table with band curves and Welch tests; --resume trains only the missing seed', async () => {
+    const out = tmp();
+    const r = await mnist(['reproduce', '--models', 'mlp,lenet5', '--seeds', '3', ...small, '--epochs', '2', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^\| CustomMLP seed 3 \| 1 \|/m);
+    const [study] = readdirSync(out);
+    const dir = join(out, study!);
+    for (const model of ['mlp', 'lenet5']) {
+      expect(readdirSync(join(dir, model)).sort()).toEqual(['seed-1', 'seed-2', 'seed-3']);
+      expect(existsSync(join(dir, model, 'seed-2', 'metrics.jsonl'))).toBe(true);
+    }
+    const report = readFileSync(join(dir, 'report.md'), 'utf8');
+    expect(report).toContain('| Model | Epoch | Seeds | Train Loss |');
+    expect(report).toMatch(/^\| CustomMLP \| 1 \| 3 \| \d\.\d{4} ± \d\.\d{4} \| \d+\.\d{2} ± \d+\.\d{2}% \|/m);
+    expect(report).toMatch(/^\| LeNet5 \| 3 \| \d+\.\d{2} ± \d+\.\d{2}% \| \d+\.\d{2}% – \d+\.\d{2}% \|/m);
+    expect(report).toContain('- **Recipe**: SGD (lr 0.01, momentum 0.9), batch size 64, 2 epochs, seeds 1, 2, 3');
+    expect(report).toMatch(/Welch t = -?\d+\.\d{2} on \d+\.\d df/);
+    const svg = readFileSync(join(dir, 'curves.svg'), 'utf8');
+    expect(svg).toContain('mean ± std over seeds');
+    expect(svg.match(/<polygon /g)).toHaveLength(2 * 4);
+
+    // Lose one seed's run: --resume trains that seed again and only it.
+    rmSync(join(dir, 'lenet5', 'seed-2'), { recursive: true });
+    const again = await mnist(['reproduce', '--resume', dir, '--out', out]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr.match(/training into/g)).toHaveLength(1);
+    expect(again.stderr).toMatch(/lenet5: training into .*lenet5\/seed-2/);
+    expect(existsSync(join(dir, 'lenet5', 'seed-2', 'metrics.jsonl'))).toBe(true);
+  }, 300_000);
 
   it('a corrupt dataset file fails with the file and the problem named', async () => {
     const dir = tmp();

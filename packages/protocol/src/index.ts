@@ -34,3 +34,16 @@ export {
   FinalEvalSchema,
 } from './cluster.js';
 export type { JobState, JobRecord, TaskMessage, TrainerInfo, TrainerState, JobEvent, FinalEval } from './cluster.js';
+export {
+  SweepIdSchema,
+  SweepRequestSchema,
+  InvalidSweepError,
+  MAX_SWEEP_JOBS,
+  MAX_SWEEP_AXIS,
+  SWEEP_STATES,
+  expandSweep,
+  sweepSize,
+  sweepState,
+  summarizeSweep,
+} from './sweep.js';
+export type { SweepRequest, SweepRequestInput, SweepState, SweepSummary } from './sweep.js';

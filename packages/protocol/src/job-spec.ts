@@ -30,6 +30,9 @@ export type OptimizerSpec = z.infer<typeof OptimizerSchema>;
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 
+/** Sweep ids name the set of jobs a sweep made (`mnist sweep`); same safe alphabet as job ids. */
+export const SweepIdSchema = z.string().regex(/^s-[A-Za-z0-9_-]{1,62}$/, "sweep id must be 's-' then 1-62 letters, digits, _ or -");
+
 /**
  * How replicas agree. `step`: gradients are summed every step, so N replicas at global
  * batch B follow the one-trainer trajectory. `{ every: H }`: local SGD (DiLoCo-style):
@@ -76,6 +79,8 @@ export const JobSpecSchema = z
     trainLimit: int(1, TRAIN_SET_SIZE).optional(),
     testLimit: int(1, TEST_SET_SIZE).optional(),
     checkpointEvery: int(1, 1000).default(1),
+    /** Set on the jobs of a sweep (POST /v1/sweeps); the trainers ignore it. */
+    sweepId: SweepIdSchema.optional(),
     sync: SyncSchema.default('step'),
     collective: z.enum(COLLECTIVE_CHOICES, { error: () => `collective must be one of ${COLLECTIVE_CHOICES.join(', ')}` }).default('auto'),
   })

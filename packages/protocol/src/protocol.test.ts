@@ -24,6 +24,13 @@ const issuesOf = (input: unknown) => {
 };
 
 describe('JobSpec', () => {
+  it('accepts local SGD with its outer defaults, and refuses a malformed sync', () => {
+    expect(parseJobSpec({ model: 'mlp', sync: { every: 16 } }).sync).toEqual({ every: 16, outer: 'nesterov', outerLr: 1, outerMomentum: 0.5 });
+    expect(() => parseJobSpec({ model: 'mlp', sync: { every: 0 } })).toThrow(/sync/);
+    expect(() => parseJobSpec({ model: 'mlp', sync: 'sometimes' })).toThrow(/sync must be 'step'/);
+    expect(() => parseJobSpec({ model: 'mlp', collective: 'ring' })).toThrow(/collective must be one of/);
+  });
+
   it("fills the seed recipe's defaults", () => {
     expect(parseJobSpec({ model: 'lenet5' })).toEqual({
       model: 'lenet5',
@@ -34,6 +41,8 @@ describe('JobSpec', () => {
       seed: 1,
       replicas: 1,
       checkpointEvery: 1,
+      sync: 'step',
+      collective: 'auto',
     });
     expect(parseJobSpec({ model: 'mlp', optimizer: { type: 'adam' } }).optimizer).toEqual({
       type: 'adam',

@@ -24,12 +24,13 @@ export function describeOptimizer(o: JobSpec['optimizer']): string {
     : `Adam (lr ${o.lr}, β1 ${o.beta1}, β2 ${o.beta2}, ε ${o.epsilon})`;
 }
 
-export function describeRecipe(spec: JobSpec): string {
+/** `seeds` (a seed study's) replaces the spec's one seed. */
+export function describeRecipe(spec: JobSpec, seeds?: readonly number[]): string {
   const parts = [
     describeOptimizer(spec.optimizer),
     `batch size ${spec.batchSize}`,
     `${spec.epochs} epoch${spec.epochs === 1 ? '' : 's'}`,
-    `seed ${spec.seed}`,
+    seeds && seeds.length > 1 ? `seeds ${seeds.join(', ')}` : `seed ${seeds?.[0] ?? spec.seed}`,
   ];
   if (spec.replicas > 1) parts.push(`${spec.replicas} data-parallel replicas`);
   return parts.join(', ');
@@ -45,11 +46,11 @@ export function describeDataset(spec: JobSpec): string {
   return `${DATASET_TITLES[spec.dataset]}, ${train} / ${test} images`;
 }
 
-function headerLines(runs: readonly RunMetrics[], meta: ReportMeta): string[] {
+export function headerLines(runs: readonly RunMetrics[], meta: ReportMeta, timeLabel = 'Training time'): string[] {
   const lines = [`- **Models**: ${runs.map((r) => `${r.title} (\`${r.model}\`)`).join(', ') || 'none'}`];
   if (meta.spec) {
     lines.push(`- **Dataset**: ${describeDataset(meta.spec)}`);
-    lines.push(`- **Recipe**: ${describeRecipe(meta.spec)}`);
+    lines.push(`- **Recipe**: ${describeRecipe(meta.spec, meta.seeds)}`);
   }
   const backends = [...new Set(runs.flatMap((r) => r.records.map((rec) => rec.backend)))];
   const backend = meta.backend ?? backends.join(', ');
@@ -62,7 +63,7 @@ function headerLines(runs: readonly RunMetrics[], meta: ReportMeta): string[] {
     const mean = speeds.reduce((a, b) => a + b, 0) / speeds.length;
     return [`${run.title} ${formatDuration(seconds)}${speeds.length ? ` (${formatInt(Math.round(mean))} images/s)` : ''}`];
   });
-  if (timed.length > 0) lines.push(`- **Training time**: ${timed.join(', ')}`);
+  if (timed.length > 0) lines.push(`- **${timeLabel}**: ${timed.join(', ')}`);
   if (meta.wallSeconds !== undefined) lines.push(`- **Wall time**: ${formatDuration(meta.wallSeconds)}`);
   return lines;
 }

@@ -13,6 +13,8 @@ export interface Series {
   points: ReadonlyArray<readonly [number, number]>;
   color: string;
   dashed: boolean;
+  /** [epoch, low, high] of a spread around the line (mean ± std over seeds), drawn as a shaded band. */
+  band?: ReadonlyArray<readonly [number, number, number]>;
 }
 
 export interface PanelBox {
@@ -110,6 +112,19 @@ export function renderPanel(
   parts.push(text(xAxis.label, { ...AXIS_LABEL, x: (left + right) / 2, y: bottom + 40 }));
   const [labelX, labelY] = [box.x + 14, (top + bottom) / 2];
   parts.push(text(yAxis.label, { ...AXIS_LABEL, x: labelX, y: labelY, transform: `rotate(-90 ${labelX} ${labelY})` }));
+
+  // Bands under every line, so no band hides another series' line.
+  for (const s of series) {
+    if (!s.band) continue;
+    const lows = s.band.map(([e, lo]) => [e, lo] as const);
+    const highs = new Map(s.band.map(([e, , hi]) => [e, hi] as const));
+    for (const seg of segments(lows)) {
+      const outline = [...seg.map(([e, lo]) => [sx(e), sy(lo)] as const), ...[...seg].reverse().map(([e]) => [sx(e), sy(highs.get(e) ?? Number.NaN)] as const)];
+      if (seg.length > 1 && outline.every(([, y]) => Number.isFinite(y))) {
+        parts.push(el('polygon', { points: polyline(outline), fill: s.color, 'fill-opacity': 0.18, stroke: 'none' }));
+      }
+    }
+  }
 
   // Data.
   for (const s of series) {

@@ -44,9 +44,27 @@ function epochAxis(records: readonly EpochRecord[]): Axis {
   return { domain: [lo - pad, hi + pad], ticks: ticks.length ? ticks : [lo], format: String, label: 'Epoch' };
 }
 
+type Metric = 'trainLoss' | 'trainAcc' | 'testLoss' | 'testAcc';
+
+/** Every value a panel plots for these metrics: the lines and, where there is a spread, both band edges. */
+function plotted(runs: readonly RunMetrics[], metrics: readonly Metric[], scale = 1): number[] {
+  return finite(
+    runs.flatMap((run) => {
+      const byEpoch = new Map(run.records.map((r) => [r.epoch, r] as const));
+      const lines = run.records.flatMap((r) => metrics.map((m) => r[m] * scale));
+      const bands = (run.spread ?? []).flatMap((s) =>
+        metrics.flatMap((m) => {
+          const mid = byEpoch.get(s.epoch)?.[m] ?? Number.NaN;
+          return [(mid - s[m]) * scale, (mid + s[m]) * scale];
+        }),
+      );
+      return [...lines, ...bands];
+    }),
+  );
+}
+
 /** Loss axis shared by all runs, from 0 so the size of a loss reads correctly. */
-function lossAxis(records: readonly EpochRecord[]): Axis {
-  const values = finite(records.flatMap((r) => [r.trainLoss, r.testLoss]));
+function lossAxis(values: number[]): Axis {
   const max = values.length ? Math.max(...values) : 1;
   const scale = niceScale(0, max > 0 ? max * 1.04 : 1, 5);
   const digits = decimalsFor(scale.step);
@@ -55,8 +73,7 @@ function lossAxis(records: readonly EpochRecord[]): Axis {
 }
 
 /** Accuracy axis (percent) zoomed to the data: MNIST curves live in the top few percent. */
-function accuracyAxis(records: readonly EpochRecord[]): Axis {
-  const values = finite(records.flatMap((r) => [r.trainAcc * 100, r.testAcc * 100]));
+function accuracyAxis(values: number[]): Axis {
   const min = values.length ? Math.min(...values) : 0;
   const max = values.length ? Math.max(...values) : 100;
   const pad = Math.max(0.25, (max - min) * 0.05);
@@ -73,10 +90,14 @@ function accuracyAxis(records: readonly EpochRecord[]): Axis {
 }
 
 type Split = keyof typeof CURVE_STYLE;
-const series = (records: readonly EpochRecord[], split: Split, pick: (r: EpochRecord) => number): Series => ({
-  points: records.map((r) => [r.epoch, pick(r)] as const),
-  ...CURVE_STYLE[split],
-});
+function series(run: RunMetrics, records: readonly EpochRecord[], split: Split, metric: Metric, scale = 1): Series {
+  const byEpoch = new Map(records.map((r) => [r.epoch, r] as const));
+  const band = run.spread?.map((s) => {
+    const mid = byEpoch.get(s.epoch)?.[metric] ?? Number.NaN;
+    return [s.epoch, (mid - s[metric]) * scale, (mid + s[metric]) * scale] as const;
+  });
+  return { points: records.map((r) => [r.epoch, r[metric] * scale] as const), ...CURVE_STYLE[split], ...(band && { band }) };
+}
 
 function legend(centerX: number, y: number): string {
   const item = (x: number, label: string, style: Pick<Series, 'color' | 'dashed'>) => [
@@ -99,9 +120,10 @@ export function renderCurvesSvg(runs: readonly RunMetrics[], options: CurvesOpti
   const ordered = runs.map((run) => ({ run, records: orderedRecords(run.records) }));
   const all = ordered.flatMap((o) => o.records);
   const xAxis = epochAxis(all);
-  const yLoss = lossAxis(all);
-  const yAcc = accuracyAxis(all);
-  const title = options.title ?? 'Loss and accuracy per epoch, train vs test';
+  const yLoss = lossAxis(plotted(runs, ['trainLoss', 'testLoss']));
+  const yAcc = accuracyAxis(plotted(runs, ['trainAcc', 'testAcc'], 100));
+  const banded = runs.some((r) => r.spread);
+  const title = options.title ?? `Loss and accuracy per epoch, train vs test${banded ? ': mean ± std over seeds' : ''}`;
   const centered = { x: width / 2, 'text-anchor': 'middle' };
 
   const parts: string[] = [
@@ -132,12 +154,12 @@ export function renderCurvesSvg(runs: readonly RunMetrics[], options: CurvesOpti
     const accNote = note(formatPercent, last.trainAcc, last.testAcc);
     parts.push(
       renderPanel(box(0), { title: 'Loss', note: lossNote }, xAxis, yLoss, [
-        series(records, 'train', (r) => r.trainLoss),
-        series(records, 'test', (r) => r.testLoss),
+        series(run, records, 'train', 'trainLoss'),
+        series(run, records, 'test', 'testLoss'),
       ]),
       renderPanel(box(1), { title: 'Accuracy', note: accNote }, xAxis, yAcc, [
-        series(records, 'train', (r) => r.trainAcc * 100),
-        series(records, 'test', (r) => r.testAcc * 100),
+        series(run, records, 'train', 'trainAcc', 100),
+        series(run, records, 'test', 'testAcc', 100),
       ]),
     );
   });

@@ -34,14 +34,23 @@ ${SPEC_FLAGS_HELP}
 
 ${LOCAL_FLAGS_HELP}`;
 
-export const REPRODUCE_HELP = `Usage: mnist reproduce [--models lenet5,mlp,lenet5-reg] [flags]
+/** Seeds per model in one local study: enough for any honest comparison, and a bound on typos. */
+const MAX_SEEDS = 50;
+
+export const REPRODUCE_HELP = `Usage: mnist reproduce [--models lenet5,mlp,lenet5-reg] [--seeds K] [flags]
        mnist reproduce --resume <study-id|path>
 
 Runs the whole study: each model trained with the same recipe, then one report that
 compares them. Writes <out>/study-<timestamp>/ with a folder per model and report.md,
 curves.png, curves.svg for the study.
 
+With --seeds K (K > 1) each model is trained with seeds s, s+1, ..., s+K-1 (s = --seed,
+default 1) into <model>/seed-<n>/, and the report gives mean ± std per epoch, curves
+with a ± std band, final and best test accuracy with 95% intervals, and Welch's t-test
+between each pair of models. --resume finishes the seeds that did not end.
+
       --models <list>        comma-separated (default: ${MODEL_NAMES.join(',')})
+      --seeds <k>            seeds per model (default 1, at most ${MAX_SEEDS})
 ${SPEC_FLAGS_HELP.split('\n').filter((l) => !l.includes('--model ')).join('\n')}
 
 ${LOCAL_FLAGS_HELP}`;
@@ -98,32 +107,49 @@ export async function trainCommand(args: string[], ctx: Context): Promise<number
   return 0;
 }
 
+function seedsFlag(raw: string | undefined): number {
+  if (raw === undefined) return 1;
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isInteger(n) || n < 1 || n > MAX_SEEDS) throw new UsageError(`--seeds expects a whole number from 1 to ${MAX_SEEDS}, got '${raw}'`);
+  return n;
+}
+
 export async function reproduceCommand(args: string[], ctx: Context): Promise<number> {
-  const { values } = parseFlags(args, { ...LOCAL_FLAGS, models: { type: 'string' } });
+  const { values } = parseFlags(args, { ...LOCAL_FLAGS, models: { type: 'string' }, seeds: { type: 'string' } });
   if (values.help) return ctx.out.result(REPRODUCE_HELP), 0;
   if (values.model !== undefined) throw new UsageError('reproduce takes --models <list>, not --model');
   const root = (values.out as string | undefined) ?? ctx.env.RUNS_DIR;
   let studyDir: string;
   let models: string[];
   let base: Values = values;
+  let seedCount: number;
   if (values.resume !== undefined) {
     refuseSpecFlags(values);
-    if (values.models !== undefined) throw new UsageError('--resume continues with the study\'s saved models; drop --models');
+    if (values.models !== undefined || values.seeds !== undefined) throw new UsageError('--resume continues with the study\'s saved models and seeds; drop --models and --seeds');
     studyDir = resolveResumeDir(root, values.resume as string, STUDY_JSON);
-    const study = JSON.parse(readFileSync(join(studyDir, STUDY_JSON), 'utf8')) as { models: string[]; flags: Values };
+    const study = JSON.parse(readFileSync(join(studyDir, STUDY_JSON), 'utf8')) as { models: string[]; flags: Values; seeds?: number };
     models = study.models;
     base = study.flags;
+    seedCount = study.seeds ?? 1;
   } else {
+    seedCount = seedsFlag(values.seeds as string | undefined);
     models = ((values.models as string | undefined) ?? MODEL_NAMES.join(',')).split(',').map((m) => m.trim()).filter(Boolean);
     if (new Set(models).size !== models.length) throw new UsageError('--models lists a model twice');
     studyDir = freshDir(root, `study-${timestamp()}`);
   }
-  const runs = models.map((model) => ({ spec: specFromInput(specInputFromFlags(base, model)), dir: join(studyDir, model) }));
+  const runs = models.flatMap((model) => {
+    const spec = specFromInput(specInputFromFlags(base, model));
+    if (seedCount === 1) return [{ spec, dir: join(studyDir, model) }];
+    return Array.from({ length: seedCount }, (_, i) => {
+      const seed = spec.seed + i;
+      return { spec: specFromInput({ ...spec, seed }), dir: join(studyDir, model, `seed-${seed}`) };
+    });
+  });
   if (values.resume === undefined) {
     const { FsStore, putJson } = await import('@mnist/storage');
     const flags = Object.fromEntries(Object.keys(SPEC_FLAGS).filter((k) => values[k] !== undefined).map((k) => [k, values[k]]));
-    await putJson(new FsStore(studyDir), STUDY_JSON, { models, flags, createdAt: new Date().toISOString() });
+    await putJson(new FsStore(studyDir), STUDY_JSON, { models, flags, ...(seedCount > 1 && { seeds: seedCount }), createdAt: new Date().toISOString() });
   }
-  await runLocal({ runs, studyDir, ...runOptions(values, ctx) });
+  await runLocal({ runs, studyDir, seedStudy: seedCount > 1, ...runOptions(values, ctx) });
   return 0;
 }

@@ -2,7 +2,7 @@ import { basename, join, relative } from 'node:path';
 import { DatasetCache, type Dataset } from '@mnist/data';
 import { getModel } from '@mnist/models';
 import type { EpochRecord, JobSpec } from '@mnist/protocol';
-import { formatDuration, formatInt, renderMetricsHeader, renderMetricsRow, writeReport, type RunMetrics } from '@mnist/report';
+import { formatDuration, formatInt, renderMetricsHeader, renderMetricsRow, writeReport, writeSeedReport, type RunMetrics, type SeedGroup } from '@mnist/report';
 import { FsStore } from '@mnist/storage';
 import { runJob, selectBackend, type BackendChoice } from '@mnist/training';
 import type { Output } from '../output.js';
@@ -17,6 +17,8 @@ export interface RunLocalOptions {
   runs: LocalRun[];
   /** A study folder gets a combined report of all runs. */
   studyDir?: string;
+  /** Several seeds per model: the study report shows mean ± std and tests between models. */
+  seedStudy?: boolean;
   resume: boolean;
   backend: BackendChoice;
   datasetDir?: string;
@@ -46,17 +48,19 @@ export async function runLocal(o: RunLocalOptions): Promise<RunMetrics[]> {
       announced.add(data);
       out.info(`data: ${spec.dataset} from ${data.dir}: ${data.train.count} train / ${data.test.count} test images (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
     }
-    const { title } = getModel(spec.model);
+    const { title: modelTitle } = getModel(spec.model);
+    const title = o.seedStudy ? `${modelTitle} seed ${spec.seed}` : modelTitle;
     const runId = basename(dir);
     let rows = 0;
     const printRecord = (r: EpochRecord) => {
       if (!out.json && !headerPrinted) out.result(renderMetricsHeader());
       headerPrinted = true;
-      if (out.json) out.result(JSON.stringify({ model: spec.model, runId, ...r }));
+      if (out.json) out.result(JSON.stringify({ model: spec.model, runId, ...(o.seedStudy && { seed: spec.seed }), ...r }));
       else out.result(renderMetricsRow(rows === 0 ? title : '', r));
       rows++;
     };
     const runStart = performance.now();
+    let resumed = false;
     const result = await runJob({
       spec,
       store: new FsStore(dir),
@@ -65,6 +69,7 @@ export async function runLocal(o: RunLocalOptions): Promise<RunMetrics[]> {
       resume: o.resume,
       signal: o.signal,
       onStart: ({ startEpoch, records }) => {
+        resumed = startEpoch > 1;
         out.info(
           startEpoch > 1
             ? `${spec.model}: resuming ${where(dir)} at epoch ${startEpoch}/${spec.epochs}`
@@ -79,11 +84,12 @@ export async function runLocal(o: RunLocalOptions): Promise<RunMetrics[]> {
       },
     });
     result.model.dispose();
-    const run: RunMetrics = { title, model: spec.model, records: result.records };
+    const run: RunMetrics = { title: modelTitle, model: spec.model, records: result.records };
     await writeReport(new FsStore(dir), {
       runs: [run],
       title: `${title} on ${spec.dataset}`,
-      meta: { spec, backend: backend.name, wallSeconds: (performance.now() - runStart) / 1000 },
+      // A resumed run's earlier part was timed by another process: its wall time is unknown.
+      meta: { spec, backend: backend.name, ...(!resumed && { wallSeconds: (performance.now() - runStart) / 1000 }) },
     });
     results.push(run);
   }
@@ -91,13 +97,37 @@ export async function runLocal(o: RunLocalOptions): Promise<RunMetrics[]> {
   const wallSeconds = (performance.now() - started) / 1000;
   const firstSpec = o.runs[0]?.spec;
   if (o.studyDir && firstSpec) {
-    await writeReport(new FsStore(o.studyDir), {
-      runs: results,
-      title: `${firstSpec.dataset === 'mnist' ? 'MNIST' : 'Fashion-MNIST'} study: ${results.map((r) => r.title).join(' vs ')}`,
-      meta: { spec: firstSpec, backend: backend.name, wallSeconds },
-    });
+    const dataset = firstSpec.dataset === 'mnist' ? 'MNIST' : 'Fashion-MNIST';
+    if (o.seedStudy) {
+      const groups = groupBySeed(o.runs, results);
+      const seeds = [...new Set(o.runs.map((r) => r.spec.seed))];
+      await writeSeedReport(new FsStore(o.studyDir), {
+        groups,
+        title: `${dataset} seed study: ${groups.map((g) => g.title).join(' vs ')}`,
+        meta: { spec: firstSpec, seeds, backend: backend.name, ...(!o.resume && { wallSeconds }) },
+      });
+    } else {
+      await writeReport(new FsStore(o.studyDir), {
+        runs: results,
+        title: `${dataset} study: ${results.map((r) => r.title).join(' vs ')}`,
+        meta: { spec: firstSpec, backend: backend.name, ...(!o.resume && { wallSeconds }) },
+      });
+    }
   }
   const reportDir = o.studyDir ?? o.runs[0]?.dir;
   out.info(`done in ${formatDuration(wallSeconds)}${reportDir ? `; report: ${where(join(reportDir, 'report.md'))}` : ''}`);
   return results;
+}
+
+/** The runs of one model, whatever their seeds, as one group (in the order they ran). */
+export function groupBySeed(runs: readonly LocalRun[], results: readonly RunMetrics[]): SeedGroup[] {
+  const groups = new Map<string, { title: string; model: string; runs: SeedGroup['runs'][number][] }>();
+  runs.forEach(({ spec }, i) => {
+    const result = results[i];
+    if (!result) return;
+    const group = groups.get(spec.model) ?? { title: result.title, model: spec.model, runs: [] };
+    group.runs.push({ seed: spec.seed, records: result.records });
+    groups.set(spec.model, group);
+  });
+  return [...groups.values()];
 }

@@ -1,50 +1,26 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '@mnist/testing';
-import { REPO_ROOT, runMnist } from '../../../test/run-mnist.js';
+import { startCluster, type OneMachineCluster } from '../../../test/one-machine-cluster.js';
+import { runMnist } from '../../../test/run-mnist.js';
 
-const REPO = REPO_ROOT;
-const CLUSTER_MAIN = join(REPO, 'apps', 'trainer', 'src', 'dev', 'cluster-main.ts');
 const TOKEN = 'cli-e2e-token-31c8a0f2b7d4e6';
 
 const mnist = (args: string[], env: Record<string, string> = {}) => runMnist(args, { env });
 
 /** `npm run cluster -- --trainers 2`: nats-server, s3rver, the API and two trainers, until SIGTERM. */
-let cluster: ChildProcess;
-let log = '';
+let cluster: OneMachineCluster | undefined;
 let env: Record<string, string>;
 
 beforeAll(async () => {
-  const port = await freePort();
-  cluster = spawn(process.execPath, ['--import', 'tsx', CLUSTER_MAIN, '--trainers', '2', '--port', String(port)], {
-    cwd: REPO,
-    env: { ...process.env, API_TOKEN: TOKEN },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`cluster not up after 120 s:\n${log.slice(-3000)}`)), 120_000);
-    const onData = (d: Buffer) => {
-      log += d.toString();
-      // Up once the block of `export ...` lines after '--- cluster up' is complete.
-      if (/--- cluster up[^]*\n---\n/.test(log)) (clearTimeout(timer), resolve());
-    };
-    cluster.stdout!.on('data', onData);
-    cluster.stderr!.on('data', onData);
-    cluster.once('exit', (code) => (clearTimeout(timer), reject(new Error(`cluster exited (${code}):\n${log.slice(-3000)}`))));
-  });
-  const apiUrl = /^export API_URL=(\S+)$/m.exec(log)?.[1];
-  if (!apiUrl) throw new Error(`the cluster started no API:\n${log.slice(-3000)}`);
-  env = { API_URL: apiUrl, API_TOKEN: TOKEN };
+  cluster = await startCluster({ trainers: 2, token: TOKEN });
+  env = cluster.env;
 }, 150_000);
 
 afterAll(async () => {
-  if (!cluster || cluster.exitCode !== null) return;
-  const exited = new Promise((r) => cluster.once('exit', r));
-  cluster.kill('SIGTERM');
-  await exited;
+  await cluster?.stop();
 }, 60_000);
 
 describe('the cluster verbs on the one-machine cluster', () => {

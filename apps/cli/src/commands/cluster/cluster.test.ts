@@ -187,6 +187,36 @@ describe('cluster verbs against the API app', () => {
     expect((await h.run(['report', queued])).stderr).toContain('has no finished epoch yet');
   });
 
+  it('a partly failed sweep: status lists its jobs, report covers the succeeded ones and names the missing one', async () => {
+    const h = harness();
+    const submitted = await h.run(['sweep', '--models', 'lenet5,mlp', '--seeds', '3', '--epochs', '2', '--train-limit', '512']);
+    expect(submitted.code, submitted.stderr).toBe(0);
+    const id = submitted.stdout.trim();
+    const jobs = [...h.cluster.records.values()].filter((j) => j.spec.sweepId === id);
+    expect(jobs).toHaveLength(6);
+    for (const j of jobs) {
+      const failed = j.spec.model === 'mlp' && j.spec.seed === 3;
+      const records = [1, 2].map((epoch) => ({ ...rec(epoch), testAcc: (j.spec.model === 'mlp' ? 0.93 : 0.96) + j.spec.seed / 1000 + epoch / 100 }));
+      if (!failed) h.artifacts.put(`jobs/${j.id}/metrics.jsonl`, records.map((r) => JSON.stringify(r) + '\n').join(''));
+      h.cluster.put({ ...j, state: failed ? 'failed' : 'succeeded', epoch: failed ? 0 : 2, message: failed ? 'trainer lost' : undefined });
+    }
+    const missing = jobs.find((j) => j.spec.model === 'mlp' && j.spec.seed === 3)!;
+
+    const status = await h.run(['sweep', 'status', id]);
+    expect(status.stdout).toMatch(new RegExp(`^sweep ${id}: partial, 6 jobs: 5 succeeded, 1 failed$`, 'm'));
+    expect(status.stdout).toMatch(new RegExp(`^${missing.id} +mlp +3 +0.01 +64 +failed +0/2 .*trainer lost$`, 'm'));
+
+    const r = await h.run(['report', id]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`note: 1 of 6 jobs did not succeed (${missing.id} failed); the report covers the other 5`);
+    expect(r.stdout).toMatch(/^\| CustomMLP \| 1 \| 2 \| /m); // 2 seeds of 3
+    const md = readFileSync(join(h.tmp, id, 'report.md'), 'utf8');
+    expect(md).toContain(`- Job ${missing.id} (mlp, seed 3) is failed (trainer lost): it is not in the figures.`);
+    expect(md).toContain('- CustomMLP: seed 3 has no records (failed, cancelled or unfinished); the figures cover seeds 1, 2.');
+    expect(md).toMatch(/^\| LeNet5 \| 3 \| 98\.20 ± 0\.10% \|/m);
+    expect(md).toContain('**LeNet5 is higher** by 3.05 points');
+  });
+
   it('one clear line when the API is unreachable or refuses the token', async () => {
     const h = harness({ token: TOKEN });
     const noToken = await h.run(['jobs']);

@@ -19,6 +19,7 @@ export const CLUSTER_COMMANDS: Readonly<Record<string, Command>> = {
   cancel: lazy(() => import('./jobs.js'), (m) => m.cancelCommand),
   trainers: lazy(() => import('./jobs.js'), (m) => m.trainersCommand),
   report: lazy(() => import('./report.js'), (m) => m.reportCommand),
+  sweep: lazy(() => import('./sweep.js'), (m) => m.sweepCommand),
 };
 
 export const CLUSTER_HELP = `Cluster (through the API at API_URL, default http://127.0.0.1:8787):
@@ -27,5 +28,6 @@ export const CLUSTER_HELP = `Cluster (through the API at API_URL, default http:/
   status        one job: spec, state, trainers, epochs so far
   watch         follow a job live; exit code 0 only if it succeeds
   cancel        cancel a queued or running job
-  report        build the report of one job, or compare several (mnist report <id> <id>)
+  report        build the report of one job, compare several, or a sweep's (mnist report <id> <id>)
+  sweep         submit a grid of jobs (models x seeds x lr x batch); list, status, watch, cancel
   trainers      list the live trainers`;

@@ -7,13 +7,19 @@ import { parseFlags } from '../../flags.js';
 import { freshDir, timestamp } from '../../local/run-dirs.js';
 import { API_FLAGS, API_FLAGS_HELP, connectApi, jobIdArg } from './api-client.js';
 import type { ClusterContext } from './context.js';
+import { sweepIdArg } from './sweep.js';
 
 export const REPORT_HELP = `Usage: mnist report <job-id> [<job-id>...] [--out DIR]
+       mnist report <sweep-id> [--out DIR]
 
 Builds the same report as a local run from the jobs' epoch records: report.md (the
 seed-style table and, for several jobs, the comparison), curves.png and curves.svg.
 One job: into <out>/<job-id>/ (with its spec.json and metrics.jsonl); several: into
 <out>/compare-<timestamp>/. Prints the table.
+
+A sweep id (s-...) gives the seed-study report of the sweep's succeeded jobs in
+<out>/<sweep-id>/: mean ± std per epoch, band curves, final and best test accuracy with
+95% intervals, and Welch's t-test between its configurations; missing jobs are named.
 
   -o, --out <dir>            folder for reports (default RUNS_DIR or ./runs)
 ${API_FLAGS_HELP}`;
@@ -25,6 +31,12 @@ export async function reportCommand(args: string[], ctx: ClusterContext): Promis
   const { values, positionals } = parseFlags(args, { ...API_FLAGS, out: { type: 'string', short: 'o' } }, true);
   if (values.help) return ctx.out.result(REPORT_HELP), 0;
   if (positionals.length === 0) throw new UsageError("mnist report needs at least one job id; list them with 'mnist jobs'");
+  const root = (values.out as string | undefined) ?? ctx.env.RUNS_DIR;
+  if (positionals.some((p) => p.startsWith('s-'))) {
+    if (positionals.length > 1) throw new UsageError('mnist report takes one sweep id, alone');
+    const { sweepReport } = await import('./sweep-report.js');
+    return sweepReport(connectApi(values, ctx), sweepIdArg(positionals[0], 'report'), root, ctx);
+  }
   const ids = positionals.map((p) => jobIdArg(p, 'report'));
   if (new Set(ids).size !== ids.length) throw new UsageError('a job id is listed twice');
 
@@ -46,7 +58,6 @@ export async function reportCommand(args: string[], ctx: ClusterContext): Promis
     records,
   }));
 
-  const root = (values.out as string | undefined) ?? ctx.env.RUNS_DIR;
   const first = jobs[0]!.job;
   let dir: string;
   if (jobs.length === 1) {

@@ -1,0 +1,48 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { freePort } from '@mnist/testing';
+import { REPO_ROOT } from './run-mnist.js';
+
+const CLUSTER_MAIN = join(REPO_ROOT, 'apps', 'trainer', 'src', 'dev', 'cluster-main.ts');
+
+export interface OneMachineCluster {
+  /** API_URL and API_TOKEN for the `mnist` command. */
+  env: Record<string, string>;
+  /** Everything the cluster printed so far (for failure messages). */
+  log(): string;
+  stop(): Promise<void>;
+}
+
+/** `npm run cluster -- --trainers N`: nats-server, s3rver, the API (with a token) and N trainers, until stop(). */
+export async function startCluster(o: { trainers: number; token: string }): Promise<OneMachineCluster> {
+  const port = await freePort();
+  const cluster: ChildProcess = spawn(process.execPath, ['--import', 'tsx', CLUSTER_MAIN, '--trainers', String(o.trainers), '--port', String(port)], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, API_TOKEN: o.token },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`cluster not up after 120 s:\n${log.slice(-3000)}`)), 120_000);
+    const onData = (d: Buffer) => {
+      log += d.toString();
+      // Up once the block of `export ...` lines after '--- cluster up' is complete.
+      if (/--- cluster up[^]*\n---\n/.test(log)) (clearTimeout(timer), resolve());
+    };
+    cluster.stdout!.on('data', onData);
+    cluster.stderr!.on('data', onData);
+    cluster.once('exit', (code) => (clearTimeout(timer), reject(new Error(`cluster exited (${code}):\n${log.slice(-3000)}`))));
+  });
+  const apiUrl = /^export API_URL=(\S+)$/m.exec(log)?.[1];
+  if (!apiUrl) throw new Error(`the cluster started no API:\n${log.slice(-3000)}`);
+  return {
+    env: { API_URL: apiUrl, API_TOKEN: o.token },
+    log: () => log,
+    stop: async () => {
+      if (cluster.exitCode !== null) return;
+      const exited = new Promise((r) => cluster.once('exit', r));
+      cluster.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
