@@ -28,8 +28,12 @@ const JOB = {
 } as const;
 const PROFILES = (process.env.BENCH_PROFILES ?? 'loopback,1gbit,100mbit').split(',');
 const PINNED = { TFJS_ONEDNN_THREADS: 'single', OMP_NUM_THREADS: '1', COLLECTIVE_TIMEOUT_MS: '60000', COLLECTIVE_SLOW_TIMEOUT_MS: '300000' };
-const PLAN: { trainers: number; sync: 'step' | 'local'; profiles: 'all' | 'loopback' }[] = [
+type Sync = 'step' | 'local' | 'independent';
+// 'independent': N separate 1-replica jobs at once, summed: what N pinned trainers of this
+// machine can compute with no exchange at all, the ceiling for any sync mode.
+const PLAN: { trainers: number; sync: Sync; profiles: 'all' | 'loopback' }[] = [
   { trainers: 1, sync: 'step', profiles: 'all' },
+  { trainers: 2, sync: 'independent', profiles: 'loopback' },
   { trainers: 2, sync: 'step', profiles: 'all' },
   { trainers: 2, sync: 'local', profiles: 'all' },
   { trainers: 3, sync: 'step', profiles: 'loopback' },
@@ -55,13 +59,24 @@ interface Run {
   split?: Record<string, number>;
 }
 
-async function runOne(cluster: TestCluster, profile: string, trainers: number, sync: 'step' | 'local'): Promise<Run> {
-  const spec: JobSpecInput = { ...JOB, replicas: trainers, sync: sync === 'step' ? 'step' : { every: EVERY } };
+async function finished(cluster: TestCluster, spec: JobSpecInput, what: string): Promise<{ id: string; records: EpochRecord[] }> {
   const job = await cluster.submit(spec);
   const final = await cluster.waitForFinal(job.id, 1_800_000);
-  if (final.state !== 'succeeded') throw new Error(`${profile} x${trainers} ${sync}: ${final.state}: ${final.message}`);
-  const records: EpochRecord[] = parseMetricsJsonl((await getText(cluster.jobStore(job.id), artifactKeys.metrics)) ?? '');
-  const measured = records.slice(1);
+  if (final.state !== 'succeeded') throw new Error(`${what}: ${final.state}: ${final.message}`);
+  return { id: job.id, records: parseMetricsJsonl((await getText(cluster.jobStore(job.id), artifactKeys.metrics)) ?? '') };
+}
+
+const rateOf = (records: EpochRecord[]) => median(records.slice(1).map((r) => r.imagesPerSec));
+
+async function runOne(cluster: TestCluster, profile: string, trainers: number, sync: Sync): Promise<Run> {
+  const what = `${profile} x${trainers} ${sync}`;
+  if (sync === 'independent') {
+    const jobs = await Promise.all(Array.from({ length: trainers }, () => finished(cluster, { ...JOB, replicas: 1 }, what)));
+    const rate = jobs.reduce((sum, j) => sum + rateOf(j.records), 0);
+    return { profile, trainers, sync: `${trainers} independent 1-replica jobs`, imagesPerSec: Math.round(rate), testAcc: jobs[0]!.records.at(-1)!.testAcc };
+  }
+  const job = await finished(cluster, { ...JOB, replicas: trainers, sync: sync === 'step' ? 'step' : { every: EVERY } }, what);
+  const records = job.records;
   const stats = cluster.logs((l) => l.event === 'collective.stats' && l.jobId === job.id && Number(l.epoch) > 1);
   const avg = (f: string) => r2(mean(stats.map((l) => Number(l[f]))));
   const split =
@@ -78,7 +93,7 @@ async function runOne(cluster: TestCluster, profile: string, trainers: number, s
           bytesPerRound: Math.round(mean(stats.map((l) => (Number(l.bytesSent) + Number(l.bytesReceived)) / Math.max(1, Number(l.rounds))))),
         }
       : undefined;
-  return { profile, trainers, sync: sync === 'step' ? 'step' : `local every ${EVERY}`, imagesPerSec: Math.round(median(measured.map((r) => r.imagesPerSec))), testAcc: records.at(-1)!.testAcc, split };
+  return { profile, trainers, sync: sync === 'step' ? 'step' : `local every ${EVERY}`, imagesPerSec: Math.round(rateOf(records)), testAcc: records.at(-1)!.testAcc, split };
 }
 
 async function main(): Promise<void> {

@@ -100,7 +100,10 @@ describe('cluster verbs against the API app', () => {
     expect(await h.run(['submit', '--model', 'mlp', '--replicas', 'two'])).toMatchObject({ code: 2, stderr: "mnist: --replicas expects a number, got 'two'\n" });
     expect(await h.run(['submit', '--model', 'mlp', '--replicas', '4', '--min-replicas', '5'])).toMatchObject({ code: 2, stderr: 'mnist: --min-replicas: minReplicas must not exceed replicas\n' });
     expect((await h.run(['status', '../trainers'])).stderr).toMatch(/^mnist: '..\/trainers' is not a job id/);
-    expect(h.cluster.records.size).toBe(2);
+    const local = await h.run(['submit', '--model', 'lenet5', '--replicas', '2', '--sync', 'local:16:average', '--collective', 'reduce-scatter']);
+    expect(h.cluster.records.get(local.stdout.trim())!.spec).toMatchObject({ sync: { every: 16, outer: 'average' }, collective: 'reduce-scatter' });
+    expect(await h.run(['submit', '--model', 'mlp', '--sync', 'sometimes'])).toMatchObject({ code: 2, stderr: "mnist: --sync expects step or local:H[:nesterov|average], got 'sometimes'\n" });
+    expect(h.cluster.records.size).toBe(3);
   });
 
   it('submit sends an Idempotency-Key and retries a 503 with it: one job, not two', async () => {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { JobSpecInput } from '@mnist/protocol';
 import { UsageError } from '../../errors.js';
 import { parseFlags, SPEC_FLAGS, SPEC_FLAGS_HELP, specFromInput, specInputFromFlags, type Values } from '../../flags.js';
 import { API_FLAGS, API_FLAGS_HELP, connectApi, jobIdArg } from './api-client.js';
@@ -17,6 +18,10 @@ ${SPEC_FLAGS_HELP}
 Cluster flags:
       --replicas <n>         trainers that train it together, data-parallel (default 1)
       --min-replicas <n>     start with at least this many if fewer are free (default: all)
+      --sync <mode>          step (default: the replicas sum gradients every step and follow
+                             one trainer), or local:H[:nesterov|average] (local SGD: each
+                             replica takes H steps alone, then they average; for slow links)
+      --collective <algo>    auto (default), direct or reduce-scatter: how gradients travel
   -w, --watch                follow the job until it ends
       --json                 print the job record as JSON (with --watch, then one JSON line per epoch)
 ${API_FLAGS_HELP}
@@ -29,6 +34,14 @@ Follows a job live: status changes and a progress bar on stderr, the seed-style 
 A dropped connection is resumed where it stopped (Last-Event-ID).
 
 ${API_FLAGS_HELP}`;
+
+/** `step`, or `local:H` with an optional `:nesterov` / `:average` outer step. */
+function syncFlag(raw: string): JobSpecInput['sync'] {
+  if (raw === 'step') return 'step';
+  const m = /^local:(\d+)(?::(nesterov|average))?$/.exec(raw);
+  if (!m) throw new UsageError(`--sync expects step or local:H[:nesterov|average], got '${raw}'`);
+  return { every: Number(m[1]), ...(m[2] && { outer: m[2] as 'nesterov' | 'average' }) };
+}
 
 function countFlag(values: Values, name: string): number | undefined {
   const raw = values[name] as string | undefined;
@@ -53,6 +66,8 @@ export async function submitCommand(args: string[], ctx: ClusterContext): Promis
     ...API_FLAGS,
     replicas: { type: 'string', short: 'r' },
     'min-replicas': { type: 'string' },
+    sync: { type: 'string' },
+    collective: { type: 'string' },
     watch: { type: 'boolean', short: 'w' },
     json: { type: 'boolean' },
   });
@@ -61,7 +76,13 @@ export async function submitCommand(args: string[], ctx: ClusterContext): Promis
   const replicas = countFlag(values, 'replicas');
   const minReplicas = countFlag(values, 'min-replicas');
   // Checked here first, so a mistake names the flag; the API checks the same schema again.
-  const spec = specFromInput({ ...specInputFromFlags(values), ...(replicas !== undefined && { replicas }), ...(minReplicas !== undefined && { minReplicas }) });
+  const spec = specFromInput({
+    ...specInputFromFlags(values),
+    ...(replicas !== undefined && { replicas }),
+    ...(minReplicas !== undefined && { minReplicas }),
+    ...(values.sync !== undefined && { sync: syncFlag(values.sync as string) }),
+    ...(values.collective !== undefined && { collective: values.collective as JobSpecInput['collective'] }),
+  });
   const api = connectApi(values, ctx);
   const headers = { 'Idempotency-Key': randomUUID() };
   const onRetry = (why: string, ms: number) => ctx.out.info(`submit: ${why}; trying again in ${ms / 1000} s (same Idempotency-Key)`);
