@@ -15,7 +15,7 @@ export {
   COLLECTIVE_CHOICES,
 } from './job-spec.js';
 export type { JobSpec, JobSpecInput, OptimizerSpec, SpecIssue, SyncSpec, LocalSyncSpec, CollectiveChoice } from './job-spec.js';
-export { artifactKeys, attemptPrefix, checkpointEpoch, jobMetricsKeys, jobPrefix } from './layout.js';
+export { artifactKeys, attemptPrefix, checkpointEpoch, jobArtifactCandidates, jobMetricsKeys, jobPrefix } from './layout.js';
 export {
   NATS_NAMES,
   JOB_STATES,

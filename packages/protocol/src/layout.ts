@@ -35,11 +35,17 @@ export function attemptPrefix(attempt: number): string {
 }
 
 /**
- * Where to look for a cluster job's metrics.jsonl, best first: the record's attempt, the
- * earlier ones (an attempt that is only starting has not written its copy yet), then the
- * root copy. Keep only records up to `job.epoch`: the epochs the record has confirmed.
+ * Where to look for one of a cluster job's files, best first: the record's attempt, the
+ * earlier ones (an attempt that is only starting has not written its copy yet, and a
+ * resumed one keeps the checkpoints it did not retrain), then the job's root, where the
+ * final attempt publishes its files once the record is final.
  */
-export function jobMetricsKeys(job: { id: string; attempt: number }): string[] {
+export function jobArtifactCandidates(job: { id: string; attempt: number }, key: string): string[] {
   const attempts = Array.from({ length: job.attempt }, (_, i) => job.attempt - i);
-  return [...attempts.map((a) => jobPrefix(job.id) + attemptPrefix(a) + artifactKeys.metrics), jobPrefix(job.id) + artifactKeys.metrics];
+  return [...attempts.map((a) => jobPrefix(job.id) + attemptPrefix(a) + key), jobPrefix(job.id) + key];
+}
+
+/** Where to look for a cluster job's metrics.jsonl; keep only records up to `job.epoch`, the epochs the record confirmed. */
+export function jobMetricsKeys(job: { id: string; attempt: number }): string[] {
+  return jobArtifactCandidates(job, artifactKeys.metrics);
 }

@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { jobPrefix } from '@mnist/protocol';
+import { jobArtifactCandidates, jobPrefix } from '@mnist/protocol';
 import type { ApiDeps } from '../deps.js';
 import { HttpError } from '../http-error.js';
 import { contentTypeOf, safeArtifactKey } from './artifact-key.js';
@@ -12,20 +12,36 @@ const DOWNLOAD_HEADERS = {
   'Cache-Control': 'no-cache',
 } as const;
 
-/** A job's files in S3 (`jobs/<id>/...`): the list, and one file by its key under that prefix. */
+const ATTEMPT_KEY = /^attempts\/(\d{3})\/(.+)$/;
+
+/**
+ * A job's files in S3 (`jobs/<id>/...`): the list, and one file by its key under that
+ * prefix. Attempts write in their own folders and the final one publishes to the root
+ * once the record is final, so a key is looked up where `jobArtifactCandidates` says, and
+ * the list shows each attempt file also under its plain key: `report.md` works at once.
+ */
 export function artifactsRoutes(deps: ApiDeps) {
   const { cluster, artifacts } = deps;
   return new Hono()
     .get('/:id/artifacts', async (c) => {
       const job = await loadJob(cluster, c.req.param('id'));
       const prefix = jobPrefix(job.id);
-      const keys = (await artifacts.list(prefix)).map((k) => k.slice(prefix.length));
-      return c.json({ jobId: job.id, artifacts: keys.map((key) => ({ key, url: `/v1/jobs/${job.id}/artifacts/${key}` })) }, 200);
+      const stored = (await artifacts.list(prefix)).map((k) => k.slice(prefix.length));
+      const keys = new Set(stored);
+      for (const k of stored) {
+        const m = ATTEMPT_KEY.exec(k);
+        if (m && Number(m[1]) <= job.attempt) keys.add(m[2]!);
+      }
+      return c.json({ jobId: job.id, artifacts: [...keys].sort().map((key) => ({ key, url: `/v1/jobs/${job.id}/artifacts/${key}` })) }, 200);
     })
     .get('/:id/artifacts/:key{.+}', async (c) => {
       const job = await loadJob(cluster, c.req.param('id'));
       const key = safeArtifactKey(c.req.param('key'));
-      const bytes = await artifacts.get(jobPrefix(job.id) + key);
+      let bytes: Uint8Array | undefined;
+      for (const candidate of key.startsWith('attempts/') ? [jobPrefix(job.id) + key] : jobArtifactCandidates(job, key)) {
+        bytes = await artifacts.get(candidate);
+        if (bytes) break;
+      }
       if (!bytes) throw HttpError.notFound(`job ${job.id} has no artifact '${key}'`);
       const filename = key.slice(key.lastIndexOf('/') + 1);
       return c.body(bytes.slice().buffer, 200, {
