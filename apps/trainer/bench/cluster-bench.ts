@@ -28,12 +28,14 @@ const JOB = {
 } as const;
 const PROFILES = (process.env.BENCH_PROFILES ?? 'loopback,1gbit,100mbit').split(',');
 const PINNED = { TFJS_ONEDNN_THREADS: 'single', OMP_NUM_THREADS: '1', COLLECTIVE_TIMEOUT_MS: '60000', COLLECTIVE_SLOW_TIMEOUT_MS: '300000' };
-type Sync = 'step' | 'local' | 'independent';
+type Sync = 'step' | 'local' | 'independent' | 'independent-shard';
 // 'independent': N separate 1-replica jobs at once, summed: what N pinned trainers of this
-// machine can compute with no exchange at all, the ceiling for any sync mode.
+// machine compute with no exchange at all. 'independent-shard': the same at batch B/N,
+// each rank's share of a step: the ceiling for any sync mode at global batch B.
 const PLAN: { trainers: number; sync: Sync; profiles: 'all' | 'loopback' }[] = [
   { trainers: 1, sync: 'step', profiles: 'all' },
   { trainers: 2, sync: 'independent', profiles: 'loopback' },
+  { trainers: 2, sync: 'independent-shard', profiles: 'loopback' },
   { trainers: 2, sync: 'step', profiles: 'all' },
   { trainers: 2, sync: 'local', profiles: 'all' },
   { trainers: 3, sync: 'step', profiles: 'loopback' },
@@ -70,10 +72,11 @@ const rateOf = (records: EpochRecord[]) => median(records.slice(1).map((r) => r.
 
 async function runOne(cluster: TestCluster, profile: string, trainers: number, sync: Sync): Promise<Run> {
   const what = `${profile} x${trainers} ${sync}`;
-  if (sync === 'independent') {
-    const jobs = await Promise.all(Array.from({ length: trainers }, () => finished(cluster, { ...JOB, replicas: 1 }, what)));
+  if (sync === 'independent' || sync === 'independent-shard') {
+    const batchSize = sync === 'independent' ? JOB.batchSize : JOB.batchSize / trainers;
+    const jobs = await Promise.all(Array.from({ length: trainers }, () => finished(cluster, { ...JOB, batchSize, replicas: 1 }, what)));
     const rate = jobs.reduce((sum, j) => sum + rateOf(j.records), 0);
-    return { profile, trainers, sync: `${trainers} independent 1-replica jobs`, imagesPerSec: Math.round(rate), testAcc: jobs[0]!.records.at(-1)!.testAcc };
+    return { profile, trainers, sync: `${trainers} independent 1-replica jobs at batch ${batchSize}`, imagesPerSec: Math.round(rate), testAcc: jobs[0]!.records.at(-1)!.testAcc };
   }
   const job = await finished(cluster, { ...JOB, replicas: trainers, sync: sync === 'step' ? 'step' : { every: EVERY } }, what);
   const records = job.records;

@@ -36,6 +36,7 @@ async function child(rank: number, url: string): Promise<void> {
     rank,
     worldSize: N,
     allReduceSum: async (v) => {
+      if (v.length <= 2) return inner.allReduceSum(v); // an epoch's sums or evaluation: not a step
       stamps.enter.push(now());
       const out = await inner.allReduceSum(v);
       stamps.leave.push(now());
@@ -47,7 +48,7 @@ async function child(rank: number, url: string): Promise<void> {
   await runEpochs({ spec, data, model, optimizer, collective, backend: backend.name, startEpoch: 1, startStep: 0, onStep: () => stamps.stepEnd.push(now()) });
   inner.close();
   await nc.close();
-  process.stdout.write(JSON.stringify(stamps) + '\n');
+  process.stdout.write(`STAMPS ${JSON.stringify(stamps)}\n`);
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
@@ -58,10 +59,12 @@ async function parent(): Promise<void> {
   try {
     const self = fileURLToPath(import.meta.url);
     const runs = Array.from({ length: N }, (_, rank) => {
-      const p = spawn(process.execPath, ['--import', 'tsx', self, '--child', String(rank), nats.url], { stdio: ['ignore', 'pipe', 'inherit'], env: process.env });
+      const p = spawn(process.execPath, [...(process.env.SPLIT_TRACE_GC ? ['--trace-gc'] : []), '--import', 'tsx', self, '--child', String(rank), nats.url], { stdio: ['ignore', 'pipe', 'inherit'], env: process.env });
       let out = '';
       p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      return new Promise<Stamps>((resolve, reject) => p.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as Stamps) : reject(new Error(`rank ${rank} exited ${code}`)))));
+      // Anything else the child printed (e.g. --trace-gc lines) goes to stderr.
+      p.on('exit', () => process.stderr.write(out.split('\n').filter((l) => l && !l.startsWith('STAMPS ')).map((l) => `[rank ${rank}] ${l}\n`).join('')));
+      return new Promise<Stamps>((resolve, reject) => p.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.split('\n').find((l) => l.startsWith('STAMPS '))!.slice(7)) as Stamps) : reject(new Error(`rank ${rank} exited ${code}`)))));
     });
     const ranks = await Promise.all(runs);
     // Epoch 2 only (warm), and not the first round after an epoch end.
