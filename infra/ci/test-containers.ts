@@ -111,7 +111,8 @@ async function checkImages(): Promise<void> {
 
 async function followToSuccess(args: string[], what: string): Promise<string> {
   const r = await cli(args);
-  const id = /submitted (j-[A-Za-z0-9_-]+)/.exec(r.stderr)?.[1] ?? args.find((a) => a.startsWith('j-'));
+  // `mnist submit` names the job it made (ids are j-… or, with an Idempotency-Key, k-…); `mnist watch` is given it.
+  const id = /submitted ([jk]-[A-Za-z0-9_-]+)/.exec(r.stderr)?.[1] ?? args.find((a) => /^[jk]-/.test(a));
   check(r.code === 0 && r.stderr.includes(`job ${id} succeeded`), `${what}: mnist ${args[0]} exits 0, job ${id} succeeded${r.code === 0 ? '' : `\n${r.stderr.slice(-2000)}`}`);
   return id!;
 }
