@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { mkdtempSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DatasetCache } from './dataset-cache.js';
+import { defaultDatasetDir, IDX_FILE_NAMES } from './dataset-files.js';
 
 describe('DatasetCache', () => {
   it('loads a subset once, keeps the most recent ones, and does not cache failures', async () => {
@@ -11,8 +15,14 @@ describe('DatasetCache', () => {
     await cache.get({ dataset: 'mnist', trainLimit: 300, testLimit: 50 }); // evicts the 100-subset
     expect(await cache.get({ dataset: 'mnist', trainLimit: 100, testLimit: 50 })).not.toBe(a);
 
-    const broken = new DatasetCache('/nonexistent-mnist-dir');
-    await expect(broken.get({ dataset: 'mnist', trainLimit: 10, testLimit: 10 })).rejects.toThrow(/nonexistent-mnist-dir/);
-    await expect(broken.get({ dataset: 'mnist', trainLimit: 10, testLimit: 10 })).rejects.toThrow(); // tried again, not a cached rejection
+    // A folder without the files fails; once they are there, the same request loads: the
+    // failure was not cached (a cached rejection would fail again).
+    const dir = mkdtempSync(join(tmpdir(), 'mnist-empty-'));
+    const fixable = new DatasetCache(dir);
+    await expect(fixable.get({ dataset: 'mnist', trainLimit: 10, testLimit: 10 })).rejects.toThrow(dir);
+    for (const split of Object.values(IDX_FILE_NAMES)) {
+      for (const file of Object.values(split)) symlinkSync(join(defaultDatasetDir('mnist'), file), join(dir, file));
+    }
+    expect((await fixable.get({ dataset: 'mnist', trainLimit: 10, testLimit: 10 })).train.count).toBe(10);
   });
 });
