@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import type { Split } from '@mnist/data';
+import { shardRange, type Split } from '@mnist/data';
 import type { Collective } from './collective.js';
 import { countCorrect, crossEntropy } from './loss.js';
 
@@ -67,10 +67,8 @@ export function evaluate(model: tfl.LayersModel, split: Split, batchSize = 1000,
  * the sums are all-reduced, so every rank gets the result.
  */
 export async function evaluateSharded(model: tfl.LayersModel, split: Split, collective: Collective, batchSize = 1000): Promise<{ loss: number; acc: number }> {
-  const { rank, worldSize } = collective;
-  const from = Math.floor((rank * split.count) / worldSize);
-  const to = Math.floor(((rank + 1) * split.count) / worldSize);
-  const pass = evalBatches(model, split, from, to, batchSize);
+  const { start, end } = shardRange(split.count, collective.rank, collective.worldSize);
+  const pass = evalBatches(model, split, start, end, batchSize);
   let r = pass.next();
   while (!r.done) {
     await new Promise<void>((resolve) => setImmediate(resolve));

@@ -109,7 +109,8 @@ export async function runEpochs(o: LoopOptions): Promise<EpochRecord[]> {
           }, vars);
           tf.dispose([xs, ys]);
           // The record's loss is this rank's share of the global batch mean.
-          const loss = denominator === batch.globalCount ? value : (tf.tidy(() => tf.mul(value, count / batch.globalCount)) as tf.Scalar);
+          const share = denominator / batch.globalCount;
+          const loss = share === 1 ? value : (tf.tidy(() => tf.mul(value, share)) as tf.Scalar);
           if (loss !== value) value.dispose();
           local = { grads: vars.map((v) => grads[v.name]!), loss, correct: correct! };
         }

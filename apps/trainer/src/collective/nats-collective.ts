@@ -1,11 +1,12 @@
 import { endianness } from 'node:os';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { silentLogger, type Logger } from '@mnist/cluster';
+import { shardRange } from '@mnist/data';
 import type { Collective } from '@mnist/training';
 import { CollectiveAbortedError, CollectiveError, CollectiveProtocolError, CollectiveTimeoutError } from './errors.js';
 import { RoundBuffer } from './round-buffer.js';
 import { CollectiveStatsMeter, type CollectiveStats } from './stats.js';
-import { ALL_SLICES, decodeChunk, encodeChunks, HEADER_BYTES, PHASE, sliceRange, sumInRankOrder, type DecodedChunk, type Phase } from './wire.js';
+import { ALL_SLICES, decodeChunk, encodeChunks, HEADER_BYTES, PHASE, sumInRankOrder, type DecodedChunk, type Phase } from './wire.js';
 
 /**
  * direct: every rank sends its whole vector to every other and sums all of them itself
@@ -64,6 +65,11 @@ interface Pending {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const clock = () => performance.timeOrigin + performance.now();
+/** Slice `owner` of a vector of `length` over `worldSize` reducers: the same split as the data shards. */
+const sliceOf = (length: number, worldSize: number, owner: number): [number, number] => {
+  const { start, end } = shardRange(length, owner, worldSize);
+  return [start, end];
+};
 
 /**
  * All-reduce over core NATS, in one of two algorithms (see CollectiveAlgorithm). Either
@@ -175,7 +181,7 @@ export class NatsCollective implements Collective {
 
   /** This rank's reduce range: the whole vector (direct) or its own slice. */
   private ownRange(length: number): [number, number] {
-    return this.algorithm === 'direct' ? [0, length] : sliceRange(length, this.worldSize, this.rank);
+    return this.algorithm === 'direct' ? [0, length] : sliceOf(length, this.worldSize, this.rank);
   }
 
   /** Sum what is complete, publish this rank's reduced slice, copy the others' in; resolve when all is there. */
@@ -205,7 +211,7 @@ export class NatsCollective implements Collective {
         if (p.gathered.has(owner)) continue;
         const slice = this.buffer.get(p.round, PHASE.gather, owner);
         if (!slice) continue;
-        const [start, end] = sliceRange(p.values.length, this.worldSize, owner);
+        const [start, end] = sliceOf(p.values.length, this.worldSize, owner);
         if (slice.length !== end - start) return this.fail(new CollectiveProtocolError(`round ${p.round}: rank ${owner} reduced ${slice.length} values for a slice of ${end - start}`));
         p.out.set(slice, start);
         p.gathered.add(owner);
@@ -263,7 +269,7 @@ export class NatsCollective implements Collective {
     if (!ok) throw new CollectiveProtocolError(`rank ${c.rank} sent slice ${c.slice} in phase ${c.phase}: the group disagrees about the algorithm`);
     const length = this.pending?.round === c.round ? this.pending.values.length : undefined;
     if (length === undefined) return undefined;
-    const [from, to] = c.phase === PHASE.gather ? sliceRange(length, this.worldSize, c.slice) : this.ownRange(length);
+    const [from, to] = c.phase === PHASE.gather ? sliceOf(length, this.worldSize, c.slice) : this.ownRange(length);
     return to - from;
   }
 
@@ -293,7 +299,7 @@ export class NatsCollective implements Collective {
     if (this.algorithm === 'direct') return this.publishPart(this.subject('d', this.rank), { ...header, slice: ALL_SLICES }, values);
     for (const owner of this.peers()) {
       if (onlyTo !== undefined && owner !== onlyTo) continue;
-      const [from, to] = sliceRange(values.length, this.worldSize, owner);
+      const [from, to] = sliceOf(values.length, this.worldSize, owner);
       this.publishPart(this.subject('s', owner), { ...header, slice: owner }, values.subarray(from, to));
     }
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeChunk, encodeChunks, HEADER_BYTES, PHASE, placeChunk, sliceRange, sumInRankOrder, WireFormatError } from './wire.js';
+import { decodeChunk, encodeChunks, HEADER_BYTES, PHASE, placeChunk, sumInRankOrder, WireFormatError } from './wire.js';
 
 const header = { round: 7, rank: 2, slice: 1, phase: PHASE.gather, sentAt: 1_764_000_000_123.456 } as const;
 
@@ -42,19 +42,5 @@ describe('collective wire format', () => {
     // ((1e8 + 1) - 1e8) in float32 is 0; another order would give 1: order matters, so it is fixed.
     expect(sum[0]).toBe(Math.fround(Math.fround(1e8 + 1) - 1e8));
     expect(sumInRankOrder([a, c, b])[0]).not.toBe(sum[0]);
-  });
-
-  it('slices a vector into contiguous parts that cover it exactly', () => {
-    for (const [length, parts] of [[61_708, 3], [10, 4], [3, 4], [61_708, 2]] as const) {
-      let next = 0;
-      for (let s = 0; s < parts; s++) {
-        const [from, to] = sliceRange(length, parts, s);
-        expect(from).toBe(next);
-        expect(to - from).toBeGreaterThanOrEqual(Math.floor(length / parts));
-        expect(to - from).toBeLessThanOrEqual(Math.ceil(length / parts));
-        next = to;
-      }
-      expect(next).toBe(length);
-    }
   });
 });

@@ -113,8 +113,3 @@ export function sumInRankOrder(contributions: readonly Float32Array[], out?: Flo
   }
   return sum;
 }
-
-/** Slice s of a vector of `length` split over `parts` reducers: [start, end). Sizes differ by at most one. */
-export function sliceRange(length: number, parts: number, s: number): [number, number] {
-  return [Math.floor((s * length) / parts), Math.floor(((s + 1) * length) / parts)];
-}
