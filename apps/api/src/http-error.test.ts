@@ -1,10 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { HTTPException } from 'hono/http-exception';
-import { JobFinishedError, JobNotFoundError } from '@mnist/cluster';
-import { StorageError } from '@mnist/storage';
+import { ClosedConnectionError, ConnectionError, NoRespondersError, RequestError, TimeoutError } from '@nats-io/nats-core';
+import { JobFinishedError, JobNotFoundError, StorageError } from '@mnist/core';
 import { HttpError, toHttpError } from './http-error.js';
-
-const named = (name: string, message = 'detail that must not leak') => Object.assign(new Error(message), { name });
 
 describe('toHttpError', () => {
   it('keeps HttpErrors and maps Hono\'s own exceptions to the JSON shape', () => {
@@ -21,11 +19,22 @@ describe('toHttpError', () => {
 
   it('hides the details of infrastructure failures', () => {
     expect(toHttpError(new StorageError('get s3://bucket/jobs/x: AccessDenied'), 'r-1')).toMatchObject({ status: 502, body: { error: 'artifact store unavailable', requestId: 'r-1' } });
-    for (const name of ['TimeoutError', 'ConnectionError', 'NoResponders']) {
-      expect(toHttpError(named(name), 'r-2')).toMatchObject({ status: 503, body: { error: 'cluster unavailable, try again', requestId: 'r-2' } });
+    const broker = [
+      new TimeoutError(),
+      new ConnectionError('detail that must not leak'),
+      new ClosedConnectionError(),
+      new RequestError('request failed', { cause: new NoRespondersError('$JS.API.INFO') }),
+    ];
+    for (const err of broker) {
+      expect(toHttpError(err, 'r-2')).toMatchObject({ status: 503, body: { error: 'cluster unavailable, try again', requestId: 'r-2' } });
     }
     const unknown = toHttpError(new TypeError("Cannot read properties of undefined (reading 'x')"), 'r-3');
     expect(unknown.status).toBe(500);
     expect(unknown.body).toEqual({ error: 'internal error', requestId: 'r-3' });
+  });
+
+  it('maps by class, not by name: a look-alike is an internal error', () => {
+    const lookAlike = Object.assign(new Error("job 'j-1' not found"), { name: 'JobNotFoundError' });
+    expect(toHttpError(lookAlike, 'r-4')).toMatchObject({ status: 500, body: { error: 'internal error', requestId: 'r-4' } });
   });
 });

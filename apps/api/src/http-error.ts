@@ -1,6 +1,16 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import {
+  IdempotencyKeyReusedError,
+  JobConflictError,
+  JobExistsError,
+  JobFinishedError,
+  JobNotFoundError,
+  StorageError,
+  SubmitError,
+} from '@mnist/core';
+import { isBrokerUnavailable } from '@mnist/cluster/nats-errors';
 import type { ApiLogger } from './deps.js';
 
 export interface ErrorIssue {
@@ -39,25 +49,18 @@ export class HttpError extends HTTPException {
 }
 
 /**
- * Errors of other layers that have a meaning for clients, by `name` (app.ts may not import
- * @mnist/cluster's classes at runtime: that package pulls in the Node NATS transport).
+ * Errors of other layers that mean something to clients, by class: the cluster's and the
+ * stores' from @mnist/core, the broker's through `isTransientNatsError` (timeouts, closed
+ * or restarting connections, no responders). The first match wins.
  */
-const BY_NAME: Record<string, { status: ContentfulStatusCode; expose: boolean }> = {
-  JobNotFoundError: { status: 404, expose: true },
-  JobFinishedError: { status: 409, expose: true },
-  JobExistsError: { status: 409, expose: true },
-  JobConflictError: { status: 409, expose: true },
-  IdempotencyKeyReusedError: { status: 409, expose: true },
-  SubmitError: { status: 503, expose: true },
-  StorageError: { status: 502, expose: false },
-  // NATS (nats.js v3 names): broker unreachable, slow or restarting.
-  TimeoutError: { status: 503, expose: false },
-  ClosedConnectionError: { status: 503, expose: false },
-  DrainingConnectionError: { status: 503, expose: false },
-  ConnectionError: { status: 503, expose: false },
-  RequestError: { status: 503, expose: false },
-  NoResponders: { status: 503, expose: false },
-};
+const KNOWN: { test: (err: unknown) => boolean; status: ContentfulStatusCode; expose: boolean }[] = [
+  { test: (e) => e instanceof JobNotFoundError, status: 404, expose: true },
+  { test: (e) => e instanceof JobFinishedError || e instanceof JobExistsError || e instanceof JobConflictError, status: 409, expose: true },
+  { test: (e) => e instanceof IdempotencyKeyReusedError, status: 409, expose: true },
+  { test: (e) => e instanceof SubmitError, status: 503, expose: true },
+  { test: (e) => e instanceof StorageError, status: 502, expose: false },
+  { test: isBrokerUnavailable, status: 503, expose: false },
+];
 
 const GENERIC: Partial<Record<number, string>> = {
   413: 'request body too large',
@@ -74,7 +77,7 @@ export function toHttpError(err: unknown, requestId?: string): HttpError {
     const error = GENERIC[status] ?? (err.message || 'request failed');
     return new HttpError(status, status === 400 ? { error, issues: [] } : { error }, {}, { cause: err });
   }
-  const known = err instanceof Error ? BY_NAME[err.name] : undefined;
+  const known = KNOWN.find((k) => k.test(err));
   if (known) {
     const error = known.expose ? (err as Error).message : (GENERIC[known.status] ?? 'request failed');
     return new HttpError(known.status, { error, ...(requestId && known.status >= 500 && { requestId }) }, {}, { cause: err });

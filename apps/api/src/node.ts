@@ -1,5 +1,6 @@
 import { serve } from '@hono/node-server';
-import { ConfigError, connectNats, createLogger, openCluster, Reconciler, sleep, type Logger } from '@mnist/cluster';
+import { connectNats, openCluster, Reconciler } from '@mnist/cluster';
+import { ConfigError, createLogger, sleep, type Logger } from '@mnist/core';
 import { S3Store } from '@mnist/storage';
 import { createApp } from './app.js';
 import { createPrometheus } from './metrics/prometheus.js';

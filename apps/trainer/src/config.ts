@@ -1,29 +1,27 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { ClusterEnvSchema, envInt, parseEnv, toClusterConfig, type ClusterConfig, type LogLevel } from '@mnist/cluster';
-import { TrainerIdSchema } from '@mnist/protocol';
-import { BACKEND_CHOICES, type BackendChoice } from '@mnist/training';
-
-const ms = (fallback: number, min = 1) => z.preprocess((v) => (v === undefined || v === '' ? String(fallback) : v), envInt(min));
-const text = z.preprocess((v) => (v === '' ? undefined : v), z.string().optional());
+import { CLUSTER_ENV, toClusterConfig, type ClusterConfig } from '@mnist/cluster';
+import { createEnv, envInt, LOG_ENV, type EnvSource, type LogLevel } from '@mnist/core';
+import { BACKEND_CHOICES, TrainerIdSchema, type BackendChoice } from '@mnist/protocol';
 
 /** Every knob of a trainer, by environment variable; durations in milliseconds. */
-export const TrainerEnvSchema = ClusterEnvSchema.extend({
-  MNIST_BACKEND: z.preprocess((v) => (v === '' || v === undefined ? 'auto' : v), z.enum(BACKEND_CHOICES, { error: () => `must be one of ${BACKEND_CHOICES.join(', ')}` })),
-  MNIST_DIR: text,
-  TRAINER_ID: z.preprocess((v) => (v === '' ? undefined : v), TrainerIdSchema.optional()),
-  LOG_LEVEL: z.preprocess((v) => (v === '' || v === undefined ? 'info' : v), z.enum(['debug', 'info', 'warn', 'error'])),
-  HEARTBEAT_MS: ms(2_000, 100),
-  TRAINER_TTL_MS: ms(15_000, 500),
-  TASK_ACK_WAIT_MS: ms(30_000, 1_000),
-  RECRUIT_WINDOW_MS: ms(500, 10),
-  RESERVATION_MS: ms(5_000, 100),
-  REQUEUE_DELAY_MS: ms(3_000, 0),
-  COLLECTIVE_TIMEOUT_MS: ms(30_000, 100),
-  COLLECTIVE_SLOW_TIMEOUT_MS: ms(300_000, 100),
-  MAX_ATTEMPTS: ms(5, 1),
-  S3_RETRY_MS: ms(60_000, 0),
-  DRAIN_GRACE_MS: ms(0, 0),
+export const TrainerEnv = createEnv({
+  ...CLUSTER_ENV,
+  ...LOG_ENV,
+  MNIST_BACKEND: z.enum(BACKEND_CHOICES, { error: () => `must be one of ${BACKEND_CHOICES.join(', ')}` }).default('auto'),
+  MNIST_DIR: z.string().optional(),
+  TRAINER_ID: TrainerIdSchema.optional(),
+  HEARTBEAT_MS: envInt(100).default(2_000),
+  TRAINER_TTL_MS: envInt(500).default(15_000),
+  TASK_ACK_WAIT_MS: envInt(1_000).default(30_000),
+  RECRUIT_WINDOW_MS: envInt(10).default(500),
+  RESERVATION_MS: envInt(100).default(5_000),
+  REQUEUE_DELAY_MS: envInt(0).default(3_000),
+  COLLECTIVE_TIMEOUT_MS: envInt(100).default(30_000),
+  COLLECTIVE_SLOW_TIMEOUT_MS: envInt(100).default(300_000),
+  MAX_ATTEMPTS: envInt(1).default(5),
+  S3_RETRY_MS: envInt(0).default(60_000),
+  DRAIN_GRACE_MS: envInt(0).default(0),
 });
 
 export interface TrainerConfig {
@@ -51,8 +49,8 @@ export function defaultTrainerId(host = hostname(), pid = process.pid): string {
   return `${safeHost}-${pid}`;
 }
 
-export function parseTrainerEnv(env: Record<string, string | undefined> = process.env): TrainerConfig {
-  const e = parseEnv(TrainerEnvSchema, env);
+export function parseTrainerEnv(env?: EnvSource): TrainerConfig {
+  const e = TrainerEnv.parse(env);
   return {
     cluster: toClusterConfig(e),
     backend: e.MNIST_BACKEND,

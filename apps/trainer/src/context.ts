@@ -1,5 +1,6 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { ClusterClient, Logger } from '@mnist/cluster';
+import type { ClusterClient } from '@mnist/cluster';
+import type { Logger } from '@mnist/core';
 import type { TrainerConfig } from './config.js';
 import type { DatasetCache } from '@mnist/data';
 import type { RetryingStore } from './storage/retrying-store.js';

@@ -1,6 +1,6 @@
 export { startTrainer } from './trainer.js';
 export type { Trainer } from './trainer.js';
-export { parseTrainerEnv, TrainerEnvSchema, defaultTrainerId } from './config.js';
+export { parseTrainerEnv, TrainerEnv, defaultTrainerId } from './config.js';
 export type { TrainerConfig } from './config.js';
 export { NatsCollective } from './collective/nats-collective.js';
 export type { NatsCollectiveOptions } from './collective/nats-collective.js';

@@ -1,4 +1,4 @@
-import { ConfigError, createLogger } from '@mnist/cluster';
+import { ConfigError, createLogger } from '@mnist/core';
 import { parseTrainerEnv } from './config.js';
 import { startTrainer, type Trainer } from './trainer.js';
 

@@ -1,6 +1,7 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import { NATS_NAMES } from '@mnist/protocol';
-import { sleep, withRetry } from '@mnist/cluster';
+import { withNatsRetry } from '@mnist/cluster';
+import { sleep } from '@mnist/core';
 import type { TrainerContext } from './context.js';
 import { coordinateTask } from './run/coordinate.js';
 import { requeueTask } from './run/settle.js';
@@ -14,7 +15,7 @@ const PULL_EXPIRES_MS = 2_000;
  */
 export async function runTaskLoop(ctx: TrainerContext): Promise<void> {
   const { log, state } = ctx;
-  const consumer = await withRetry(() => ctx.cluster.js.consumers.get(NATS_NAMES.tasksStream, NATS_NAMES.tasksConsumer), {
+  const consumer = await withNatsRetry(() => ctx.cluster.js.consumers.get(NATS_NAMES.tasksStream, NATS_NAMES.tasksConsumer), {
     what: 'task consumer',
     maxMs: Number.POSITIVE_INFINITY,
     log,

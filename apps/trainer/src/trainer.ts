@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
-import { connectNats, openCluster, sleep, withRetry, type Logger } from '@mnist/cluster';
+import { connectNats, openCluster, withNatsRetry } from '@mnist/cluster';
+import { sleep, withRetry, type Logger } from '@mnist/core';
 import { S3Store } from '@mnist/storage';
 import { selectBackend } from '@mnist/training';
 import type { TrainerConfig } from './config.js';
@@ -26,7 +27,7 @@ export async function startTrainer(config: TrainerConfig, baseLog: Logger): Prom
 
   const nc = await connectNats({ servers: config.cluster.natsServers, name: `mnist-trainer-${id}`, log });
   const resources = { trainerTtlMs: config.trainerTtlMs, taskAckWaitMs: config.taskAckWaitMs };
-  const cluster = await withRetry(() => openCluster(nc, { resources, log }), { what: 'cluster resources', maxMs: 600_000, log });
+  const cluster = await withNatsRetry(() => openCluster(nc, { resources, log }), { what: 'cluster resources', maxMs: 600_000, log });
   const s3 = await S3Store.connect({ ...config.cluster.s3, maxAttempts: 3 });
   await withRetry(() => s3.ensureBucket(), { what: 'ensure bucket', maxMs: 600_000, isRetryable: isRetryableStorageError, log });
   log.info('s3.ready', { bucket: config.cluster.s3.bucket, endpoint: config.cluster.s3.endpoint ?? 'aws' });

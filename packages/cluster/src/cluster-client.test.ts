@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jetstreamManager, type JsMsg } from '@nats-io/jetstream';
 import { NATS_NAMES, parseJobSpec } from '@mnist/protocol';
-import { ensureClusterResources, IdempotencyKeyReusedError, jobIdForKey } from './index.js';
-import { startTestBroker, type TestBroker } from './test-broker.js';
+import { ensureClusterResources, jobIdForKey } from './index.js';
+import { IdempotencyKeyReusedError } from '@mnist/core';
+import { startTestBroker, type TestBroker } from '../test/test-broker.js';
 
 let broker: TestBroker;
 beforeAll(async () => {

@@ -3,18 +3,13 @@ import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { NATS_NAMES, type JobRecord, type JobSpec } from '@mnist/protocol';
 import { ClusterView } from './cluster-view.js';
-import { ClusterError, IdempotencyKeyReusedError, JobExistsError } from './errors.js';
+import { IdempotencyKeyReusedError, JobExistsError, silentLogger, SubmitError, type Logger } from '@mnist/core';
 import { EventLog } from './events.js';
 import { jobIdForKey } from './job-ids.js';
 import { JobStore } from './job-store.js';
-import { silentLogger, type Logger } from './log.js';
 import { ensureClusterResources, RESOURCE_DEFAULTS, type ClusterResourceOptions } from './resources.js';
 import { TaskQueue } from './tasks.js';
 import { TrainerRegistry } from './trainer-registry.js';
-
-export class SubmitError extends ClusterError {
-  override readonly name = 'SubmitError';
-}
 
 /** Everything api and trainer use on the broker, over one connection. */
 export interface ClusterClient {

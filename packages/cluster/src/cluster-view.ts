@@ -1,7 +1,6 @@
 import type { KV, KvWatchEntry } from '@nats-io/kv';
 import { JobRecordSchema, TrainerInfoSchema, type JobRecord, type TrainerInfo } from '@mnist/protocol';
-import { sleep } from './retry.js';
-import { silentLogger, type Logger } from './log.js';
+import { silentLogger, sleep, type Logger } from '@mnist/core';
 
 /** A job record with the KV revision it was seen at (the token for compare-and-set). */
 export interface ViewedJob {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
-import { ClusterEnvSchema, ConfigError, envInt, parseClusterEnv, parseEnv } from './index.js';
+import { ConfigError } from '@mnist/core';
+import { parseClusterEnv } from './index.js';
 
 describe('parseClusterEnv', () => {
   it('fills the defaults from an empty environment', () => {
@@ -41,11 +41,5 @@ describe('parseClusterEnv', () => {
       'S3_FORCE_PATH_STYLE',
     ]);
     expect((error as Error).message).toMatch(/NATS_URL: must be nats:\/\/host:port/);
-  });
-
-  it('lets apps extend the schema with their own variables', () => {
-    const schema = ClusterEnvSchema.extend({ HEARTBEAT_MS: z.preprocess((v) => v ?? '2000', envInt(100)) });
-    expect(parseEnv(schema, {}).HEARTBEAT_MS).toBe(2000);
-    expect(() => parseEnv(schema, { HEARTBEAT_MS: '5' })).toThrow(/HEARTBEAT_MS/);
   });
 });

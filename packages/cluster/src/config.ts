@@ -1,20 +1,5 @@
 import { z } from 'zod';
-import { ConfigError } from './errors.js';
-
-/** Unset and empty variables are the same thing: both take the default. */
-const optional = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
-
-/** '1', 'true', 'yes', 'on' / '0', 'false', 'no', 'off' (any case). */
-export const envBoolean = z
-  .string()
-  .trim()
-  .toLowerCase()
-  .refine((v) => ['1', 'true', 'yes', 'on', '0', 'false', 'no', 'off'].includes(v), 'must be 1/0, true/false, yes/no or on/off')
-  .transform((v) => ['1', 'true', 'yes', 'on'].includes(v));
-
-/** A positive integer given as text, e.g. a duration in milliseconds. */
-export const envInt = (min = 1, max = Number.MAX_SAFE_INTEGER) =>
-  z.coerce.number().int('must be a whole number').min(min).max(max);
+import { createEnv, envBoolean, type EnvSource } from '@mnist/core';
 
 const natsUrl = z
   .string()
@@ -28,17 +13,20 @@ const natsUrl = z
 const bucketName = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be 3-63 lowercase letters, digits, dots or hyphens');
 
 /**
- * The variables every cluster process reads (ARCHITECTURE.md "Contracts"). AWS credentials
- * are not here on purpose: the S3 client takes them from the SDK's default chain
+ * The variables every cluster process reads (ARCHITECTURE.md "Contracts"), as a shape for
+ * `createEnv` from @mnist/core; apps spread it into their own. AWS credentials are not
+ * here on purpose: the S3 client takes them from the SDK's default chain
  * (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, profiles, instance roles).
  */
-export const ClusterEnvSchema = z.object({
-  NATS_URL: optional(natsUrl),
-  S3_ENDPOINT: optional(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })),
-  S3_BUCKET: optional(bucketName),
-  S3_REGION: optional(z.string().trim().min(1)),
-  S3_FORCE_PATH_STYLE: optional(envBoolean),
-});
+export const CLUSTER_ENV = {
+  NATS_URL: natsUrl.optional(),
+  S3_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  S3_BUCKET: bucketName.optional(),
+  S3_REGION: z.string().trim().min(1).optional(),
+  S3_FORCE_PATH_STYLE: envBoolean.optional(),
+};
+
+type ClusterEnv = z.output<z.ZodObject<typeof CLUSTER_ENV>>;
 
 /** Shaped like @mnist/storage's S3Config, so it can be passed to S3Store.connect as is. */
 export interface S3Settings {
@@ -60,18 +48,8 @@ export const CLUSTER_DEFAULTS = {
   s3Region: 'us-east-1',
 } as const;
 
-/**
- * Checks `env` against any zod object schema (extend ClusterEnvSchema with an app's own
- * variables) and throws one ConfigError naming every bad variable.
- */
-export function parseEnv<S extends z.ZodObject>(schema: S, env: Record<string, string | undefined> = process.env): z.output<S> {
-  const parsed = schema.safeParse(env);
-  if (parsed.success) return parsed.data;
-  throw new ConfigError(parsed.error.issues.map((i) => ({ variable: i.path.join('.') || '(env)', message: i.message })));
-}
-
 /** The cluster part of a parsed environment, defaults filled. */
-export function toClusterConfig(env: z.output<typeof ClusterEnvSchema>): ClusterConfig {
+export function toClusterConfig(env: ClusterEnv): ClusterConfig {
   const endpoint = env.S3_ENDPOINT;
   return {
     natsServers: (env.NATS_URL ?? CLUSTER_DEFAULTS.natsUrl).split(',').map((u) => u.trim()),
@@ -85,6 +63,8 @@ export function toClusterConfig(env: z.output<typeof ClusterEnvSchema>): Cluster
   };
 }
 
-export function parseClusterEnv(env: Record<string, string | undefined> = process.env): ClusterConfig {
-  return toClusterConfig(parseEnv(ClusterEnvSchema, env));
+const clusterEnv = createEnv(CLUSTER_ENV);
+
+export function parseClusterEnv(env?: EnvSource): ClusterConfig {
+  return toClusterConfig(clusterEnv.parse(env));
 }

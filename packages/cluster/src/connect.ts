@@ -1,5 +1,5 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { silentLogger, type Logger } from './log.js';
+import { silentLogger, type Logger } from '@mnist/core';
 import { splitNatsAuth } from './nats-auth.js';
 
 export interface ConnectOptions {

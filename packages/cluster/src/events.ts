@@ -1,6 +1,6 @@
 import { DeliverPolicy, type JetStreamClient } from '@nats-io/jetstream';
 import { isFinalState, JobEventSchema, NATS_NAMES, type JobEvent } from '@mnist/protocol';
-import { silentLogger, type Logger } from './log.js';
+import { silentLogger, type Logger } from '@mnist/core';
 
 /** An event with its stream sequence: the SSE `id`, and what Last-Event-ID sends back. */
 export interface SequencedEvent {

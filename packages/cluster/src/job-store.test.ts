@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseJobSpec, type JobEvent } from '@mnist/protocol';
-import { JobExistsError, JobFinishedError, JobNotFoundError } from './index.js';
-import { startTestBroker, type TestBroker } from './test-broker.js';
+import { JobExistsError, JobFinishedError, JobNotFoundError } from '@mnist/core';
+import { startTestBroker, type TestBroker } from '../test/test-broker.js';
 
 const spec = parseJobSpec({ model: 'mlp', epochs: 1 });
 let broker: TestBroker;

@@ -1,7 +1,7 @@
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { KvWatchInclude, type KV, type KvEntry } from '@nats-io/kv';
 import { isFinalState, JobRecordSchema, type JobRecord, type JobSpec } from '@mnist/protocol';
-import { CorruptRecordError, JobConflictError, JobExistsError, JobFinishedError, JobNotFoundError } from './errors.js';
+import { CorruptRecordError, JobConflictError, JobExistsError, JobFinishedError, JobNotFoundError } from '@mnist/core';
 import { newJobId } from './job-ids.js';
 
 /** Called after a successful write that changed state, attempt or message (publishes the status event). */

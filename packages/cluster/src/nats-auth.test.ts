@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from './errors.js';
+import { ConfigError } from '@mnist/core';
 import { splitNatsAuth } from './nats-auth.js';
 
 describe('splitNatsAuth', () => {

@@ -1,4 +1,4 @@
-import { ConfigError } from './errors.js';
+import { ConfigError } from '@mnist/core';
 
 export interface NatsServersAuth {
   /** The servers with any credentials removed (they would otherwise show in logs). */

@@ -3,7 +3,7 @@ import { parseJobSpec, type JobRecord } from '@mnist/protocol';
 import type { ClusterView } from './cluster-view.js';
 import { jobIdForKey } from './job-ids.js';
 import { Reconciler } from './reconciler.js';
-import { startTestBroker, type TestBroker } from './test-broker.js';
+import { startTestBroker, type TestBroker } from '../test/test-broker.js';
 
 let broker: TestBroker;
 let view: ClusterView;

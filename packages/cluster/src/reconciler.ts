@@ -1,8 +1,7 @@
 import { isFinalState, neededTrainers, parkedReason, type JobRecord } from '@mnist/protocol';
 import type { ClusterView } from './cluster-view.js';
 import type { JobStore } from './job-store.js';
-import { silentLogger, type Logger } from './log.js';
-import { sleep } from './retry.js';
+import { silentLogger, sleep, type Logger } from '@mnist/core';
 import type { TaskQueue } from './tasks.js';
 
 export interface ReconcilerOptions {

@@ -2,7 +2,7 @@ import { jetstreamManager, AckPolicy, DeliverPolicy, RetentionPolicy, StorageTyp
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { NATS_NAMES } from '@mnist/protocol';
-import { ClusterError } from './errors.js';
+import { ClusterError } from '@mnist/core';
 
 export interface ClusterResourceOptions {
   /** A trainer vanishes from the registry this long after its last heartbeat. */

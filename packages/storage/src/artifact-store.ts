@@ -1,3 +1,4 @@
+import { StorageError } from '@mnist/core';
 /**
  * Where a run keeps its artifacts: a folder locally, an S3 prefix in the cluster.
  * Keys are relative, '/'-separated (see `artifactKeys` in @mnist/protocol); a key
@@ -18,12 +19,8 @@ export interface ArtifactStore {
   scope(prefix: string): ArtifactStore;
 }
 
-export class StorageError extends Error {
-  override readonly name = 'StorageError';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
-}
+// Defined in @mnist/core so the API can map it with instanceof without importing the stores.
+export { StorageError };
 
 const decoder = new TextDecoder();
 

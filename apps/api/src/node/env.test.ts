@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '@mnist/cluster';
+import { ConfigError } from '@mnist/core';
 import { parseApiEnv } from './env.js';
 
 describe('parseApiEnv', () => {

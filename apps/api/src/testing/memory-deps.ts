@@ -1,4 +1,5 @@
-import { IdempotencyKeyReusedError, JobFinishedError, JobNotFoundError, type FollowOptions, type SequencedEvent } from '@mnist/cluster';
+import { type FollowOptions, type SequencedEvent } from '@mnist/cluster';
+import { IdempotencyKeyReusedError, JobFinishedError, JobNotFoundError } from '@mnist/core';
 import { isFinalState, JobRecordSchema, type JobEvent, type JobRecord, type JobSpec, type TrainerInfo } from '@mnist/protocol';
 import type { ApiCluster, ApiSubmitOptions, ArtifactReader } from '../deps.js';
 

@@ -1,6 +1,6 @@
 import { endianness } from 'node:os';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { silentLogger, type Logger } from '@mnist/cluster';
+import { silentLogger, type Logger } from '@mnist/core';
 import { shardRange } from '@mnist/data';
 import type { Collective } from '@mnist/training';
 import { CollectiveAbortedError, CollectiveError, CollectiveProtocolError, CollectiveTimeoutError } from './errors.js';

@@ -1,6 +1,7 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import { isFinalState, jobPrefix, neededTrainers, parkedReason, TaskMessageSchema, type JobRecord, type JobSpec } from '@mnist/protocol';
-import { withRetry, type Logger } from '@mnist/cluster';
+import { withNatsRetry } from '@mnist/cluster';
+import { type Logger } from '@mnist/core';
 import type { TrainerContext } from '../context.js';
 import { askStatus, confirm, recruit, release } from '../group/recruiter.js';
 import { decodeJson, type Assignment } from '../group/messages.js';
@@ -39,7 +40,7 @@ export async function coordinateTask(ctx: TrainerContext, msg: JsMsg): Promise<v
 }
 
 async function coordinate(ctx: TrainerContext, msg: JsMsg, jobId: string, log: Logger, stopped: AbortSignal, setRank: (h: RankHandle) => void) {
-  const entry = await withRetry(() => ctx.cluster.jobs.getEntry(jobId), { what: 'read job', maxMs: 60_000, log });
+  const entry = await withNatsRetry(() => ctx.cluster.jobs.getEntry(jobId), { what: 'read job', maxMs: 60_000, log });
   if (!entry) {
     log.warn('task.orphan');
     return msg.term('no job record');
@@ -136,7 +137,7 @@ async function coordinate(ctx: TrainerContext, msg: JsMsg, jobId: string, log: L
  * The API's reconciler puts it back when enough trainers are live.
  */
 async function parkIfUnplaceable(ctx: TrainerContext, jobId: string, attempt: number, spec: JobSpec, log: Logger): Promise<boolean> {
-  const live = (await withRetry(() => ctx.cluster.trainers.list(), { what: 'list trainers', maxMs: 10_000, log })).filter((t) => t.state !== 'draining').length;
+  const live = (await withNatsRetry(() => ctx.cluster.trainers.list(), { what: 'list trainers', maxMs: 10_000, log })).filter((t) => t.state !== 'draining').length;
   if (neededTrainers(spec) <= live) return false;
   const message = parkedReason(spec, live);
   const { changed } = await writeRecord(ctx, jobId, (r) => (r.attempt === attempt && !isFinalState(r.state) ? { ...r, state: 'parked', trainers: [], message } : undefined), log, 'park');

@@ -1,4 +1,5 @@
-import { withRetry, type Logger } from '@mnist/cluster';
+import { withNatsRetry } from '@mnist/cluster';
+import { type Logger } from '@mnist/core';
 import type { EpochRecord } from '@mnist/protocol';
 import type { StepProgress } from '@mnist/training';
 import type { TrainerContext } from '../context.js';
@@ -47,7 +48,7 @@ export class Rank0Reporter {
   async onEpoch(record: EpochRecord): Promise<void> {
     const { jobs, events } = this.ctx.cluster;
     const { jobId, attempt } = this.a;
-    const result = await withRetry(
+    const result = await withNatsRetry(
       () => jobs.transition(jobId, (r) => (stopReasonFor(r, attempt) ? undefined : { ...r, epoch: record.epoch, backend: this.ctx.backend })),
       { what: `record epoch ${record.epoch}`, maxMs: NATS_RETRY_MS, log: this.log },
     );
@@ -56,7 +57,7 @@ export class Rank0Reporter {
       this.stop.abort(stop);
       throw stop;
     }
-    await withRetry(() => events.publish({ type: 'epoch', jobId, record, at: new Date().toISOString() }), {
+    await withNatsRetry(() => events.publish({ type: 'epoch', jobId, record, at: new Date().toISOString() }), {
       what: `epoch ${record.epoch} event`,
       maxMs: NATS_RETRY_MS,
       log: this.log,

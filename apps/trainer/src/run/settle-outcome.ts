@@ -1,6 +1,6 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import { isFinalState, jobPrefix, type JobRecord } from '@mnist/protocol';
-import type { Logger } from '@mnist/cluster';
+import type { Logger } from '@mnist/core';
 import type { TrainerContext } from '../context.js';
 import type { Outcome } from './outcome.js';
 import { promoteFinalAttempt } from '../storage/promote.js';

@@ -1,6 +1,7 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import { isFinalState, type JobRecord } from '@mnist/protocol';
-import { withRetry, type Logger } from '@mnist/cluster';
+import { withNatsRetry } from '@mnist/cluster';
+import { type Logger } from '@mnist/core';
 import type { TrainerContext } from '../context.js';
 
 const NATS_RETRY_MS = 120_000;
@@ -8,7 +9,7 @@ const NATS_RETRY_MS = 120_000;
 /** Done with the task for good: the job is final. Confirmed by the server, so a retry cannot lose it. */
 export async function ackTask(msg: JsMsg, log: Logger): Promise<void> {
   try {
-    await withRetry(() => msg.ackAck({ timeout: 5_000 }), { what: 'ack task', maxMs: NATS_RETRY_MS, log });
+    await withNatsRetry(() => msg.ackAck({ timeout: 5_000 }), { what: 'ack task', maxMs: NATS_RETRY_MS, log });
   } catch (err) {
     // The task comes back after the ack wait; whoever takes it sees a final record and acks it.
     log.warn('task.ack_failed', { error: err });
@@ -23,7 +24,7 @@ export function requeueTask(msg: JsMsg, delayMs: number): void {
 
 /** A record write that must land even across a broker restart. */
 export function writeRecord(ctx: TrainerContext, jobId: string, fn: (r: JobRecord) => JobRecord | undefined, log: Logger, what: string) {
-  return withRetry(() => ctx.cluster.jobs.transition(jobId, fn), { what, maxMs: NATS_RETRY_MS, log });
+  return withNatsRetry(() => ctx.cluster.jobs.transition(jobId, fn), { what, maxMs: NATS_RETRY_MS, log });
 }
 
 /** The job back to 'queued' with why, if `attempt` still owns it. */

@@ -1,4 +1,5 @@
-import { sleep, type JobStore, type Logger } from '@mnist/cluster';
+import { type JobStore } from '@mnist/cluster';
+import { sleep, type Logger } from '@mnist/core';
 import { stopReasonFor } from './stop-reason.js';
 
 /**

@@ -1,5 +1,6 @@
 import { StorageError, type ArtifactStore } from '@mnist/storage';
-import { silentLogger, withRetry, type Logger } from '@mnist/cluster';
+import { withRetry } from '@mnist/core';
+import { silentLogger, type Logger } from '@mnist/core';
 
 interface SdkErrorShape {
   name?: string;

@@ -1,6 +1,12 @@
 import type { JobState } from '@mnist/protocol';
 
-/** Base of every error this package throws, so callers can tell cluster failures apart. */
+/**
+ * The errors that cross package lines and mean something to a client. They live here, in
+ * a package with no runtime dependencies, so the API maps them to statuses with
+ * `instanceof` on Node and on Workers alike.
+ */
+
+/** Base of the cluster's errors, so callers can tell cluster failures apart. */
 export class ClusterError extends Error {
   override readonly name: string = 'ClusterError';
   constructor(message: string, options?: { cause?: unknown }) {
@@ -14,7 +20,7 @@ export interface ConfigIssue {
 }
 
 /** Environment variables that do not parse; lists every bad variable at once. */
-export class ConfigError extends ClusterError {
+export class ConfigError extends Error {
   override readonly name = 'ConfigError';
   constructor(readonly issues: ConfigIssue[]) {
     super(`invalid configuration: ${issues.map((i) => `${i.variable}: ${i.message}`).join('; ')}`);
@@ -64,5 +70,18 @@ export class IdempotencyKeyReusedError extends ClusterError {
   override readonly name = 'IdempotencyKeyReusedError';
   constructor(readonly jobId: string) {
     super(`this Idempotency-Key was used for job '${jobId}' with a different spec; use a new key for a new job`);
+  }
+}
+
+/** The job could not be queued (broker unavailable, stream full, admission refused). */
+export class SubmitError extends ClusterError {
+  override readonly name = 'SubmitError';
+}
+
+/** An artifact store (S3, file system) failed or returned something unusable. */
+export class StorageError extends Error {
+  override readonly name = 'StorageError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
   }
 }

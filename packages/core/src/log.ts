@@ -30,6 +30,13 @@ function serialise(fields: LogFields): LogFields {
   return out;
 }
 
+/** stdout on Node; `console.log` where there is no `process` (Workers), which its log tail collects. */
+const defaultWrite = (line: string): void => {
+  const stdout = (globalThis as { process?: { stdout?: { write(s: string): unknown } } }).process?.stdout;
+  if (stdout) stdout.write(line + '\n');
+  else console.log(line);
+};
+
 export interface LoggerOptions {
   level?: LogLevel;
   write?: (line: string) => void;
@@ -37,7 +44,7 @@ export interface LoggerOptions {
 
 export function createLogger(base: LogFields = {}, opts: LoggerOptions = {}): Logger {
   const min = LEVELS[opts.level ?? 'info'];
-  const write = opts.write ?? ((line: string) => process.stdout.write(line + '\n'));
+  const write = opts.write ?? defaultWrite;
   const emit = (level: LogLevel) => (event: string, fields: LogFields = {}) => {
     if (LEVELS[level] < min) return;
     write(JSON.stringify({ time: new Date().toISOString(), level, event, ...base, ...serialise(fields) }));

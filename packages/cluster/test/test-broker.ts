@@ -1,6 +1,6 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { startNatsServer, type NatsServerHandle } from '@mnist/testing';
-import { openCluster, type ClusterClient, type OpenClusterOptions } from './cluster-client.js';
+import { openCluster, type ClusterClient, type OpenClusterOptions } from '../src/cluster-client.js';
 
 /** For tests: a real nats-server -js on a free port and a cluster client on it; dispose stops both. */
 export interface TestBroker extends AsyncDisposable {

@@ -1,0 +1,19 @@
+export { createLogger, errorFields, silentLogger } from './log.js';
+export type { Logger, LogFields, LogLevel, LoggerOptions } from './log.js';
+export { sleep, withRetry } from './retry.js';
+export type { RetryOptions } from './retry.js';
+export { createEnv, envBoolean, envInt, LOG_ENV, LOG_LEVELS, runtimeEnv } from './env.js';
+export type { Env, EnvSource } from './env.js';
+export {
+  ClusterError,
+  ConfigError,
+  CorruptRecordError,
+  IdempotencyKeyReusedError,
+  JobConflictError,
+  JobExistsError,
+  JobFinishedError,
+  JobNotFoundError,
+  StorageError,
+  SubmitError,
+} from './errors.js';
+export type { ConfigIssue } from './errors.js';
