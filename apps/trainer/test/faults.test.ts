@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isFinalState } from '@mnist/protocol';
-import { listCheckpoints, loadCheckpoint } from '@mnist/storage';
+import { listCheckpoints, loadCheckpoint } from '@mnist/checkpoint';
 import { selectBackend } from '@mnist/training';
 import { startTestCluster, type TestCluster } from './harness.js';
 import { loadCheckpointModel, tf } from './model-check.js';

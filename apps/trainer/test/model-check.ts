@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { artifactKeys } from '@mnist/protocol';
-import { storeIOHandler, type ArtifactStore } from '@mnist/storage';
+import { type ArtifactStore } from '@mnist/storage';
+import { storeIOHandler } from '@mnist/checkpoint';
 
 /** Loads the model of a job's checkpoint straight from S3, as any user of the artifacts would. */
 export function loadCheckpointModel(jobStore: ArtifactStore, epoch: number): Promise<tfl.LayersModel> {

@@ -4,7 +4,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { artifactKeys, parseMetricsJsonl, type EpochRecord } from '@mnist/protocol';
-import { FsStore, getJson, getText, listCheckpoints, type ArtifactStore } from '@mnist/storage';
+import { FsStore, getJson, getText, type ArtifactStore } from '@mnist/storage';
+import { listCheckpoints } from '@mnist/checkpoint';
 import { runJob, selectBackend, TrainingCancelledError, type Collective } from './index.js';
 import { mnistSubset, spec } from './test-helpers.js';
 

@@ -3,17 +3,8 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { artifactKeys, parseMetricsJsonl, toMetricsJsonl, type EpochRecord, type JobSpec } from '@mnist/protocol';
 import { getModel } from '@mnist/models';
 import type { Dataset } from '@mnist/data';
-import {
-  getText,
-  loadCheckpoint,
-  loadLatestCheckpoint,
-  putJson,
-  saveCheckpoint,
-  type ArtifactStore,
-  type CheckpointManifest,
-  type LoadedCheckpoint,
-  type NamedTensor,
-} from '@mnist/storage';
+import { getText, putJson, type ArtifactStore } from '@mnist/storage';
+import { loadCheckpoint, loadLatestCheckpoint, saveCheckpoint, type CheckpointManifest, type LoadedCheckpoint, type NamedTensor } from '@mnist/checkpoint';
 import { LocalCollective, type Collective } from './collective.js';
 import { createOptimizer, disposeOptimizer } from './optimizer.js';
 import { OUTER_STATE_PREFIX } from './replica-sync.js';

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { attemptPrefix } from '@mnist/protocol';
-import { getJson, listCheckpoints, putJson, StorageError, type ArtifactStore } from '@mnist/storage';
+import { getJson, putJson, StorageError, type ArtifactStore } from '@mnist/storage';
+import { listCheckpoints } from '@mnist/checkpoint';
 
 /** A checkpoint a group may continue from: epoch `epoch`, in attempt `attempt`'s folder. */
 export interface CheckpointRef {

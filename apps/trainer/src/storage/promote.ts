@@ -1,5 +1,6 @@
 import { artifactKeys, CLUSTER_ARTIFACTS, parseMetricsJsonl, toMetricsJsonl, type JobRecord } from '@mnist/protocol';
-import { copyCheckpoint, getText, putJson, type ArtifactStore } from '@mnist/storage';
+import { getText, putJson, type ArtifactStore } from '@mnist/storage';
+import { copyCheckpoint } from '@mnist/checkpoint';
 import { attemptStore, committedCheckpoints } from './attempt-lineage.js';
 
 const COPIED = [

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { copyCheckpoint, FsStore, listCheckpoints, loadLatestCheckpoint, saveCheckpoint } from './index.js';
+import { FsStore } from '@mnist/storage';
+import { copyCheckpoint, listCheckpoints, loadLatestCheckpoint, saveCheckpoint } from './index.js';
 
 function tinyModel(): tfl.LayersModel {
   const m = tfl.sequential();

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { getJson, putJson, StorageError, type ArtifactStore } from './artifact-store.js';
+import { getJson, putJson, StorageError, type ArtifactStore } from '@mnist/storage';
 
 /** tfjs-core uses this shape for optimizer slots but does not export it. */
 export interface NamedTensor {

@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { artifactKeys, checkpointEpoch } from '@mnist/protocol';
-import { getJson, putJson, StorageError, type ArtifactStore } from './artifact-store.js';
+import { getJson, putJson, StorageError, type ArtifactStore } from '@mnist/storage';
 import { decodeNamedTensors, encodeNamedTensors, storeIOHandler, type NamedTensor } from './tfjs-io.js';
 
 const MANIFEST = 'checkpoint.json';
