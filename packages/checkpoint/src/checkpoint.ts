@@ -10,7 +10,7 @@ const OPTIMIZER_BIN = 'optimizer.bin';
 /** Written last: a checkpoint folder without it is incomplete and ignored. */
 export interface CheckpointManifest {
   epoch: number;
-  /** Optimizer steps taken so far (the learning-rate schedule and dropout masks depend on it). */
+  /** Optimizer steps taken so far: a resumed run continues its step count (progress, logs) from here. */
   step: number;
   createdAt: string;
   files: string[];
