@@ -5,7 +5,8 @@ import { loadDataset } from '@mnist/data';
 import { getModel } from '@mnist/models';
 import { parseJobSpec } from '@mnist/protocol';
 import { startNatsServer } from '@mnist/testing';
-import { createOptimizer, runEpochs, selectBackend, type Collective } from '@mnist/training';
+import { createOptimizer, runEpochs, type Collective } from '@mnist/training';
+import { selectBackend } from '@mnist/backends';
 import { NatsCollective } from '../src/collective/nats-collective.js';
 
 /**

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { connectNats, openCluster, withNatsRetry } from '@mnist/cluster';
 import { sleep, withRetry, type Logger } from '@mnist/core';
 import { S3Store } from '@mnist/storage';
-import { selectBackend } from '@mnist/training';
+import { selectBackend } from '@mnist/backends';
 import type { TrainerConfig } from './config.js';
 import type { TrainerContext } from './context.js';
 import { DatasetCache } from '@mnist/data';

@@ -3,7 +3,7 @@ import { getModel } from '@mnist/models';
 import { loadDataset } from '@mnist/data';
 import { artifactKeys, CLUSTER_ARTIFACTS, FinalEvalSchema, NATS_NAMES, type JobRecord } from '@mnist/protocol';
 import { getJson } from '@mnist/storage';
-import { selectBackend } from '@mnist/training';
+import { selectBackend } from '@mnist/backends';
 import { finalEval } from '../src/final-eval.js';
 import { startTestCluster, type TestCluster } from './harness.js';
 import { loadCheckpointModel, maxWeightDiff } from './model-check.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isFinalState } from '@mnist/protocol';
 import { listCheckpoints, loadCheckpoint } from '@mnist/checkpoint';
-import { selectBackend } from '@mnist/training';
+import { selectBackend } from '@mnist/backends';
 import { startTestCluster, type TestCluster } from './harness.js';
 import { loadCheckpointModel, tf } from './model-check.js';
 import type { S3Request } from './s3-proxy.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVirtualHosts, virtualHostsUnavailable, type VirtualHosts } from '@mnist/testing';
-import { selectBackend } from '@mnist/training';
+import { selectBackend } from '@mnist/backends';
 import { startTestCluster, type TestCluster } from './harness.js';
 import { loadCheckpointModel, maxWeightDiff } from './model-check.js';
 

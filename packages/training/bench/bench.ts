@@ -12,7 +12,8 @@ import { loadDataset, type Dataset, type Split } from '@mnist/data';
 import { getModel } from '@mnist/models';
 import { MODEL_NAMES, parseJobSpec, type ModelName } from '@mnist/protocol';
 import { findTorchPython, runTorchBench, TORCH_MISSING, type TorchBenchResult } from '@mnist/tfjs-backend-onednn/torch-bench';
-import { createOptimizer, evaluate, LocalCollective, runEpochs, selectBackend, type BackendChoice } from '../src/index.js';
+import { createOptimizer, evaluate, LocalCollective, runEpochs } from '../src/index.js';
+import { selectBackend, type BackendChoice } from '@mnist/backends';
 
 const { values } = parseArgs({
   options: {

@@ -1,7 +1,8 @@
 import { getModel } from '@mnist/models';
 import { loadDataset } from '@mnist/data';
 import { parseJobSpec, type JobSpecInput } from '@mnist/protocol';
-import { createInProcessGroup, createOptimizer, runEpochs, selectBackend } from '../src/index.js';
+import { createInProcessGroup, createOptimizer, runEpochs } from '../src/index.js';
+import { selectBackend } from '@mnist/backends';
 
 /**
  * `npm run bench:sync`: the accuracy side of the sync modes. Two replicas (in one process:

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { getModel } from '@mnist/models';
-import { createInProcessGroup, createOptimizer, LocalCollective, runEpochs, selectBackend, type Collective } from './index.js';
+import { createInProcessGroup, createOptimizer, LocalCollective, runEpochs, type Collective } from './index.js';
+import { selectBackend } from '@mnist/backends';
 import { mnistSubset, spec } from './test-helpers.js';
 
 let backend: string;

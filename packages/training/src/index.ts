@@ -9,5 +9,3 @@ export { createReplicaSync, OUTER_STATE_PREFIX } from './replica-sync.js';
 export type { ReplicaSync, NamedTensor } from './replica-sync.js';
 export { runJob } from './run-job.js';
 export type { RunJobOptions, RunJobResult } from './run-job.js';
-export { selectBackend, isBackendChoice, BACKEND_CHOICES, BackendUnavailableError } from './backends/select.js';
-export type { BackendChoice, SelectedBackend, BackendAttempt } from './backends/select.js';

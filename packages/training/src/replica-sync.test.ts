@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { getModel } from '@mnist/models';
 import { artifactKeys, parseMetricsJsonl, type JobSpecInput } from '@mnist/protocol';
 import { FsStore, getText } from '@mnist/storage';
-import { createInProcessGroup, createOptimizer, evaluate, evaluateSharded, LocalCollective, runEpochs, runJob, selectBackend, TrainingCancelledError, type Collective } from './index.js';
+import { createInProcessGroup, createOptimizer, evaluate, evaluateSharded, LocalCollective, runEpochs, runJob, TrainingCancelledError, type Collective } from './index.js';
+import { selectBackend } from '@mnist/backends';
 import { mnistSubset, spec } from './test-helpers.js';
 
 let backend: string;

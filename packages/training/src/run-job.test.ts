@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { artifactKeys, parseMetricsJsonl, type EpochRecord } from '@mnist/protocol';
 import { FsStore, getJson, getText, type ArtifactStore } from '@mnist/storage';
 import { listCheckpoints } from '@mnist/checkpoint';
-import { runJob, selectBackend, TrainingCancelledError, type Collective } from './index.js';
+import { runJob, TrainingCancelledError, type Collective } from './index.js';
+import { selectBackend } from '@mnist/backends';
 import { mnistSubset, spec } from './test-helpers.js';
 
 let backend: string;

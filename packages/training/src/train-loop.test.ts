@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { getModel } from '@mnist/models';
-import { createInProcessGroup, createOptimizer, evaluate, LocalCollective, runEpochs, selectBackend, type Collective } from './index.js';
+import { createInProcessGroup, createOptimizer, evaluate, LocalCollective, runEpochs, type Collective } from './index.js';
+import { selectBackend } from '@mnist/backends';
 import { disposeOptimizer } from './optimizer.js';
 import { mnistSubset, spec } from './test-helpers.js';
 

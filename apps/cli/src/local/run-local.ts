@@ -4,7 +4,8 @@ import { getModel } from '@mnist/models';
 import type { EpochRecord, JobSpec } from '@mnist/protocol';
 import { formatDuration, formatInt, renderMetricsHeader, renderMetricsRow, writeReport, writeSeedReport, type RunMetrics, type SeedGroup } from '@mnist/report';
 import { FsStore } from '@mnist/storage';
-import { runJob, selectBackend, type BackendChoice } from '@mnist/training';
+import { runJob } from '@mnist/training';
+import { selectBackend, type BackendChoice } from '@mnist/backends';
 import type { Output } from '../output.js';
 
 export interface LocalRun {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { BackendUnavailableError, selectBackend } from '../index.js';
+import { BackendUnavailableError, selectBackend } from './index.js';
 
 describe('selectBackend', () => {
   it('an explicit backend that is not installed is an error that says why', async () => {

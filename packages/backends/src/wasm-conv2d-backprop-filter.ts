@@ -19,7 +19,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
  * x[n, oh*sh + kh - padTop, ow*sw + kw - padLeft, ci] * dy[n,oh,ow,co].
  *
  * Two implementations (ms per call for LeNet-5's C1 / C3 / C5 at batch 64, one core; see
- * bench-wasm.ts):
+ * bench/wasm.ts, `npm run bench:wasm -w @mnist/backends`):
  * - `xnnpack` (default): the sum is itself a convolution, so XNNPACK's SIMD conv does it:
  *   x^T [Cin,H,W,N] conv dy^T [oH,oW,N,Cout] with dilation = stride gives [Cin,kh,kw,Cout].
  *   About 4 / 2.4 / 0.5 ms. Sums in float32, as the wasm backend's matMul and conv do.

@@ -2,13 +2,13 @@
  * Micro-benchmark of the wasm backend's Conv2DBackpropFilter and of LeNet-5 training steps
  * on wasm vs cpu. Prints one JSON object.
  *
- *   npx tsx packages/training/src/backends/bench-wasm.ts
+ *   npm run bench:wasm -w @mnist/backends
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { getModel } from '@mnist/models';
-import { registerConv2dBackpropFilter, setupWasmBackend } from './wasm.js';
-import { CONV2D_BACKPROP_FILTER_IMPLS } from './wasm-conv2d-backprop-filter.js';
+import { registerConv2dBackpropFilter, setupWasmBackend } from '../src/wasm.js';
+import { CONV2D_BACKPROP_FILTER_IMPLS } from '../src/wasm-conv2d-backprop-filter.js';
 
 const BATCH = 64; // the seed recipe's batch size
 const KERNEL_MIN_MS = 500; // time each kernel for at least this long, after warm-up
