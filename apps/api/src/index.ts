@@ -3,5 +3,3 @@ export type { AppOptions, AppType } from './app.js';
 export type { ApiCluster, ApiDeps, ApiLogger, ApiMetrics, ArtifactReader, Asset, HealthReport, RequestObservation } from './deps.js';
 export { HttpError } from './http-error.js';
 export type { ErrorBody, ErrorIssue } from './http-error.js';
-export { readSse } from './sse/read.js';
-export type { SseMessage } from './sse/read.js';

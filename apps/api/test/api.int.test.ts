@@ -3,7 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { parseMetricsJsonl, type EpochRecord, type JobEvent, type JobRecord, type TrainerInfo } from '@mnist/protocol';
 import { S3Store } from '@mnist/storage';
 import { S3RVER_CREDENTIALS } from '@mnist/testing';
-import { readSse, type SseMessage } from '../src/sse/read.js';
+import { readSse, type SseMessage } from '@mnist/client';
 import { promtoolCheck } from '../src/testing/promtool.js';
 import { startTestCluster, type TestCluster } from './harness.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseJobSpec, type EpochRecord, type JobRecord } from '@mnist/protocol';
 import { createApp } from '../app.js';
-import { readSse, type SseMessage } from '../sse/read.js';
+import { readSse, type SseMessage } from '@mnist/client';
 import { MemoryArtifacts, MemoryCluster } from '../testing/memory-deps.js';
 
 const record = (epoch: number): EpochRecord => ({ epoch, trainLoss: 1 / epoch, trainAcc: 0.5, testLoss: 1 / epoch, testAcc: 0.6, seconds: 1, imagesPerSec: 100, backend: 'cpu' });

@@ -6,6 +6,7 @@ import { createApp } from '@mnist/api';
 import { MemoryArtifacts, MemoryCluster } from '@mnist/api/testing';
 import type { EpochRecord, JobRecord } from '@mnist/protocol';
 import { readEnv } from '../../config.js';
+import { ApiError } from '@mnist/client';
 import { CliError } from '../../errors.js';
 import { createOutput } from '../../output.js';
 import { CLUSTER_COMMANDS } from './index.js';
@@ -59,9 +60,10 @@ function harness(o: { token?: string; cutStreamsAfter?: number; failPosts?: numb
     try {
       code = await CLUSTER_COMMANDS[command!]!(rest, { env: readEnv({ RUNS_DIR: tmp, ...env }), out, signal: new AbortController().signal, fetch: fetchImpl });
     } catch (err) {
-      if (!(err instanceof CliError)) throw err;
+      // As main() reports them: CliErrors with their exit code, the client's ApiErrors with 1.
+      if (!(err instanceof CliError || err instanceof ApiError)) throw err;
       stderr += `mnist: ${err.message}\n`;
-      code = err.exitCode;
+      code = err instanceof CliError ? err.exitCode : 1;
     }
     return { code, stdout, stderr };
   };

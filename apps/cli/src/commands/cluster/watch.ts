@@ -1,8 +1,8 @@
-import { readSse } from '@mnist/api';
+import { ApiError, readSse } from '@mnist/client';
 import { isFinalState, JobEventSchema, type EpochRecord, type JobEvent, type JobRecord } from '@mnist/protocol';
 import { CliError } from '../../errors.js';
 import type { Output } from '../../output.js';
-import type { Api } from './api-client.js';
+import type { ApiClient as Api } from '@mnist/client';
 
 export interface WatchOptions {
   api: Api;
@@ -73,7 +73,8 @@ export async function watchJob(o: WatchOptions): Promise<JobRecord> {
       res = await api.call(api.client.v1.jobs[':id'].events.$get({ param: { id } }, { headers: lastId ? { 'Last-Event-ID': lastId } : {}, init: { signal } }));
     } catch (err) {
       if (signal.aborted) throw new CliError(`stopped watching; the job goes on (mnist watch ${id})`, 130);
-      const unreachable = err instanceof CliError && err.message.startsWith('cannot reach');
+      // No status: the API did not answer at all (restarting, network): keep trying for a while.
+      const unreachable = err instanceof ApiError && err.status === undefined;
       failingSince ??= Date.now();
       if (!unreachable || Date.now() - failingSince > reconnectForMs) throw err;
       out.info(`lost the API at ${api.url}; reconnecting...`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readSse, type SseMessage } from './read.js';
+import { readSse, type SseMessage } from './sse.js';
 
 function body(chunks: string[]): ReadableStream<Uint8Array> {
   const enc = new TextEncoder();
