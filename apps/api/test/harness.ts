@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, startNatsServer, startS3Server, type NatsServerHandle, type S3ServerHandle } from '@mnist/testing';
 // The trainer app's own launcher for real trainer processes (what `npm run cluster` uses).
-import { FAST_TEST_ENV, spawnTrainer, type TrainerProcess } from '@mnist/trainer/dev';
+import { FAST_TEST_ENV, spawnTrainer, type TrainerProcess } from '@mnist/dev-cluster';
 
 const NODE_ENTRY = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'node.ts');
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');

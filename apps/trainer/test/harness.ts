@@ -3,7 +3,7 @@ import { connectNats, openCluster, type ClusterClient } from '@mnist/cluster';
 import { isFinalState, jobPrefix, parseJobSpec, parseMetricsJsonl, artifactKeys, type JobRecord, type JobSpecInput, type TrainerInfo } from '@mnist/protocol';
 import { getText, S3Store, type ArtifactStore } from '@mnist/storage';
 import { startNatsServer, startS3Server, S3RVER_CREDENTIALS, type NatsServerHandle, type S3ServerHandle, type VirtualHosts } from '@mnist/testing';
-import { FAST_TEST_ENV, spawnTrainer, type LogLine, type TrainerProcess } from '../src/dev/index.js';
+import { FAST_TEST_ENV, spawnTrainer, type LogLine, type TrainerProcess } from '@mnist/dev-cluster';
 import { startS3Proxy, type S3Proxy } from './s3-proxy.js';
 
 /** A whole cluster on this machine: real nats-server, real s3rver, real trainer processes. */

@@ -3,8 +3,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** apps/trainer/src/main.ts, found from this file so callers may run from any folder. */
-export const TRAINER_MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'main.ts');
-export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
+export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const TRAINER_MAIN = join(REPO_ROOT, 'apps', 'trainer', 'src', 'main.ts');
 
 /**
  * Short timers so that tests notice a lost trainer, peer or broker in seconds rather than
