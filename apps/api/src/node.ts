@@ -103,8 +103,14 @@ async function main(): Promise<void> {
     log.info('api.stopped');
     process.exit(0);
   };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  const onSignal = (signal: string) => {
+    stop(signal).catch((err: unknown) => {
+      log.error('api.stop_failed', { error: err });
+      process.exit(1);
+    });
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
 }
 
 main().catch((err: unknown) => {

@@ -59,7 +59,7 @@ export async function spawnApi(env: Record<string, string>, timeoutMs = 30_000):
       resolve();
     };
     listeners.add(check);
-    void exited.then((code) => (clearTimeout(timer), reject(new Error(`API exited (${code}) during start:\n${raw}`))));
+    exited.then((code) => (clearTimeout(timer), reject(new Error(`API exited (${code}) during start:\n${raw}`))), reject);
   });
   return { url: `http://127.0.0.1:${port}`, child, lines, output: () => raw, exited };
 }

@@ -28,7 +28,13 @@ async function main(): Promise<number> {
     }
     log.info('trainer.signal', { signal });
     stopping = trainer ? trainer.drain() : Promise.resolve();
-    void stopping.then(() => process.exit(0));
+    stopping.then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error('trainer.drain_failed', { error: err });
+        process.exit(1);
+      },
+    );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
@@ -36,7 +42,8 @@ async function main(): Promise<number> {
     log.error('trainer.unhandled_rejection', { error: err });
     process.exit(1);
   });
-  trainer = await startTrainer(config, log);
+  // Exit code 70 (EX_SOFTWARE): the trainer cannot go on; a supervisor (compose, systemd) restarts it.
+  trainer = await startTrainer(config, log, () => process.exit(70));
   if (stopping) await trainer.drain().then(() => process.exit(0));
   return -1; // keeps running until a signal
 }

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { connectNats, openCluster, withNatsRetry } from '@mnist/cluster';
-import { sleep, withRetry, type Logger } from '@mnist/core';
+import { within, withRetry, type Logger } from '@mnist/core';
 import { S3Store } from '@mnist/storage';
 import { selectBackend } from '@mnist/backends';
 import type { TrainerConfig } from './config.js';
@@ -19,7 +19,7 @@ export interface Trainer {
 }
 
 /** Brings a trainer up: backend, broker, bucket, then heartbeats, the responder and the task loop. */
-export async function startTrainer(config: TrainerConfig, baseLog: Logger): Promise<Trainer> {
+export async function startTrainer(config: TrainerConfig, baseLog: Logger, onFatal: (err: unknown) => void): Promise<Trainer> {
   const id = config.trainerId;
   const log = baseLog.child({ trainer: id });
   const backend = await selectBackend(config.backend);
@@ -56,12 +56,19 @@ export async function startTrainer(config: TrainerConfig, baseLog: Logger): Prom
       .heartbeat({ id, host, pid: process.pid, backend: backend.name, ...state.info(), startedAt, lastSeen: new Date().toISOString() })
       .then(() => (beatFailures > 0 && log.info('heartbeat.restored', { missed: beatFailures }), (beatFailures = 0)))
       .catch((err: unknown) => beatFailures++ === 0 && log.warn('heartbeat.failed', { error: err }));
-  beatSoon = () => void beat();
+  beatSoon = () => {
+    beat().catch(() => undefined); // beat() logs its own failures
+  };
   const heartbeat = setInterval(beatSoon, config.heartbeatMs);
   await beat();
 
   const subs = startResponder(ctx);
-  const loop = runTaskLoop(ctx).catch((err: unknown) => log.error('task_loop.crashed', { error: err }));
+  // A crashed loop would leave a trainer that heartbeats as idle and never takes work:
+  // report it as fatal, so the process exits and its supervisor restarts it.
+  const loop = runTaskLoop(ctx).catch((err: unknown) => {
+    log.error('task_loop.crashed', { error: err });
+    onFatal(err);
+  });
   log.info('trainer.ready', { backend: backend.name, nats: nc.getServer(), ackWaitMs: config.taskAckWaitMs });
 
   const drain = async () => {
@@ -70,17 +77,17 @@ export async function startTrainer(config: TrainerConfig, baseLog: Logger): Prom
     const a = state.activity;
     if (a.kind === 'reserved') state.toIdle();
     if (a.kind === 'busy') {
-      if (config.drainGraceMs > 0) await Promise.race([state.waitUntilFree(), sleep(config.drainGraceMs)]);
+      if (config.drainGraceMs > 0) await within(state.waitUntilFree(), config.drainGraceMs, undefined);
       const still = state.activity;
       if (still.kind === 'busy') still.stop(new RankStoppedError('draining', `trainer ${id} is shutting down`));
-      await Promise.race([state.waitUntilFree(), sleep(60_000)]);
+      await within(state.waitUntilFree(), 60_000, undefined);
     }
     await loop;
     for (const s of subs) s.unsubscribe();
     clearInterval(heartbeat);
     await cluster.trainers.remove(id).catch((err: unknown) => log.warn('registry.remove_failed', { error: err }));
     // Drain flushes what is buffered; with the broker away it would wait for it, so bound it.
-    await Promise.race([nc.drain().catch(() => undefined), sleep(5_000)]);
+    await within(nc.drain().catch(() => undefined), 5_000, undefined);
     if (!nc.isClosed()) await nc.close();
     s3.destroy();
     log.info('trainer.stopped');

@@ -75,7 +75,7 @@ export async function startS3Proxy(target: { host: string; port: number; bucket:
   };
 
   const server = createServer((req, res) => {
-    void (async () => {
+    (async () => {
       if (Date.now() < downUntil) return req.socket.destroy();
       const { r, body } = await describe(req);
       requests.push(r);
@@ -93,7 +93,7 @@ export async function startS3Proxy(target: { host: string; port: number; bucket:
         return;
       }
       forward(req, res, body);
-    })();
+    })().catch(() => req.socket.destroy()); // a request that cannot be read: drop it, as a failing server would
   });
   server.on('connection', (s) => (sockets.add(s), s.once('close', () => sockets.delete(s))));
   // Keep-alive connections outlive a request: an outage must reset those too.

@@ -30,7 +30,7 @@ export async function connectNats(o: ConnectOptions): Promise<NatsConnection> {
     maxPingOut: 3,
   });
   log.info('nats.connected', { server: nc.getServer() });
-  void logStatus(nc, log);
+  logStatus(nc, log).catch((err: unknown) => log.warn('nats.status_watch_failed', { error: err }));
   return nc;
 }
 

@@ -48,7 +48,9 @@ export class EventLog {
       ...(after > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: after + 1 } : { deliver_policy: DeliverPolicy.All }),
     });
     const messages = await consumer.consume();
-    const stop = () => void messages.close();
+    const stop = () => {
+      messages.close().catch(() => undefined); // closing a consumer whose connection is gone: nothing left to release
+    };
     o.signal?.addEventListener('abort', stop, { once: true });
     // An abort during the awaits above fired no listener: honour it now.
     if (o.signal?.aborted) stop();

@@ -1,6 +1,6 @@
 export { createLogger, errorFields, silentLogger } from './log.js';
 export type { Logger, LogFields, LogLevel, LoggerOptions } from './log.js';
-export { sleep, withRetry } from './retry.js';
+export { sleep, within, withRetry } from './retry.js';
 export type { RetryOptions } from './retry.js';
 export { createEnv, envBoolean, envInt, LOG_ENV, LOG_LEVELS, runtimeEnv } from './env.js';
 export type { Env, EnvSource } from './env.js';

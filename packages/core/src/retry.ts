@@ -42,3 +42,17 @@ export async function withRetry<T>(fn: () => Promise<T>, o: RetryOptions): Promi
     }
   }
 }
+
+/**
+ * Waits for `promise` at most `ms`: its value, or `timedOut` when the time ran out first.
+ * The timer is cleared either way, so a race never keeps the process alive or fires late.
+ */
+export async function within<T, D>(promise: Promise<T>, ms: number, timedOut: D): Promise<T | D> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<D>((resolve) => (timer = setTimeout(() => resolve(timedOut), ms)));
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -50,8 +50,14 @@ async function main(): Promise<void> {
     console.log('--- stopped');
     process.exit(0);
   };
-  process.on('SIGINT', () => void stop());
-  process.on('SIGTERM', () => void stop());
+  const onSignal = () => {
+    stop().catch((err: unknown) => {
+      console.error(`--- shutdown failed: ${(err as Error).message}`);
+      process.exit(1);
+    });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
 
   const count = Number(values.trainers);
   if (!Number.isInteger(count) || count < 0 || count > 64) throw new Error(`--trainers must be a whole number 0..64, got '${values.trainers}'`);

@@ -99,12 +99,12 @@ export function spawnTrainer(o: SpawnTrainerOptions): TrainerProcess {
         resolve(l);
       };
       watchers.add(check);
-      void exited.then((code) => {
+      exited.then((code) => {
         if (!watchers.has(check)) return;
         clearTimeout(timer);
         watchers.delete(check);
         reject(new Error(`trainer ${o.id} exited (${code}) before the expected log line; last: ${JSON.stringify(lines.slice(-8))}`));
-      });
+      }, reject);
     });
 
   return { id: o.id, child, lines, exited, waitFor };

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createInbox } from '@nats-io/transport-node';
+import { within } from '@mnist/core';
 import { NATS_NAMES } from '@mnist/protocol';
 import type { TrainerContext } from '../context.js';
 import { ConfirmReplySchema, decodeJson, encodeJson, OfferSchema, StatusReplySchema, type Assignment, type Offer, type StatusReply } from './messages.js';
@@ -33,7 +34,7 @@ export async function recruit(ctx: TrainerContext, jobId: string, want: number):
     },
   });
   ctx.nc.publish(NATS_NAMES.recruitSubject, encodeJson({ type: 'recruit', jobId, coordinator: ctx.id, token, backend: ctx.backend }), { reply: inbox });
-  await Promise.race([full, new Promise((r) => setTimeout(r, ctx.config.recruitWindowMs))]);
+  await within(full, ctx.config.recruitWindowMs, undefined);
   closed = true;
   // Late offers still get released until their reservations would have expired anyway.
   setTimeout(() => sub.unsubscribe(), ctx.config.reservationMs).unref();

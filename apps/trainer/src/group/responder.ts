@@ -40,7 +40,11 @@ export function startResponder(ctx: TrainerContext): Subscription[] {
         if (a.kind === 'reserved' && a.token === m.token) state.toIdle();
       } else if (a.kind !== 'reserved' || a.token !== m.token) {
         msg.respond(encodeJson({ ok: false, reason: `trainer ${ctx.id} holds no reservation ${m.token} (${a.kind})` }));
-      } else void runPeer(ctx, m.assignment, msg);
+      } else {
+        // runPeer handles its own failures; this catches one thrown while handling them
+        // (a reply on a closed connection), which would otherwise be an unhandled rejection.
+        runPeer(ctx, m.assignment, msg).catch((e: unknown) => ctx.log.error('rank.crashed', { jobId: m.assignment.jobId, error: e }));
+      }
     },
   });
   return [recruitSub, inboxSub];

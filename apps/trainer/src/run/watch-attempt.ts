@@ -10,7 +10,7 @@ import { stopReasonFor } from './stop-reason.js';
  */
 export function watchAttempt(jobs: JobStore, jobId: string, attempt: number, target: AbortController, log: Logger): { stop(): void } {
   const own = new AbortController();
-  void (async () => {
+  (async () => {
     while (!own.signal.aborted && !target.signal.aborted) {
       try {
         for await (const record of jobs.watch({ id: jobId, signal: own.signal })) {
@@ -26,6 +26,6 @@ export function watchAttempt(jobs: JobStore, jobId: string, attempt: number, tar
       }
       await sleep(1_000, own.signal);
     }
-  })();
+  })().catch((err: unknown) => log.error('job.watch_crashed', { error: err }));
   return { stop: () => own.abort() };
 }
