@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { freePort } from '@mnist/testing';
 import { REPO_ROOT } from './run-mnist.js';
 
-const CLUSTER_MAIN = join(REPO_ROOT, 'apps', 'trainer', 'src', 'dev', 'cluster-main.ts');
+const CLUSTER_MAIN = join(REPO_ROOT, 'tools', 'dev-cluster', 'src', 'cluster-main.ts');
 
 export interface OneMachineCluster {
   /** API_URL and API_TOKEN for the `mnist` command. */
