@@ -49,7 +49,7 @@ export const PUBLIC_PATHS: readonly string[] = ['/healthz', ...DASHBOARD_PATHS];
 export function createApp(deps: ApiDeps, options: AppOptions = {}) {
   const o = { ...APP_DEFAULTS, ...options };
   const app = new Hono();
-  app.onError(errorHandler(o.log));
+  app.onError(errorHandler(o.log, deps.isUnavailable));
   app.notFound(notFoundHandler);
   return app
     .use('*', observe({ log: o.log, ...(deps.metrics && { record: (r) => deps.metrics!.observe(r) }) }))

@@ -81,4 +81,10 @@ export interface ApiDeps {
   health?: () => Promise<HealthReport>;
   /** Dashboard files by URL path: '/', '/dashboard.js', '/dashboard.css'. */
   assets?: Readonly<Record<string, Asset>>;
+  /**
+   * Errors of the cluster's transport that mean "unavailable, try again" (503): the
+   * broker's timeouts and closed connections (`isBrokerUnavailable` from
+   * @mnist/cluster/nats-errors). Passed in, so app.ts does not load the NATS client.
+   */
+  isUnavailable?: (err: unknown) => boolean;
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { HTTPException } from 'hono/http-exception';
 import { ClosedConnectionError, ConnectionError, NoRespondersError, RequestError, TimeoutError } from '@nats-io/nats-core';
 import { JobFinishedError, JobNotFoundError, StorageError } from '@mnist/core';
+import { isBrokerUnavailable } from '@mnist/cluster/nats-errors';
 import { HttpError, toHttpError } from './http-error.js';
 
 describe('toHttpError', () => {
@@ -26,7 +27,7 @@ describe('toHttpError', () => {
       new RequestError('request failed', { cause: new NoRespondersError('$JS.API.INFO') }),
     ];
     for (const err of broker) {
-      expect(toHttpError(err, 'r-2')).toMatchObject({ status: 503, body: { error: 'cluster unavailable, try again', requestId: 'r-2' } });
+      expect(toHttpError(err, 'r-2', isBrokerUnavailable)).toMatchObject({ status: 503, body: { error: 'cluster unavailable, try again', requestId: 'r-2' } });
     }
     const unknown = toHttpError(new TypeError("Cannot read properties of undefined (reading 'x')"), 'r-3');
     expect(unknown.status).toBe(500);

@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import {
+  ClusterNotReadyError,
   IdempotencyKeyReusedError,
   JobConflictError,
   JobExistsError,
@@ -10,7 +11,6 @@ import {
   StorageError,
   SubmitError,
 } from '@mnist/core';
-import { isBrokerUnavailable } from '@mnist/cluster/nats-errors';
 import type { ApiLogger } from './deps.js';
 
 export interface ErrorIssue {
@@ -50,17 +50,18 @@ export class HttpError extends HTTPException {
 
 /**
  * Errors of other layers that mean something to clients, by class: the cluster's and the
- * stores' from @mnist/core, the broker's through `isTransientNatsError` (timeouts, closed
- * or restarting connections, no responders). The first match wins.
+ * stores' from @mnist/core; the broker's through the `isUnavailable` the app was given
+ * (timeouts, closed or restarting connections, no responders). The first match wins.
  */
 const KNOWN: { test: (err: unknown) => boolean; status: ContentfulStatusCode; expose: boolean }[] = [
   { test: (e) => e instanceof JobNotFoundError, status: 404, expose: true },
   { test: (e) => e instanceof JobFinishedError || e instanceof JobExistsError || e instanceof JobConflictError, status: 409, expose: true },
   { test: (e) => e instanceof IdempotencyKeyReusedError, status: 409, expose: true },
-  { test: (e) => e instanceof SubmitError, status: 503, expose: true },
+  { test: (e) => e instanceof SubmitError || e instanceof ClusterNotReadyError, status: 503, expose: true },
   { test: (e) => e instanceof StorageError, status: 502, expose: false },
-  { test: isBrokerUnavailable, status: 503, expose: false },
 ];
+
+const UNAVAILABLE = { status: 503, expose: false } as const;
 
 const GENERIC: Partial<Record<number, string>> = {
   413: 'request body too large',
@@ -69,7 +70,7 @@ const GENERIC: Partial<Record<number, string>> = {
 };
 
 /** Maps anything thrown to an HttpError. Unknown errors become a bare 500: no message, no stack. */
-export function toHttpError(err: unknown, requestId?: string): HttpError {
+export function toHttpError(err: unknown, requestId?: string, isUnavailable: (err: unknown) => boolean = () => false): HttpError {
   if (err instanceof HttpError) return err;
   if (err instanceof HTTPException) {
     // Hono's own: bodyLimit (413), the validator's malformed JSON (400), ...
@@ -77,7 +78,7 @@ export function toHttpError(err: unknown, requestId?: string): HttpError {
     const error = GENERIC[status] ?? (err.message || 'request failed');
     return new HttpError(status, status === 400 ? { error, issues: [] } : { error }, {}, { cause: err });
   }
-  const known = KNOWN.find((k) => k.test(err));
+  const known = KNOWN.find((k) => k.test(err)) ?? (isUnavailable(err) ? UNAVAILABLE : undefined);
   if (known) {
     const error = known.expose ? (err as Error).message : (GENERIC[known.status] ?? 'request failed');
     return new HttpError(known.status, { error, ...(requestId && known.status >= 500 && { requestId }) }, {}, { cause: err });
@@ -86,10 +87,10 @@ export function toHttpError(err: unknown, requestId?: string): HttpError {
 }
 
 /** The app's onError: one place where errors become responses, and 5xx get logged. */
-export function errorHandler(log: ApiLogger) {
+export function errorHandler(log: ApiLogger, isUnavailable?: (err: unknown) => boolean) {
   return (err: Error, c: Context) => {
     const requestId = c.get('requestId');
-    const h = toHttpError(err, requestId);
+    const h = toHttpError(err, requestId, isUnavailable);
     if (h.status >= 500) log.error('http.error', { requestId, status: h.status, method: c.req.method, path: c.req.path, error: err });
     return c.json(h.body, h.status, h.headers);
   };

@@ -1,8 +1,9 @@
 import { serve } from '@hono/node-server';
-import { connectNats, openCluster, Reconciler } from '@mnist/cluster';
-import { ConfigError, createLogger, sleep, type Logger } from '@mnist/core';
+import { connectNats, isBrokerUnavailable, openClusterWhenReady, Reconciler } from '@mnist/cluster';
+import { ConfigError, createLogger, sleep, within, type Logger } from '@mnist/core';
 import { S3Store } from '@mnist/storage';
 import { createApp } from './app.js';
+import { pendingCluster } from './pending-cluster.js';
 import { createPrometheus } from './metrics/prometheus.js';
 import { createSnapshotter } from './metrics/snapshot.js';
 import { loadAssets } from './node/assets.js';
@@ -41,26 +42,37 @@ async function main(): Promise<void> {
   }
   const log = createLogger({ app: 'api' }, { level: config.logLevel });
   const nc = await connectNats({ servers: config.cluster.natsServers, name: 'mnist-api', log });
-  const cluster = await openCluster(nc, { log, resources: { trainerTtlMs: config.trainerTtlMs, taskAckWaitMs: config.taskAckWaitMs } });
   const s3 = await S3Store.connect(config.cluster.s3);
   await ensureBucket(s3, log);
 
   const shutdown = new AbortController();
-  // One watched view of jobs and trainers serves every list; the reconciler works from it.
-  const view = await cluster.openView();
-  const reconciler = new Reconciler({ view, jobs: cluster.jobs, tasks: cluster.tasks }, { ...config.reconcile, log });
-  reconciler.start();
-  const apiCluster = await clusterDeps(cluster, view);
+  // The trainers own the broker's streams and buckets (and their settings); the API uses
+  // them once they exist and answers cluster calls with 503 until then.
+  const started = openClusterWhenReady(nc, { log, signal: shutdown.signal }).then(async (cluster) => {
+    // One watched view of jobs and trainers serves every list; the reconciler works from it.
+    const view = await cluster.openView();
+    const reconciler = new Reconciler({ view, jobs: cluster.jobs, tasks: cluster.tasks }, { ...config.reconcile, log });
+    reconciler.start();
+    return { view, reconciler, deps: await clusterDeps(cluster, view) };
+  });
+  started.catch((err: unknown) => {
+    if (shutdown.signal.aborted) return;
+    log.error('api.cluster_failed', { error: err });
+    process.exit(1);
+  });
+  const { cluster: apiCluster, isReady } = pendingCluster(started.then((s) => s.deps));
   const app = createApp(
     {
       cluster: apiCluster,
       artifacts: s3,
       metrics: createPrometheus({ snapshot: createSnapshotter(apiCluster, s3) }),
       health: async () => {
-        const nats = await Promise.race([nc.rtt().then(() => 'ok'), sleep(2_000).then(() => 'no answer within 2 s')]).catch((e: Error) => e.message);
-        return { ok: nats === 'ok', checks: { nats } };
+        const nats = await within(nc.rtt().then(() => 'ok'), 2_000, 'no answer within 2 s').catch((e: Error) => e.message);
+        const cluster = isReady() ? 'ok' : 'waiting for a trainer to create the streams and buckets';
+        return { ok: nats === 'ok' && cluster === 'ok', checks: { nats, cluster } };
       },
       assets: loadAssets(),
+      isUnavailable: isBrokerUnavailable,
     },
     {
       ...(config.token && { token: config.token }),
@@ -96,8 +108,9 @@ async function main(): Promise<void> {
     const sweep = setInterval(() => 'closeIdleConnections' in server && server.closeIdleConnections(), 50);
     await closed;
     clearInterval(sweep);
-    await reconciler.stop();
-    view.close();
+    const running = isReady() ? await started : undefined;
+    await running?.reconciler.stop();
+    running?.view.close();
     await nc.drain().catch((err: unknown) => log.warn('nats.drain_failed', { error: err }));
     s3.destroy();
     log.info('api.stopped');

@@ -3,7 +3,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, startNatsServer, startS3Server, type NatsServerHandle, type S3ServerHandle } from '@mnist/testing';
 // The trainer app's own launcher for real trainer processes (what `npm run cluster` uses).
-import { FAST_TEST_ENV, spawnTrainer, type TrainerProcess } from '@mnist/dev-cluster';
+import { FAST_TEST_ENV, spawnTrainer, waitForHealthy, type TrainerProcess } from '@mnist/dev-cluster';
+import { connectNats, ensureClusterResources } from '@mnist/cluster';
 
 const NODE_ENTRY = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'node.ts');
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -76,6 +77,16 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
+/** What a trainer does first: create the broker's streams and buckets, with the test cluster's settings. */
+async function createClusterAsOwner(natsUrl: string, env: Record<string, string>): Promise<void> {
+  const nc = await connectNats({ servers: [natsUrl], name: 'test-harness' });
+  try {
+    await ensureClusterResources(nc, { trainerTtlMs: Number(env.TRAINER_TTL_MS), taskAckWaitMs: Number(env.TASK_ACK_WAIT_MS) });
+  } finally {
+    await nc.close();
+  }
+}
+
 /** nats-server + s3rver + API processes + trainer processes, all real, on free ports. */
 export async function startTestCluster(o: { trainers: number; apis?: number; env?: Record<string, string> }): Promise<TestCluster> {
   const nats = await startNatsServer();
@@ -91,7 +102,8 @@ export async function startTestCluster(o: { trainers: number; apis?: number; env
     await s3.stop();
   };
   try {
-    // The first API creates the broker resources and the bucket; the rest start beside it.
+    // The APIs start first and wait for the cluster; the trainers create it (they own the
+    // streams and buckets). Without trainers the harness stands in as the owner.
     apis.push(await spawnApi(env));
     const more = await Promise.all(Array.from({ length: (o.apis ?? 1) - 1 }, () => spawnApi(env)));
     apis.push(...more);
@@ -99,6 +111,8 @@ export async function startTestCluster(o: { trainers: number; apis?: number; env
       trainers.push(spawnTrainer({ id: `t${i + 1}`, env, ...(process.env.TRAINER_LOGS ? { echo: process.stderr } : {}) }));
     }
     await Promise.all(trainers.map((t) => t.waitFor((l) => l.event === 'trainer.ready', 90_000)));
+    if (o.trainers === 0) await createClusterAsOwner(nats.url, env);
+    await Promise.all(apis.map((a) => waitForHealthy(a.url)));
   } catch (err) {
     await stop();
     throw err;

@@ -69,7 +69,7 @@ export async function startTrainer(config: TrainerConfig, baseLog: Logger, onFat
     log.error('task_loop.crashed', { error: err });
     onFatal(err);
   });
-  log.info('trainer.ready', { backend: backend.name, nats: nc.getServer(), ackWaitMs: config.taskAckWaitMs });
+  log.info('trainer.ready', { backend: backend.name, nats: nc.getServer(), ackWaitMs: cluster.settings.taskAckWaitMs, trainerTtlMs: cluster.settings.trainerTtlMs });
 
   const drain = async () => {
     log.info('trainer.draining', { activity: state.activity.kind });

@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jetstreamManager, type JsMsg } from '@nats-io/jetstream';
 import { NATS_NAMES, parseJobSpec } from '@mnist/protocol';
-import { ensureClusterResources, jobIdForKey } from './index.js';
-import { IdempotencyKeyReusedError } from '@mnist/core';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { startNatsServer } from '@mnist/testing';
+import { ensureClusterResources, jobIdForKey, missingClusterResources, openCluster, openClusterWhenReady, RESOURCE_DEFAULTS } from './index.js';
+import { ClusterNotReadyError, IdempotencyKeyReusedError } from '@mnist/core';
 import { startTestBroker, type TestBroker } from '../test/test-broker.js';
 
 let broker: TestBroker;
@@ -14,21 +16,52 @@ afterAll(async () => {
 });
 
 describe('resources', () => {
-  it('are file-backed, idempotent, and follow changed settings', async () => {
-    await ensureClusterResources(broker.nc, { taskAckWaitMs: 2_000 });
-    await ensureClusterResources(broker.nc, { taskAckWaitMs: 3_000, trainerTtlMs: 4_000 });
-    const jsm = await jetstreamManager(broker.nc);
-    const tasks = await jsm.streams.info(NATS_NAMES.tasksStream);
-    expect(tasks.config).toMatchObject({ retention: 'workqueue', storage: 'file' });
-    expect((await jsm.streams.info(NATS_NAMES.eventsStream)).config.storage).toBe('file');
-    expect((await jsm.streams.info(`KV_${NATS_NAMES.jobsBucket}`)).config.storage).toBe('file');
-    expect((await jsm.streams.info(`KV_${NATS_NAMES.trainersBucket}`)).config.max_age).toBe(4_000 * 1e6);
-    expect((await jsm.consumers.info(NATS_NAMES.tasksStream, NATS_NAMES.tasksConsumer)).config.ack_wait).toBe(3_000 * 1e6);
-    // A process that does not name the settings (the API) leaves them as the trainers set them.
-    await ensureClusterResources(broker.nc);
-    expect((await jsm.consumers.info(NATS_NAMES.tasksStream, NATS_NAMES.tasksConsumer)).config.ack_wait).toBe(3_000 * 1e6);
-    expect((await jsm.streams.info(`KV_${NATS_NAMES.trainersBucket}`)).config.max_age).toBe(4_000 * 1e6);
-  });
+  /** A broker of its own: the suite's shared one already has the resources. */
+  async function withEmptyBroker(test: (nc: NatsConnection) => Promise<void>): Promise<void> {
+    const server = await startNatsServer();
+    const nc = await connect({ servers: server.url });
+    try {
+      await test(nc);
+    } finally {
+      await nc.close();
+      await server.stop();
+    }
+  }
+
+  it('are file-backed and idempotent; settings are the creator\'s and never flip', () =>
+    withEmptyBroker(async (nc) => {
+      const first = await ensureClusterResources(nc, { taskAckWaitMs: 2_000, trainerTtlMs: 4_000 });
+      expect(first).toEqual({ settings: { taskAckWaitMs: 2_000, trainerTtlMs: 4_000, eventsMaxAgeMs: RESOURCE_DEFAULTS.eventsMaxAgeMs }, differing: [] });
+      const jsm = await jetstreamManager(nc);
+      expect((await jsm.streams.info(NATS_NAMES.tasksStream)).config).toMatchObject({ retention: 'workqueue', storage: 'file' });
+      expect((await jsm.streams.info(NATS_NAMES.eventsStream)).config.storage).toBe('file');
+      expect((await jsm.streams.info(`KV_${NATS_NAMES.jobsBucket}`)).config.storage).toBe('file');
+      // A later process with other settings changes nothing, and is told so.
+      const later = await ensureClusterResources(nc, { taskAckWaitMs: 3_000, trainerTtlMs: 4_000 });
+      expect(later.settings).toEqual(first.settings);
+      expect(later.differing).toEqual(['TASK_ACK_WAIT_MS: this process asked for 3000 ms, the cluster keeps 2000 ms']);
+      expect((await jsm.consumers.info(NATS_NAMES.tasksStream, NATS_NAMES.tasksConsumer)).config.ack_wait).toBe(2_000 * 1e6);
+      expect((await jsm.streams.info(`KV_${NATS_NAMES.trainersBucket}`)).config.max_age).toBe(4_000 * 1e6);
+      // A process that only uses the cluster (the API) reads the same settings.
+      expect((await openCluster(nc, { ensureResources: false })).settings).toEqual(first.settings);
+    }));
+
+  it('a user of the cluster waits for its owner to create it, and never creates it', () =>
+    withEmptyBroker(async (nc) => {
+      await expect(openCluster(nc, { ensureResources: false })).rejects.toBeInstanceOf(ClusterNotReadyError);
+      let opened = false;
+      const waiting = openClusterWhenReady(nc, { pollMs: 50 }).then((c) => ((opened = true), c));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(opened).toBe(false);
+      expect(await missingClusterResources(nc)).toEqual([
+        `stream KV_${NATS_NAMES.jobsBucket}`,
+        `stream KV_${NATS_NAMES.trainersBucket}`,
+        `stream ${NATS_NAMES.tasksStream}`,
+        `stream ${NATS_NAMES.eventsStream}`,
+      ]);
+      await ensureClusterResources(nc, { taskAckWaitMs: 5_000 });
+      expect((await waiting).settings.taskAckWaitMs).toBe(5_000);
+    }));
 });
 
 describe('submit', () => {

@@ -1,13 +1,14 @@
-import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { NATS_NAMES, type JobRecord, type JobSpec } from '@mnist/protocol';
 import { ClusterView } from './cluster-view.js';
-import { IdempotencyKeyReusedError, JobExistsError, silentLogger, SubmitError, type Logger } from '@mnist/core';
+import { ClusterNotReadyError, IdempotencyKeyReusedError, JobExistsError, silentLogger, sleep, SubmitError, type Logger } from '@mnist/core';
 import { EventLog } from './events.js';
 import { jobIdForKey } from './job-ids.js';
 import { JobStore } from './job-store.js';
-import { ensureClusterResources, RESOURCE_DEFAULTS, type ClusterResourceOptions } from './resources.js';
+import { isTransientNatsError } from './nats-errors.js';
+import { ensureClusterResources, missingClusterResources, readResourceSettings, type ClusterResourceOptions, type ResourceSettings } from './resources.js';
 import { TaskQueue } from './tasks.js';
 import { TrainerRegistry } from './trainer-registry.js';
 
@@ -15,6 +16,8 @@ import { TrainerRegistry } from './trainer-registry.js';
 export interface ClusterClient {
   readonly nc: NatsConnection;
   readonly js: JetStreamClient;
+  /** The cluster's settings as the broker has them (the trainers' at creation). */
+  readonly settings: ResourceSettings;
   readonly jobs: JobStore;
   readonly trainers: TrainerRegistry;
   readonly events: EventLog;
@@ -45,7 +48,10 @@ export interface SubmitOptions {
 const sameSpec = (a: JobSpec, b: JobSpec) => JSON.stringify(a) === JSON.stringify(b);
 
 export interface OpenClusterOptions {
-  /** Create/update the streams and buckets first (default true). */
+  /**
+   * Create the streams and buckets that are missing (default true: the trainers, which own
+   * them). false: only use them, and throw ClusterNotReadyError while they do not exist (the API).
+   */
   ensureResources?: boolean;
   resources?: ClusterResourceOptions;
   log?: Logger;
@@ -58,13 +64,22 @@ export interface OpenClusterOptions {
  */
 export async function openCluster(nc: NatsConnection, o: OpenClusterOptions = {}): Promise<ClusterClient> {
   const log = o.log ?? silentLogger;
-  if (o.ensureResources ?? true) await ensureClusterResources(nc, o.resources);
+  let settings: ResourceSettings;
+  if (o.ensureResources ?? true) {
+    const ensured = await ensureClusterResources(nc, o.resources);
+    for (const d of ensured.differing) log.warn('resources.setting_differs', { setting: d });
+    settings = ensured.settings;
+  } else {
+    const missing = await missingClusterResources(nc);
+    if (missing.length > 0) throw new ClusterNotReadyError(missing);
+    settings = await readResourceSettings(await jetstreamManager(nc));
+  }
   const js = jetstream(nc);
   const kvm = new Kvm(js);
   const events = new EventLog(js, log);
   const jobsKv = await kvm.open(NATS_NAMES.jobsBucket);
   const trainersKv = await kvm.open(NATS_NAMES.trainersBucket);
-  const trainerTtlMs = o.resources?.trainerTtlMs ?? RESOURCE_DEFAULTS.trainerTtlMs;
+  const { trainerTtlMs } = settings;
   const jobs = new JobStore(jobsKv, async (_prev, next) => {
     try {
       await events.publish({ type: 'status', jobId: next.id, state: next.state, attempt: next.attempt, message: next.message, at: next.updatedAt });
@@ -124,5 +139,28 @@ export async function openCluster(nc: NatsConnection, o: OpenClusterOptions = {}
 
   const openView = () => ClusterView.open(jobsKv, trainersKv, { trainerTtlMs, log });
 
-  return { nc, js, jobs, trainers, events, tasks, submit, openView };
+  return { nc, js, settings, jobs, trainers, events, tasks, submit, openView };
+}
+
+/**
+ * openCluster without creating anything, for processes that do not own the resources (the
+ * API): waits until a trainer has created them, logging once, then opens. Ends with the
+ * abort reason if `signal` aborts first.
+ */
+export async function openClusterWhenReady(nc: NatsConnection, o: Omit<OpenClusterOptions, 'ensureResources'> & { signal?: AbortSignal; pollMs?: number } = {}): Promise<ClusterClient> {
+  const log = o.log ?? silentLogger;
+  let waiting = false;
+  for (;;) {
+    try {
+      const cluster = await openCluster(nc, { ...o, ensureResources: false });
+      if (waiting) log.info('cluster.ready', {});
+      return cluster;
+    } catch (err) {
+      if (!(err instanceof ClusterNotReadyError) && !isTransientNatsError(err)) throw err;
+      if (!waiting) log.warn('cluster.waiting', { reason: (err as Error).message });
+      waiting = true;
+    }
+    await sleep(o.pollMs ?? 500, o.signal);
+    o.signal?.throwIfAborted();
+  }
 }

@@ -2,9 +2,9 @@ export { CLUSTER_DEFAULTS, CLUSTER_ENV, parseClusterEnv, toClusterConfig } from 
 export type { ClusterConfig, S3Settings } from './config.js';
 export { connectNats } from './connect.js';
 export type { ConnectOptions } from './connect.js';
-export { ensureClusterResources, RESOURCE_DEFAULTS, ResourceConflictError } from './resources.js';
-export type { ClusterResourceOptions } from './resources.js';
-export { openCluster } from './cluster-client.js';
+export { ensureClusterResources, missingClusterResources, RESOURCE_DEFAULTS, ResourceConflictError } from './resources.js';
+export type { ClusterResourceOptions, EnsuredResources, ResourceSettings } from './resources.js';
+export { openCluster, openClusterWhenReady } from './cluster-client.js';
 export type { Admission, ClusterClient, OpenClusterOptions, SubmitOptions } from './cluster-client.js';
 export { ClusterView } from './cluster-view.js';
 export type { ViewedJob } from './cluster-view.js';

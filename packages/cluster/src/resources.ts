@@ -30,7 +30,7 @@ export class ResourceConflictError extends ClusterError {
 
 /**
  * Creates a stream with `create`, or, when it exists, brings the fields of `update` up to
- * date (only those: a process that did not ask for a setting must not reset it).
+ * date: layout migrations only, never settings (see ensureClusterResources).
  */
 async function ensureStream(jsm: JetStreamManager, create: Partial<StreamConfig> & { name: string }, update: Partial<StreamConfig> = {}): Promise<void> {
   let existing: StreamConfig | undefined;
@@ -55,26 +55,36 @@ async function ensureStream(jsm: JetStreamManager, create: Partial<StreamConfig>
   if (drift) await jsm.streams.update(create.name, { ...existing, ...update });
 }
 
+/** The settings a running cluster actually has, read from the broker. */
+export interface ResourceSettings {
+  trainerTtlMs: number;
+  taskAckWaitMs: number;
+  eventsMaxAgeMs: number;
+}
+
+export interface EnsuredResources {
+  settings: ResourceSettings;
+  /** Settings this process asked for that differ from the broker's, which are kept (for a warning). */
+  differing: string[];
+}
+
 /**
- * Makes the broker side of the cluster exist: the jobs and trainers KV buckets, the task
- * work queue with its shared consumer, and the events stream, all on file storage so a
- * restarted nats-server keeps them. Safe to call from every process at start-up, at the
- * same time: creation races resolve to the same configuration. Settings given explicitly
- * (the trainers pass theirs) are applied to existing resources; omitted ones create with
- * the defaults and leave existing resources alone.
+ * The owner's call (trainers make it at start-up): makes the broker side of the cluster
+ * exist — the jobs and trainers KV buckets, the task work queue with its shared consumer,
+ * and the events stream, all on file storage so a restarted nats-server keeps them.
+ * Safe to call from many processes at once: creation races resolve to one configuration.
+ * Settings apply when a resource is created; an existing resource keeps its own, so the
+ * cluster's settings never flip with whichever process started last. A difference is
+ * reported in `differing` (change them with `nats stream edit` / `nats consumer edit`, or
+ * recreate the resources). Layout migrations (subjects) are applied.
  */
-export async function ensureClusterResources(nc: NatsConnection, opts: ClusterResourceOptions = {}): Promise<void> {
+export async function ensureClusterResources(nc: NatsConnection, opts: ClusterResourceOptions = {}): Promise<EnsuredResources> {
   const o = { ...RESOURCE_DEFAULTS, ...opts };
   const jsm = await jetstreamManager(nc);
 
   const kvm = new Kvm(nc);
   await kvm.create(NATS_NAMES.jobsBucket, { history: o.jobsHistory, storage: StorageType.File });
   await kvm.create(NATS_NAMES.trainersBucket, { history: 1, ttl: o.trainerTtlMs, storage: StorageType.File });
-  if (opts.trainerTtlMs !== undefined) {
-    // Kvm.create opens an existing bucket as is. The duplicate window may not exceed the max age.
-    const ttl = { max_age: nanos(opts.trainerTtlMs), duplicate_window: nanos(Math.min(opts.trainerTtlMs, 120_000)) };
-    await ensureStream(jsm, { name: `KV_${NATS_NAMES.trainersBucket}` }, ttl);
-  }
 
   await ensureStream(
     jsm,
@@ -88,34 +98,69 @@ export async function ensureClusterResources(nc: NatsConnection, opts: ClusterRe
     // Streams made before tasks had a subject per job.
     { subjects: [NATS_NAMES.tasksWildcard] },
   );
-  await ensureStream(
-    jsm,
-    {
-      name: NATS_NAMES.eventsStream,
-      subjects: [NATS_NAMES.eventsWildcard],
-      retention: RetentionPolicy.Limits,
-      storage: StorageType.File,
-      max_age: nanos(o.eventsMaxAgeMs),
-    },
-    opts.eventsMaxAgeMs !== undefined ? { max_age: nanos(opts.eventsMaxAgeMs) } : {},
-  );
+  await ensureStream(jsm, {
+    name: NATS_NAMES.eventsStream,
+    subjects: [NATS_NAMES.eventsWildcard],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    max_age: nanos(o.eventsMaxAgeMs),
+  });
 
-  const ackWait = nanos(o.taskAckWaitMs);
   const info = await jsm.consumers.info(NATS_NAMES.tasksStream, NATS_NAMES.tasksConsumer).catch(() => undefined);
   if (!info) {
     await jsm.consumers.add(NATS_NAMES.tasksStream, {
       durable_name: NATS_NAMES.tasksConsumer,
       ack_policy: AckPolicy.Explicit,
-      ack_wait: ackWait,
+      ack_wait: nanos(o.taskAckWaitMs),
       deliver_policy: DeliverPolicy.All,
       max_deliver: -1,
       filter_subject: NATS_NAMES.tasksWildcard,
     });
-  } else {
-    const update = {
-      ...(opts.taskAckWaitMs !== undefined && info.config.ack_wait !== ackWait && { ack_wait: ackWait }),
-      ...(info.config.filter_subject !== NATS_NAMES.tasksWildcard && { filter_subject: NATS_NAMES.tasksWildcard }),
-    };
-    if (Object.keys(update).length > 0) await jsm.consumers.update(NATS_NAMES.tasksStream, NATS_NAMES.tasksConsumer, update);
+  } else if (info.config.filter_subject !== NATS_NAMES.tasksWildcard) {
+    await jsm.consumers.update(NATS_NAMES.tasksStream, NATS_NAMES.tasksConsumer, { filter_subject: NATS_NAMES.tasksWildcard });
   }
+
+  const settings = await readResourceSettings(jsm);
+  const asked: [keyof ResourceSettings, string][] = [
+    ['trainerTtlMs', 'TRAINER_TTL_MS'],
+    ['taskAckWaitMs', 'TASK_ACK_WAIT_MS'],
+    ['eventsMaxAgeMs', 'events max age'],
+  ];
+  const differing = asked
+    .filter(([k]) => opts[k] !== undefined && opts[k] !== settings[k])
+    .map(([k, name]) => `${name}: this process asked for ${opts[k]} ms, the cluster keeps ${settings[k]} ms`);
+  return { settings, differing };
+}
+
+/** The resources a cluster needs that the broker does not have (empty: all there). */
+export async function missingClusterResources(nc: NatsConnection): Promise<string[]> {
+  const jsm = await jetstreamManager(nc);
+  const streams = [`KV_${NATS_NAMES.jobsBucket}`, `KV_${NATS_NAMES.trainersBucket}`, NATS_NAMES.tasksStream, NATS_NAMES.eventsStream];
+  const missing: string[] = [];
+  for (const name of streams) if (!(await exists(() => jsm.streams.info(name)))) missing.push(`stream ${name}`);
+  if (!missing.includes(`stream ${NATS_NAMES.tasksStream}`) && !(await exists(() => jsm.consumers.info(NATS_NAMES.tasksStream, NATS_NAMES.tasksConsumer)))) {
+    missing.push(`consumer ${NATS_NAMES.tasksConsumer}`);
+  }
+  return missing;
+}
+
+/** true when `info` finds the resource, false when the broker says it does not exist; other errors propagate. */
+async function exists(info: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await info();
+    return true;
+  } catch (err) {
+    if (/not found/i.test((err as Error).message) || /NotFound/.test((err as Error).name)) return false;
+    throw err;
+  }
+}
+
+export async function readResourceSettings(jsm: JetStreamManager): Promise<ResourceSettings> {
+  const ms = (n: number) => Math.round(n / 1e6);
+  const [trainers, events, consumer] = await Promise.all([
+    jsm.streams.info(`KV_${NATS_NAMES.trainersBucket}`),
+    jsm.streams.info(NATS_NAMES.eventsStream),
+    jsm.consumers.info(NATS_NAMES.tasksStream, NATS_NAMES.tasksConsumer),
+  ]);
+  return { trainerTtlMs: ms(trainers.config.max_age), taskAckWaitMs: ms(consumer.config.ack_wait ?? 0), eventsMaxAgeMs: ms(events.config.max_age) };
 }

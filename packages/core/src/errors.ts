@@ -85,3 +85,11 @@ export class StorageError extends Error {
     super(message, options);
   }
 }
+
+/** The broker has no cluster yet: trainers create its streams and buckets, and none has started. */
+export class ClusterNotReadyError extends ClusterError {
+  override readonly name = 'ClusterNotReadyError';
+  constructor(readonly missing: string[]) {
+    super(`the cluster is not set up yet (missing ${missing.join(', ')}): trainers create it when they start; start one (npm run trainer)`);
+  }
+}

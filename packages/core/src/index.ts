@@ -6,6 +6,7 @@ export { createEnv, envBoolean, envInt, LOG_ENV, LOG_LEVELS, runtimeEnv } from '
 export type { Env, EnvSource } from './env.js';
 export {
   ClusterError,
+  ClusterNotReadyError,
   ConfigError,
   CorruptRecordError,
   IdempotencyKeyReusedError,

@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { startNatsServer, startS3Server, waitForPort, type NatsServerHandle, type S3ServerHandle } from '@mnist/testing';
 import { forwardFromOwnProcessGroup } from './own-process-group.js';
 import { REPO_ROOT, spawnTrainer, type TrainerProcess } from './spawn-trainer.js';
+import { waitForHealthy } from './wait-healthy.js';
 
 const HELP = `Usage: npm run cluster -- [--trainers N] [--port P]
 
@@ -92,6 +93,8 @@ async function main(): Promise<void> {
 
   for (let i = 0; i < count; i++) trainers.push(spawnTrainer({ id: `t${i + 1}`, env, echo: process.stdout }));
   await Promise.all(trainers.map((t) => t.waitFor((l) => l.event === 'trainer.ready', 120_000)));
+  // The API serves cluster routes once it has seen the trainers' streams and buckets.
+  if (env.API_URL && count > 0) await waitForHealthy(env.API_URL);
 
   const shown = { ...env, NATS_URL: process.env.NATS_URL ?? env.NATS_URL };
   console.log(`\n--- cluster up: ${count} trainer(s). Use these in another shell (Ctrl-C here stops everything):`);

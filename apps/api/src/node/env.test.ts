@@ -11,8 +11,8 @@ describe('parseApiEnv', () => {
   });
 
   it('reads the API variables', () => {
-    const c = parseApiEnv({ PORT: '9000', API_TOKEN: 'a'.repeat(32), API_PUBLIC_READ: 'yes', S3_ENDPOINT: 'http://127.0.0.1:9999', TRAINER_TTL_MS: '3000' });
-    expect(c).toMatchObject({ port: 9000, token: 'a'.repeat(32), publicRead: true, trainerTtlMs: 3000 });
+    const c = parseApiEnv({ PORT: '9000', API_TOKEN: 'a'.repeat(32), API_PUBLIC_READ: 'yes', S3_ENDPOINT: 'http://127.0.0.1:9999' });
+    expect(c).toMatchObject({ port: 9000, token: 'a'.repeat(32), publicRead: true });
     expect(c.cluster.s3).toMatchObject({ endpoint: 'http://127.0.0.1:9999', forcePathStyle: true });
     expect(parseApiEnv({ API_TOKEN: '' }).token).toBeUndefined();
   });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CLUSTER_ENV, RESOURCE_DEFAULTS, toClusterConfig, type ClusterConfig } from '@mnist/cluster';
+import { CLUSTER_ENV, toClusterConfig, type ClusterConfig } from '@mnist/cluster';
 import { createEnv, envBoolean, envInt, LOG_ENV, type EnvSource, type LogLevel } from '@mnist/core';
 
 /** The API's variables on top of the cluster's (NATS_URL, S3_*). */
@@ -12,9 +12,6 @@ export const ApiEnv = createEnv({
   API_PUBLIC_READ: envBoolean.default(false),
   API_BODY_LIMIT: envInt(1024, 16 * 1024 * 1024).default(64 * 1024),
   SSE_KEEPALIVE_MS: envInt(100, 300_000).default(15_000),
-  // Same variables and defaults as the trainers': the API opens the same broker resources.
-  TRAINER_TTL_MS: envInt(500).default(RESOURCE_DEFAULTS.trainerTtlMs),
-  TASK_ACK_WAIT_MS: envInt(1_000).default(RESOURCE_DEFAULTS.taskAckWaitMs),
   // Admission and the reconciler (apps/api/README.md "Job lifecycle").
   MAX_REPLICAS: envInt(1, 64).default(64),
   MAX_QUEUED: envInt(1, 1_000_000).default(1_000),
@@ -33,8 +30,6 @@ export interface ApiConfig {
   bodyLimitBytes: number;
   sseKeepAliveMs: number;
   logLevel: LogLevel;
-  trainerTtlMs: number;
-  taskAckWaitMs: number;
   maxReplicas: number;
   maxQueued: number;
   reconcile: { intervalMs: number; orphanGraceMs: number; maxWaitMs: number; retentionMs: number };
@@ -52,8 +47,6 @@ export function parseApiEnv(env?: EnvSource): ApiConfig {
     bodyLimitBytes: e.API_BODY_LIMIT,
     sseKeepAliveMs: e.SSE_KEEPALIVE_MS,
     logLevel: e.LOG_LEVEL,
-    trainerTtlMs: e.TRAINER_TTL_MS,
-    taskAckWaitMs: e.TASK_ACK_WAIT_MS,
     maxReplicas: e.MAX_REPLICAS,
     maxQueued: e.MAX_QUEUED,
     reconcile: { intervalMs: e.RECONCILE_INTERVAL_MS, orphanGraceMs: e.ORPHAN_GRACE_MS, maxWaitMs: e.JOB_MAX_WAIT_MS, retentionMs: e.JOB_RETENTION_MS },

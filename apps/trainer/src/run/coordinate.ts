@@ -31,7 +31,7 @@ export async function coordinateTask(ctx: TrainerContext, msg: JsMsg): Promise<v
   const stop = new AbortController();
   let rank: RankHandle | undefined;
   ctx.state.set({ kind: 'busy', jobId: task.jobId, rank: 0, stop: (r) => (stop.abort(r), rank?.stop(r)) });
-  const keepAlive = setInterval(() => msg.working(), Math.max(250, ctx.config.taskAckWaitMs / 3));
+  const keepAlive = setInterval(() => msg.working(), Math.max(250, ctx.cluster.settings.taskAckWaitMs / 3));
   try {
     await coordinate(ctx, msg, task.jobId, log, stop.signal, (h) => (rank = h));
   } finally {
