@@ -11,20 +11,11 @@ import {
   StorageError,
   SubmitError,
 } from '@mnist/core';
+import type { ErrorBody, ErrorIssue } from '@mnist/protocol';
 import type { ApiLogger } from './deps.js';
 
-export interface ErrorIssue {
-  path: string;
-  message: string;
-}
-
-/** Every error response of the API: a message, and for 400s the list of what is wrong. */
-export interface ErrorBody {
-  error: string;
-  issues?: ErrorIssue[];
-  /** On 5xx: quote it when reporting the problem; the server log has the details. */
-  requestId?: string;
-}
+// The wire shape lives in @mnist/protocol, so clients read it without importing the API.
+export type { ErrorBody, ErrorIssue };
 
 /**
  * The API's one HTTP error type: a status and the JSON body to answer with. Handlers

@@ -1,5 +1,9 @@
+import type { Hono } from 'hono';
 import { hc } from 'hono/client';
-import type { AppType, ErrorBody } from '@mnist/api';
+import type { ErrorBody } from '@mnist/protocol';
+
+/** The API's app type (`AppType` from @mnist/api, imported as a type by the caller); hono's own constraint for hc<T>. */
+type AnyApp = Hono<any, any, any>;
 
 /** A failed API call as one line a person can act on; `status` when the API answered. */
 export class ApiError extends Error {
@@ -29,9 +33,9 @@ export interface ApiClientOptions {
   hints?: { url?: string; token?: string };
 }
 
-export interface ApiClient {
+export interface ApiClient<App extends AnyApp> {
   url: string;
-  client: ReturnType<typeof hc<AppType>>;
+  client: ReturnType<typeof hc<App>>;
   /** Runs one request: network failures and error statuses become one-line ApiErrors. */
   call<R extends Response>(request: Promise<R>): Promise<R>;
   /**
@@ -61,9 +65,13 @@ async function errorMessage(res: Response): Promise<string> {
   }
 }
 
-/** The typed client (`hc<AppType>`) for the API at `url` (no trailing slash). */
-export function createApiClient(url: string, o: ApiClientOptions = {}): ApiClient {
-  const client = hc<AppType>(url, {
+/**
+ * The typed client (`hc<App>`) for the API at `url` (no trailing slash). Generic over the
+ * app type so this package needs the API's types only where a caller supplies them:
+ * `createApiClient<AppType>(url)`.
+ */
+export function createApiClient<App extends AnyApp>(url: string, o: ApiClientOptions = {}): ApiClient<App> {
+  const client = hc<App>(url, {
     ...(o.token && { headers: { Authorization: `Bearer ${o.token}` } }),
     ...(o.fetch && { fetch: o.fetch }),
   });

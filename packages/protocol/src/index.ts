@@ -47,3 +47,4 @@ export {
   summarizeSweep,
 } from './sweep.js';
 export type { SweepRequest, SweepRequestInput, SweepState, SweepSummary } from './sweep.js';
+export type { ErrorBody, ErrorIssue } from './http.js';

@@ -1,3 +1,4 @@
+import type { AppType } from '@mnist/api';
 import { createApiClient, type ApiClient } from '@mnist/client';
 import { JobIdSchema } from '@mnist/protocol';
 import type { CliEnv } from '../../config.js';
@@ -21,7 +22,10 @@ export interface ApiContext {
 }
 
 /** The typed client (`hc<AppType>`) for the API named by flags or environment. */
-export function connectApi(values: Values, ctx: ApiContext): ApiClient {
+/** The CLI's client: typed by the API's routes (a type import; the CLI never loads @mnist/api). */
+export type Api = ApiClient<AppType>;
+
+export function connectApi(values: Values, ctx: ApiContext): Api {
   const raw = (values['api-url'] as string | undefined) ?? ctx.env.API_URL;
   let url: string;
   try {
@@ -30,7 +34,7 @@ export function connectApi(values: Values, ctx: ApiContext): ApiClient {
     throw new UsageError(`--api-url: not a URL: '${raw}'`);
   }
   const token = (values.token as string | undefined) ?? ctx.env.API_TOKEN;
-  return createApiClient(url, {
+  return createApiClient<AppType>(url, {
     ...(token && { token }),
     ...(ctx.fetch && { fetch: ctx.fetch }),
     hints: { url: 'Set API_URL or --api-url', token: 'API_TOKEN or --token' },

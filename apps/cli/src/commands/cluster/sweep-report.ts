@@ -3,7 +3,7 @@ import type { JobRecord, JobSpec, SweepSummary } from '@mnist/protocol';
 import { renderSeedTable, writeSeedReport, type SeedGroup } from '@mnist/report';
 import { FsStore } from '@mnist/storage';
 import { CliError } from '../../errors.js';
-import type { ApiClient as Api } from '@mnist/client';
+import type { Api } from './api-client.js';
 import type { ClusterContext } from './context.js';
 
 /** What varies across the sweep besides model and seed, for group titles: `lr 0.05, batch 32`. */

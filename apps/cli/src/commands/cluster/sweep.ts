@@ -1,8 +1,7 @@
 import { expandSweep, InvalidSweepError, isFinalState, MAX_SWEEP_JOBS, SweepIdSchema, type SweepRequest, type SweepSummary } from '@mnist/protocol';
 import { UsageError } from '../../errors.js';
 import { parseFlags, SPEC_FLAGS, SPEC_FLAGS_HELP, specInputFromFlags, type Values } from '../../flags.js';
-import type { ApiClient as Api } from '@mnist/client';
-import { API_FLAGS, API_FLAGS_HELP, connectApi } from './api-client.js';
+import { API_FLAGS, API_FLAGS_HELP, connectApi, type Api } from './api-client.js';
 import type { ClusterContext } from './context.js';
 import { ago, textTable } from './format.js';
 

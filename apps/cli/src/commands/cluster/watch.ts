@@ -2,7 +2,7 @@ import { ApiError, readSse } from '@mnist/client';
 import { isFinalState, JobEventSchema, type EpochRecord, type JobEvent, type JobRecord } from '@mnist/protocol';
 import { CliError } from '../../errors.js';
 import type { Output } from '../../output.js';
-import type { ApiClient as Api } from '@mnist/client';
+import type { Api } from './api-client.js';
 
 export interface WatchOptions {
   api: Api;
