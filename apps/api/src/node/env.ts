@@ -8,7 +8,8 @@ export const ApiEnv = createEnv({
   ...LOG_ENV,
   PORT: envInt(0, 65_535).default(8787),
   HOST: z.string().trim().min(1).default('0.0.0.0'),
-  API_TOKEN: z.string().regex(/^[\x21-\x7e]{16,512}$/, 'must be 16-512 printable characters without spaces (e.g. `openssl rand -hex 32`)').optional(),
+  // RFC 6750's token characters: what a bearer header can carry.
+  API_TOKEN: z.string().regex(/^(?=.{16,512}$)[A-Za-z0-9._~+/-]+=*$/, 'must be 16-512 characters from A-Z a-z 0-9 . _ ~ + / - (then = padding), e.g. `openssl rand -hex 32`').optional(),
   API_PUBLIC_READ: envBoolean.default(false),
   API_BODY_LIMIT: envInt(1024, 16 * 1024 * 1024).default(64 * 1024),
   SSE_KEEPALIVE_MS: envInt(100, 300_000).default(15_000),
