@@ -43,7 +43,9 @@ const check = (ok: boolean, message: string) => {
   process.stderr.write(`   ok: ${message}\n`);
 };
 
-const secrets = { NATS_PASSWORD: randomBytes(18).toString('hex'), API_TOKEN: randomBytes(24).toString('hex') };
+// The password starts with a digit and a number suffix ('3e...'), which nats.conf's parser
+// reads as a number unless quoted: the stack must start with such a password too.
+const secrets = { NATS_PASSWORD: `3e${randomBytes(18).toString('hex')}`, API_TOKEN: randomBytes(24).toString('hex') };
 // Compose v1 builds through docker-py's legacy builder with these (not a newer CLI's BuildKit).
 const composeEnv = { ...secrets, DOCKER_BUILDKIT: '0', COMPOSE_DOCKER_CLI_BUILD: '0' };
 const compose = (args: string[], timeoutMs = 180_000) =>
