@@ -107,6 +107,8 @@ async function checkImages(): Promise<void> {
     'cd /app; for p in .git node_modules/typescript node_modules/vitest node_modules/turbo node_modules/playwright-core /usr/include/dnnl.hpp; do [ -e $p ] && echo $p; done; true',
   );
   check(dev.code === 0 && dev.stdout.trim() === '', `mnist-trainer has no .git, dev packages or headers${dev.stdout.trim() ? ` (found ${dev.stdout.trim()})` : ''}`);
+  const api = await run(DOCKER, ['run', '--rm', '--entrypoint', 'sh', 'mnist-api', '-c', 'cd /app; for p in node_modules/@tensorflow node_modules/@mnist/training node_modules/@mnist/tfjs-backend-onednn; do [ -e $p ] && echo $p; done; true']);
+  check(api.code === 0 && api.stdout.trim() === '', `mnist-api carries no tfjs and no training code${api.stdout.trim() ? ` (found ${api.stdout.trim().replace(/\n/g, ', ')})` : ''}`);
   const addon = await inTrainer('ls packages/tfjs-backend-onednn/build/Release/');
   check(addon.stdout.trim() === 'tfjs_onednn.node', 'mnist-trainer carries the compiled oneDNN addon, nothing else of its build');
 }
