@@ -5,7 +5,8 @@ import { startTestCluster } from '../test/harness.js';
 /**
  * `npm run bench:sweep`: how a sweep of independent jobs scales with the fleet. The same
  * 6-job grid runs on 1 and then on 2 trainer processes, each pinned
- * to one thread (TFJS_ONEDNN_THREADS=single, OMP_NUM_THREADS=1), and the bench prints
+ * to one thread (TFJS_ONEDNN_THREADS=single, OMP_NUM_THREADS=1) and, unless
+ * BENCH_PIN_CPUS=0, trainer i to CPU i (taskset), and the bench prints
  * jobs per minute for both as one JSON object. The jobs are the sweep's own specs
  * (expandSweep, what POST /v1/sweeps submits) handed to the same work queue.
  *
@@ -26,9 +27,11 @@ const BASE = {
 // than the fleet's throughput. 2 models x 3 seeds gave 1.76x in one run, 4 jobs on t1, 2 on t2.
 const REQUEST: SweepRequest = { models: ['lenet5'], seeds: 3, lr: [0.01, 0.05], base: BASE };
 const PINNED = { TFJS_ONEDNN_THREADS: 'single', OMP_NUM_THREADS: '1' };
+// Trainer i on CPU i (taskset); BENCH_PIN_CPUS=0 leaves placement to the scheduler.
+const PIN_CPUS = process.env.BENCH_PIN_CPUS !== '0';
 
 async function run(trainers: number): Promise<{ seconds: number; jobsPerMinute: number; byTrainer: Record<string, number>; backend: string }> {
-  const cluster = await startTestCluster({ trainers, env: PINNED });
+  const cluster = await startTestCluster({ trainers, env: PINNED, pinCpus: PIN_CPUS });
   try {
     const warm = await Promise.all(Array.from({ length: trainers }, (_, i) => cluster.submit({ model: 'lenet5', epochs: 1, trainLimit: 512, testLimit: 256, seed: 100 + i })));
     await Promise.all(warm.map((j) => cluster.waitForFinal(j.id, 300_000)));
@@ -58,6 +61,7 @@ async function main(): Promise<void> {
     machine: { cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? 'unknown', backend: two.backend || one.backend },
     sweep: { ...REQUEST, jobs: sweepSize(REQUEST) },
     trainerEnv: PINNED,
+    pinCpus: PIN_CPUS,
     trainers1: one,
     trainers2: two,
     ratio: Number((two.jobsPerMinute / one.jobsPerMinute).toFixed(3)),

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats, openCluster, type ClusterClient } from '@mnist/cluster';
 import { isFinalState, jobPrefix, parseJobSpec, parseMetricsJsonl, artifactKeys, type JobRecord, type JobSpecInput, type TrainerInfo } from '@mnist/protocol';
@@ -33,8 +34,12 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
-/** With `hosts`, the servers listen on the bridge and trainer i runs in host i (round robin). */
-export async function startTestCluster(o: { trainers: number; env?: Record<string, string>; hosts?: VirtualHosts }): Promise<TestCluster> {
+/**
+ * With `hosts`, the servers listen on the bridge and trainer i runs in host i (round robin).
+ * With `pinCpus`, trainer i runs on CPU i (taskset, round robin): benches keep two
+ * single-thread trainers from sharing a core while another sits idle.
+ */
+export async function startTestCluster(o: { trainers: number; env?: Record<string, string>; hosts?: VirtualHosts; pinCpus?: boolean }): Promise<TestCluster> {
   const host = o.hosts?.gateway ?? '127.0.0.1';
   const nats = await startNatsServer({ host });
   const s3 = await startS3Server({ host });
@@ -47,7 +52,9 @@ export async function startTestCluster(o: { trainers: number; env?: Record<strin
   const trainers = new Map<string, TrainerProcess>();
 
   const spawn = async (id: string, extra: Record<string, string> = {}) => {
-    const prefix = o.hosts?.exec(trainers.size % o.hosts.hosts.length);
+    const index = trainers.size;
+    const inHost = o.hosts?.exec(index % o.hosts.hosts.length) ?? [];
+    const prefix = [...inHost, ...(o.pinCpus ? ['taskset', '-c', String(index % availableParallelism())] : [])];
     // The SDK puts the app id in its user agent: the proxy's log names the trainer of each request.
     const t = spawnTrainer({ id, env: { ...env, AWS_SDK_UA_APP_ID: id, ...extra }, prefix, ...(process.env.TRAINER_LOGS ? { echo: process.stderr } : {}) });
     trainers.set(id, t);
