@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startS3Server, S3RVER_CREDENTIALS, type S3ServerHandle } from '@mnist/testing';
+import { S3FetchStore } from './s3-fetch-store.js';
 import { FsStore, S3Store, getJson, getText, putJson, type ArtifactStore } from './index.js';
 
 let s3: S3ServerHandle;
@@ -20,6 +21,11 @@ const stores: Record<string, () => Promise<ArtifactStore>> = {
     await store.ensureBucket();
     await store.ensureBucket(); // idempotent
     return store.scope(`t${Math.random().toString(36).slice(2)}`);
+  },
+  's3 over fetch': async () => {
+    const config = { bucket: 'fetch-bucket', region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: S3RVER_CREDENTIALS };
+    await (await S3Store.connect(config)).ensureBucket();
+    return S3FetchStore.create(config).scope(`t${Math.random().toString(36).slice(2)}`);
   },
 };
 
