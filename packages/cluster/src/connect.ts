@@ -1,6 +1,7 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { silentLogger, type Logger } from '@mnist/core';
 import { splitNatsAuth } from './nats-auth.js';
+import { logStatus } from './nats-status.js';
 
 export interface ConnectOptions {
   /** May carry credentials: `nats://user:pass@host:4222` or `nats://token@host:4222`. */
@@ -32,28 +33,4 @@ export async function connectNats(o: ConnectOptions): Promise<NatsConnection> {
   log.info('nats.connected', { server: nc.getServer() });
   logStatus(nc, log).catch((err: unknown) => log.warn('nats.status_watch_failed', { error: err }));
   return nc;
-}
-
-async function logStatus(nc: NatsConnection, log: Logger): Promise<void> {
-  for await (const s of nc.status()) {
-    switch (s.type) {
-      case 'disconnect':
-        log.warn('nats.disconnected', { server: s.server });
-        break;
-      case 'reconnect':
-        log.info('nats.reconnected', { server: s.server });
-        break;
-      case 'error':
-        log.warn('nats.error', { error: s.error });
-        break;
-      case 'slowConsumer':
-        log.warn('nats.slow_consumer', { subject: s.sub.getSubject(), pending: s.pending });
-        break;
-      case 'staleConnection':
-        log.warn('nats.stale_connection');
-        break;
-      default:
-        break;
-    }
-  }
 }
