@@ -32,6 +32,6 @@ export async function connectNatsWs(o: WsConnectOptions): Promise<NatsConnection
     maxPingOut: 3,
   });
   log.info('nats.connected', { server: nc.getServer(), transport: 'websocket' });
-  void logStatus(nc, log);
+  logStatus(nc, log).catch((err: unknown) => log.warn('nats.status_watch_failed', { error: err }));
   return nc;
 }

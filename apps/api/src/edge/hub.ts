@@ -37,10 +37,14 @@ export class ClusterHub {
     const forget = () => {
       if (this.live === attempt) this.live = undefined;
     };
-    attempt.then(
-      (l) => void l.closed.then(() => (this.log.warn('edge.connection_closed'), forget())),
-      forget,
-    );
+    attempt
+      .then(async (l) => {
+        await l.closed;
+        this.log.warn('edge.connection_closed');
+      })
+      .catch(() => undefined) // a failed connect was answered (503) by the request that made it
+      .finally(forget)
+      .catch(() => undefined);
     return attempt;
   }
 }

@@ -51,10 +51,11 @@ export async function openLiveApi(config: EdgeConfig, o: { log: Logger; reconcil
         log: o.log,
       },
     );
-    const closed = nc.closed().finally(() => {
+    // The connection gave up reconnecting (or was closed): stop what runs on it.
+    const closed = nc.closed().then(async () => {
       shutdown.abort();
-      void reconciler?.stop();
       view.close();
+      await reconciler?.stop();
     });
     return {
       fetch: (request) => app.fetch(request),
