@@ -96,3 +96,14 @@ describe('s3 store', () => {
     await expect(dead.put('k', 'v')).rejects.toThrow(/put s3:\/\/b\/k/);
   });
 });
+
+describe('s3 store ensureBucket', () => {
+  it('several processes creating the same bucket at once all succeed (N trainers starting together)', async () => {
+    const config = { bucket: `race-${Math.random().toString(36).slice(2, 10)}`, region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: S3RVER_CREDENTIALS };
+    const stores = await Promise.all(Array.from({ length: 4 }, () => S3Store.connect(config)));
+    await Promise.all(stores.map((s) => s.ensureBucket()));
+    await stores[0]!.put('k', 'v');
+    expect(await getText(stores[3]!, 'k')).toBe('v');
+    for (const s of stores) s.destroy();
+  });
+});
