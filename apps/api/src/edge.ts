@@ -1,4 +1,5 @@
 import type { EdgeBindings } from './edge/config.js';
+import { withBufferedBody } from './edge/buffer-body.js';
 import { ClusterHub } from './edge/hub.js';
 import { servePerRequest } from './edge/per-request.js';
 import type { ExecutionContext } from './edge/workers.js';
@@ -15,9 +16,9 @@ export { ClusterHub };
 const perRequest = (env: EdgeBindings) => env.EDGE_MODE === 'per-request';
 
 export default {
-  fetch(request: Request, env: EdgeBindings, ctx: ExecutionContext): Promise<Response> {
+  async fetch(request: Request, env: EdgeBindings, ctx: ExecutionContext): Promise<Response> {
     if (perRequest(env)) return servePerRequest(request, env, ctx);
-    return env.CLUSTER_HUB.get(env.CLUSTER_HUB.idFromName('cluster')).fetch(request);
+    return env.CLUSTER_HUB.get(env.CLUSTER_HUB.idFromName('cluster')).fetch(await withBufferedBody(request));
   },
 };
 
