@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '@mnist/core';
-import { parseEdgeEnv } from '../src/edge/config.js';
+import { EDGE_VARIABLES, parseEdgeEnv } from '../src/edge/config.js';
 
 /**
  * `npm run api:edge`: the Worker (src/edge.ts) in workerd through `wrangler dev --local`,
@@ -30,7 +30,7 @@ const port = env.PORT || '8787';
 const host = env.HOST || '127.0.0.1';
 const tmp = mkdtempSync(join(tmpdir(), 'mnist-edge-'));
 const quote = (v: string) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
-const vars = Object.entries(env).filter(([k, v]) => /^(NATS_URL|S3_[A-Z_]+|AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY|API_[A-Z_]+|SSE_KEEPALIVE_MS|LOG_LEVEL|TRAINER_TTL_MS|TASK_ACK_WAIT_MS|MAX_REPLICAS|MAX_QUEUED|JOB_MAX_WAIT_MS|JOB_RETENTION_MS|RECONCILE_INTERVAL_MS|ORPHAN_GRACE_MS|EDGE_MODE)$/.test(k) && v !== undefined);
+const vars = EDGE_VARIABLES.flatMap((k) => (env[k] === undefined ? [] : [[k, env[k]] as const]));
 writeFileSync(join(tmp, 'bindings.env'), vars.map(([k, v]) => `${k}=${quote(v!)}`).join('\n') + '\n', { mode: 0o600 });
 
 const child = spawn(

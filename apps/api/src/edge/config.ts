@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ConfigError, createEnv } from '@mnist/core';
 import type { S3FetchConfig } from '@mnist/storage/s3-fetch';
-import { parseApiEnv, type ApiConfig } from '../env.js';
+import { ApiEnv, parseApiEnv, type ApiConfig } from '../env.js';
 import type { DurableObjectNamespace } from './workers.js';
 
 /** The Worker's bindings: the API's variables and secrets (strings), and the hub's namespace. */
@@ -31,6 +31,9 @@ const EdgeEnv = createEnv({
   AWS_SECRET_ACCESS_KEY: secret,
   EDGE_MODE: z.enum(EDGE_MODES).default('durable-object'),
 });
+
+/** Every variable the Worker reads: the Node API's and the edge's (`npm run api:edge` passes these on). */
+export const EDGE_VARIABLES: readonly string[] = [...new Set([...Object.keys(ApiEnv.shape), ...Object.keys(EdgeEnv.shape)])];
 
 /** Checks the bindings (the Node API's variables plus EdgeEnvSchema's); one ConfigError names every bad one. */
 export function parseEdgeEnv(bindings: Record<string, unknown>): EdgeConfig {
