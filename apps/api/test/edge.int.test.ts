@@ -148,10 +148,14 @@ describe('the API as a Worker in workerd (Durable Object mode)', () => {
   });
 
   it('answers 401, 400 (with issues), 404, 409, 413 and 415 as the Node API does', async () => {
-    for (const headers of [{}, { Authorization: 'Bearer wrong-token' }] as Array<Record<string, string>>) {
+    // The challenges of the Node API (middleware/auth): no token, and a wrong one.
+    for (const [headers, challenge] of [
+      [{}, 'Bearer realm="mnist"'],
+      [{ Authorization: 'Bearer wrong-token' }, 'Bearer error="invalid_token"'],
+    ] as Array<[Record<string, string>, string]>) {
       const res = await fetch(`${base}/v1/jobs`, { headers });
       expect(res.status).toBe(401);
-      expect(res.headers.get('www-authenticate')).toBe('Bearer realm="mnist"');
+      expect(res.headers.get('www-authenticate')).toBe(challenge);
       expect(await res.json()).toEqual({ error: 'missing or invalid bearer token' });
     }
     const bad = await submit({ model: 'vgg', epochs: -1 });
