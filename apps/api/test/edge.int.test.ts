@@ -4,10 +4,11 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { connectNats } from '@mnist/cluster';
 import { readSse, type SseMessage } from '@mnist/client';
 import { FAST_TEST_ENV, spawnTrainer, type TrainerProcess } from '@mnist/dev-cluster';
-import { NATS_NAMES, parseMetricsJsonl, type EpochRecord, type JobEvent, type JobRecord, type TrainerInfo } from '@mnist/protocol';
+import { NATS_NAMES, parseMetricsJsonl, type EpochRecord, type JobRecord, type TrainerInfo } from '@mnist/protocol';
 import { startNatsServer, startS3Server, type NatsServerHandle, type S3ServerHandle } from '@mnist/testing';
 import { promtoolCheck } from '../src/testing/promtool.js';
 import { spawnEdgeApi, type EdgeApiProcess } from './edge-harness.js';
+import { eventOf, expectSucceededStream } from './job-stream.js';
 
 /**
  * The API as a Worker in workerd (wrangler dev --local, as `npm run api:edge` runs it),
@@ -68,7 +69,6 @@ async function events(id: string, o: { lastEventId?: string; at?: string } = {})
   return { status: res.status, messages };
 }
 
-const parsed = (m: SseMessage) => JSON.parse(m.data) as JobEvent;
 
 /** Consumers on the events stream: one per open event stream (each follow has its own). */
 const eventConsumers = async () => (await jsm.streams.info(NATS_NAMES.eventsStream)).state.consumer_count;
@@ -85,7 +85,6 @@ async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => bool
 
 describe('the API as a Worker in workerd (Durable Object mode)', () => {
   let finished: JobRecord;
-  let streamed: SseMessage[];
 
   it('runs a job to succeeded over SSE, and resumes the stream with Last-Event-ID', async () => {
     const created = await submit(SMALL);
@@ -94,13 +93,7 @@ describe('the API as a Worker in workerd (Durable Object mode)', () => {
     expect(created.headers.get('location')).toBe(`/v1/jobs/${created.body.id}`);
     const { status, messages } = await events(created.body.id);
     expect(status).toBe(200);
-    streamed = messages;
-    const states = messages.filter((m) => m.event === 'status').map((m) => (parsed(m) as { state: string }).state);
-    expect(states[0]).toBe('queued');
-    expect(states).toContain('running');
-    expect(states.at(-1)).toBe('succeeded');
-    const epochs = messages.filter((m) => m.event === 'epoch').map((m) => (parsed(m) as { record: EpochRecord }).record);
-    expect(epochs.map((r) => r.epoch)).toEqual([1, 2]);
+    const epochs = expectSucceededStream(messages, 2);
 
     const firstEpoch = messages.findIndex((m) => m.event === 'epoch');
     const resumed = await events(created.body.id, { lastEventId: messages[firstEpoch]!.id! });
@@ -199,7 +192,7 @@ describe('the API as a Worker in workerd (Durable Object mode)', () => {
     // Writes work again too: a new job runs to the end.
     const again = await until('a submit after recovery', () => submit({ ...SMALL, epochs: 1, seed: 31 }), (r) => r.status === 201, 30_000);
     const { messages } = await events(again.body.id);
-    expect((parsed(messages.at(-1)!) as { state: string }).state).toBe('succeeded');
+    expect((eventOf(messages.at(-1)!) as { state: string }).state).toBe('succeeded');
   });
 
   it('a connect that fails is a 503 that names the reason, not a 500', async () => {
