@@ -22,7 +22,7 @@ export async function spawnEdgeApi(env: Record<string, string>, timeoutMs = 90_0
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', join('apps', 'api', 'scripts', 'edge-dev.ts')], {
     cwd: REPO_ROOT,
-    env: { ...process.env, HOST: '127.0.0.1', WRANGLER_LOG: 'warn', ...env, PORT: String(port) },
+    env: { ...process.env, HOST: '127.0.0.1', WRANGLER_LOG: 'log', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });

@@ -182,13 +182,18 @@ describe('the API as a Worker in workerd (Durable Object mode)', () => {
     expect((await api(`/v1/jobs/${parked.body.id}/cancel`, { method: 'POST' })).status).toBe(200);
   });
 
-  it('shows a NATS restart as 503 with a reason, then recovers', async () => {
-    const down = nats.restart(8_000);
+  it('shows a NATS restart as 503, then recovers on a rebuilt connection', async () => {
+    const down = nats.restart(12_000);
     const during = await until('a 503 while NATS is down', () => api<{ error: string }>(`/v1/jobs/${finished.id}`), (r) => r.status === 503, 15_000);
     expect(during.body.error).toBe('cluster unavailable, try again');
     await down;
     const after = await until('recovery', () => api<JobRecord>(`/v1/jobs/${finished.id}`), (r) => r.status === 200, 45_000);
     expect(after.body.state).toBe('succeeded');
+    // Down longer than the hub's reconnect budget (10 attempts, about 6 s): its connection
+    // closed for good, and a request after the restart built a new one.
+    const log = edge.output();
+    expect(log).toContain('"event":"edge.connection_closed"');
+    expect(log.slice(log.lastIndexOf('"event":"edge.connection_closed"'))).toContain('"event":"nats.connected"');
     // Writes work again too: a new job runs to the end.
     const again = await until('a submit after recovery', () => submit({ ...SMALL, epochs: 1, seed: 31 }), (r) => r.status === 201, 30_000);
     const { messages } = await events(again.body.id);
@@ -211,7 +216,7 @@ describe('the API as a Worker in workerd (Durable Object mode)', () => {
 
 describe('the per-request-connection fallback (EDGE_MODE=per-request)', () => {
   it('answers the same lists and event streams as the Durable Object', async () => {
-    perRequest = await spawnEdgeApi({ ...s3.env, API_TOKEN: TOKEN, NATS_URL: nats.wsUrl!, EDGE_MODE: 'per-request' });
+    perRequest = await spawnEdgeApi({ ...s3.env, API_TOKEN: TOKEN, SSE_KEEPALIVE_MS: '1000', NATS_URL: nats.wsUrl!, EDGE_MODE: 'per-request' });
     const viaHub = await api<{ jobs: JobRecord[] }>('/v1/jobs');
     const direct = await api<{ jobs: JobRecord[] }>('/v1/jobs', {}, perRequest.url);
     expect(direct.status).toBe(200);
@@ -220,5 +225,19 @@ describe('the per-request-connection fallback (EDGE_MODE=per-request)', () => {
     const a = await events(done.id);
     const b = await events(done.id, { at: perRequest.url });
     expect(b.messages).toEqual(a.messages);
+  });
+
+  it('an event stream whose client goes away releases its consumer here too', async () => {
+    const parked = await submit({ ...SMALL, seed: 41, replicas: 3 });
+    expect(parked.body.state).toBe('parked');
+    const before = await eventConsumers();
+    const ac = new AbortController();
+    const res = await fetch(`${perRequest!.url}/v1/jobs/${parked.body.id}/events`, { headers: AUTH, signal: ac.signal });
+    expect(res.status).toBe(200);
+    await res.body!.getReader().read();
+    expect(await until('consumer while open', eventConsumers, (n) => n === before + 1, 10_000)).toBe(before + 1);
+    ac.abort();
+    expect(await until('consumers after the client left', eventConsumers, (n) => n === before, 15_000)).toBe(before);
+    expect((await api(`/v1/jobs/${parked.body.id}/cancel`, { method: 'POST' })).status).toBe(200);
   });
 });
