@@ -214,6 +214,28 @@ describe('the API as a Worker in workerd (Durable Object mode)', () => {
   });
 });
 
+describe('a broker without the cluster set up', () => {
+  it('is a 503 that says to start a trainer, and the edge creates nothing on it', async () => {
+    await using bare = await startNatsServer({ websocket: true });
+    const hub = await spawnEdgeApi({ ...s3.env, API_TOKEN: TOKEN, NATS_URL: bare.wsUrl! });
+    try {
+      const res = await api<{ error: string; reason: string }>('/v1/jobs', {}, hub.url);
+      expect(res.status).toBe(503);
+      expect(res.body.reason).toMatch(/not set up yet .*start one \(npm run trainer\)/);
+    } finally {
+      await hub.stop();
+    }
+    const probe = await connectNats({ servers: [bare.url], name: 'edge-test-probe' });
+    try {
+      const names: string[] = [];
+      for await (const s of (await jetstreamManager(probe)).streams.list()) names.push(s.config.name);
+      expect(names).toEqual([]);
+    } finally {
+      await probe.close();
+    }
+  });
+});
+
 describe('the per-request-connection fallback (EDGE_MODE=per-request)', () => {
   it('answers the same lists and event streams as the Durable Object', async () => {
     perRequest = await spawnEdgeApi({ ...s3.env, API_TOKEN: TOKEN, SSE_KEEPALIVE_MS: '1000', NATS_URL: nats.wsUrl!, EDGE_MODE: 'per-request' });
