@@ -9,7 +9,7 @@ export interface ApiSubmitOptions {
 }
 
 /**
- * What the routes need from the cluster: node/cluster-deps.ts builds it from a ClusterClient
+ * What the routes need from the cluster: cluster-deps.ts builds it from a ClusterClient
  * and its watched ClusterView; tests can hand in an in-memory one.
  * Type-only imports: app.ts stays free of Node-only code.
  */

@@ -1,14 +1,15 @@
 import { serve } from '@hono/node-server';
 import { connectNats, isBrokerUnavailable, openClusterWhenReady, Reconciler } from '@mnist/cluster';
-import { ConfigError, createLogger, sleep, within, type Logger } from '@mnist/core';
+import { ConfigError, createLogger, sleep, type Logger } from '@mnist/core';
 import { S3Store } from '@mnist/storage';
 import { createApp } from './app.js';
 import { pendingCluster } from './pending-cluster.js';
 import { createPrometheus } from './metrics/prometheus.js';
 import { createSnapshotter } from './metrics/snapshot.js';
 import { loadAssets } from './node/assets.js';
-import { clusterDeps } from './node/cluster-deps.js';
-import { parseApiEnv } from './node/env.js';
+import { clusterDeps } from './cluster-deps.js';
+import { appOptionsOf, parseApiEnv } from './env.js';
+import { natsHealth } from './health.js';
 
 /** How long open requests and streams get to finish on SIGTERM before the process exits anyway. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -66,21 +67,12 @@ async function main(): Promise<void> {
       cluster: apiCluster,
       artifacts: s3,
       metrics: createPrometheus({ snapshot: createSnapshotter(apiCluster, s3) }),
-      health: async () => {
-        const nats = await within(nc.rtt().then(() => 'ok'), 2_000, 'no answer within 2 s').catch((e: Error) => e.message);
-        const cluster = isReady() ? 'ok' : 'waiting for a trainer to create the streams and buckets';
-        return { ok: nats === 'ok' && cluster === 'ok', checks: { nats, cluster } };
-      },
+      health: natsHealth(nc, isReady),
       assets: loadAssets(),
       isUnavailable: isBrokerUnavailable,
     },
     {
-      ...(config.token && { token: config.token }),
-      publicRead: config.publicRead,
-      bodyLimitBytes: config.bodyLimitBytes,
-      sseKeepAliveMs: config.sseKeepAliveMs,
-      maxReplicas: config.maxReplicas,
-      maxQueued: config.maxQueued,
+      ...appOptionsOf(config),
       shutdown: shutdown.signal,
       log,
     },

@@ -139,11 +139,11 @@ describe('idempotent submit', () => {
     const a = await cluster.submit(spec, { idempotencyKey: 'key-1' });
     const b = await cluster.submit(spec, { idempotencyKey: 'key-1', admit: () => Promise.reject(new Error('not asked on a retry')) });
     expect(b.id).toBe(a.id);
-    expect(a.id).toBe(jobIdForKey('key-1'));
+    expect(a.id).toBe(await jobIdForKey('key-1'));
     await expect(cluster.submit(parseJobSpec({ model: 'lenet5' }), { idempotencyKey: 'key-1' })).rejects.toBeInstanceOf(IdempotencyKeyReusedError);
     expect(await cluster.tasks.has(a.id)).toBe(true);
     // A record whose task never got queued (the write landed after the submit gave up): the retry queues it.
-    const orphan = await cluster.jobs.create(spec, { id: jobIdForKey('key-2') });
+    const orphan = await cluster.jobs.create(spec, { id: await jobIdForKey('key-2') });
     expect(await cluster.tasks.has(orphan.id)).toBe(false);
     expect((await cluster.submit(spec, { idempotencyKey: 'key-2' })).id).toBe(orphan.id);
     expect(await cluster.tasks.has(orphan.id)).toBe(true);

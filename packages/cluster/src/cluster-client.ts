@@ -104,7 +104,7 @@ export async function openCluster(nc: NatsConnection, o: OpenClusterOptions = {}
 
   const submit = async (spec: JobSpec, opts: SubmitOptions = {}) => {
     const keyed = opts.idempotencyKey !== undefined;
-    const id = keyed ? jobIdForKey(opts.idempotencyKey!) : opts.id;
+    const id = keyed ? await jobIdForKey(opts.idempotencyKey!) : opts.id;
     const prior = keyed ? await replay(id!, spec) : undefined;
     if (prior) return prior;
     const { parked } = (await opts.admit?.()) ?? {};

@@ -1,16 +1,8 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { silentLogger, type Logger } from '@mnist/core';
-import { splitNatsAuth } from './nats-auth.js';
+import { silentLogger } from '@mnist/core';
+import { commonOptions, logStatus, type ConnectOptions } from './nats-connection.js';
 
-export interface ConnectOptions {
-  /** May carry credentials: `nats://user:pass@host:4222` or `nats://token@host:4222`. */
-  servers: string[];
-  /** Shown in the server's connection list (`nats server report connections`). */
-  name: string;
-  log?: Logger;
-  /** Pause between reconnect attempts, ms. */
-  reconnectTimeWaitMs?: number;
-}
+export type { ConnectOptions };
 
 /**
  * Connects and never gives up: the first connect waits for the server to appear (compose
@@ -20,40 +12,11 @@ export interface ConnectOptions {
 export async function connectNats(o: ConnectOptions): Promise<NatsConnection> {
   const log = o.log ?? silentLogger;
   const nc = await connect({
-    ...splitNatsAuth(o.servers),
-    name: o.name,
+    ...commonOptions(o),
     maxReconnectAttempts: -1,
     waitOnFirstConnect: true,
-    reconnectTimeWait: o.reconnectTimeWaitMs ?? 500,
-    // Notice a silently dead server (no TCP reset) within about half a minute.
-    pingInterval: 10_000,
-    maxPingOut: 3,
   });
   log.info('nats.connected', { server: nc.getServer() });
   logStatus(nc, log).catch((err: unknown) => log.warn('nats.status_watch_failed', { error: err }));
   return nc;
-}
-
-async function logStatus(nc: NatsConnection, log: Logger): Promise<void> {
-  for await (const s of nc.status()) {
-    switch (s.type) {
-      case 'disconnect':
-        log.warn('nats.disconnected', { server: s.server });
-        break;
-      case 'reconnect':
-        log.info('nats.reconnected', { server: s.server });
-        break;
-      case 'error':
-        log.warn('nats.error', { error: s.error });
-        break;
-      case 'slowConsumer':
-        log.warn('nats.slow_consumer', { subject: s.sub.getSubject(), pending: s.pending });
-        break;
-      case 'staleConnection':
-        log.warn('nats.stale_connection');
-        break;
-      default:
-        break;
-    }
-  }
 }

@@ -1,12 +1,19 @@
-import { createHash, randomBytes } from 'node:crypto';
+/**
+ * Job ids, from Web Crypto (`globalThis.crypto`): the same code runs in Node and on Workers.
+ */
 
 /**
  * A new job id: `j-<time base36>-<random>`. Sorts by creation time, is unique without
  * coordination, and fits the protocol's safe alphabet (subjects, KV keys, S3 keys).
  */
 export function newJobId(now = Date.now()): string {
-  const rand = randomBytes(5).readUIntBE(0, 5).toString(36).padStart(8, '0');
-  return `j-${now.toString(36)}-${rand}`;
+  // 40 random bits as one number (exact: below 2^53).
+  const n = crypto.getRandomValues(new Uint8Array(5)).reduce((acc, b) => acc * 256 + b, 0);
+  return `j-${now.toString(36)}-${n.toString(36).padStart(8, '0')}`;
+}
+
+function base64url(bytes: Uint8Array): string {
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
 /**
@@ -14,7 +21,7 @@ export function newJobId(now = Date.now()): string {
  * record (a retry finds the first try's job with one KV create), and the key itself never
  * shows up in subjects, S3 keys or logs.
  */
-export function jobIdForKey(key: string): string {
-  return `k-${createHash('sha256').update(key).digest('base64url').slice(0, 32)}`;
+export async function jobIdForKey(key: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(key)));
+  return `k-${base64url(digest).slice(0, 32)}`;
 }
-

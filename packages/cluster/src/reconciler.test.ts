@@ -38,9 +38,9 @@ describe('ClusterView and Reconciler', () => {
 
     const placeable = await cluster.jobs.create(one, { parked: 'needs 1 trainers, 0 live' });
     const tooBig = await cluster.jobs.create(four, { parked: 'needs 4 trainers, 0 live' });
-    const keyedOrphan = await cluster.jobs.create(one, { id: jobIdForKey('k') });
+    const keyedOrphan = await cluster.jobs.create(one, { id: await jobIdForKey('k') });
     const plainOrphan = await cluster.jobs.create(one);
-    const old = await cluster.jobs.create(one, { id: jobIdForKey('old'), now: new Date(Date.now() - 3_600_000) });
+    const old = await cluster.jobs.create(one, { id: await jobIdForKey('old'), now: new Date(Date.now() - 3_600_000) });
     const done = await cluster.jobs.create(one);
     await cluster.jobs.cancel(done.id);
     await seen((jobs) => jobs.length === 6 && jobs.some((j) => j.id === done.id && j.state === 'cancelled'));

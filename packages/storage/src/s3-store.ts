@@ -61,9 +61,17 @@ export class S3Store implements ArtifactStore {
       await this.client.send(new this.s3.HeadBucketCommand({ Bucket: this.bucket }));
     } catch (err) {
       if (!isNotFound(err)) throw new StorageError(`s3://${this.bucket}: ${describe(err)}`, { cause: err });
-      await this.wrap(`create bucket ${this.bucket}`, () =>
-        this.client.send(new this.s3.CreateBucketCommand({ Bucket: this.bucket })),
-      );
+      await this.wrap(`create bucket ${this.bucket}`, async () => {
+        try {
+          await this.client.send(new this.s3.CreateBucketCommand({ Bucket: this.bucket }));
+        } catch (createErr) {
+          // Several processes starting at once (N trainers) race to create it: the losers
+          // get BucketAlreadyExists/OwnedByYou; the bucket is there if we can see it now.
+          const lost = ['BucketAlreadyExists', 'BucketAlreadyOwnedByYou'].includes((createErr as Error).name);
+          if (!lost) throw createErr;
+          await this.client.send(new this.s3.HeadBucketCommand({ Bucket: this.bucket })).catch(() => Promise.reject(createErr));
+        }
+      });
     }
   }
 

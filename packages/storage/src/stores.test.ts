@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startS3Server, S3RVER_CREDENTIALS, type S3ServerHandle } from '@mnist/testing';
+import { S3FetchStore } from './s3-fetch-store.js';
 import { FsStore, S3Store, getJson, getText, putJson, type ArtifactStore } from './index.js';
 
 let s3: S3ServerHandle;
@@ -20,6 +21,11 @@ const stores: Record<string, () => Promise<ArtifactStore>> = {
     await store.ensureBucket();
     await store.ensureBucket(); // idempotent
     return store.scope(`t${Math.random().toString(36).slice(2)}`);
+  },
+  's3 over fetch': async () => {
+    const config = { bucket: 'fetch-bucket', region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: S3RVER_CREDENTIALS };
+    await (await S3Store.connect(config)).ensureBucket();
+    return S3FetchStore.create(config).scope(`t${Math.random().toString(36).slice(2)}`);
   },
 };
 
@@ -88,5 +94,16 @@ describe('s3 store', () => {
       maxAttempts: 2,
     });
     await expect(dead.put('k', 'v')).rejects.toThrow(/put s3:\/\/b\/k/);
+  });
+});
+
+describe('s3 store ensureBucket', () => {
+  it('several processes creating the same bucket at once all succeed (N trainers starting together)', async () => {
+    const config = { bucket: `race-${Math.random().toString(36).slice(2, 10)}`, region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: S3RVER_CREDENTIALS };
+    const stores = await Promise.all(Array.from({ length: 4 }, () => S3Store.connect(config)));
+    await Promise.all(stores.map((s) => s.ensureBucket()));
+    await stores[0]!.put('k', 'v');
+    expect(await getText(stores[3]!, 'k')).toBe('v');
+    for (const s of stores) s.destroy();
   });
 });

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitForPort } from './ports.js';
@@ -7,6 +7,8 @@ import { freePort, waitForPort } from './ports.js';
 export interface NatsServerHandle extends AsyncDisposable {
   readonly url: string;
   readonly port: number;
+  /** `ws://host:port` of the WebSocket listener (edge clients), with `websocket: true` only. */
+  readonly wsUrl?: string;
   /** JetStream store folder; it survives `restart()` so streams and KV persist like a real broker's disk. */
   readonly storeDir: string;
   /** Sends a signal to the running server (fault tests freeze it with SIGSTOP, thaw it with SIGCONT). */
@@ -29,24 +31,45 @@ function assertBinary(bin: string): void {
   }
 }
 
+export interface NatsServerOptions {
+  bin?: string;
+  port?: number;
+  /** The address to listen on (default loopback; a bridge address serves network namespaces). */
+  host?: string;
+  /**
+   * Also listen for WebSocket clients (NATS over `ws://`, as Workers connect) on a second
+   * free port. Plain text: nats-server refuses a websocket block without TLS unless
+   * `no_tls` says so (2.9 accepts it); production puts TLS on this listener.
+   */
+  websocket?: boolean;
+}
+
 /** Starts `nats-server -js` on a free port with a temporary JetStream store. */
-/** `host`: the address to listen on (default loopback; a bridge address serves network namespaces). */
-export async function startNatsServer(opts: { bin?: string; port?: number; host?: string } = {}): Promise<NatsServerHandle> {
+export async function startNatsServer(opts: NatsServerOptions = {}): Promise<NatsServerHandle> {
   const host = opts.host ?? '127.0.0.1';
   const bin = opts.bin ?? 'nats-server';
   assertBinary(bin);
   const port = opts.port ?? (await freePort());
+  const wsPort = opts.websocket ? await freePort() : undefined;
   const storeDir = mkdtempSync(join(tmpdir(), 'nats-js-'));
+  const args = ['-a', host, '-p', String(port), '-js', '-sd', storeDir];
+  if (wsPort !== undefined) {
+    // The websocket listener has no command-line flags: it needs a config file.
+    const config = join(storeDir, 'websocket.conf');
+    writeFileSync(config, `websocket {\n  host: "${host}"\n  port: ${wsPort}\n  no_tls: true\n}\n`);
+    args.push('-c', config);
+  }
   let child: ChildProcess | undefined;
 
   const launch = async () => {
-    child = spawn(bin, ['-a', host, '-p', String(port), '-js', '-sd', storeDir], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
     const exited = new Promise<never>((_, reject) =>
       child!.once('exit', (code) => reject(new Error(`nats-server exited (${code}) during start: ${stderr}`))),
     );
     await Promise.race([waitForPort(port, 10_000, host), exited]);
+    if (wsPort !== undefined) await Promise.race([waitForPort(wsPort, 10_000, host), exited]);
   };
 
   const stopChild = async () => {
@@ -63,6 +86,7 @@ export async function startNatsServer(opts: { bin?: string; port?: number; host?
   const handle: NatsServerHandle = {
     url: `nats://${host}:${port}`,
     port,
+    ...(wsPort !== undefined && { wsUrl: `ws://${host}:${wsPort}` }),
     storeDir,
     signal: (sig) => {
       if (!child || child.exitCode !== null) throw new Error('nats-server is not running');

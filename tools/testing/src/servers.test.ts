@@ -9,6 +9,17 @@ const accepts = (port: number) =>
     s.once('error', () => resolve(false));
   });
 
+/** The first line of the answer to a WebSocket upgrade request (a NATS TCP port answers `INFO {...}`). */
+const upgrades = (port: number) =>
+  new Promise<string>((resolve, reject) => {
+    const s = connect({ port, host: '127.0.0.1' });
+    s.once('connect', () =>
+      s.write(`GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`),
+    );
+    s.once('data', (d: Buffer) => (s.destroy(), resolve(d.toString().split('\r\n')[0]!)));
+    s.once('error', reject);
+  });
+
 describe('test servers', () => {
   it('nats-server starts, restarts on the same port and stops', async () => {
     const nats = await startNatsServer();
@@ -18,6 +29,16 @@ describe('test servers', () => {
     expect(await accepts(nats.port)).toBe(true);
     await nats.stop();
     expect(await accepts(nats.port)).toBe(false);
+  });
+
+  it('with websocket: true, nats-server also answers a WebSocket upgrade, after a restart too', async () => {
+    await using nats = await startNatsServer({ websocket: true });
+    const ws = new URL(nats.wsUrl!);
+    expect(ws.protocol).toBe('ws:');
+    expect(await upgrades(Number(ws.port))).toMatch(/^HTTP\/1\.1 101/);
+    await nats.restart(50);
+    expect(await upgrades(Number(ws.port))).toMatch(/^HTTP\/1\.1 101/);
+    expect(await upgrades(nats.port)).not.toMatch(/^HTTP\/1\.1 101/);
   });
 
   it('a missing nats-server binary fails with an install hint', async () => {

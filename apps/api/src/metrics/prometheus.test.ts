@@ -50,7 +50,7 @@ describe('createPrometheus', () => {
       'mnist_trainers_up 2',
       'mnist_trainers_busy 1',
       'mnist_api_requests_total{method="GET",route="/v1/jobs/:id",status="200"} 1',
-      'mnist_api_request_duration_seconds_bucket{le="0.025",method="GET",route="/v1/jobs/:id",status="200"} 1',
+      'mnist_api_request_duration_seconds_bucket{method="GET",route="/v1/jobs/:id",status="200",le="0.025"} 1',
     ]) {
       expect(body).toContain(line);
     }

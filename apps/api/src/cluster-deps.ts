@@ -1,6 +1,6 @@
 import type { ClusterClient, ClusterView } from '@mnist/cluster';
 import { JobEventSchema, NATS_NAMES } from '@mnist/protocol';
-import type { ApiCluster } from '../deps.js';
+import type { ApiCluster } from './deps.js';
 
 /**
  * The routes' view of a ClusterClient: lists come from the watched `view` (no consumer per

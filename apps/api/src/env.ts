@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { CLUSTER_ENV, toClusterConfig, type ClusterConfig } from '@mnist/cluster';
+import type { AppOptions } from './app.js';
+import { CLUSTER_ENV, toClusterConfig, type ClusterConfig } from '@mnist/cluster/edge';
 import { createEnv, envBoolean, envInt, LOG_ENV, type EnvSource, type LogLevel } from '@mnist/core';
 
 /** The API's variables on top of the cluster's (NATS_URL, S3_*). */
@@ -52,4 +53,16 @@ export function parseApiEnv(env?: EnvSource): ApiConfig {
     maxQueued: e.MAX_QUEUED,
     reconcile: { intervalMs: e.RECONCILE_INTERVAL_MS, orphanGraceMs: e.ORPHAN_GRACE_MS, maxWaitMs: e.JOB_MAX_WAIT_MS, retentionMs: e.JOB_RETENTION_MS },
   };
+}
+
+/** The app's options from the configuration (both shells). */
+export function appOptionsOf(config: ApiConfig) {
+  return {
+    ...(config.token && { token: config.token }),
+    publicRead: config.publicRead,
+    bodyLimitBytes: config.bodyLimitBytes,
+    sseKeepAliveMs: config.sseKeepAliveMs,
+    maxReplicas: config.maxReplicas,
+    maxQueued: config.maxQueued,
+  } satisfies AppOptions;
 }
