@@ -20,7 +20,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { getModel } from '@mnist/models';
 import { onednnAvailability, registerOnednnBackend } from '../src/index.js';
-import { batchOf, loadMnist, type MnistSplit } from '../src/testing/mnist.js';
+import { batchOf, loadMnist, type MnistSplit } from '../test/mnist.js';
 import { findTorchPython, runTorchBench, TORCH_MISSING } from './torch.js';
 
 function option(name: string, fallback: string): string {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ONEDNN_BACKEND_NAME, onednnAvailability, OnednnBackend, registerOnednnBackend } from './index.js';
 import { loadAddon, native, packParams } from './native.js';
-import { describeOnednn } from './testing/compare.js';
+import { describeOnednn } from '../test/compare.js';
 
 describe('availability', () => {
   it('reports a missing addon as unavailable, with the reason', () => {

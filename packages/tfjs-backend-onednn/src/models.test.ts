@@ -5,8 +5,8 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { getModel, setDropoutStep } from '@mnist/models';
 import { expect, it } from 'vitest';
 import { ONEDNN_BACKEND_NAME } from './index.js';
-import { describeOnednn, expectClose, randomArray } from './testing/compare.js';
-import { batchOf, loadMnist, type MnistSplit } from './testing/mnist.js';
+import { describeOnednn, expectClose, randomArray } from '../test/compare.js';
+import { batchOf, loadMnist, type MnistSplit } from '../test/mnist.js';
 
 const variablesOf = (model: LayersModel) =>
   model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);

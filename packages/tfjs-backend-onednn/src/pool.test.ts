@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { ONEDNN_BACKEND_NAME, type OnednnBackend } from './index.js';
 import { BufferPool } from './pool.js';
-import { describeOnednn } from './testing/compare.js';
+import { describeOnednn } from '../test/compare.js';
 
 describe('BufferPool', () => {
   it('reuses a released array of the same length', () => {

@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, expect, it } from 'vitest';
 import { native } from './native.js';
-import { describeOnednn, expectSameGradients, expectSameOnBoth } from './testing/compare.js';
+import { describeOnednn, expectSameGradients, expectSameOnBoth } from '../test/compare.js';
 
 const addon = () => {
   const loaded = native();

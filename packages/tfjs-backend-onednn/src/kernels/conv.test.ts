@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { it } from 'vitest';
-import { describeOnednn, expectSameGradients, expectSameOnBoth } from '../testing/compare.js';
+import { describeOnednn, expectSameGradients, expectSameOnBoth } from '../../test/compare.js';
 
 type Pad = 'same' | 'valid' | number;
 interface ConvCase {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { it } from 'vitest';
-import { describeOnednn, expectSameGradients, expectSameOnBoth } from '../testing/compare.js';
+import { describeOnednn, expectSameGradients, expectSameOnBoth } from '../../test/compare.js';
 import { MIN_NATIVE_SIZE, sizeOf } from './util.js';
 
 // Broadcasts the models produce (bias adds, per-row softmax pieces, scalars in the

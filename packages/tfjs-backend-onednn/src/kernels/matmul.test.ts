@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { it } from 'vitest';
-import { describeOnednn, expectSameGradients, expectSameOnBoth } from '../testing/compare.js';
+import { describeOnednn, expectSameGradients, expectSameOnBoth } from '../../test/compare.js';
 
 describeOnednn('BatchMatMul / _FusedMatMul', () => {
   const shapes: Array<[string, number[], number[], boolean, boolean]> = [

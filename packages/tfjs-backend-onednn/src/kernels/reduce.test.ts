@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
-import { describeOnednn, expectSameGradients, expectSameOnBoth } from '../testing/compare.js';
+import { describeOnednn, expectSameGradients, expectSameOnBoth } from '../../test/compare.js';
 import { reductionView } from './reduce.js';
 import { MIN_NATIVE_SIZE } from './util.js';
 

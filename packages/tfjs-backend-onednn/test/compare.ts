@@ -5,8 +5,8 @@ import '@tensorflow/tfjs-backend-cpu';
 // union @tensorflow/tfjs package would), and the models use it anyway.
 import '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect } from 'vitest';
-import { ONEDNN_BACKEND_NAME, onednnAvailability, registerOnednnBackend } from '../index.js';
-import { kernelCounts, MIN_NATIVE_SIZE } from '../kernels/util.js';
+import { ONEDNN_BACKEND_NAME, onednnAvailability, registerOnednnBackend } from '../src/index.js';
+import { kernelCounts, MIN_NATIVE_SIZE } from '../src/kernels/util.js';
 
 const availability = onednnAvailability();
 if (!availability.available) {
