@@ -42,6 +42,7 @@ int& ForcedThreadMode() {
   return mode;
 }
 
+#ifdef TFJS_WITH_DNNL
 dnnl::engine& Engine() {
   static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
   return engine;
@@ -59,13 +60,12 @@ dnnl::memory ScratchpadFor(const dnnl::primitive_desc_base& pd) {
   if (size > buffer.size()) buffer.resize(size);
   return dnnl::memory(md, Engine(), size ? buffer.data() : nullptr);
 }
+#endif
 
-void ApplyActivation(float* y, int64_t n, int act, float alpha) {
+void ActivateRange(float* y, int64_t n, int act, float alpha) {
   auto map = [&](auto f) {
-    ParallelFor(n, 1, [=](int64_t b, int64_t e) {
 #pragma omp simd
-      for (int64_t i = b; i < e; ++i) y[i] = f(y[i]);
-    });
+    for (int64_t i = 0; i < n; ++i) y[i] = f(y[i]);
   };
   switch (act) {
     case kRelu: return map([](float v) { return v > 0.f ? v : 0.f; });
@@ -82,15 +82,37 @@ void ApplyActivation(float* y, int64_t n, int act, float alpha) {
   }
 }
 
+void ApplyActivation(float* y, int64_t n, int act, float alpha) {
+  if (act == kLinear) return;
+  ParallelFor(n, 1, [=](int64_t b, int64_t e) { ActivateRange(y + b, e - b, act, alpha); });
+}
+
 namespace {
 
+// version(): oneDNN's version, or "portable" for the build without it.
 Napi::Value Version(const Napi::CallbackInfo& info) {
+#ifdef TFJS_WITH_DNNL
   const dnnl_version_t* v = dnnl_version();
   std::string s = std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);
   return Napi::String::New(info.Env(), s);
+#else
+  return Napi::String::New(info.Env(), "portable");
+#endif
+}
+
+// kernels(): which convolution / matrix-product kernels this build has.
+Napi::Value Kernels(const Napi::CallbackInfo& info) {
+#ifdef TFJS_WITH_DNNL
+  return Napi::String::New(info.Env(), "onednn");
+#else
+  return Napi::String::New(info.Env(), "portable");
+#endif
 }
 
 Napi::Value CpuRuntime(const Napi::CallbackInfo& info) {
+#ifndef TFJS_WITH_DNNL
+  return Napi::String::New(info.Env(), "omp");
+#else
   const dnnl_version_t* v = dnnl_version();
   switch (v->cpu_runtime) {
     case DNNL_RUNTIME_OMP: return Napi::String::New(info.Env(), "omp");
@@ -99,6 +121,7 @@ Napi::Value CpuRuntime(const Napi::CallbackInfo& info) {
     case DNNL_RUNTIME_THREADPOOL: return Napi::String::New(info.Env(), "threadpool");
     default: return Napi::String::New(info.Env(), "unknown");
   }
+#endif
 }
 
 // forceThreads(mode): 0 = choose per loop/shape, 1 = one thread, 2 = all threads (tests).
@@ -151,9 +174,12 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
 // Creating the engine here surfaces a broken libdnnl at load time, not at the first kernel.
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   StartWorkers();
+#ifdef TFJS_WITH_DNNL
   Engine();
   Stream();
+#endif
   exports.Set("version", Napi::Function::New(env, Version));
+  exports.Set("kernels", Napi::Function::New(env, Kernels));
   exports.Set("cpuRuntime", Napi::Function::New(env, CpuRuntime));
   exports.Set("getThreads", Napi::Function::New(env, GetThreads));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));

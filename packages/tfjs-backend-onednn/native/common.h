@@ -7,7 +7,9 @@
 #pragma once
 
 #include <napi.h>
+#ifdef TFJS_WITH_DNNL
 #include <dnnl.hpp>
+#endif
 
 #include <algorithm>
 #include <chrono>
@@ -53,10 +55,6 @@ class SingleThreaded {
   int saved_ = 0;
 };
 
-// Below this many multiply-adds a GEMM stays on one thread (LeNet-5's and the MLP's are
-// all below it: the largest, 64x784x70, is 3.5M).
-constexpr int64_t kSmallGemm = int64_t{1} << 23;
-
 inline int MaxThreads() {
 #ifdef _OPENMP
   return omp_get_max_threads();
@@ -82,12 +80,14 @@ class SignalGuard {
   sigset_t old_;
 };
 
+#ifdef TFJS_WITH_DNNL
 // The oneDNN CPU engine and stream; created once, on first use.
 dnnl::engine& Engine();
 dnnl::stream& Stream();
 
 // One scratchpad shared by every primitive (all calls are sequential on the JS thread).
 dnnl::memory ScratchpadFor(const dnnl::primitive_desc_base& pd);
+#endif
 
 struct F32View {
   float* data = nullptr;
@@ -251,7 +251,10 @@ enum Activation : int {
   kSigmoid = 5,
 };
 
+// Applies the activation to y[0, n): over the team when large (ApplyActivation), or on
+// the calling thread (ActivateRange, for use inside a parallel region).
 void ApplyActivation(float* y, int64_t n, int act, float alpha);
+void ActivateRange(float* y, int64_t n, int act, float alpha);
 
 // Registration hooks, one per source file.
 void InitConv(Napi::Env env, Napi::Object exports);

@@ -3,7 +3,7 @@ import type { backend_util } from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { NATIVE_KERNELS } from './kernels/index.js';
 import { toKernelConfig } from './kernels/util.js';
-import { native } from './native.js';
+import { native, type KernelPath } from './native.js';
 import { BufferPool } from './pool.js';
 import { batchNormGradSumsKernel, BATCH_NORM_GRAD_SUMS, installFastGradients } from './gradients.js';
 
@@ -27,13 +27,18 @@ function pinSlicedInputs(config: tf.KernelConfig): tf.KernelFunc {
   };
 }
 
-export type OnednnAvailability = { available: true; version: string } | { available: false; reason: string };
+export type OnednnAvailability =
+  | { available: true; version: string; kernels: KernelPath; why: string }
+  | { available: false; reason: string };
 
-/** Whether the native addon loads here, with oneDNN's version or the reason it does not. */
+/**
+ * Whether the native addon loads here: which kernels it runs (oneDNN's, with its
+ * version, or the portable ones), and why that build was taken; or why none loads.
+ */
 export function onednnAvailability(): OnednnAvailability {
   const loaded = native();
   if (!loaded.ok) return { available: false, reason: loaded.reason };
-  return { available: true, version: loaded.addon.version() };
+  return { available: true, version: loaded.addon.version(), kernels: loaded.addon.kernels(), why: loaded.why };
 }
 
 /**
