@@ -41,19 +41,21 @@ ThreadChoice& ChoiceFor(const std::vector<int64_t>& key) {
   return choices.For(key);
 }
 
-// Multiply-adds from which a convolution runs on the OpenMP team.
-constexpr int64_t kConvTeamMacs = int64_t{64} << 20;
+// Multiply-adds from which a convolution runs on the OpenMP team: oneDNN's, and the
+// portable kernels (whose results do not depend on the thread count, and whose own
+// chunked split pays off much earlier).
+constexpr int64_t kConvTeamMacs = int64_t{64} << 20, kThreadInvariantTeamMacs = int64_t{1} << 20;
 
 // How many threads run a oneDNN convolution changes its result in the last bits
 // (backward weights sums the batch per thread), so unless a mode is pinned the choice
 // follows the size alone, never timings: a seeded run reproduces bit for bit, and a
 // resumed run continues exactly where an uninterrupted one would. LeNet-5's training
 // convolutions (a few million multiply-adds at batch 64) stay on one thread with oneDNN;
-// evaluation batches of 1000 use the team. (The portable kernels give the same bits on
-// any thread count.)
+// evaluation batches of 1000 use the team. The portable kernels give the same bits on
+// any thread count, so they use the team from a much smaller size.
 bool ConvSingleThreaded(ThreadChoice& choice, const ConvDims& c) {
   if (ForcedThreadMode() != 0) return choice.Single();
-  return c.n * c.oh * c.ow * c.oc * c.kh * c.kw * c.ic < kConvTeamMacs;
+  return c.n * c.oh * c.ow * c.oc * c.kh * c.kw * c.ic < (kConvThreadInvariant ? kThreadInvariantTeamMacs : kConvTeamMacs);
 }
 
 // Runs `body(single)` with the thread count picked for `c`, and records its time.

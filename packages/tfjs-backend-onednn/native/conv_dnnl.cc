@@ -259,6 +259,8 @@ void ConvBackwardWeightsGeneral(const ConvDims& c, const float* x, const float* 
   s.wait();
 }
 
+const bool kConvThreadInvariant = false;
+
 std::string ConvGeneralImpl(const ConvDims& c, int kind) {
   SignalGuard guard;
   return kind == 0   ? GetForward(c, true, kRelu, 0.f, false).pd.impl_info_str()

@@ -17,6 +17,13 @@ namespace onednn_tfjs {
 void Gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
           int64_t ldb, float beta, float* c, int64_t ldc, bool team = true);
 
+#ifndef TFJS_WITH_DNNL
+// out[j] = (init ? init[j] : 0) + sum over t < terms of a[t][j] * b[t][j], for j < n, in
+// the widest vectors this CPU has, summing t in order (portable build).
+void SumProducts(float* out, const float* init, const float* const* a, const float* const* b, int64_t terms,
+                 int64_t n);
+#endif
+
 // Below this many multiply-adds a GEMM stays on one thread (LeNet-5's and the MLP's are
 // all below it: the largest, 64x784x70, is 3.5M).
 constexpr int64_t kSmallGemm = int64_t{1} << 23;

@@ -3,8 +3,8 @@
 // micro-kernel keeps its tile of C in vector registers over the KC loop.
 //
 // Vectors are GCC's generic 16-float vectors; on x86-64 the block routine is compiled
-// for AVX-512, AVX2+FMA and baseline SSE2, and the loader picks one for this CPU
-// (target_clones). Each element of C is summed in the same order (KC blocks in turn,
+// for AVX-512, AVX2+FMA and baseline SSE2, and the one this CPU supports is picked
+// when the addon loads. Each element of C is summed in the same order (KC blocks in turn,
 // then within a block) whichever thread computes it, and threads only split C's rows,
 // so results do not depend on the thread count.
 #include "common.h"
@@ -20,11 +20,6 @@ constexpr int kMR = 6, kNR = 16;
 constexpr int64_t kKC = 256, kMC = 120, kNC = 2048;  // kMC % kMR == 0, kNC % kNR == 0
 typedef float V16 __attribute__((vector_size(kNR * sizeof(float))));
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define TFJS_CLONES __attribute__((target_clones("arch=skylake-avx512", "arch=haswell", "default")))
-#else
-#define TFJS_CLONES
-#endif
 
 struct Matrix {
   const float* data;
@@ -66,8 +61,9 @@ void PackB(const Matrix& b, int64_t p0, int64_t kc, int64_t c0, int64_t nc, floa
   }
 }
 
-// C[mc x nc] (+)= packed A . packed B over one KC block.
-TFJS_CLONES void Block(int64_t mc, int64_t nc, int64_t kc, const float* __restrict ap, const float* __restrict bp,
+// C[mc x nc] (+)= packed A . packed B over one KC block. Inlined into one function per
+// instruction set below, so the vector code is compiled for each.
+inline __attribute__((always_inline)) void BlockBody(int64_t mc, int64_t nc, int64_t kc, const float* __restrict ap, const float* __restrict bp,
                        float* __restrict c, int64_t ldc, bool accumulate) {
   for (int64_t jr = 0; jr < nc; jr += kNR) {
     const float* bpanel = bp + jr * kc;
@@ -103,7 +99,94 @@ TFJS_CLONES void Block(int64_t mc, int64_t nc, int64_t kc, const float* __restri
   }
 }
 
+using BlockFn = void (*)(int64_t, int64_t, int64_t, const float*, const float*, float*, int64_t, bool);
+
+typedef float V8 __attribute__((vector_size(8 * sizeof(float))));
+
+template <typename V>
+inline __attribute__((always_inline)) V Load(const float* p) {
+  V v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+// out[j] = (init ? init[j] : 0) + sum over t of a[t][j] * b[t][j], j < n: the terms'
+// sums stay in registers (4 vectors at a time), never read past n.
+inline __attribute__((always_inline)) void SumProductsBody(float* out, const float* init, const float* const* a,
+                                                           const float* const* b, int64_t terms, int64_t n) {
+  int64_t j = 0;
+  for (; j + 4 * kNR <= n; j += 4 * kNR) {
+    V16 s[4] = {};
+    if (init) for (int i = 0; i < 4; ++i) s[i] = Load<V16>(init + j + i * kNR);
+    for (int64_t t = 0; t < terms; ++t) {
+      const float* at = a[t] + j;
+      const float* bt = b[t] + j;
+      for (int i = 0; i < 4; ++i) s[i] += Load<V16>(at + i * kNR) * Load<V16>(bt + i * kNR);
+    }
+    std::memcpy(out + j, s, sizeof s);
+  }
+  for (; j + kNR <= n; j += kNR) {
+    V16 v = init ? Load<V16>(init + j) : V16{};
+    for (int64_t t = 0; t < terms; ++t) v += Load<V16>(a[t] + j) * Load<V16>(b[t] + j);
+    std::memcpy(out + j, &v, sizeof v);
+  }
+  for (; j + 8 <= n; j += 8) {
+    V8 v = init ? Load<V8>(init + j) : V8{};
+    for (int64_t t = 0; t < terms; ++t) v += Load<V8>(a[t] + j) * Load<V8>(b[t] + j);
+    std::memcpy(out + j, &v, sizeof v);
+  }
+  for (; j < n; ++j) {
+    float v = init ? init[j] : 0.f;
+    for (int64_t t = 0; t < terms; ++t) v += a[t][j] * b[t][j];
+    out[j] = v;
+  }
+}
+
+// Each vector routine, compiled for one instruction set: Name##Suffix with target ISA.
+#define TFJS_VECTOR_ROUTINES(SUFFIX, ...)                                                                          \
+  __VA_ARGS__ void Block##SUFFIX(int64_t mc, int64_t nc, int64_t kc, const float* ap, const float* bp, float* c,  \
+                                 int64_t ldc, bool accumulate) {                                                  \
+    BlockBody(mc, nc, kc, ap, bp, c, ldc, accumulate);                                                            \
+  }                                                                                                               \
+  __VA_ARGS__ void SumProducts##SUFFIX(float* out, const float* init, const float* const* a, const float* const* b, \
+                                       int64_t terms, int64_t n) {                                               \
+    SumProductsBody(out, init, a, b, terms, n);                                                                   \
+  }
+
+TFJS_VECTOR_ROUTINES(Baseline)
+
+struct VectorRoutines {
+  BlockFn block;
+  void (*sum_products)(float*, const float*, const float* const*, const float* const*, int64_t, int64_t);
+};
+
+#if defined(__x86_64__) && defined(__GNUC__)
+// Features, not CPU models: GCC's target_clones("arch=...") dispatch matches model names,
+// which AMD's CPUs never do.
+TFJS_VECTOR_ROUTINES(Avx512, __attribute__((target("avx512f,fma"))))
+TFJS_VECTOR_ROUTINES(Avx2, __attribute__((target("avx2,fma"))))
+
+VectorRoutines Pick() {
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma")) return {BlockAvx512, SumProductsAvx512};
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return {BlockAvx2, SumProductsAvx2};
+  return {BlockBaseline, SumProductsBaseline};
+}
+#else
+VectorRoutines Pick() { return {BlockBaseline, SumProductsBaseline}; }
+#endif
+
+const VectorRoutines kRoutines = Pick();
+const BlockFn Block = kRoutines.block;
+
+
+
 }  // namespace
+
+void SumProducts(float* out, const float* init, const float* const* a, const float* const* b, int64_t terms,
+                 int64_t n) {
+  kRoutines.sum_products(out, init, a, b, terms, n);
+}
 
 void Gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a_data, int64_t lda, const float* b_data,
           int64_t ldb, float beta, float* c, int64_t ldc, bool team) {
