@@ -30,6 +30,11 @@ namespace onednn_tfjs {
 // waking a sleeping OpenMP worker costs more than it saves.
 constexpr int64_t kParallelMin = 1 << 16;
 
+// Elements per chunk of a reduction whose chunks' partial results are merged in a fixed
+// order (see ReduceColumns): small enough that LeNet-5's batch-norm tensors make
+// several, large enough that a chunk is worth handing to a thread.
+constexpr int64_t kReduceChunk = 1 << 14;
+
 // Runs the enclosed oneDNN call on the calling thread only (restored on exit). Small
 // GEMMs finish before a sleeping OpenMP worker would even wake up; oneDNN's sgemm reads
 // the thread count when called, and a primitive when it is created.
