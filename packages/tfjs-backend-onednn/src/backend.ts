@@ -5,7 +5,7 @@ import { NATIVE_KERNELS } from './kernels/index.js';
 import { toKernelConfig } from './kernels/util.js';
 import { native, type KernelPath } from './native.js';
 import { BufferPool } from './pool.js';
-import { batchNormGradSumsKernel, BATCH_NORM_GRAD_SUMS, installFastGradients } from './gradients.js';
+import { batchNormGradSumsKernel, BATCH_NORM_GRAD_SUMS, installFastGradients, RELU_GRAD, reluGradKernel } from './gradients.js';
 
 export const ONEDNN_BACKEND_NAME = 'onednn';
 
@@ -99,8 +99,8 @@ export function registerOnednnBackend(priority = 0): boolean {
     }
     nativeNames.add(kernel.kernelName);
   }
-  if (tf.getKernel(BATCH_NORM_GRAD_SUMS, ONEDNN_BACKEND_NAME) == null) {
-    tf.registerKernel(batchNormGradSumsKernel(ONEDNN_BACKEND_NAME, loaded.addon));
+  for (const [name, make] of [[BATCH_NORM_GRAD_SUMS, batchNormGradSumsKernel], [RELU_GRAD, reluGradKernel]] as const) {
+    if (tf.getKernel(name, ONEDNN_BACKEND_NAME) == null) tf.registerKernel(make(ONEDNN_BACKEND_NAME, loaded.addon));
   }
   // Everything else runs as on cpu: same kernel functions, same storage.
   for (const config of tf.getKernelsForBackend('cpu')) {

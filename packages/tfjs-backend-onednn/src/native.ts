@@ -71,7 +71,7 @@ export const UnaryOp = {
   sigmoid: 10, tanh: 11, reciprocal: 12, leakyRelu: 13, elu: 14, log1p: 15, floor: 16, ceil: 17,
 } as const;
 export const BinaryOp = {
-  add: 0, sub: 1, mul: 2, div: 3, max: 4, min: 5, squaredDifference: 6, pow: 7,
+  add: 0, sub: 1, mul: 2, div: 3, max: 4, min: 5, squaredDifference: 6, pow: 7, reluGrad: 8,
 } as const;
 export const ReduceOp = { sum: 0, max: 1, min: 2, mean: 3, prod: 4 } as const;
 
