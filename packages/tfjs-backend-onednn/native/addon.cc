@@ -37,6 +37,40 @@ std::vector<const ThreadChoices*>& AllThreadChoices() {
   return all;
 }
 
+TeamPolicy& GlobalTeamPolicy() {
+  static TeamPolicy policy;
+  return policy;
+}
+
+bool TeamPolicy::Team() {
+  if (++calls_ >= kSpan) EndPhase();
+  return team_;
+}
+
+void TeamPolicy::EndPhase() {
+  const double us = MicrosSince(start_);
+  // The first phase each way is a warm-up (oneDNN makes its primitives per thread
+  // count): not measured. Then a running average.
+  double& avg = average_[team_];
+  if (phases_[team_] == 1) avg = us;
+  else if (phases_[team_] > 1) avg += kWeight * (us - avg);
+  ++phases_[team_];
+  // Explore both ways first.
+  if (phases_[0] < 2 || phases_[1] < 2) {
+    team_ = phases_[1] < phases_[0];
+  } else {
+    const bool best = average_[1] < kTeamMargin * average_[0];
+    if (best != best_) probe_every_ = kFirstProbe;  // the faster way changed: watch closely
+    else if (probing_) probe_every_ = std::min(probe_every_ * 2, kLastProbe);  // the probe lost
+    best_ = best;
+    probing_ = ++since_probe_ >= probe_every_;
+    if (probing_) since_probe_ = 0;
+    team_ = probing_ ? !best : best;
+  }
+  calls_ = 0;
+  start_ = std::chrono::steady_clock::now();
+}
+
 int& ForcedThreadMode() {
   static int mode = 0;
   return mode;
@@ -132,11 +166,24 @@ Napi::Value ForceThreads(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// threadChoices(): [{ site, key, single: [avg us, samples], all: [avg us, samples] }]
+// threadChoices(): [{ site, key, single: [avg us, samples], all: [avg us, samples] }],
+// the first entry being the process-wide policy (site "policy": mean phase times).
 Napi::Value GetThreadChoices(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Array out = Napi::Array::New(env);
   uint32_t i = 0;
+  {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("site", "policy");
+    o.Set("key", Napi::Array::New(env));
+    for (bool team : {false, true}) {
+      Napi::Array v = Napi::Array::New(env, 2);
+      v.Set(0u, GlobalTeamPolicy().Average(team));
+      v.Set(1u, static_cast<double>(GlobalTeamPolicy().Phases(team)));
+      o.Set(team ? "all" : "single", v);
+    }
+    out.Set(i++, o);
+  }
   for (const ThreadChoices* set : AllThreadChoices()) {
     for (const auto& [key, choice] : set->choices()) {
       Napi::Object o = Napi::Object::New(env);

@@ -145,34 +145,54 @@ inline int64_t Product(const std::vector<int64_t>& v, size_t from = 0, size_t to
   return p;
 }
 
-// Whether some work runs faster on one thread or on all of them depends on its shape and
-// on the machine: where every fork/join waits for a worker that is not running (a busy
-// machine; a VM whose idle vCPU must first be woken, as on the 2-core VM this was built
-// on) one thread wins, often by far; on idle dedicated cores the team wins. A
-// ThreadChoice keeps a running average of both and uses the team only when it is
-// clearly faster, trying the other path now and then (less often while it keeps
-// losing) to follow the load.
+// Whether work runs faster on one thread or on all of them depends on the machine and
+// its load: where every fork/join waits for a worker that is not running (a busy
+// machine; a VM whose idle vCPU must first be woken) one thread wins, often by far; on
+// idle cores the team wins. Timing each loop alone cannot tell: a worker used now and
+// then is always asleep when asked, so the team always looks slow. TeamPolicy decides
+// for the whole process instead, from the wall time of phases of kSpan parallel-capable
+// calls run one way or the other (in training, ~a dozen steps each: same work, JS time
+// included), using the team while its phases are at least 5% faster, and re-trying the
+// other way now and then to follow the load: after 8 phases, then half as often each
+// time it loses again (a team phase on a busy machine can take many times longer).
 //
+// Only work whose result has the same bits either way asks (every output computed by
+// one thread, sums in fixed chunks), so the choice never changes a result.
+class TeamPolicy {
+ public:
+  bool Team();
+  // Diagnostic: mean phase time (us) of [single, team] and phases measured.
+  double Average(bool team) const { return average_[team]; }
+  int64_t Phases(bool team) const { return phases_[team]; }
+
+ private:
+  static constexpr int64_t kSpan = 128, kFirstProbe = 8, kLastProbe = 512;
+  static constexpr double kTeamMargin = 0.95, kWeight = 0.5;
+  void EndPhase();
+  bool team_ = false;
+  bool best_ = false, probing_ = false;
+  int64_t calls_ = 0, since_probe_ = 0, probe_every_ = kFirstProbe;
+  double average_[2] = {0, 0};
+  int64_t phases_[2] = {0, 0};
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+TeamPolicy& GlobalTeamPolicy();
+
 // Tests force one path: 0 = choose, 1 = always one thread, 2 = always the team.
 int& ForcedThreadMode();
 
+// One thread for this call? The forced mode, else the process-wide policy.
+inline bool SingleByPolicy() {
+  if (ForcedThreadMode() != 0) return ForcedThreadMode() == 1;
+  return !GlobalTeamPolicy().Team();
+}
+
+// Per loop and shape: how long each path took (a diagnostic, threadChoices()).
 class ThreadChoice {
  public:
   bool Single() {
     if (MaxThreads() <= 1) return true;
-    if (ForcedThreadMode() != 0) return ForcedThreadMode() == 1;
-    if (samples_[0] < 3) return true;
-    if (samples_[1] < 2) return false;
-    const bool single = average_[0] <= kTeamMargin * average_[1];
-    if (single != last_) {  // the faster path changed: watch closely again
-      last_ = single;
-      interval_ = kFirstProbe;
-    }
-    if (++calls_ < interval_) return single;
-    // Probe the other path; a path that keeps losing is probed half as often each time.
-    calls_ = 0;
-    interval_ = std::min(interval_ * 2, kLastProbe);
-    return !single;
+    return SingleByPolicy();
   }
 
   void Record(bool single, double micros) {
@@ -185,14 +205,9 @@ class ThreadChoice {
   int64_t Samples(bool single) const { return samples_[single ? 0 : 1]; }
 
  private:
-  static constexpr int64_t kFirstProbe = 16, kLastProbe = 1024;
-  static constexpr double kTeamMargin = 1.1;  // the team must be 10% faster to be used
   static constexpr double kWeight = 0.25;
   double average_[2] = {0, 0};
   int64_t samples_[2] = {0, 0};
-  int64_t calls_ = 0;
-  int64_t interval_ = kFirstProbe;
-  bool last_ = true;
 };
 
 // A bounded map of choices (a run meets a handful of shapes; endless new ones reset it).

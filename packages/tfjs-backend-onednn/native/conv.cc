@@ -41,27 +41,15 @@ ThreadChoice& ChoiceFor(const std::vector<int64_t>& key) {
   return choices.For(key);
 }
 
-// Multiply-adds from which a convolution runs on the OpenMP team: oneDNN's, and the
-// portable kernels (whose results do not depend on the thread count, and whose own
-// chunked split pays off much earlier).
-constexpr int64_t kConvTeamMacs = int64_t{64} << 20, kThreadInvariantTeamMacs = int64_t{1} << 20;
-
-// How many threads run a oneDNN convolution changes its result in the last bits
-// (backward weights sums the batch per thread), so unless a mode is pinned the choice
-// follows the size alone, never timings: a seeded run reproduces bit for bit, and a
-// resumed run continues exactly where an uninterrupted one would. LeNet-5's training
-// convolutions (a few million multiply-adds at batch 64) stay on one thread with oneDNN;
-// evaluation batches of 1000 use the team. The portable kernels give the same bits on
-// any thread count, so they use the team from a much smaller size.
-bool ConvSingleThreaded(ThreadChoice& choice, const ConvDims& c) {
-  if (ForcedThreadMode() != 0) return choice.Single();
-  return c.n * c.oh * c.ow * c.oc * c.kh * c.kw * c.ic < (kConvThreadInvariant ? kThreadInvariantTeamMacs : kConvTeamMacs);
-}
-
+// Every convolution kernel gives the same bits on any thread count (the portable ones by
+// construction, oneDNN's forward and backward data as it computes them, its backward
+// weights through fixed batch chunks: conv_dnnl.cc; threads.test.ts checks), so like
+// the loops they take the path TeamPolicy picks, and a seeded run still reproduces bit
+// for bit whichever it is.
 // Runs `body(single)` with the thread count picked for `c`, and records its time.
 template <typename Body>
-void RunTimed(ThreadChoice& choice, const ConvDims& c, Body body) {
-  const bool single = ConvSingleThreaded(choice, c);
+void RunTimed(ThreadChoice& choice, Body body) {
+  const bool single = choice.Single();
   const auto start = std::chrono::steady_clock::now();
   body(single);
   choice.Record(single, MicrosSince(start));
@@ -170,7 +158,7 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
     }
     int32_t alpha_bits;
     std::memcpy(&alpha_bits, &alpha, sizeof alpha_bits);
-    RunTimed(ChoiceFor(ConvKey(0, c, b.data ? 1 + act : -(1 + act), alpha_bits)), c, [&](bool single) {
+    RunTimed(ChoiceFor(ConvKey(0, c, b.data ? 1 + act : -(1 + act), alpha_bits)), [&](bool single) {
       ConvForwardGeneral(c, x.data, w.data, b.data, y.data, act, alpha, single);
     });
   });
@@ -190,7 +178,7 @@ Napi::Value Conv2dBackpropInput(const Napi::CallbackInfo& info) {
       Gemm(false, true, m, k, c.oc, dy.data, c.oc, w.data, c.oc, 0.f, dx.data, k);
       return;
     }
-    RunTimed(ChoiceFor(ConvKey(1, c)), c, [&](bool single) {
+    RunTimed(ChoiceFor(ConvKey(1, c)), [&](bool single) {
       if (IsSingleChannelBackwardData(c)) {
         SingleChannelBackwardData(c, dy.data, w.data, dx.data, single ? 1 : MaxThreads());
       } else {
@@ -214,7 +202,7 @@ Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
       Gemm(true, false, k, c.oc, m, x.data, k, dy.data, c.oc, 0.f, dw.data, c.oc);
       return;
     }
-    RunTimed(ChoiceFor(ConvKey(2, c)), c, [&](bool single) {
+    RunTimed(ChoiceFor(ConvKey(2, c)), [&](bool single) {
       ConvBackwardWeightsGeneral(c, x.data, dy.data, dw.data, single);
     });
   });

@@ -19,13 +19,11 @@ struct ConvDims {
 std::vector<int64_t> ConvKey(int kind, const ConvDims& c, int64_t extra1 = 0, int64_t extra2 = 0);
 
 // The general kernels. `single`: run on the calling thread only, else on the OpenMP team.
+// Each gives the same bits either way.
 void ConvForwardGeneral(const ConvDims& c, const float* x, const float* w, const float* bias, float* y, int act,
                         float alpha, bool single);
 void ConvBackwardDataGeneral(const ConvDims& c, const float* dy, const float* w, float* dx, bool single);
 void ConvBackwardWeightsGeneral(const ConvDims& c, const float* x, const float* dy, float* dw, bool single);
-// Whether the general kernels give the same bits on any thread count (the portable ones
-// do; oneDNN's backward weights sums the batch per thread).
-extern const bool kConvThreadInvariant;
 // The implementation used for these dims (kind 0 forward, 1 backward data, 2 backward weights).
 std::string ConvGeneralImpl(const ConvDims& c, int kind);
 

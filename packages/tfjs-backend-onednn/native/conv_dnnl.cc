@@ -9,6 +9,8 @@
 
 #include <map>
 #include <memory>
+#include <algorithm>
+#include <cstring>
 #include <stdexcept>
 
 namespace onednn_tfjs {
@@ -243,23 +245,70 @@ void ConvBackwardDataGeneral(const ConvDims& c, const float* dy, const float* w,
   s.wait();
 }
 
+// oneDNN's backward weights sums the batch per thread, so its result depends on the
+// thread count. Instead the batch is cut into chunks of kWeightsChunk images (fixed by
+// the shape alone); each chunk runs a one-thread primitive on one thread, into its own
+// partial filter gradient, and the partials are added in chunk order: the same bits on
+// any thread count, so the team may be used whenever it is faster (TeamPolicy).
+constexpr int64_t kWeightsChunk = 16;
+
 void ConvBackwardWeightsGeneral(const ConvDims& c, const float* x, const float* dy, float* dw, bool single) {
   SignalGuard guard;
-  SingleThreaded threads(single);
-  ConvBackwardWeights& e = GetBackwardWeights(c, single);
-  dnnl::stream& s = Stream();
-  e.src.set_data_handle(const_cast<float*>(x));
-  e.diff_dst.set_data_handle(const_cast<float*>(dy));
-  e.diff_weights.user.set_data_handle(dw);
-  e.prim.execute(s, {{DNNL_ARG_SRC, e.src},
-                     {DNNL_ARG_DIFF_DST, e.diff_dst},
-                     {DNNL_ARG_DIFF_WEIGHTS, e.diff_weights.prim},
-                     {DNNL_ARG_SCRATCHPAD, ScratchpadFor(e.pd)}});
-  if (e.diff_weights.reordered) e.diff_weights.to_user.execute(s, e.diff_weights.prim, e.diff_weights.user);
-  s.wait();
+  const int64_t chunks = (c.n + kWeightsChunk - 1) / kWeightsChunk;
+  const int64_t size = c.kh * c.kw * c.ic * c.oc;
+  ConvDims full = c, last = c;
+  full.n = std::min(c.n, kWeightsChunk);
+  last.n = c.n - (chunks - 1) * full.n;
+  // Made here, on the calling thread: the caches are not shared-safe.
+  ConvBackwardWeights* primitives[2];
+  {
+    SingleThreaded one(true);
+    primitives[0] = &GetBackwardWeights(full, true);
+    primitives[1] = last.n == full.n ? primitives[0] : &GetBackwardWeights(last, true);
+  }
+  static std::vector<float> partials;
+  if (partials.size() < static_cast<size_t>(chunks * size)) partials.resize(chunks * size);
+  float* parts = partials.data();
+  const int64_t x_image = c.ih * c.iw * c.ic, dy_image = c.oh * c.ow * c.oc;
+  std::string failure;
+#pragma omp parallel for schedule(static) num_threads(single ? 1 : MaxThreads()) if (!single && chunks > 1)
+  for (int64_t ch = 0; ch < chunks; ++ch) {
+    try {
+      ConvBackwardWeights& e = *primitives[ch == chunks - 1 ? 1 : 0];
+      // Per-thread memory objects, stream and scratchpad: the cached ones are not thread-safe.
+      thread_local dnnl::stream stream(Engine());
+      thread_local std::vector<uint8_t> scratch;
+      thread_local std::vector<float> blocked;
+      const memory::desc scratch_md = e.pd.scratchpad_desc();
+      if (scratch.size() < scratch_md.get_size()) scratch.resize(scratch_md.get_size());
+      memory src(e.src.get_desc(), Engine(), const_cast<float*>(x + ch * full.n * x_image));
+      memory diff_dst(e.diff_dst.get_desc(), Engine(), const_cast<float*>(dy + ch * full.n * dy_image));
+      memory user(e.diff_weights.user.get_desc(), Engine(), parts + ch * size);
+      memory out = user;
+      if (e.diff_weights.reordered) {
+        const memory::desc md = e.diff_weights.prim.get_desc();
+        if (blocked.size() < md.get_size() / sizeof(float) + 1) blocked.resize(md.get_size() / sizeof(float) + 1);
+        out = memory(md, Engine(), blocked.data());
+      }
+      e.prim.execute(stream, {{DNNL_ARG_SRC, src},
+                              {DNNL_ARG_DIFF_DST, diff_dst},
+                              {DNNL_ARG_DIFF_WEIGHTS, out},
+                              {DNNL_ARG_SCRATCHPAD, memory(scratch_md, Engine(), scratch.data())}});
+      if (e.diff_weights.reordered) e.diff_weights.to_user.execute(stream, {{DNNL_ARG_FROM, out}, {DNNL_ARG_TO, user}});
+      stream.wait();
+    } catch (const std::exception& err) {
+#pragma omp critical(onednn_tfjs_weights_failure)
+      failure = err.what();
+    }
+  }
+  if (!failure.empty()) throw std::runtime_error(failure);
+  std::memcpy(dw, parts, size * sizeof(float));
+  for (int64_t ch = 1; ch < chunks; ++ch) {
+    for (int64_t i = 0; i < size; ++i) dw[i] += parts[ch * size + i];
+  }
 }
 
-const bool kConvThreadInvariant = false;
+
 
 std::string ConvGeneralImpl(const ConvDims& c, int kind) {
   SignalGuard guard;

@@ -255,7 +255,6 @@ void ConvBackwardWeightsGeneral(const ConvDims& c, const float* x, const float* 
   }
 }
 
-const bool kConvThreadInvariant = true;
 
 std::string ConvGeneralImpl(const ConvDims& c, int kind) {
   return kind != 1 && IsSingleChannelRows(c) ? "single-channel rows (portable)" : "im2col+gemm (portable)";

@@ -128,16 +128,21 @@ export function loadBestAddon(env: NodeJS.ProcessEnv = process.env, paths: Recor
 export const defaultedEnv: string[] = [];
 
 /**
- * OpenMP (libgomp) reads its settings once, when the addon loads it. By default its
- * idle workers spin for a while before sleeping; on a machine whose cores are busy with
- * other work that is ruinous (each fork/join waits for a worker that was preempted: a
- * LeNet-5 step went from ~10 ms to ~150 ms). Passive waiting costs a wake-up per
- * parallel region instead. A user's own OMP_WAIT_POLICY / GOMP_SPINCOUNT win.
+ * OpenMP (libgomp) reads its settings once, when the addon loads it. Its default lets an
+ * idle worker spin for a long while before sleeping, which is ruinous on a machine whose
+ * cores are busy with other work (a LeNet-5 step went from ~10 ms to ~150 ms); fully
+ * passive waiting makes every parallel region wake a sleeping worker, which on a VM
+ * costs more than the work (the team then never pays). A bounded spin keeps the worker
+ * awake between the kernels of a step and lets it sleep between steps' bursts of
+ * JavaScript; the addon's TeamPolicy drops to one thread when the team is slower (a busy
+ * machine). A user's own OMP_WAIT_POLICY / GOMP_SPINCOUNT win.
  */
+export const DEFAULT_SPINCOUNT = '100000';
+
 function applyThreadingDefaults(): void {
   if (process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined) {
-    process.env.OMP_WAIT_POLICY = 'PASSIVE';
-    defaultedEnv.push('OMP_WAIT_POLICY');
+    process.env.GOMP_SPINCOUNT = DEFAULT_SPINCOUNT;
+    defaultedEnv.push('GOMP_SPINCOUNT');
   }
 }
 
