@@ -47,10 +47,66 @@ dnnl::primitive_attr ScratchpadAttr() {
   return attr;
 }
 
+// oneDNN 3.0 dropped the operation descriptors (convolution_forward::desc, ...): a
+// primitive descriptor is made from the engine and the shapes directly, and eltwise
+// post-ops lost their scale. The three Make* functions below hide the difference.
+#if DNNL_VERSION_MAJOR >= 3
+dnnl::convolution_forward::primitive_desc MakeForward(const Mds& m, prop_kind kind, bool with_bias,
+                                                      const dnnl::primitive_attr& attr) {
+  return with_bias ? dnnl::convolution_forward::primitive_desc(Engine(), kind, algorithm::convolution_direct, m.src,
+                                                              m.weights_any, m.bias, m.dst, m.strides, m.dilates,
+                                                              m.pad_l, m.pad_r, attr)
+                   : dnnl::convolution_forward::primitive_desc(Engine(), kind, algorithm::convolution_direct, m.src,
+                                                              m.weights_any, m.dst, m.strides, m.dilates, m.pad_l,
+                                                              m.pad_r, attr);
+}
+
+dnnl::convolution_backward_data::primitive_desc MakeBackwardData(
+    const Mds& m, const dnnl::convolution_forward::primitive_desc& hint) {
+  return dnnl::convolution_backward_data::primitive_desc(Engine(), algorithm::convolution_direct, m.src,
+                                                         m.weights_any, m.dst, m.strides, m.dilates, m.pad_l, m.pad_r,
+                                                         hint, ScratchpadAttr());
+}
+
+dnnl::convolution_backward_weights::primitive_desc MakeBackwardWeights(
+    const Mds& m, const dnnl::convolution_forward::primitive_desc& hint) {
+  return dnnl::convolution_backward_weights::primitive_desc(Engine(), algorithm::convolution_direct, m.src,
+                                                            m.weights_any, m.dst, m.strides, m.dilates, m.pad_l,
+                                                            m.pad_r, hint, ScratchpadAttr());
+}
+
+void AppendEltwise(dnnl::post_ops& po, algorithm alg, float alpha, float beta) { po.append_eltwise(alg, alpha, beta); }
+#else
+dnnl::convolution_forward::primitive_desc MakeForward(const Mds& m, prop_kind kind, bool with_bias,
+                                                      const dnnl::primitive_attr& attr) {
+  auto d = with_bias ? dnnl::convolution_forward::desc(kind, algorithm::convolution_direct, m.src, m.weights_any,
+                                                       m.bias, m.dst, m.strides, m.dilates, m.pad_l, m.pad_r)
+                     : dnnl::convolution_forward::desc(kind, algorithm::convolution_direct, m.src, m.weights_any,
+                                                       m.dst, m.strides, m.dilates, m.pad_l, m.pad_r);
+  return dnnl::convolution_forward::primitive_desc(d, attr, Engine());
+}
+
+dnnl::convolution_backward_data::primitive_desc MakeBackwardData(
+    const Mds& m, const dnnl::convolution_forward::primitive_desc& hint) {
+  dnnl::convolution_backward_data::desc d(algorithm::convolution_direct, m.src, m.weights_any, m.dst, m.strides,
+                                          m.dilates, m.pad_l, m.pad_r);
+  return dnnl::convolution_backward_data::primitive_desc(d, ScratchpadAttr(), Engine(), hint);
+}
+
+dnnl::convolution_backward_weights::primitive_desc MakeBackwardWeights(
+    const Mds& m, const dnnl::convolution_forward::primitive_desc& hint) {
+  dnnl::convolution_backward_weights::desc d(algorithm::convolution_direct, m.src, m.weights_any, m.dst, m.strides,
+                                             m.dilates, m.pad_l, m.pad_r);
+  return dnnl::convolution_backward_weights::primitive_desc(d, ScratchpadAttr(), Engine(), hint);
+}
+
+void AppendEltwise(dnnl::post_ops& po, algorithm alg, float alpha, float beta) {
+  po.append_eltwise(1.f, alg, alpha, beta);
+}
+#endif
+
 dnnl::convolution_forward::primitive_desc ForwardHint(const Mds& m) {
-  dnnl::convolution_forward::desc d(prop_kind::forward_training, algorithm::convolution_direct, m.src,
-                                    m.weights_any, m.dst, m.strides, m.dilates, m.pad_l, m.pad_r);
-  return dnnl::convolution_forward::primitive_desc(d, Engine());
+  return MakeForward(m, prop_kind::forward_training, false, dnnl::primitive_attr());
 }
 
 // A filter in tfjs layout, possibly reordered into the layout a primitive wants.
@@ -115,11 +171,11 @@ void MakeRoom(Cache<T>& cache) {
 
 void AppendActivation(dnnl::post_ops& po, int act, float alpha) {
   switch (act) {
-    case kRelu: po.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f); break;
-    case kRelu6: po.append_eltwise(1.f, algorithm::eltwise_clip, 0.f, 6.f); break;
-    case kLeakyRelu: po.append_eltwise(1.f, algorithm::eltwise_relu, alpha, 0.f); break;
-    case kElu: po.append_eltwise(1.f, algorithm::eltwise_elu, 1.f, 0.f); break;
-    case kSigmoid: po.append_eltwise(1.f, algorithm::eltwise_logistic, 0.f, 0.f); break;
+    case kRelu: AppendEltwise(po, algorithm::eltwise_relu, 0.f, 0.f); break;
+    case kRelu6: AppendEltwise(po, algorithm::eltwise_clip, 0.f, 6.f); break;
+    case kLeakyRelu: AppendEltwise(po, algorithm::eltwise_relu, alpha, 0.f); break;
+    case kElu: AppendEltwise(po, algorithm::eltwise_elu, 1.f, 0.f); break;
+    case kSigmoid: AppendEltwise(po, algorithm::eltwise_logistic, 0.f, 0.f); break;
     default: break;
   }
 }
@@ -149,11 +205,6 @@ ConvForward& GetForward(const ConvDims& c, bool with_bias, int act, float alpha,
   key.push_back(single);
   return Cached(cache, std::move(key), single, [&] {
     Mds m = MakeMds(c);
-    auto d = with_bias
-                 ? dnnl::convolution_forward::desc(prop_kind::forward_inference, algorithm::convolution_direct, m.src,
-                                                   m.weights_any, m.bias, m.dst, m.strides, m.dilates, m.pad_l, m.pad_r)
-                 : dnnl::convolution_forward::desc(prop_kind::forward_inference, algorithm::convolution_direct, m.src,
-                                                   m.weights_any, m.dst, m.strides, m.dilates, m.pad_l, m.pad_r);
     dnnl::primitive_attr attr = ScratchpadAttr();
     if (act != kLinear) {
       dnnl::post_ops po;
@@ -161,7 +212,7 @@ ConvForward& GetForward(const ConvDims& c, bool with_bias, int act, float alpha,
       attr.set_post_ops(po);
     }
     auto e = std::make_unique<ConvForward>();
-    e->pd = dnnl::convolution_forward::primitive_desc(d, attr, Engine());
+    e->pd = MakeForward(m, prop_kind::forward_inference, with_bias, attr);
     e->prim = dnnl::convolution_forward(e->pd);
     e->src = memory(m.src, Engine(), nullptr);
     e->dst = memory(m.dst, Engine(), nullptr);
@@ -176,10 +227,8 @@ ConvBackwardData& GetBackwardData(const ConvDims& c, bool single) {
   static Cache<ConvBackwardData> cache;
   return Cached(cache, ConvKey(1, c, single), single, [&] {
     Mds m = MakeMds(c);
-    dnnl::convolution_backward_data::desc d(algorithm::convolution_direct, m.src, m.weights_any, m.dst, m.strides,
-                                            m.dilates, m.pad_l, m.pad_r);
     auto e = std::make_unique<ConvBackwardData>();
-    e->pd = dnnl::convolution_backward_data::primitive_desc(d, ScratchpadAttr(), Engine(), ForwardHint(m));
+    e->pd = MakeBackwardData(m, ForwardHint(m));
     e->prim = dnnl::convolution_backward_data(e->pd);
     e->diff_src = memory(m.src, Engine(), nullptr);
     e->diff_dst = memory(m.dst, Engine(), nullptr);
@@ -192,10 +241,8 @@ ConvBackwardWeights& GetBackwardWeights(const ConvDims& c, bool single) {
   static Cache<ConvBackwardWeights> cache;
   return Cached(cache, ConvKey(2, c, single), single, [&] {
     Mds m = MakeMds(c);
-    dnnl::convolution_backward_weights::desc d(algorithm::convolution_direct, m.src, m.weights_any, m.dst, m.strides,
-                                               m.dilates, m.pad_l, m.pad_r);
     auto e = std::make_unique<ConvBackwardWeights>();
-    e->pd = dnnl::convolution_backward_weights::primitive_desc(d, ScratchpadAttr(), Engine(), ForwardHint(m));
+    e->pd = MakeBackwardWeights(m, ForwardHint(m));
     e->prim = dnnl::convolution_backward_weights(e->pd);
     e->src = memory(m.src, Engine(), nullptr);
     e->diff_dst = memory(m.dst, Engine(), nullptr);
