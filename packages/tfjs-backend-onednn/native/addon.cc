@@ -48,12 +48,14 @@ bool TeamPolicy::Team() {
   // parallel region has to wake a sleeping worker (on a VM, an idle vCPU), a cost of the
   // switch, not of the team.
   if (calls_ == kSettle) start_ = std::chrono::steady_clock::now();
-  if (calls_ >= kSettle + kSpan) EndPhase();
+  if (calls_ >= kSettle + kSpan && MicrosSince(start_) >= kMinPhaseMicros) EndPhase();
   return team_;
 }
 
 void TeamPolicy::EndPhase() {
-  const double us = MicrosSince(start_);
+  // Time per call: phases end on time (enough steps to average out GC pauses and the
+  // like), so they hold different numbers of calls.
+  const double us = MicrosSince(start_) / static_cast<double>(calls_ - kSettle);
   // The first phase each way is a warm-up (oneDNN makes its primitives per thread
   // count): not measured. Then a running average.
   double& avg = average_[team_];
@@ -172,7 +174,8 @@ Napi::Value ForceThreads(const Napi::CallbackInfo& info) {
 }
 
 // threadChoices(): [{ site, key, single: [avg us, samples], all: [avg us, samples] }],
-// the first entry being the process-wide policy (site "policy": mean phase times).
+// the first entry being the process-wide policy (site "policy": mean time per call of
+// its phases, one way and the other).
 Napi::Value GetThreadChoices(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Array out = Napi::Array::New(env);

@@ -150,10 +150,10 @@ inline int64_t Product(const std::vector<int64_t>& v, size_t from = 0, size_t to
 // machine; a VM whose idle vCPU must first be woken) one thread wins, often by far; on
 // idle cores the team wins. Timing each loop alone cannot tell: a worker used now and
 // then is always asleep when asked, so the team always looks slow. TeamPolicy decides
-// for the whole process instead, from the wall time of phases of kSpan parallel-capable
-// calls run one way or the other (timed from the kSettle-th call: after a switch the
-// first region wakes a sleeping worker; in training ~a dozen steps, same work, JS time
-// included), using the team while its phases are at least 5% faster, and re-trying the
+// for the whole process instead, from the wall time per call of phases of at least
+// kSpan parallel-capable calls and 150 ms run one way or the other (timed from the
+// kSettle-th call: after a switch the first region wakes a sleeping worker; in training
+// a phase is a few dozen steps, JS time included), using the team while its phases are at least 5% faster, and re-trying the
 // other way now and then to follow the load: after 8 phases, then half as often each
 // time it loses again (a team phase on a busy machine can take many times longer).
 //
@@ -162,12 +162,13 @@ inline int64_t Product(const std::vector<int64_t>& v, size_t from = 0, size_t to
 class TeamPolicy {
  public:
   bool Team();
-  // Diagnostic: mean phase time (us) of [single, team] and phases measured.
+  // Diagnostic: mean time per call (us) of [single, team] phases, and phases measured.
   double Average(bool team) const { return average_[team]; }
   int64_t Phases(bool team) const { return phases_[team]; }
 
  private:
-  static constexpr int64_t kSettle = 16, kSpan = 128, kFirstProbe = 8, kLastProbe = 512;
+  static constexpr int64_t kSettle = 16, kSpan = 128, kFirstProbe = 8, kLastProbe = 256;
+  static constexpr double kMinPhaseMicros = 150000;
   static constexpr double kTeamMargin = 0.95, kWeight = 0.5;
   void EndPhase();
   bool team_ = false;
