@@ -154,8 +154,10 @@ inline int64_t Product(const std::vector<int64_t>& v, size_t from = 0, size_t to
 // kSpan parallel-capable calls and 150 ms run one way or the other (timed from the
 // kSettle-th call: after a switch the first region wakes a sleeping worker; in training
 // a phase is a few dozen steps, JS time included), using the team while its phases are at least 5% faster, and re-trying the
-// other way now and then to follow the load: after 8 phases, then half as often each
-// time it loses again (a team phase on a busy machine can take many times longer).
+// other way now and then to follow the load: after 8 phases, then after 16 while it
+// keeps losing (a team phase on a busy machine is costly; but the policy is shared by
+// everything the process runs, and a model that follows one where the team lost must
+// not wait long for its own verdict).
 //
 // Only work whose result has the same bits either way asks (every output computed by
 // one thread, sums in fixed chunks), so the choice never changes a result.
@@ -167,7 +169,7 @@ class TeamPolicy {
   int64_t Phases(bool team) const { return phases_[team]; }
 
  private:
-  static constexpr int64_t kSettle = 16, kSpan = 128, kFirstProbe = 8, kLastProbe = 256;
+  static constexpr int64_t kSettle = 16, kSpan = 128, kFirstProbe = 8, kLastProbe = 16;
   static constexpr double kMinPhaseMicros = 150000;
   static constexpr double kTeamMargin = 0.95, kWeight = 0.5;
   void EndPhase();
