@@ -8,6 +8,15 @@ training steps and for evaluation (batch 1000). Use Debian's interpreter, which 
 python3-torch: /usr/bin/python3 (a pyenv python3 earlier on PATH may not).
 
     python3 bench/torch_bench.py [--mnist-dir DIR] [--steps N] [--threads N] [--models lenet5,mlp]
+    python3 bench/torch_bench.py --batches FILE --epochs E --images N [--models ...]
+
+Two methods. Steps (the default, a quick look): --warmup untimed steps, then --steps timed
+steps over consecutive slices of the training set. Epochs (--batches, what the root
+`npm run bench` uses, like for like with our runEpochs): FILE holds E epochs of N
+little-endian int32 training-set indices each, the order our loop visits them in; every
+epoch runs all its batches (the last one may be short), with the same running loss and
+accuracy sums our loop keeps, and only training is timed. Epoch 1 warms up; the median
+of epochs 2..E is reported.
 """
 import argparse
 import json
@@ -114,23 +123,77 @@ def bench_model(name, train, test, steps, batch, warmup):
         last_loss = step(warmup + i)
     train_s = time.perf_counter() - t0
 
+    eval_per_sec, acc = evaluate(model, test)
+    return {
+        'trainImagesPerSec': round(steps * batch / train_s),
+        'trainStepMs': round(train_s / steps * 1000, 3),
+        'evalImagesPerSec': eval_per_sec,
+        'steps': steps,
+        'lastLoss': round(last_loss, 4),
+        'testAcc': acc,
+    }
+
+
+def evaluate(model, test):
+    """Test-set images/s (batches of 1000, after one untimed batch) and accuracy."""
     model.eval()
     xt, yt = test
     correct = 0
     with torch.no_grad():
-        model(xt[:1000])  # warm-up, untimed
-    t0 = time.perf_counter()
-    with torch.no_grad():
+        model(xt[:1000])
+        t0 = time.perf_counter()
         for lo in range(0, xt.shape[0], 1000):
             correct += (model(xt[lo:lo + 1000]).argmax(1) == yt[lo:lo + 1000]).sum().item()
-    eval_s = time.perf_counter() - t0
+    return round(xt.shape[0] / (time.perf_counter() - t0)), correct / xt.shape[0]
+
+
+def median(xs):
+    s = sorted(xs)
+    mid = len(s) // 2
+    return s[mid] if len(s) % 2 else (s[mid - 1] + s[mid]) / 2
+
+
+def bench_epochs(name, train, test, perm, epochs, images, batch):
+    """Full epochs over the given index order; training time only, as runEpochs times it."""
+    torch.manual_seed(0)
+    model = MODELS[name]()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    loss_fn = nn.CrossEntropyLoss()
+    x_all, y_all = train
+    per_epoch, cpu_s, wall_s = [], 0.0, 0.0
+    model.train()
+    for e in range(epochs):
+        order = perm[e * images:(e + 1) * images]
+        loss_sum, correct = torch.zeros(()), torch.zeros((), dtype=torch.long)
+        t0, c0 = time.perf_counter(), time.process_time()
+        for lo in range(0, images, batch):
+            idx = order[lo:lo + batch]
+            x, y = x_all[idx], y_all[idx]  # the batch gather, as ours does it
+            opt.zero_grad()
+            logits = model(x)
+            loss = loss_fn(logits, y)
+            loss.backward()
+            opt.step()
+            loss_sum += loss.detach()
+            correct += (logits.detach().argmax(1) == y).sum()
+        last_loss = (loss_sum / -(-images // batch)).item()  # the epoch's one read-back
+        seconds = time.perf_counter() - t0
+        per_epoch.append(images / seconds)
+        if e > 0:
+            cpu_s += time.process_time() - c0
+            wall_s += seconds
+    eval_per_sec, acc = evaluate(model, test)
+    warm = per_epoch[1:] or per_epoch
     return {
-        'trainImagesPerSec': round(steps * batch / train_s),
-        'trainStepMs': round(train_s / steps * 1000, 3),
-        'evalImagesPerSec': round(xt.shape[0] / eval_s),
-        'steps': steps,
-        'lastLoss': round(last_loss, 4),
-        'testAcc': correct / xt.shape[0],
+        'trainImagesPerSec': round(median(warm)),
+        'trainImagesPerSecByEpoch': [round(v) for v in per_epoch],
+        # CPU time over wall time of the warm epochs: 200 means both of 2 cores busy.
+        'trainCpuPercent': round(100 * cpu_s / wall_s) if wall_s else None,
+        'trainImages': images,
+        'epochs': epochs,
+        'lastEpochLoss': round(last_loss, 4),
+        'evalImagesPerSec': eval_per_sec,
+        'testAcc': acc,
     }
 
 
@@ -142,13 +205,26 @@ def main():
     p.add_argument('--batch', type=int, default=64)
     p.add_argument('--threads', type=int, default=2)
     p.add_argument('--models', default='lenet5,mlp')
+    p.add_argument('--batches', help='int32 index file: the epochs method')
+    p.add_argument('--epochs', type=int, default=3)
+    p.add_argument('--images', type=int, default=60000)
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     d = a.mnist_dir
     train = read_idx(os.path.join(d, 'train-images-idx3-ubyte'), os.path.join(d, 'train-labels-idx1-ubyte'))
     test = read_idx(os.path.join(d, 't10k-images-idx3-ubyte'), os.path.join(d, 't10k-labels-idx1-ubyte'))
-    results = {m: bench_model(m, train, test, a.steps, a.batch, a.warmup) for m in a.models.split(',')}
+    if a.batches:
+        with open(a.batches, 'rb') as f:
+            perm = torch.frombuffer(bytearray(f.read()), dtype=torch.int32).long()
+        if perm.numel() != a.epochs * a.images or a.images > train[0].shape[0]:
+            sys.exit(f'{a.batches}: {perm.numel()} indices, expected --epochs x --images = {a.epochs * a.images}')
+        results = {m: bench_epochs(m, train, test, perm, a.epochs, a.images, a.batch) for m in a.models.split(',')}
+        method = f'epochs: {a.epochs} full epochs of {a.images} images in the given order, training time only, median of epochs 2+'
+    else:
+        results = {m: bench_model(m, train, test, a.steps, a.batch, a.warmup) for m in a.models.split(',')}
+        method = f'steps: {a.warmup} warm-up steps, then {a.steps} timed steps'
     json.dump({
+        'method': method,
         'backend': 'pytorch',
         'torch': torch.__version__,
         'threads': torch.get_num_threads(),

@@ -37,11 +37,53 @@ std::vector<const ThreadChoices*>& AllThreadChoices() {
   return all;
 }
 
+TeamPolicy& GlobalTeamPolicy() {
+  static TeamPolicy policy;
+  return policy;
+}
+
+bool TeamPolicy::Team() {
+  ++calls_;
+  // The clock starts a few calls into a phase: after a switch to the team, the first
+  // parallel region has to wake a sleeping worker (on a VM, an idle vCPU), a cost of the
+  // switch, not of the team.
+  if (calls_ == kSettle) start_ = std::chrono::steady_clock::now();
+  if (calls_ >= kSettle + kSpan && MicrosSince(start_) >= kMinPhaseMicros) EndPhase();
+  return team_;
+}
+
+void TeamPolicy::EndPhase() {
+  // Time per call: phases end on time (enough steps to average out GC pauses and the
+  // like), so they hold different numbers of calls.
+  const double us = MicrosSince(start_) / static_cast<double>(calls_ - kSettle);
+  // The first phase each way is a warm-up (oneDNN makes its primitives per thread
+  // count): not measured. Then a running average.
+  double& avg = average_[team_];
+  if (phases_[team_] == 1) avg = us;
+  else if (phases_[team_] > 1) avg += kWeight * (us - avg);
+  ++phases_[team_];
+  // Explore both ways first.
+  if (phases_[0] < 2 || phases_[1] < 2) {
+    team_ = phases_[1] < phases_[0];
+  } else {
+    const bool best = average_[1] < kTeamMargin * average_[0];
+    if (best != best_) probe_every_ = kFirstProbe;  // the faster way changed: watch closely
+    else if (probing_) probe_every_ = std::min(probe_every_ * 2, kLastProbe);  // the probe lost
+    best_ = best;
+    probing_ = ++since_probe_ >= probe_every_;
+    if (probing_) since_probe_ = 0;
+    team_ = probing_ ? !best : best;
+  }
+  calls_ = 0;
+  start_ = std::chrono::steady_clock::now();
+}
+
 int& ForcedThreadMode() {
   static int mode = 0;
   return mode;
 }
 
+#ifdef TFJS_WITH_DNNL
 dnnl::engine& Engine() {
   static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
   return engine;
@@ -59,13 +101,12 @@ dnnl::memory ScratchpadFor(const dnnl::primitive_desc_base& pd) {
   if (size > buffer.size()) buffer.resize(size);
   return dnnl::memory(md, Engine(), size ? buffer.data() : nullptr);
 }
+#endif
 
-void ApplyActivation(float* y, int64_t n, int act, float alpha) {
+void ActivateRange(float* y, int64_t n, int act, float alpha) {
   auto map = [&](auto f) {
-    ParallelFor(n, 1, [=](int64_t b, int64_t e) {
 #pragma omp simd
-      for (int64_t i = b; i < e; ++i) y[i] = f(y[i]);
-    });
+    for (int64_t i = 0; i < n; ++i) y[i] = f(y[i]);
   };
   switch (act) {
     case kRelu: return map([](float v) { return v > 0.f ? v : 0.f; });
@@ -82,15 +123,37 @@ void ApplyActivation(float* y, int64_t n, int act, float alpha) {
   }
 }
 
+void ApplyActivation(float* y, int64_t n, int act, float alpha) {
+  if (act == kLinear) return;
+  ParallelFor(n, 1, [=](int64_t b, int64_t e) { ActivateRange(y + b, e - b, act, alpha); });
+}
+
 namespace {
 
+// version(): oneDNN's version, or "portable" for the build without it.
 Napi::Value Version(const Napi::CallbackInfo& info) {
+#ifdef TFJS_WITH_DNNL
   const dnnl_version_t* v = dnnl_version();
   std::string s = std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);
   return Napi::String::New(info.Env(), s);
+#else
+  return Napi::String::New(info.Env(), "portable");
+#endif
+}
+
+// kernels(): which convolution / matrix-product kernels this build has.
+Napi::Value Kernels(const Napi::CallbackInfo& info) {
+#ifdef TFJS_WITH_DNNL
+  return Napi::String::New(info.Env(), "onednn");
+#else
+  return Napi::String::New(info.Env(), "portable");
+#endif
 }
 
 Napi::Value CpuRuntime(const Napi::CallbackInfo& info) {
+#ifndef TFJS_WITH_DNNL
+  return Napi::String::New(info.Env(), "omp");
+#else
   const dnnl_version_t* v = dnnl_version();
   switch (v->cpu_runtime) {
     case DNNL_RUNTIME_OMP: return Napi::String::New(info.Env(), "omp");
@@ -99,6 +162,7 @@ Napi::Value CpuRuntime(const Napi::CallbackInfo& info) {
     case DNNL_RUNTIME_THREADPOOL: return Napi::String::New(info.Env(), "threadpool");
     default: return Napi::String::New(info.Env(), "unknown");
   }
+#endif
 }
 
 // forceThreads(mode): 0 = choose per loop/shape, 1 = one thread, 2 = all threads (tests).
@@ -109,11 +173,25 @@ Napi::Value ForceThreads(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// threadChoices(): [{ site, key, single: [avg us, samples], all: [avg us, samples] }]
+// threadChoices(): [{ site, key, single: [avg us, samples], all: [avg us, samples] }],
+// the first entry being the process-wide policy (site "policy": mean time per call of
+// its phases, one way and the other).
 Napi::Value GetThreadChoices(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Array out = Napi::Array::New(env);
   uint32_t i = 0;
+  {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("site", "policy");
+    o.Set("key", Napi::Array::New(env));
+    for (bool team : {false, true}) {
+      Napi::Array v = Napi::Array::New(env, 2);
+      v.Set(0u, GlobalTeamPolicy().Average(team));
+      v.Set(1u, static_cast<double>(GlobalTeamPolicy().Phases(team)));
+      o.Set(team ? "all" : "single", v);
+    }
+    out.Set(i++, o);
+  }
   for (const ThreadChoices* set : AllThreadChoices()) {
     for (const auto& [key, choice] : set->choices()) {
       Napi::Object o = Napi::Object::New(env);
@@ -151,9 +229,12 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
 // Creating the engine here surfaces a broken libdnnl at load time, not at the first kernel.
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   StartWorkers();
+#ifdef TFJS_WITH_DNNL
   Engine();
   Stream();
+#endif
   exports.Set("version", Napi::Function::New(env, Version));
+  exports.Set("kernels", Napi::Function::New(env, Kernels));
   exports.Set("cpuRuntime", Napi::Function::New(env, CpuRuntime));
   exports.Set("getThreads", Napi::Function::New(env, GetThreads));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));

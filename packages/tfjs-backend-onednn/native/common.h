@@ -7,7 +7,9 @@
 #pragma once
 
 #include <napi.h>
+#ifdef TFJS_WITH_DNNL
 #include <dnnl.hpp>
+#endif
 
 #include <algorithm>
 #include <chrono>
@@ -27,6 +29,11 @@ namespace onednn_tfjs {
 // Below this much work (elements, roughly) our own loops stay on the calling thread:
 // waking a sleeping OpenMP worker costs more than it saves.
 constexpr int64_t kParallelMin = 1 << 16;
+
+// Elements per chunk of a reduction whose chunks' partial results are merged in a fixed
+// order (see ReduceColumns): small enough that LeNet-5's batch-norm tensors make
+// several, large enough that a chunk is worth handing to a thread.
+constexpr int64_t kReduceChunk = 1 << 14;
 
 // Runs the enclosed oneDNN call on the calling thread only (restored on exit). Small
 // GEMMs finish before a sleeping OpenMP worker would even wake up; oneDNN's sgemm reads
@@ -53,10 +60,6 @@ class SingleThreaded {
   int saved_ = 0;
 };
 
-// Below this many multiply-adds a GEMM stays on one thread (LeNet-5's and the MLP's are
-// all below it: the largest, 64x784x70, is 3.5M).
-constexpr int64_t kSmallGemm = int64_t{1} << 23;
-
 inline int MaxThreads() {
 #ifdef _OPENMP
   return omp_get_max_threads();
@@ -82,12 +85,14 @@ class SignalGuard {
   sigset_t old_;
 };
 
+#ifdef TFJS_WITH_DNNL
 // The oneDNN CPU engine and stream; created once, on first use.
 dnnl::engine& Engine();
 dnnl::stream& Stream();
 
 // One scratchpad shared by every primitive (all calls are sequential on the JS thread).
 dnnl::memory ScratchpadFor(const dnnl::primitive_desc_base& pd);
+#endif
 
 struct F32View {
   float* data = nullptr;
@@ -140,34 +145,58 @@ inline int64_t Product(const std::vector<int64_t>& v, size_t from = 0, size_t to
   return p;
 }
 
-// Whether some work runs faster on one thread or on all of them depends on its shape and
-// on the machine: where every fork/join waits for a worker that is not running (a busy
-// machine; a VM whose idle vCPU must first be woken, as on the 2-core VM this was built
-// on) one thread wins, often by far; on idle dedicated cores the team wins. A
-// ThreadChoice keeps a running average of both and uses the team only when it is
-// clearly faster, trying the other path now and then (less often while it keeps
-// losing) to follow the load.
+// Whether work runs faster on one thread or on all of them depends on the machine and
+// its load: where every fork/join waits for a worker that is not running (a busy
+// machine; a VM whose idle vCPU must first be woken) one thread wins, often by far; on
+// idle cores the team wins. Timing each loop alone cannot tell: a worker used now and
+// then is always asleep when asked, so the team always looks slow. TeamPolicy decides
+// for the whole process instead, from the wall time per call of phases of at least
+// kSpan parallel-capable calls and 150 ms run one way or the other (timed from the
+// kSettle-th call: after a switch the first region wakes a sleeping worker; in training
+// a phase is a few dozen steps, JS time included), using the team while its phases are at least 5% faster, and re-trying the
+// other way now and then to follow the load: after 8 phases, then after 16 while it
+// keeps losing (a team phase on a busy machine is costly; but the policy is shared by
+// everything the process runs, and a model that follows one where the team lost must
+// not wait long for its own verdict).
 //
+// Only work whose result has the same bits either way asks (every output computed by
+// one thread, sums in fixed chunks), so the choice never changes a result.
+class TeamPolicy {
+ public:
+  bool Team();
+  // Diagnostic: mean time per call (us) of [single, team] phases, and phases measured.
+  double Average(bool team) const { return average_[team]; }
+  int64_t Phases(bool team) const { return phases_[team]; }
+
+ private:
+  static constexpr int64_t kSettle = 16, kSpan = 128, kFirstProbe = 8, kLastProbe = 16;
+  static constexpr double kMinPhaseMicros = 150000;
+  static constexpr double kTeamMargin = 0.95, kWeight = 0.5;
+  void EndPhase();
+  bool team_ = false;
+  bool best_ = false, probing_ = false;
+  int64_t calls_ = 0, since_probe_ = 0, probe_every_ = kFirstProbe;
+  double average_[2] = {0, 0};
+  int64_t phases_[2] = {0, 0};
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+TeamPolicy& GlobalTeamPolicy();
+
 // Tests force one path: 0 = choose, 1 = always one thread, 2 = always the team.
 int& ForcedThreadMode();
 
+// One thread for this call? The forced mode, else the process-wide policy.
+inline bool SingleByPolicy() {
+  if (ForcedThreadMode() != 0) return ForcedThreadMode() == 1;
+  return !GlobalTeamPolicy().Team();
+}
+
+// Per loop and shape: how long each path took (a diagnostic, threadChoices()).
 class ThreadChoice {
  public:
   bool Single() {
     if (MaxThreads() <= 1) return true;
-    if (ForcedThreadMode() != 0) return ForcedThreadMode() == 1;
-    if (samples_[0] < 3) return true;
-    if (samples_[1] < 2) return false;
-    const bool single = average_[0] <= kTeamMargin * average_[1];
-    if (single != last_) {  // the faster path changed: watch closely again
-      last_ = single;
-      interval_ = kFirstProbe;
-    }
-    if (++calls_ < interval_) return single;
-    // Probe the other path; a path that keeps losing is probed half as often each time.
-    calls_ = 0;
-    interval_ = std::min(interval_ * 2, kLastProbe);
-    return !single;
+    return SingleByPolicy();
   }
 
   void Record(bool single, double micros) {
@@ -180,14 +209,9 @@ class ThreadChoice {
   int64_t Samples(bool single) const { return samples_[single ? 0 : 1]; }
 
  private:
-  static constexpr int64_t kFirstProbe = 16, kLastProbe = 1024;
-  static constexpr double kTeamMargin = 1.1;  // the team must be 10% faster to be used
   static constexpr double kWeight = 0.25;
   double average_[2] = {0, 0};
   int64_t samples_[2] = {0, 0};
-  int64_t calls_ = 0;
-  int64_t interval_ = kFirstProbe;
-  bool last_ = true;
 };
 
 // A bounded map of choices (a run meets a handful of shapes; endless new ones reset it).
@@ -251,7 +275,10 @@ enum Activation : int {
   kSigmoid = 5,
 };
 
+// Applies the activation to y[0, n): over the team when large (ApplyActivation), or on
+// the calling thread (ActivateRange, for use inside a parallel region).
 void ApplyActivation(float* y, int64_t n, int act, float alpha);
+void ActivateRange(float* y, int64_t n, int act, float alpha);
 
 // Registration hooks, one per source file.
 void InitConv(Napi::Env env, Napi::Object exports);

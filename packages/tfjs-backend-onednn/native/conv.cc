@@ -1,29 +1,23 @@
-// 2-D convolution (forward with fused bias + activation, backward data, backward
-// weights) through oneDNN primitives, cached per shape.
-//
-// Activations stay in the tensors' own NHWC buffers (oneDNN "nhwc"); filters are tfjs
-// HWIO (oneDNN "hwio"). When a primitive wants its weights in a blocked layout, the
-// filter is reordered into a buffer owned by the cache entry (filters are small).
+// 2-D convolution entry points (forward with fused bias + activation, backward data,
+// backward weights): argument checks, the matrix-product special cases on Gemm, the
+// thread choice, and the general kernels of this build (conv_dnnl.cc or
+// conv_portable.cc) for everything else.
 #include "common.h"
+#include "conv.h"
+#include "gemm.h"
 
 #include <algorithm>
 #include <chrono>
-#include <map>
-#include <memory>
+#include <stdexcept>
 
 namespace onednn_tfjs {
+
+std::vector<int64_t> ConvKey(int kind, const ConvDims& c, int64_t extra1, int64_t extra2) {
+  return {kind, c.n, c.ih, c.iw, c.ic, c.oh, c.ow, c.oc, c.kh, c.kw, c.sh, c.sw,
+          c.dh, c.dw, c.pt, c.pl, c.pb, c.pr, extra1, extra2};
+}
+
 namespace {
-
-using dnnl::algorithm;
-using dnnl::memory;
-using dnnl::prop_kind;
-using tag = dnnl::memory::format_tag;
-using dt = dnnl::memory::data_type;
-
-// dims as src/native.ts packs them.
-struct ConvDims {
-  int64_t n, ih, iw, ic, oh, ow, oc, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr;
-};
 
 ConvDims ParseDims(const Napi::CallbackInfo& info, size_t i) {
   std::vector<int64_t> d = ArgInts(info, i, 17, "dims");
@@ -40,193 +34,6 @@ ConvDims ParseDims(const Napi::CallbackInfo& info, size_t i) {
   return c;
 }
 
-std::vector<int64_t> Key(int kind, const ConvDims& c, int64_t extra1 = 0, int64_t extra2 = 0) {
-  return {kind, c.n, c.ih, c.iw, c.ic, c.oh, c.ow, c.oc, c.kh, c.kw, c.sh, c.sw,
-          c.dh, c.dw, c.pt, c.pl, c.pb, c.pr, extra1, extra2};
-}
-
-struct Mds {
-  memory::desc src, weights_user, weights_any, dst, bias;
-  memory::dims strides, dilates, pad_l, pad_r;
-};
-
-Mds MakeMds(const ConvDims& c) {
-  Mds m;
-  m.src = memory::desc({c.n, c.ic, c.ih, c.iw}, dt::f32, tag::nhwc);
-  m.weights_user = memory::desc({c.oc, c.ic, c.kh, c.kw}, dt::f32, tag::hwio);
-  m.weights_any = memory::desc({c.oc, c.ic, c.kh, c.kw}, dt::f32, tag::any);
-  m.dst = memory::desc({c.n, c.oc, c.oh, c.ow}, dt::f32, tag::nhwc);
-  m.bias = memory::desc({c.oc}, dt::f32, tag::a);
-  m.strides = {c.sh, c.sw};
-  m.dilates = {c.dh, c.dw};
-  m.pad_l = {c.pt, c.pl};
-  m.pad_r = {c.pb, c.pr};
-  return m;
-}
-
-dnnl::primitive_attr ScratchpadAttr() {
-  dnnl::primitive_attr attr;
-  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-  return attr;
-}
-
-dnnl::convolution_forward::primitive_desc ForwardHint(const Mds& m) {
-  dnnl::convolution_forward::desc d(prop_kind::forward_training, algorithm::convolution_direct, m.src,
-                                    m.weights_any, m.dst, m.strides, m.dilates, m.pad_l, m.pad_r);
-  return dnnl::convolution_forward::primitive_desc(d, Engine());
-}
-
-// A filter in tfjs layout, possibly reordered into the layout a primitive wants.
-struct Weights {
-  memory user;
-  memory prim;
-  std::vector<float> storage;
-  dnnl::reorder to_prim;    // user -> prim (forward, backward data)
-  dnnl::reorder to_user;    // prim -> user (backward weights)
-  bool reordered = false;
-
-  void Init(const memory::desc& user_md, const memory::desc& prim_md, bool output) {
-    user = memory(user_md, Engine(), nullptr);
-    reordered = user_md != prim_md;
-    if (!reordered) {
-      prim = user;
-      return;
-    }
-    storage.resize(prim_md.get_size() / sizeof(float) + 1);
-    prim = memory(prim_md, Engine(), storage.data());
-    if (output) {
-      to_user = dnnl::reorder(prim, user);
-    } else {
-      to_prim = dnnl::reorder(user, prim);
-    }
-  }
-};
-
-struct ConvForward {
-  dnnl::convolution_forward::primitive_desc pd;
-  dnnl::convolution_forward prim;
-  memory src, dst, bias;
-  Weights weights;
-  bool with_bias = false;
-};
-
-struct ConvBackwardData {
-  dnnl::convolution_backward_data::primitive_desc pd;
-  dnnl::convolution_backward_data prim;
-  memory diff_src, diff_dst;
-  Weights weights;
-};
-
-struct ConvBackwardWeights {
-  dnnl::convolution_backward_weights::primitive_desc pd;
-  dnnl::convolution_backward_weights prim;
-  memory src, diff_dst;
-  Weights diff_weights;
-};
-
-template <typename T>
-using Cache = std::map<std::vector<int64_t>, std::unique_ptr<T>>;
-
-// A training run meets a handful of shapes (train batch, last partial batch, eval
-// batch). Should something feed endless new shapes, start over rather than grow.
-constexpr size_t kMaxCached = 64;
-
-template <typename T>
-void MakeRoom(Cache<T>& cache) {
-  if (cache.size() >= kMaxCached) cache.clear();
-}
-
-void AppendActivation(dnnl::post_ops& po, int act, float alpha) {
-  switch (act) {
-    case kRelu: po.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f); break;
-    case kRelu6: po.append_eltwise(1.f, algorithm::eltwise_clip, 0.f, 6.f); break;
-    case kLeakyRelu: po.append_eltwise(1.f, algorithm::eltwise_relu, alpha, 0.f); break;
-    case kElu: po.append_eltwise(1.f, algorithm::eltwise_elu, 1.f, 0.f); break;
-    case kSigmoid: po.append_eltwise(1.f, algorithm::eltwise_logistic, 0.f, 0.f); break;
-    default: break;
-  }
-}
-
-// The cached primitive for `key`, or a new one from `make` — created under the thread
-// count it will run with, since oneDNN fixes a primitive's work split when it creates it.
-template <typename T, typename Make>
-T& Cached(Cache<T>& cache, std::vector<int64_t> key, bool single, Make make) {
-  auto it = cache.find(key);
-  if (it != cache.end()) return *it->second;
-  MakeRoom(cache);
-  SingleThreaded threads(single);
-  return *cache.emplace(std::move(key), make()).first->second;
-}
-
-std::vector<int64_t> ForwardKey(const ConvDims& c, bool with_bias, int act, float alpha) {
-  int32_t alpha_bits;
-  std::memcpy(&alpha_bits, &alpha, sizeof alpha_bits);
-  return Key(0, c, with_bias ? 1 + act : -(1 + act), alpha_bits);
-}
-
-// Primitives are made per thread count (`single`: one thread, else all): oneDNN fixes a
-// primitive's work split when it creates it.
-ConvForward& GetForward(const ConvDims& c, bool with_bias, int act, float alpha, bool single) {
-  static Cache<ConvForward> cache;
-  auto key = ForwardKey(c, with_bias, act, alpha);
-  key.push_back(single);
-  return Cached(cache, std::move(key), single, [&] {
-    Mds m = MakeMds(c);
-    auto d = with_bias
-                 ? dnnl::convolution_forward::desc(prop_kind::forward_inference, algorithm::convolution_direct, m.src,
-                                                   m.weights_any, m.bias, m.dst, m.strides, m.dilates, m.pad_l, m.pad_r)
-                 : dnnl::convolution_forward::desc(prop_kind::forward_inference, algorithm::convolution_direct, m.src,
-                                                   m.weights_any, m.dst, m.strides, m.dilates, m.pad_l, m.pad_r);
-    dnnl::primitive_attr attr = ScratchpadAttr();
-    if (act != kLinear) {
-      dnnl::post_ops po;
-      AppendActivation(po, act, alpha);
-      attr.set_post_ops(po);
-    }
-    auto e = std::make_unique<ConvForward>();
-    e->pd = dnnl::convolution_forward::primitive_desc(d, attr, Engine());
-    e->prim = dnnl::convolution_forward(e->pd);
-    e->src = memory(m.src, Engine(), nullptr);
-    e->dst = memory(m.dst, Engine(), nullptr);
-    e->with_bias = with_bias;
-    if (with_bias) e->bias = memory(m.bias, Engine(), nullptr);
-    e->weights.Init(m.weights_user, e->pd.weights_desc(), false);
-    return e;
-  });
-}
-
-ConvBackwardData& GetBackwardData(const ConvDims& c, bool single) {
-  static Cache<ConvBackwardData> cache;
-  return Cached(cache, Key(1, c, single), single, [&] {
-    Mds m = MakeMds(c);
-    dnnl::convolution_backward_data::desc d(algorithm::convolution_direct, m.src, m.weights_any, m.dst, m.strides,
-                                            m.dilates, m.pad_l, m.pad_r);
-    auto e = std::make_unique<ConvBackwardData>();
-    e->pd = dnnl::convolution_backward_data::primitive_desc(d, ScratchpadAttr(), Engine(), ForwardHint(m));
-    e->prim = dnnl::convolution_backward_data(e->pd);
-    e->diff_src = memory(m.src, Engine(), nullptr);
-    e->diff_dst = memory(m.dst, Engine(), nullptr);
-    e->weights.Init(m.weights_user, e->pd.weights_desc(), false);
-    return e;
-  });
-}
-
-ConvBackwardWeights& GetBackwardWeights(const ConvDims& c, bool single) {
-  static Cache<ConvBackwardWeights> cache;
-  return Cached(cache, Key(2, c, single), single, [&] {
-    Mds m = MakeMds(c);
-    dnnl::convolution_backward_weights::desc d(algorithm::convolution_direct, m.src, m.weights_any, m.dst, m.strides,
-                                               m.dilates, m.pad_l, m.pad_r);
-    auto e = std::make_unique<ConvBackwardWeights>();
-    e->pd = dnnl::convolution_backward_weights::primitive_desc(d, ScratchpadAttr(), Engine(), ForwardHint(m));
-    e->prim = dnnl::convolution_backward_weights(e->pd);
-    e->src = memory(m.src, Engine(), nullptr);
-    e->diff_dst = memory(m.dst, Engine(), nullptr);
-    e->diff_weights.Init(m.weights_user, e->pd.diff_weights_desc(), true);
-    return e;
-  });
-}
-
 // Per-shape timings of both paths, kept as a diagnostic (threadChoices()) and used when
 // a test or measurement pins the thread mode.
 ThreadChoice& ChoiceFor(const std::vector<int64_t>& key) {
@@ -234,29 +41,17 @@ ThreadChoice& ChoiceFor(const std::vector<int64_t>& key) {
   return choices.For(key);
 }
 
-// Multiply-adds from which a convolution runs on the OpenMP team.
-constexpr int64_t kConvTeamMacs = int64_t{64} << 20;
-
-// How many threads run a convolution changes its result in the last bits (backward
-// weights sums the batch per thread), so unless a mode is pinned the choice follows the
-// size alone, never timings: a seeded run reproduces bit for bit, and a resumed run
-// continues exactly where an uninterrupted one would be. LeNet-5's training convolutions
-// (a few million multiply-adds at batch 64) stay on one thread, which is also what the
-// timings pick on a busy 2-core machine; evaluation batches of 1000 use the team.
-bool ConvSingleThreaded(ThreadChoice& choice, const ConvDims& c) {
-  if (ForcedThreadMode() != 0) return choice.Single();
-  return c.n * c.oh * c.ow * c.oc * c.kh * c.kw * c.ic < kConvTeamMacs;
-}
-
-// Runs `body(single)` with the thread count picked for `c`, timing only the execution
-// (`body` returns after creating any primitive it needs, via `ready`).
+// Every convolution kernel gives the same bits on any thread count (the portable ones by
+// construction, oneDNN's forward and backward data as it computes them, its backward
+// weights through fixed batch chunks: conv_dnnl.cc; threads.test.ts checks), so like
+// the loops they take the path TeamPolicy picks, and a seeded run still reproduces bit
+// for bit whichever it is.
+// Runs `body(single)` with the thread count picked for `c`, and records its time.
 template <typename Body>
-void RunTimed(ThreadChoice& choice, const ConvDims& c, Body body) {
-  const bool single = ConvSingleThreaded(choice, c);
-  SingleThreaded threads(single);
-  std::chrono::steady_clock::time_point start;
-  auto ready = [&start] { start = std::chrono::steady_clock::now(); };
-  body(single, ready);
+void RunTimed(ThreadChoice& choice, Body body) {
+  const bool single = choice.Single();
+  const auto start = std::chrono::steady_clock::now();
+  body(single);
   choice.Record(single, MicrosSince(start));
 }
 
@@ -267,7 +62,7 @@ void CheckLength(const Napi::CallbackInfo& info, const F32View& v, int64_t n, co
 // A convolution that is really a matrix product: the kernel covers the whole unpadded
 // input (LeNet-5's C5: one output pixel), or is 1x1 with stride 1. Then, with
 // K = KH*KW*IC and M = N*OH*OW, NHWC x is [M, K] and HWIO w is [K, OC] as they lie in
-// memory, and sgemm beats the direct kernels several times over at these sizes.
+// memory, and a GEMM beats oneDNN's direct kernels several times over at these sizes.
 bool IsDense(const ConvDims& c) {
   const bool no_pad = c.pt == 0 && c.pl == 0 && c.pb == 0 && c.pr == 0;
   const bool whole = c.kh == c.ih && c.kw == c.iw && c.oh == 1 && c.ow == 1 && c.dh == 0 && c.dw == 0;
@@ -275,30 +70,21 @@ bool IsDense(const ConvDims& c) {
   return no_pad && (whole || pointwise);
 }
 
-void Sgemm(const Napi::CallbackInfo& info, char ta, char tb, int64_t m, int64_t n, int64_t k, const float* a,
-           int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
-  SingleThreaded small(m * n * k < kSmallGemm);
-  if (dnnl_sgemm(ta, tb, m, n, k, 1.f, a, lda, b, ldb, beta, c, ldc) != dnnl_success) {
-    throw Napi::Error::New(info.Env(), "dnnl_sgemm failed");
-  }
-}
-
 // Backward data for a single input channel at stride 1 (LeNet-5's C1, whose input
 // gradient tfjs computes whenever the conv has a fused bias). oneDNN vectorizes this
 // case over input channels, i.e. not at all. Instead, per image:
-//   G[k, p] = sum_oc w[k, oc] * dy[p, oc]    (sgemm, k = kernel tap, p = output pixel)
+//   G[k, p] = sum_oc w[k, oc] * dy[p, oc]    (GEMM, k = kernel tap, p = output pixel)
 //   dx[h, w] = sum_k G[k, (h + pt - kh, w + pl - kw)]   (shifted row adds, vectorized)
 // which is ~2.5x faster here. Images are split across the OpenMP threads.
 bool IsSingleChannelBackwardData(const ConvDims& c) {
   return c.ic == 1 && c.sh == 1 && c.sw == 1 && c.dh == 0 && c.dw == 0;
 }
 
-void SingleChannelBackwardData(const Napi::CallbackInfo& info, const ConvDims& c, const float* dy, const float* w,
-                               float* dx, int threads) {
+void SingleChannelBackwardData(const ConvDims& c, const float* dy, const float* w, float* dx, int threads) {
   const int64_t taps = c.kh * c.kw, pixels = c.oh * c.ow;
   static std::vector<float> scratch;
   if (scratch.size() < static_cast<size_t>(threads * taps * pixels)) scratch.resize(threads * taps * pixels);
-  bool failed = false;
+  std::string failure;
 #pragma omp parallel num_threads(threads)
   {
     int t = 0;
@@ -308,10 +94,11 @@ void SingleChannelBackwardData(const Napi::CallbackInfo& info, const ConvDims& c
     float* g = scratch.data() + t * taps * pixels;
 #pragma omp for schedule(static)
     for (int64_t n = 0; n < c.n; ++n) {
-      // Inside a parallel region oneDNN's sgemm runs on this thread only.
-      if (dnnl_sgemm('N', 'T', taps, pixels, c.oc, 1.f, w, c.oc, dy + n * pixels * c.oc, c.oc, 0.f, g, pixels) !=
-          dnnl_success) {
-        failed = true;
+      try {
+        Gemm(false, true, taps, pixels, c.oc, w, c.oc, dy + n * pixels * c.oc, c.oc, 0.f, g, pixels, false);
+      } catch (const std::exception& e) {
+#pragma omp critical(onednn_tfjs_conv_failure)
+        failure = e.what();
         continue;
       }
       float* image = dx + n * c.ih * c.iw;
@@ -331,7 +118,18 @@ void SingleChannelBackwardData(const Napi::CallbackInfo& info, const ConvDims& c
       }
     }
   }
-  if (failed) throw Napi::Error::New(info.Env(), "dnnl_sgemm failed");
+  if (!failure.empty()) throw std::runtime_error(failure);
+}
+
+// Native failures (a library error, allocation) become JS exceptions.
+template <typename Body>
+Napi::Value Guarded(const Napi::CallbackInfo& info, Body body) {
+  try {
+    body();
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(info.Env(), e.what());
+  }
+  return info.Env().Undefined();
 }
 
 // conv2d(x, filter, bias | null, y, dims, activation, alpha)
@@ -346,38 +144,24 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
   CheckLength(info, y, c.n * c.oh * c.ow * c.oc, "y");
   if (b.data) CheckLength(info, b, c.oc, "bias");
 
-  SignalGuard guard;
-  if (IsDense(c)) {
-    const int64_t m = c.n * c.oh * c.ow, k = c.kh * c.kw * c.ic;
-    float beta = 0.f;
-    if (b.data) {
-      for (int64_t r = 0; r < m; ++r) std::memcpy(y.data + r * c.oc, b.data, c.oc * sizeof(float));
-      beta = 1.f;
+  return Guarded(info, [&] {
+    if (IsDense(c)) {
+      const int64_t m = c.n * c.oh * c.ow, k = c.kh * c.kw * c.ic;
+      float beta = 0.f;
+      if (b.data) {
+        for (int64_t r = 0; r < m; ++r) std::memcpy(y.data + r * c.oc, b.data, c.oc * sizeof(float));
+        beta = 1.f;
+      }
+      Gemm(false, false, m, c.oc, k, x.data, k, w.data, c.oc, beta, y.data, c.oc);
+      ApplyActivation(y.data, m * c.oc, act, alpha);
+      return;
     }
-    Sgemm(info, 'N', 'N', m, c.oc, k, x.data, k, w.data, c.oc, beta, y.data, c.oc);
-    ApplyActivation(y.data, m * c.oc, act, alpha);
-    return info.Env().Undefined();
-  }
-  RunTimed(ChoiceFor(ForwardKey(c, b.data != nullptr, act, alpha)), c, [&](bool single, auto ready) {
-    ConvForward& e = GetForward(c, b.data != nullptr, act, alpha, single);
-    ready();
-    dnnl::stream& s = Stream();
-    e.src.set_data_handle(x.data);
-    e.dst.set_data_handle(y.data);
-    e.weights.user.set_data_handle(w.data);
-    if (e.weights.reordered) e.weights.to_prim.execute(s, e.weights.user, e.weights.prim);
-    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, e.src},
-                                         {DNNL_ARG_WEIGHTS, e.weights.prim},
-                                         {DNNL_ARG_DST, e.dst},
-                                         {DNNL_ARG_SCRATCHPAD, ScratchpadFor(e.pd)}};
-    if (e.with_bias) {
-      e.bias.set_data_handle(b.data);
-      args.emplace(DNNL_ARG_BIAS, e.bias);
-    }
-    e.prim.execute(s, args);
-    s.wait();
+    int32_t alpha_bits;
+    std::memcpy(&alpha_bits, &alpha, sizeof alpha_bits);
+    RunTimed(ChoiceFor(ConvKey(0, c, b.data ? 1 + act : -(1 + act), alpha_bits)), [&](bool single) {
+      ConvForwardGeneral(c, x.data, w.data, b.data, y.data, act, alpha, single);
+    });
   });
-  return info.Env().Undefined();
 }
 
 // conv2dBackpropInput(dy, filter, dx, dims)
@@ -388,32 +172,20 @@ Napi::Value Conv2dBackpropInput(const Napi::CallbackInfo& info) {
   CheckLength(info, w, c.kh * c.kw * c.ic * c.oc, "filter");
   CheckLength(info, dx, c.n * c.ih * c.iw * c.ic, "dx");
 
-  SignalGuard guard;
-  if (IsDense(c)) {  // dx[M, K] = dy[M, OC] . w[K, OC]^T
-    const int64_t m = c.n * c.oh * c.ow, k = c.kh * c.kw * c.ic;
-    Sgemm(info, 'N', 'T', m, k, c.oc, dy.data, c.oc, w.data, c.oc, 0.f, dx.data, k);
-    return info.Env().Undefined();
-  }
-  RunTimed(ChoiceFor(Key(1, c)), c, [&](bool single, auto ready) {
-    if (IsSingleChannelBackwardData(c)) {
-      ready();
-      SingleChannelBackwardData(info, c, dy.data, w.data, dx.data, single ? 1 : MaxThreads());
+  return Guarded(info, [&] {
+    if (IsDense(c)) {  // dx[M, K] = dy[M, OC] . w[K, OC]^T
+      const int64_t m = c.n * c.oh * c.ow, k = c.kh * c.kw * c.ic;
+      Gemm(false, true, m, k, c.oc, dy.data, c.oc, w.data, c.oc, 0.f, dx.data, k);
       return;
     }
-    ConvBackwardData& e = GetBackwardData(c, single);
-    ready();
-    dnnl::stream& s = Stream();
-    e.diff_dst.set_data_handle(dy.data);
-    e.diff_src.set_data_handle(dx.data);
-    e.weights.user.set_data_handle(w.data);
-    if (e.weights.reordered) e.weights.to_prim.execute(s, e.weights.user, e.weights.prim);
-    e.prim.execute(s, {{DNNL_ARG_DIFF_DST, e.diff_dst},
-                       {DNNL_ARG_WEIGHTS, e.weights.prim},
-                       {DNNL_ARG_DIFF_SRC, e.diff_src},
-                       {DNNL_ARG_SCRATCHPAD, ScratchpadFor(e.pd)}});
-    s.wait();
+    RunTimed(ChoiceFor(ConvKey(1, c)), [&](bool single) {
+      if (IsSingleChannelBackwardData(c)) {
+        SingleChannelBackwardData(c, dy.data, w.data, dx.data, single ? 1 : MaxThreads());
+      } else {
+        ConvBackwardDataGeneral(c, dy.data, w.data, dx.data, single);
+      }
+    });
   });
-  return info.Env().Undefined();
 }
 
 // conv2dBackpropFilter(x, dy, dw, dims)
@@ -424,40 +196,25 @@ Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
   CheckLength(info, dy, c.n * c.oh * c.ow * c.oc, "dy");
   CheckLength(info, dw, c.kh * c.kw * c.ic * c.oc, "dw");
 
-  SignalGuard guard;
-  if (IsDense(c)) {  // dw[K, OC] = x[M, K]^T . dy[M, OC]
-    const int64_t m = c.n * c.oh * c.ow, k = c.kh * c.kw * c.ic;
-    Sgemm(info, 'T', 'N', k, c.oc, m, x.data, k, dy.data, c.oc, 0.f, dw.data, c.oc);
-    return info.Env().Undefined();
-  }
-  RunTimed(ChoiceFor(Key(2, c)), c, [&](bool single, auto ready) {
-    ConvBackwardWeights& e = GetBackwardWeights(c, single);
-    ready();
-    dnnl::stream& s = Stream();
-    e.src.set_data_handle(x.data);
-    e.diff_dst.set_data_handle(dy.data);
-    e.diff_weights.user.set_data_handle(dw.data);
-    e.prim.execute(s, {{DNNL_ARG_SRC, e.src},
-                       {DNNL_ARG_DIFF_DST, e.diff_dst},
-                       {DNNL_ARG_DIFF_WEIGHTS, e.diff_weights.prim},
-                       {DNNL_ARG_SCRATCHPAD, ScratchpadFor(e.pd)}});
-    if (e.diff_weights.reordered) e.diff_weights.to_user.execute(s, e.diff_weights.prim, e.diff_weights.user);
-    s.wait();
+  return Guarded(info, [&] {
+    if (IsDense(c)) {  // dw[K, OC] = x[M, K]^T . dy[M, OC]
+      const int64_t m = c.n * c.oh * c.ow, k = c.kh * c.kw * c.ic;
+      Gemm(true, false, k, c.oc, m, x.data, k, dy.data, c.oc, 0.f, dw.data, c.oc);
+      return;
+    }
+    RunTimed(ChoiceFor(ConvKey(2, c)), [&](bool single) {
+      ConvBackwardWeightsGeneral(c, x.data, dy.data, dw.data, single);
+    });
   });
-  return info.Env().Undefined();
 }
 
-// The implementation oneDNN picked for a forward/backward primitive of these dims.
+// The implementation used for a forward/backward convolution of these dims.
 Napi::Value ConvImpl(const Napi::CallbackInfo& info) {
   ConvDims c = ParseDims(info, 0);
   int kind = static_cast<int>(ArgInt(info, 1));
-  SignalGuard guard;
-  if (IsDense(c)) return Napi::String::New(info.Env(), "sgemm");
-  if (kind == 1 && IsSingleChannelBackwardData(c)) return Napi::String::New(info.Env(), "sgemm+shifted adds");
-  const char* name = kind == 0   ? GetForward(c, true, kRelu, 0.f, false).pd.impl_info_str()
-                     : kind == 1 ? GetBackwardData(c, false).pd.impl_info_str()
-                                 : GetBackwardWeights(c, false).pd.impl_info_str();
-  return Napi::String::New(info.Env(), name);
+  if (IsDense(c)) return Napi::String::New(info.Env(), "gemm");
+  if (kind == 1 && IsSingleChannelBackwardData(c)) return Napi::String::New(info.Env(), "gemm+shifted adds");
+  return Napi::String::New(info.Env(), ConvGeneralImpl(c, kind));
 }
 
 }  // namespace

@@ -89,6 +89,7 @@ enum Binary : int {
   kBMin = 5,
   kBSquaredDiff = 6,
   kBPow = 7,
+  kBReluGrad = 8,
 };
 
 struct AddF { float operator()(float a, float b) const { return a + b; } };
@@ -99,6 +100,8 @@ struct MaxF { float operator()(float a, float b) const { return (a != a || b != 
 struct MinF { float operator()(float a, float b) const { return (a != a || b != b) ? NAN : (a < b ? a : b); } };
 struct SqDiffF { float operator()(float a, float b) const { float d = a - b; return d * d; } };
 struct PowF { float operator()(float a, float b) const { return std::pow(a, b); } };
+// dy * step(x), as tfjs's Relu gradient computes it in two kernels (NaN x passes through).
+struct ReluGradF { float operator()(float dy, float x) const { return dy * (x != x ? x : (x > 0.f ? 1.f : 0.f)); } };
 
 constexpr int kMaxRank = 8;
 
@@ -272,6 +275,7 @@ Napi::Value BinaryOp(const Napi::CallbackInfo& info) {
     case kBMin: Broadcast(a.data, b.data, y.data, L, n, MinF{}); break;
     case kBSquaredDiff: Broadcast(a.data, b.data, y.data, L, n, SqDiffF{}); break;
     case kBPow: Broadcast(a.data, b.data, y.data, L, n, PowF{}); break;
+    case kBReluGrad: Broadcast(a.data, b.data, y.data, L, n, ReluGradF{}); break;
     default: throw Napi::RangeError::New(info.Env(), "unknown binary op");
   }
   return info.Env().Undefined();

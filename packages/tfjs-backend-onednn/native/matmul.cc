@@ -1,6 +1,9 @@
-// Batched matrix multiply with optional fused bias and activation, on oneDNN's sgemm
-// (row-major, runtime transposes, its own JIT kernels and OpenMP threading).
+// Batched matrix multiply with optional fused bias and activation, on Gemm (oneDNN's
+// sgemm, or the portable kernel).
 #include "common.h"
+#include "gemm.h"
+
+#include <stdexcept>
 
 namespace onednn_tfjs {
 namespace {
@@ -22,8 +25,6 @@ Napi::Value MatMul(const Napi::CallbackInfo& info) {
   Require(info, !bias.data || static_cast<int64_t>(bias.length) == n, "bias: wrong length");
 
   const int64_t lda = ta ? m : k, ldb = tb ? k : n;
-  SignalGuard guard;
-  SingleThreaded small(m * n * k < kSmallGemm);
   for (int64_t i = 0; i < batch; ++i) {
     const float* ai = a.data + (i % batch_a) * m * k;
     const float* bi = b.data + (i % batch_b) * k * n;
@@ -37,8 +38,11 @@ Napi::Value MatMul(const Napi::CallbackInfo& info) {
       if (!bias.data) std::memset(ci, 0, m * n * sizeof(float));
       continue;
     }
-    dnnl_status_t st = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, 1.f, ai, lda, bi, ldb, beta, ci, n);
-    if (st != dnnl_success) throw Napi::Error::New(info.Env(), "dnnl_sgemm failed");
+    try {
+      Gemm(ta, tb, m, n, k, ai, lda, bi, ldb, beta, ci, n);
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(info.Env(), e.what());
+    }
   }
   ApplyActivation(c.data, batch * m * n, act, alpha);
   return info.Env().Undefined();

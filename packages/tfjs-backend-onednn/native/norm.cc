@@ -2,6 +2,7 @@
 // parameter is read cyclically (index i mod its length), as the tfjs cpu kernel does.
 #include "common.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace onednn_tfjs {
@@ -74,23 +75,38 @@ Napi::Value BatchNormGradSums(const Napi::CallbackInfo& info) {
   Require(info, static_cast<int64_t>(sums.length) == 2 * c, "batchNormGradSums: sums must hold 2 * C");
   const int64_t rows = static_cast<int64_t>(x.length) / c;
   // Rows are folded `group` at a time into lanes of a multiple of C (>= 64) so that a few
-  // channels still vectorize; the lanes are added up per channel at the end.
+  // channels still vectorize; the lanes are added up per channel at the end. Fixed
+  // chunks of rows, merged in order, may run on several threads (same bits either way).
   const int64_t group = c >= 64 ? 1 : (64 + c - 1) / c, width = group * c, blocks = rows / group;
-  std::vector<double> a1(width, 0.0), a2(width, 0.0);
+  const int64_t per_chunk = std::max<int64_t>(1, kReduceChunk / width), chunks = (blocks + per_chunk - 1) / per_chunk;
+  std::vector<double> partial(2 * std::max<int64_t>(chunks, 1) * width, 0.0);
   std::vector<float> mw(width);
   for (int64_t j = 0; j < width; ++j) mw[j] = mean.data[j % c];
-  const float* __restrict g = dy.data;
-  const float* __restrict xs = x.data;
-  const float* __restrict m = mw.data();
-  double* __restrict s1 = a1.data();
-  double* __restrict s2 = a2.data();
-  for (int64_t b = 0; b < blocks; ++b) {
-    const float* gb = g + b * width;
-    const float* xb = xs + b * width;
+  const float* g = dy.data;
+  const float* xs = x.data;
+  const float* m = mw.data();
+  double* parts = partial.data();
+  ParallelFor(chunks, 2 * per_chunk * width, [=](int64_t b, int64_t e) {
+    for (int64_t ch = b; ch < e; ++ch) {
+      double* __restrict s1 = parts + 2 * ch * width;
+      double* __restrict s2 = s1 + width;
+      for (int64_t k = ch * per_chunk; k < std::min(blocks, (ch + 1) * per_chunk); ++k) {
+        const float* __restrict gb = g + k * width;
+        const float* __restrict xb = xs + k * width;
 #pragma omp simd
+        for (int64_t j = 0; j < width; ++j) {
+          s1[j] += gb[j];
+          s2[j] += static_cast<double>(gb[j]) * (xb[j] - m[j]);
+        }
+      }
+    }
+  });
+  double* s1 = parts;
+  double* s2 = parts + width;
+  for (int64_t ch = 1; ch < chunks; ++ch) {
     for (int64_t j = 0; j < width; ++j) {
-      s1[j] += gb[j];
-      s2[j] += static_cast<double>(gb[j]) * (xb[j] - m[j]);
+      s1[j] += parts[2 * ch * width + j];
+      s2[j] += parts[2 * ch * width + width + j];
     }
   }
   for (int64_t k = 0; k < c; ++k) {

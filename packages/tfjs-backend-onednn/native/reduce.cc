@@ -59,30 +59,38 @@ void ReduceRows(const float* x, int64_t outer, int64_t len, float* y, double sca
 
 // y[o, i] = reduce over r of x[o, r, i] (inner > 1). Rows of the [R, inner] slab are
 // folded into a wider accumulator (a multiple of `inner` of at least 64 lanes) so that
-// a short inner dimension (e.g. 6 channels) still vectorizes; threads split the rows.
+// a short inner dimension (e.g. 6 channels) still vectorizes. The slab is cut into
+// chunks fixed by its shape alone; threads take whole chunks, and the chunks' partial
+// results are merged in chunk order, so the result has the same bits on one thread or
+// many (a seeded run reproduces whichever path the thread choice takes).
 template <typename Op>
 void ReduceColumns(const float* x, int64_t outer, int64_t red, int64_t inner, float* y, double scale) {
   using Acc = typename Op::Acc;
   const int64_t group = inner >= 64 ? 1 : (64 + inner - 1) / inner;  // rows folded per lane block
   const int64_t width = group * inner;
   const int64_t blocks = red / group;
-  std::vector<Acc> total(width);
+  const int64_t per_chunk = std::max<int64_t>(1, kReduceChunk / width), chunks = (blocks + per_chunk - 1) / per_chunk;
+  std::vector<Acc> partial(std::max<int64_t>(chunks, 1) * width);
   for (int64_t o = 0; o < outer; ++o) {
     const float* slab = x + o * red * inner;
-    std::fill(total.begin(), total.end(), Op::Init());
-    ParallelFor(blocks, width, [&](int64_t b, int64_t e) {
-      std::vector<Acc> acc(width, Op::Init());
-      for (int64_t k = b; k < e; ++k) {
-        const float* blk = slab + k * width;
+    std::fill(partial.begin(), partial.end(), Op::Init());
+    Acc* parts = partial.data();
+    ParallelFor(chunks, per_chunk * width, [=](int64_t b, int64_t e) {
+      for (int64_t ch = b; ch < e; ++ch) {
+        Acc* __restrict acc = parts + ch * width;
+        for (int64_t k = ch * per_chunk; k < std::min(blocks, (ch + 1) * per_chunk); ++k) {
+          const float* blk = slab + k * width;
 #pragma omp simd
-        for (int64_t j = 0; j < width; ++j) acc[j] = Op::Step(acc[j], blk[j]);
+          for (int64_t j = 0; j < width; ++j) acc[j] = Op::Step(acc[j], blk[j]);
+        }
       }
-#pragma omp critical(onednn_tfjs_reduce)
-      for (int64_t j = 0; j < width; ++j) total[j] = Op::Merge(total[j], acc[j]);
     });
+    for (int64_t ch = 1; ch < chunks; ++ch) {
+      for (int64_t j = 0; j < width; ++j) parts[j] = Op::Merge(parts[j], parts[ch * width + j]);
+    }
     for (int64_t i = 0; i < inner; ++i) {
       Acc sum = Op::Init();
-      for (int64_t g = 0; g < group; ++g) sum = Op::Merge(sum, total[g * inner + i]);
+      for (int64_t g = 0; g < group; ++g) sum = Op::Merge(sum, parts[g * inner + i]);
       for (int64_t r = blocks * group; r < red; ++r) sum = Op::Step(sum, slab[r * inner + i]);
       y[o * inner + i] = static_cast<float>(sum * scale);
     }

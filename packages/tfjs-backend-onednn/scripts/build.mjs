@@ -1,15 +1,25 @@
 #!/usr/bin/env node
 // Builds the native addon with node-gyp. Used as this package's `install` script (npm
 // runs it for workspace packages during `npm ci` / `npm install` at the root) and as its
-// `build` script (turbo). The addon is optional: if it cannot be built here (no
-// compiler, no libdnnl headers, no Node headers), this prints one warning, records the
-// reason in build/unavailable.txt for onednnAvailability(), and exits 0, so installs
-// never fail because of it. `--strict` (or TFJS_ONEDNN_STRICT=1) makes a failed build
-// an error instead, for CI machines that must have the backend.
+// `build` script (turbo).
+//
+// Two builds of the same kernels, side by side in build/Release:
+// - tfjs_portable.node needs only a C++ compiler: its convolutions and matrix products
+//   are our own (im2col + a blocked, vectorised GEMM). Always built.
+// - tfjs_onednn.node uses oneDNN (libdnnl) for them. Built when oneDNN's headers are
+//   found, unless TFJS_ONEDNN_PORTABLE=1. If it fails to build, the reason goes to
+//   build/onednn-unavailable.txt and the portable build is still made.
+// The loader (src/native.ts) takes the oneDNN build when it loads, else the portable one.
+//
+// The addon is optional: if neither can be built here (no compiler, no Node headers),
+// this prints one warning, records the reason in build/unavailable.txt for
+// onednnAvailability(), and exits 0, so installs never fail because of it. `--strict`
+// (or TFJS_ONEDNN_STRICT=1) makes a failed build an error instead, for CI machines that
+// must have the backend.
 //
 // Plain .mjs on purpose: it runs before the workspace's TypeScript tooling exists.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,13 +27,18 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const buildDir = join(root, 'build');
 const notePath = join(buildDir, 'unavailable.txt');
-const addonPath = join(buildDir, 'Release', 'tfjs_onednn.node');
+const onednnNotePath = join(buildDir, 'onednn-unavailable.txt');
+const choicePath = join(buildDir, 'with_dnnl.txt');
+const addonPaths = {
+  onednn: join(buildDir, 'Release', 'tfjs_onednn.node'),
+  portable: join(buildDir, 'Release', 'tfjs_portable.node'),
+};
 const strict = process.argv.includes('--strict') || process.env.TFJS_ONEDNN_STRICT === '1';
 
 function unavailable(reason) {
   mkdirSync(buildDir, { recursive: true });
   writeFileSync(notePath, `${reason}\n`);
-  rmSync(addonPath, { force: true });
+  for (const path of Object.values(addonPaths)) rmSync(path, { force: true });
   const message = `@mnist/tfjs-backend-onednn: native addon not built, the onednn backend is unavailable: ${reason}`;
   if (strict) {
     console.error(message);
@@ -73,40 +88,74 @@ function diagnose(log) {
   return `node-gyp failed: ${(lines.slice(0, 3).join(' | ') || log.trim().split('\n').slice(-3).join(' | ')).slice(0, 600)}`;
 }
 
+/** Whether the compiler finds oneDNN's C++ header. */
+function hasOnednnHeaders() {
+  const cxx = process.env.CXX || 'c++';
+  const r = spawnSync(cxx, ['-E', '-x', 'c++', '-', '-o', '/dev/null'], { input: '#include <dnnl.hpp>\n', encoding: 'utf8' });
+  return r.status === 0;
+}
+
 const nodeGyp = findNodeGyp();
 if (!nodeGyp) unavailable('node-gyp not found (it ships with npm)');
 
 const nodeDir = findNodeDir();
 const gypArgs = nodeDir ? [`--nodedir=${nodeDir}`] : [];
 const jobs = ['--jobs', 'max'];
-// Configure once, then let make rebuild only what changed (a no-op when up to date).
-const steps = existsSync(join(buildDir, 'Makefile'))
-  ? [['build', ...jobs, ...gypArgs]]
-  : [['configure', ...gypArgs], ['build', ...jobs, ...gypArgs]];
 
 let log = '';
-for (const args of steps) {
+function gyp(args) {
   const r = spawnSync(process.execPath, [nodeGyp, ...args], { cwd: root, encoding: 'utf8', env: process.env });
   log += `${r.stdout ?? ''}${r.stderr ?? ''}`;
   if (r.error) unavailable(`could not run node-gyp: ${r.error.message}`);
-  if (r.status !== 0) {
-    // A stale configuration (another Node, moved checkout) is the usual cause: retry clean once.
-    if (args[0] === 'build' && steps.length === 1) {
-      const clean = spawnSync(process.execPath, [nodeGyp, 'rebuild', ...jobs, ...gypArgs], {
-        cwd: root, encoding: 'utf8', env: process.env,
-      });
-      log += `${clean.stdout ?? ''}${clean.stderr ?? ''}`;
-      if (clean.status === 0) break;
-    }
-    unavailable(diagnose(log));
-  }
+  return r.status === 0;
 }
 
-// Load it once, so a broken libdnnl or ABI mismatch is reported now rather than at run time.
-try {
-  const addon = createRequire(import.meta.url)(addonPath);
-  rmSync(notePath, { force: true });
-  console.log(`@mnist/tfjs-backend-onednn: built ${addonPath} (oneDNN ${addon.version()})`);
-} catch (err) {
-  unavailable(`built, but the addon does not load: ${err.message}`);
+/** Configures for this choice of targets (once; again when it changes), then builds. */
+function build(withDnnl) {
+  const choice = String(withDnnl ? 1 : 0);
+  const configured = existsSync(join(buildDir, 'Makefile')) && existsSync(choicePath) && readFileSync(choicePath, 'utf8') === choice;
+  const configure = () => gyp(['configure', ...gypArgs, '--', `-Dwith_dnnl=${choice}`]) && (writeFileSync(choicePath, choice), true);
+  if (!configured && !configure()) return false;
+  if (gyp(['build', ...jobs, ...gypArgs])) return true;
+  // A stale configuration (another Node, moved checkout) is the usual cause: retry clean once.
+  if (!configured) return false;
+  rmSync(choicePath, { force: true });
+  return gyp(['clean']) && configure() && gyp(['build', ...jobs, ...gypArgs]);
+}
+
+/** Loads an addon in a child process (a broken libdnnl must not take this one down). */
+function check(path) {
+  const r = spawnSync(process.execPath, ['-e', `console.log(require(${JSON.stringify(path)}).version())`], { encoding: 'utf8' });
+  return r.status === 0 ? { ok: true, version: r.stdout.trim() } : { ok: false, reason: (r.stderr.trim().split('\n').find((l) => /Error/.test(l)) ?? r.stderr.trim()).slice(0, 300) };
+}
+
+let onednnReason = null;
+if (process.env.TFJS_ONEDNN_PORTABLE === '1') onednnReason = 'not built: TFJS_ONEDNN_PORTABLE=1';
+else if (!hasOnednnHeaders()) onednnReason = 'oneDNN headers not found (dnnl.hpp); install libdnnl-dev';
+
+let built = onednnReason === null && build(true);
+if (onednnReason === null && !built) {
+  onednnReason = diagnose(log);
+  log = '';
+}
+if (!built) {
+  rmSync(addonPaths.onednn, { force: true });
+  built = build(false);
+}
+if (!built) unavailable(diagnose(log));
+
+// Load them once, so a broken libdnnl or ABI mismatch is reported now rather than at run time.
+const portable = check(addonPaths.portable);
+if (!portable.ok) unavailable(`built, but the addon does not load: ${portable.reason}`);
+rmSync(notePath, { force: true });
+if (onednnReason === null) {
+  const onednn = check(addonPaths.onednn);
+  if (!onednn.ok) onednnReason = `built, but it does not load: ${onednn.reason}`;
+}
+if (onednnReason === null) {
+  rmSync(onednnNotePath, { force: true });
+  console.log(`@mnist/tfjs-backend-onednn: built ${addonPaths.onednn} (oneDNN ${check(addonPaths.onednn).version}) and ${addonPaths.portable}`);
+} else {
+  writeFileSync(onednnNotePath, `${onednnReason}\n`);
+  console.log(`@mnist/tfjs-backend-onednn: built ${addonPaths.portable} (portable kernels; oneDNN build: ${onednnReason})`);
 }

@@ -1,37 +1,59 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ONEDNN_BACKEND_NAME, onednnAvailability, OnednnBackend, registerOnednnBackend } from './index.js';
-import { loadAddon, native, packParams } from './native.js';
+import { ADDON_PATHS, loadAddon, loadBestAddon, native, packParams } from './native.js';
 import { describeOnednn } from '../test/compare.js';
 
 describe('availability', () => {
   it('reports a missing addon as unavailable, with the reason', () => {
     const dir = mkdtempSync(join(tmpdir(), 'onednn-'));
-    const missing = loadAddon(join(dir, 'nope.node'), join(dir, 'no-note.txt'));
+    const missing = loadAddon(join(dir, 'nope.node'), 'test', join(dir, 'no-note.txt'));
     expect(missing.ok).toBe(false);
     if (!missing.ok) expect(missing.reason).toMatch(/not built/);
 
     writeFileSync(join(dir, 'unavailable.txt'), 'oneDNN headers not found (dnnl.hpp); install libdnnl-dev\n');
-    const noted = loadAddon(join(dir, 'nope.node'), join(dir, 'unavailable.txt'));
+    const noted = loadAddon(join(dir, 'nope.node'), 'test', join(dir, 'unavailable.txt'));
     expect(noted).toEqual({ ok: false, reason: 'the native addon was not built: oneDNN headers not found (dnnl.hpp); install libdnnl-dev' });
   });
 
   it('reports an addon that does not load', () => {
     const dir = mkdtempSync(join(tmpdir(), 'onednn-'));
     writeFileSync(join(dir, 'broken.node'), 'not a shared object');
-    const broken = loadAddon(join(dir, 'broken.node'));
+    const broken = loadAddon(join(dir, 'broken.node'), 'test');
     expect(broken.ok).toBe(false);
     if (!broken.ok) expect(broken.reason).toMatch(/could not load/);
   });
 
   it('onednnAvailability() has a version or a reason', () => {
     const a = onednnAvailability();
-    if (a.available) expect(a.version).toMatch(/^\d+\.\d+\.\d+$/);
+    if (a.available) expect(a.version).toMatch(a.kernels === 'onednn' ? /^\d+\.\d+\.\d+$/ : /^portable$/);
     else expect(a.reason.length).toBeGreaterThan(0);
+  });
+
+  it('falls back to the portable build when the oneDNN build does not load, and says why', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'onednn-'));
+    writeFileSync(join(dir, 'broken.node'), 'not a shared object');
+    const paths = { onednn: join(dir, 'broken.node'), portable: ADDON_PATHS.portable };
+    const loaded = loadBestAddon({}, paths);
+    if (!existsSync(ADDON_PATHS.portable)) {
+      expect(loaded.ok).toBe(false);
+      return;
+    }
+    expect(loaded.ok && loaded.addon.kernels()).toBe('portable');
+    if (loaded.ok) expect(loaded.why).toMatch(/^portable kernels: the oneDNN build is unavailable \(could not load .*broken\.node/);
+    const forced = loadBestAddon({ TFJS_ONEDNN_PORTABLE: '1' });
+    expect(forced.ok && forced.why).toBe('portable kernels: TFJS_ONEDNN_PORTABLE=1');
+  });
+
+  // CI runs the suite once per build with TFJS_ONEDNN_EXPECT=onednn / =portable, so a
+  // build that silently fell back fails there instead of testing the other one twice.
+  it.runIf(process.env.TFJS_ONEDNN_EXPECT)('loaded the build CI expects ($TFJS_ONEDNN_EXPECT)', () => {
+    const a = onednnAvailability();
+    expect(a.available ? a.kernels : a.reason).toBe(process.env.TFJS_ONEDNN_EXPECT);
   });
 });
 

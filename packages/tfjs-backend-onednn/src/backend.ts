@@ -3,9 +3,9 @@ import type { backend_util } from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { NATIVE_KERNELS } from './kernels/index.js';
 import { toKernelConfig } from './kernels/util.js';
-import { native } from './native.js';
+import { native, type KernelPath } from './native.js';
 import { BufferPool } from './pool.js';
-import { batchNormGradSumsKernel, BATCH_NORM_GRAD_SUMS, installFastGradients } from './gradients.js';
+import { batchNormGradSumsKernel, BATCH_NORM_GRAD_SUMS, installFastGradients, RELU_GRAD, reluGradKernel } from './gradients.js';
 
 export const ONEDNN_BACKEND_NAME = 'onednn';
 
@@ -27,13 +27,18 @@ function pinSlicedInputs(config: tf.KernelConfig): tf.KernelFunc {
   };
 }
 
-export type OnednnAvailability = { available: true; version: string } | { available: false; reason: string };
+export type OnednnAvailability =
+  | { available: true; version: string; kernels: KernelPath; why: string }
+  | { available: false; reason: string };
 
-/** Whether the native addon loads here, with oneDNN's version or the reason it does not. */
+/**
+ * Whether the native addon loads here: which kernels it runs (oneDNN's, with its
+ * version, or the portable ones), and why that build was taken; or why none loads.
+ */
 export function onednnAvailability(): OnednnAvailability {
   const loaded = native();
   if (!loaded.ok) return { available: false, reason: loaded.reason };
-  return { available: true, version: loaded.addon.version() };
+  return { available: true, version: loaded.addon.version(), kernels: loaded.addon.kernels(), why: loaded.why };
 }
 
 /**
@@ -94,8 +99,8 @@ export function registerOnednnBackend(priority = 0): boolean {
     }
     nativeNames.add(kernel.kernelName);
   }
-  if (tf.getKernel(BATCH_NORM_GRAD_SUMS, ONEDNN_BACKEND_NAME) == null) {
-    tf.registerKernel(batchNormGradSumsKernel(ONEDNN_BACKEND_NAME, loaded.addon));
+  for (const [name, make] of [[BATCH_NORM_GRAD_SUMS, batchNormGradSumsKernel], [RELU_GRAD, reluGradKernel]] as const) {
+    if (tf.getKernel(name, ONEDNN_BACKEND_NAME) == null) tf.registerKernel(make(ONEDNN_BACKEND_NAME, loaded.addon));
   }
   // Everything else runs as on cpu: same kernel functions, same storage.
   for (const config of tf.getKernelsForBackend('cpu')) {

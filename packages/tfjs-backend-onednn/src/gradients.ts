@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
-import type { NativeAddon } from './native.js';
+import { BinaryOp, packParams, type NativeAddon } from './native.js';
+import { alloc } from './kernels/util.js';
 
 /**
  * Cheaper formulations of op gradients whose tfjs versions make many passes over large
@@ -17,6 +18,11 @@ import type { NativeAddon } from './native.js';
  *   sum(dy) and sum(dy * (x - mean)), taken together in one pass by a native kernel.
  */
 export const BATCH_NORM_GRAD_SUMS = 'OnednnBatchNormGradSums';
+/**
+ * - Relu: tfjs computes dx = dy * step(x), two kernels and an x-sized intermediate per
+ *   ReLU per step (LeNet-5 has five); here one native kernel computes the same products.
+ */
+export const RELU_GRAD = 'OnednnReluGrad';
 
 const FAST = Symbol('onednn fast gradient');
 type Marked = tf.GradConfig & { [FAST]?: true };
@@ -71,6 +77,31 @@ const batchNormGrad = (original: tf.GradConfig): tf.GradFunc => (dy, saved, attr
   };
 };
 
+const reluGrad = (original: tf.GradConfig): tf.GradFunc => (dy, saved, attrs) => {
+  const x = saved[0];
+  if (x == null || Array.isArray(dy) || x.dtype !== 'float32' || dy.dtype !== 'float32' || !tf.util.arraysEqual(x.shape, dy.shape)) {
+    return original.gradFunc(dy, saved, attrs);
+  }
+  return { x: () => tf.engine().runKernel(RELU_GRAD, { dy, x }) as tf.Tensor };
+};
+
+/** dy * step(x) in one pass (binary op reluGrad), for same-shape float32 dy and x. */
+export function reluGradKernel(backendName: string, addon: NativeAddon): tf.KernelConfig {
+  return {
+    kernelName: RELU_GRAD,
+    backendName,
+    kernelFunc: ({ inputs, backend }) => {
+      const { dy, x } = inputs as { dy: tf.TensorInfo; x: tf.TensorInfo };
+      const b = backend as MathBackendCPU;
+      const values = (t: tf.TensorInfo) => b.data.get(t.dataId).values as Float32Array;
+      const r = x.shape.length;
+      const y = alloc(b, values(x).length);
+      addon.binary(BinaryOp.reluGrad, values(dy), values(x), y, packParams([r, r, r, ...x.shape, ...x.shape, ...x.shape]));
+      return b.makeTensorInfo(x.shape, 'float32', y);
+    },
+  };
+}
+
 /** The native kernel behind the batch-norm gradient: [sum(dy); sum(dy * (x - mean))]. */
 export function batchNormGradSumsKernel(backendName: string, addon: NativeAddon): tf.KernelConfig {
   return {
@@ -90,4 +121,5 @@ export function batchNormGradSumsKernel(backendName: string, addon: NativeAddon)
 export function installFastGradients(backendName: string): void {
   override(tf.Mean, backendName, meanGrad);
   override(tf.FusedBatchNorm, backendName, batchNormGrad);
+  override(tf.Relu, backendName, reluGrad);
 }

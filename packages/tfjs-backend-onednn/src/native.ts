@@ -5,7 +5,10 @@ import { dirname, join } from 'node:path';
 
 /** The addon's functions (native/*.cc). Arrays are the tensors' own buffers. */
 export interface NativeAddon {
+  /** oneDNN's version, or 'portable'. */
   version(): string;
+  /** Whose convolution and matrix-product kernels this build runs. */
+  kernels(): KernelPath;
   cpuRuntime(): string;
   getThreads(): number;
   setThreads(n: number): number;
@@ -56,7 +59,10 @@ export function packParams(values: ArrayLike<number>, offset = 0): Int32Array {
   return params;
 }
 
-export type LoadResult = { ok: true; addon: NativeAddon } | { ok: false; reason: string };
+export type KernelPath = 'onednn' | 'portable';
+
+/** A loaded addon says which build it is and why that one was taken. */
+export type LoadResult = { ok: true; addon: NativeAddon; path: string; why: string } | { ok: false; reason: string };
 
 /** Op codes shared with native/*.cc (keep in sync with the enums there). */
 export const Act = { linear: 0, relu: 1, relu6: 2, leakyrelu: 3, elu: 4, sigmoid: 5 } as const;
@@ -65,26 +71,29 @@ export const UnaryOp = {
   sigmoid: 10, tanh: 11, reciprocal: 12, leakyRelu: 13, elu: 14, log1p: 15, floor: 16, ceil: 17,
 } as const;
 export const BinaryOp = {
-  add: 0, sub: 1, mul: 2, div: 3, max: 4, min: 5, squaredDifference: 6, pow: 7,
+  add: 0, sub: 1, mul: 2, div: 3, max: 4, min: 5, squaredDifference: 6, pow: 7, reluGrad: 8,
 } as const;
 export const ReduceOp = { sum: 0, max: 1, min: 2, mean: 3, prod: 4 } as const;
 
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
-/** Where `npm run build` (node-gyp) puts the addon, and where the install step notes a failed build. */
-export const ADDON_PATH = join(packageRoot, 'build', 'Release', 'tfjs_onednn.node');
+/** Where `npm run build` (scripts/build.mjs) puts the two builds, and its notes on failures. */
+export const ADDON_PATHS: Record<KernelPath, string> = {
+  onednn: join(packageRoot, 'build', 'Release', 'tfjs_onednn.node'),
+  portable: join(packageRoot, 'build', 'Release', 'tfjs_portable.node'),
+};
 export const BUILD_NOTE_PATH = join(packageRoot, 'build', 'unavailable.txt');
+export const ONEDNN_NOTE_PATH = join(packageRoot, 'build', 'onednn-unavailable.txt');
 
-/** Loads an addon file; never throws. */
-export function loadAddon(
-  path: string = process.env.TFJS_ONEDNN_ADDON || ADDON_PATH,
-  notePath: string = BUILD_NOTE_PATH,
-): LoadResult {
+const note = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8').trim() : '');
+
+/** Loads one addon file; never throws. */
+export function loadAddon(path: string, why: string, notePath: string = BUILD_NOTE_PATH): LoadResult {
   if (!existsSync(path)) {
-    const note = existsSync(notePath) ? readFileSync(notePath, 'utf8').trim() : '';
+    const reason = note(notePath);
     return {
       ok: false,
-      reason: note
-        ? `the native addon was not built: ${note}`
+      reason: reason
+        ? `the native addon was not built: ${reason}`
         : `the native addon was not built (no ${path}); run \`npm run build -w @mnist/tfjs-backend-onednn\``,
     };
   }
@@ -95,26 +104,45 @@ export function loadAddon(
     // TFJS_ONEDNN_THREADS=single|all pins the per-loop thread choice (measurements).
     const mode = { single: 1, all: 2 }[process.env.TFJS_ONEDNN_THREADS ?? ''] as 1 | 2 | undefined;
     if (mode) addon.forceThreads(mode);
-    return { ok: true, addon };
+    return { ok: true, addon, path, why };
   } catch (err) {
     return { ok: false, reason: `could not load ${path}: ${(err as Error).message}` };
   }
+}
+
+/**
+ * The fastest build that works here: $TFJS_ONEDNN_ADDON if set; the portable build if
+ * TFJS_ONEDNN_PORTABLE=1; else the oneDNN build, and the portable one when that was
+ * not built or does not load (a missing or broken libdnnl). `why` says which and why.
+ */
+export function loadBestAddon(env: NodeJS.ProcessEnv = process.env, paths: Record<KernelPath, string> = ADDON_PATHS): LoadResult {
+  if (env.TFJS_ONEDNN_ADDON) return loadAddon(env.TFJS_ONEDNN_ADDON, 'TFJS_ONEDNN_ADDON');
+  if (env.TFJS_ONEDNN_PORTABLE === '1') return loadAddon(paths.portable, 'portable kernels: TFJS_ONEDNN_PORTABLE=1');
+  const onednn = loadAddon(paths.onednn, 'oneDNN kernels (the fastest build here)', ONEDNN_NOTE_PATH);
+  if (onednn.ok) return onednn;
+  const portable = loadAddon(paths.portable, `portable kernels: the oneDNN build is unavailable (${onednn.reason})`);
+  return portable.ok ? portable : { ok: false, reason: `${portable.reason}; oneDNN build: ${onednn.reason}` };
 }
 
 /** Environment variables this module set (for tools that spawn other OpenMP programs). */
 export const defaultedEnv: string[] = [];
 
 /**
- * OpenMP (libgomp) reads its settings once, when the addon loads it. By default its
- * idle workers spin for a while before sleeping; on a machine whose cores are busy with
- * other work that is ruinous (each fork/join waits for a worker that was preempted: a
- * LeNet-5 step went from ~10 ms to ~150 ms). Passive waiting costs a wake-up per
- * parallel region instead. A user's own OMP_WAIT_POLICY / GOMP_SPINCOUNT win.
+ * OpenMP (libgomp) reads its settings once, when the addon loads it. Its default lets an
+ * idle worker spin for a long while before sleeping, which is ruinous on a machine whose
+ * cores are busy with other work (a LeNet-5 step went from ~10 ms to ~150 ms); fully
+ * passive waiting makes every parallel region wake a sleeping worker, which on a VM
+ * costs more than the work (the team then never pays). A bounded spin keeps the worker
+ * awake between the kernels of a step and lets it sleep between steps' bursts of
+ * JavaScript; the addon's TeamPolicy drops to one thread when the team is slower (a busy
+ * machine). A user's own OMP_WAIT_POLICY / GOMP_SPINCOUNT win.
  */
+export const DEFAULT_SPINCOUNT = '100000';
+
 function applyThreadingDefaults(): void {
   if (process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined) {
-    process.env.OMP_WAIT_POLICY = 'PASSIVE';
-    defaultedEnv.push('OMP_WAIT_POLICY');
+    process.env.GOMP_SPINCOUNT = DEFAULT_SPINCOUNT;
+    defaultedEnv.push('GOMP_SPINCOUNT');
   }
 }
 
@@ -124,6 +152,6 @@ let cached: LoadResult | undefined;
 export function native(): LoadResult {
   cached ??= process.env.TFJS_ONEDNN_DISABLE
     ? { ok: false, reason: 'disabled by TFJS_ONEDNN_DISABLE' }
-    : loadAddon();
+    : loadBestAddon();
   return cached;
 }

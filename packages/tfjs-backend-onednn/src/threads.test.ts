@@ -2,8 +2,8 @@
 // run time; force each in turn and check both against cpu.
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, expect, it } from 'vitest';
-import { native } from './native.js';
-import { describeOnednn, expectSameGradients, expectSameOnBoth } from '../test/compare.js';
+import { native, packParams, ReduceOp } from './native.js';
+import { describeOnednn, expectSameGradients, expectSameOnBoth, randomArray } from '../test/compare.js';
 
 const addon = () => {
   const loaded = native();
@@ -43,6 +43,57 @@ describeOnednn('one thread and all threads give the same results', () => {
       );
     });
   }
+});
+
+describeOnednn('sums across threads: the same bits on one thread and on all', () => {
+  afterAll(() => addon().forceThreads(0));
+
+  // Per channel: 1e20 in the first row, -1e20 in a row where the old split between two
+  // threads fell, ones elsewhere. Which ones survive depends on where partial sums start,
+  // so a split that followed the thread count gave different results on 1 and 2 threads.
+  const rows = 32768, channels = 6;
+  const x = new Float32Array(rows * channels).fill(1);
+  for (let c = 0; c < channels; c++) {
+    x[c] = 1e20;
+    x[16379 * channels + c] = -1e20;
+  }
+  const onBoth = (f: () => Float32Array) => [1, 2].map((mode) => {
+    addon().forceThreads(mode as 1 | 2);
+    return Array.from(f());
+  });
+
+  it('column sums (Sum/Mean over all but the last axis)', () => {
+    const [one, all] = onBoth(() => {
+      const y = new Float32Array(channels);
+      addon().reduce(ReduceOp.sum, x, 1, rows, channels, y);
+      return y;
+    });
+    expect(all).toEqual(one);
+  });
+
+  it('the batch-norm gradient sums', () => {
+    const [one, all] = onBoth(() => {
+      const sums = new Float32Array(2 * channels);
+      addon().batchNormGradSums(x, x, new Float32Array(channels), sums);
+      return sums;
+    });
+    expect(all).toEqual(one);
+  });
+
+  it('convolution gradients of the portable kernels (any thread count, by construction)', () => {
+    if (addon().kernels() !== 'portable') return;
+    const xs = randomArray(64 * 14 * 14 * 6, 1), dy = randomArray(64 * 10 * 10 * 16, 2);
+    const dims = [64, 14, 14, 6, 10, 10, 16, 5, 5, 1, 1, 1, 1, 0, 0, 0, 0];
+    const x1 = randomArray(64 * 28 * 28, 3), dy1 = randomArray(64 * 28 * 28 * 6, 4);
+    const dims1 = [64, 28, 28, 1, 28, 28, 6, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2];
+    const [one, all] = onBoth(() => {
+      const dw = new Float32Array(5 * 5 * 6 * 16), dw1 = new Float32Array(5 * 5 * 6);
+      addon().conv2dBackpropFilter(xs, dy, dw, packParams(dims)); // one shared params array: pack per call
+      addon().conv2dBackpropFilter(x1, dy1, dw1, packParams(dims1));
+      return Float32Array.of(...dw, ...dw1);
+    });
+    expect(all).toEqual(one);
+  });
 });
 
 describeOnednn('reproducibility', () => {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { it } from 'vitest';
+import { expect, it } from 'vitest';
 import { describeOnednn, expectSameGradients, expectSameOnBoth } from '../../test/compare.js';
-import { MIN_NATIVE_SIZE, sizeOf } from './util.js';
+import { kernelCounts, MIN_NATIVE_SIZE, sizeOf } from './util.js';
 
 // Broadcasts the models produce (bias adds, per-row softmax pieces, scalars in the
 // optimizer) and a few awkward ones.
@@ -102,6 +102,17 @@ describeOnednn('unary elementwise kernels', () => {
       const withNaN = tf.concat([x, tf.tensor1d([NaN, 0, -0])]);
       return [tf.step(withNaN), tf.step(withNaN, 0.3), tf.relu(withNaN)];
     }, { native: ['Step', 'Relu'] });
+  });
+});
+
+describeOnednn('the Relu gradient', () => {
+  it('is one native kernel (no Step) with exactly the cpu values, NaN and zeros included', async () => {
+    await expectSameOnBoth([{ shape: [64, 28, 28, 6] }], (x) => {
+      const withNaN = tf.concat([tf.reshape(x, [-1]), tf.tensor1d([NaN, 0, -0, 1])]);
+      const dy = tf.concat([tf.reshape(x, [-1]), tf.tensor1d([2, 3, Infinity, NaN])]);
+      return [tf.grad((v: tf.Tensor) => tf.mul(tf.relu(v), dy))(withNaN)];
+    }, { rtol: 0, atol: 0 });
+    expect(kernelCounts.get('Step')).toBeUndefined(); // counts cover the onednn run only
   });
 });
 
