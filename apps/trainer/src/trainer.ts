@@ -23,7 +23,7 @@ export async function startTrainer(config: TrainerConfig, baseLog: Logger, onFat
   const id = config.trainerId;
   const log = baseLog.child({ trainer: id });
   const backend = await selectBackend(config.backend);
-  log.info('backend.selected', { backend: backend.name, skipped: backend.skipped });
+  log.info('backend.selected', { backend: backend.name, detail: backend.detail, skipped: backend.skipped });
 
   const nc = await connectNats({ servers: config.cluster.natsServers, name: `mnist-trainer-${id}`, log });
   const resources = { trainerTtlMs: config.trainerTtlMs, taskAckWaitMs: config.taskAckWaitMs };

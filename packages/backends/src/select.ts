@@ -14,13 +14,15 @@ export interface SelectedBackend {
   name: string;
   /** Backends tried first that were unavailable, and why (for the start-up log). */
   skipped: BackendAttempt[];
+  /** What the chosen backend runs and why, where it has a choice (the addon: oneDNN or portable kernels). */
+  detail?: string;
 }
 
 export class BackendUnavailableError extends Error {
   override readonly name = 'BackendUnavailableError';
 }
 
-type Setup = () => Promise<{ ok: true } | { ok: false; reason: string }>;
+type Setup = () => Promise<{ ok: true; detail?: string } | { ok: false; reason: string }>;
 
 /** tfjs-node(-gpu) registers 'tensorflow' on import; both are optional (their install downloads libtensorflow). */
 const setupTensorflow: Setup = async () => {
@@ -43,7 +45,9 @@ const setupOnednn: Setup = async () => {
   const onednn = await import('@mnist/tfjs-backend-onednn');
   const status = onednn.onednnAvailability();
   if (!status.available) return { ok: false, reason: status.reason };
-  return onednn.registerOnednnBackend() ? { ok: true } : { ok: false, reason: 'registration failed' };
+  // Which kernels the addon runs (oneDNN's, or its own portable ones) and why, e.g. "portable kernels: TFJS_ONEDNN_PORTABLE=1".
+  const detail = status.why;
+  return onednn.registerOnednnBackend() ? { ok: true, detail } : { ok: false, reason: 'registration failed' };
 };
 
 const setupWasm: Setup = async () => {
@@ -79,7 +83,7 @@ export async function selectBackend(choice: BackendChoice = 'auto'): Promise<Sel
     }
     if (result.ok && (await tf.setBackend(name))) {
       await tf.ready();
-      return { name: tf.getBackend(), skipped };
+      return { name: tf.getBackend(), skipped, ...(result.detail && { detail: result.detail }) };
     }
     skipped.push({ name, reason: result.ok ? `tf.setBackend('${name}') failed` : result.reason });
   }

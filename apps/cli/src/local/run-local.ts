@@ -35,7 +35,7 @@ export async function runLocal(o: RunLocalOptions): Promise<RunMetrics[]> {
   const started = performance.now();
   const backend = await selectBackend(o.backend);
   const skipped = backend.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ');
-  out.info(`backend: ${backend.name}${skipped ? ` (skipped ${skipped})` : ''}`);
+  out.info(`backend: ${backend.name}${backend.detail ? `, ${backend.detail}` : ''}${skipped ? ` (skipped ${skipped})` : ''}`);
 
   const datasets = new DatasetCache(o.datasetDir);
   const announced = new Set<Dataset>();
