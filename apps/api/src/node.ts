@@ -1,6 +1,6 @@
 import { serve } from '@hono/node-server';
 import { connectNats, isBrokerUnavailable, openClusterWhenReady, Reconciler } from '@mnist/cluster';
-import { ConfigError, createLogger, sleep, type Logger } from '@mnist/core';
+import { ConfigError, createLogger, withRetry } from '@mnist/core';
 import { S3Store } from '@mnist/storage';
 import { createApp } from './app.js';
 import { pendingCluster } from './pending-cluster.js';
@@ -14,18 +14,6 @@ import { natsHealth } from './health.js';
 /** How long open requests and streams get to finish on SIGTERM before the process exits anyway. */
 const SHUTDOWN_GRACE_MS = 10_000;
 
-/** The bucket may not be up yet when everything starts at once (compose): retry for a minute. */
-async function ensureBucket(s3: S3Store, log: Logger): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await s3.ensureBucket();
-    } catch (err) {
-      if (attempt >= 30) throw err;
-      log.warn('s3.not_ready', { attempt, error: err });
-      await sleep(2_000);
-    }
-  }
-}
 
 /**
  * `npm run api`: serves the API on PORT with @hono/node-server, configured by environment
@@ -44,7 +32,8 @@ async function main(): Promise<void> {
   const log = createLogger({ app: 'api' }, { level: config.logLevel });
   const nc = await connectNats({ servers: config.cluster.natsServers, name: 'mnist-api', log });
   const s3 = await S3Store.connect(config.cluster.s3);
-  await ensureBucket(s3, log);
+  // The bucket may not be up yet when everything starts at once (compose): retry any error for a minute, every 2 s.
+  await withRetry(() => s3.ensureBucket(), { what: 'ensure bucket', maxMs: 60_000, initialDelayMs: 2_000, maxDelayMs: 2_000, isRetryable: () => true, log });
 
   const shutdown = new AbortController();
   // The trainers own the broker's streams and buckets (and their settings); the API uses

@@ -6,14 +6,14 @@ import type { ApiCluster } from './deps.js';
  * its start, and cluster calls answer 503 with the reason until `ready` resolves (a trainer
  * has created the broker's streams and buckets), then go straight through.
  */
-export function pendingCluster(ready: Promise<ApiCluster>, notReady: () => Error = () => new ClusterNotReadyError(['the streams and buckets'])): { cluster: ApiCluster; isReady(): boolean } {
+export function pendingCluster(ready: Promise<ApiCluster>): { cluster: ApiCluster; isReady(): boolean } {
   let c: ApiCluster | undefined;
   ready.then(
     (v) => (c = v),
     () => undefined, // the caller handles a failed start; calls keep answering 503
   );
   const get = (): ApiCluster => {
-    if (!c) throw notReady();
+    if (!c) throw new ClusterNotReadyError(['the streams and buckets']);
     return c;
   };
   const cluster: ApiCluster = {

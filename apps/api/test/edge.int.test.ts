@@ -83,6 +83,24 @@ async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => bool
   }
 }
 
+/**
+ * Opens the event stream of a parked job (needs 3 trainers, 2 live: the stream stays open,
+ * following live events) at `url`, drops the client, and expects its broker consumer gone.
+ */
+async function expectStreamReleasesConsumer(url: string, seed: number): Promise<void> {
+  const parked = await submit({ ...SMALL, seed, replicas: 3 });
+  expect(parked.body.state).toBe('parked');
+  const before = await eventConsumers();
+  const ac = new AbortController();
+  const res = await fetch(`${url}/v1/jobs/${parked.body.id}/events`, { headers: AUTH, signal: ac.signal });
+  expect(res.status).toBe(200);
+  await res.body!.getReader().read();
+  expect(await until('consumer while open', eventConsumers, (n) => n === before + 1, 10_000)).toBe(before + 1);
+  ac.abort();
+  expect(await until('consumers after the client left', eventConsumers, (n) => n === before, 15_000)).toBe(before);
+  expect((await api(`/v1/jobs/${parked.body.id}/cancel`, { method: 'POST' })).status).toBe(200);
+}
+
 describe('the API as a Worker in workerd (Durable Object mode)', () => {
   let finished: JobRecord;
 
@@ -167,20 +185,7 @@ describe('the API as a Worker in workerd (Durable Object mode)', () => {
     expect((await api(`/v1/jobs/${keyed.body.id}/cancel`, { method: 'POST' })).status).toBe(200);
   });
 
-  it('an event stream whose client goes away releases its broker consumer', async () => {
-    // Parked (needs 3 trainers, 2 live): its stream stays open, following live events.
-    const parked = await submit({ ...SMALL, seed: 21, replicas: 3 });
-    expect(parked.body.state).toBe('parked');
-    const before = await eventConsumers();
-    const ac = new AbortController();
-    const res = await fetch(`${base}/v1/jobs/${parked.body.id}/events`, { headers: AUTH, signal: ac.signal });
-    expect(res.status).toBe(200);
-    await res.body!.getReader().read();
-    expect(await until('consumer while open', eventConsumers, (n) => n === before + 1, 10_000)).toBe(before + 1);
-    ac.abort();
-    expect(await until('consumers after the client left', eventConsumers, (n) => n === before, 15_000)).toBe(before);
-    expect((await api(`/v1/jobs/${parked.body.id}/cancel`, { method: 'POST' })).status).toBe(200);
-  });
+  it('an event stream whose client goes away releases its broker consumer', () => expectStreamReleasesConsumer(base, 21));
 
   it('shows a NATS restart as 503, then recovers on a rebuilt connection', async () => {
     const down = nats.restart(12_000);
@@ -249,17 +254,5 @@ describe('the per-request-connection fallback (EDGE_MODE=per-request)', () => {
     expect(b.messages).toEqual(a.messages);
   });
 
-  it('an event stream whose client goes away releases its consumer here too', async () => {
-    const parked = await submit({ ...SMALL, seed: 41, replicas: 3 });
-    expect(parked.body.state).toBe('parked');
-    const before = await eventConsumers();
-    const ac = new AbortController();
-    const res = await fetch(`${perRequest!.url}/v1/jobs/${parked.body.id}/events`, { headers: AUTH, signal: ac.signal });
-    expect(res.status).toBe(200);
-    await res.body!.getReader().read();
-    expect(await until('consumer while open', eventConsumers, (n) => n === before + 1, 10_000)).toBe(before + 1);
-    ac.abort();
-    expect(await until('consumers after the client left', eventConsumers, (n) => n === before, 15_000)).toBe(before);
-    expect((await api(`/v1/jobs/${parked.body.id}/cancel`, { method: 'POST' })).status).toBe(200);
-  });
+  it('an event stream whose client goes away releases its consumer here too', () => expectStreamReleasesConsumer(perRequest!.url, 41));
 });
