@@ -101,7 +101,14 @@ struct MinF { float operator()(float a, float b) const { return (a != a || b != 
 struct SqDiffF { float operator()(float a, float b) const { float d = a - b; return d * d; } };
 struct PowF { float operator()(float a, float b) const { return std::pow(a, b); } };
 // dy * step(x), as tfjs's Relu gradient computes it in two kernels (NaN x passes through).
-struct ReluGradF { float operator()(float dy, float x) const { return dy * (x != x ? x : (x > 0.f ? 1.f : 0.f)); } };
+// Written as a select of the step, then the NaN: GCC vectorizes this form, not the nested one.
+struct ReluGradF {
+  float operator()(float dy, float x) const {
+    float s = x > 0.f ? 1.f : 0.f;
+    s = x != x ? x : s;
+    return dy * s;
+  }
+};
 
 constexpr int kMaxRank = 8;
 
