@@ -349,6 +349,30 @@ Napi::Value Tile(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// momentumUpdate(value, accum, grad, newValue, newAccum, c, m): tfjs's MomentumOptimizer
+// step for one variable in one pass instead of four kernels: newAccum = m * accum + grad,
+// newValue = c * newAccum + value (c = -learning rate), rounded as those kernels round
+// (fp-contract off: no fused multiply-add), so the result is the same to the bit.
+__attribute__((optimize("fp-contract=off"))) void MomentumLoop(const float* v, const float* a, const float* g,
+                                                                float* nv, float* na, int64_t n, float c, float m) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) {
+    const float acc = m * a[i] + g[i];
+    na[i] = acc;
+    nv[i] = c * acc + v[i];
+  }
+}
+
+Napi::Value MomentumUpdate(const Napi::CallbackInfo& info) {
+  F32View v = ArgF32(info, 0, "value"), a = ArgF32(info, 1, "accum"), g = ArgF32(info, 2, "grad");
+  F32View nv = ArgF32(info, 3, "newValue"), na = ArgF32(info, 4, "newAccum");
+  Require(info, a.length == v.length && g.length == v.length && nv.length == v.length && na.length == v.length,
+          "momentumUpdate: length mismatch");
+  MomentumLoop(v.data, a.data, g.data, nv.data, na.data, static_cast<int64_t>(v.length), ArgFloat(info, 5),
+               ArgFloat(info, 6));
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 void InitEltwise(Napi::Env env, Napi::Object exports) {
@@ -356,6 +380,7 @@ void InitEltwise(Napi::Env env, Napi::Object exports) {
   exports.Set("binary", Napi::Function::New(env, BinaryOp));
   exports.Set("addN", Napi::Function::New(env, AddN));
   exports.Set("tile", Napi::Function::New(env, Tile));
+  exports.Set("momentumUpdate", Napi::Function::New(env, MomentumUpdate));
 }
 
 }  // namespace onednn_tfjs

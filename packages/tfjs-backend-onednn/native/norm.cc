@@ -1,5 +1,5 @@
-// FusedBatchNorm: y = offset + (x - mean) * scale / sqrt(variance + eps), where each
-// parameter is read cyclically (index i mod its length), as the tfjs cpu kernel does.
+// Batch norm: tfjs's FusedBatchNorm, the sums behind its gradient, and batch norm in
+// training (statistics of the batch itself) as one forward and one backward kernel.
 #include "common.h"
 
 #include <algorithm>
@@ -8,7 +8,108 @@
 namespace onednn_tfjs {
 namespace {
 
-// batchNorm(x, mean, variance, offset | null, scale | null, y, eps)
+// Per-channel sums over every row of C channels: s1[c] = sum(a) and
+// s2[c] = sum(term(a, b, shift[c])). Rows are folded `group` at a time into lanes of a
+// multiple of C (>= 64) so that a few channels still vectorize. Each lane sums 16 rows
+// in float (8 floats per AVX2 vector, against 4 doubles), then adds that into double;
+// fixed chunks of rows, merged in order, may run on several threads (same bits either
+// way); the lanes are added up per channel at the end.
+constexpr int64_t kFloatRun = 16;
+
+template <typename Term>
+void ChannelSums(const float* a, const float* b, const float* shift, int64_t n, int64_t c, double* s1_out,
+                 double* s2_out, Term term) {
+  const int64_t rows = n / c;
+  const int64_t group = c >= 64 ? 1 : (64 + c - 1) / c, width = group * c, blocks = rows / group;
+  const int64_t per_chunk = std::max<int64_t>(1, kReduceChunk / width), chunks = (blocks + per_chunk - 1) / per_chunk;
+  std::vector<double> partial(2 * std::max<int64_t>(chunks, 1) * width, 0.0);
+  std::vector<float> mw(width);
+  for (int64_t j = 0; j < width; ++j) mw[j] = shift[j % c];
+  const float* m = mw.data();
+  double* parts = partial.data();
+  ParallelFor(chunks, 2 * per_chunk * width, [=](int64_t lo, int64_t hi) {
+    std::vector<float> run(2 * width);
+    float* __restrict f1 = run.data();
+    float* __restrict f2 = f1 + width;
+    for (int64_t ch = lo; ch < hi; ++ch) {
+      double* __restrict s1 = parts + 2 * ch * width;
+      double* __restrict s2 = s1 + width;
+      const int64_t end = std::min(blocks, (ch + 1) * per_chunk);
+      for (int64_t k0 = ch * per_chunk; k0 < end; k0 += kFloatRun) {
+        std::fill(f1, f1 + 2 * width, 0.f);
+        for (int64_t k = k0; k < std::min(end, k0 + kFloatRun); ++k) {
+          const float* __restrict ab = a + k * width;
+          const float* __restrict bb = b + k * width;
+#pragma omp simd
+          for (int64_t j = 0; j < width; ++j) {
+            f1[j] += ab[j];
+            f2[j] += term(ab[j], bb[j], m[j]);
+          }
+        }
+#pragma omp simd
+        for (int64_t j = 0; j < width; ++j) {
+          s1[j] += f1[j];
+          s2[j] += f2[j];
+        }
+      }
+    }
+  });
+  double* s1 = parts;
+  double* s2 = parts + width;
+  for (int64_t ch = 1; ch < chunks; ++ch) {
+    for (int64_t j = 0; j < width; ++j) {
+      s1[j] += parts[2 * ch * width + j];
+      s2[j] += parts[2 * ch * width + width + j];
+    }
+  }
+  for (int64_t k = 0; k < c; ++k) {
+    double t1 = 0, t2 = 0;
+    for (int64_t q = 0; q < group; ++q) {
+      t1 += s1[q * c + k];
+      t2 += s2[q * c + k];
+    }
+    for (int64_t r = blocks * group; r < rows; ++r) {
+      t1 += a[r * c + k];
+      t2 += term(a[r * c + k], b[r * c + k], shift[k]);
+    }
+    s1_out[k] = t1;
+    s2_out[k] = t2;
+  }
+}
+
+// The gradient's term: dy * (x - mean).
+struct CenteredProduct {
+  float operator()(float dy, float x, float mean) const { return dy * (x - mean); }
+};
+// The variance's term: (x - k)^2 for a shift k near the mean (the first row), so that
+// sum((x-k)^2)/N - (mean-k)^2 does not cancel away the variance's digits.
+struct ShiftedSquare {
+  float operator()(float x, float, float k) const { return (x - k) * (x - k); }
+};
+
+// y = x * f[c] + g[c] for every row of C channels, the parameters tiled to >= 64 lanes
+// so that a few channels still vectorize.
+void ScaleShiftRows(const float* x, float* y, int64_t n, const std::vector<float>& f, const std::vector<float>& g) {
+  const int64_t c = static_cast<int64_t>(f.size());
+  const int64_t group = c >= 64 ? 1 : (64 + c - 1) / c, width = group * c, blocks = n / width;
+  std::vector<float> fw(width), gw(width);
+  for (int64_t j = 0; j < width; ++j) fw[j] = f[j % c], gw[j] = g[j % c];
+  const float* fp = fw.data();
+  const float* gp = gw.data();
+  ParallelFor(blocks, width, [=](int64_t lo, int64_t hi) {
+    for (int64_t k = lo; k < hi; ++k) {
+      const float* __restrict xb = x + k * width;
+      float* __restrict yb = y + k * width;
+#pragma omp simd
+      for (int64_t j = 0; j < width; ++j) yb[j] = xb[j] * fp[j] + gp[j];
+    }
+  });
+  for (int64_t i = blocks * width; i < n; ++i) y[i] = x[i] * f[i % c] + g[i % c];
+}
+
+// batchNorm(x, mean, variance, offset | null, scale | null, y, eps), FusedBatchNorm:
+// y = offset + (x - mean) * scale / sqrt(variance + eps), where each parameter is read
+// cyclically (index i mod its length), as the tfjs cpu kernel does.
 Napi::Value BatchNorm(const Napi::CallbackInfo& info) {
   F32View x = ArgF32(info, 0, "x"), mean = ArgF32(info, 1, "mean"), var = ArgF32(info, 2, "variance");
   F32View off = ArgOptF32(info, 3, "offset"), scale = ArgOptF32(info, 4, "scale");
@@ -38,23 +139,7 @@ Napi::Value BatchNorm(const Napi::CallbackInfo& info) {
       f[c] = static_cast<float>(fc);
       g[c] = static_cast<float>(o[lo == 1 ? 0 : c] - mean.data[lm == 1 ? 0 : c] * fc);
     }
-    const int64_t rows = n / period;
-    const float* xs = x.data;
-    float* ys = y.data;
-    const float* fp = f.data();
-    const float* gp = g.data();
-    ParallelFor(rows, period, [=](int64_t b, int64_t e) {
-      for (int64_t r = b; r < e; ++r) {
-        const float* xr = xs + r * period;
-        float* yr = ys + r * period;
-#pragma omp simd
-        for (int64_t c = 0; c < period; ++c) yr[c] = xr[c] * fp[c] + gp[c];
-      }
-    });
-    for (int64_t i = rows * period; i < n; ++i) {
-      const int64_t c = i - rows * period;
-      ys[i] = xs[i] * fp[c] + gp[c];
-    }
+    ScaleShiftRows(x.data, y.data, n, f, g);
     return info.Env().Undefined();
   }
   for (int64_t i = 0; i < n; ++i) {
@@ -73,55 +158,87 @@ Napi::Value BatchNormGradSums(const Napi::CallbackInfo& info) {
   const int64_t c = static_cast<int64_t>(mean.length);
   Require(info, c > 0 && dy.length == x.length && x.length % c == 0, "batchNormGradSums: shapes");
   Require(info, static_cast<int64_t>(sums.length) == 2 * c, "batchNormGradSums: sums must hold 2 * C");
-  const int64_t rows = static_cast<int64_t>(x.length) / c;
-  // Rows are folded `group` at a time into lanes of a multiple of C (>= 64) so that a few
-  // channels still vectorize; the lanes are added up per channel at the end. Fixed
-  // chunks of rows, merged in order, may run on several threads (same bits either way).
-  const int64_t group = c >= 64 ? 1 : (64 + c - 1) / c, width = group * c, blocks = rows / group;
-  const int64_t per_chunk = std::max<int64_t>(1, kReduceChunk / width), chunks = (blocks + per_chunk - 1) / per_chunk;
-  std::vector<double> partial(2 * std::max<int64_t>(chunks, 1) * width, 0.0);
-  std::vector<float> mw(width);
-  for (int64_t j = 0; j < width; ++j) mw[j] = mean.data[j % c];
-  const float* g = dy.data;
-  const float* xs = x.data;
-  const float* m = mw.data();
-  double* parts = partial.data();
-  ParallelFor(chunks, 2 * per_chunk * width, [=](int64_t b, int64_t e) {
-    for (int64_t ch = b; ch < e; ++ch) {
-      double* __restrict s1 = parts + 2 * ch * width;
-      double* __restrict s2 = s1 + width;
-      for (int64_t k = ch * per_chunk; k < std::min(blocks, (ch + 1) * per_chunk); ++k) {
-        const float* __restrict gb = g + k * width;
-        const float* __restrict xb = xs + k * width;
+  std::vector<double> s1(c), s2(c);
+  ChannelSums(dy.data, x.data, mean.data, static_cast<int64_t>(x.length), c, s1.data(), s2.data(), CenteredProduct{});
+  for (int64_t k = 0; k < c; ++k) {
+    sums.data[k] = static_cast<float>(s1[k]);
+    sums.data[c + k] = static_cast<float>(s2[k]);
+  }
+  return info.Env().Undefined();
+}
+
+// batchNormTrain(x, scale, offset, y, stats, eps): batch norm with the batch's own
+// statistics over every row of C channels. stats = [mean; variance] (biased, as
+// tf.moments), from sum(x) and sum((x - k)^2), k the first row; y = (x - mean) * scale /
+// sqrt(variance + eps) + offset. Two passes over x instead of moments' five.
+Napi::Value BatchNormTrain(const Napi::CallbackInfo& info) {
+  F32View x = ArgF32(info, 0, "x"), scale = ArgF32(info, 1, "scale"), offset = ArgF32(info, 2, "offset");
+  F32View y = ArgF32(info, 3, "y"), stats = ArgF32(info, 4, "stats");
+  const double eps = info[5].As<Napi::Number>().DoubleValue();
+  const int64_t c = static_cast<int64_t>(scale.length), n = static_cast<int64_t>(x.length);
+  Require(info, c > 0 && offset.length == scale.length && n % c == 0 && n > 0, "batchNormTrain: shapes");
+  Require(info, y.length == x.length && static_cast<int64_t>(stats.length) == 2 * c, "batchNormTrain: outputs");
+  std::vector<double> s1(c), s2(c);
+  ChannelSums(x.data, x.data, x.data, n, c, s1.data(), s2.data(), ShiftedSquare{});
+  const double rows = static_cast<double>(n / c);
+  std::vector<float> f(c), g(c);
+  for (int64_t k = 0; k < c; ++k) {
+    const double mean = s1[k] / rows, off = mean - x.data[k];
+    const double var = std::max(0.0, s2[k] / rows - off * off);
+    stats.data[k] = static_cast<float>(mean);
+    stats.data[c + k] = static_cast<float>(var);
+    const double fk = scale.data[k] / std::sqrt(static_cast<double>(stats.data[c + k]) + eps);
+    f[k] = static_cast<float>(fk);
+    g[k] = static_cast<float>(offset.data[k] - stats.data[k] * fk);
+  }
+  ScaleShiftRows(x.data, y.data, n, f, g);
+  return info.Env().Undefined();
+}
+
+// batchNormTrainGrad(dy, x, stats, scale, dx, dparams, eps): the gradient of
+// batchNormTrain through its batch statistics. With r = 1 / sqrt(variance + eps),
+// S1 = sum(dy), S2 = sum(dy * (x - mean)) per channel and N rows:
+//   dx = scale * r * (dy - S1 / N - (x - mean) * r^2 * S2 / N), dscale = r * S2,
+//   doffset = S1; dparams = [dscale; doffset]. One pass for the sums, one for dx.
+Napi::Value BatchNormTrainGrad(const Napi::CallbackInfo& info) {
+  F32View dy = ArgF32(info, 0, "dy"), x = ArgF32(info, 1, "x"), stats = ArgF32(info, 2, "stats"),
+          scale = ArgF32(info, 3, "scale"), dx = ArgF32(info, 4, "dx"), dparams = ArgF32(info, 5, "dparams");
+  const double eps = info[6].As<Napi::Number>().DoubleValue();
+  const int64_t c = static_cast<int64_t>(scale.length), n = static_cast<int64_t>(x.length);
+  Require(info, c > 0 && n % c == 0 && n > 0 && dy.length == x.length && dx.length == x.length &&
+                    static_cast<int64_t>(stats.length) == 2 * c && dparams.length == stats.length,
+          "batchNormTrainGrad: shapes");
+  const float* mean = stats.data;
+  std::vector<double> s1(c), s2(c);
+  ChannelSums(dy.data, x.data, mean, n, c, s1.data(), s2.data(), CenteredProduct{});
+  const double rows = static_cast<double>(n / c);
+  // dx = dy * a + x * b + d, with a = scale r, b = -scale r^3 S2 / N and
+  // d = -scale r S1 / N - b mean: per channel constants, tiled like the forward pass.
+  std::vector<float> a(c), b(c), d(c);
+  for (int64_t k = 0; k < c; ++k) {
+    const double r = 1.0 / std::sqrt(static_cast<double>(stats.data[c + k]) + eps), sr = scale.data[k] * r;
+    const double bk = -sr * r * r * s2[k] / rows;
+    a[k] = static_cast<float>(sr);
+    b[k] = static_cast<float>(bk);
+    d[k] = static_cast<float>(-sr * s1[k] / rows - bk * mean[k]);
+    dparams.data[k] = static_cast<float>(r * s2[k]);
+    dparams.data[c + k] = static_cast<float>(s1[k]);
+  }
+  const int64_t group = c >= 64 ? 1 : (64 + c - 1) / c, width = group * c, blocks = n / width;
+  std::vector<float> aw(width), bw(width), dw(width);
+  for (int64_t j = 0; j < width; ++j) aw[j] = a[j % c], bw[j] = b[j % c], dw[j] = d[j % c];
+  const float *g = dy.data, *xs = x.data, *ap = aw.data(), *bp = bw.data(), *dp = dw.data();
+  float* out = dx.data;
+  ParallelFor(blocks, 2 * width, [=](int64_t lo, int64_t hi) {
+    for (int64_t k = lo; k < hi; ++k) {
+      const float* __restrict gb = g + k * width;
+      const float* __restrict xb = xs + k * width;
+      float* __restrict ob = out + k * width;
 #pragma omp simd
-        for (int64_t j = 0; j < width; ++j) {
-          s1[j] += gb[j];
-          s2[j] += static_cast<double>(gb[j]) * (xb[j] - m[j]);
-        }
-      }
+      for (int64_t j = 0; j < width; ++j) ob[j] = gb[j] * ap[j] + xb[j] * bp[j] + dp[j];
     }
   });
-  double* s1 = parts;
-  double* s2 = parts + width;
-  for (int64_t ch = 1; ch < chunks; ++ch) {
-    for (int64_t j = 0; j < width; ++j) {
-      s1[j] += parts[2 * ch * width + j];
-      s2[j] += parts[2 * ch * width + width + j];
-    }
-  }
-  for (int64_t k = 0; k < c; ++k) {
-    double t1 = 0, t2 = 0;
-    for (int64_t q = 0; q < group; ++q) {
-      t1 += s1[q * c + k];
-      t2 += s2[q * c + k];
-    }
-    for (int64_t r = blocks * group; r < rows; ++r) {
-      t1 += g[r * c + k];
-      t2 += static_cast<double>(g[r * c + k]) * (xs[r * c + k] - mean.data[k]);
-    }
-    sums.data[k] = static_cast<float>(t1);
-    sums.data[c + k] = static_cast<float>(t2);
-  }
+  for (int64_t i = blocks * width; i < n; ++i) out[i] = g[i] * a[i % c] + xs[i] * b[i % c] + d[i % c];
   return info.Env().Undefined();
 }
 
@@ -130,6 +247,8 @@ Napi::Value BatchNormGradSums(const Napi::CallbackInfo& info) {
 void InitNorm(Napi::Env env, Napi::Object exports) {
   exports.Set("batchNorm", Napi::Function::New(env, BatchNorm));
   exports.Set("batchNormGradSums", Napi::Function::New(env, BatchNormGradSums));
+  exports.Set("batchNormTrain", Napi::Function::New(env, BatchNormTrain));
+  exports.Set("batchNormTrainGrad", Napi::Function::New(env, BatchNormTrainGrad));
 }
 
 }  // namespace onednn_tfjs

@@ -5,6 +5,8 @@ import { NATIVE_KERNELS } from './kernels/index.js';
 import { toKernelConfig } from './kernels/util.js';
 import { native, type KernelPath } from './native.js';
 import { BufferPool } from './pool.js';
+import { batchNormTrainKernels } from './batch-norm-train.js';
+import { momentumUpdateKernel } from './momentum-update.js';
 import { batchNormGradSumsKernel, BATCH_NORM_GRAD_SUMS, installFastGradients, RELU_GRAD, reluGradKernel } from './gradients.js';
 
 export const ONEDNN_BACKEND_NAME = 'onednn';
@@ -101,6 +103,9 @@ export function registerOnednnBackend(priority = 0): boolean {
   }
   for (const [name, make] of [[BATCH_NORM_GRAD_SUMS, batchNormGradSumsKernel], [RELU_GRAD, reluGradKernel]] as const) {
     if (tf.getKernel(name, ONEDNN_BACKEND_NAME) == null) tf.registerKernel(make(ONEDNN_BACKEND_NAME, loaded.addon));
+  }
+  for (const config of [...batchNormTrainKernels(ONEDNN_BACKEND_NAME, loaded.addon), momentumUpdateKernel(ONEDNN_BACKEND_NAME, loaded.addon)]) {
+    if (tf.getKernel(config.kernelName, ONEDNN_BACKEND_NAME) == null) tf.registerKernel(config);
   }
   // Everything else runs as on cpu: same kernel functions, same storage.
   for (const config of tf.getKernelsForBackend('cpu')) {

@@ -35,12 +35,27 @@ export interface NativeAddon {
   /** shapes: [rank a, rank b, rank y, ...a dims, ...b dims, ...y dims] */
   binary(op: number, a: Float32Array, b: Float32Array, y: Float32Array, shapes: Int32Array): void;
   addN(y: Float32Array, ...xs: Float32Array[]): void;
+  /** newAccum = m * accum + grad; newValue = c * newAccum + value (tfjs's momentum step). */
+  momentumUpdate(
+    value: Float32Array, accum: Float32Array, grad: Float32Array, newValue: Float32Array, newAccum: Float32Array,
+    c: number, m: number,
+  ): void;
   /** dims: [rank, ...x shape, ...reps] */
   tile(x: Float32Array, y: Float32Array, dims: Int32Array): void;
   reduce(op: number, x: Float32Array, outer: number, reduce: number, inner: number, y: Float32Array): void;
   softmax(x: Float32Array, y: Float32Array, rows: number, cols: number, log: boolean): void;
   /** sums[c] = sum(dy), sums[C + c] = sum(dy * (x - mean[c])) over every row of C channels. */
   batchNormGradSums(dy: Float32Array, x: Float32Array, mean: Float32Array, sums: Float32Array): void;
+  /**
+   * Batch norm with the batch's statistics over rows of C = scale.length channels:
+   * stats = [mean; variance (biased)], y = (x - mean) * scale / sqrt(variance + eps) + offset.
+   */
+  batchNormTrain(x: Float32Array, scale: Float32Array, offset: Float32Array, y: Float32Array, stats: Float32Array, epsilon: number): void;
+  /** Its gradient through the statistics: dx, and dparams = [dscale; doffset]. */
+  batchNormTrainGrad(
+    dy: Float32Array, x: Float32Array, stats: Float32Array, scale: Float32Array, dx: Float32Array,
+    dparams: Float32Array, epsilon: number,
+  ): void;
   batchNorm(
     x: Float32Array, mean: Float32Array, variance: Float32Array, offset: Float32Array | null,
     scale: Float32Array | null, y: Float32Array, epsilon: number,
