@@ -1,6 +1,8 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import { torchStyleInit } from './init.js';
 import { SeededDropout } from './seeded-dropout.js';
+import { BatchNorm } from './batch-norm.js';
+import { FusedConv2D } from './conv2d.js';
 
 export interface LeNetOptions {
   seed: number;
@@ -15,11 +17,11 @@ export interface LeNetOptions {
 export function buildLeNet5({ seed, regularized }: LeNetOptions): tfl.Sequential {
   const model = tfl.sequential({ name: regularized ? 'lenet5-reg' : 'lenet5' });
   const conv = (name: string, filters: number, index: number, fanIn: number, extra: object) =>
-    tfl.layers.conv2d({ name, filters, kernelSize: 5, ...torchStyleInit(seed, index, fanIn), ...extra });
+    new FusedConv2D({ name, filters, kernelSize: 5, ...torchStyleInit(seed, index, fanIn), ...extra });
   // With batch norm the ReLU comes after the normalisation, so the conv itself is linear.
   const convActivation = regularized ? 'linear' : 'relu';
   const normThenRelu = (n: number) => {
-    model.add(tfl.layers.batchNormalization({ name: `BN${n}`, axis: -1, momentum: 0.9, epsilon: 1e-5 }));
+    model.add(new BatchNorm({ name: `BN${n}`, momentum: 0.9, epsilon: 1e-5 }));
     model.add(tfl.layers.activation({ name: `ReLU${n}`, activation: 'relu' }));
   };
 
