@@ -1,7 +1,7 @@
 export { LocalCollective, createInProcessGroup } from './collective.js';
 export type { Collective } from './collective.js';
 export { crossEntropy, countCorrect } from './loss.js';
-export { createOptimizer } from './optimizer.js';
+export { createOptimizer, FusedMomentumOptimizer, MOMENTUM_UPDATE } from './optimizer.js';
 export { runEpochs, TrainingCancelledError } from './train-loop.js';
 export type { EpochState, LoopOptions, StepProgress } from './train-loop.js';
 export { evaluate, evaluateSharded } from './evaluate.js';
