@@ -1,74 +1,51 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import type { BatchNormalization as TfjsBatchNormalization } from '@tensorflow/tfjs-layers/dist/layers/normalization';
 import { batchNormTrain } from './batch-norm-op.js';
 
-export interface BatchNormArgs {
-  name?: string;
-  momentum?: number;
-  epsilon?: number;
-}
+// tfjs-layers does not export its layer classes: this is the one batchNormalization() builds.
+const TfjsBatchNormalizationClass = tfl.layers.batchNormalization({}).constructor as typeof TfjsBatchNormalization;
 
 type LayerVariable = ReturnType<tfl.layers.Layer['addWeight']>;
-type Initializer = ReturnType<typeof tfl.initializers.ones>;
+/** The private state of tfjs-layers 4.22's BatchNormalization (the version this package pins). */
+interface BatchNormState {
+  axis: number;
+  momentum: number;
+  epsilon: number;
+  center: boolean;
+  scale: boolean;
+  gamma: LayerVariable;
+  beta: LayerVariable;
+  movingMean: LayerVariable;
+  movingVariance: LayerVariable;
+}
 
 /**
- * Batch normalisation over the last axis, the same layer as tfjs-layers'
- * `batchNormalization({ axis: -1 })` — the same weights (gamma, beta, moving_mean,
- * moving_variance, in that order and with those names), the same moving averages and
- * inference — but trained through `batchNormTrain`: one forward and one backward kernel
- * where the backend has them.
+ * tfjs-layers' BatchNormalization — same arguments, weights, moving averages, inference
+ * and saved topology (it serializes, and registers itself, as `BatchNormalization`, so
+ * checkpoints load in any tfjs, and as this class where @mnist/models is imported) —
+ * trained through `batchNormTrain`: one forward and one backward kernel where the
+ * backend has them (channels last, with scale and offset).
  */
-export class BatchNorm extends tfl.layers.Layer {
-  static readonly className = 'BatchNorm';
-  readonly momentum: number;
-  readonly epsilon: number;
-  private gamma?: LayerVariable;
-  private beta?: LayerVariable;
-  private movingMean?: LayerVariable;
-  private movingVariance?: LayerVariable;
+export class BatchNorm extends TfjsBatchNormalizationClass {
+  static override className = 'BatchNormalization';
 
-  constructor(args: BatchNormArgs = {}) {
-    super({ name: args.name });
-    this.momentum = args.momentum ?? 0.99;
-    this.epsilon = args.epsilon ?? 1e-3;
-    this.supportsMasking = true;
-  }
-
-  override build(inputShape: tfl.Shape | tfl.Shape[]): void {
-    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
-    const channels = shape[shape.length - 1];
-    if (channels == null) throw new Error(`${this.name}: the channel axis (last) must have a known size`);
-    const add = (name: string, init: Initializer, trainable: boolean) =>
-      this.addWeight(name, [channels], 'float32', init, undefined, trainable);
-    this.gamma = add('gamma', tfl.initializers.ones(), true);
-    this.beta = add('beta', tfl.initializers.zeros(), true);
-    this.movingMean = add('moving_mean', tfl.initializers.zeros(), false);
-    this.movingVariance = add('moving_variance', tfl.initializers.ones(), false);
-    this.built = true;
-  }
-
-  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }): tf.Tensor {
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }): tf.Tensor | tf.Tensor[] {
+    const s = this as unknown as BatchNormState;
+    const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+    const channelsLast = s.axis === -1 || s.axis === x.rank - 1;
+    if (!kwargs.training || !channelsLast || !s.center || !s.scale) return super.call(inputs, kwargs);
     return tf.tidy(() => {
-      const x = Array.isArray(inputs) ? inputs[0]! : inputs;
-      const gamma = this.gamma!.read() as tf.Tensor1D;
-      const beta = this.beta!.read() as tf.Tensor1D;
-      if (!kwargs.training) {
-        return tf.batchNorm(x, this.movingMean!.read(), this.movingVariance!.read(), beta, gamma, this.epsilon);
-      }
-      const { y, mean, variance } = batchNormTrain(x, gamma, beta, this.epsilon);
+      const { y, mean, variance } = batchNormTrain(x, s.gamma.read() as tf.Tensor1D, s.beta.read() as tf.Tensor1D, s.epsilon);
       // tfjs-layers' update, to the bit: moving -= (moving - batch) * (1 - momentum).
-      for (const [moving, batch] of [[this.movingMean!, mean], [this.movingVariance!, variance]] as const) {
+      for (const [moving, batch] of [[s.movingMean, mean], [s.movingVariance, variance]] as const) {
         tf.tidy(() => {
           const old = moving.read();
-          moving.write(tf.sub(old, tf.mul(tf.sub(old, batch), 1 - this.momentum)));
+          moving.write(tf.sub(old, tf.mul(tf.sub(old, batch), 1 - s.momentum)));
         });
       }
       return y;
     });
-  }
-
-  override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), momentum: this.momentum, epsilon: this.epsilon };
   }
 }
 tf.serialization.registerClass(BatchNorm);

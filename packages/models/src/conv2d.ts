@@ -38,9 +38,13 @@ tf.registerGradient({
 // tfjs-layers does not export its layer classes: this is the one conv2d() builds.
 const TfjsConv2DClass = tfl.layers.conv2d({ filters: 1, kernelSize: 1 }).constructor as typeof TfjsConv2D;
 
-/** tfjs-layers' Conv2D (same arguments, weights and results), trained as one fused kernel. */
+/**
+ * tfjs-layers' Conv2D (same arguments, weights, results and saved topology: it
+ * serializes, and registers itself, as `Conv2D`, so checkpoints load in any tfjs, and as
+ * this class where @mnist/models is imported), trained as one fused kernel.
+ */
 export class FusedConv2D extends TfjsConv2DClass {
-  static override readonly className = 'FusedConv2D';
+  static override className = 'Conv2D';
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }): tf.Tensor {
     const activation = FUSED_ACTIVATIONS[this.activation.getClassName()];

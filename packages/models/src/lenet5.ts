@@ -21,7 +21,7 @@ export function buildLeNet5({ seed, regularized }: LeNetOptions): tfl.Sequential
   // With batch norm the ReLU comes after the normalisation, so the conv itself is linear.
   const convActivation = regularized ? 'linear' : 'relu';
   const normThenRelu = (n: number) => {
-    model.add(new BatchNorm({ name: `BN${n}`, momentum: 0.9, epsilon: 1e-5 }));
+    model.add(new BatchNorm({ name: `BN${n}`, axis: -1, momentum: 0.9, epsilon: 1e-5 }));
     model.add(tfl.layers.activation({ name: `ReLU${n}`, activation: 'relu' }));
   };
 
