@@ -9,6 +9,7 @@ python3-torch: /usr/bin/python3 (a pyenv python3 earlier on PATH may not).
 
     python3 bench/torch_bench.py [--mnist-dir DIR] [--steps N] [--threads N] [--models lenet5,mlp]
     python3 bench/torch_bench.py --batches FILE --epochs E --images N [--models ...]
+    python3 bench/torch_bench.py --study [--epochs 10] [--models ...]
 
 Two methods. Steps (the default, a quick look): --warmup untimed steps, then --steps timed
 steps over consecutive slices of the training set. Epochs (--batches, what the root
@@ -17,6 +18,12 @@ little-endian int32 training-set indices each, the order our loop visits them in
 epoch runs all its batches (the last one may be short), with the same running loss and
 accuracy sums our loop keeps, and only training is timed. Epoch 1 warms up; the median
 of epochs 2..E is reported.
+
+--study is the seed's whole study, to time beside `npm start` (`mnist reproduce`): each
+model in turn (all three by default), --epochs epochs (default 10) of the 60,000 training
+images reshuffled every epoch, each followed by test loss and accuracy over the 10,000
+test images; it reports every epoch and the wall time of the whole study, data loading
+included.
 """
 import argparse
 import json
@@ -197,6 +204,50 @@ def bench_epochs(name, train, test, perm, epochs, images, batch):
     }
 
 
+def study_model(name, train, test, epochs, batch):
+    """One model of the study: train every epoch on a fresh shuffle, then evaluate."""
+    torch.manual_seed(0)
+    model = MODELS[name]()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    loss_fn = nn.CrossEntropyLoss()
+    x_all, y_all = train
+    xt, yt = test
+    records = []
+    for e in range(1, epochs + 1):
+        t0 = time.perf_counter()
+        model.train()
+        loss_sum, correct = torch.zeros(()), torch.zeros((), dtype=torch.long)
+        order = torch.randperm(x_all.shape[0])
+        for lo in range(0, x_all.shape[0], batch):
+            idx = order[lo:lo + batch]
+            x, y = x_all[idx], y_all[idx]
+            opt.zero_grad()
+            logits = model(x)
+            loss = loss_fn(logits, y)
+            loss.backward()
+            opt.step()
+            loss_sum += loss.detach()
+            correct += (logits.detach().argmax(1) == y).sum()
+        steps = -(-x_all.shape[0] // batch)
+        model.eval()
+        test_loss, test_correct = 0.0, 0
+        with torch.no_grad():
+            for lo in range(0, xt.shape[0], 1000):
+                logits = model(xt[lo:lo + 1000])
+                test_loss += F.cross_entropy(logits, yt[lo:lo + 1000], reduction='sum').item()
+                test_correct += (logits.argmax(1) == yt[lo:lo + 1000]).sum().item()
+        records.append({
+            'epoch': e,
+            'trainLoss': round((loss_sum / steps).item(), 4),
+            'trainAcc': round(correct.item() / x_all.shape[0], 4),
+            'testLoss': round(test_loss / xt.shape[0], 4),
+            'testAcc': round(test_correct / xt.shape[0], 4),
+            'seconds': round(time.perf_counter() - t0, 2),
+        })
+        print(f'torch study: {name} epoch {e}/{epochs}: test acc {records[-1]["testAcc"]}, {records[-1]["seconds"]} s', file=sys.stderr)
+    return records
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument('--mnist-dir', default=os.environ.get('MNIST_DIR', DEFAULT_MNIST))
@@ -204,16 +255,24 @@ def main():
     p.add_argument('--warmup', type=int, default=20)
     p.add_argument('--batch', type=int, default=64)
     p.add_argument('--threads', type=int, default=2)
-    p.add_argument('--models', default='lenet5,mlp')
+    p.add_argument('--models', help='default: all three with --study, else lenet5,mlp')
     p.add_argument('--batches', help='int32 index file: the epochs method')
-    p.add_argument('--epochs', type=int, default=3)
+    p.add_argument('--study', action='store_true', help="the seed's whole study (see above)")
+    p.add_argument('--epochs', type=int)
     p.add_argument('--images', type=int, default=60000)
     a = p.parse_args()
+    started = time.perf_counter()
     torch.set_num_threads(a.threads)
     d = a.mnist_dir
     train = read_idx(os.path.join(d, 'train-images-idx3-ubyte'), os.path.join(d, 'train-labels-idx1-ubyte'))
     test = read_idx(os.path.join(d, 't10k-images-idx3-ubyte'), os.path.join(d, 't10k-labels-idx1-ubyte'))
-    if a.batches:
+    if a.study:
+        epochs = a.epochs or 10
+        results = {m: study_model(m, train, test, epochs, a.batch) for m in (a.models or ','.join(MODELS)).split(',')}
+        method = f'study: {epochs} epochs per model, each followed by a full test-set evaluation; wall time includes data loading'
+    elif a.batches:
+        a.epochs = a.epochs or 3
+        a.models = a.models or 'lenet5,mlp'
         with open(a.batches, 'rb') as f:
             perm = torch.frombuffer(bytearray(f.read()), dtype=torch.int32).long()
         if perm.numel() != a.epochs * a.images or a.images > train[0].shape[0]:
@@ -221,7 +280,7 @@ def main():
         results = {m: bench_epochs(m, train, test, perm, a.epochs, a.images, a.batch) for m in a.models.split(',')}
         method = f'epochs: {a.epochs} full epochs of {a.images} images in the given order, training time only, median of epochs 2+'
     else:
-        results = {m: bench_model(m, train, test, a.steps, a.batch, a.warmup) for m in a.models.split(',')}
+        results = {m: bench_model(m, train, test, a.steps, a.batch, a.warmup) for m in (a.models or 'lenet5,mlp').split(',')}
         method = f'steps: {a.warmup} warm-up steps, then {a.steps} timed steps'
     json.dump({
         'method': method,
@@ -231,6 +290,7 @@ def main():
         'batch': a.batch,
         'mkldnn': torch.backends.mkldnn.is_available(),
         'models': results,
+        **({'studySeconds': round(time.perf_counter() - started, 1)} if a.study else {}),
     }, sys.stdout, indent=2)
     print()
 
