@@ -80,6 +80,19 @@ describeOnednn('sums across threads: the same bits on one thread and on all', ()
     expect(all).toEqual(one);
   });
 
+  it('batch norm in training, forward and backward', () => {
+    const dy = randomArray(rows * channels, 5);
+    const scale = randomArray(channels, 6), offset = randomArray(channels, 7);
+    const [one, all] = onBoth(() => {
+      const y = new Float32Array(x.length), stats = new Float32Array(2 * channels);
+      const dx = new Float32Array(x.length), dparams = new Float32Array(2 * channels);
+      addon().batchNormTrain(dy, scale, offset, y, stats, 1e-5);
+      addon().batchNormTrainGrad(x, dy, stats, scale, dx, dparams, 1e-5);
+      return Float32Array.of(...stats, ...dparams, ...y.subarray(0, 4096), ...dx.subarray(0, 4096));
+    });
+    expect(all).toEqual(one);
+  });
+
   it('convolution gradients of the portable kernels (any thread count, by construction)', () => {
     if (addon().kernels() !== 'portable') return;
     const xs = randomArray(64 * 14 * 14 * 6, 1), dy = randomArray(64 * 10 * 10 * 16, 2);
