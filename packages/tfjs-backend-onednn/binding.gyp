@@ -1,6 +1,8 @@
 {
   "variables": {
-    "with_dnnl%": 1
+    "with_dnnl%": 1,
+    "dnnl_include%": "",
+    "dnnl_lib%": ""
   },
   "target_defaults": {
     "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
@@ -48,7 +50,11 @@
             "native/norm.cc"
           ],
           "defines": ["TFJS_WITH_DNNL"],
-          "libraries": ["-ldnnl"]
+          "libraries": ["-ldnnl"],
+          "conditions": [
+            ["dnnl_include!=''", {"include_dirs": ["<(dnnl_include)"]}],
+            ["dnnl_lib!=''", {"ldflags": ["-L<(dnnl_lib)", "-Wl,-rpath,<(dnnl_lib)"]}]
+          ]
         }
       ]
     }]

@@ -11,6 +11,11 @@
 //   build/onednn-unavailable.txt and the portable build is still made.
 // The loader (src/native.ts) takes the oneDNN build when it loads, else the portable one.
 //
+// oneDNN comes from the compiler's default paths (Debian's libdnnl-dev), or from the
+// install prefix in DNNL_ROOT (say a oneDNN 3.x built from source into /opt/onednn3):
+// its include/ is searched first, and its lib/ (or lib64/) is linked and recorded as
+// the addon's run path, so the addon loads that libdnnl without LD_LIBRARY_PATH.
+//
 // The addon is optional: if neither can be built here (no compiler, no Node headers),
 // this prints one warning, records the reason in build/unavailable.txt for
 // onednnAvailability(), and exits 0, so installs never fail because of it. `--strict`
@@ -19,9 +24,9 @@
 //
 // Plain .mjs on purpose: it runs before the workspace's TypeScript tooling exists.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -34,6 +39,34 @@ const addonPaths = {
   portable: join(buildDir, 'Release', 'tfjs_portable.node'),
 };
 const strict = process.argv.includes('--strict') || process.env.TFJS_ONEDNN_STRICT === '1';
+
+/**
+ * A oneDNN install prefix to build against instead of the system's (DNNL_ROOT), or null.
+ * `missing` says what it lacks: the compiler and linker would otherwise quietly take the
+ * system's headers or library instead (and mixing 3.x headers with a 2.x library builds).
+ */
+function dnnlPrefix() {
+  const rootDir = process.env.DNNL_ROOT;
+  if (!rootDir) return null;
+  const prefix = resolve(rootDir);
+  const include = join(prefix, 'include');
+  const hasLib = (dir) => existsSync(dir) && readdirSync(dir).some((f) => /^libdnnl\.(so|dylib)/.test(f));
+  const lib = ['lib', 'lib64'].map((d) => join(prefix, d)).find(hasLib);
+  const missing = !existsSync(join(include, 'dnnl.hpp')) ? 'include/dnnl.hpp' : !lib ? 'lib/libdnnl.so (or lib64/)' : null;
+  return { prefix, include, lib, missing };
+}
+const dnnl = dnnlPrefix();
+const dnnlWhere = dnnl ? ` under DNNL_ROOT=${dnnl.prefix}` : '';
+const dnnlFix = dnnl ? `; DNNL_ROOT must be a oneDNN install prefix (include/dnnl.hpp, lib/libdnnl.so)` : '; install libdnnl-dev';
+
+/** The version in DNNL_ROOT's headers ("3.13.1"), to check that the built addon loads that library. */
+function dnnlHeaderVersion() {
+  const path = join(dnnl.include, 'oneapi', 'dnnl', 'dnnl_version.h');
+  if (!existsSync(path)) return null;
+  const text = readFileSync(path, 'utf8');
+  const part = (name) => text.match(new RegExp(`#define DNNL_VERSION_${name} (\\d+)`))?.[1];
+  return ['MAJOR', 'MINOR', 'PATCH'].map(part).join('.');
+}
 
 function unavailable(reason) {
   mkdirSync(buildDir, { recursive: true });
@@ -81,9 +114,9 @@ function diagnose(log) {
   if (!has(cxx) && !has('g++') && !has('clang++')) return `no C++ compiler found (${cxx}, g++, clang++)`;
   if (!has('make')) return 'make not found';
   if (/dnnl\.hpp: No such file|dnnl\.hpp' file not found/.test(log)) {
-    return 'oneDNN headers not found (dnnl.hpp); install libdnnl-dev';
+    return `oneDNN headers not found (dnnl.hpp)${dnnlWhere}${dnnlFix}`;
   }
-  if (/cannot find -ldnnl|library not found for -ldnnl/.test(log)) return 'libdnnl not found; install libdnnl-dev';
+  if (/cannot find -ldnnl|library not found for -ldnnl/.test(log)) return `libdnnl not found${dnnlWhere}${dnnlFix}`;
   const lines = log.trim().split('\n').filter((l) => /error/i.test(l));
   return `node-gyp failed: ${(lines.slice(0, 3).join(' | ') || log.trim().split('\n').slice(-3).join(' | ')).slice(0, 600)}`;
 }
@@ -91,7 +124,8 @@ function diagnose(log) {
 /** Whether the compiler finds oneDNN's C++ header. */
 function hasOnednnHeaders() {
   const cxx = process.env.CXX || 'c++';
-  const r = spawnSync(cxx, ['-E', '-x', 'c++', '-', '-o', '/dev/null'], { input: '#include <dnnl.hpp>\n', encoding: 'utf8' });
+  const include = dnnl ? ['-I', dnnl.include] : [];
+  const r = spawnSync(cxx, ['-E', '-x', 'c++', ...include, '-', '-o', '/dev/null'], { input: '#include <dnnl.hpp>\n', encoding: 'utf8' });
   return r.status === 0;
 }
 
@@ -112,9 +146,12 @@ function gyp(args) {
 
 /** Configures for this choice of targets (once; again when it changes), then builds. */
 function build(withDnnl) {
-  const choice = String(withDnnl ? 1 : 0);
+  const defines = [`-Dwith_dnnl=${withDnnl ? 1 : 0}`];
+  if (withDnnl && dnnl) defines.push(`-Ddnnl_include=${dnnl.include}`, `-Ddnnl_lib=${dnnl.lib}`);
+  // The system oneDNN's choice reads "1" (or "0"), as before DNNL_ROOT existed.
+  const choice = withDnnl && dnnl ? `1 ${dnnl.include} ${dnnl.lib}` : String(withDnnl ? 1 : 0);
   const configured = existsSync(join(buildDir, 'Makefile')) && existsSync(choicePath) && readFileSync(choicePath, 'utf8') === choice;
-  const configure = () => gyp(['configure', ...gypArgs, '--', `-Dwith_dnnl=${choice}`]) && (writeFileSync(choicePath, choice), true);
+  const configure = () => gyp(['configure', ...gypArgs, '--', ...defines]) && (writeFileSync(choicePath, choice), true);
   if (!configured && !configure()) return false;
   if (gyp(['build', ...jobs, ...gypArgs])) return true;
   // A stale configuration (another Node, moved checkout) is the usual cause: retry clean once.
@@ -131,7 +168,8 @@ function check(path) {
 
 let onednnReason = null;
 if (process.env.TFJS_ONEDNN_PORTABLE === '1') onednnReason = 'not built: TFJS_ONEDNN_PORTABLE=1';
-else if (!hasOnednnHeaders()) onednnReason = 'oneDNN headers not found (dnnl.hpp); install libdnnl-dev';
+else if (dnnl?.missing) onednnReason = `oneDNN not found: no ${dnnl.missing}${dnnlWhere}${dnnlFix}`;
+else if (!hasOnednnHeaders()) onednnReason = `oneDNN headers not found (dnnl.hpp)${dnnlWhere}${dnnlFix}`;
 
 let built = onednnReason === null && build(true);
 if (onednnReason === null && !built) {
@@ -150,11 +188,17 @@ if (!portable.ok) unavailable(`built, but the addon does not load: ${portable.re
 rmSync(notePath, { force: true });
 if (onednnReason === null) {
   const onednn = check(addonPaths.onednn);
+  const headers = dnnl ? dnnlHeaderVersion() : null;
   if (!onednn.ok) onednnReason = `built, but it does not load: ${onednn.reason}`;
+  else if (headers && onednn.version !== headers) {
+    // Another libdnnl than DNNL_ROOT's answered (LD_LIBRARY_PATH, say): its ABI may differ.
+    onednnReason = `built against oneDNN ${headers}${dnnlWhere}, but it loads libdnnl ${onednn.version}`;
+    rmSync(addonPaths.onednn, { force: true });
+  }
 }
 if (onednnReason === null) {
   rmSync(onednnNotePath, { force: true });
-  console.log(`@mnist/tfjs-backend-onednn: built ${addonPaths.onednn} (oneDNN ${check(addonPaths.onednn).version}) and ${addonPaths.portable}`);
+  console.log(`@mnist/tfjs-backend-onednn: built ${addonPaths.onednn} (oneDNN ${check(addonPaths.onednn).version}${dnnl ? ` from ${dnnl.lib}` : ''}) and ${addonPaths.portable}`);
 } else {
   writeFileSync(onednnNotePath, `${onednnReason}\n`);
   console.log(`@mnist/tfjs-backend-onednn: built ${addonPaths.portable} (portable kernels; oneDNN build: ${onednnReason})`);
