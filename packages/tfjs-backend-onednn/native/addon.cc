@@ -56,15 +56,28 @@ void TeamPolicy::EndPhase() {
   // Time per call: phases end on time (enough steps to average out GC pauses and the
   // like), so they hold different numbers of calls.
   const double us = MicrosSince(start_) / static_cast<double>(calls_ - kSettle);
+  calls_ = 0;
+  start_ = std::chrono::steady_clock::now();
+  // A phase whose calls were far heavier than usual either way (a training loop's test
+  // pass: batches of 1,000, not 64) says nothing about the team: skip it, or whichever way
+  // ran it would be blamed and left for a long while. Work that stays heavier is a new
+  // regime: after a few skips in a row, measure afresh.
+  const double usual = std::min(average_[0], average_[1]);
+  if (phases_[0] > 1 && phases_[1] > 1 && us > kOutlier * usual && ++skipped_ < kMaxSkips) return;
+  if (skipped_ >= kMaxSkips) {
+    phases_[0] = phases_[1] = 1;  // keep the warm-ups: primitives exist for both ways
+    team_ = !team_;
+  }
+  skipped_ = 0;
   // The first phase each way is a warm-up (oneDNN makes its primitives per thread
   // count): not measured. Then a running average.
   double& avg = average_[team_];
   if (phases_[team_] == 1) avg = us;
   else if (phases_[team_] > 1) avg += kWeight * (us - avg);
   ++phases_[team_];
-  // Explore both ways first.
-  if (phases_[0] < 2 || phases_[1] < 2) {
-    team_ = phases_[1] < phases_[0];
+  // Explore both ways first, alternating, a few measured phases each.
+  if (phases_[0] < kExplore || phases_[1] < kExplore) {
+    team_ = phases_[1] < phases_[0] || (phases_[1] == phases_[0] && !team_);
   } else {
     const bool best = average_[1] < kTeamMargin * average_[0];
     if (best != best_) probe_every_ = kFirstProbe;  // the faster way changed: watch closely
@@ -74,8 +87,6 @@ void TeamPolicy::EndPhase() {
     if (probing_) since_probe_ = 0;
     team_ = probing_ ? !best : best;
   }
-  calls_ = 0;
-  start_ = std::chrono::steady_clock::now();
 }
 
 int& ForcedThreadMode() {

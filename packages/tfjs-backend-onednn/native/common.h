@@ -169,13 +169,13 @@ class TeamPolicy {
   int64_t Phases(bool team) const { return phases_[team]; }
 
  private:
-  static constexpr int64_t kSettle = 16, kSpan = 128, kFirstProbe = 8, kLastProbe = 16;
+  static constexpr int64_t kSettle = 16, kSpan = 128, kFirstProbe = 8, kLastProbe = 16, kExplore = 4, kMaxSkips = 4;
   static constexpr double kMinPhaseMicros = 150000;
-  static constexpr double kTeamMargin = 0.95, kWeight = 0.5;
+  static constexpr double kTeamMargin = 0.95, kWeight = 0.5, kOutlier = 2.0;
   void EndPhase();
   bool team_ = false;
   bool best_ = false, probing_ = false;
-  int64_t calls_ = 0, since_probe_ = 0, probe_every_ = kFirstProbe;
+  int64_t calls_ = 0, since_probe_ = 0, probe_every_ = kFirstProbe, skipped_ = 0;
   double average_[2] = {0, 0};
   int64_t phases_[2] = {0, 0};
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
