@@ -105,11 +105,15 @@ class CustomMLP(nn.Module):
 MODELS = {'lenet5': LeNet5, 'mlp': CustomMLP, 'lenet5-reg': RegularizedLeNet5}
 
 
-def bench_model(name, train, test, steps, batch, warmup):
+def make_training(name):
+    """The seed's recipe: the model (seeded init), SGD lr 0.01 momentum 0.9, cross-entropy."""
     torch.manual_seed(0)
     model = MODELS[name]()
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    loss_fn = nn.CrossEntropyLoss()
+    return model, torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9), nn.CrossEntropyLoss()
+
+
+def bench_model(name, train, test, steps, batch, warmup):
+    model, opt, loss_fn = make_training(name)
     x_all, y_all = train
     n = x_all.shape[0]
 
@@ -154,6 +158,25 @@ def evaluate(model, test):
     return round(xt.shape[0] / (time.perf_counter() - t0)), correct / xt.shape[0]
 
 
+def train_epoch(model, opt, loss_fn, train, order, batch):
+    """One pass over `order` in batches: the step our runEpochs takes, with the same
+    running loss and accuracy sums kept on the device; returns them."""
+    x_all, y_all = train
+    model.train()
+    loss_sum, correct = torch.zeros(()), torch.zeros((), dtype=torch.long)
+    for lo in range(0, order.shape[0], batch):
+        idx = order[lo:lo + batch]
+        x, y = x_all[idx], y_all[idx]  # the batch gather, as ours does it
+        opt.zero_grad()
+        logits = model(x)
+        loss = loss_fn(logits, y)
+        loss.backward()
+        opt.step()
+        loss_sum += loss.detach()
+        correct += (logits.detach().argmax(1) == y).sum()
+    return loss_sum, correct
+
+
 def median(xs):
     s = sorted(xs)
     mid = len(s) // 2
@@ -162,27 +185,12 @@ def median(xs):
 
 def bench_epochs(name, train, test, perm, epochs, images, batch):
     """Full epochs over the given index order; training time only, as runEpochs times it."""
-    torch.manual_seed(0)
-    model = MODELS[name]()
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    loss_fn = nn.CrossEntropyLoss()
-    x_all, y_all = train
+    model, opt, loss_fn = make_training(name)
     per_epoch, cpu_s, wall_s = [], 0.0, 0.0
-    model.train()
     for e in range(epochs):
         order = perm[e * images:(e + 1) * images]
-        loss_sum, correct = torch.zeros(()), torch.zeros((), dtype=torch.long)
         t0, c0 = time.perf_counter(), time.process_time()
-        for lo in range(0, images, batch):
-            idx = order[lo:lo + batch]
-            x, y = x_all[idx], y_all[idx]  # the batch gather, as ours does it
-            opt.zero_grad()
-            logits = model(x)
-            loss = loss_fn(logits, y)
-            loss.backward()
-            opt.step()
-            loss_sum += loss.detach()
-            correct += (logits.detach().argmax(1) == y).sum()
+        loss_sum, _ = train_epoch(model, opt, loss_fn, train, order, batch)
         last_loss = (loss_sum / -(-images // batch)).item()  # the epoch's one read-back
         seconds = time.perf_counter() - t0
         per_epoch.append(images / seconds)
@@ -206,28 +214,13 @@ def bench_epochs(name, train, test, perm, epochs, images, batch):
 
 def study_model(name, train, test, epochs, batch):
     """One model of the study: train every epoch on a fresh shuffle, then evaluate."""
-    torch.manual_seed(0)
-    model = MODELS[name]()
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    loss_fn = nn.CrossEntropyLoss()
+    model, opt, loss_fn = make_training(name)
     x_all, y_all = train
     xt, yt = test
     records = []
     for e in range(1, epochs + 1):
         t0 = time.perf_counter()
-        model.train()
-        loss_sum, correct = torch.zeros(()), torch.zeros((), dtype=torch.long)
-        order = torch.randperm(x_all.shape[0])
-        for lo in range(0, x_all.shape[0], batch):
-            idx = order[lo:lo + batch]
-            x, y = x_all[idx], y_all[idx]
-            opt.zero_grad()
-            logits = model(x)
-            loss = loss_fn(logits, y)
-            loss.backward()
-            opt.step()
-            loss_sum += loss.detach()
-            correct += (logits.detach().argmax(1) == y).sum()
+        loss_sum, correct = train_epoch(model, opt, loss_fn, train, torch.randperm(x_all.shape[0]), batch)
         steps = -(-x_all.shape[0] // batch)
         model.eval()
         test_loss, test_correct = 0.0, 0
