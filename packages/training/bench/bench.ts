@@ -23,7 +23,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { epochPermutation, loadDataset, type Dataset, type Split } from '@mnist/data';
 import { getModel } from '@mnist/models';
 import { MODEL_NAMES, parseJobSpec, type ModelName } from '@mnist/protocol';
-import { findTorchPython, runTorchBench, TORCH_MISSING, type TorchBenchResult } from '@mnist/tfjs-backend-onednn/torch-bench';
+import { findTorchPython, runTorchBench, TORCH_MISSING, type TorchBenchResult } from '@mnist/torch-bench';
+import { onednnDefaultedEnv } from '@mnist/tfjs-backend-onednn';
 import { createOptimizer, evaluate, LocalCollective, runEpochs } from '../src/index.js';
 import { selectBackend, type BackendChoice } from '@mnist/backends';
 
@@ -106,7 +107,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'mnist-bench-'));
 function runTorch(model: ModelName): TorchBenchResult {
   if (!python) return { error: TORCH_MISSING };
   const order = writeOrder(tmp, parseJobSpec({ model, epochs: EPOCHS }).seed);
-  return runTorchBench(python, ['--models', model, '--batches', order, '--epochs', String(EPOCHS), '--images', String(IMAGES)]);
+  return runTorchBench(python, ['--models', model, '--batches', order, '--epochs', String(EPOCHS), '--images', String(IMAGES)], onednnDefaultedEnv());
 }
 
 const full = await loadDataset({ name: 'mnist', dir: process.env.MNIST_DIR });

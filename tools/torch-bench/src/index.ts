@@ -1,11 +1,10 @@
-// Runs bench/torch_bench.py (the seed's recipe in PyTorch) for both benches: this
-// package's kernel harness and the root `npm run bench`.
+// Runs torch_bench.py (the seed's recipe in PyTorch) for the benches that compare with
+// it: the root `npm run bench` and the onednn addon's kernel harness.
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defaultedEnv } from '../src/native.js';
 
-const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'torch_bench.py');
+const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), '..', 'torch_bench.py');
 
 export interface TorchModelResult {
   trainImagesPerSec: number;
@@ -23,12 +22,14 @@ export function findTorchPython(): string | null {
 
 export const TORCH_MISSING = 'python3-torch not installed (apt-get install python3-torch), or set TORCH_PYTHON';
 
-/** One run of torch_bench.py with `args` (--models, --steps, ...); its JSON, or why it failed. */
-export function runTorchBench(python: string, args: string[]): TorchBenchResult {
-  // PyTorch runs with the environment it would have had: without the OpenMP defaults
-  // that loading our addon set in this process.
+/**
+ * One run of torch_bench.py with `args` (--models, --steps, ...); its JSON, or why it
+ * failed. `unset`: variables this process set for itself that PyTorch must not inherit
+ * (the OpenMP defaults the onednn addon sets when it loads: `onednnDefaultedEnv()`).
+ */
+export function runTorchBench(python: string, args: string[], unset: readonly string[] = []): TorchBenchResult {
   const env = { ...process.env };
-  for (const name of defaultedEnv) delete env[name];
+  for (const name of unset) delete env[name];
   const r = spawnSync(python, [SCRIPT, ...args], { encoding: 'utf8', env });
   if (r.status !== 0) return { error: `torch_bench.py failed: ${r.stderr.trim().split('\n').pop()}` };
   return JSON.parse(r.stdout) as TorchBenchResult;

