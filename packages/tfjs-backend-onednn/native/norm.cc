@@ -99,15 +99,24 @@ const NormLoops& Loops() {
   return loops;
 }
 
+// Lanes of a block of rows: C channels repeated to at least 64 floats, so that a few
+// channels still vectorize; per-channel values are tiled to match (TileLanes).
+int64_t LaneWidth(int64_t c) { return c >= 64 ? c : (64 + c - 1) / c * c; }
+
+std::vector<float> TileLanes(const float* per_channel, int64_t c, int64_t width) {
+  std::vector<float> lanes(width);
+  for (int64_t j = 0; j < width; ++j) lanes[j] = per_channel[j % c];
+  return lanes;
+}
+
 template <typename Term>
 void ChannelSums(const float* a, const float* b, const float* shift, int64_t n, int64_t c, double* s1_out,
                  double* s2_out, Term term, RunFn run_blocks) {
   const int64_t rows = n / c;
-  const int64_t group = c >= 64 ? 1 : (64 + c - 1) / c, width = group * c, blocks = rows / group;
+  const int64_t width = LaneWidth(c), group = width / c, blocks = rows / group;
   const int64_t per_chunk = std::max<int64_t>(1, kReduceChunk / width), chunks = (blocks + per_chunk - 1) / per_chunk;
   std::vector<double> partial(2 * std::max<int64_t>(chunks, 1) * width, 0.0);
-  std::vector<float> mw(width);
-  for (int64_t j = 0; j < width; ++j) mw[j] = shift[j % c];
+  const std::vector<float> mw = TileLanes(shift, c, width);
   const float* m = mw.data();
   double* parts = partial.data();
   ParallelFor(chunks, 2 * per_chunk * width, [=](int64_t lo, int64_t hi) {
@@ -156,9 +165,8 @@ void ChannelSums(const float* a, const float* b, const float* shift, int64_t n, 
 // so that a few channels still vectorize.
 void ScaleShiftRows(const float* x, float* y, int64_t n, const std::vector<float>& f, const std::vector<float>& g) {
   const int64_t c = static_cast<int64_t>(f.size());
-  const int64_t group = c >= 64 ? 1 : (64 + c - 1) / c, width = group * c, blocks = n / width;
-  std::vector<float> fw(width), gw(width);
-  for (int64_t j = 0; j < width; ++j) fw[j] = f[j % c], gw[j] = g[j % c];
+  const int64_t width = LaneWidth(c), blocks = n / width;
+  const std::vector<float> fw = TileLanes(f.data(), c, width), gw = TileLanes(g.data(), c, width);
   const float* fp = fw.data();
   const float* gp = gw.data();
   const auto affine = Loops().affine;
@@ -284,9 +292,9 @@ Napi::Value BatchNormTrainGrad(const Napi::CallbackInfo& info) {
     dparams.data[k] = static_cast<float>(r * s2[k]);
     dparams.data[c + k] = static_cast<float>(s1[k]);
   }
-  const int64_t group = c >= 64 ? 1 : (64 + c - 1) / c, width = group * c, blocks = n / width;
-  std::vector<float> aw(width), bw(width), dw(width);
-  for (int64_t j = 0; j < width; ++j) aw[j] = a[j % c], bw[j] = b[j % c], dw[j] = d[j % c];
+  const int64_t width = LaneWidth(c), blocks = n / width;
+  const std::vector<float> aw = TileLanes(a.data(), c, width), bw = TileLanes(b.data(), c, width),
+                           dw = TileLanes(d.data(), c, width);
   const float *g = dy.data, *xs = x.data, *ap = aw.data(), *bp = bw.data(), *dp = dw.data();
   float* out = dx.data;
   const auto affine_dx = Loops().affine_dx;
