@@ -7,7 +7,7 @@ import { defaultedEnv, native, type KernelPath } from './native.js';
 import { BufferPool } from './pool.js';
 import { batchNormTrainKernels } from './batch-norm-train.js';
 import { momentumUpdateKernel } from './momentum-update.js';
-import { batchNormGradSumsKernel, BATCH_NORM_GRAD_SUMS, installFastGradients, RELU_GRAD, reluGradKernel } from './gradients.js';
+import { batchNormGradSumsKernel, installFastGradients, reluGradKernel } from './gradients.js';
 
 export const ONEDNN_BACKEND_NAME = 'onednn';
 
@@ -109,10 +109,15 @@ export function registerOnednnBackend(priority = 0): boolean {
     }
     nativeNames.add(kernel.kernelName);
   }
-  for (const [name, make] of [[BATCH_NORM_GRAD_SUMS, batchNormGradSumsKernel], [RELU_GRAD, reluGradKernel]] as const) {
-    if (tf.getKernel(name, ONEDNN_BACKEND_NAME) == null) tf.registerKernel(make(ONEDNN_BACKEND_NAME, loaded.addon));
-  }
-  for (const config of [...batchNormTrainKernels(ONEDNN_BACKEND_NAME, loaded.addon), momentumUpdateKernel(ONEDNN_BACKEND_NAME, loaded.addon)]) {
+  // Kernels that are not tfjs's: behind our faster gradients, and the ones @mnist/models
+  // and @mnist/training look up by name.
+  const ours = [
+    batchNormGradSumsKernel(ONEDNN_BACKEND_NAME, loaded.addon),
+    reluGradKernel(ONEDNN_BACKEND_NAME, loaded.addon),
+    ...batchNormTrainKernels(ONEDNN_BACKEND_NAME, loaded.addon),
+    momentumUpdateKernel(ONEDNN_BACKEND_NAME, loaded.addon),
+  ];
+  for (const config of ours) {
     if (tf.getKernel(config.kernelName, ONEDNN_BACKEND_NAME) == null) tf.registerKernel(config);
   }
   // Everything else runs as on cpu: same kernel functions, same storage.

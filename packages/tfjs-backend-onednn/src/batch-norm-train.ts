@@ -1,7 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from './native.js';
-import { alloc } from './kernels/util.js';
+import { alloc, f32, output, type Backend } from './kernels/util.js';
 
 /**
  * Batch norm in training as one forward and one backward kernel: the kernels behind
@@ -18,43 +17,45 @@ export const BATCH_NORM_TRAIN_GRAD = 'BatchNormTrainGrad';
 
 interface EpsilonAttrs { varianceEpsilon: number }
 
-function checked(name: string, inputs: tf.NamedTensorInfoMap, scale: tf.TensorInfo, x: tf.TensorInfo): void {
-  const channels = scale.shape[0];
-  const ok = scale.shape.length === 1 && x.shape.length >= 2 && x.shape[x.shape.length - 1] === channels &&
-    Object.values(inputs).every((t) => t?.dtype === 'float32');
+/** The inputs' own Float32Arrays, once x is [..., C] for scale's C and all are float32. */
+function arraysOf<K extends string>(
+  name: string, b: Backend, inputs: Record<K | 'x' | 'scale', tf.TensorInfo>,
+): Record<K | 'x' | 'scale', Float32Array> {
+  const { x, scale } = inputs;
+  const arrays = Object.fromEntries(Object.entries<tf.TensorInfo>(inputs).map(([k, t]) => [k, f32(b, t)]));
+  const ok = scale.shape.length === 1 && x.shape.length >= 2 && x.shape[x.shape.length - 1] === scale.shape[0] &&
+    Object.values(arrays).every((a) => a != null);
   if (!ok) throw new Error(`${name}: needs float32 x [..., C] and scale [C] (got x ${JSON.stringify(x.shape)}, scale ${JSON.stringify(scale.shape)})`);
+  return arrays as Record<K | 'x' | 'scale', Float32Array>;
 }
 
 export function batchNormTrainKernels(backendName: string, addon: NativeAddon): tf.KernelConfig[] {
-  const values = (b: MathBackendCPU, t: tf.TensorInfo) => b.data.get(t.dataId).values as Float32Array;
+  const epsilon = (attrs?: tf.NamedAttrMap) => (attrs as unknown as EpsilonAttrs).varianceEpsilon;
   return [
     {
       kernelName: BATCH_NORM_TRAIN,
       backendName,
       kernelFunc: ({ inputs, backend, attrs }) => {
-        const b = backend as MathBackendCPU;
-        const { x, scale, offset } = inputs as { x: tf.TensorInfo; scale: tf.TensorInfo; offset: tf.TensorInfo };
-        checked(BATCH_NORM_TRAIN, inputs, scale, x);
+        const b = backend as Backend;
+        const { x, scale } = inputs as Record<'x' | 'scale', tf.TensorInfo>;
+        const a = arraysOf<'offset'>(BATCH_NORM_TRAIN, b, inputs as Record<'x' | 'scale' | 'offset', tf.TensorInfo>);
         const c = scale.shape[0]!;
-        const y = alloc(b, values(b, x).length);
-        const stats = new Float32Array(2 * c);
-        addon.batchNormTrain(values(b, x), values(b, scale), values(b, offset), y, stats, (attrs as unknown as EpsilonAttrs).varianceEpsilon);
-        return [b.makeTensorInfo(x.shape, 'float32', y), b.makeTensorInfo([2, c], 'float32', stats)];
+        const [y, stats] = [alloc(b, a.x.length), new Float32Array(2 * c)];
+        addon.batchNormTrain(a.x, a.scale, a.offset, y, stats, epsilon(attrs));
+        return [output(b, x.shape, y), output(b, [2, c], stats)];
       },
     },
     {
       kernelName: BATCH_NORM_TRAIN_GRAD,
       backendName,
       kernelFunc: ({ inputs, backend, attrs }) => {
-        const b = backend as MathBackendCPU;
-        const { dy, x, stats, scale } = inputs as Record<'dy' | 'x' | 'stats' | 'scale', tf.TensorInfo>;
-        checked(BATCH_NORM_TRAIN_GRAD, inputs, scale, x);
+        const b = backend as Backend;
+        const { x, scale } = inputs as Record<'x' | 'scale', tf.TensorInfo>;
+        const a = arraysOf<'dy' | 'stats'>(BATCH_NORM_TRAIN_GRAD, b, inputs as Record<'dy' | 'x' | 'stats' | 'scale', tf.TensorInfo>);
         const c = scale.shape[0]!;
-        const dx = alloc(b, values(b, x).length);
-        const dparams = new Float32Array(2 * c);
-        addon.batchNormTrainGrad(values(b, dy), values(b, x), values(b, stats), values(b, scale), dx, dparams,
-          (attrs as unknown as EpsilonAttrs).varianceEpsilon);
-        return [b.makeTensorInfo(x.shape, 'float32', dx), b.makeTensorInfo([2, c], 'float32', dparams)];
+        const [dx, dparams] = [alloc(b, a.x.length), new Float32Array(2 * c)];
+        addon.batchNormTrainGrad(a.dy, a.x, a.stats, a.scale, dx, dparams, epsilon(attrs));
+        return [output(b, x.shape, dx), output(b, [2, c], dparams)];
       },
     },
   ];

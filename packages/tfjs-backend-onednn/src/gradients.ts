@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { BinaryOp, packParams, type NativeAddon } from './native.js';
-import { alloc } from './kernels/util.js';
+import { alloc, f32, output, type Backend } from './kernels/util.js';
 
 /**
  * Cheaper formulations of op gradients whose tfjs versions make many passes over large
@@ -92,12 +91,12 @@ export function reluGradKernel(backendName: string, addon: NativeAddon): tf.Kern
     backendName,
     kernelFunc: ({ inputs, backend }) => {
       const { dy, x } = inputs as { dy: tf.TensorInfo; x: tf.TensorInfo };
-      const b = backend as MathBackendCPU;
-      const values = (t: tf.TensorInfo) => b.data.get(t.dataId).values as Float32Array;
+      const b = backend as Backend;
+      const [dys, xs] = [f32(b, dy)!, f32(b, x)!]; // float32: reluGrad only sends such
       const r = x.shape.length;
-      const y = alloc(b, values(x).length);
-      addon.binary(BinaryOp.reluGrad, values(dy), values(x), y, packParams([r, r, r, ...x.shape, ...x.shape, ...x.shape]));
-      return b.makeTensorInfo(x.shape, 'float32', y);
+      const y = alloc(b, xs.length);
+      addon.binary(BinaryOp.reluGrad, dys, xs, y, packParams([r, r, r, ...x.shape, ...x.shape, ...x.shape]));
+      return output(b, x.shape, y);
     },
   };
 }
@@ -109,11 +108,10 @@ export function batchNormGradSumsKernel(backendName: string, addon: NativeAddon)
     backendName,
     kernelFunc: ({ inputs, backend }) => {
       const { dy, x, mean } = inputs as { dy: tf.TensorInfo; x: tf.TensorInfo; mean: tf.TensorInfo };
-      const b = backend as MathBackendCPU;
-      const values = (t: tf.TensorInfo) => b.data.get(t.dataId).values as Float32Array;
+      const b = backend as Backend;
       const sums = new Float32Array(2 * mean.shape[0]!);
-      addon.batchNormGradSums(values(dy), values(x), values(mean), sums);
-      return b.makeTensorInfo([2 * mean.shape[0]!], 'float32', sums);
+      addon.batchNormGradSums(f32(b, dy)!, f32(b, x)!, f32(b, mean)!, sums); // float32: batchNormGrad only sends such
+      return output(b, [2 * mean.shape[0]!], sums);
     },
   };
 }

@@ -1,7 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from './native.js';
-import { alloc, MIN_NATIVE_SIZE } from './kernels/util.js';
+import { alloc, f32, MIN_NATIVE_SIZE, output, type Backend } from './kernels/util.js';
 
 /**
  * The kernel behind the fused momentum optimizer of @mnist/training, which looks it up
@@ -16,10 +15,10 @@ export function momentumUpdateKernel(backendName: string, addon: NativeAddon): t
     kernelName: MOMENTUM_UPDATE,
     backendName,
     kernelFunc: ({ inputs, backend, attrs }) => {
-      const b = backend as MathBackendCPU;
+      const b = backend as Backend;
       const { value, accumulation, gradient } = inputs as Record<'value' | 'accumulation' | 'gradient', tf.TensorInfo>;
-      const [v, a, g] = [value, accumulation, gradient].map((t) => b.data.get(t.dataId).values as Float32Array) as [Float32Array, Float32Array, Float32Array];
-      if (a.length !== v.length || g.length !== v.length || [value, accumulation, gradient].some((t) => t.dtype !== 'float32')) {
+      const [v, a, g] = [value, accumulation, gradient].map((t) => f32(b, t));
+      if (v == null || a == null || g == null || a.length !== v.length || g.length !== v.length) {
         throw new Error(`${MOMENTUM_UPDATE}: value, accumulation and gradient must be float32 of one size`);
       }
       const { c, m } = attrs as unknown as { c: number; m: number };
@@ -34,7 +33,7 @@ export function momentumUpdateKernel(backendName: string, addon: NativeAddon): t
           nv[i] = Math.fround(cf * na[i]!) + v[i]!;
         }
       }
-      return [b.makeTensorInfo(value.shape, 'float32', nv), b.makeTensorInfo(value.shape, 'float32', na)];
+      return [output(b, value.shape, nv), output(b, value.shape, na)];
     },
   };
 }
