@@ -24,19 +24,17 @@ export function buildLeNet5({ seed, regularized }: LeNetOptions): tfl.Sequential
   // only select values), so outputs and gradients are the same to the bit, on a quarter
   // of the elements.
   const convActivation = regularized ? 'linear' : 'relu';
-  const poolThenRelu = (n: number, pool: string) => {
-    model.add(new BatchNorm({ name: `BN${n}`, axis: -1, momentum: 0.9, epsilon: 1e-5 }));
-    model.add(tfl.layers.maxPooling2d({ name: pool, poolSize: 2, strides: 2 }));
-    model.add(tfl.layers.activation({ name: `ReLU${n}`, activation: 'relu' }));
+  // The stage after conv n: its pool, and in lenet5-reg batch norm before it and ReLU after.
+  const pool = (n: number, name: string) => {
+    if (regularized) model.add(new BatchNorm({ name: `BN${n}`, axis: -1, momentum: 0.9, epsilon: 1e-5 }));
+    model.add(tfl.layers.maxPooling2d({ name, poolSize: 2, strides: 2 }));
+    if (regularized) model.add(tfl.layers.activation({ name: `ReLU${n}`, activation: 'relu' }));
   };
-  const pool = (name: string) => model.add(tfl.layers.maxPooling2d({ name, poolSize: 2, strides: 2 }));
 
   model.add(conv('C1', 6, 1, 25, { inputShape: [28, 28, 1], padding: 'same', activation: convActivation }));
-  if (regularized) poolThenRelu(1, 'S2');
-  else pool('S2');
+  pool(1, 'S2');
   model.add(conv('C3', 16, 3, 6 * 25, { padding: 'valid', activation: convActivation }));
-  if (regularized) poolThenRelu(3, 'S4');
-  else pool('S4');
+  pool(3, 'S4');
   model.add(conv('C5', 120, 5, 16 * 25, { padding: 'valid', activation: 'relu' }));
   model.add(tfl.layers.flatten({ name: 'flatten' }));
   model.add(tfl.layers.dense({ name: 'F6', units: 84, activation: 'relu', ...torchStyleInit(seed, 6, 120) }));
