@@ -58,6 +58,7 @@ function dnnlPrefix() {
 const dnnl = dnnlPrefix();
 const dnnlWhere = dnnl ? ` under DNNL_ROOT=${dnnl.prefix}` : '';
 const dnnlFix = dnnl ? `; DNNL_ROOT must be a oneDNN install prefix (include/dnnl.hpp, lib/libdnnl.so)` : '; install libdnnl-dev';
+const NO_HEADERS = `oneDNN headers not found (dnnl.hpp)${dnnlWhere}${dnnlFix}`;
 
 /** The version in DNNL_ROOT's headers ("3.13.1"), to check that the built addon loads that library. */
 function dnnlHeaderVersion() {
@@ -114,7 +115,7 @@ function diagnose(log) {
   if (!has(cxx) && !has('g++') && !has('clang++')) return `no C++ compiler found (${cxx}, g++, clang++)`;
   if (!has('make')) return 'make not found';
   if (/dnnl\.hpp: No such file|dnnl\.hpp' file not found/.test(log)) {
-    return `oneDNN headers not found (dnnl.hpp)${dnnlWhere}${dnnlFix}`;
+    return NO_HEADERS;
   }
   if (/cannot find -ldnnl|library not found for -ldnnl/.test(log)) return `libdnnl not found${dnnlWhere}${dnnlFix}`;
   const lines = log.trim().split('\n').filter((l) => /error/i.test(l));
@@ -169,7 +170,7 @@ function check(path) {
 let onednnReason = null;
 if (process.env.TFJS_ONEDNN_PORTABLE === '1') onednnReason = 'not built: TFJS_ONEDNN_PORTABLE=1';
 else if (dnnl?.missing) onednnReason = `oneDNN not found: no ${dnnl.missing}${dnnlWhere}${dnnlFix}`;
-else if (!hasOnednnHeaders()) onednnReason = `oneDNN headers not found (dnnl.hpp)${dnnlWhere}${dnnlFix}`;
+else if (!hasOnednnHeaders()) onednnReason = NO_HEADERS;
 
 let built = onednnReason === null && build(true);
 if (onednnReason === null && !built) {
