@@ -63,6 +63,10 @@ export async function startTestCluster(o: { trainers: number; env?: Record<strin
   };
   await Promise.all(Array.from({ length: o.trainers }, (_, i) => spawn(`t${i + 1}`)));
 
+  // The trainers' last log lines: a timeout's message then says what they were doing.
+  const lastLogs = (n = 12) =>
+    [...trainers].map(([id, t]) => `--- ${id}, last ${n} lines:\n${t.lines.slice(-n).map((l) => JSON.stringify(l)).join('\n')}`).join('\n');
+
   const waitForJob = async (id: string, done: (r: JobRecord) => boolean, timeoutMs = 90_000) => {
     const timeout = AbortSignal.timeout(timeoutMs);
     let last: JobRecord | undefined;
@@ -77,7 +81,7 @@ export async function startTestCluster(o: { trainers: number; env?: Record<strin
         await new Promise((r) => setTimeout(r, 200));
       }
     }
-    throw new Error(`job ${id}: condition not met within ${timeoutMs} ms; record: ${JSON.stringify(last)}`);
+    throw new Error(`job ${id}: condition not met within ${timeoutMs} ms; record: ${JSON.stringify(last)}\n${lastLogs()}`);
   };
 
   const waitForLog = (match: (l: LogLine) => boolean, timeoutMs: number) =>
@@ -110,7 +114,7 @@ export async function startTestCluster(o: { trainers: number; env?: Record<strin
       for (;;) {
         const list = await client.trainers.list().catch(() => []);
         if (list.length === count && list.every((t) => t.state === 'idle')) return list;
-        if (Date.now() > deadline) throw new Error(`expected ${count} idle trainers, registry has ${JSON.stringify(list.map((t) => `${t.id}:${t.state}`))}`);
+        if (Date.now() > deadline) throw new Error(`expected ${count} idle trainers, registry has ${JSON.stringify(list.map((t) => `${t.id}:${t.state}`))}\n${lastLogs()}`);
         await new Promise((r) => setTimeout(r, 200));
       }
     },
