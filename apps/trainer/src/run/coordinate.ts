@@ -3,7 +3,7 @@ import { isFinalState, jobPrefix, neededTrainers, parkedReason, TaskMessageSchem
 import { withNatsRetry } from '@mnist/cluster';
 import { type Logger } from '@mnist/core';
 import type { TrainerContext } from '../context.js';
-import { askStatus, confirm, recruit, release } from '../group/recruiter.js';
+import { askStatus, confirm, recruit, release, type Recruitment } from '../group/recruiter.js';
 import { decodeJson, type Assignment } from '../group/messages.js';
 import { RankStoppedError } from '../state.js';
 import { resumePoint } from '../storage/attempt-lineage.js';
@@ -39,57 +39,102 @@ export async function coordinateTask(ctx: TrainerContext, msg: JsMsg): Promise<v
   }
 }
 
+/** What the phases of one coordination share. */
+interface Coordination {
+  ctx: TrainerContext;
+  msg: JsMsg;
+  jobId: string;
+  log: Logger;
+  stopped: AbortSignal;
+}
+
 async function coordinate(ctx: TrainerContext, msg: JsMsg, jobId: string, log: Logger, stopped: AbortSignal, setRank: (h: RankHandle) => void) {
+  const c: Coordination = { ctx, msg, jobId, log, stopped };
+  const rec = await readJob(c);
+  if (!rec) return;
+  const resumeEpoch = await findResumeEpoch(c, rec);
+  if (resumeEpoch === undefined) return;
+  const recruits = await recruitPeers(c, rec);
+  if (!recruits) return;
+  const members = [ctx.id, ...recruits.peers.map((p) => p.trainerId)];
+  const attempt = await claim(c, rec, members, resumeEpoch, recruits);
+  if (attempt === undefined) return;
+  const assignment = (rank: number): Assignment => ({ jobId, attempt, rank, worldSize: members.length, members, spec: rec.spec, resumeEpoch });
+  const handle = await formGroup(c, assignment, recruits, setRank);
+  if (!handle) return;
+  await trainAndSettle(c, attempt, handle);
+}
+
+/** read + validate: the job's record, if this task should go on (otherwise the task is settled here). */
+async function readJob({ ctx, msg, jobId, log }: Coordination): Promise<JobRecord | undefined> {
   const entry = await withNatsRetry(() => ctx.cluster.jobs.getEntry(jobId), { what: 'read job', maxMs: 60_000, log });
   if (!entry) {
     log.warn('task.orphan');
-    return msg.term('no job record');
+    msg.term('no job record');
+    return undefined;
   }
   const rec = entry.record;
   if (isFinalState(rec.state) || rec.state === 'parked') {
     // A parked job has no task: the API's reconciler enqueues a new one when it can be placed.
     log.info('task.dropped', { state: rec.state });
-    return ackTask(msg, log);
+    await ackTask(msg, log);
+    return undefined;
   }
   if (rec.state === 'running' && (await holderIsAlive(ctx, rec))) {
     // The queue redelivered while the holder was slow (a long evaluation); it still owns the task.
-    return log.info('task.duplicate_delivery', { holder: rec.trainers[0], attempt: rec.attempt });
+    log.info('task.duplicate_delivery', { holder: rec.trainers[0], attempt: rec.attempt });
+    return undefined;
   }
   if (rec.attempt >= ctx.config.maxAttempts) {
     await markFailed(ctx, jobId, rec.attempt, `gave up after ${rec.attempt} attempts${rec.message ? `; last: ${rec.message}` : ''}`, log);
-    return ackTask(msg, log);
+    await ackTask(msg, log);
+    return undefined;
   }
+  return rec;
+}
 
-  // resume point: the newest checkpoint the record confirmed (S3 down past all retries fails the job).
-  let resumeEpoch: number;
+/** resume point: the newest checkpoint the record confirmed (S3 down past all retries fails the job). */
+async function findResumeEpoch({ ctx, msg, jobId, log }: Coordination, rec: JobRecord): Promise<number | undefined> {
   try {
-    resumeEpoch = (await resumePoint(ctx.store.scope(jobPrefix(jobId)), rec.attempt, rec.epoch))?.epoch ?? 0;
+    return (await resumePoint(ctx.store.scope(jobPrefix(jobId)), rec.attempt, rec.epoch))?.epoch ?? 0;
   } catch (err) {
     await markFailed(ctx, jobId, rec.attempt, `storage: ${describeError(err)}`, log);
-    return ackTask(msg, log);
+    await ackTask(msg, log);
+    return undefined;
   }
+}
 
-  // recruit: reservations of idle peers, never held while waiting.
+/** recruit: reservations of idle peers, never held while waiting. Too few: park or requeue the job. */
+async function recruitPeers(c: Coordination, rec: JobRecord): Promise<Recruitment | undefined> {
+  const { ctx, msg, jobId, log, stopped } = c;
   const { spec } = rec;
   const want = spec.replicas - 1;
   const min = (spec.minReplicas ?? spec.replicas) - 1;
   const { token, peers: offered } = await recruit(ctx, jobId, want);
   const peers = offered.slice(0, want);
-  if (stopped.aborted || peers.length < min) {
-    for (const p of offered) release(ctx, p.trainerId, token);
-    if (stopped.aborted) return requeueTask(msg, 0);
-    if (await parkIfUnplaceable(ctx, jobId, rec.attempt, spec, log)) return ackTask(msg, log);
-    const message = `waiting for trainers: needs ${spec.replicas}${min < want ? ` (at least ${min + 1})` : ''}, found ${peers.length + 1} free`;
-    await writeRecord(ctx, jobId, (r) => (r.attempt === rec.attempt && !isFinalState(r.state) && (r.state !== 'queued' || r.message !== message) ? { ...r, state: 'queued', trainers: [], message } : undefined), log, 'mark waiting');
-    // Back off while it keeps waiting, so an oversized job costs the fleet little.
-    const delay = Math.min(ctx.config.requeueDelayMs * 1.5 ** Math.min(msg.info.deliveryCount - 1, 20), MAX_WAIT_DELAY_MS);
-    log.info('job.waiting', { replicas: spec.replicas, minReplicas: min + 1, found: peers.length + 1, retryInMs: Math.round(delay) });
-    return requeueTask(msg, delay);
+  if (!stopped.aborted && peers.length >= min) return { token, peers };
+  for (const p of offered) release(ctx, p.trainerId, token);
+  if (stopped.aborted) {
+    requeueTask(msg, 0);
+    return undefined;
   }
+  if (await parkIfUnplaceable(ctx, jobId, rec.attempt, spec, log)) {
+    await ackTask(msg, log);
+    return undefined;
+  }
+  const message = `waiting for trainers: needs ${spec.replicas}${min < want ? ` (at least ${min + 1})` : ''}, found ${peers.length + 1} free`;
+  await writeRecord(ctx, jobId, (r) => (r.attempt === rec.attempt && !isFinalState(r.state) && (r.state !== 'queued' || r.message !== message) ? { ...r, state: 'queued', trainers: [], message } : undefined), log, 'mark waiting');
+  // Back off while it keeps waiting, so an oversized job costs the fleet little.
+  const delay = Math.min(ctx.config.requeueDelayMs * 1.5 ** Math.min(msg.info.deliveryCount - 1, 20), MAX_WAIT_DELAY_MS);
+  log.info('job.waiting', { replicas: spec.replicas, minReplicas: min + 1, found: peers.length + 1, retryInMs: Math.round(delay) });
+  requeueTask(msg, delay);
+  return undefined;
+}
 
-  // claim: the next attempt, only if nobody else claimed or finished the job meanwhile.
-  const members = [ctx.id, ...peers.map((p) => p.trainerId)];
-  const claim = await writeRecord(
+/** claim: the next attempt, only if nobody else claimed or finished the job meanwhile. Returns its number. */
+async function claim(c: Coordination, rec: JobRecord, members: string[], resumeEpoch: number, { token, peers }: Recruitment): Promise<number | undefined> {
+  const { ctx, msg, jobId, log } = c;
+  const claimed = await writeRecord(
     ctx,
     jobId,
     (r) =>
@@ -99,29 +144,40 @@ async function coordinate(ctx: TrainerContext, msg: JsMsg, jobId: string, log: L
     log,
     'claim',
   );
-  if (!claim.changed) {
-    for (const p of peers) release(ctx, p.trainerId, token);
-    log.info('task.claim_lost', { state: claim.record.state, attempt: claim.record.attempt });
-    return isFinalState(claim.record.state) ? ackTask(msg, log) : undefined;
-  }
-  const attempt = claim.record.attempt;
-  const assignment = (rank: number): Assignment => ({ jobId, attempt, rank, worldSize: members.length, members, spec, resumeEpoch });
+  if (claimed.changed) return claimed.record.attempt;
+  for (const p of peers) release(ctx, p.trainerId, token);
+  log.info('task.claim_lost', { state: claimed.record.state, attempt: claimed.record.attempt });
+  if (isFinalState(claimed.record.state)) await ackTask(msg, log);
+  return undefined;
+}
 
-  // form the group: our rank listens first, then each peer opens its rank and accepts.
+/** form the group: our rank listens first, then each peer opens its rank and accepts. */
+async function formGroup(
+  c: Coordination,
+  assignment: (rank: number) => Assignment,
+  { token, peers }: Recruitment,
+  setRank: (h: RankHandle) => void,
+): Promise<RankHandle | undefined> {
+  const { ctx, msg, jobId, log, stopped } = c;
+  const { attempt, members, resumeEpoch } = assignment(0);
   const handle = await openRank(ctx, assignment(0));
   setRank(handle);
   ctx.state.set({ kind: 'busy', jobId, rank: 0, attempt, stop: (r) => handle.stop(r) });
   const refusals = await Promise.all(peers.map((p, i) => confirm(ctx, p.trainerId, token, assignment(i + 1))));
   const refused = refusals.findIndex((r) => r !== undefined);
-  if (refused >= 0 || stopped.aborted) {
-    const why = stopped.aborted ? (stopped.reason as Error).message : `${peers[refused]!.trainerId} did not join: ${refusals[refused]}`;
-    handle.stop(new RankStoppedError('attempt-ended', why));
-    await markQueued(ctx, jobId, attempt, `attempt ${attempt} could not start (${why}); retrying`, log);
-    return requeueTask(msg, stopped.aborted ? 0 : ctx.config.requeueDelayMs);
+  if (refused < 0 && !stopped.aborted) {
+    log.info('job.group_formed', { attempt, members, resumeEpoch });
+    return handle;
   }
-  log.info('job.group_formed', { attempt, members, resumeEpoch });
+  const why = stopped.aborted ? (stopped.reason as Error).message : `${peers[refused]!.trainerId} did not join: ${refusals[refused]}`;
+  handle.stop(new RankStoppedError('attempt-ended', why));
+  await markQueued(ctx, jobId, attempt, `attempt ${attempt} could not start (${why}); retrying`, log);
+  requeueTask(msg, stopped.aborted ? 0 : ctx.config.requeueDelayMs);
+  return undefined;
+}
 
-  // train, then settle the job and the task by how it ended.
+/** train, then settle the job and the task by how it ended. */
+async function trainAndSettle({ ctx, msg, jobId, log }: Coordination, attempt: number, handle: RankHandle): Promise<void> {
   try {
     const result = await handle.run();
     log.info('job.trained', { attempt, epochs: result.records.length, testAcc: result.finalEval?.testAcc });
