@@ -27,6 +27,13 @@ describe('parseTrainerEnv', () => {
     expect((err as ConfigError).issues.map((i) => i.variable).sort()).toEqual(['HEARTBEAT_MS', 'MNIST_BACKEND', 'TRAINER_ID']);
   });
 
+  it('reads the data plane: a port, a range or any free port; the advertised address defaults to the host name', () => {
+    expect(parseTrainerEnv({}).data).toMatchObject({ bind: '0.0.0.0', ports: [0, 0], meshTimeoutMs: 5_000 });
+    expect(parseTrainerEnv({ DATA_PORT: '7100-7109', DATA_ADVERTISE: '10.0.0.5' }).data).toMatchObject({ ports: [7100, 7109], advertise: '10.0.0.5' });
+    expect(parseTrainerEnv({ DATA_TLS_CERT: '/c.pem', DATA_TLS_KEY: '/k.pem' }).data.tls).toEqual({ cert: '/c.pem', key: '/k.pem' });
+    for (const DATA_PORT of ['71OO', '7200-7100', '70000']) expect(() => parseTrainerEnv({ DATA_PORT })).toThrow(/DATA_PORT/);
+  });
+
   it('makes subject-safe default ids from any host name', () => {
     expect(defaultTrainerId('gpu.node-3.example.com', 42)).toBe('gpu-node-3-example-com-42');
   });

@@ -6,6 +6,8 @@ import { selectBackend } from '@mnist/backends';
 import type { TrainerConfig } from './config.js';
 import type { TrainerContext } from './context.js';
 import { DatasetCache } from '@mnist/data';
+import { DataListener } from './collective/tcp/data-listener.js';
+import { dataPlaneTls } from './collective/tcp/tls.js';
 import { startResponder } from './group/responder.js';
 import { RankStoppedError, TrainerState } from './state.js';
 import { isRetryableStorageError, RetryingStore } from './storage/retrying-store.js';
@@ -32,6 +34,10 @@ export async function startTrainer(config: TrainerConfig, baseLog: Logger, onFat
   await withRetry(() => s3.ensureBucket(), { what: 'ensure bucket', maxMs: 600_000, isRetryable: isRetryableStorageError, log });
   log.info('s3.ready', { bucket: config.cluster.s3.bucket, endpoint: config.cluster.s3.endpoint ?? 'aws' });
 
+  const tls = config.data.tls && dataPlaneTls(config.data.tls);
+  const dataListener = await DataListener.open({ ...config.data, ...(tls ? { tls: tls.server } : {}), log });
+  log.info('data_plane.listening', { bind: config.data.bind, advertise: dataListener.endpoint, tls: tls !== undefined });
+
   const startedAt = new Date().toISOString();
   const host = hostname();
   let beatSoon = () => undefined as void;
@@ -47,6 +53,8 @@ export async function startTrainer(config: TrainerConfig, baseLog: Logger, onFat
     store: new RetryingStore(s3, { budgetMs: config.s3RetryMs, log }),
     datasets: new DatasetCache(config.datasetDir),
     state,
+    dataListener,
+    ...(tls ? { dataTls: tls.client } : {}),
   };
 
   // heartbeats: periodic, and at once on every state change so `mnist trainers` is current.
@@ -84,6 +92,7 @@ export async function startTrainer(config: TrainerConfig, baseLog: Logger, onFat
     }
     await loop;
     for (const s of subs) s.unsubscribe();
+    dataListener.close();
     clearInterval(heartbeat);
     await cluster.trainers.remove(id).catch((err: unknown) => log.warn('registry.remove_failed', { error: err }));
     // Drain flushes what is buffered; with the broker away it would wait for it, so bound it.

@@ -13,8 +13,12 @@ export {
   SyncSchema,
   SYNC_OUTER,
   COLLECTIVE_CHOICES,
+  TRANSPORT_CHOICES,
+  LR_SCALING,
+  ScalingSchema,
+  globalBatchSize,
 } from './job-spec.js';
-export type { JobSpec, JobSpecInput, OptimizerSpec, SpecIssue, SyncSpec, LocalSyncSpec, CollectiveChoice } from './job-spec.js';
+export type { JobSpec, JobSpecInput, OptimizerSpec, SpecIssue, SyncSpec, LocalSyncSpec, CollectiveChoice, TransportChoice, ScalingSpec } from './job-spec.js';
 export { artifactKeys, attemptPrefix, checkpointEpoch, jobArtifactCandidates, jobMetricsKeys, jobPrefix } from './layout.js';
 export {
   NATS_NAMES,
