@@ -92,6 +92,10 @@ const FLAG_OF_FIELD: Record<string, string> = {
   checkpointEvery: '--checkpoint-every',
   replicas: '--replicas',
   minReplicas: '--min-replicas',
+  transport: '--transport',
+  'scaling.batchPerReplica': '--batch-per-replica',
+  'scaling.lr': '--lr-scaling',
+  'scaling.warmupEpochs': '--warmup-epochs',
 };
 
 /** Validates through the shared JobSpec schema, naming flags rather than JSON fields. */
