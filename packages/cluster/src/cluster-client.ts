@@ -1,7 +1,7 @@
 import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { NATS_NAMES, type JobRecord, type JobSpec } from '@mnist/protocol';
+import { fail, NATS_NAMES, unchangedSince, type JobRecord, type JobSpec } from '@mnist/protocol';
 import { ClusterView } from './cluster-view.js';
 import { ClusterNotReadyError, IdempotencyKeyReusedError, JobExistsError, silentLogger, sleep, SubmitError, type Logger } from '@mnist/core';
 import { EventLog } from './events.js';
@@ -128,7 +128,7 @@ export async function openCluster(nc: NatsConnection, o: OpenClusterOptions = {}
       // a key the client's retry makes a new job, so this one must not run behind its back.
       if (!keyed) {
         await jobs
-          .transition(record.id, (r) => (r.state === 'queued' ? { ...r, state: 'failed', message: `could not enqueue: ${(err as Error).message}` } : undefined))
+          .transition(record.id, fail(`could not enqueue: ${(err as Error).message}`, unchangedSince(record)))
           .catch((e: unknown) => log.error('job.enqueue_cleanup_failed', { jobId: record.id, error: e }));
       }
       throw new SubmitError(`job ${record.id}: could not enqueue the task`, { cause: err });

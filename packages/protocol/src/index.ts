@@ -39,6 +39,23 @@ export {
 } from './cluster.js';
 export type { JobState, JobRecord, TaskMessage, TrainerInfo, TrainerState, JobEvent, FinalEval } from './cluster.js';
 export {
+  JOB_TRANSITIONS,
+  availableTrainers,
+  cancel,
+  claim,
+  fail,
+  newJobRecord,
+  ownedBy,
+  park,
+  recordEpoch,
+  requeue,
+  succeed,
+  unchangedSince,
+  unpark,
+  unplaceableReason,
+} from './job-transitions.js';
+export type { ClaimArgs, Guard, JobTransition, TransitionName } from './job-transitions.js';
+export {
   SweepIdSchema,
   SweepRequestSchema,
   InvalidSweepError,

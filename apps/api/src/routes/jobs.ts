@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { validator } from 'hono/validator';
 import { z } from 'zod';
-import { JOB_STATES, JobSpecSchema, parkedReason, parseMetricsJsonl, specIssues, type EpochRecord, type JobRecord, type JobSpec } from '@mnist/protocol';
+import { availableTrainers, JOB_STATES, JobSpecSchema, parseMetricsJsonl, specIssues, unplaceableReason, type EpochRecord, type JobRecord, type JobSpec } from '@mnist/protocol';
 import type { ApiCluster, ApiDeps, ApiLogger } from '../deps.js';
 import { HttpError } from '../http-error.js';
 import { readJobMetricsText } from '../job-metrics.js';
@@ -64,8 +64,8 @@ const admit = (cluster: ApiCluster, spec: JobSpec, o: JobsOptions) => async () =
   const [jobs, trainers] = await Promise.all([cluster.jobs.list(), cluster.trainers.list()]);
   const waiting = jobs.filter((j) => j.state === 'queued' || j.state === 'parked').length;
   if (waiting >= o.maxQueued) throw HttpError.tooMany(`${waiting} jobs are waiting, the most this cluster holds (MAX_QUEUED); try again later`, 30);
-  const live = trainers.filter((t) => t.state !== 'draining').length;
-  return (spec.minReplicas ?? spec.replicas) > live ? { parked: parkedReason(spec, live) } : {};
+  const parked = unplaceableReason(spec, availableTrainers(trainers));
+  return parked === undefined ? {} : { parked };
 };
 
 /** metrics.jsonl, line by line: a line that does not parse is skipped (and counted), not fatal. */

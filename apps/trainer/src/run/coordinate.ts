@@ -1,6 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import type { JsMsg } from '@nats-io/jetstream';
-import { isFinalState, jobPrefix, neededTrainers, parkedReason, TaskMessageSchema, type JobRecord, type JobSpec } from '@mnist/protocol';
+import {
+  availableTrainers,
+  claim as claimJob,
+  isFinalState,
+  jobPrefix,
+  ownedBy,
+  park,
+  requeue,
+  TaskMessageSchema,
+  unplaceableReason,
+  type JobRecord,
+  type JobSpec,
+} from '@mnist/protocol';
 import { withNatsRetry } from '@mnist/cluster';
 import { type Logger } from '@mnist/core';
 import type { TrainerContext } from '../context.js';
@@ -133,7 +145,7 @@ async function recruitPeers(c: Coordination, rec: JobRecord): Promise<Recruitmen
     return undefined;
   }
   const message = `waiting for trainers: needs ${spec.replicas}${min < want ? ` (at least ${min + 1})` : ''}, found ${peers.length + 1} free`;
-  await writeRecord(ctx, jobId, (r) => (r.attempt === rec.attempt && !isFinalState(r.state) && (r.state !== 'queued' || r.message !== message) ? { ...r, state: 'queued', trainers: [], message } : undefined), log, 'mark waiting');
+  await writeRecord(ctx, jobId, requeue(message, ownedBy(rec.attempt)), log, 'mark waiting');
   // Back off while it keeps waiting, so an oversized job costs the fleet little.
   const delay = Math.min(ctx.config.requeueDelayMs * 1.5 ** Math.min(msg.info.deliveryCount - 1, 20), MAX_WAIT_DELAY_MS);
   log.info('job.waiting', { replicas: spec.replicas, minReplicas: min + 1, found: peers.length + 1, retryInMs: Math.round(delay) });
@@ -144,16 +156,8 @@ async function recruitPeers(c: Coordination, rec: JobRecord): Promise<Recruitmen
 /** claim: the next attempt, only if nobody else claimed or finished the job meanwhile. Returns its number. */
 async function claim(c: Coordination, rec: JobRecord, members: string[], resumeEpoch: number, { token, peers }: Recruitment): Promise<number | undefined> {
   const { ctx, msg, jobId, log } = c;
-  const claimed = await writeRecord(
-    ctx,
-    jobId,
-    (r) =>
-      r.attempt === rec.attempt && !isFinalState(r.state)
-        ? { ...r, state: 'running', attempt: r.attempt + 1, trainers: members, backend: ctx.backend, message: undefined, epoch: resumeEpoch, startedAt: r.startedAt ?? new Date().toISOString() }
-        : undefined,
-    log,
-    'claim',
-  );
+  const next = claimJob({ trainers: members, backend: ctx.backend, epoch: resumeEpoch }, ownedBy(rec.attempt));
+  const claimed = await writeRecord(ctx, jobId, next, log);
   if (claimed.changed) return claimed.record.attempt;
   for (const p of peers) release(ctx, p.trainerId, token);
   log.info('task.claim_lost', { state: claimed.record.state, attempt: claimed.record.attempt });
@@ -203,10 +207,10 @@ async function trainAndSettle({ ctx, msg, jobId, log }: Coordination, attempt: n
  * The API's reconciler puts it back when enough trainers are live.
  */
 async function parkIfUnplaceable(ctx: TrainerContext, jobId: string, attempt: number, spec: JobSpec, log: Logger): Promise<boolean> {
-  const live = (await withNatsRetry(() => ctx.cluster.trainers.list(), { what: 'list trainers', maxMs: 10_000, log })).filter((t) => t.state !== 'draining').length;
-  if (neededTrainers(spec) <= live) return false;
-  const message = parkedReason(spec, live);
-  const { changed } = await writeRecord(ctx, jobId, (r) => (r.attempt === attempt && !isFinalState(r.state) ? { ...r, state: 'parked', trainers: [], message } : undefined), log, 'park');
+  const trainers = await withNatsRetry(() => ctx.cluster.trainers.list(), { what: 'list trainers', maxMs: 10_000, log });
+  const message = unplaceableReason(spec, availableTrainers(trainers));
+  if (message === undefined) return false;
+  const { changed } = await writeRecord(ctx, jobId, park(message, ownedBy(attempt)), log);
   log.info('job.parked', { reason: message, changed });
   // Parked by us, or final/claimed meanwhile: either way this task is done.
   return true;
