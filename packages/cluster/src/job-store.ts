@@ -3,6 +3,7 @@ import { KvWatchInclude, type KV, type KvEntry } from '@nats-io/kv';
 import { isFinalState, JobRecordSchema, type JobRecord, type JobSpec } from '@mnist/protocol';
 import { CorruptRecordError, JobConflictError, JobExistsError, JobFinishedError, JobNotFoundError } from '@mnist/core';
 import { newJobId } from './job-ids.js';
+import { endKvWatch } from './kv-watch.js';
 
 /** Called after a successful write that changed state, attempt or message (publishes the status event). */
 export type StatusChangeHook = (prev: JobRecord | undefined, next: JobRecord) => Promise<void>;
@@ -152,7 +153,7 @@ export class JobStore {
       }
     } finally {
       opts.signal?.removeEventListener('abort', stop);
-      it.stop();
+      await endKvWatch(it);
     }
   }
 }
