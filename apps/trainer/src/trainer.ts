@@ -28,7 +28,7 @@ export async function startTrainer(config: TrainerConfig, baseLog: Logger, onFat
   log.info('backend.selected', { backend: backend.name, detail: backend.detail, skipped: backend.skipped });
 
   const nc = await connectNats({ servers: config.cluster.natsServers, name: `mnist-trainer-${id}`, log });
-  const resources = { trainerTtlMs: config.trainerTtlMs, taskAckWaitMs: config.taskAckWaitMs };
+  const resources = { trainerTtlMs: config.trainerTtlMs, taskAckWaitMs: config.taskAckWaitMs, replicas: config.cluster.natsReplicas };
   const cluster = await withNatsRetry(() => openCluster(nc, { resources, log }), { what: 'cluster resources', maxMs: 600_000, log });
   const s3 = await S3Store.connect({ ...config.cluster.s3, maxAttempts: 3 });
   await withRetry(() => s3.ensureBucket(), { what: 'ensure bucket', maxMs: 600_000, isRetryable: isRetryableStorageError, log });

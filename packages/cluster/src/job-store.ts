@@ -3,6 +3,7 @@ import { KvWatchInclude, type KV, type KvEntry } from '@nats-io/kv';
 import { cancel, JobRecordSchema, newJobRecord, type JobRecord, type JobSpec, type JobTransition } from '@mnist/protocol';
 import { CorruptRecordError, JobConflictError, JobExistsError, JobFinishedError, JobNotFoundError } from '@mnist/core';
 import { newJobId } from './job-ids.js';
+import { endKvWatch } from './kv-watch.js';
 
 /** Called after a successful write that changed state, attempt or message (publishes the status event). */
 export type StatusChangeHook = (prev: JobRecord | undefined, next: JobRecord) => Promise<void>;
@@ -149,7 +150,7 @@ export class JobStore {
       }
     } finally {
       opts.signal?.removeEventListener('abort', stop);
-      it.stop();
+      await endKvWatch(it);
     }
   }
 }

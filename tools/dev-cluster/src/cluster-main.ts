@@ -2,15 +2,16 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { startNatsServer, startS3Server, waitForPort, type NatsServerHandle, type S3ServerHandle } from '@mnist/testing';
+import { startNatsCluster, startNatsServer, startS3Server, waitForPort, type S3ServerHandle } from '@mnist/testing';
 import { forwardFromOwnProcessGroup } from './own-process-group.js';
 import { REPO_ROOT, spawnTrainer, type TrainerProcess } from './spawn-trainer.js';
 import { waitForHealthy } from './wait-healthy.js';
 
-const HELP = `Usage: npm run cluster -- [--trainers N] [--port P]
+const HELP = `Usage: npm run cluster -- [--trainers N] [--port P] [--nats-nodes 1|3|5]
 
 Runs a whole cluster on this machine until Ctrl-C:
-  nats-server -js (temporary store)   unless NATS_URL is set
+  nats-server -js (temporary store)   unless NATS_URL is set; --nats-nodes 3: a JetStream
+                                      cluster of 3 with NATS_REPLICAS=3 (any one may die)
   s3rver (temporary folder)           unless S3_ENDPOINT is set
   the API (apps/api/src/node.ts)      when it exists, on --port (default PORT or 8787)
   N trainer processes                 (default 2), logging JSON lines prefixed [tN]
@@ -18,7 +19,7 @@ Every other variable (MNIST_BACKEND, MNIST_DIR, TASK_ACK_WAIT_MS...) passes thro
 
 const API_ENTRY = join(REPO_ROOT, 'apps', 'api', 'src', 'node.ts');
 
-let nats: NatsServerHandle | undefined;
+let nats: { url: string; stop(): Promise<void> } | undefined;
 let s3: S3ServerHandle | undefined;
 let api: ChildProcess | undefined;
 const trainers: TrainerProcess[] = [];
@@ -39,7 +40,9 @@ async function shutdown(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { trainers: { type: 'string', default: '2' }, port: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  const { values } = parseArgs({
+    options: { trainers: { type: 'string', default: '2' }, port: { type: 'string' }, 'nats-nodes': { type: 'string', default: '1' }, help: { type: 'boolean', short: 'h' } },
+  });
   if (values.help) return void console.log(HELP);
   // Registered first: Ctrl-C during start-up must not orphan a nats-server child.
   let stopping = false;
@@ -63,11 +66,15 @@ async function main(): Promise<void> {
   const count = Number(values.trainers);
   if (!Number.isInteger(count) || count < 0 || count > 64) throw new Error(`--trainers must be a whole number 0..64, got '${values.trainers}'`);
 
+  const natsNodes = Number(values['nats-nodes']);
+  if (![1, 3, 5].includes(natsNodes)) throw new Error(`--nats-nodes must be 1, 3 or 5, got '${values['nats-nodes']}'`);
+
   // servers: the ones the environment does not name.
   const env: Record<string, string> = {};
   if (!process.env.NATS_URL) {
-    nats = await startNatsServer();
+    nats = natsNodes > 1 ? await startNatsCluster({ nodes: natsNodes }) : await startNatsServer();
     env.NATS_URL = nats.url;
+    if (natsNodes > 1) env.NATS_REPLICAS = String(natsNodes);
   }
   if (!process.env.S3_ENDPOINT) {
     s3 = await startS3Server();
