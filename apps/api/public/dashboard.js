@@ -229,7 +229,15 @@
     var el = $('#job-state');
     el.textContent = s;
     el.className = 'state ' + s;
-    if (FINAL[s]) $('#progress').hidden = true;
+    if (FINAL[s]) hideProgress();
+  }
+
+  // Emptied too, so that the next job never shows this one's step for a moment.
+  function hideProgress() {
+    var p = $('#progress');
+    p.hidden = true;
+    p.querySelector('.fill').style.width = '0';
+    p.querySelector('.text').textContent = '';
   }
 
   function showSummary(j) {
@@ -246,7 +254,8 @@
     state.records = {};
     $('#job-panel').hidden = false;
     $('#job-id').textContent = id;
-    $('#progress').hidden = true;
+    state.jobState = null;
+    hideProgress();
     Array.prototype.forEach.call(document.querySelectorAll('#jobs tbody tr'), function (tr) {
       tr.className = tr.dataset.id === id ? 'selected' : '';
     });

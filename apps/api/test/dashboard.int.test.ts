@@ -28,7 +28,53 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
+const auth = { Authorization: `Bearer ${TOKEN}` };
+async function submit(spec: object): Promise<JobRecord> {
+  const res = await fetch(`${cluster.apis[0]!.url}/v1/jobs`, { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' }, body: JSON.stringify(spec) });
+  expect(res.status).toBe(201);
+  return (await res.json()) as JobRecord;
+}
+async function waitForState(id: string, state: string, timeoutMs = 60_000): Promise<void> {
+  for (const end = Date.now() + timeoutMs; Date.now() < end; await new Promise((r) => setTimeout(r, 300))) {
+    const job = (await (await fetch(`${cluster.apis[0]!.url}/v1/jobs/${id}`, { headers: auth })).json()) as JobRecord;
+    if (job.state === state) return;
+  }
+  throw new Error(`job ${id} not ${state} within ${timeoutMs} ms`);
+}
+/** A page at `width` with the token entered, opened on `hash` (e.g. `#job=<id>`). */
+async function openPage(width: number, height: number, hash = '') {
+  const page = await browser.newPage({ viewport: { width, height } });
+  await page.goto(`${cluster.apis[0]!.url}/${hash}`);
+  await page.fill('#token', TOKEN);
+  await page.click('#auth button[type=submit]');
+  return page;
+}
+
 describe('the dashboard page in headless Chromium', () => {
+  it("hides the progress bar for a finished job, and switching jobs drops the previous job's progress", async () => {
+    const done = await submit({ model: 'mlp', epochs: 1, trainLimit: 256, testLimit: 128, replicas: 1 });
+    await waitForState(done.id, 'succeeded');
+    const running = await submit(JOB);
+
+    // A finished job opened directly: its replayed progress events leave no bar behind.
+    const page = await openPage(1400, 900, `#job=${done.id}`);
+    await page.locator('#job-state', { hasText: 'succeeded' }).waitFor({ timeout: 15_000 });
+    await page.locator('#loss-chart circle.test[data-epoch="1"]').waitFor({ timeout: 15_000 });
+    expect(await page.locator('#progress').isVisible()).toBe(false);
+
+    // The running job shows its progress; switching to the finished one hides it.
+    await page.locator(`#jobs tbody tr[data-id="${running.id}"]`).click();
+    await page.locator('#progress .text', { hasText: /^epoch \d+, step \d+\/\d+/ }).waitFor({ timeout: 60_000 });
+    expect(await page.locator('#progress').isVisible()).toBe(true);
+    await page.locator(`#jobs tbody tr[data-id="${done.id}"]`).click();
+    await page.locator('#job-state', { hasText: 'succeeded' }).waitFor();
+    expect(await page.locator('#progress').isVisible()).toBe(false);
+    expect(await page.locator('#progress .text').textContent()).toBe('');
+
+    await fetch(`${cluster.apis[0]!.url}/v1/jobs/${running.id}/cancel`, { method: 'POST', headers: auth });
+    await page.close();
+  });
+
   it('asks for the token, then lists the running job and the trainers and draws its live curves', async () => {
     const base = cluster.apis[0]!.url;
     const res = await fetch(`${base}/v1/jobs`, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' }, body: JSON.stringify(JOB) });
