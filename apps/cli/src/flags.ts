@@ -78,29 +78,56 @@ export function specInputFromFlags(values: Values, model?: string): Partial<JobS
   return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as Partial<JobSpecInput>;
 }
 
+/** The flag that sets each spec field (sweep fields too); a nested path maps through its first part. */
 const FLAG_OF_FIELD: Record<string, string> = {
-  model: '--model',
-  dataset: '--dataset',
-  epochs: '--epochs',
-  batchSize: '--batch-size',
-  'optimizer.type': '--optimizer',
-  'optimizer.lr': '--lr',
-  'optimizer.momentum': '--momentum',
-  seed: '--seed',
-  trainLimit: '--train-limit',
-  testLimit: '--test-limit',
-  checkpointEvery: '--checkpoint-every',
-  replicas: '--replicas',
-  minReplicas: '--min-replicas',
+  model: 'model',
+  models: 'models',
+  dataset: 'dataset',
+  epochs: 'epochs',
+  batchSize: 'batch-size',
+  'optimizer.type': 'optimizer',
+  'optimizer.lr': 'lr',
+  lr: 'lr',
+  'optimizer.momentum': 'momentum',
+  seed: 'seed',
+  seeds: 'seeds',
+  trainLimit: 'train-limit',
+  testLimit: 'test-limit',
+  checkpointEvery: 'checkpoint-every',
+  replicas: 'replicas',
+  minReplicas: 'min-replicas',
+  sync: 'sync',
+  collective: 'collective',
+  name: 'name',
+  tags: 'tag',
+  note: 'note',
 };
 
-/** Validates through the shared JobSpec schema, naming flags rather than JSON fields. */
-export function specFromInput(input: Partial<JobSpecInput>): JobSpec {
+/**
+ * One schema issue in the user's words: the flag and the value given, not the JSON path
+ * (`--sync 'local:0': every: Too small...`, not `sync.every: Too small...`). A path with no
+ * flag (a spec file's field) is kept as it is.
+ */
+export function flagIssue(issue: { path: string; message: string }, values: Values = {}): string {
+  const parts = issue.path.split('.').filter((p) => p !== 'base');
+  for (let n = parts.length; n > 0; n--) {
+    const flag = FLAG_OF_FIELD[parts.slice(0, n).join('.')];
+    if (flag === undefined) continue;
+    const raw = values[flag];
+    const rest = parts.slice(n).filter((p) => !/^\d+$/.test(p)).join('.');
+    const value = typeof raw === 'string' ? ` '${raw}'` : '';
+    return `--${flag}${value}: ${rest ? `${rest}: ` : ''}${issue.message}`;
+  }
+  return `${issue.path}: ${issue.message}`;
+}
+
+/** Validates through the shared JobSpec schema, naming flags (and the values given) rather than JSON fields. */
+export function specFromInput(input: Partial<JobSpecInput>, values: Values = {}): JobSpec {
   try {
     return parseJobSpec(input);
   } catch (err) {
     if (!(err instanceof InvalidJobSpecError)) throw err;
-    throw new UsageError(err.issues.map((i) => `${FLAG_OF_FIELD[i.path] ?? i.path}: ${i.message}`).join('; '));
+    throw new UsageError(err.issues.map((i) => flagIssue(i, values)).join('; '));
   }
 }
 

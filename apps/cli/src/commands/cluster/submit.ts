@@ -82,7 +82,7 @@ export async function submitCommand(args: string[], ctx: ClusterContext): Promis
     ...(minReplicas !== undefined && { minReplicas }),
     ...(values.sync !== undefined && { sync: syncFlag(values.sync as string) }),
     ...(values.collective !== undefined && { collective: values.collective as JobSpecInput['collective'] }),
-  });
+  }, values);
   const api = connectApi(values, ctx);
   const headers = { 'Idempotency-Key': randomUUID() };
   const onRetry = (why: string, ms: number) => ctx.out.info(`submit: ${why}; trying again in ${ms / 1000} s (same Idempotency-Key)`);
