@@ -1,7 +1,7 @@
 import { expandSweep, InvalidSweepError, isFinalState, MAX_SWEEP_JOBS, SweepIdSchema, type SweepRequest, type SweepSummary } from '@mnist/protocol';
 import { sleep } from '@mnist/core';
 import { UsageError } from '../../errors.js';
-import { flagIssue, parseFlags, SPEC_FLAGS, SPEC_FLAGS_HELP, specInputFromFlags, type Values } from '../../flags.js';
+import { flagIssue, NAME_FLAGS, NAME_FLAGS_HELP, parseFlags, SPEC_FLAGS, SPEC_FLAGS_HELP, specInputFromFlags, type Values } from '../../flags.js';
 import { API_FLAGS, API_FLAGS_HELP, connectApi, type Api } from './api-client.js';
 import type { ClusterContext } from './context.js';
 import { ago, textTable } from './format.js';
@@ -20,6 +20,7 @@ gives mean ± std over seeds and Welch's t-test between the grid's configuration
   -b, --batch-size <list>    global batch sizes, comma-separated (default 64)
 ${SPEC_FLAGS_HELP.split('\n').slice(1).filter((l) => !/--model |--lr |--batch-size /.test(l)).join('\n')}
       --replicas <n>         trainers per job, data-parallel (default 1)
+${NAME_FLAGS_HELP.split('\n').slice(1).join('\n')}
   -w, --watch                follow the sweep until every job ends (like 'mnist sweep watch')
       --json                 print the sweep summary as JSON
 ${API_FLAGS_HELP}
@@ -105,6 +106,7 @@ export async function watchSweep(api: Api, id: string, ctx: ClusterContext, inte
 const FLAGS = {
   ...SPEC_FLAGS,
   ...API_FLAGS,
+  ...NAME_FLAGS,
   models: { type: 'string' },
   seeds: { type: 'string' },
   replicas: { type: 'string', short: 'r' },
