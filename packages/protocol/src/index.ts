@@ -53,3 +53,5 @@ export {
 } from './sweep.js';
 export type { SweepRequest, SweepRequestInput, SweepState, SweepSummary } from './sweep.js';
 export type { ErrorBody, ErrorIssue } from './http.js';
+export { LOG_LEVELS, LOG_LIMITS, LogLineSchema, LogRecordSchema, renderLogText } from './logs.js';
+export type { LogLine, LogRecord } from './logs.js';

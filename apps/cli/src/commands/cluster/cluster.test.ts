@@ -228,6 +228,22 @@ describe('cluster verbs against the API app', () => {
     expect(md).toContain('**LeNet5 is higher** by 3.05 points');
   });
 
+  it('logs prints every rank\'s lines, --json the LogLines, --follow until the job ends', async () => {
+    const h = harness();
+    const id = (await h.run(['submit', '--model', 'mlp', '--epochs', '1'])).stdout.trim();
+    expect((await h.run(['logs', id])).stderr).toBe(`job ${id} has no log lines yet\n`);
+    h.cluster.addLog(id, { event: 'rank.start', ts: '2030-01-01T12:03:04.000Z', rank: 1, trainerId: 't2', text: 'rank.start world=2' });
+    expect((await h.run(['logs', id])).stdout).toBe('12:03:04 a1 r1 t2 info  rank.start world=2\n');
+    expect(JSON.parse((await h.run(['logs', id, '--json'])).stdout)).toMatchObject({ seq: 1, rank: 1, trainerId: 't2', event: 'rank.start' });
+    const following = h.run(['logs', id, '--follow']);
+    await new Promise((r) => setTimeout(r, 30));
+    h.cluster.addLog(id, { event: 'epoch.done', ts: '2030-01-01T12:03:05.000Z', level: 'warn', text: 'epoch.done epoch=1' });
+    await train(h, id, 1);
+    const r = await following;
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('12:03:04 a1 r1 t2 info  rank.start world=2\n12:03:05 a1 r0 t1 warn  epoch.done epoch=1\n');
+  });
+
   it('sweep watch keeps one abort listener however many times it polls', async () => {
     const h = harness();
     const id = (await h.run(['sweep', '--models', 'mlp', '--epochs', '1'])).stdout.trim();
