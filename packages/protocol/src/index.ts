@@ -13,6 +13,11 @@ export {
   SyncSchema,
   SYNC_OUTER,
   COLLECTIVE_CHOICES,
+  JobNameSchema,
+  JobTagsSchema,
+  JobNoteSchema,
+  TAG_KEY,
+  MAX_TAGS,
 } from './job-spec.js';
 export type { JobSpec, JobSpecInput, OptimizerSpec, SpecIssue, SyncSpec, LocalSyncSpec, CollectiveChoice } from './job-spec.js';
 export { artifactKeys, attemptPrefix, checkpointEpoch, jobArtifactCandidates, jobMetricsKeys, jobPrefix } from './layout.js';
@@ -48,3 +53,5 @@ export {
 } from './sweep.js';
 export type { SweepRequest, SweepRequestInput, SweepState, SweepSummary } from './sweep.js';
 export type { ErrorBody, ErrorIssue } from './http.js';
+export { LOG_LEVELS, LOG_LIMITS, LogLineSchema, LogRecordSchema, renderLogText } from './logs.js';
+export type { LogLine, LogRecord } from './logs.js';
