@@ -123,10 +123,12 @@
     return recs.length ? Math.max.apply(null, recs.map(function (r) { return r.testAcc; })) : undefined;
   }
 
+  // A live run's last accuracy is not its final one: shown once the run has ended.
   function finalAcc(j) {
+    if (!FINAL[j.state]) return undefined;
     if (typeof j.finalTestAcc === 'number') return j.finalTestAcc;
     var recs = recordsOf(j.id);
-    return FINAL[j.state] && recs.length ? recs[recs.length - 1].testAcc : undefined;
+    return recs.length ? recs[recs.length - 1].testAcc : undefined;
   }
 
   function durationSec(j) {
@@ -200,7 +202,10 @@
       var name = cell(tr, runName(j) ? runName(j) : el('span', 'id', j.id), 'name');
       name.title = j.id + (j.spec.note ? '\n' + j.spec.note : '');
       var tags = el('span');
-      Object.keys(j.spec.tags || {}).sort().forEach(function (k) { tags.appendChild(el('span', 'tag', k + '=' + j.spec.tags[k])); });
+      Object.keys(j.spec.tags || {}).sort().forEach(function (k, i) {
+        if (i) tags.appendChild(document.createTextNode(' '));
+        tags.appendChild(el('span', 'tag', k + '=' + j.spec.tags[k]));
+      });
       cell(tr, tags, 'tags wide');
       cell(tr, pill(j.state));
       cell(tr, j.spec.model, 'mid');
@@ -210,7 +215,7 @@
       cell(tr, fin === undefined ? '' : pct(fin), 'num mid final');
       cell(tr, dur === undefined ? '' : duration(dur), 'num mid duration');
       cell(tr, j.spec.sweepId || '', 'wide sweep').title = j.spec.sweepId || '';
-      cell(tr, String(j.spec.seed), 'num wide');
+      cell(tr, String(j.spec.seed), 'num wide seed');
       cell(tr, String(j.spec.optimizer.lr), 'num wide');
       cell(tr, ago(j.createdAt), 'wide');
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
@@ -10,7 +10,6 @@ import { computed, pageSession } from './page-session.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ARTIFACTS = join(HERE, '..', 'test-artifacts');
-const DOCS_SHOT = join(HERE, '..', '..', '..', 'docs', 'dashboard.png');
 const TOKEN = 'dashboard-test-token-9d8e7f6a5b';
 /** Many short epochs: still running long after the page has drawn its first points; cancelled at the end. */
 const JOB = { model: 'mlp', epochs: 40, trainLimit: 2048, testLimit: 512, batchSize: 32, replicas: 2, optimizer: { type: 'sgd', lr: 0.05, momentum: 0.9 } };
@@ -92,7 +91,6 @@ describe('the dashboard page in headless Chromium', () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     const shot = join(ARTIFACTS, 'dashboard.png');
     await page.screenshot({ path: shot, fullPage: true });
-    if (process.env.UPDATE_DOCS_SCREENSHOT) copyFileSync(shot, DOCS_SHOT);
     expect(await page.locator('#job-state').innerText()).toBe('running');
 
     // Cancelling reaches the page through the same event stream.
@@ -134,6 +132,13 @@ describe('the dashboard page in headless Chromium', () => {
     expect(await page.locator('#sweep-chart polyline').evaluate(computed, 'stroke')).toBe('rgb(31, 111, 180)');
     expect(await page.locator('#sweep-chart polygon.band').evaluate(computed, 'fill')).toBe('rgb(31, 111, 180)');
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-sweep.png'), fullPage: true });
+
+    // Its runs in the runs table, found by the sweep filter: the sweep and seed columns.
+    await page.fill('#f-sweep', id);
+    await page.press('#f-sweep', 'Enter');
+    await page.locator('#page-info', { hasText: 'runs 1\u20132' }).waitFor();
+    expect(await page.locator('#jobs tbody td.sweep').allInnerTexts()).toEqual([id, id]);
+    expect(await page.locator('#jobs tbody td.seed').allInnerTexts()).toEqual(['2', '1']);
     await page.close();
   });
 });

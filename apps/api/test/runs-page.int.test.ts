@@ -35,7 +35,10 @@ beforeAll(async () => {
   browser = await launchChromium();
   // Oldest first: 42 parked runs, then the two short ones (one per trainer), then the live one.
   parked = await Promise.all(Array.from({ length: 42 }, (_, i) => s.submit({ ...PARKED, seed: i + 1 })));
-  for (const lr of [0.1, 0.01]) done.push(await s.submit({ ...DONE, optimizer: { type: 'sgd', lr } }));
+  for (const [lr, level] of [[0.1, 'high'], [0.01, 'low']] as const) {
+    const named = { name: `mlp lr ${lr}`, tags: { team: 'vision', lr: level }, note: 'runs page test' };
+    done.push(await s.submit({ ...DONE, ...named, optimizer: { type: 'sgd', lr } }));
+  }
   await Promise.all(done.map((j) => s.waitForState(j.id, 'succeeded', 90_000)));
   live = await s.submit(LIVE);
 });
@@ -91,17 +94,17 @@ describe('the runs page in headless Chromium', () => {
       expect(b.y, sel).toBeGreaterThanOrEqual(0);
       expect(b.y + b.height, `${sel} ends within the 900 px viewport`).toBeLessThanOrEqual(VIEW.height);
     }
-    // This API (before the logs route) answers 404 "no route": the pane says so instead of staying blank.
-    await page.locator('#logs .none').waitFor();
-    expect(await page.locator('#logs').innerText()).toMatch(/keeps no job logs|no log lines|no logs/);
+    // Its trainer's log lines, each with time, rank, attempt and trainer.
+    await page.locator('#logs div').first().waitFor({ timeout: 15_000 });
+    expect(await page.locator('#logs div').first().innerText()).toMatch(/^\d\d:\d\d:\d\d r0 a\d+ t\d \S/);
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'runs-page-live.png') });
 
-    // The finished runs: accuracies (from their metrics when the list has none), duration, seed and lr.
+    // A finished run: name, tags, accuracies (from its metrics if the list has none), duration, seed and lr.
     const a = page.locator(`#jobs tbody tr[data-id="${done[0]!.id}"]`);
     await a.locator('td.final', { hasText: /^\d+\.\d\d%$/ }).waitFor({ timeout: 15_000 });
     expect(await a.locator('td').allInnerTexts()).toEqual([
-      '', done[0]!.id, '', 'succeeded', 'mlp', '3/3', PERCENT, PERCENT,
+      '', 'mlp lr 0.1', 'lr=high team=vision', 'succeeded', 'mlp', '3/3', PERCENT, PERCENT,
       expect.stringMatching(/^\d+(m \d\d)?s$/), '', '1', '0.1', expect.stringMatching(/ago$/),
     ]);
 
@@ -117,6 +120,9 @@ describe('the runs page in headless Chromium', () => {
     expect(download.suggestedFilename()).toBe('report.md');
     expect(readFileSync((await download.path())!, 'utf8')).toMatch(/^#/);
     expect(await page.locator('#progress').isVisible()).toBe(false);
+    expect(await page.locator('#job-name').innerText()).toBe('mlp lr 0.1');
+    expect(await page.locator('#job-summary').innerText()).toContain('tags lr=high team=vision \u00b7 runs page test');
+    await page.locator('#logs div').first().waitFor({ timeout: 15_000 });
 
     // Compare: tick both finished runs; their test curves overlay on one chart, one colour each, with a legend.
     await a.locator('td.cmp input').check();
@@ -128,7 +134,7 @@ describe('the runs page in headless Chromium', () => {
     expect(new Set(strokes).size).toBe(2);
     expect(await page.locator('#acc-chart circle.run[data-epoch="3"]').count()).toBe(2);
     expect(await page.locator('#compare-legend .run').allInnerTexts()).toEqual([
-      expect.stringContaining(done[0]!.id), expect.stringContaining(done[1]!.id)]);
+      expect.stringMatching(/^mlp lr 0\.1 \(best \d+\.\d\d%\)$/), expect.stringMatching(/^mlp lr 0\.01 \(best /)]);
     const swatch = page.locator('#compare-legend .run i').first();
     expect(await swatch.evaluate(computed, 'border-top-color')).toBe(strokes[0]);
     for (const sel of ['#compare-legend', '#loss-chart', '#acc-chart']) {
@@ -151,10 +157,15 @@ describe('the runs page in headless Chromium', () => {
     await page.click('#page-prev');
     await page.locator('#page-info', { hasText: 'runs 31\u201340' }).waitFor();
 
-    // Filters: the live run alone by state.
+    // Filters: the live run alone by state, a tag.
     await page.selectOption('#f-state', 'running');
     await page.locator('#page-info', { hasText: 'runs 1\u20131' }).waitFor();
     expect(await rowIds(page)).toEqual([live.id]);
+    await page.selectOption('#f-state', '');
+    await page.fill('#f-tag', 'lr=low');
+    await page.press('#f-tag', 'Enter');
+    await page.locator(`#jobs tbody tr[data-id="${done[1]!.id}"]`).waitFor();
+    expect(await rowIds(page)).toEqual([done[1]!.id]);
     expect(problems).toEqual([]);
     await page.close();
   });
