@@ -112,7 +112,8 @@
 
   function recordsOf(id) {
     if (id === state.selected) {
-      return Object.keys(state.records).map(Number).sort(function (a, b) { return a - b; }).map(function (e) { return state.records[e]; });
+      return Object.keys(state.records).map(Number).sort(function (a, b) { return a - b; })
+        .map(function (e) { return state.records[e]; });
     }
     return state.metrics[id] ? state.metrics[id].records : [];
   }
@@ -151,7 +152,8 @@
   // An older API sends no accuracies in the list: fetch the metrics of the ended runs on this page once.
   function fillAccuracies() {
     var missing = state.jobs.filter(function (j) {
-      return typeof j.finalTestAcc !== 'number' && FINAL[j.state] && j.epoch > 0 && !(state.metrics[j.id] && state.metrics[j.id].final);
+      var kept = state.metrics[j.id] && state.metrics[j.id].final;
+      return typeof j.finalTestAcc !== 'number' && FINAL[j.state] && j.epoch > 0 && !kept;
     });
     if (!missing.length) return;
     Promise.all(missing.map(function (j) { return loadMetrics(j.id); })).then(renderJobs);
@@ -229,7 +231,8 @@
     $('#page-prev').disabled = state.page.loading || state.page.index === 0;
     $('#page-next').disabled = state.page.loading || !state.page.next;
     $('#jobs-empty').hidden = rows.length > 0;
-    $('#compare-hint').textContent = state.compare.length ? state.compare.length + ' ticked' + (state.compare.length < 2 ? ': tick another to compare' : '') : 'tick runs to compare';
+    var n = state.compare.length;
+    $('#compare-hint').textContent = !n ? 'tick runs to compare' : n + ' ticked' + (n < 2 ? ': tick another to compare' : '');
   }
 
   function renderModelFilter() {
@@ -257,7 +260,8 @@
     var i = state.compare.indexOf(id);
     if (on && i < 0) {
       var used = state.compare.map(function (c) { return state.colours[c]; });
-      state.colours[id] = RUN_COLOURS.filter(function (c) { return used.indexOf(c) < 0; })[0] || RUN_COLOURS[state.compare.length % RUN_COLOURS.length];
+      var free = RUN_COLOURS.filter(function (c) { return used.indexOf(c) < 0; });
+      state.colours[id] = free[0] || RUN_COLOURS[state.compare.length % RUN_COLOURS.length];
       state.compare.push(id);
     } else if (!on && i >= 0) {
       state.compare.splice(i, 1);
@@ -292,7 +296,9 @@
     });
     var clear = el('button', '', 'clear');
     clear.type = 'button';
-    clear.addEventListener('click', function () { state.compare.slice().forEach(function (id) { toggleCompare(id, false); }); });
+    clear.addEventListener('click', function () {
+      state.compare.slice().forEach(function (id) { toggleCompare(id, false); });
+    });
     legend.appendChild(clear);
   }
 
@@ -343,7 +349,6 @@
   // ---- one sweep: test accuracy per epoch, mean ± std over seeds, per configuration ----
 
   var SWEEP_COLOURS = ['#1f6fb4', '#e4570e', '#2a9d4b', '#8e44ad', '#b8860b', '#c0392b'];
-  var sweepRecords = {}; // job id -> records, kept once the job has ended
 
   function meanStd(xs) {
     var m = xs.reduce(function (a, b) { return a + b; }, 0) / xs.length;
@@ -357,13 +362,8 @@
     if (!id) return;
     getJson('/v1/sweeps/' + id).then(function (s) {
       var jobs = s.jobs.filter(function (j) { return j.epoch > 0; });
-      return Promise.all(jobs.map(function (j) {
-        if (sweepRecords[j.id]) return sweepRecords[j.id];
-        return getJson('/v1/jobs/' + j.id + '/metrics').then(function (m) {
-          if (FINAL[j.state]) sweepRecords[j.id] = m.records;
-          return m.records;
-        });
-      })).then(function (all) {
+      var records = function (j) { return loadMetrics(j.id).then(function () { return recordsOf(j.id); }); };
+      return Promise.all(jobs.map(records)).then(function (all) {
         if (state.sweep !== id) return;
         // Jobs that differ only by seed form one group.
         var groups = {};
@@ -448,7 +448,7 @@
     e.textContent = s;
     e.className = 'state ' + s;
     if (FINAL[s]) hideProgress();
-    if (FINAL[s] && was && !FINAL[was]) loadArtifacts(state.selected);
+    if (FINAL[s] && was && !FINAL[was]) reloadArtifactsSoon(state.selected);
   }
 
   // Emptied too, so that the next job never shows this one's step for a moment.
@@ -465,7 +465,8 @@
     $('#job-name').textContent = runName(j) || 'Run';
     var tags = Object.keys(s.tags || {}).sort().map(function (k) { return k + '=' + s.tags[k]; });
     $('#job-summary').textContent = [
-      s.model + ' on ' + s.dataset + ', ' + s.epochs + ' epochs, batch ' + s.batchSize + ', ' + o.type + ' lr ' + o.lr + ', seed ' + s.seed,
+      s.model + ' on ' + s.dataset + ', ' + s.epochs + ' epochs, batch ' + s.batchSize + ', ' + o.type + ' lr ' + o.lr +
+        ', seed ' + s.seed,
       s.replicas + ' replica(s)' + (j.backend ? ', backend ' + j.backend : ''),
       s.sweepId ? 'sweep ' + s.sweepId : '',
       tags.length ? 'tags ' + tags.join(' ') : '',
@@ -523,7 +524,7 @@
     } else if (type === 'epoch') {
       state.records[ev.record.epoch] = ev.record;
       redraw();
-      loadArtifacts(id); // a new checkpoint
+      reloadArtifactsSoon(id); // a new checkpoint
     } else if (type === 'progress') {
       state.steps.push([ev.epoch - 1 + ev.step / ev.steps, ev.loss]);
       // A replayed stream brings hundreds of these at once: draw once they have arrived.
@@ -623,7 +624,8 @@
       }
       appendLog(l);
     };
-    fetch('/v1/jobs/' + id + '/logs?limit=' + LOG_LINES_KEPT, { headers: headers(), signal: ctl.signal }).then(function (res) {
+    var path = '/v1/jobs/' + id + '/logs';
+    fetch(path + '?limit=' + LOG_LINES_KEPT, { headers: headers(), signal: ctl.signal }).then(function (res) {
       if (!res.ok) {
         return res.json().then(null, function () { return {}; }).then(function (b) {
           var older = /^no route/.test(b.error || '');
@@ -632,13 +634,13 @@
         });
       }
       return res.json().then(function (b) {
-        if (state.logs.id !== id) return;
+        if (!state.logs || state.logs.id !== id) return;
         b.lines.forEach(add);
         if (!b.lines.length) logNote(FINAL[state.jobState] ? 'this run left no log lines' : 'no log lines yet');
         if (FINAL[state.jobState]) return;
         streamWith(function () {
           var since = seen >= 0 ? '&since=' + seen : '';
-          return fetch('/v1/jobs/' + id + '/logs?follow=1' + since, { headers: headers({ Accept: 'text/event-stream' }), signal: ctl.signal });
+          return fetch(path + '?follow=1' + since, { headers: headers({ Accept: 'text/event-stream' }), signal: ctl.signal });
         }, ctl, function (m) {
           if (m.event !== 'log') return;
           try { add(JSON.parse(m.data)); } catch (e) { /* not a log line */ }
@@ -659,7 +661,8 @@
     if (pre.querySelector('.none')) pre.textContent = '';
     var line = el('div', l.level === 'warn' || l.level === 'error' ? l.level : '');
     var when = l.ts ? new Date(l.ts).toLocaleTimeString([], { hour12: false }) : '';
-    line.appendChild(el('span', 'meta', when + ' r' + l.rank + ' a' + l.attempt + (l.trainerId ? ' ' + l.trainerId : '') + ' '));
+    var where = ' r' + l.rank + ' a' + l.attempt + (l.trainerId ? ' ' + l.trainerId : '');
+    line.appendChild(el('span', 'meta', when + where + ' '));
     line.appendChild(document.createTextNode(l.text || l.event || ''));
     pre.appendChild(line);
     while (pre.childNodes.length > LOG_LINES_KEPT) pre.removeChild(pre.firstChild);
@@ -671,6 +674,13 @@
 
   /** Report, curves and data files first, then the rest; checkpoints in one list of their own. */
   var ARTIFACT_ORDER = ['report.md', 'curves.png', 'curves.svg', 'metrics.jsonl', 'final-eval.json', 'spec.json'];
+
+  // Once for a burst of epochs (a replayed stream brings them all at once).
+  var artifactsTimer = null;
+  function reloadArtifactsSoon(id) {
+    clearTimeout(artifactsTimer);
+    artifactsTimer = setTimeout(function () { if (state.selected === id) loadArtifacts(id); }, 500);
+  }
 
   function loadArtifacts(id) {
     var nav = $('#artifacts');
@@ -689,7 +699,9 @@
         checkpoints.forEach(function (a) { epochs[a.key.split('/')[1]] = true; });
         box.appendChild(el('summary', '', 'checkpoints (' + Object.keys(epochs).length + ')'));
         var list = el('ul');
-        checkpoints.forEach(function (a) { list.appendChild(el('li')).appendChild(artifactLink(a, a.key.slice('checkpoints/'.length))); });
+        checkpoints.forEach(function (a) {
+          list.appendChild(el('li')).appendChild(artifactLink(a, a.key.slice('checkpoints/'.length)));
+        });
         box.appendChild(list);
         nav.appendChild(box);
       }
@@ -819,7 +831,8 @@
       epochs = Math.max.apply(null, runs.map(function (r) { return epochsOf(r.id, r.recs); }));
       var overlay = function (f) {
         return runs.map(function (r) {
-          return { cls: 'run', color: state.colours[r.id], label: runLabel(r.id), points: r.recs.map(function (x) { return [x.epoch, f(x)]; }) };
+          var points = r.recs.map(function (x) { return [x.epoch, f(x)]; });
+          return { cls: 'run', color: state.colours[r.id], label: runLabel(r.id), points: points };
         });
       };
       lossSeries = overlay(function (r) { return r.testLoss; });
@@ -827,8 +840,11 @@
     } else {
       epochs = epochsOf(state.selected, recs);
       var pick = function (f) { return recs.map(function (r) { return [r.epoch, f(r)]; }); };
-      lossSeries = [{ cls: 'train', points: pick(function (r) { return r.trainLoss; }) }, { cls: 'test', points: pick(function (r) { return r.testLoss; }) }];
-      accSeries = [{ cls: 'train', points: pick(function (r) { return r.trainAcc; }) }, { cls: 'test', points: pick(function (r) { return r.testAcc; }) }];
+      var trainTest = function (train, test) {
+        return [{ cls: 'train', points: pick(train) }, { cls: 'test', points: pick(test) }];
+      };
+      lossSeries = trainTest(function (r) { return r.trainLoss; }, function (r) { return r.testLoss; });
+      accSeries = trainTest(function (r) { return r.trainAcc; }, function (r) { return r.testAcc; });
     }
     $('#loss-title').textContent = comparing ? 'Test loss, ' + state.compare.length + ' runs' : 'Loss';
     $('#acc-title').textContent = comparing ? 'Test accuracy, ' + state.compare.length + ' runs' : 'Accuracy';
@@ -878,7 +894,11 @@
   });
   $('#filters').addEventListener('submit', function (e) { e.preventDefault(); readFilters(); });
   ['#f-state', '#f-model', '#f-tag', '#f-sweep'].forEach(function (sel) { $(sel).addEventListener('change', readFilters); });
-  $('#page-size').addEventListener('change', function () { state.page.size = Number($('#page-size').value); firstPage(); poll(); });
+  $('#page-size').addEventListener('change', function () {
+    state.page.size = Number($('#page-size').value);
+    firstPage();
+    poll();
+  });
   var turnPage = function (step) {
     if (state.page.loading || (step < 0 ? state.page.index === 0 : !state.page.next)) return;
     if (step > 0) state.page.cursors[state.page.index + 1] = state.page.next;
