@@ -33,6 +33,10 @@ export async function clusterDeps(cluster: ClusterClient, view: ClusterView): Pr
       },
       lastSeq: async (jobId) => (await newest(jobId))?.seq ?? 0,
     },
+    logs: {
+      tail: (jobId, o) => cluster.logs.tail(jobId, o),
+      follow: (jobId, o) => cluster.logs.follow(jobId, o),
+    },
   };
 }
 

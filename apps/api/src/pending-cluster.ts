@@ -29,6 +29,10 @@ export function pendingCluster(ready: Promise<ApiCluster>): { cluster: ApiCluste
       last: async (jobId) => get().events.last(jobId),
       lastSeq: async (jobId) => get().events.lastSeq(jobId),
     },
+    logs: {
+      tail: async (jobId, o) => get().logs.tail(jobId, o),
+      follow: (jobId, o) => get().logs.follow(jobId, o),
+    },
   };
   return { cluster, isReady: () => c !== undefined };
 }

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { connectNats, openCluster, withNatsRetry } from '@mnist/cluster';
-import { within, withRetry, type Logger } from '@mnist/core';
+import { teeLogger, within, withRetry, type Logger } from '@mnist/core';
 import { S3Store } from '@mnist/storage';
 import { selectBackend } from '@mnist/backends';
 import type { TrainerConfig } from './config.js';
@@ -47,7 +47,8 @@ export async function startTrainer(config: TrainerConfig, baseLog: Logger, onFat
     id,
     host,
     backend: backend.name,
-    log,
+    // Lines that name a job (jobId, with rank and attempt) also go to that job's log: `mnist logs <id>`.
+    log: teeLogger(log, cluster.logs.sink(id), config.logLevel === 'debug' ? 'debug' : 'info'),
     nc,
     cluster,
     store: new RetryingStore(s3, { budgetMs: config.s3RetryMs, log }),

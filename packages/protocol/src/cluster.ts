@@ -19,6 +19,10 @@ export const NATS_NAMES = {
   eventsStream: 'MNIST_EVENTS',
   eventsSubject: (jobId: string) => `mnist.events.${jobId}`,
   eventsWildcard: 'mnist.events.>',
+  /** Stream of each job's trainer log lines (LogRecord), subject per job, bounded per subject. */
+  logsStream: 'MNIST_LOGS',
+  logsSubject: (jobId: string) => `mnist.logs.${jobId}`,
+  logsWildcard: 'mnist.logs.>',
   /** Core-NATS subjects for forming data-parallel groups and exchanging gradients. */
   recruitSubject: 'mnist.recruit',
   trainerInbox: (trainerId: string) => `mnist.trainer.${trainerId}`,

@@ -17,6 +17,11 @@ export {
   LR_SCALING,
   ScalingSchema,
   globalBatchSize,
+  JobNameSchema,
+  JobTagsSchema,
+  JobNoteSchema,
+  TAG_KEY,
+  MAX_TAGS,
 } from './job-spec.js';
 export type { JobSpec, JobSpecInput, OptimizerSpec, SpecIssue, SyncSpec, LocalSyncSpec, CollectiveChoice, TransportChoice, ScalingSpec } from './job-spec.js';
 export { artifactKeys, attemptPrefix, checkpointEpoch, jobArtifactCandidates, jobMetricsKeys, jobPrefix } from './layout.js';
@@ -69,3 +74,5 @@ export {
 } from './sweep.js';
 export type { SweepRequest, SweepRequestInput, SweepState, SweepSummary } from './sweep.js';
 export type { ErrorBody, ErrorIssue } from './http.js';
+export { LOG_LEVELS, LOG_LIMITS, LogLineSchema, LogRecordSchema, renderLogText } from './logs.js';
+export type { LogLine, LogRecord } from './logs.js';

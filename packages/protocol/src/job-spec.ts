@@ -62,6 +62,20 @@ export type LocalSyncSpec = z.infer<typeof LocalSyncSchema>;
 export const COLLECTIVE_CHOICES = ['auto', 'direct', 'reduce-scatter'] as const;
 export type CollectiveChoice = (typeof COLLECTIVE_CHOICES)[number];
 
+/** Printable text on one line (no control characters): names and tag values show up in tables and pages. */
+const PRINTABLE = /^[^\p{Cc}]*$/u;
+export const TAG_KEY = /^[A-Za-z0-9_.-]{1,40}$/;
+export const MAX_TAGS = 20;
+
+/** A run's name, tags and note: how people find it again (`mnist jobs --tag`); the trainers ignore them. */
+export const JobNameSchema = z.string().min(1).max(100).regex(PRINTABLE, 'name must be printable text on one line');
+export const JobTagsSchema = z
+  .record(z.string(), z.string().max(100).regex(PRINTABLE, 'tag values must be printable text on one line'))
+  // Keys checked here, not by the record's key schema: zod would only say "Invalid key in record".
+  .refine((t) => Object.keys(t).every((k) => TAG_KEY.test(k)), 'tag keys are 1-40 letters, digits, _ . or -')
+  .refine((t) => Object.keys(t).length <= MAX_TAGS, `at most ${MAX_TAGS} tags`);
+export const JobNoteSchema = z.string().max(1000);
+
 /**
  * What carries the gradients between ranks: `tcp`, direct connections between the trainers
  * (the default's choice); `nats`, through the broker; `auto`, TCP when every rank reaches its
@@ -110,6 +124,9 @@ export const JobSpecSchema = z
     collective: z.enum(COLLECTIVE_CHOICES, { error: () => `collective must be one of ${COLLECTIVE_CHOICES.join(', ')}` }).default('auto'),
     scaling: ScalingSchema.optional(),
     transport: z.enum(TRANSPORT_CHOICES, { error: () => `transport must be one of ${TRANSPORT_CHOICES.join(', ')}` }).default('auto'),
+    name: JobNameSchema.optional(),
+    tags: JobTagsSchema.optional(),
+    note: JobNoteSchema.optional(),
   })
   .strict()
   .refine((s) => s.minReplicas === undefined || s.minReplicas <= s.replicas, {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { JobSpecInput } from '@mnist/protocol';
 import { UsageError } from '../../errors.js';
-import { parseFlags, SPEC_FLAGS, SPEC_FLAGS_HELP, specFromInput, specInputFromFlags, type Values } from '../../flags.js';
+import { NAME_FLAGS, NAME_FLAGS_HELP, parseFlags, SPEC_FLAGS, SPEC_FLAGS_HELP, specFromInput, specInputFromFlags, type Values } from '../../flags.js';
 import { API_FLAGS, API_FLAGS_HELP, connectApi, jobIdArg } from './api-client.js';
 import type { ClusterContext } from './context.js';
 import { watchJob } from './watch.js';
@@ -14,6 +14,8 @@ The request carries a fresh Idempotency-Key and is retried with it after a 503 o
 network failure (about 30 s in all), so a retry never makes a second job.
 
 ${SPEC_FLAGS_HELP}
+
+${NAME_FLAGS_HELP}
 
 Cluster flags:
       --replicas <n>         trainers that train it together, data-parallel (default 1)
@@ -85,6 +87,7 @@ export async function submitCommand(args: string[], ctx: ClusterContext): Promis
   const { values } = parseFlags(args, {
     ...SPEC_FLAGS,
     ...API_FLAGS,
+    ...NAME_FLAGS,
     replicas: { type: 'string', short: 'r' },
     'min-replicas': { type: 'string' },
     sync: { type: 'string' },
@@ -109,7 +112,7 @@ export async function submitCommand(args: string[], ctx: ClusterContext): Promis
     ...(values.collective !== undefined && { collective: values.collective as JobSpecInput['collective'] }),
     ...(values.transport !== undefined && { transport: values.transport as JobSpecInput['transport'] }),
     ...scalingFlags(values),
-  });
+  }, values);
   const api = connectApi(values, ctx);
   const headers = { 'Idempotency-Key': randomUUID() };
   const onRetry = (why: string, ms: number) => ctx.out.info(`submit: ${why}; trying again in ${ms / 1000} s (same Idempotency-Key)`);
