@@ -1,7 +1,7 @@
-import { hostname } from 'node:os';
+import { hostname, networkInterfaces } from 'node:os';
 import { z } from 'zod';
 import { CLUSTER_ENV, toClusterConfig, type ClusterConfig } from '@mnist/cluster';
-import { createEnv, envInt, LOG_ENV, type EnvSource, type LogLevel } from '@mnist/core';
+import { ConfigError, createEnv, envInt, LOG_ENV, type EnvSource, type LogLevel } from '@mnist/core';
 import { BACKEND_CHOICES, TrainerIdSchema, type BackendChoice } from '@mnist/protocol';
 
 /** Every knob of a trainer, by environment variable; durations in milliseconds. */
@@ -34,6 +34,19 @@ export const TrainerEnv = createEnv({
   DATA_TLS_KEY: z.string().min(1).optional(),
   DATA_TLS_CA: z.string().min(1).optional(),
 });
+
+/**
+ * The address peers dial: DATA_ADVERTISE as given, the host name by default, or with `ip` this
+ * host's first non-loopback IPv4 address (a container's address on its network, say).
+ */
+export function advertisedHost(setting: string | undefined, interfaces = networkInterfaces()): string {
+  if (setting !== 'ip') return setting ?? hostname();
+  const ip = Object.values(interfaces)
+    .flat()
+    .find((a) => a && a.family === 'IPv4' && !a.internal);
+  if (!ip) throw new ConfigError([{ variable: 'DATA_ADVERTISE', message: "is 'ip' but this host has no non-loopback IPv4 address" }]);
+  return ip.address;
+}
 
 /** '7100-7199' -> [7100, 7199]; '7100' -> [7100, 7100]; '0' -> any free port. */
 function portRange(v: string): [number, number] {
@@ -97,7 +110,7 @@ export function parseTrainerEnv(env?: EnvSource): TrainerConfig {
     data: {
       bind: e.DATA_BIND,
       ports: portRange(e.DATA_PORT),
-      advertise: e.DATA_ADVERTISE ?? hostname(),
+      advertise: advertisedHost(e.DATA_ADVERTISE),
       meshTimeoutMs: e.MESH_TIMEOUT_MS,
       ...(e.DATA_TLS_CERT && e.DATA_TLS_KEY ? { tls: { cert: e.DATA_TLS_CERT, key: e.DATA_TLS_KEY, ...(e.DATA_TLS_CA ? { ca: e.DATA_TLS_CA } : {}) } } : {}),
     },
