@@ -1,9 +1,9 @@
-import type { NatsConnection } from '@nats-io/transport-node';
 import type { ClusterClient } from '@mnist/cluster';
 import type { Logger } from '@mnist/core';
 import type { TrainerConfig } from './config.js';
 import type { DatasetCache } from '@mnist/data';
 import type { RetryingStore } from './storage/retrying-store.js';
+import type { NatsCollectiveOptions } from './collective/nats-collective.js';
 import type { TrainerState } from './state.js';
 
 /** What every part of a running trainer shares; built once in trainer.ts. */
@@ -14,7 +14,11 @@ export interface TrainerContext {
   /** The tfjs backend actually active (after MNIST_BACKEND's fallbacks). */
   backend: string;
   log: Logger;
-  nc: NatsConnection;
+  /**
+   * TEMPORARY: the raw connection, for openCollective (run/rank.ts) only, until the data
+   * plane moves off it; everything else goes through `cluster` (lint enforces it).
+   */
+  nc: NatsCollectiveOptions['nc'];
   cluster: ClusterClient;
   /** The bucket root, with retries; jobs live under jobPrefix(id). */
   store: RetryingStore;

@@ -1,14 +1,14 @@
 import { hostname } from 'node:os';
 import { connectNats, openCluster, withNatsRetry } from '@mnist/cluster';
 import { within, withRetry, type Logger } from '@mnist/core';
-import { S3Store } from '@mnist/storage';
+import { isRetryableStorageError, S3Store } from '@mnist/storage';
 import { selectBackend } from '@mnist/backends';
 import type { TrainerConfig } from './config.js';
 import type { TrainerContext } from './context.js';
 import { DatasetCache } from '@mnist/data';
 import { startResponder } from './group/responder.js';
 import { RankStoppedError, TrainerState } from './state.js';
-import { isRetryableStorageError, RetryingStore } from './storage/retrying-store.js';
+import { RetryingStore } from './storage/retrying-store.js';
 import { runTaskLoop } from './task-loop.js';
 
 export interface Trainer {

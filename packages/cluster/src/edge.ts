@@ -21,4 +21,6 @@ export { TrainerRegistry } from './trainer-registry.js';
 export { EventLog } from './events.js';
 export type { FollowOptions, SequencedEvent } from './events.js';
 export { TaskQueue } from './tasks.js';
+export type { TaskLease, TaskPuller } from './tasks.js';
+export type { BusMessage, BusSubscription, MessageBus } from './bus.js';
 export { isBrokerUnavailable, isTransientNatsError, withNatsRetry } from './nats-errors.js';
