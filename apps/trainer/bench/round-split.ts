@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { connectNats } from '@mnist/cluster';
+import { connectNats, natsBus } from '@mnist/cluster';
 import { loadDataset } from '@mnist/data';
 import { getModel } from '@mnist/models';
 import { parseJobSpec } from '@mnist/protocol';
@@ -37,7 +37,7 @@ async function child(rank: number, url: string, ports: number[]): Promise<void> 
   const endpoints = ports.map((port) => ({ host: '127.0.0.1', port }));
   const mesh = { listener, endpoints, jobId: 'split', attempt: 1, secret: 'split-bench-secret', deadlineMs: 30_000 };
   const signal = new AbortController().signal;
-  const inner = await DataPlane.open({ choice: TRANSPORT, nc, prefix: 'split', rank, worldSize: N, algorithm: 'auto', timeoutMs: 60_000, slowRoundTimeoutMs: 120_000, signal, mesh });
+  const inner = await DataPlane.open({ choice: TRANSPORT, bus: natsBus(nc), prefix: 'split', rank, worldSize: N, algorithm: 'auto', timeoutMs: 60_000, slowRoundTimeoutMs: 120_000, signal, mesh });
   await inner.connect();
   const stamps: Stamps = { enter: [], leave: [], stepEnd: [] };
   const collective: Collective = {

@@ -1,5 +1,4 @@
 import type { ConnectionOptions } from 'node:tls';
-import type { NatsConnection } from '@nats-io/transport-node';
 import type { ClusterClient } from '@mnist/cluster';
 import type { Logger } from '@mnist/core';
 import type { DataListener } from './collective/tcp/data-listener.js';
@@ -16,7 +15,6 @@ export interface TrainerContext {
   /** The tfjs backend actually active (after MNIST_BACKEND's fallbacks). */
   backend: string;
   log: Logger;
-  nc: NatsConnection;
   cluster: ClusterClient;
   /** The bucket root, with retries; jobs live under jobPrefix(id). */
   store: RetryingStore;

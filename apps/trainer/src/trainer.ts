@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { connectNats, openCluster, withNatsRetry } from '@mnist/cluster';
 import { teeLogger, within, withRetry, type Logger } from '@mnist/core';
-import { S3Store } from '@mnist/storage';
+import { isRetryableStorageError, S3Store } from '@mnist/storage';
 import { selectBackend } from '@mnist/backends';
 import type { TrainerConfig } from './config.js';
 import type { TrainerContext } from './context.js';
@@ -10,7 +10,7 @@ import { DataListener } from './collective/tcp/data-listener.js';
 import { dataPlaneTls } from './collective/tcp/tls.js';
 import { startResponder } from './group/responder.js';
 import { RankStoppedError, TrainerState } from './state.js';
-import { isRetryableStorageError, RetryingStore } from './storage/retrying-store.js';
+import { RetryingStore } from './storage/retrying-store.js';
 import { runTaskLoop } from './task-loop.js';
 
 export interface Trainer {
@@ -49,7 +49,6 @@ export async function startTrainer(config: TrainerConfig, baseLog: Logger, onFat
     backend: backend.name,
     // Lines that name a job (jobId, with rank and attempt) also go to that job's log: `mnist logs <id>`.
     log: teeLogger(log, cluster.logs.sink(id), config.logLevel === 'debug' ? 'debug' : 'info'),
-    nc,
     cluster,
     store: new RetryingStore(s3, { budgetMs: config.s3RetryMs, log }),
     datasets: new DatasetCache(config.datasetDir),

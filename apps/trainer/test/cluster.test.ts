@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { getModel } from '@mnist/models';
 import { loadDataset } from '@mnist/data';
 import { artifactKeys, CLUSTER_ARTIFACTS, FinalEvalSchema, NATS_NAMES, type JobRecord } from '@mnist/protocol';
@@ -113,7 +114,7 @@ describe('scheduling', () => {
     // The trainers are free again and the task is gone from the work queue.
     await cluster.waitForIdleTrainers(3);
     // (The oversized job cancelled above may still sit out its nak delay: allow for it.)
-    const jsm = await cluster.client.js.jetstreamManager();
+    const jsm = await jetstreamManager(cluster.nc);
     const deadline = Date.now() + 30_000;
     while ((await jsm.streams.info(NATS_NAMES.tasksStream)).state.messages > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
     expect((await jsm.streams.info(NATS_NAMES.tasksStream)).state.messages).toBe(0);

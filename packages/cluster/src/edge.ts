@@ -22,4 +22,6 @@ export { EventLog } from './events.js';
 export { JobLogs, LOGS_STREAM_LIMITS } from './job-logs.js';
 export type { FollowOptions, SequencedEvent } from './events.js';
 export { TaskQueue } from './tasks.js';
+export type { TaskLease, TaskPuller } from './tasks.js';
+export type { BusMessage, BusSubscription, MessageBus } from './bus.js';
 export { isBrokerUnavailable, isTransientNatsError, withNatsRetry } from './nats-errors.js';

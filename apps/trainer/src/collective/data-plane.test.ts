@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connectNats, natsBus } from '@mnist/cluster';
 import { createLogger } from '@mnist/core';
 import type { TransportChoice } from '@mnist/protocol';
 import { startNatsServer, type NatsServerHandle } from '@mnist/testing';
@@ -8,7 +8,7 @@ import { MeshError } from './errors.js';
 import { DataListener, type DataEndpoint } from './tcp/data-listener.js';
 
 let server: NatsServerHandle;
-const conns: NatsConnection[] = [];
+const conns: Awaited<ReturnType<typeof connectNats>>[] = [];
 const listeners: DataListener[] = [];
 beforeAll(async () => {
   server = await startNatsServer();
@@ -31,11 +31,11 @@ async function pair(choice: TransportChoice, unreachable = false) {
   const log = createLogger({}, { write: (l) => lines.push(JSON.parse(l) as Record<string, unknown>) });
   const planes = await Promise.all(
     [0, 1].map(async (rank) => {
-      const nc = await connect({ servers: server.url });
+      const nc = await connectNats({ servers: [server.url], name: 'collective-test' });
       conns.push(nc);
       const mesh = { listener: ls[rank]!, endpoints, jobId, attempt: 1, secret: 'a-secret-of-16-chars', deadlineMs: 500 };
       const signal = new AbortController().signal;
-      return DataPlane.open({ choice, nc, prefix: `mnist.collective.${jobId}.1`, rank, worldSize: 2, algorithm: 'auto', timeoutMs: 5_000, slowRoundTimeoutMs: 5_000, signal, mesh, log });
+      return DataPlane.open({ choice, bus: natsBus(nc), prefix: `mnist.collective.${jobId}.1`, rank, worldSize: 2, algorithm: 'auto', timeoutMs: 5_000, slowRoundTimeoutMs: 5_000, signal, mesh, log });
     }),
   );
   return { planes, lines };

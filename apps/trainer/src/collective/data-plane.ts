@@ -1,4 +1,4 @@
-import type { NatsConnection } from '@nats-io/transport-node';
+import type { MessageBus } from '@mnist/cluster';
 import type { ConnectionOptions } from 'node:tls';
 import { silentLogger, type Logger } from '@mnist/core';
 import type { TransportChoice } from '@mnist/protocol';
@@ -13,7 +13,8 @@ import { formMesh } from './tcp/mesh.js';
 export interface DataPlaneOptions {
   /** tcp: direct connections or fail; nats: through the broker; auto: tcp when every rank's mesh forms, else nats. */
   choice: TransportChoice;
-  nc: NatsConnection;
+  /** The cluster's message bus: the fallback transport, and the group's agreement on the transport. */
+  bus: MessageBus;
   /** NATS_NAMES.collectivePrefix(jobId, attempt): a fresh namespace per attempt. */
   prefix: string;
   rank: number;
@@ -63,7 +64,7 @@ export class DataPlane implements Collective {
   }
 
   static async open(o: DataPlaneOptions): Promise<DataPlane> {
-    const transport = await NatsTransport.open({ nc: o.nc, prefix: o.prefix, rank: o.rank, worldSize: o.worldSize, log: o.log });
+    const transport = await NatsTransport.open({ bus: o.bus, prefix: o.prefix, rank: o.rank, worldSize: o.worldSize, log: o.log });
     return new DataPlane(o, new GroupCollective({ ...o, transport }));
   }
 

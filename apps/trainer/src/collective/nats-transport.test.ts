@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connectNats, natsBus } from '@mnist/cluster';
 import { startNatsServer, type NatsServerHandle } from '@mnist/testing';
 import { GroupCollective } from './group-collective.js';
 import { NatsTransport } from './nats-transport.js';
 import { sumInRankOrder } from './wire.js';
 
 let server: NatsServerHandle;
-const conns: NatsConnection[] = [];
+const conns: Awaited<ReturnType<typeof connectNats>>[] = [];
 beforeAll(async () => {
   server = await startNatsServer();
 });
@@ -17,9 +17,9 @@ afterAll(async () => {
 
 let group = 0;
 async function openRank(prefix: string, rank: number, worldSize: number, algorithm: 'direct' | 'reduce-scatter', maxPayloadBytes?: number) {
-  const nc = await connect({ servers: server.url });
+  const nc = await connectNats({ servers: [server.url], name: 'collective-test' });
   conns.push(nc);
-  const transport = await NatsTransport.open({ nc, prefix, rank, worldSize, ...(maxPayloadBytes ? { maxPayloadBytes } : {}) });
+  const transport = await NatsTransport.open({ bus: natsBus(nc), prefix, rank, worldSize, ...(maxPayloadBytes ? { maxPayloadBytes } : {}) });
   return new GroupCollective({ transport, rank, worldSize, algorithm, timeoutMs: 3_000, slowRoundTimeoutMs: 3_000, resendAfterMs: 200 });
 }
 

@@ -1,12 +1,13 @@
-import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import type { BusSubscription, MessageBus } from '@mnist/cluster';
 import { silentLogger, type Logger } from '@mnist/core';
-import { CollectiveError, CollectiveProtocolError } from './errors.js';
+import { CollectiveProtocolError } from './errors.js';
 import { decodeJson } from '../group/messages.js';
 import { ControlSchema, encodeControl, type CollectiveTransport, type Control, type TransportSink } from './transport.js';
 import { decodeChunk, encodeChunks, HEADER_BYTES, WireFormatError, type PartHeader } from './wire.js';
 
 export interface NatsTransportOptions {
-  nc: NatsConnection;
+  /** The cluster's message bus (core NATS), as ClusterClient gives it. */
+  bus: MessageBus;
   /** NATS_NAMES.collectivePrefix(jobId, attempt): a fresh namespace per attempt. */
   prefix: string;
   rank: number;
@@ -25,13 +26,13 @@ export interface NatsTransportOptions {
 export class NatsTransport implements CollectiveTransport {
   readonly kind = 'nats';
   readonly reliable = false;
-  private readonly subs: Subscription[] = [];
+  private readonly subs: BusSubscription[] = [];
   private readonly maxFloats: number;
   private readonly log: Logger;
   private sink: TransportSink | undefined;
 
   private constructor(private readonly o: NatsTransportOptions) {
-    this.maxFloats = Math.floor(((o.maxPayloadBytes ?? o.nc.info?.max_payload ?? 1_048_576) - HEADER_BYTES - 1024) / 4);
+    this.maxFloats = Math.floor(((o.maxPayloadBytes ?? o.bus.maxPayload()) - HEADER_BYTES - 1024) / 4);
     this.log = o.log ?? silentLogger;
   }
 
@@ -40,18 +41,16 @@ export class NatsTransport implements CollectiveTransport {
     const t = new NatsTransport(o);
     const peers = Array.from({ length: o.worldSize }, (_, r) => r).filter((r) => r !== o.rank);
     for (const subject of [t.subject('to', o.rank), ...peers.map((p) => t.subject('all', p))]) {
-      t.subs.push(o.nc.subscribe(subject, { callback: (err, msg) => (err ? t.failed(err) : t.onData(msg.data)) }));
+      t.subs.push(o.bus.subscribe(subject, (msg) => t.onData(msg.data)));
     }
     t.subs.push(
-      o.nc.subscribe(`${o.prefix}.ctl`, {
-        callback: (err, msg) => {
-          const control = err ? undefined : decodeJson(ControlSchema, msg.data);
-          if (control) t.sink?.control(control);
-          else if (!err) t.log.warn('collective.bad_control_message');
-        },
+      o.bus.subscribe(`${o.prefix}.ctl`, (msg) => {
+        const control = decodeJson(ControlSchema, msg.data);
+        if (control) t.sink?.control(control);
+        else t.log.warn('collective.bad_control_message');
       }),
     );
-    await o.nc.flush();
+    await o.bus.flush();
     return t;
   }
 
@@ -63,7 +62,7 @@ export class NatsTransport implements CollectiveTransport {
     const subject = to === 'all' ? this.subject('all', this.o.rank) : this.subject('to', to);
     let bytes = 0;
     for (const chunk of encodeChunks(header, values, this.maxFloats)) {
-      this.o.nc.publish(subject, chunk);
+      this.o.bus.publish(subject, chunk);
       bytes += chunk.length;
     }
     return bytes;
@@ -71,7 +70,7 @@ export class NatsTransport implements CollectiveTransport {
 
   control(msg: Control): void {
     try {
-      this.o.nc.publish(`${this.o.prefix}.ctl`, encodeControl(msg));
+      this.o.bus.publish(`${this.o.prefix}.ctl`, encodeControl(msg));
     } catch (err) {
       // A closed connection cannot carry the message; the peers will time out instead.
       this.log.warn('collective.control_publish_failed', { type: msg.type, error: err });
@@ -101,9 +100,5 @@ export class NatsTransport implements CollectiveTransport {
       throw err;
     }
     this.sink?.chunk(chunk, data.length);
-  }
-
-  private failed(err: Error): void {
-    this.sink?.failed(new CollectiveError(`subscription failed: ${err.message}`, false, { cause: err }));
   }
 }

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import type { JsMsg } from '@nats-io/jetstream';
 import {
   availableTrainers,
   claim as claimJob,
@@ -8,17 +7,16 @@ import {
   ownedBy,
   park,
   requeue,
-  TaskMessageSchema,
   unplaceableReason,
   type JobRecord,
   type JobSpec,
 } from '@mnist/protocol';
-import { withNatsRetry } from '@mnist/cluster';
+import { withNatsRetry, type TaskLease } from '@mnist/cluster';
 import { type Logger } from '@mnist/core';
 import type { TrainerContext } from '../context.js';
 import { askStatus, confirm, recruit, release, type Recruitment } from '../group/recruiter.js';
 import type { DataEndpoint } from '../collective/tcp/data-listener.js';
-import { decodeJson, type Assignment } from '../group/messages.js';
+import type { Assignment } from '../group/messages.js';
 import { RankStoppedError } from '../state.js';
 import { resumePoint } from '../storage/attempt-lineage.js';
 import { classify, describeError } from './outcome.js';
@@ -34,14 +32,14 @@ const MAX_WAIT_DELAY_MS = 15_000;
  * the job's next attempt. It holds the task (in-progress acks) for as long as it works on
  * it, so the queue gives the task to someone else only if this process dies or stalls.
  */
-export async function coordinateTask(ctx: TrainerContext, msg: JsMsg): Promise<void> {
-  const task = decodeJson(TaskMessageSchema, msg.data);
+export async function coordinateTask(ctx: TrainerContext, msg: TaskLease): Promise<void> {
+  const { task } = msg;
   if (!task) {
     ctx.log.error('task.malformed', { seq: msg.seq });
     return msg.term('malformed task message');
   }
   const log = ctx.log.child({ jobId: task.jobId });
-  if (msg.info.deliveryCount > 1) log.info('task.redelivered', { deliveries: msg.info.deliveryCount });
+  if (msg.deliveries > 1) log.info('task.redelivered', { deliveries: msg.deliveries });
   const stop = new AbortController();
   let rank: RankHandle | undefined;
   ctx.state.set({ kind: 'busy', jobId: task.jobId, rank: 0, stop: (r) => (stop.abort(r), rank?.stop(r)) });
@@ -56,13 +54,13 @@ export async function coordinateTask(ctx: TrainerContext, msg: JsMsg): Promise<v
 /** What the phases of one coordination share. */
 interface Coordination {
   ctx: TrainerContext;
-  msg: JsMsg;
+  msg: TaskLease;
   jobId: string;
   log: Logger;
   stopped: AbortSignal;
 }
 
-async function coordinate(ctx: TrainerContext, msg: JsMsg, jobId: string, log: Logger, stopped: AbortSignal, setRank: (h: RankHandle) => void) {
+async function coordinate(ctx: TrainerContext, msg: TaskLease, jobId: string, log: Logger, stopped: AbortSignal, setRank: (h: RankHandle) => void) {
   const c: Coordination = { ctx, msg, jobId, log, stopped };
   const rec = await readJob(c);
   if (!rec) return;
@@ -147,7 +145,7 @@ async function recruitPeers(c: Coordination, rec: JobRecord): Promise<Recruitmen
   const message = `waiting for trainers: needs ${spec.replicas}${min < want ? ` (at least ${min + 1})` : ''}, found ${peers.length + 1} free`;
   await writeRecord(ctx, jobId, requeue(message, ownedBy(rec.attempt)), log, 'mark waiting');
   // Back off while it keeps waiting, so an oversized job costs the fleet little.
-  const delay = Math.min(ctx.config.requeueDelayMs * 1.5 ** Math.min(msg.info.deliveryCount - 1, 20), MAX_WAIT_DELAY_MS);
+  const delay = Math.min(ctx.config.requeueDelayMs * 1.5 ** Math.min(msg.deliveries - 1, 20), MAX_WAIT_DELAY_MS);
   log.info('job.waiting', { replicas: spec.replicas, minReplicas: min + 1, found: peers.length + 1, retryInMs: Math.round(delay) });
   requeueTask(msg, delay);
   return undefined;

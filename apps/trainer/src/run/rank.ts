@@ -83,7 +83,7 @@ async function openCollective(ctx: TrainerContext, a: Assignment, signal: AbortS
       : undefined;
   return DataPlane.open({
     choice: a.spec.transport,
-    nc: ctx.nc,
+    bus: ctx.cluster.bus,
     prefix: NATS_NAMES.collectivePrefix(a.jobId, a.attempt),
     rank: a.rank,
     worldSize: a.worldSize,

@@ -1,6 +1,5 @@
-import type { JsMsg } from '@nats-io/jetstream';
 import { fail, ownedBy, requeue, type JobTransition } from '@mnist/protocol';
-import { withNatsRetry } from '@mnist/cluster';
+import { withNatsRetry, type TaskLease } from '@mnist/cluster';
 import { type Logger } from '@mnist/core';
 import type { TrainerContext } from '../context.js';
 
@@ -8,9 +7,9 @@ import type { TrainerContext } from '../context.js';
 export const NATS_RETRY_MS = 120_000;
 
 /** Done with the task for good: the job is final. Confirmed by the server, so a retry cannot lose it. */
-export async function ackTask(msg: JsMsg, log: Logger): Promise<void> {
+export async function ackTask(msg: TaskLease, log: Logger): Promise<void> {
   try {
-    await withNatsRetry(() => msg.ackAck({ timeout: 5_000 }), { what: 'ack task', maxMs: NATS_RETRY_MS, log });
+    await withNatsRetry(() => msg.ack({ timeoutMs: 5_000 }), { what: 'ack task', maxMs: NATS_RETRY_MS, log });
   } catch (err) {
     // The task comes back after the ack wait; whoever takes it sees a final record and acks it.
     log.warn('task.ack_failed', { error: err });
@@ -18,7 +17,7 @@ export async function ackTask(msg: JsMsg, log: Logger): Promise<void> {
 }
 
 /** Put the job back: it waits `delayMs`, then any idle trainer may take it. */
-export function requeueTask(msg: JsMsg, delayMs: number): void {
+export function requeueTask(msg: TaskLease, delayMs: number): void {
   // Jitter: two coordinators naking competing jobs must not come back in lockstep.
   msg.nak(Math.round(delayMs * (0.75 + Math.random() * 0.5)));
 }
