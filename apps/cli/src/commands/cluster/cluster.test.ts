@@ -162,7 +162,7 @@ describe('cluster verbs against the API app', () => {
   it('jobs, status, cancel and trainers', async () => {
     const h = harness();
     const id = (await h.run(['submit', '--model', 'mlp'])).stdout.trim();
-    expect((await h.run(['jobs'])).stdout).toMatch(new RegExp(`^ID +MODEL +STATE[^\\n]*\\n${id} +mlp +queued +0/10 +1 +- `));
+    expect((await h.run(['jobs'])).stdout).toMatch(new RegExp(`^ID +NAME +MODEL +STATE[^\\n]*\\n${id} +- +mlp +queued +0/10 +1 +step +- +- +- `));
     expect(JSON.parse((await h.run(['jobs', '--json', '--state', 'queued'])).stdout)).toHaveLength(1);
     expect((await h.run(['jobs', '--state', 'running'])).stderr).toContain('no running jobs');
     const more = (await h.run(['submit', '--model', 'mlp'])).stdout.trim();
@@ -178,6 +178,33 @@ describe('cluster verbs against the API app', () => {
     expect((await h.run(['status', 'j-nope'])).stderr).toBe("mnist: job 'j-nope' not found\n");
     h.cluster.trainerList = [{ id: 't1', host: 'h', pid: 1, backend: 'cpu', state: 'idle', startedAt: 'x', lastSeen: new Date().toISOString() }];
     expect((await h.run(['trainers'])).stdout).toMatch(/^ID +HOST +BACKEND +STATE +JOB +RANK +LAST SEEN\nt1 +h +cpu +idle +- +- +\d s ago\n$/);
+  });
+
+  it('jobs shows names, accuracy and run time and filters by model, tag and sweep; artifacts downloads the files', async () => {
+    const h = harness();
+    const a = (await h.run(['submit', '--model', 'mlp', '--epochs', '2', '--name', 'baseline', '--tag', 'team=vision', '--tag', 'try=1', '--sync', 'local:8'])).stdout.trim();
+    const b = (await h.run(['submit', '--model', 'lenet5', '--tag', 'team=vision'])).stdout.trim();
+    expect(h.cluster.records.get(a)!.spec).toMatchObject({ name: 'baseline', tags: { team: 'vision', try: '1' } });
+    await train(h, a, 2);
+    const table = (await h.run(['jobs', '--model', 'mlp'])).stdout;
+    expect(table).toMatch(new RegExp(`\\n${a} +baseline +mlp +succeeded +2/2 +1 +local:8 +93\\.00% +93\\.00% +\\d+\\.\\d s `));
+    expect(table).not.toContain(b);
+    const ids = async (...f: string[]) => JSON.parse((await h.run(['jobs', '--json', ...f])).stdout).map((j: JobRecord) => j.id);
+    expect(await ids('--tag', 'team=vision')).toEqual([b, a]);
+    expect(await ids('--tag', 'team=vision', '--tag', 'try=1')).toEqual([a]);
+    expect((await h.run(['jobs', '--tag', 'nokey'])).stderr).toBe("mnist: --tag 'nokey': expects key=value (e.g. --tag team=vision)\n");
+    expect((await h.run(['jobs', '--model', 'resnet'])).stderr).toBe("mnist: --model 'resnet': must be one of lenet5, mlp, lenet5-reg\n");
+    expect((await h.run(['jobs', '--sweep', 's-none'])).stderr).toBe('no jobs match\n');
+    expect((await h.run(['status', a])).stdout).toContain('  name:     baseline; tags team=vision try=1');
+
+    h.artifacts.put(`jobs/${a}/spec.json`, '{}');
+    h.artifacts.put(`jobs/${a}/attempts/001/checkpoints/epoch-0002/weights.bin`, 'w');
+    const dl = await h.run(['artifacts', a, '--out', join(h.tmp, 'dl')]);
+    expect(dl.code, dl.stderr).toBe(0);
+    expect(readFileSync(join(h.tmp, 'dl', a, 'metrics.jsonl'), 'utf8').trim().split('\n')).toHaveLength(2);
+    expect(existsSync(join(h.tmp, 'dl', a, 'checkpoints', 'epoch-0002', 'weights.bin'))).toBe(true);
+    expect(existsSync(join(h.tmp, 'dl', a, 'attempts'))).toBe(false);
+    expect(dl.stderr).toMatch(/^downloaded 3 file\(s\)/);
   });
 
   it('report writes the same files as a local run and prints the table; several ids compare', async () => {
