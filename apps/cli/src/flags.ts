@@ -1,6 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { BACKEND_CHOICES, InvalidJobSpecError, isBackendChoice, parseJobSpec, type BackendChoice, type JobSpec, type JobSpecInput } from '@mnist/protocol';
 
+import { didYouMean } from './did-you-mean.js';
 import { UsageError } from './errors.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -64,7 +65,14 @@ export function parseFlags(args: string[], options: Options, allowPositionals = 
     const parsed = parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals });
     return { values: parsed.values as Values, positionals: parsed.positionals };
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    const e = err as Error & { code?: string };
+    // node's wording is long and generic: name the flag, and the one it probably meant.
+    const unknown = /^Unknown option '([^']+)'/.exec(e.message)?.[1];
+    if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && unknown) {
+      const names = Object.keys(options).map((n) => `--${n}`);
+      throw new UsageError(`unknown flag '${unknown}'${didYouMean(unknown.split('=')[0]!, [...names, '--help'])}`);
+    }
+    throw new UsageError(e.message);
   }
 }
 

@@ -12,6 +12,7 @@ import { createOutput } from '../../output.js';
 import { CLUSTER_COMMANDS } from './index.js';
 import { connectApi } from './api-client.js';
 import { watchSweep } from './sweep.js';
+import { watchJob } from './watch.js';
 import { getEventListeners } from 'node:events';
 
 const TOKEN = 'unit-test-token-0123456789abcdef';
@@ -100,6 +101,9 @@ describe('cluster verbs against the API app', () => {
     const id = r.stdout.trim();
     expect(h.cluster.records.get(id)!.spec).toMatchObject({ model: 'mlp', epochs: 2, replicas: 2, trainLimit: 512 });
     expect(r.stderr).toContain(`mnist watch ${id}`);
+    const parked = await h.run(['submit', '--model', 'mlp', '--replicas', '4']);
+    expect(parked.stderr).toContain(`job ${parked.stdout.trim()} is PARKED, not running: needs 4 trainers, 1 live; it starts when enough trainers are live`);
+    h.cluster.records.delete(parked.stdout.trim());
     const j = await h.run(['submit', '--model', 'lenet5', '--json']);
     expect(JSON.parse(j.stdout)).toMatchObject({ state: 'queued', spec: { model: 'lenet5' } });
     expect(await h.run(['submit', '--model', 'mlp', '--replicas', 'two'])).toMatchObject({ code: 2, stderr: "mnist: --replicas expects a number, got 'two'\n" });
@@ -269,6 +273,27 @@ describe('cluster verbs against the API app', () => {
     const r = await following;
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('12:03:04 a1 r1 t2 info  rank.start world=2\n12:03:05 a1 r0 t1 warn  epoch.done epoch=1\n');
+  });
+
+  it('watch says once that it lost the API and once that it is back, however many tries it takes', async () => {
+    const h = harness();
+    const id = (await h.run(['submit', '--model', 'mlp', '--epochs', '1'])).stdout.trim();
+    let down = 6;
+    const flaky = (async (input: string | URL | Request, init?: RequestInit) => {
+      if (String(input instanceof Request ? input.url : input).endsWith('/events') && down-- > 0) {
+        throw Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } });
+      }
+      return h.fetchImpl(input, init);
+    }) as typeof fetch;
+    let stderr = '';
+    const out = createOutput(false, { stdout: { write: () => true } as never, stderr: { write: (s: string) => ((stderr += s), true) } as never });
+    const api = connectApi({}, { env: readEnv({}), fetch: flaky });
+    const watching = watchJob({ api, id, out, signal: new AbortController().signal, sleep: async () => undefined });
+    await new Promise((r) => setTimeout(r, 30));
+    await train(h, id, 1);
+    expect((await watching).state).toBe('succeeded');
+    expect(stderr.match(/lost the API/g)).toHaveLength(1);
+    expect(stderr.match(/reconnected to the API/g)).toHaveLength(1);
   });
 
   it('sweep watch keeps one abort listener however many times it polls', async () => {

@@ -4,6 +4,7 @@ import { UsageError } from '../../errors.js';
 import { NAME_FLAGS, NAME_FLAGS_HELP, parseFlags, SPEC_FLAGS, SPEC_FLAGS_HELP, specFromInput, specInputFromFlags, type Values } from '../../flags.js';
 import { API_FLAGS, API_FLAGS_HELP, connectApi, jobIdArg } from './api-client.js';
 import type { ClusterContext } from './context.js';
+import { syncLabel } from './format.js';
 import { watchJob } from './watch.js';
 
 export const SUBMIT_HELP = `Usage: mnist submit --model <name> [--replicas N] [--watch] [flags]
@@ -92,7 +93,10 @@ export async function submitCommand(args: string[], ctx: ClusterContext): Promis
   const job = await (await api.callRetrying(() => api.client.v1.jobs.$post({ json: spec }, { headers }), { onRetry })).json();
   if (ctx.out.json) ctx.out.result(JSON.stringify(job));
   else if (!values.watch) ctx.out.result(job.id);
-  ctx.out.info(`submitted ${job.id}: ${spec.model}, ${spec.epochs} epochs, ${spec.replicas} replica(s)${values.watch ? '' : `; follow it with: mnist watch ${job.id}`}`);
+  const named = spec.name ? ` '${spec.name}'` : '';
+  ctx.out.info(`submitted ${job.id}${named}: ${spec.model}, ${spec.epochs} epochs, ${spec.replicas} replica(s), sync ${syncLabel(spec)}${values.watch ? '' : `; follow it with: mnist watch ${job.id}`}`);
+  // Accepted but not runnable now: say so plainly, or a script would think it is on its way.
+  if (job.state === 'parked') ctx.out.info(`job ${job.id} is PARKED, not running: ${job.message ?? 'the fleet is too small for it'}; it starts when enough trainers are live (mnist cancel ${job.id} drops it)`);
   return values.watch ? follow(job.id, values, ctx) : 0;
 }
 
