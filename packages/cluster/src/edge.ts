@@ -16,7 +16,7 @@ export { JobStore } from './job-store.js';
 export type { JobEntry, StatusChangeHook, TransitionResult } from './job-store.js';
 export { connectNatsWs } from './connect-ws.js';
 export type { WsConnectOptions } from './connect-ws.js';
-export { jobIdForKey, newJobId } from './job-ids.js';
+export { isKeyedJobId, jobIdForKey, newJobId } from './job-ids.js';
 export { TrainerRegistry } from './trainer-registry.js';
 export { EventLog } from './events.js';
 export { JobLogs, LOGS_STREAM_LIMITS } from './job-logs.js';

@@ -1,6 +1,7 @@
 import { isFinalState, neededTrainers, parkedReason, type JobRecord } from '@mnist/protocol';
 import type { ClusterView } from './cluster-view.js';
 import type { JobStore } from './job-store.js';
+import { isKeyedJobId } from './job-ids.js';
 import { silentLogger, sleep, type Logger } from '@mnist/core';
 import type { TaskQueue } from './tasks.js';
 
@@ -114,7 +115,7 @@ export class Reconciler {
       this.taskSeen.set(r.id, revision);
       return;
     }
-    if (r.attempt === 0 && !r.id.startsWith('k-')) {
+    if (r.attempt === 0 && !isKeyedJobId(r.id)) {
       const message = 'the submit timed out before its task was queued; submit it again (an Idempotency-Key makes retries safe)';
       await this.move(r, revision, { state: 'failed', message, finishedAt: new Date(now).toISOString() }, 'job.orphan_failed');
     } else if (neededTrainers(r.spec) > live) {

@@ -124,7 +124,7 @@ describe('cluster verbs against the API app', () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/submit: HTTP 503; trying again in 1 s \(same Idempotency-Key\)/);
     expect(h.submitKeys).toHaveLength(2);
-    expect(h.submitKeys[0]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(h.submitKeys[0]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-/);
     expect(h.submitKeys[1]).toBe(h.submitKeys[0]);
     expect([...h.cluster.records.keys()]).toEqual([r.stdout.trim()]);
   });

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newIdempotencyKey } from '@mnist/client';
 import type { JobSpecInput } from '@mnist/protocol';
 import { UsageError } from '../../errors.js';
 import { NAME_FLAGS, NAME_FLAGS_HELP, parseFlags, SPEC_FLAGS, SPEC_FLAGS_HELP, specFromInput, specInputFromFlags, type Values } from '../../flags.js';
@@ -88,7 +88,7 @@ export async function submitCommand(args: string[], ctx: ClusterContext): Promis
     ...(values.collective !== undefined && { collective: values.collective as JobSpecInput['collective'] }),
   }, values);
   const api = connectApi(values, ctx);
-  const headers = { 'Idempotency-Key': randomUUID() };
+  const headers = { 'Idempotency-Key': newIdempotencyKey() };
   const onRetry = (why: string, ms: number) => ctx.out.info(`submit: ${why}; trying again in ${ms / 1000} s (same Idempotency-Key)`);
   const job = await (await api.callRetrying(() => api.client.v1.jobs.$post({ json: spec }, { headers }), { onRetry })).json();
   if (ctx.out.json) ctx.out.result(JSON.stringify(job));
