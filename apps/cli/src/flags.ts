@@ -145,15 +145,18 @@ const FLAG_OF_FIELD: Record<string, string> = {
  */
 export function flagIssue(issue: { path: string; message: string }, values: Values = {}): string {
   const parts = issue.path.split('.').filter((p) => p !== 'base');
+  // A field that came from a spec file (-f) and not from a flag is named as the file's field.
+  const file = typeof values.file === 'string' ? values.file : undefined;
   for (let n = parts.length; n > 0; n--) {
     const flag = FLAG_OF_FIELD[parts.slice(0, n).join('.')];
     if (flag === undefined) continue;
+    if (file !== undefined && values[flag] === undefined) break;
     const raw = values[flag];
     const rest = parts.slice(n).filter((p) => !/^\d+$/.test(p)).join('.');
     const value = typeof raw === 'string' ? ` '${raw}'` : Array.isArray(raw) ? ` '${raw.join("' '")}'` : '';
     return `--${flag}${value}: ${rest ? `${rest}: ` : ''}${issue.message}`;
   }
-  return `${issue.path}: ${issue.message}`;
+  return `${file !== undefined ? `-f '${file}': ` : ''}${issue.path}: ${issue.message}`;
 }
 
 /** Validates through the shared JobSpec schema, naming flags (and the values given) rather than JSON fields. */

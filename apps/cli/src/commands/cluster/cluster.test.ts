@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp } from '@mnist/api';
@@ -209,6 +209,32 @@ describe('cluster verbs against the API app', () => {
     expect(existsSync(join(h.tmp, 'dl', a, 'checkpoints', 'epoch-0002', 'weights.bin'))).toBe(true);
     expect(existsSync(join(h.tmp, 'dl', a, 'attempts'))).toBe(false);
     expect(dl.stderr).toMatch(/^downloaded 3 file\(s\)/);
+  });
+
+  it('submit -f takes a YAML or JSON spec (flags override it); resubmit repeats a spec; sweep -f takes a grid', async () => {
+    const h = harness();
+    const yaml = join(h.tmp, 'job.yaml');
+    writeFileSync(yaml, 'model: mlp\nepochs: 3\noptimizer: { type: sgd, lr: 0.05 }\nsync: { every: 8 }\nname: from yaml\ntags: { src: file }\n');
+    const a = (await h.run(['submit', '-f', yaml, '--epochs', '2'])).stdout.trim();
+    expect(h.cluster.records.get(a)!.spec).toMatchObject({ model: 'mlp', epochs: 2, optimizer: { lr: 0.05 }, sync: { every: 8 }, name: 'from yaml', tags: { src: 'file' } });
+    const json = join(h.tmp, 'job.json');
+    writeFileSync(json, JSON.stringify({ model: 'lenet5', epochs: 0 }));
+    expect((await h.run(['submit', '-f', json])).stderr).toMatch(new RegExp(`^mnist: -f '${json}': epochs: Too small`));
+    expect((await h.run(['submit', '-f', json, '--epochs', '1'])).code).toBe(0);
+    expect((await h.run(['submit', '-f', join(h.tmp, 'none.yaml')])).stderr).toBe(`mnist: -f '${join(h.tmp, 'none.yaml')}': cannot read it (ENOENT)\n`);
+
+    const again = await h.run(['resubmit', a, '--seed', '7', '--lr', '0.02']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(h.cluster.records.get(again.stdout.trim())!.spec).toMatchObject({ model: 'mlp', epochs: 2, seed: 7, optimizer: { type: 'sgd', lr: 0.02, momentum: 0.9 }, name: 'from yaml' });
+
+    const grid = join(h.tmp, 'sweep.yml');
+    writeFileSync(grid, 'models: [mlp, lenet5]\nseeds: 2\nbase: { epochs: 1, trainLimit: 512 }\n');
+    const sweep = await h.run(['sweep', '-f', grid, '--tag', 'grid=yes']);
+    expect(sweep.code, sweep.stderr).toBe(0);
+    const jobs = [...h.cluster.records.values()].filter((j) => j.spec.sweepId === sweep.stdout.trim());
+    expect(jobs).toHaveLength(4);
+    expect(jobs[0]!.spec).toMatchObject({ epochs: 1, trainLimit: 512, tags: { grid: 'yes' } });
+    expect((await h.run(['sweep', '-f', grid, '--models', 'mlp'])).stderr).toBe('mnist: -f takes the whole sweep from the file; drop --models\n');
   });
 
   it('report writes the same files as a local run and prints the table; several ids compare', async () => {
