@@ -249,7 +249,20 @@ describe('cluster verbs against the API app', () => {
     for (const f of ['report.md', 'curves.png', 'curves.svg', 'spec.json', 'metrics.jsonl']) expect(existsSync(join(h.tmp, a, f)), f).toBe(true);
     expect(readFileSync(join(h.tmp, a, 'report.md'), 'utf8')).toMatch(/^# CustomMLP on mnist/);
     const both = await h.run(['report', a, b, '--out', join(h.tmp, 'cmp')]);
+    expect(both.stderr).not.toContain('warning');
     expect(both.stdout).toContain(`| CustomMLP (${a}) | 1 |`);
+    const c = (await h.run(['submit', '--model', 'mlp', '--epochs', '2', '--train-limit', '2048', '--sync', 'local:16', '--replicas', '2'])).stdout.trim();
+    await train(h, c, 2);
+    const mixed = await h.run(['report', a, c, '--out', join(h.tmp, 'cmp')]);
+    expect(mixed.stderr.split('\n').slice(0, 4)).toEqual([
+      'warning: these runs differ in more than the model:',
+      `  training images: all (CustomMLP (${a})), 2048 (CustomMLP (${c}))`,
+      `  replicas: 1 (CustomMLP (${a})), 2 (CustomMLP (${c}))`,
+      `  sync: step (CustomMLP (${a})), local SGD every 16 steps (nesterov) (CustomMLP (${c}))`,
+    ]);
+    const dir = /report: (\S+)report\.md/.exec(mixed.stderr)![1]!;
+    expect(readFileSync(join(dir, 'report.md'), 'utf8')).toContain('> **Warning: these runs differ in more than the model**');
+    expect(existsSync(join(dir, 'overlay.png'))).toBe(true);
     expect(both.stdout).toContain(`| CustomMLP (${b}) | 1 |`);
     const queued = (await h.run(['submit', '--model', 'mlp'])).stdout.trim();
     expect((await h.run(['report', queued])).stderr).toContain('has no finished epoch yet');
