@@ -79,7 +79,7 @@ export async function main(argv: string[], streams: Streams = process): Promise<
   } catch (err) {
     // By name: importing @mnist/training here would load tfjs for every command.
     if ((err as Error).name === 'TrainingCancelledError') {
-      out.info(`stopped at epoch ${(err as { epoch: number }).epoch}; the last complete checkpoint is kept: resume with --resume <run>`);
+      out.info(`stopped during epoch ${(err as { epoch: number }).epoch}`);
       return 130;
     }
     if (err instanceof CliError) {
