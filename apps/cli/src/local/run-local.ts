@@ -34,7 +34,7 @@ const where = (dir: string) => relative(process.cwd(), dir) || '.';
  * Ctrl-C during training: say where the run is and what was kept, truthfully (a
  * checkpoint exists only after a checkpointed epoch), with the exact resume command.
  */
-async function cancelledSays<T>(runDir: string, studyDir: string | undefined, train: () => Promise<T>): Promise<T> {
+export async function cancelledSays<T>(runDir: string, studyDir: string | undefined, train: () => Promise<T>): Promise<T> {
   try {
     return await train();
   } catch (err) {
