@@ -58,6 +58,11 @@ export function sweepRequestFromFlags(values: Values): SweepRequest {
     ...(batchSize && { batchSize }),
     base,
   };
+  return checkedSweep(request, values);
+}
+
+/** The request, checked locally with the API's own grid rules: a mistake names the flag (or the file's field). */
+function checkedSweep(request: SweepRequest, values: Values): SweepRequest {
   try {
     expandSweep(request, 's-check');
   } catch (err) {
@@ -74,14 +79,7 @@ async function sweepRequestFromFile(values: Values): Promise<SweepRequest> {
   const request = (await readSpecFile(values.file as string)) as SweepRequest;
   const naming = specInputFromFlags({ name: values.name, tag: values.tag, note: values.note }, 'lenet5');
   delete naming.model;
-  const checked = { ...request, base: { ...(request.base ?? {}), ...naming } };
-  try {
-    expandSweep(checked, 's-check');
-  } catch (err) {
-    if (err instanceof InvalidSweepError) throw new UsageError(err.issues.map((i) => flagIssue(i, values)).join('; '));
-    throw err;
-  }
-  return checked;
+  return checkedSweep({ ...request, base: { ...(request.base ?? {}), ...naming } }, values);
 }
 
 const countsLine = (s: SweepSummary) =>
