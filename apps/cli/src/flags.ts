@@ -1,6 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { BACKEND_CHOICES, InvalidJobSpecError, isBackendChoice, parseJobSpec, type BackendChoice, type JobSpec, type JobSpecInput } from '@mnist/protocol';
 
+import { didYouMean } from './did-you-mean.js';
 import { UsageError } from './errors.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -64,7 +65,14 @@ export function parseFlags(args: string[], options: Options, allowPositionals = 
     const parsed = parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals });
     return { values: parsed.values as Values, positionals: parsed.positionals };
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    const e = err as Error & { code?: string };
+    // node's wording is long and generic: name the flag, and the one it probably meant.
+    const unknown = /^Unknown option '([^']+)'/.exec(e.message)?.[1];
+    if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && unknown) {
+      const names = Object.keys(options).map((n) => `--${n}`);
+      throw new UsageError(`unknown flag '${unknown}'${didYouMean(unknown.split('=')[0]!, [...names, '--help'])}`);
+    }
+    throw new UsageError(e.message);
   }
 }
 
@@ -141,15 +149,18 @@ const FLAG_OF_FIELD: Record<string, string> = {
  */
 export function flagIssue(issue: { path: string; message: string }, values: Values = {}): string {
   const parts = issue.path.split('.').filter((p) => p !== 'base');
+  // A field that came from a spec file (-f) and not from a flag is named as the file's field.
+  const file = typeof values.file === 'string' ? values.file : undefined;
   for (let n = parts.length; n > 0; n--) {
     const flag = FLAG_OF_FIELD[parts.slice(0, n).join('.')];
     if (flag === undefined) continue;
+    if (file !== undefined && values[flag] === undefined) break;
     const raw = values[flag];
     const rest = parts.slice(n).filter((p) => !/^\d+$/.test(p)).join('.');
     const value = typeof raw === 'string' ? ` '${raw}'` : Array.isArray(raw) ? ` '${raw.join("' '")}'` : '';
     return `--${flag}${value}: ${rest ? `${rest}: ` : ''}${issue.message}`;
   }
-  return `${issue.path}: ${issue.message}`;
+  return `${file !== undefined ? `-f '${file}': ` : ''}${issue.path}: ${issue.message}`;
 }
 
 /** Validates through the shared JobSpec schema, naming flags (and the values given) rather than JSON fields. */

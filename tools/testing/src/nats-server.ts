@@ -1,5 +1,5 @@
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
@@ -32,6 +32,8 @@ export interface NatsServerOptions {
    * `no_tls` says so (2.9 accepts it); production puts TLS on this listener.
    */
   websocket?: boolean;
+  /** Keep JetStream here, and leave it on stop (a dev cluster that survives restarts); default: a temporary folder, removed on stop. */
+  storeDir?: string;
 }
 
 /** Starts `nats-server -js` on a free port with a temporary JetStream store. */
@@ -41,7 +43,9 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
   assertNatsBinary(bin);
   const port = opts.port ?? (await freePort());
   const wsPort = opts.websocket ? await freePort() : undefined;
-  const storeDir = mkdtempSync(join(tmpdir(), 'nats-js-'));
+  const keepStore = opts.storeDir !== undefined;
+  const storeDir = opts.storeDir ?? mkdtempSync(join(tmpdir(), 'nats-js-'));
+  if (keepStore) mkdirSync(storeDir, { recursive: true });
   const args = ['-a', host, '-p', String(port), '-js', '-sd', storeDir];
   if (wsPort !== undefined) {
     // The websocket listener has no command-line flags: it needs a config file.
@@ -73,7 +77,7 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
     },
     stop: async () => {
       await stopChild();
-      rmSync(storeDir, { recursive: true, force: true });
+      if (!keepStore) rmSync(storeDir, { recursive: true, force: true });
     },
     restart: async (downMs = 0) => {
       await stopChild();

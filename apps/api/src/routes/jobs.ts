@@ -47,8 +47,9 @@ const idempotencyKey = (header: string | undefined): string | undefined => {
 const TagFilter = z
   .string()
   .regex(/^[^=]+=/, 'must be key=value')
-  .refine((t) => TAG_KEY.test(t.slice(0, t.indexOf('='))), 'tag keys are 1-40 letters, digits, _ . or -')
-  .transform((t) => [t.slice(0, t.indexOf('=')), t.slice(t.indexOf('=') + 1)] as const);
+  .refine((t) => TAG_KEY.test(t.slice(0, t.indexOf('='))), 'tag keys are 1-40 letters, digits, _ . or -');
+/** `k=v` as its key and value (the value may hold '='). */
+const splitTag = (t: string) => [t.slice(0, t.indexOf('=')), t.slice(t.indexOf('=') + 1)] as const;
 
 /** GET /v1/jobs query: a page of jobs, newest first, optionally filtered. */
 const ListQuery = z.object({
@@ -100,7 +101,7 @@ export function jobsRoutes(deps: ApiDeps, o: JobsOptions) {
         (state === undefined || j.state === state) &&
         (model === undefined || j.spec.model === model) &&
         (sweep === undefined || j.spec.sweepId === sweep) &&
-        tag.every(([k, v]) => j.spec.tags?.[k] === v);
+        tag.map(splitTag).every(([k, v]) => j.spec.tags?.[k] === v);
       const jobs = (await cluster.jobs.list()).filter((j) => matches(j) && (cursor === undefined || newestFirst(j, cursor) > 0)).sort(newestFirst);
       // Test accuracies (from metrics.jsonl, cached by attempt and epoch) and durations, for the page only.
       const page: Array<JobRecord & JobSummary> = await summarize(jobs.slice(0, limit));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp } from '@mnist/api';
@@ -12,6 +12,7 @@ import { createOutput } from '../../output.js';
 import { CLUSTER_COMMANDS } from './index.js';
 import { connectApi } from './api-client.js';
 import { watchSweep } from './sweep.js';
+import { watchJob } from './watch.js';
 import { getEventListeners } from 'node:events';
 
 const TOKEN = 'unit-test-token-0123456789abcdef';
@@ -100,6 +101,9 @@ describe('cluster verbs against the API app', () => {
     const id = r.stdout.trim();
     expect(h.cluster.records.get(id)!.spec).toMatchObject({ model: 'mlp', epochs: 2, replicas: 2, trainLimit: 512 });
     expect(r.stderr).toContain(`mnist watch ${id}`);
+    const parked = await h.run(['submit', '--model', 'mlp', '--replicas', '4']);
+    expect(parked.stderr).toContain(`job ${parked.stdout.trim()} is PARKED, not running: needs 4 trainers, 1 live; it starts when enough trainers are live`);
+    h.cluster.records.delete(parked.stdout.trim());
     const j = await h.run(['submit', '--model', 'lenet5', '--json']);
     expect(JSON.parse(j.stdout)).toMatchObject({ state: 'queued', spec: { model: 'lenet5' } });
     expect(await h.run(['submit', '--model', 'mlp', '--replicas', 'two'])).toMatchObject({ code: 2, stderr: "mnist: --replicas expects a number, got 'two'\n" });
@@ -120,7 +124,7 @@ describe('cluster verbs against the API app', () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/submit: HTTP 503; trying again in 1 s \(same Idempotency-Key\)/);
     expect(h.submitKeys).toHaveLength(2);
-    expect(h.submitKeys[0]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(h.submitKeys[0]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-/);
     expect(h.submitKeys[1]).toBe(h.submitKeys[0]);
     expect([...h.cluster.records.keys()]).toEqual([r.stdout.trim()]);
   });
@@ -162,7 +166,7 @@ describe('cluster verbs against the API app', () => {
   it('jobs, status, cancel and trainers', async () => {
     const h = harness();
     const id = (await h.run(['submit', '--model', 'mlp'])).stdout.trim();
-    expect((await h.run(['jobs'])).stdout).toMatch(new RegExp(`^ID +MODEL +STATE[^\\n]*\\n${id} +mlp +queued +0/10 +1 +- `));
+    expect((await h.run(['jobs'])).stdout).toMatch(new RegExp(`^ID +NAME +MODEL +STATE[^\\n]*\\n${id} +- +mlp +queued +0/10 +1 +step +- +- +- `));
     expect(JSON.parse((await h.run(['jobs', '--json', '--state', 'queued'])).stdout)).toHaveLength(1);
     expect((await h.run(['jobs', '--state', 'running'])).stderr).toContain('no running jobs');
     const more = (await h.run(['submit', '--model', 'mlp'])).stdout.trim();
@@ -180,6 +184,59 @@ describe('cluster verbs against the API app', () => {
     expect((await h.run(['trainers'])).stdout).toMatch(/^ID +HOST +BACKEND +STATE +JOB +RANK +LAST SEEN\nt1 +h +cpu +idle +- +- +\d s ago\n$/);
   });
 
+  it('jobs shows names, accuracy and run time and filters by model, tag and sweep; artifacts downloads the files', async () => {
+    const h = harness();
+    const a = (await h.run(['submit', '--model', 'mlp', '--epochs', '2', '--name', 'baseline', '--tag', 'team=vision', '--tag', 'try=1', '--sync', 'local:8'])).stdout.trim();
+    const b = (await h.run(['submit', '--model', 'lenet5', '--tag', 'team=vision'])).stdout.trim();
+    expect(h.cluster.records.get(a)!.spec).toMatchObject({ name: 'baseline', tags: { team: 'vision', try: '1' } });
+    await train(h, a, 2);
+    const table = (await h.run(['jobs', '--model', 'mlp'])).stdout;
+    expect(table).toMatch(new RegExp(`\\n${a} +baseline +mlp +succeeded +2/2 +1 +local:8 +93\\.00% +93\\.00% +\\d+\\.\\d s `));
+    expect(table).not.toContain(b);
+    const ids = async (...f: string[]) => JSON.parse((await h.run(['jobs', '--json', ...f])).stdout).map((j: JobRecord) => j.id);
+    expect(await ids('--tag', 'team=vision')).toEqual([b, a]);
+    expect(await ids('--tag', 'team=vision', '--tag', 'try=1')).toEqual([a]);
+    expect((await h.run(['jobs', '--tag', 'nokey'])).stderr).toBe("mnist: --tag 'nokey': expects key=value (e.g. --tag team=vision)\n");
+    expect((await h.run(['jobs', '--model', 'resnet'])).stderr).toBe("mnist: --model 'resnet': must be one of lenet5, mlp, lenet5-reg\n");
+    expect((await h.run(['jobs', '--sweep', 's-none'])).stderr).toBe('no jobs match\n');
+    expect((await h.run(['status', a])).stdout).toContain('  name:     baseline; tags team=vision try=1');
+
+    h.artifacts.put(`jobs/${a}/spec.json`, '{}');
+    h.artifacts.put(`jobs/${a}/attempts/001/checkpoints/epoch-0002/weights.bin`, 'w');
+    const dl = await h.run(['artifacts', a, '--out', join(h.tmp, 'dl')]);
+    expect(dl.code, dl.stderr).toBe(0);
+    expect(readFileSync(join(h.tmp, 'dl', a, 'metrics.jsonl'), 'utf8').trim().split('\n')).toHaveLength(2);
+    expect(existsSync(join(h.tmp, 'dl', a, 'checkpoints', 'epoch-0002', 'weights.bin'))).toBe(true);
+    expect(existsSync(join(h.tmp, 'dl', a, 'attempts'))).toBe(false);
+    expect(dl.stderr).toMatch(/^downloaded 3 file\(s\)/);
+  });
+
+  it('submit -f takes a YAML or JSON spec (flags override it); resubmit repeats a spec; sweep -f takes a grid', async () => {
+    const h = harness();
+    const yaml = join(h.tmp, 'job.yaml');
+    writeFileSync(yaml, 'model: mlp\nepochs: 3\noptimizer: { type: sgd, lr: 0.05 }\nsync: { every: 8 }\nname: from yaml\ntags: { src: file }\n');
+    const a = (await h.run(['submit', '-f', yaml, '--epochs', '2'])).stdout.trim();
+    expect(h.cluster.records.get(a)!.spec).toMatchObject({ model: 'mlp', epochs: 2, optimizer: { lr: 0.05 }, sync: { every: 8 }, name: 'from yaml', tags: { src: 'file' } });
+    const json = join(h.tmp, 'job.json');
+    writeFileSync(json, JSON.stringify({ model: 'lenet5', epochs: 0 }));
+    expect((await h.run(['submit', '-f', json])).stderr).toMatch(new RegExp(`^mnist: -f '${json}': epochs: Too small`));
+    expect((await h.run(['submit', '-f', json, '--epochs', '1'])).code).toBe(0);
+    expect((await h.run(['submit', '-f', join(h.tmp, 'none.yaml')])).stderr).toBe(`mnist: -f '${join(h.tmp, 'none.yaml')}': cannot read it (ENOENT)\n`);
+
+    const again = await h.run(['resubmit', a, '--seed', '7', '--lr', '0.02']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(h.cluster.records.get(again.stdout.trim())!.spec).toMatchObject({ model: 'mlp', epochs: 2, seed: 7, optimizer: { type: 'sgd', lr: 0.02, momentum: 0.9 }, name: 'from yaml' });
+
+    const grid = join(h.tmp, 'sweep.yml');
+    writeFileSync(grid, 'models: [mlp, lenet5]\nseeds: 2\nbase: { epochs: 1, trainLimit: 512 }\n');
+    const sweep = await h.run(['sweep', '-f', grid, '--tag', 'grid=yes']);
+    expect(sweep.code, sweep.stderr).toBe(0);
+    const jobs = [...h.cluster.records.values()].filter((j) => j.spec.sweepId === sweep.stdout.trim());
+    expect(jobs).toHaveLength(4);
+    expect(jobs[0]!.spec).toMatchObject({ epochs: 1, trainLimit: 512, tags: { grid: 'yes' } });
+    expect((await h.run(['sweep', '-f', grid, '--models', 'mlp'])).stderr).toBe('mnist: -f takes the whole sweep from the file; drop --models\n');
+  });
+
   it('report writes the same files as a local run and prints the table; several ids compare', async () => {
     const h = harness();
     const a = (await h.run(['submit', '--model', 'mlp', '--epochs', '2'])).stdout.trim();
@@ -192,7 +249,20 @@ describe('cluster verbs against the API app', () => {
     for (const f of ['report.md', 'curves.png', 'curves.svg', 'spec.json', 'metrics.jsonl']) expect(existsSync(join(h.tmp, a, f)), f).toBe(true);
     expect(readFileSync(join(h.tmp, a, 'report.md'), 'utf8')).toMatch(/^# CustomMLP on mnist/);
     const both = await h.run(['report', a, b, '--out', join(h.tmp, 'cmp')]);
+    expect(both.stderr).not.toContain('warning');
     expect(both.stdout).toContain(`| CustomMLP (${a}) | 1 |`);
+    const c = (await h.run(['submit', '--model', 'mlp', '--epochs', '2', '--train-limit', '2048', '--sync', 'local:16', '--replicas', '2'])).stdout.trim();
+    await train(h, c, 2);
+    const mixed = await h.run(['report', a, c, '--out', join(h.tmp, 'cmp')]);
+    expect(mixed.stderr.split('\n').slice(0, 4)).toEqual([
+      'warning: these runs differ in more than the model:',
+      `  training images: all (CustomMLP (${a})), 2048 (CustomMLP (${c}))`,
+      `  replicas: 1 (CustomMLP (${a})), 2 (CustomMLP (${c}))`,
+      `  sync: step (CustomMLP (${a})), local SGD every 16 steps (nesterov) (CustomMLP (${c}))`,
+    ]);
+    const dir = /report: (\S+)report\.md/.exec(mixed.stderr)![1]!;
+    expect(readFileSync(join(dir, 'report.md'), 'utf8')).toContain('> **Warning: these runs differ in more than the model**');
+    expect(existsSync(join(dir, 'overlay.png'))).toBe(true);
     expect(both.stdout).toContain(`| CustomMLP (${b}) | 1 |`);
     const queued = (await h.run(['submit', '--model', 'mlp'])).stdout.trim();
     expect((await h.run(['report', queued])).stderr).toContain('has no finished epoch yet');
@@ -242,6 +312,27 @@ describe('cluster verbs against the API app', () => {
     const r = await following;
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('12:03:04 a1 r1 t2 info  rank.start world=2\n12:03:05 a1 r0 t1 warn  epoch.done epoch=1\n');
+  });
+
+  it('watch says once that it lost the API and once that it is back, however many tries it takes', async () => {
+    const h = harness();
+    const id = (await h.run(['submit', '--model', 'mlp', '--epochs', '1'])).stdout.trim();
+    let down = 6;
+    const flaky = (async (input: string | URL | Request, init?: RequestInit) => {
+      if (String(input instanceof Request ? input.url : input).endsWith('/events') && down-- > 0) {
+        throw Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } });
+      }
+      return h.fetchImpl(input, init);
+    }) as typeof fetch;
+    let stderr = '';
+    const out = createOutput(false, { stdout: { write: () => true } as never, stderr: { write: (s: string) => ((stderr += s), true) } as never });
+    const api = connectApi({}, { env: readEnv({}), fetch: flaky });
+    const watching = watchJob({ api, id, out, signal: new AbortController().signal, sleep: async () => undefined });
+    await new Promise((r) => setTimeout(r, 30));
+    await train(h, id, 1);
+    expect((await watching).state).toBe('succeeded');
+    expect(stderr.match(/lost the API/g)).toHaveLength(1);
+    expect(stderr.match(/reconnected to the API/g)).toHaveLength(1);
   });
 
   it('sweep watch keeps one abort listener however many times it polls', async () => {
