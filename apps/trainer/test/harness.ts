@@ -88,7 +88,10 @@ export async function startTestCluster(o: TestClusterOptions & { natsNodes?: num
 
   const spawn = async (id: string, extra: Record<string, string> = {}) => {
     const index = trainers.size;
+    const vhost = o.hosts?.hosts[index % o.hosts.hosts.length];
     const inHost = o.hosts?.exec(index % o.hosts.hosts.length) ?? [];
+    // On a virtual host the peers dial the host's own address, across the links.
+    if (vhost) extra = { DATA_BIND: vhost.address, DATA_ADVERTISE: vhost.address, ...extra };
     const prefix = [...inHost, ...(o.pinCpus ? ['taskset', '-c', String(index % availableParallelism())] : [])];
     // The SDK puts the app id in its user agent: the proxy's log names the trainer of each request.
     const t = spawnTrainer({ id, env: { ...env, AWS_SDK_UA_APP_ID: id, ...extra }, prefix, ...(process.env.TRAINER_LOGS ? { echo: process.stderr } : {}) });

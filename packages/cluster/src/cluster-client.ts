@@ -1,27 +1,34 @@
-import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { NATS_NAMES, type JobRecord, type JobSpec } from '@mnist/protocol';
+import { fail, NATS_NAMES, unchangedSince, type JobRecord, type JobSpec } from '@mnist/protocol';
+import { natsBus, type MessageBus } from './bus.js';
 import { ClusterView } from './cluster-view.js';
 import { ClusterNotReadyError, IdempotencyKeyReusedError, JobExistsError, silentLogger, sleep, SubmitError, type Logger } from '@mnist/core';
 import { EventLog } from './events.js';
 import { jobIdForKey } from './job-ids.js';
+import { JobLogs } from './job-logs.js';
 import { JobStore } from './job-store.js';
 import { isTransientNatsError } from './nats-errors.js';
 import { ensureClusterResources, missingClusterResources, readResourceSettings, type ClusterResourceOptions, type ResourceSettings } from './resources.js';
 import { TaskQueue } from './tasks.js';
 import { TrainerRegistry } from './trainer-registry.js';
 
-/** Everything api and trainer use on the broker, over one connection. */
+/**
+ * Everything api and trainer use on the broker, over one connection. The connection and
+ * the JetStream client stay inside this package: apps see these interfaces only.
+ */
 export interface ClusterClient {
-  readonly nc: NatsConnection;
-  readonly js: JetStreamClient;
+  /** Core request/reply and pub/sub (the trainers' group formation). */
+  readonly bus: MessageBus;
   /** The cluster's settings as the broker has them (the trainers' at creation). */
   readonly settings: ResourceSettings;
   readonly jobs: JobStore;
   readonly trainers: TrainerRegistry;
   readonly events: EventLog;
   readonly tasks: TaskQueue;
+  /** Each job's trainer log lines (bounded), written through a trainer's log tap. */
+  readonly logs: JobLogs;
   /** A watched copy of the jobs and trainers buckets (the API's; see ClusterView). */
   openView(): Promise<ClusterView>;
   /** The API's submit: a 'queued' record, then a task on the work queue (or a 'parked' record, no task). */
@@ -128,7 +135,7 @@ export async function openCluster(nc: NatsConnection, o: OpenClusterOptions = {}
       // a key the client's retry makes a new job, so this one must not run behind its back.
       if (!keyed) {
         await jobs
-          .transition(record.id, (r) => (r.state === 'queued' ? { ...r, state: 'failed', message: `could not enqueue: ${(err as Error).message}` } : undefined))
+          .transition(record.id, fail(`could not enqueue: ${(err as Error).message}`, unchangedSince(record)))
           .catch((e: unknown) => log.error('job.enqueue_cleanup_failed', { jobId: record.id, error: e }));
       }
       throw new SubmitError(`job ${record.id}: could not enqueue the task`, { cause: err });
@@ -139,7 +146,7 @@ export async function openCluster(nc: NatsConnection, o: OpenClusterOptions = {}
 
   const openView = () => ClusterView.open(jobsKv, trainersKv, { trainerTtlMs, log });
 
-  return { nc, js, settings, jobs, trainers, events, tasks, submit, openView };
+  return { bus: natsBus(nc), settings, jobs, trainers, events, tasks, logs: new JobLogs(nc, js), submit, openView };
 }
 
 /**

@@ -1,6 +1,7 @@
-import { DeliverPolicy, type JetStreamClient } from '@nats-io/jetstream';
+import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { isFinalState, JobEventSchema, NATS_NAMES, type JobEvent } from '@mnist/protocol';
 import { silentLogger, type Logger } from '@mnist/core';
+import { followSubject, parseJson } from './subject-follow.js';
 
 /** An event with its stream sequence: the SSE `id`, and what Last-Event-ID sends back. */
 export interface SequencedEvent {
@@ -20,6 +21,8 @@ const encoder = new TextEncoder();
 
 /** Job events on the MNIST_EVENTS stream, one subject per job. */
 export class EventLog {
+  private jsm: Promise<JetStreamManager> | undefined;
+
   constructor(
     private readonly js: JetStreamClient,
     private readonly log: Logger = silentLogger,
@@ -33,6 +36,31 @@ export class EventLog {
   }
 
   /**
+   * The newest event of a job, read directly from the stream (no consumer): it bounds the
+   * replay of a finished job's events and gives /metrics the live throughput. Undefined when
+   * the job has none, or the newest is not a JobEvent.
+   */
+  async last(jobId: string): Promise<SequencedEvent | undefined> {
+    const m = await this.newest(jobId);
+    const parsed = m ? JobEventSchema.safeParse(parseJson(m.data)) : undefined;
+    return m && parsed?.success ? { seq: m.seq, event: parsed.data } : undefined;
+  }
+
+  /** The stream sequence of a job's newest event (0: none). */
+  async lastSeq(jobId: string): Promise<number> {
+    return (await this.newest(jobId))?.seq ?? 0;
+  }
+
+  private async newest(jobId: string) {
+    // A failed lookup is not kept: the next call asks again.
+    this.jsm ??= this.js.jetstreamManager().catch((err: unknown) => {
+      this.jsm = undefined;
+      throw err;
+    });
+    return (await this.jsm).streams.getMessage(NATS_NAMES.eventsStream, { last_by_subj: NATS_NAMES.eventsSubject(jobId) });
+  }
+
+  /**
    * A job's events in order, from `afterSeq` on, then live as they are published, until
    * `signal` aborts (or the job ends, with `untilFinal`). An ordered consumer: the client
    * re-creates it after a reconnect at the last sequence seen, so nothing is skipped or
@@ -41,43 +69,14 @@ export class EventLog {
    * must not break the job's stream for good.
    */
   async *follow(jobId: string, o: FollowOptions = {}): AsyncGenerator<SequencedEvent> {
-    if (o.signal?.aborted) return;
-    const after = o.afterSeq ?? 0;
-    const consumer = await this.js.consumers.get(NATS_NAMES.eventsStream, {
-      filter_subjects: NATS_NAMES.eventsSubject(jobId),
-      ...(after > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: after + 1 } : { deliver_policy: DeliverPolicy.All }),
-    });
-    const messages = await consumer.consume();
-    const stop = () => {
-      messages.close().catch(() => undefined); // closing a consumer whose connection is gone: nothing left to release
-    };
-    o.signal?.addEventListener('abort', stop, { once: true });
-    // An abort during the awaits above fired no listener: honour it now.
-    if (o.signal?.aborted) stop();
-    try {
-      for await (const m of messages) {
-        const parsed = JobEventSchema.safeParse(parseJson(m.data));
-        if (!parsed.success) {
-          this.log.warn('event.malformed_skipped', { jobId, seq: m.seq });
-          continue;
-        }
-        yield { seq: m.seq, event: parsed.data };
-        if (o.untilFinal && parsed.data.type === 'status' && isFinalState(parsed.data.state)) return;
+    for await (const m of followSubject(this.js, NATS_NAMES.eventsStream, NATS_NAMES.eventsSubject(jobId), o)) {
+      const parsed = JobEventSchema.safeParse(parseJson(m.data));
+      if (!parsed.success) {
+        this.log.warn('event.malformed_skipped', { jobId, seq: m.seq });
+        continue;
       }
-    } finally {
-      o.signal?.removeEventListener('abort', stop);
-      await messages.close();
-      await consumer.delete().catch(() => undefined);
+      yield { seq: m.seq, event: parsed.data };
+      if (o.untilFinal && parsed.data.type === 'status' && isFinalState(parsed.data.state)) return;
     }
-  }
-}
-
-const decoder = new TextDecoder();
-
-function parseJson(data: Uint8Array): unknown {
-  try {
-    return JSON.parse(decoder.decode(data));
-  } catch {
-    return undefined;
   }
 }

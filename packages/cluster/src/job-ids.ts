@@ -12,6 +12,12 @@ export function newJobId(now = Date.now()): string {
   return `j-${now.toString(36)}-${n.toString(36).padStart(8, '0')}`;
 }
 
+/** Ids made by jobIdForKey start with this; newJobId's with `j-`. */
+const KEYED_PREFIX = 'k-';
+
+/** Whether the job was submitted with an Idempotency-Key (its client can retry it safely). */
+export const isKeyedJobId = (id: string) => id.startsWith(KEYED_PREFIX);
+
 function base64url(bytes: Uint8Array): string {
   return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
@@ -23,5 +29,5 @@ function base64url(bytes: Uint8Array): string {
  */
 export async function jobIdForKey(key: string): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(key)));
-  return `k-${base64url(digest).slice(0, 32)}`;
+  return `${KEYED_PREFIX}${base64url(digest).slice(0, 32)}`;
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { NATS_NAMES, parseJobSpec } from '@mnist/protocol';
+import { claim, NATS_NAMES, parseJobSpec, recordEpoch } from '@mnist/protocol';
 import { startNatsCluster, type NatsClusterHandle } from '@mnist/testing';
 import { connectNats } from './connect.js';
 import { openCluster } from './cluster-client.js';
@@ -26,11 +26,11 @@ describe('a replicated control plane', () => {
       for (const name of STREAMS) expect((await jsm.streams.info(name)).config.num_replicas, name).toBe(3);
 
       const job = await cluster.submit(parseJobSpec({ model: 'mlp', epochs: 1 }));
-      await cluster.jobs.transition(job.id, (r) => ({ ...r, state: 'running', attempt: 1 }));
+      await cluster.jobs.transition(job.id, claim({ trainers: ['t'], backend: 'cpu', epoch: 0 }));
       const leader = (await jsm.streams.info(`KV_${NATS_NAMES.jobsBucket}`)).cluster!.leader!;
       await servers.node(leader).kill();
       // Writes go on on the two left (after a new leader is elected: retried by the CAS loop's caller here).
-      await retry(() => cluster.jobs.transition(job.id, (r) => ({ ...r, epoch: 1 })));
+      await retry(() => cluster.jobs.transition(job.id, recordEpoch({ epoch: 1, backend: 'cpu' })));
       await servers.node(leader).start();
       await servers.waitForHealthy();
       expect((await cluster.jobs.get(job.id))?.epoch).toBe(1);

@@ -3,6 +3,7 @@ import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { NATS_NAMES } from '@mnist/protocol';
 import { ClusterError } from '@mnist/core';
+import { ensureLogsStream } from './job-logs.js';
 
 export interface ClusterResourceOptions {
   /** A trainer vanishes from the registry this long after its last heartbeat. */
@@ -112,6 +113,8 @@ export async function ensureClusterResources(nc: NatsConnection, opts: ClusterRe
     max_age: nanos(o.eventsMaxAgeMs),
     num_replicas: o.replicas,
   });
+
+  await ensureLogsStream(jsm, o.eventsMaxAgeMs);
 
   const info = await jsm.consumers.info(NATS_NAMES.tasksStream, NATS_NAMES.tasksConsumer).catch(() => undefined);
   if (!info) {

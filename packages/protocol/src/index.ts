@@ -13,8 +13,17 @@ export {
   SyncSchema,
   SYNC_OUTER,
   COLLECTIVE_CHOICES,
+  TRANSPORT_CHOICES,
+  LR_SCALING,
+  ScalingSchema,
+  globalBatchSize,
+  JobNameSchema,
+  JobTagsSchema,
+  JobNoteSchema,
+  TAG_KEY,
+  MAX_TAGS,
 } from './job-spec.js';
-export type { JobSpec, JobSpecInput, OptimizerSpec, SpecIssue, SyncSpec, LocalSyncSpec, CollectiveChoice } from './job-spec.js';
+export type { JobSpec, JobSpecInput, OptimizerSpec, SpecIssue, SyncSpec, LocalSyncSpec, CollectiveChoice, TransportChoice, ScalingSpec } from './job-spec.js';
 export { artifactKeys, attemptPrefix, checkpointEpoch, jobArtifactCandidates, jobMetricsKeys, jobPrefix } from './layout.js';
 export {
   NATS_NAMES,
@@ -35,6 +44,23 @@ export {
 } from './cluster.js';
 export type { JobState, JobRecord, TaskMessage, TrainerInfo, TrainerState, JobEvent, FinalEval } from './cluster.js';
 export {
+  JOB_TRANSITIONS,
+  availableTrainers,
+  cancel,
+  claim,
+  fail,
+  newJobRecord,
+  ownedBy,
+  park,
+  recordEpoch,
+  requeue,
+  succeed,
+  unchangedSince,
+  unpark,
+  unplaceableReason,
+} from './job-transitions.js';
+export type { ClaimArgs, Guard, JobTransition, TransitionName } from './job-transitions.js';
+export {
   SweepIdSchema,
   SweepRequestSchema,
   InvalidSweepError,
@@ -48,3 +74,5 @@ export {
 } from './sweep.js';
 export type { SweepRequest, SweepRequestInput, SweepState, SweepSummary } from './sweep.js';
 export type { ErrorBody, ErrorIssue } from './http.js';
+export { LOG_LEVELS, LOG_LIMITS, LogLineSchema, LogRecordSchema, renderLogText } from './logs.js';
+export type { LogLine, LogRecord } from './logs.js';

@@ -1,6 +1,6 @@
 import { type FollowOptions, type SequencedEvent } from '@mnist/cluster';
 import { IdempotencyKeyReusedError, JobFinishedError, JobNotFoundError } from '@mnist/core';
-import { isFinalState, JobRecordSchema, type JobEvent, type JobRecord, type JobSpec, type TrainerInfo } from '@mnist/protocol';
+import { cancel, isFinalState, JobRecordSchema, newJobRecord, type JobEvent, type JobRecord, type JobSpec, type LogLine, type LogRecord, type TrainerInfo } from '@mnist/protocol';
 import type { ApiCluster, ApiSubmitOptions, ArtifactReader } from '../deps.js';
 
 /**
@@ -27,9 +27,7 @@ export class MemoryCluster implements ApiCluster {
       return prior;
     }
     const { parked } = (await o.admit?.()) ?? {};
-    const at = new Date().toISOString();
-    const state = parked === undefined ? { state: 'queued' } : { state: 'parked', message: parked };
-    const record = JobRecordSchema.parse({ id: `j-test-${++this.n}`, spec, ...state, createdAt: at, updatedAt: at, attempt: 0 });
+    const record = newJobRecord(`j-test-${++this.n}`, spec, new Date(), parked);
     if (o.idempotencyKey !== undefined) this.keys.set(o.idempotencyKey, record.id);
     this.records.set(record.id, record);
     this.status(record);
@@ -60,8 +58,10 @@ export class MemoryCluster implements ApiCluster {
     cancel: async (id: string, message = 'cancelled by request') => {
       const r = this.records.get(id);
       if (!r) throw new JobNotFoundError(id);
-      if (isFinalState(r.state)) throw new JobFinishedError(id, r.state);
-      const next = { ...r, state: 'cancelled' as const, message, updatedAt: new Date().toISOString() };
+      const now = new Date();
+      const cancelled = cancel(message).apply(r, now);
+      if (!cancelled) throw new JobFinishedError(id, r.state);
+      const next = { ...cancelled, updatedAt: now.toISOString() };
       this.put(next);
       return next;
     },
@@ -79,11 +79,19 @@ export class MemoryCluster implements ApiCluster {
   following = 0;
 
   private async *follow(jobId: string, o: FollowOptions): AsyncGenerator<SequencedEvent> {
+    for await (const e of this.live(this.log, (e) => e.event.jobId === jobId, o)) {
+      yield e;
+      if (o.untilFinal && e.event.type === 'status' && isFinalState(e.event.state)) return;
+    }
+  }
+
+  /** Entries of `list` (indexed by seq - 1) after `afterSeq` that match, then live as they are added. */
+  private async *live<T>(list: T[], match: (t: T) => boolean, o: { afterSeq?: number; signal?: AbortSignal }): AsyncGenerator<T> {
     let next = (o.afterSeq ?? 0) + 1;
     this.following++;
     try {
       while (!o.signal?.aborted) {
-        const e = this.log[next - 1];
+        const e = list[next - 1];
         if (!e) {
           await new Promise<void>((resolve) => {
             const done = () => (this.waiters.delete(done), o.signal?.removeEventListener('abort', done), resolve());
@@ -93,13 +101,35 @@ export class MemoryCluster implements ApiCluster {
           continue;
         }
         next++;
-        if (e.event.jobId !== jobId) continue;
-        yield e;
-        if (o.untilFinal && e.event.type === 'status' && isFinalState(e.event.state)) return;
+        if (match(e)) yield e;
       }
     } finally {
       this.following--;
     }
+  }
+
+  /** Every job's log lines, seq = index + 1 (one sequence for all jobs, as on the stream). */
+  readonly logLines: Array<LogLine & { jobId: string }> = [];
+
+  /** Adds a line to a job's log, the way a trainer's log tap does. */
+  addLog(jobId: string, line: Partial<LogRecord> & { event: string }): LogLine {
+    const full = { seq: this.logLines.length + 1, ts: new Date().toISOString(), attempt: 1, rank: 0, trainerId: 't1', level: 'info' as const, text: line.event, ...line };
+    this.logLines.push({ ...full, jobId });
+    for (const w of this.waiters) w();
+    return full;
+  }
+
+  logs = {
+    tail: async (jobId: string, o: { afterSeq?: number; limit: number }): Promise<LogLine[]> =>
+      this.logLines
+        .filter((l) => l.jobId === jobId && l.seq > (o.afterSeq ?? 0))
+        .slice(-o.limit)
+        .map(({ jobId: _, ...l }) => l),
+    follow: (jobId: string, o: { afterSeq?: number; signal?: AbortSignal } = {}) => this.followLogs(jobId, o),
+  };
+
+  private async *followLogs(jobId: string, o: { afterSeq?: number; signal?: AbortSignal }): AsyncGenerator<LogLine> {
+    for await (const { jobId: _, ...l } of this.live(this.logLines, (l) => l.jobId === jobId, o)) yield l;
   }
 }
 

@@ -10,17 +10,20 @@ import { ApiError } from '@mnist/client';
 import { CliError } from '../../errors.js';
 import { createOutput } from '../../output.js';
 import { CLUSTER_COMMANDS } from './index.js';
+import { connectApi } from './api-client.js';
+import { watchSweep } from './sweep.js';
+import { getEventListeners } from 'node:events';
 
 const TOKEN = 'unit-test-token-0123456789abcdef';
 const rec = (epoch: number): EpochRecord => ({ epoch, trainLoss: 0.5 / epoch, trainAcc: 0.9, testLoss: 0.4 / epoch, testAcc: 0.91 + epoch / 100, seconds: 1, imagesPerSec: 500, backend: 'cpu' });
 
 /** The real API app over in-memory cluster state, called in-process through the CLI's own typed client. */
-function harness(o: { token?: string; cutStreamsAfter?: number; failPosts?: number } = {}) {
+function harness(o: { token?: string; cutStreamsAfter?: number; failPosts?: number; maxQueued?: number } = {}) {
   const cluster = new MemoryCluster();
   // One live trainer, so 1-replica jobs are queued (bigger ones would be parked).
   cluster.trainerList = [{ id: 't0', host: 'h', pid: 1, backend: 'cpu', state: 'idle', startedAt: 'x', lastSeen: new Date().toISOString() }];
   const artifacts = new MemoryArtifacts();
-  const app = createApp({ cluster, artifacts }, { ...(o.token && { token: o.token }), sseKeepAliveMs: 50 });
+  const app = createApp({ cluster, artifacts }, { ...(o.token && { token: o.token }), ...(o.maxQueued && { maxQueued: o.maxQueued }), sseKeepAliveMs: 50 });
   let streams = 0;
   const eventRequests: Array<string | null> = [];
   const submitKeys: Array<string | null> = [];
@@ -68,7 +71,7 @@ function harness(o: { token?: string; cutStreamsAfter?: number; failPosts?: numb
     return { code, stdout, stderr };
   };
   const tmp = mkdtempSync(join(tmpdir(), 'cli-cluster-'));
-  return { cluster, artifacts, run, tmp, eventRequests, submitKeys };
+  return { cluster, artifacts, run, tmp, eventRequests, submitKeys, fetchImpl };
 }
 
 /** Plays a trainer: running, epochs 1..n (record + metrics file + event), then the final state. */
@@ -100,11 +103,14 @@ describe('cluster verbs against the API app', () => {
     const j = await h.run(['submit', '--model', 'lenet5', '--json']);
     expect(JSON.parse(j.stdout)).toMatchObject({ state: 'queued', spec: { model: 'lenet5' } });
     expect(await h.run(['submit', '--model', 'mlp', '--replicas', 'two'])).toMatchObject({ code: 2, stderr: "mnist: --replicas expects a number, got 'two'\n" });
-    expect(await h.run(['submit', '--model', 'mlp', '--replicas', '4', '--min-replicas', '5'])).toMatchObject({ code: 2, stderr: 'mnist: --min-replicas: minReplicas must not exceed replicas\n' });
+    expect(await h.run(['submit', '--model', 'mlp', '--replicas', '4', '--min-replicas', '5'])).toMatchObject({ code: 2, stderr: "mnist: --min-replicas '5': minReplicas must not exceed replicas\n" });
     expect((await h.run(['status', '../trainers'])).stderr).toMatch(/^mnist: '..\/trainers' is not a job id/);
     const local = await h.run(['submit', '--model', 'lenet5', '--replicas', '2', '--sync', 'local:16:average', '--collective', 'reduce-scatter']);
     expect(h.cluster.records.get(local.stdout.trim())!.spec).toMatchObject({ sync: { every: 16, outer: 'average' }, collective: 'reduce-scatter' });
     expect(await h.run(['submit', '--model', 'mlp', '--sync', 'sometimes'])).toMatchObject({ code: 2, stderr: "mnist: --sync expects step or local:H[:nesterov|average], got 'sometimes'\n" });
+    expect((await h.run(['submit', '--model', 'mlp', '--sync', 'local:0'])).stderr).toMatch(/^mnist: --sync 'local:0': every: Too small/);
+    expect((await h.run(['sweep', '--models', 'mlp,resnet'])).stderr).toMatch(/^mnist: --models 'mlp,resnet': model must be one of/);
+    expect((await h.run(['submit', '--model', 'mlp', '--epochs', '0'])).stderr).toMatch(/^mnist: --epochs '0': Too small/);
     expect(h.cluster.records.size).toBe(3);
   });
 
@@ -222,6 +228,37 @@ describe('cluster verbs against the API app', () => {
     expect(md).toContain('**LeNet5 is higher** by 3.05 points');
   });
 
+  it('logs prints every rank\'s lines, --json the LogLines, --follow until the job ends', async () => {
+    const h = harness();
+    const id = (await h.run(['submit', '--model', 'mlp', '--epochs', '1'])).stdout.trim();
+    expect((await h.run(['logs', id])).stderr).toBe(`job ${id} has no log lines yet\n`);
+    h.cluster.addLog(id, { event: 'rank.start', ts: '2030-01-01T12:03:04.000Z', rank: 1, trainerId: 't2', text: 'rank.start world=2' });
+    expect((await h.run(['logs', id])).stdout).toBe('12:03:04 a1 r1 t2 info  rank.start world=2\n');
+    expect(JSON.parse((await h.run(['logs', id, '--json'])).stdout)).toMatchObject({ seq: 1, rank: 1, trainerId: 't2', event: 'rank.start' });
+    const following = h.run(['logs', id, '--follow']);
+    await new Promise((r) => setTimeout(r, 30));
+    h.cluster.addLog(id, { event: 'epoch.done', ts: '2030-01-01T12:03:05.000Z', level: 'warn', text: 'epoch.done epoch=1' });
+    await train(h, id, 1);
+    const r = await following;
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('12:03:04 a1 r1 t2 info  rank.start world=2\n12:03:05 a1 r0 t1 warn  epoch.done epoch=1\n');
+  });
+
+  it('sweep watch keeps one abort listener however many times it polls', async () => {
+    const h = harness();
+    const id = (await h.run(['sweep', '--models', 'mlp', '--epochs', '1'])).stdout.trim();
+    const abort = new AbortController();
+    let stderr = '';
+    const out = createOutput(false, { stdout: { write: () => true } as never, stderr: { write: (s: string) => ((stderr += s), true) } as never });
+    const api = connectApi({}, { env: readEnv({}), fetch: h.fetchImpl });
+    const watching = watchSweep(api, id, { env: readEnv({}), out, signal: abort.signal }, 1);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(getEventListeners(abort.signal, 'abort').length).toBeLessThanOrEqual(1);
+    abort.abort();
+    expect(await watching).toBe(130);
+    expect(stderr).toContain(`sweep ${id}: queued, 1 jobs`);
+  });
+
   it('one clear line when the API is unreachable or refuses the token', async () => {
     const h = harness({ token: TOKEN });
     const noToken = await h.run(['jobs']);
@@ -229,5 +266,17 @@ describe('cluster verbs against the API app', () => {
     const wrong = await h.run(['jobs', '--token', 'nope']);
     expect(wrong.stderr).toBe('mnist: the API at http://127.0.0.1:8787 refused the token (401): check API_TOKEN or --token\n');
     expect((await h.run(['jobs'], { API_TOKEN: TOKEN })).code).toBe(0);
+  });
+
+  it('submit: a 401 or a 429 is printed at once, never retried as "cannot reach the API"', async () => {
+    const h = harness({ token: TOKEN, maxQueued: 1 });
+    const started = Date.now();
+    expect(await h.run(['submit', '--model', 'mlp'])).toMatchObject({ code: 1, stderr: 'mnist: the API at http://127.0.0.1:8787 needs a token (401): set API_TOKEN or --token\n' });
+    expect(h.submitKeys).toHaveLength(1);
+    expect((await h.run(['submit', '--model', 'mlp'], { API_TOKEN: TOKEN })).code).toBe(0);
+    const full = await h.run(['submit', '--model', 'mlp'], { API_TOKEN: TOKEN });
+    expect(full).toMatchObject({ code: 1, stderr: 'mnist: 1 jobs are waiting, the most this cluster holds (MAX_QUEUED); try again later (429; the API asks to wait 30 s)\n' });
+    expect(h.submitKeys).toHaveLength(3);
+    expect(Date.now() - started).toBeLessThan(1_000);
   });
 });

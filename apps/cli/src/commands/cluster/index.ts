@@ -18,6 +18,7 @@ export const CLUSTER_COMMANDS: Readonly<Record<string, Command>> = {
   status: lazy(() => import('./jobs.js'), (m) => m.statusCommand),
   cancel: lazy(() => import('./jobs.js'), (m) => m.cancelCommand),
   trainers: lazy(() => import('./jobs.js'), (m) => m.trainersCommand),
+  logs: lazy(() => import('./logs.js'), (m) => m.logsCommand),
   report: lazy(() => import('./report.js'), (m) => m.reportCommand),
   sweep: lazy(() => import('./sweep.js'), (m) => m.sweepCommand),
 };
@@ -28,6 +29,7 @@ export const CLUSTER_HELP = `Cluster (through the API at API_URL, default http:/
   status        one job: spec, state, trainers, epochs so far
   watch         follow a job live; exit code 0 only if it succeeds
   cancel        cancel a queued or running job
+  logs          a job's trainer log lines, every rank (mnist logs <id> --follow)
   report        build the report of one job, compare several, or a sweep's (mnist report <id> <id>)
   sweep         submit a grid of jobs (models x seeds x lr x batch); list, status, watch, cancel
   trainers      list the live trainers`;

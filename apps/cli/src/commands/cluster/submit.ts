@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { JobSpecInput } from '@mnist/protocol';
 import { UsageError } from '../../errors.js';
-import { parseFlags, SPEC_FLAGS, SPEC_FLAGS_HELP, specFromInput, specInputFromFlags, type Values } from '../../flags.js';
+import { NAME_FLAGS, NAME_FLAGS_HELP, parseFlags, SPEC_FLAGS, SPEC_FLAGS_HELP, specFromInput, specInputFromFlags, type Values } from '../../flags.js';
 import { API_FLAGS, API_FLAGS_HELP, connectApi, jobIdArg } from './api-client.js';
 import type { ClusterContext } from './context.js';
 import { watchJob } from './watch.js';
@@ -15,6 +15,8 @@ network failure (about 30 s in all), so a retry never makes a second job.
 
 ${SPEC_FLAGS_HELP}
 
+${NAME_FLAGS_HELP}
+
 Cluster flags:
       --replicas <n>         trainers that train it together, data-parallel (default 1)
       --min-replicas <n>     start with at least this many if fewer are free (default: all)
@@ -22,6 +24,14 @@ Cluster flags:
                              one trainer), or local:H[:nesterov|average] (local SGD: each
                              replica takes H steps alone, then they average; for slow links)
       --collective <algo>    auto (default), direct or reduce-scatter: how gradients travel
+      --transport <t>        auto (default: direct TCP between the trainers, NATS if they
+                             cannot reach each other), tcp (fail instead) or nats
+      --batch-per-replica <n>  weak scaling: each replica takes n a step, the global batch is
+                             n x replicas (--batch-size is then not used), and the learning
+                             rate grows with it (below)
+      --lr-scaling <rule>    with --batch-per-replica: linear (default: lr x replicas, reached
+                             by a linear warmup) or none
+      --warmup-epochs <x>    epochs of that warmup (default 1; 0 for none)
   -w, --watch                follow the job until it ends
       --json                 print the job record as JSON (with --watch, then one JSON line per epoch)
 ${API_FLAGS_HELP}
@@ -41,6 +51,19 @@ function syncFlag(raw: string): JobSpecInput['sync'] {
   const m = /^local:(\d+)(?::(nesterov|average))?$/.exec(raw);
   if (!m) throw new UsageError(`--sync expects step or local:H[:nesterov|average], got '${raw}'`);
   return { every: Number(m[1]), ...(m[2] && { outer: m[2] as 'nesterov' | 'average' }) };
+}
+
+/** --batch-per-replica, --lr-scaling, --warmup-epochs: spec.scaling (weak scaling). */
+function scalingFlags(values: Values): Pick<JobSpecInput, 'scaling'> {
+  const batchPerReplica = countFlag(values, 'batch-per-replica');
+  const warmupEpochs = countFlag(values, 'warmup-epochs');
+  const lr = values['lr-scaling'] as 'linear' | 'none' | undefined;
+  if (batchPerReplica === undefined) {
+    if (lr !== undefined || warmupEpochs !== undefined) throw new UsageError('--lr-scaling and --warmup-epochs go with --batch-per-replica');
+    return {};
+  }
+  if (lr !== undefined && lr !== 'linear' && lr !== 'none') throw new UsageError(`--lr-scaling expects linear or none, got '${lr}'`);
+  return { scaling: { batchPerReplica, ...(lr && { lr }), ...(warmupEpochs !== undefined && { warmupEpochs }) } };
 }
 
 function countFlag(values: Values, name: string): number | undefined {
@@ -64,10 +87,15 @@ export async function submitCommand(args: string[], ctx: ClusterContext): Promis
   const { values } = parseFlags(args, {
     ...SPEC_FLAGS,
     ...API_FLAGS,
+    ...NAME_FLAGS,
     replicas: { type: 'string', short: 'r' },
     'min-replicas': { type: 'string' },
     sync: { type: 'string' },
     collective: { type: 'string' },
+    transport: { type: 'string' },
+    'batch-per-replica': { type: 'string' },
+    'lr-scaling': { type: 'string' },
+    'warmup-epochs': { type: 'string' },
     watch: { type: 'boolean', short: 'w' },
     json: { type: 'boolean' },
   });
@@ -82,7 +110,9 @@ export async function submitCommand(args: string[], ctx: ClusterContext): Promis
     ...(minReplicas !== undefined && { minReplicas }),
     ...(values.sync !== undefined && { sync: syncFlag(values.sync as string) }),
     ...(values.collective !== undefined && { collective: values.collective as JobSpecInput['collective'] }),
-  });
+    ...(values.transport !== undefined && { transport: values.transport as JobSpecInput['transport'] }),
+    ...scalingFlags(values),
+  }, values);
   const api = connectApi(values, ctx);
   const headers = { 'Idempotency-Key': randomUUID() };
   const onRetry = (why: string, ms: number) => ctx.out.info(`submit: ${why}; trying again in ${ms / 1000} s (same Idempotency-Key)`);

@@ -1,6 +1,7 @@
 import { expandSweep, InvalidSweepError, isFinalState, MAX_SWEEP_JOBS, SweepIdSchema, type SweepRequest, type SweepSummary } from '@mnist/protocol';
+import { sleep } from '@mnist/core';
 import { UsageError } from '../../errors.js';
-import { parseFlags, SPEC_FLAGS, SPEC_FLAGS_HELP, specInputFromFlags, type Values } from '../../flags.js';
+import { flagIssue, NAME_FLAGS, NAME_FLAGS_HELP, parseFlags, SPEC_FLAGS, SPEC_FLAGS_HELP, specInputFromFlags, type Values } from '../../flags.js';
 import { API_FLAGS, API_FLAGS_HELP, connectApi, type Api } from './api-client.js';
 import type { ClusterContext } from './context.js';
 import { ago, textTable } from './format.js';
@@ -19,6 +20,7 @@ gives mean ± std over seeds and Welch's t-test between the grid's configuration
   -b, --batch-size <list>    global batch sizes, comma-separated (default 64)
 ${SPEC_FLAGS_HELP.split('\n').slice(1).filter((l) => !/--model |--lr |--batch-size /.test(l)).join('\n')}
       --replicas <n>         trainers per job, data-parallel (default 1)
+${NAME_FLAGS_HELP.split('\n').slice(1).join('\n')}
   -w, --watch                follow the sweep until every job ends (like 'mnist sweep watch')
       --json                 print the sweep summary as JSON
 ${API_FLAGS_HELP}
@@ -56,7 +58,7 @@ export function sweepRequestFromFlags(values: Values): SweepRequest {
   try {
     expandSweep(request, 's-check');
   } catch (err) {
-    if (err instanceof InvalidSweepError) throw new UsageError(err.issues.map((i) => `${i.path}: ${i.message}`).join('; '));
+    if (err instanceof InvalidSweepError) throw new UsageError(err.issues.map((i) => flagIssue(i, values)).join('; '));
     throw err;
   }
   return request;
@@ -82,7 +84,7 @@ export function sweepIdArg(value: string | undefined, command: string): string {
 const getSweep = async (api: Api, id: string) => (await api.call(api.client.v1.sweeps[':id'].$get({ param: { id } }))).json();
 
 /** Polls until every job has ended; a line each time the counts change. Exit 0 only if all succeeded. */
-async function watchSweep(api: Api, id: string, ctx: ClusterContext, intervalMs = 2000): Promise<number> {
+export async function watchSweep(api: Api, id: string, ctx: ClusterContext, intervalMs = 2000): Promise<number> {
   let last = '';
   for (;;) {
     const s = (await getSweep(api, id)) as SweepSummary;
@@ -95,10 +97,8 @@ async function watchSweep(api: Api, id: string, ctx: ClusterContext, intervalMs 
       return s.state === 'succeeded' ? 0 : 1;
     }
     if (ctx.signal.aborted) return 130;
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, intervalMs);
-      ctx.signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
-    });
+    // core's sleep removes its abort listener each time: one per poll would pile up (MaxListenersExceededWarning).
+    await sleep(intervalMs, ctx.signal);
     if (ctx.signal.aborted) return 130;
   }
 }
@@ -106,6 +106,7 @@ async function watchSweep(api: Api, id: string, ctx: ClusterContext, intervalMs 
 const FLAGS = {
   ...SPEC_FLAGS,
   ...API_FLAGS,
+  ...NAME_FLAGS,
   models: { type: 'string' },
   seeds: { type: 'string' },
   replicas: { type: 'string', short: 'r' },
