@@ -4,7 +4,7 @@ import { listCheckpoints, loadCheckpoint } from '@mnist/checkpoint';
 import { selectBackend } from '@mnist/backends';
 import { startTestCluster, type TestCluster } from './harness.js';
 import { loadCheckpointModel, tf } from './model-check.js';
-import type { S3Request } from './s3-proxy.js';
+import type { S3Request } from '@mnist/testing';
 
 // Each fault strikes once epoch 1 is recorded; the other 19 epochs (seconds of work even
 // on a fast backend) leave ample margin for the test to act before the job could finish.

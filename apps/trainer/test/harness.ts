@@ -10,11 +10,12 @@ import {
   S3RVER_CREDENTIALS,
   type NatsClusterHandle,
   type NatsServerHandle,
+  startS3Proxy,
+  type S3Proxy,
   type S3ServerHandle,
   type VirtualHosts,
 } from '@mnist/testing';
 import { FAST_TEST_ENV, spawnTrainer, type LogLine, type TrainerProcess } from '@mnist/dev-cluster';
-import { startS3Proxy, type S3Proxy } from './s3-proxy.js';
 
 /**
  * A whole cluster on this machine: real nats-server (or a JetStream cluster of them), real

@@ -21,11 +21,22 @@ afterAll(async () => {
 
 const leaderOf = async (stream: string) => (await (await jetstreamManager(cluster.nc)).streams.info(stream)).cluster!.leader!;
 
-/** Every event of the job, in stream order (the stream is replicated: none may be missing). */
+/**
+ * Every event of the job, in stream order (the stream is replicated: none may be missing).
+ * Read while one node is still down: making the reader's consumer can time out while the
+ * test's own connection moves to another node, so that is tried again, as an SSE client would.
+ */
 async function eventsOf(jobId: string): Promise<JobEvent[]> {
-  const out: JobEvent[] = [];
-  for await (const { event } of cluster.client.events.follow(jobId, { untilFinal: true, signal: AbortSignal.timeout(10_000) })) out.push(event);
-  return out;
+  for (let tries = 1; ; tries++) {
+    try {
+      const out: JobEvent[] = [];
+      for await (const { event } of cluster.client.events.follow(jobId, { untilFinal: true, signal: AbortSignal.timeout(10_000) })) out.push(event);
+      return out;
+    } catch (err) {
+      if (tries === 5) throw err;
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+  }
 }
 
 /** Runs a job, kills the node `pick` names once epoch 1 is recorded, and checks nothing was lost. */
@@ -35,7 +46,11 @@ async function survives(pick: () => Promise<string>, replicas: number, seed: num
   expect(running.epoch).toBeLessThan(JOB.epochs);
   const victim = cluster.nats.node(await pick());
   await victim.kill();
+  const killedAt = Date.now();
   try {
+    // Recovery: the next record write (an epoch done) after the kill, through a new leader if need be.
+    await cluster.waitForJob(job.id, (r) => r.epoch > running.epoch, 60_000);
+    console.info(`nats node ${victim.name} killed at epoch ${running.epoch}: next epoch recorded after ${Date.now() - killedAt} ms`);
     const final = await cluster.waitForFinal(job.id, 90_000);
     expect(final.state, final.message).toBe('succeeded');
     expect(final.attempt).toBe(1);

@@ -101,7 +101,11 @@ describe('JobStore', () => {
       for await (const r of jobs.watch({ id, signal: ac.signal })) if (r.state === 'queued') ac.abort();
       // A watch left early by `break` (a rank that stops) ends the same way.
       for await (const r of jobs.watch({ id })) if (r.state === 'queued') break;
+      // Listing (keys, then a get each) too: a coordinator lists the trainers once per job run.
+      expect((await jobs.list()).map((r) => r.id)).toContain(id);
+      await broker.cluster.trainers.list();
     }
     expect(await consumers()).toBe(before);
+    expect((await jsm.streams.info(`KV_${NATS_NAMES.trainersBucket}`)).state.consumer_count).toBe(0);
   });
 });
