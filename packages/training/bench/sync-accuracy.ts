@@ -13,7 +13,8 @@ import { selectBackend } from '@mnist/backends';
  * every H steps (SYNC_EVERY, default 8,16,32,128), SYNC_EPOCHS (default 2).
  * SYNC_PLAN=scaling: weak scaling at 64 per replica (global 64 x N, linear rate rule with a
  * one-epoch warmup, and without the rule) for N = 1, 2, 4 against the seed recipe (one
- * trainer, batch 64, lr 0.01), SYNC_EPOCHS (default 10).
+ * trainer, batch 64, lr 0.01), SYNC_EPOCHS (default 10); SYNC_UNSCALED=1 adds the same
+ * groups at the spec's rate.
  * SYNC_MODEL (default lenet5).
  */
 const MODEL = (process.env.SYNC_MODEL ?? 'lenet5') as JobSpecInput['model'];
@@ -36,7 +37,9 @@ function plan(): Run[] {
   const runs: Run[] = [{ label: 'seed recipe: 1 replica, batch 64, lr 0.01', replicas: 1, spec: base }];
   for (const n of [2, 4]) {
     runs.push({ label: `${n} replicas x 64 (global ${64 * n}), lr x${n} after a 1-epoch warmup`, replicas: n, spec: { ...base, replicas: n, scaling: { batchPerReplica: 64 } } });
-    runs.push({ label: `${n} replicas x 64 (global ${64 * n}), lr 0.01 (no scaling rule)`, replicas: n, spec: { ...base, replicas: n, scaling: { batchPerReplica: 64, lr: 'none' } } });
+    if (process.env.SYNC_UNSCALED === '1') {
+      runs.push({ label: `${n} replicas x 64 (global ${64 * n}), lr 0.01 (no scaling rule)`, replicas: n, spec: { ...base, replicas: n, scaling: { batchPerReplica: 64, lr: 'none' } } });
+    }
   }
   return runs;
 }
