@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
 import { listCheckpoints } from '@mnist/checkpoint';
 import type { ClusterClient } from '@mnist/cluster';
 import { artifactKeys, isFinalState, jobPrefix, parseMetricsJsonl } from '@mnist/protocol';
@@ -9,9 +10,9 @@ import type { History, JobFacts } from './judge.js';
 import type { Submission } from './workload.js';
 
 /** Consumers on every stream (KV buckets are streams too); undefined while the broker does not answer. */
-export async function consumerCount(cluster: ClusterClient): Promise<number | undefined> {
+export async function consumerCount(nc: NatsConnection): Promise<number | undefined> {
   try {
-    const jsm = await jetstreamManager(cluster.nc, { timeout: 3_000 });
+    const jsm = await jetstreamManager(nc, { timeout: 3_000 });
     let n = 0;
     for await (const s of jsm.streams.list()) n += s.state.consumer_count;
     return n;
@@ -21,8 +22,8 @@ export async function consumerCount(cluster: ClusterClient): Promise<number | un
 }
 
 /** Consumers per stream that has any, for the summary. */
-export async function consumersByStream(cluster: ClusterClient): Promise<Record<string, number>> {
-  const jsm = await jetstreamManager(cluster.nc, { timeout: 3_000 });
+export async function consumersByStream(nc: NatsConnection): Promise<Record<string, number>> {
+  const jsm = await jetstreamManager(nc, { timeout: 3_000 });
   const out: Record<string, number> = {};
   for await (const s of jsm.streams.list()) if (s.state.consumer_count > 0) out[s.config.name] = s.state.consumer_count;
   return out;

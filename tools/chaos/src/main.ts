@@ -29,11 +29,11 @@ async function main(): Promise<number> {
   const nc = await connectNats({ servers: fleet.nats.url.split(','), name: 'chaos-checker', reconnectTimeWaitMs: 200 });
   try {
     const cluster = await openCluster(nc, { ensureResources: false });
-    const baseline = (await consumerCount(cluster)) ?? 0;
+    const baseline = (await consumerCount(nc)) ?? 0;
     const consumers = { baseline, max: baseline, end: baseline };
     let maxRssMb = 0;
     const sampler = setInterval(() => {
-      consumerCount(cluster)
+      consumerCount(nc)
         .then((n) => (consumers.max = Math.max(consumers.max, n ?? 0)))
         .catch(() => undefined);
       for (const pid of fleet.pids()) maxRssMb = Math.max(maxRssMb, rssMb(pid));
@@ -65,7 +65,7 @@ async function main(): Promise<number> {
     }
     clearInterval(sampler);
     await sleep(1_000); // the last event streams and watches close
-    consumers.end = (await consumerCount(cluster)) ?? -1;
+    consumers.end = (await consumerCount(nc)) ?? -1;
 
     const s3 = await S3Store.connect({ ...fleet.s3.env, bucket: fleet.s3.env.S3_BUCKET!, region: 'us-east-1', endpoint: fleet.s3.endpoint, forcePathStyle: true, credentials: S3RVER_CREDENTIALS });
     const history = await gather(cluster, s3, workload.jobs, { writes: fleet.proxy.requests, consumers, maxRssMb });
@@ -82,7 +82,7 @@ async function main(): Promise<number> {
           wallSeconds: Math.round((Date.now() - started) / 1000),
           jobs: { submitted: workload.jobs.length, byState: states, retriedAttempts: attempts.filter((a) => a > 1).length, maxAttempt: Math.max(0, ...attempts) },
           faults: { injected: Object.values(faults).reduce((a, b) => a + b, 0), byKind: faults, missed, kinds: Object.keys(faults).length, slowestUndoMs: downMs },
-          consumers: { ...consumers, byStream: await consumersByStream(cluster).catch(() => ({})) },
+          consumers: { ...consumers, byStream: await consumersByStream(nc).catch(() => ({})) },
           trainers: (await cluster.trainers.list().catch(() => [])).map((t) => `${t.id}:${t.state}${t.jobId ? `:${t.jobId}` : ''}`),
           notSucceeded: history.jobs.filter((j) => j.record && j.record.state !== 'succeeded').map((j) => `${j.id} ${j.record!.state} a${j.record!.attempt}: ${j.record!.message ?? ''}`),
           maxRssMb,
