@@ -4,7 +4,7 @@ import type { TrainerConfig } from './config.js';
 import type { DatasetCache } from '@mnist/data';
 import type { RetryingStore } from './storage/retrying-store.js';
 import type { NatsCollectiveOptions } from './collective/nats-collective.js';
-import type { TrainerState } from './state.js';
+import type { TrainerActivity } from './state.js';
 
 /** What every part of a running trainer shares; built once in trainer.ts. */
 export interface TrainerContext {
@@ -23,5 +23,5 @@ export interface TrainerContext {
   /** The bucket root, with retries; jobs live under jobPrefix(id). */
   store: RetryingStore;
   datasets: DatasetCache;
-  state: TrainerState;
+  state: TrainerActivity;
 }

@@ -7,7 +7,7 @@ import type { TrainerConfig } from './config.js';
 import type { TrainerContext } from './context.js';
 import { DatasetCache } from '@mnist/data';
 import { startResponder } from './group/responder.js';
-import { RankStoppedError, TrainerState } from './state.js';
+import { RankStoppedError, TrainerActivity } from './state.js';
 import { RetryingStore } from './storage/retrying-store.js';
 import { runTaskLoop } from './task-loop.js';
 
@@ -35,7 +35,7 @@ export async function startTrainer(config: TrainerConfig, baseLog: Logger, onFat
   const startedAt = new Date().toISOString();
   const host = hostname();
   let beatSoon = () => undefined as void;
-  const state = new TrainerState(() => beatSoon());
+  const state = new TrainerActivity(() => beatSoon());
   const ctx: TrainerContext = {
     config,
     id,

@@ -13,6 +13,7 @@ export {
   SyncSchema,
   SYNC_OUTER,
   COLLECTIVE_CHOICES,
+  MAX_REPLICAS,
 } from './job-spec.js';
 export type { JobSpec, JobSpecInput, OptimizerSpec, SpecIssue, SyncSpec, LocalSyncSpec, CollectiveChoice } from './job-spec.js';
 export { artifactKeys, attemptPrefix, checkpointEpoch, jobArtifactCandidates, jobMetricsKeys, jobPrefix } from './layout.js';
