@@ -51,13 +51,6 @@ export default tseslint.config(
     },
   },
   {
-    // TEMPORARY: the collective and `openCollective` (apps/trainer/src/run/rank.ts) still run
-    // on the raw NATS connection (ctx.nc). The data-plane rewrite (TCP between ranks, NATS
-    // only as fallback through ClusterClient's bus) removes this exception.
-    files: ['apps/trainer/src/collective/**/*.ts', 'apps/trainer/src/run/rank.ts'],
-    rules: { '@typescript-eslint/no-restricted-imports': 'off', 'no-restricted-syntax': 'off' },
-  },
-  {
     // The CLI talks to the API over HTTP: @mnist/api's types are fine, its code is not.
     files: ['apps/cli/src/**/*.ts'],
     ignores: ['**/*.test.ts'],

@@ -118,6 +118,30 @@ describe('jobs', () => {
     expect(text).not.toContain('metrics.jsonl');
   });
 
+  it('lists jobs with name, tags, final and best test accuracy and duration, filtered by model, tag, sweep and state', async () => {
+    const { app, cluster, artifacts } = setup();
+    const post = async (spec: object) => (await (await app.request('/v1/jobs', json({ ...SPEC, ...spec }))).json()) as JobRecord;
+    const a = await post({ name: 'base', tags: { team: 'vision', try: '1' }, note: 'first' });
+    const b = await post({ model: 'lenet5', tags: { team: 'vision' } });
+    await post({ model: 'lenet5', sweepId: 's-abc' });
+    const rec = (epoch: number, testAcc: number) => JSON.stringify({ epoch, trainLoss: 0.5, trainAcc: 0.8, testLoss: 0.4, testAcc, seconds: 2, imagesPerSec: 300, backend: 'cpu' });
+    artifacts.put(`jobs/${a.id}/metrics.jsonl`, `${rec(1, 0.9)}\n${rec(2, 0.95)}\n${rec(3, 0.93)}\n`);
+    cluster.put({ ...cluster.records.get(a.id)!, state: 'succeeded', epoch: 3, startedAt: '2030-01-01T00:00:00Z', finishedAt: '2030-01-01T00:01:30.5Z' });
+    type Item = JobRecord & { finalTestAcc?: number; bestTestAcc?: number; durationSec?: number };
+    const list = async (q: string) => ((await (await app.request(`/v1/jobs${q}`)).json()) as { jobs: Item[] }).jobs;
+    const first = (await list('?model=mlp'))[0]!;
+    expect(first).toMatchObject({ id: a.id, spec: { name: 'base', tags: { team: 'vision', try: '1' }, note: 'first' }, finalTestAcc: 0.93, bestTestAcc: 0.95, durationSec: 90.5 });
+    expect((await list('?model=mlp')).map((j) => j.id)).toEqual([a.id]);
+    expect((await list('?tag=team=vision')).map((j) => j.id).sort()).toEqual([a.id, b.id].sort());
+    expect((await list('?tag=team=vision&tag=try=1')).map((j) => j.id)).toEqual([a.id]);
+    expect((await list('?sweep=s-abc')).map((j) => j.spec.model)).toEqual(['lenet5']);
+    expect((await list('?state=succeeded&model=lenet5'))).toEqual([]);
+    expect(b).not.toHaveProperty('finalTestAcc');
+    const bad = await app.request('/v1/jobs?tag=novalue');
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ issues: [{ path: 'tag.0', message: 'must be key=value' }] });
+  });
+
   it('Idempotency-Key: the same key returns the same job; another spec under it is 409; a bad key is 400', async () => {
     const { app, cluster } = setup();
     const key = { 'Idempotency-Key': '6f1c1b1e-2d1e-4a5b-9c55-0b1b1c2d3e4f' };

@@ -5,7 +5,9 @@ import type { ApiDeps } from './deps.js';
 import { errorHandler, HttpError, notFoundHandler } from './http-error.js';
 import { bearerAuth } from './middleware/auth/index.js';
 import { observe } from './middleware/observe/index.js';
+import { headWithoutBody } from './middleware/head/index.js';
 import { artifactsRoutes } from './routes/artifacts.js';
+import { logsRoutes } from './routes/job-logs.js';
 import { eventsRoutes } from './routes/events.js';
 import { jobsRoutes } from './routes/jobs.js';
 import { sweepsRoutes } from './routes/sweeps.js';
@@ -54,6 +56,7 @@ export function createApp(deps: ApiDeps, options: AppOptions = {}) {
   return app
     .use('*', observe({ log: o.log, ...(deps.metrics && { record: (r) => deps.metrics!.observe(r) }) }))
     .use('*', bearerAuth({ token: o.token, publicRead: o.publicRead, publicPaths: PUBLIC_PATHS }))
+    .use('*', headWithoutBody())
     .use(
       '/v1/*',
       bodyLimit({
@@ -68,6 +71,7 @@ export function createApp(deps: ApiDeps, options: AppOptions = {}) {
     .route('/', systemRoutes(deps))
     .route('/v1/jobs', jobsRoutes(deps, { maxReplicas: o.maxReplicas, maxQueued: o.maxQueued, log: o.log }))
     .route('/v1/jobs', eventsRoutes(deps, { keepAliveMs: o.sseKeepAliveMs, log: o.log, ...(o.shutdown && { shutdown: o.shutdown }) }))
+    .route('/v1/jobs', logsRoutes(deps, { keepAliveMs: o.sseKeepAliveMs, log: o.log, ...(o.shutdown && { shutdown: o.shutdown }) }))
     .route('/v1/jobs', artifactsRoutes(deps))
     .route('/v1/sweeps', sweepsRoutes(deps));
 }

@@ -24,6 +24,10 @@ export function clusterDeps(cluster: ClusterClient, view: ClusterView): ApiClust
       last: (jobId) => cluster.events.last(jobId),
       lastSeq: (jobId) => cluster.events.lastSeq(jobId),
     },
+    logs: {
+      tail: (jobId, o) => cluster.logs.tail(jobId, o),
+      follow: (jobId, o) => cluster.logs.follow(jobId, o),
+    },
   };
 }
 

@@ -1,5 +1,5 @@
 import type { Admission, FollowOptions, SequencedEvent } from '@mnist/cluster';
-import type { JobRecord, JobSpec, TrainerInfo } from '@mnist/protocol';
+import type { JobRecord, JobSpec, LogLine, TrainerInfo } from '@mnist/protocol';
 
 export interface ApiSubmitOptions {
   /** The client's Idempotency-Key: the same key returns the same job. */
@@ -31,6 +31,11 @@ export interface ApiCluster {
     last(jobId: string): Promise<SequencedEvent | undefined>;
     /** The stream sequence of a job's newest event, 0 when it has none. */
     lastSeq(jobId: string): Promise<number>;
+  };
+  /** Each job's trainer log lines (JobLogs of @mnist/cluster): the newest few, and live. */
+  logs: {
+    tail(jobId: string, o: { afterSeq?: number; limit: number }): Promise<LogLine[]>;
+    follow(jobId: string, o?: { afterSeq?: number; signal?: AbortSignal }): AsyncIterable<LogLine>;
   };
 }
 

@@ -83,6 +83,9 @@ describe('mnist CLI', () => {
     // A resumed finished study trains nothing more and prints the same rows.
     const again = await mnist(['reproduce', '--resume', study!, '--out', out]);
     expect(again.code, again.stderr).toBe(0);
+    // Said as it is: finished, not "resuming at epoch 2/1".
+    expect(again.stderr).toMatch(/^mlp: \S+ already finished all 1 epochs; writing its report again$/m);
+    expect(again.stderr).not.toMatch(/resuming .* at epoch 2\/1/);
     expect(again.stdout.split('\n').filter((l) => l.startsWith('| CustomMLP'))).toEqual(
       r.stdout.split('\n').filter((l) => l.startsWith('| CustomMLP')),
     );

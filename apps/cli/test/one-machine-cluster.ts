@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '@mnist/testing';
 import { REPO_ROOT } from './run-mnist.js';
@@ -10,13 +12,20 @@ export interface OneMachineCluster {
   env: Record<string, string>;
   /** Everything the cluster printed so far (for failure messages). */
   log(): string;
+  /** Its state folder (--data): start another cluster on it to see what survived. */
+  dataDir: string;
   stop(): Promise<void>;
 }
 
-/** `npm run cluster -- --trainers N`: nats-server, s3rver, the API (with a token) and N trainers, until stop(). */
-export async function startCluster(o: { trainers: number; token: string }): Promise<OneMachineCluster> {
-  const port = await freePort();
-  const cluster: ChildProcess = spawn(process.execPath, ['--import', 'tsx', CLUSTER_MAIN, '--trainers', String(o.trainers), '--port', String(port)], {
+/**
+ * `npm run cluster -- --trainers N --data DIR`: nats-server, s3rver, the API (with a token) and N
+ * trainers, until stop(). DIR is a fresh temporary folder unless `dataDir` names one.
+ */
+export async function startCluster(o: { trainers: number; token: string; dataDir?: string; port?: number }): Promise<OneMachineCluster> {
+  const port = o.port ?? (await freePort());
+  const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'dev-cluster-'));
+  const args = ['--import', 'tsx', CLUSTER_MAIN, '--trainers', String(o.trainers), '--port', String(port), '--data', dataDir];
+  const cluster: ChildProcess = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
     env: { ...process.env, API_TOKEN: o.token },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -38,6 +47,7 @@ export async function startCluster(o: { trainers: number; token: string }): Prom
   return {
     env: { API_URL: apiUrl, API_TOKEN: o.token },
     log: () => log,
+    dataDir,
     stop: async () => {
       if (cluster.exitCode !== null) return;
       const exited = new Promise((r) => cluster.once('exit', r));

@@ -1,6 +1,6 @@
 import type { Hono } from 'hono';
 import { hc } from 'hono/client';
-import type { ErrorBody } from '@mnist/protocol';
+import { networkCode, NOBODY_THERE, RETRY_STATUS, retryAfterSeconds, statusMeaning } from './status-meaning.js';
 
 /** The API's app type (`AppType` from @mnist/api, imported as a type by the caller); hono's own constraint for hc<T>. */
 type AnyApp = Hono<any, any, any>;
@@ -36,33 +36,15 @@ export interface ApiClientOptions {
 export interface ApiClient<App extends AnyApp> {
   url: string;
   client: ReturnType<typeof hc<App>>;
-  /** Runs one request: network failures and error statuses become one-line ApiErrors. */
+  /** Runs one request (no retry): network failures and error statuses become one-line ApiErrors. */
   call<R extends Response>(request: Promise<R>): Promise<R>;
   /**
    * Like `call`, but sends the same request again after a network failure or a 503/502/504
-   * (a broker restart, a paused API), with growing pauses. Only for requests that are safe
-   * to repeat: reads, and submits that carry an Idempotency-Key.
+   * (a broker restart, a paused API), with growing pauses. Never after a 4xx (401, 404, 409,
+   * 429, ...: its one-line meaning is thrown at once), nor when nothing listens at the URL.
+   * Only for requests that are safe to repeat: reads, and submits that carry an Idempotency-Key.
    */
   callRetrying<R extends Response>(send: () => Promise<R>, o?: RetryPolicy): Promise<R>;
-}
-
-const RETRY_STATUS = new Set([502, 503, 504]);
-
-/** Where the socket error is, under undici's `TypeError: fetch failed`. */
-function networkCode(err: unknown): string | undefined {
-  let e = err as { code?: string; cause?: unknown } | undefined;
-  for (let i = 0; e && i < 4; i++, e = e.cause as typeof e) if (typeof e.code === 'string') return e.code;
-  return undefined;
-}
-
-async function errorMessage(res: Response): Promise<string> {
-  try {
-    const body = (await res.json()) as ErrorBody;
-    const issues = body.issues?.length ? `: ${body.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}` : '';
-    return `${body.error}${issues}${body.requestId ? ` (request ${body.requestId})` : ''}`;
-  } catch {
-    return `HTTP ${res.status} ${res.statusText}`;
-  }
 }
 
 /**
@@ -76,40 +58,46 @@ export function createApiClient<App extends AnyApp>(url: string, o: ApiClientOpt
     ...(o.fetch && { fetch: o.fetch }),
   });
   const urlHint = o.hints?.url ? `: is it running? ${o.hints.url}` : '';
-  const tokenHint = (verb: string) => (o.hints?.token ? `: ${verb} ${o.hints.token}` : '');
-  const call = async <R extends Response>(request: Promise<R>): Promise<R> => {
-    let res: R;
-    try {
-      res = await request;
-    } catch (err) {
-      if ((err as Error).name === 'AbortError') throw err;
-      const code = networkCode(err);
-      throw new ApiError(`cannot reach the API at ${url}${code ? ` (${code})` : ''}${urlHint}`);
-    }
-    if (res.status === 401) {
-      throw new ApiError(o.token ? `the API at ${url} refused the token (401)${tokenHint('check')}` : `the API at ${url} needs a token (401)${tokenHint('set')}`, 401);
-    }
-    if (!res.ok) throw new ApiError(await errorMessage(res), res.status);
-    return res;
-  };
+  const meaning = { url, hasToken: Boolean(o.token), hints: o.hints ?? {} };
+  const isAbort = (err: unknown) => (err as Error).name === 'AbortError';
+  // The one path of every request: 4xx answers are final at once (retrying cannot change them);
+  // network failures and 502/503/504 are tried again while tries are left, except when nothing
+  // listens at the URL. The final message says which of these happened.
   const callRetrying = async <R extends Response>(send: () => Promise<R>, p: RetryPolicy = {}): Promise<R> => {
     const tries = p.tries ?? 6;
     let delay = p.firstDelayMs ?? 1_000;
+    const began = Date.now();
+    const after = (attempt: number) => (attempt > 1 ? `, after ${attempt} tries in ${Math.round((Date.now() - began) / 1000)} s` : '');
     for (let attempt = 1; ; attempt++) {
       let why: string;
+      let res: R;
       try {
-        const res = await send();
-        if (!RETRY_STATUS.has(res.status) || attempt >= tries) return await call(Promise.resolve(res));
-        why = `HTTP ${res.status}`;
-        await res.body?.cancel();
+        res = await send();
       } catch (err) {
-        if ((err as Error).name === 'AbortError' || attempt >= tries) return await call(Promise.reject(err));
-        why = `no answer (${networkCode(err) ?? (err as Error).message})`;
+        if (isAbort(err)) throw err;
+        const code = networkCode(err) ?? (err as Error).message;
+        if (NOBODY_THERE.has(code) || attempt >= tries) throw new ApiError(`cannot reach the API at ${url} (${code}${after(attempt)})${urlHint}`);
+        why = `no answer (${code})`;
+        p.onRetry?.(why, delay);
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 8_000);
+        continue;
       }
-      p.onRetry?.(why, delay);
-      await new Promise((r) => setTimeout(r, delay));
+      if (res.ok) return res;
+      if (!RETRY_STATUS.has(res.status) || attempt >= tries) {
+        const retried = RETRY_STATUS.has(res.status) ? ` (HTTP ${res.status}${after(attempt)})` : '';
+        throw new ApiError(`${await statusMeaning(res, meaning)}${retried}`, res.status);
+      }
+      why = `HTTP ${res.status}`;
+      // A Retry-After (a paused API) is honoured, within the same 8 s ceiling.
+      const asked = retryAfterSeconds(res);
+      const wait = Math.min(Math.max(delay, (asked ?? 0) * 1000), 8_000);
+      await res.body?.cancel();
+      p.onRetry?.(why, wait);
+      await new Promise((r) => setTimeout(r, wait));
       delay = Math.min(delay * 2, 8_000);
     }
   };
+  const call = <R extends Response>(request: Promise<R>): Promise<R> => callRetrying(() => request, { tries: 1 });
   return { url, client, call, callRetrying };
 }

@@ -26,6 +26,8 @@ export interface MessageBus {
   flush(): Promise<void>;
   /** A new unique subject to collect answers on. */
   inbox(): string;
+  /** The largest message the server takes (its max_payload), for callers that split data. */
+  maxPayload(): number;
 }
 
 const asBusMessage = (m: Msg): BusMessage => ({ data: m.data, respond: (data) => m.respond(data) });
@@ -42,5 +44,6 @@ export function natsBus(nc: NatsConnection): MessageBus {
     request: async (subject, data, opts) => asBusMessage(await nc.request(subject, data, opts)),
     flush: () => nc.flush(),
     inbox: () => createInbox(),
+    maxPayload: () => nc.info?.max_payload ?? 1_048_576,
   };
 }

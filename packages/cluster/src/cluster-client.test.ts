@@ -31,7 +31,7 @@ describe('resources', () => {
   it('are file-backed and idempotent; settings are the creator\'s and never flip', () =>
     withEmptyBroker(async (nc) => {
       const first = await ensureClusterResources(nc, { taskAckWaitMs: 2_000, trainerTtlMs: 4_000 });
-      expect(first).toEqual({ settings: { taskAckWaitMs: 2_000, trainerTtlMs: 4_000, eventsMaxAgeMs: RESOURCE_DEFAULTS.eventsMaxAgeMs }, differing: [] });
+      expect(first).toEqual({ settings: { taskAckWaitMs: 2_000, trainerTtlMs: 4_000, eventsMaxAgeMs: RESOURCE_DEFAULTS.eventsMaxAgeMs, replicas: 1 }, differing: [] });
       const jsm = await jetstreamManager(nc);
       expect((await jsm.streams.info(NATS_NAMES.tasksStream)).config).toMatchObject({ retention: 'workqueue', storage: 'file' });
       expect((await jsm.streams.info(NATS_NAMES.eventsStream)).config.storage).toBe('file');

@@ -7,6 +7,7 @@ import { ClusterView } from './cluster-view.js';
 import { ClusterNotReadyError, IdempotencyKeyReusedError, JobExistsError, silentLogger, sleep, SubmitError, type Logger } from '@mnist/core';
 import { EventLog } from './events.js';
 import { jobIdForKey } from './job-ids.js';
+import { JobLogs } from './job-logs.js';
 import { JobStore } from './job-store.js';
 import { isTransientNatsError } from './nats-errors.js';
 import { ensureClusterResources, missingClusterResources, readResourceSettings, type ClusterResourceOptions, type ResourceSettings } from './resources.js';
@@ -26,6 +27,8 @@ export interface ClusterClient {
   readonly trainers: TrainerRegistry;
   readonly events: EventLog;
   readonly tasks: TaskQueue;
+  /** Each job's trainer log lines (bounded), written through a trainer's log tap. */
+  readonly logs: JobLogs;
   /** A watched copy of the jobs and trainers buckets (the API's; see ClusterView). */
   openView(): Promise<ClusterView>;
   /** The API's submit: a 'queued' record, then a task on the work queue (or a 'parked' record, no task). */
@@ -143,7 +146,7 @@ export async function openCluster(nc: NatsConnection, o: OpenClusterOptions = {}
 
   const openView = () => ClusterView.open(jobsKv, trainersKv, { trainerTtlMs, log });
 
-  return { bus: natsBus(nc), settings, jobs, trainers, events, tasks, submit, openView };
+  return { bus: natsBus(nc), settings, jobs, trainers, events, tasks, logs: new JobLogs(nc, js), submit, openView };
 }
 
 /**

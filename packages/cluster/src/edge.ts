@@ -19,6 +19,7 @@ export type { WsConnectOptions } from './connect-ws.js';
 export { isKeyedJobId, jobIdForKey, newJobId } from './job-ids.js';
 export { TrainerRegistry } from './trainer-registry.js';
 export { EventLog } from './events.js';
+export { JobLogs, LOGS_STREAM_LIMITS } from './job-logs.js';
 export type { FollowOptions, SequencedEvent } from './events.js';
 export { TaskQueue } from './tasks.js';
 export type { TaskLease, TaskPuller } from './tasks.js';

@@ -1,6 +1,7 @@
 import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { isFinalState, JobEventSchema, NATS_NAMES, type JobEvent } from '@mnist/protocol';
 import { silentLogger, type Logger } from '@mnist/core';
+import { followSubject, parseJson } from './subject-follow.js';
 
 /** An event with its stream sequence: the SSE `id`, and what Last-Event-ID sends back. */
 export interface SequencedEvent {
@@ -68,43 +69,14 @@ export class EventLog {
    * must not break the job's stream for good.
    */
   async *follow(jobId: string, o: FollowOptions = {}): AsyncGenerator<SequencedEvent> {
-    if (o.signal?.aborted) return;
-    const after = o.afterSeq ?? 0;
-    const consumer = await this.js.consumers.get(NATS_NAMES.eventsStream, {
-      filter_subjects: NATS_NAMES.eventsSubject(jobId),
-      ...(after > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: after + 1 } : { deliver_policy: DeliverPolicy.All }),
-    });
-    const messages = await consumer.consume();
-    const stop = () => {
-      messages.close().catch(() => undefined); // closing a consumer whose connection is gone: nothing left to release
-    };
-    o.signal?.addEventListener('abort', stop, { once: true });
-    // An abort during the awaits above fired no listener: honour it now.
-    if (o.signal?.aborted) stop();
-    try {
-      for await (const m of messages) {
-        const parsed = JobEventSchema.safeParse(parseJson(m.data));
-        if (!parsed.success) {
-          this.log.warn('event.malformed_skipped', { jobId, seq: m.seq });
-          continue;
-        }
-        yield { seq: m.seq, event: parsed.data };
-        if (o.untilFinal && parsed.data.type === 'status' && isFinalState(parsed.data.state)) return;
+    for await (const m of followSubject(this.js, NATS_NAMES.eventsStream, NATS_NAMES.eventsSubject(jobId), o)) {
+      const parsed = JobEventSchema.safeParse(parseJson(m.data));
+      if (!parsed.success) {
+        this.log.warn('event.malformed_skipped', { jobId, seq: m.seq });
+        continue;
       }
-    } finally {
-      o.signal?.removeEventListener('abort', stop);
-      await messages.close();
-      await consumer.delete().catch(() => undefined);
+      yield { seq: m.seq, event: parsed.data };
+      if (o.untilFinal && parsed.data.type === 'status' && isFinalState(parsed.data.state)) return;
     }
-  }
-}
-
-const decoder = new TextDecoder();
-
-function parseJson(data: Uint8Array): unknown {
-  try {
-    return JSON.parse(decoder.decode(data));
-  } catch {
-    return undefined;
   }
 }

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createHash } from 'node:crypto';
-import { jobIdForKey, newJobId } from './job-ids.js';
+import { isKeyedJobId, jobIdForKey, newJobId } from './job-ids.js';
 
 describe('job ids', () => {
   it('newJobId: j-<time base36>-<8 base36 chars>, sorting by time', () => {
@@ -10,10 +9,17 @@ describe('job ids', () => {
     expect(newJobId(1_700_000_000_000) < newJobId(1_800_000_000_000)).toBe(true);
   });
 
-  it('jobIdForKey: the first 32 base64url characters of the key\'s SHA-256 (the ids Node\'s crypto made before)', async () => {
-    for (const key of ['key-1', '3f2a9c1e-uuid-like', '~!@#$%^&*()_+', 'ü']) {
-      const expected = `k-${createHash('sha256').update(key).digest('base64url').slice(0, 32)}`;
-      expect(await jobIdForKey(key)).toBe(expected);
-    }
+  it('jobIdForKey: the same id for the same key; a UUIDv7 key gives its time, so keyed ids sort by submit time too', async () => {
+    const v7 = (ms: number, tail: string) => `${ms.toString(16).padStart(12, '0').replace(/^(.{8})(.{4})$/, '$1-$2')}-7abc-8def-${tail}`;
+    const early = v7(1_700_000_000_000, '0123456789ab');
+    const late = v7(1_800_000_000_000, '0123456789ab');
+    expect(await jobIdForKey(early)).toBe(await jobIdForKey(early));
+    expect(await jobIdForKey(early)).toMatch(new RegExp(`^j-${(1_700_000_000_000).toString(36)}-[0-9a-z]{10}$`));
+    expect((await jobIdForKey(early)) < (await jobIdForKey(late))).toBe(true);
+    expect(await jobIdForKey(v7(1_700_000_000_000, 'ffffffffffff'))).not.toBe(await jobIdForKey(early));
+    for (const key of ['key-1', '~!@#$%^&*()_+', 'ü']) expect(await jobIdForKey(key)).toMatch(/^j-0-[0-9a-z]{10}$/);
+    expect(isKeyedJobId(await jobIdForKey('key-1'))).toBe(true);
+    expect(isKeyedJobId(newJobId())).toBe(false);
+    expect(isKeyedJobId(`k-${'A'.repeat(32)}`)).toBe(true);
   });
 });

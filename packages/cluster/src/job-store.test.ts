@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { claim, ownedBy, parseJobSpec, recordEpoch, succeed, unpark, type JobEvent } from '@mnist/protocol';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { claim, NATS_NAMES, ownedBy, parseJobSpec, recordEpoch, succeed, unpark, type JobEvent } from '@mnist/protocol';
 import { JobExistsError, JobFinishedError, JobNotFoundError } from '@mnist/core';
 import { startTestBroker, type TestBroker } from '../test/test-broker.js';
 
@@ -86,5 +87,25 @@ describe('JobStore', () => {
     await jobs.cancel('job-w');
     await done;
     expect(seen).toEqual(['queued', 'running', 'cancelled']);
+  });
+
+  it('a watch that ends leaves no consumer on the server (one per job run used to stay 5 minutes)', async () => {
+    const { jobs } = broker.cluster;
+    const jsm = await jetstreamManager(broker.nc);
+    const consumers = async () => (await jsm.streams.info(`KV_${NATS_NAMES.jobsBucket}`)).state.consumer_count;
+    const before = await consumers();
+    for (let i = 0; i < 10; i++) {
+      const id = `job-watch-${i}`;
+      await jobs.create(spec, { id });
+      const ac = new AbortController();
+      for await (const r of jobs.watch({ id, signal: ac.signal })) if (r.state === 'queued') ac.abort();
+      // A watch left early by `break` (a rank that stops) ends the same way.
+      for await (const r of jobs.watch({ id })) if (r.state === 'queued') break;
+      // Listing (keys, then a get each) too: a coordinator lists the trainers once per job run.
+      expect((await jobs.list()).map((r) => r.id)).toContain(id);
+      await broker.cluster.trainers.list();
+    }
+    expect(await consumers()).toBe(before);
+    expect((await jsm.streams.info(`KV_${NATS_NAMES.trainersBucket}`)).state.consumer_count).toBe(0);
   });
 });

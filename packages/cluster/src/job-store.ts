@@ -3,6 +3,7 @@ import { KvWatchInclude, type KV, type KvEntry } from '@nats-io/kv';
 import { cancel, JobRecordSchema, newJobRecord, type JobRecord, type JobSpec, type JobTransition } from '@mnist/protocol';
 import { CorruptRecordError, JobConflictError, JobExistsError, JobFinishedError, JobNotFoundError } from '@mnist/core';
 import { newJobId } from './job-ids.js';
+import { endKvWatch, listKvKeys } from './kv-watch.js';
 
 /** Called after a successful write that changed state, attempt or message (publishes the status event). */
 export type StatusChangeHook = (prev: JobRecord | undefined, next: JobRecord) => Promise<void>;
@@ -74,10 +75,8 @@ export class JobStore {
 
   /** Every job, newest first. */
   async list(): Promise<JobRecord[]> {
-    // A key updated while the listing runs can come twice: dedupe.
-    const ids = new Set<string>();
-    for await (const k of await this.kv.keys()) ids.add(k);
-    const records = await Promise.all([...ids].map((id) => this.get(id)));
+    const ids = await listKvKeys(this.kv);
+    const records = await Promise.all(ids.map((id) => this.get(id)));
     return records.filter((r): r is JobRecord => r !== undefined).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   }
 
@@ -149,7 +148,7 @@ export class JobStore {
       }
     } finally {
       opts.signal?.removeEventListener('abort', stop);
-      it.stop();
+      await endKvWatch(it);
     }
   }
 }

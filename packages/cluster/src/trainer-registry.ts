@@ -1,5 +1,6 @@
 import type { KV } from '@nats-io/kv';
 import { TrainerInfoSchema, type TrainerInfo } from '@mnist/protocol';
+import { listKvKeys } from './kv-watch.js';
 
 const encoder = new TextEncoder();
 
@@ -36,10 +37,8 @@ export class TrainerRegistry {
 
   /** Trainers whose last heartbeat is within the TTL, sorted by id. */
   async list(now = Date.now()): Promise<TrainerInfo[]> {
-    // A heartbeat landing while the listing runs can bring its key twice: dedupe.
-    const ids = new Set<string>();
-    for await (const k of await this.kv.keys()) ids.add(k);
-    const infos = await Promise.all([...ids].map((id) => this.get(id, now)));
+    const ids = await listKvKeys(this.kv);
+    const infos = await Promise.all(ids.map((id) => this.get(id, now)));
     return infos.filter((i): i is TrainerInfo => i !== undefined).sort((a, b) => a.id.localeCompare(b.id));
   }
 }

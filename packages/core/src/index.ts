@@ -1,5 +1,5 @@
-export { createLogger, errorFields, silentLogger } from './log.js';
-export type { Logger, LogFields, LogLevel, LoggerOptions } from './log.js';
+export { createLogger, errorFields, silentLogger, teeLogger } from './log.js';
+export type { Logger, LogFields, LogLevel, LoggerOptions, LogTap } from './log.js';
 export { sleep, within, withRetry } from './retry.js';
 export type { RetryOptions } from './retry.js';
 export { createEnv, envBoolean, envInt, LOG_ENV, LOG_LEVELS, runtimeEnv } from './env.js';

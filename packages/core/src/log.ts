@@ -66,3 +66,30 @@ export const silentLogger: Logger = {
   error: () => undefined,
   child: () => silentLogger,
 };
+
+/** What a tee hands on: each line's level, event and every field (the child fields included). */
+export type LogTap = (level: LogLevel, event: string, fields: LogFields) => void;
+
+/**
+ * `inner`, plus every line from `min` up handed to `tap` with the fields of its children
+ * merged in (a trainer forwards its job-scoped lines to the job's log this way). A tap
+ * that throws loses its line, never the caller's.
+ */
+export function teeLogger(inner: Logger, tap: LogTap, min: LogLevel = 'info', bound: LogFields = {}): Logger {
+  const emit = (level: LogLevel) => (event: string, fields: LogFields = {}) => {
+    inner[level](event, fields);
+    if (LEVELS[level] < LEVELS[min]) return;
+    try {
+      tap(level, event, { ...bound, ...fields });
+    } catch {
+      // A log line must never break the work it describes.
+    }
+  };
+  return {
+    debug: emit('debug'),
+    info: emit('info'),
+    warn: emit('warn'),
+    error: emit('error'),
+    child: (fields) => teeLogger(inner.child(fields), tap, min, { ...bound, ...fields }),
+  };
+}

@@ -19,6 +19,10 @@ export const NATS_NAMES = {
   eventsStream: 'MNIST_EVENTS',
   eventsSubject: (jobId: string) => `mnist.events.${jobId}`,
   eventsWildcard: 'mnist.events.>',
+  /** Stream of each job's trainer log lines (LogRecord), subject per job, bounded per subject. */
+  logsStream: 'MNIST_LOGS',
+  logsSubject: (jobId: string) => `mnist.logs.${jobId}`,
+  logsWildcard: 'mnist.logs.>',
   /** Core-NATS subjects for forming data-parallel groups and exchanging gradients. */
   recruitSubject: 'mnist.recruit',
   trainerInbox: (trainerId: string) => `mnist.trainer.${trainerId}`,
@@ -96,6 +100,16 @@ export const JobEventSchema = z.discriminatedUnion('type', [
     at: z.string(),
   }),
   z.object({ type: z.literal('epoch'), jobId: z.string(), record: EpochRecordSchema, at: z.string() }),
+  /** An attempt's group formed: its members in rank order and what carries its gradients (and why NATS, after a fallback). */
+  z.object({
+    type: z.literal('group'),
+    jobId: z.string(),
+    attempt: z.number().int(),
+    members: z.array(z.string()),
+    transport: z.enum(['tcp', 'nats']),
+    fallbackReason: z.string().optional(),
+    at: z.string(),
+  }),
   z.object({
     type: z.literal('progress'),
     jobId: z.string(),

@@ -13,9 +13,18 @@ export {
   SyncSchema,
   SYNC_OUTER,
   COLLECTIVE_CHOICES,
+  TRANSPORT_CHOICES,
+  LR_SCALING,
+  ScalingSchema,
+  globalBatchSize,
+  JobNameSchema,
+  JobTagsSchema,
+  JobNoteSchema,
+  TAG_KEY,
+  MAX_TAGS,
   MAX_REPLICAS,
 } from './job-spec.js';
-export type { JobSpec, JobSpecInput, OptimizerSpec, SpecIssue, SyncSpec, LocalSyncSpec, CollectiveChoice } from './job-spec.js';
+export type { JobSpec, JobSpecInput, OptimizerSpec, SpecIssue, SyncSpec, LocalSyncSpec, CollectiveChoice, TransportChoice, ScalingSpec } from './job-spec.js';
 export { artifactKeys, attemptPrefix, checkpointEpoch, jobArtifactCandidates, jobMetricsKeys, jobPrefix } from './layout.js';
 export {
   NATS_NAMES,
@@ -66,3 +75,5 @@ export {
 } from './sweep.js';
 export type { SweepRequest, SweepRequestInput, SweepState, SweepSummary } from './sweep.js';
 export type { ErrorBody, ErrorIssue } from './http.js';
+export { LOG_LEVELS, LOG_LIMITS, LogLineSchema, LogRecordSchema, renderLogText } from './logs.js';
+export type { LogLine, LogRecord } from './logs.js';

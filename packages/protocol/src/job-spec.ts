@@ -65,6 +65,45 @@ export type LocalSyncSpec = z.infer<typeof LocalSyncSchema>;
 export const COLLECTIVE_CHOICES = ['auto', 'direct', 'reduce-scatter'] as const;
 export type CollectiveChoice = (typeof COLLECTIVE_CHOICES)[number];
 
+/** Printable text on one line (no control characters): names and tag values show up in tables and pages. */
+const PRINTABLE = /^[^\p{Cc}]*$/u;
+export const TAG_KEY = /^[A-Za-z0-9_.-]{1,40}$/;
+export const MAX_TAGS = 20;
+
+/** A run's name, tags and note: how people find it again (`mnist jobs --tag`); the trainers ignore them. */
+export const JobNameSchema = z.string().min(1).max(100).regex(PRINTABLE, 'name must be printable text on one line');
+export const JobTagsSchema = z
+  .record(z.string(), z.string().max(100).regex(PRINTABLE, 'tag values must be printable text on one line'))
+  // Keys checked here, not by the record's key schema: zod would only say "Invalid key in record".
+  .refine((t) => Object.keys(t).every((k) => TAG_KEY.test(k)), 'tag keys are 1-40 letters, digits, _ . or -')
+  .refine((t) => Object.keys(t).length <= MAX_TAGS, `at most ${MAX_TAGS} tags`);
+export const JobNoteSchema = z.string().max(1000);
+
+/**
+ * What carries the gradients between ranks: `tcp`, direct connections between the trainers
+ * (the default's choice); `nats`, through the broker; `auto`, TCP when every rank reaches its
+ * peers within the mesh deadline, otherwise NATS for the whole group (said in the log and events).
+ */
+export const TRANSPORT_CHOICES = ['auto', 'tcp', 'nats'] as const;
+export type TransportChoice = (typeof TRANSPORT_CHOICES)[number];
+
+/**
+ * Weak scaling, as DDP users scale: each replica takes `batchPerReplica` examples a step, so
+ * the global batch is that times the group's size, and the learning rate grows with it
+ * (Goyal et al. 2017, "Accurate, Large Minibatch SGD"): `linear` multiplies it by the number
+ * of replicas, reached by a linear warmup from the spec's rate over `warmupEpochs` epochs;
+ * `none` keeps the spec's rate. The spec's `batchSize` is then not used.
+ */
+export const LR_SCALING = ['linear', 'none'] as const;
+export const ScalingSchema = z
+  .object({
+    batchPerReplica: int(1, 8192),
+    lr: z.enum(LR_SCALING, { error: () => `scaling.lr must be one of ${LR_SCALING.join(', ')}` }).default('linear'),
+    warmupEpochs: z.number().min(0).max(100).default(1),
+  })
+  .strict();
+export type ScalingSpec = z.infer<typeof ScalingSchema>;
+
 /**
  * What to train. The same object is `spec.json` of a local run and the body of
  * `POST /v1/jobs`. `batchSize` is the global batch: N replicas each take batchSize/N.
@@ -86,6 +125,11 @@ export const JobSpecSchema = z
     sweepId: SweepIdSchema.optional(),
     sync: SyncSchema.default('step'),
     collective: z.enum(COLLECTIVE_CHOICES, { error: () => `collective must be one of ${COLLECTIVE_CHOICES.join(', ')}` }).default('auto'),
+    scaling: ScalingSchema.optional(),
+    transport: z.enum(TRANSPORT_CHOICES, { error: () => `transport must be one of ${TRANSPORT_CHOICES.join(', ')}` }).default('auto'),
+    name: JobNameSchema.optional(),
+    tags: JobTagsSchema.optional(),
+    note: JobNoteSchema.optional(),
   })
   .strict()
   .refine((s) => s.minReplicas === undefined || s.minReplicas <= s.replicas, {
@@ -98,6 +142,11 @@ export const JobSpecSchema = z
   });
 
 export type JobSpecInput = z.input<typeof JobSpecSchema>;
+
+/** The global batch of a group of `worldSize` replicas: `batchSize`, or `scaling.batchPerReplica` times the replicas. */
+export function globalBatchSize(spec: Pick<JobSpec, 'batchSize' | 'scaling'>, worldSize: number): number {
+  return spec.scaling ? spec.scaling.batchPerReplica * worldSize : spec.batchSize;
+}
 export type JobSpec = z.output<typeof JobSpecSchema>;
 
 export interface SpecIssue {

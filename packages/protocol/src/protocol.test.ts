@@ -31,6 +31,18 @@ describe('JobSpec', () => {
     expect(() => parseJobSpec({ model: 'mlp', collective: 'ring' })).toThrow(/collective must be one of/);
   });
 
+  it('takes a name, tags and a note, and names what is wrong with them', () => {
+    const spec = parseJobSpec({ model: 'mlp', name: 'baseline mlp', tags: { team: 'vision', 'exp.v2': 'lr-sweep' }, note: 'first try' });
+    expect(spec).toMatchObject({ name: 'baseline mlp', tags: { team: 'vision', 'exp.v2': 'lr-sweep' }, note: 'first try' });
+    expect(issuesOf({ model: 'mlp', name: '' })[0]!.path).toBe('name');
+    expect(issuesOf({ model: 'mlp', name: 'a\nb' })[0]!.message).toBe('name must be printable text on one line');
+    expect(issuesOf({ model: 'mlp', name: 'x'.repeat(101) })[0]!.path).toBe('name');
+    expect(issuesOf({ model: 'mlp', tags: { 'a b': 'x' } })[0]!.message).toMatch(/tag keys are 1-40/);
+    expect(issuesOf({ model: 'mlp', tags: { k: 'v'.repeat(101) } })[0]!.path).toBe('tags.k');
+    expect(issuesOf({ model: 'mlp', tags: Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`k${i}`, 'v'])) })[0]!.message).toBe('at most 20 tags');
+    expect(issuesOf({ model: 'mlp', note: 'n'.repeat(1001) })[0]!.path).toBe('note');
+  });
+
   it("fills the seed recipe's defaults", () => {
     expect(parseJobSpec({ model: 'lenet5' })).toEqual({
       model: 'lenet5',

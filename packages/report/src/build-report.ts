@@ -14,6 +14,14 @@ export interface ReportInput {
   imagePath?: string;
   /** Test accuracy that counts as "learned" in the comparison (fraction). */
   threshold?: number;
+  /** Where the markdown links the overlay of all runs' test curves (comparisons), relative to report.md. */
+  overlayPath?: string;
+}
+
+/** The warning a comparison opens with when its runs differ in more than the model. */
+export function differencesWarning(differences: readonly string[] | undefined): string[] {
+  if (!differences?.length) return [];
+  return ['> **Warning: these runs differ in more than the model**, so the comparison below is not like for like:', ...differences.map((d) => `> - ${d}`), ''];
 }
 
 const DATASET_TITLES: Record<JobSpec['dataset'], string> = { mnist: 'MNIST', 'fashion-mnist': 'Fashion-MNIST' };
@@ -33,6 +41,8 @@ export function describeRecipe(spec: JobSpec, seeds?: readonly number[]): string
     seeds && seeds.length > 1 ? `seeds ${seeds.join(', ')}` : `seed ${seeds?.[0] ?? spec.seed}`,
   ];
   if (spec.replicas > 1) parts.push(`${spec.replicas} data-parallel replicas`);
+  if (spec.sync !== 'step') parts.push(`sync local SGD every ${spec.sync.every} steps (${spec.sync.outer} outer step)`);
+  else if (spec.replicas > 1) parts.push('sync every step');
   return parts.join(', ');
 }
 
@@ -76,6 +86,7 @@ export function buildReport(input: ReportInput): string {
   return [
     `# ${title}`,
     '',
+    ...differencesWarning(meta.differences),
     ...headerLines(runs, meta),
     '',
     '## Loss and accuracy at the end of each epoch',
@@ -83,6 +94,7 @@ export function buildReport(input: ReportInput): string {
     renderMetricsTable(runs),
     '## Loss and accuracy curves',
     '',
+    ...(input.overlayPath ? [`![Test loss and accuracy of all runs on one chart](${input.overlayPath})`, ''] : []),
     `![Loss and accuracy curves, train vs test](${input.imagePath ?? artifactKeys.curvesPng})`,
     '',
     '## Comparison',

@@ -34,7 +34,7 @@ export function curvesSize(runCount: number): { width: number; height: number } 
 const finite = (values: number[]) => values.filter(Number.isFinite);
 
 /** Epoch axis shared by all panels: integer ticks, a little room so end markers are not clipped. */
-function epochAxis(records: readonly EpochRecord[]): Axis {
+export function epochAxis(records: readonly EpochRecord[]): Axis {
   const epochs = records.map((r) => r.epoch);
   const lo = epochs.length ? Math.min(...epochs) : 1;
   const hi = epochs.length ? Math.max(...epochs) : 1;
@@ -44,10 +44,10 @@ function epochAxis(records: readonly EpochRecord[]): Axis {
   return { domain: [lo - pad, hi + pad], ticks: ticks.length ? ticks : [lo], format: String, label: 'Epoch' };
 }
 
-type Metric = 'trainLoss' | 'trainAcc' | 'testLoss' | 'testAcc';
+export type Metric = 'trainLoss' | 'trainAcc' | 'testLoss' | 'testAcc';
 
 /** Every value a panel plots for these metrics: the lines and, where there is a spread, both band edges. */
-function plotted(runs: readonly RunMetrics[], metrics: readonly Metric[], scale = 1): number[] {
+export function plotted(runs: readonly RunMetrics[], metrics: readonly Metric[], scale = 1): number[] {
   return finite(
     runs.flatMap((run) => {
       const byEpoch = new Map(run.records.map((r) => [r.epoch, r] as const));
@@ -64,7 +64,7 @@ function plotted(runs: readonly RunMetrics[], metrics: readonly Metric[], scale 
 }
 
 /** Loss axis shared by all runs, from 0 so the size of a loss reads correctly. */
-function lossAxis(values: number[]): Axis {
+export function lossAxis(values: number[]): Axis {
   const max = values.length ? Math.max(...values) : 1;
   const scale = niceScale(0, max > 0 ? max * 1.04 : 1, 5);
   const digits = decimalsFor(scale.step);
@@ -73,7 +73,7 @@ function lossAxis(values: number[]): Axis {
 }
 
 /** Accuracy axis (percent) zoomed to the data: MNIST curves live in the top few percent. */
-function accuracyAxis(values: number[]): Axis {
+export function accuracyAxis(values: number[]): Axis {
   const min = values.length ? Math.min(...values) : 0;
   const max = values.length ? Math.max(...values) : 100;
   const pad = Math.max(0.25, (max - min) * 0.05);

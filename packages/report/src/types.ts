@@ -36,4 +36,6 @@ export interface ReportMeta {
   seeds?: readonly number[];
   /** Wall time of the whole study, in seconds. */
   wallSeconds?: number;
+  /** What differs between the compared runs besides the model (recipeDifferences): a warning at the top. */
+  differences?: readonly string[];
 }

@@ -2,6 +2,7 @@ import { artifactKeys } from '@mnist/protocol';
 import { buildReport, type ReportInput } from './build-report.js';
 import { renderCurvesSvg } from './curves-svg.js';
 import { svgToPng } from './curves-png.js';
+import { renderOverlaySvg } from './overlay-svg.js';
 import { buildSeedReport, type SeedReportInput } from './seed-report.js';
 import { meanRun } from './seeds.js';
 import type { RunMetrics } from './types.js';
@@ -18,9 +19,21 @@ async function writeAll(sink: ReportSink, curves: readonly RunMetrics[], markdow
   await sink.put(artifactKeys.report, markdown(artifactKeys.curvesPng), 'text/markdown');
 }
 
-/** Writes report.md, curves.svg and curves.png side by side, as every run folder and job prefix holds them. */
-export async function writeReport(sink: ReportSink, input: Omit<ReportInput, 'imagePath'>): Promise<void> {
-  await writeAll(sink, input.runs, (imagePath) => buildReport({ ...input, imagePath }));
+/** The comparison figure's files (several runs only), beside curves.*. */
+export const OVERLAY_KEYS = { svg: 'overlay.svg', png: 'overlay.png' } as const;
+
+/**
+ * Writes report.md, curves.svg and curves.png side by side, as every run folder and job
+ * prefix holds them; for several runs also overlay.svg/png, every run's test curves on one chart.
+ */
+export async function writeReport(sink: ReportSink, input: Omit<ReportInput, 'imagePath' | 'overlayPath'>): Promise<void> {
+  const overlay = input.runs.length > 1;
+  if (overlay) {
+    const svg = renderOverlaySvg(input.runs);
+    await sink.put(OVERLAY_KEYS.svg, svg, 'image/svg+xml');
+    await sink.put(OVERLAY_KEYS.png, svgToPng(svg, { scale: 1.5 }), 'image/png');
+  }
+  await writeAll(sink, input.runs, (imagePath) => buildReport({ ...input, imagePath, ...(overlay && { overlayPath: OVERLAY_KEYS.png }) }));
 }
 
 /** The same three files for a seed study: curves are each model's mean with a ± std band. */

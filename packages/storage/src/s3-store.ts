@@ -15,9 +15,20 @@ export interface S3Config {
 
 type S3Module = typeof import('@aws-sdk/client-s3');
 
+/**
+ * The SDK's switch for its "versions after January 2027 will require node >= 22" warning,
+ * which every process printed on Node 20 (our supported floor; see package.json engines).
+ * Documented by the SDK; set here, before the first client is made, unless the user set it.
+ */
+const SDK_NODE_WARNING = 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED';
+
 /** The SDK is large: load it only when an S3 store is actually made, so local runs never pay for it. */
 let sdk: Promise<S3Module> | undefined;
-const loadSdk = () => (sdk ??= import('@aws-sdk/client-s3'));
+const loadSdk = () => {
+  const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env;
+  if (env) env[SDK_NODE_WARNING] ??= 'true';
+  return (sdk ??= import('@aws-sdk/client-s3'));
+};
 
 const isNotFound = (err: unknown) => {
   const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };

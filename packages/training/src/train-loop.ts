@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import type { EpochRecord, JobSpec } from '@mnist/protocol';
+import { globalBatchSize, type EpochRecord, type JobSpec } from '@mnist/protocol';
 import { setDropoutStep } from '@mnist/models';
 import { BatchBuffer, epochBatches, IMAGE_SHAPE, gatherBatch, stepsPerEpoch, type Dataset, type PlannedBatch } from '@mnist/data';
 import type { Collective } from './collective.js';
 import { evaluate, evaluateSharded } from './evaluate.js';
 import { countCorrect, crossEntropy } from './loss.js';
+import { learningRateSchedule, setLearningRate } from './lr-schedule.js';
 import { createReplicaSync, type LocalStep, type NamedTensor, type ReplicaSync } from './replica-sync.js';
 
 export interface StepProgress {
@@ -69,6 +70,9 @@ interface Run {
   /** Optimizer steps taken so far, over all epochs. */
   globalStep: number;
   lastYield: number;
+  /** Weak scaling's learning rate by step (undefined: the spec's, throughout), and the rate set last. */
+  lrAt: ((step: number) => number) | undefined;
+  lr: number;
 }
 
 /** An epoch's training sums, read back once at its end. */
@@ -85,8 +89,10 @@ interface EpochTotals {
  * step, or local SGD with periodic averaging: see spec.sync); then all ranks evaluate
  * their share of the test set and rank 0 hands the epoch record to `onEpoch`.
  */
-export async function runEpochs(o: LoopOptions): Promise<EpochRecord[]> {
-  const run = startRun(o);
+export async function runEpochs(options: LoopOptions): Promise<EpochRecord[]> {
+  // Weak scaling: the global batch is batchPerReplica times this group's size.
+  const o = { ...options, spec: { ...options.spec, batchSize: globalBatchSize(options.spec, options.collective.worldSize) } };
+  const run = startRun(o, options.spec);
   const records: EpochRecord[] = [];
   for (let epoch = o.startEpoch; epoch <= o.spec.epochs; epoch++) {
     const record = await runEpoch(run, epoch);
@@ -95,8 +101,9 @@ export async function runEpochs(o: LoopOptions): Promise<EpochRecord[]> {
   return records;
 }
 
-function startRun(o: LoopOptions): Run {
+function startRun(o: LoopOptions, asSubmitted: JobSpec): Run {
   const { spec, model, optimizer, collective } = o;
+  const lrAt = learningRateSchedule(asSubmitted, collective.worldSize, stepsPerEpoch(o.data.train.count, spec.batchSize));
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const sync = createReplicaSync(spec.sync, { model, vars, optimizer, collective });
   if (o.syncState) sync.restore(o.syncState);
@@ -108,6 +115,8 @@ function startRun(o: LoopOptions): Run {
     progressScale: spec.sync === 'step' ? 1 : collective.worldSize,
     globalStep: o.startStep,
     lastYield: performance.now(),
+    lrAt,
+    lr: spec.optimizer.lr,
   };
 }
 
@@ -173,7 +182,8 @@ async function trainEpoch(run: Run, epoch: number, steps: number, epochStart: nu
       // forward + backward on this rank's shard.
       const local = forwardBackward(run, batch);
 
-      // sync + step: the same update on every rank.
+      // sync + step: the same update on every rank (at the step's rate, under weak scaling).
+      if (run.lrAt && run.lrAt(run.globalStep) !== run.lr) setLearningRate(o.optimizer, (run.lr = run.lrAt(run.globalStep)));
       const { loss, correct } = await run.sync.step(local, batch.step + 1 === steps);
       const [nextLoss, nextCorrect] = [tf.add(lossSum, loss), tf.add(correctSum, correct)];
       tf.dispose([lossSum, correctSum, loss, correct]);

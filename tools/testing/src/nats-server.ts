@@ -1,8 +1,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, waitForPort } from './ports.js';
+import { freePort } from './ports.js';
+import { assertNatsBinary, endNats, launchNats } from './nats-process.js';
+
+export { NatsServerMissingError } from './nats-process.js';
 
 export interface NatsServerHandle extends AsyncDisposable {
   readonly url: string;
@@ -18,19 +21,6 @@ export interface NatsServerHandle extends AsyncDisposable {
   restart(downMs?: number): Promise<void>;
 }
 
-export class NatsServerMissingError extends Error {
-  override readonly name = 'NatsServerMissingError';
-}
-
-function assertBinary(bin: string): void {
-  const probe = spawnSync(bin, ['--version'], { encoding: 'utf8' });
-  if (probe.error || probe.status !== 0) {
-    throw new NatsServerMissingError(
-      `'${bin}' is not runnable (${probe.error?.message ?? probe.stderr}). Install nats-server 2.9+ (Debian: apt-get install nats-server) and put it on PATH.`,
-    );
-  }
-}
-
 export interface NatsServerOptions {
   bin?: string;
   port?: number;
@@ -42,16 +32,20 @@ export interface NatsServerOptions {
    * `no_tls` says so (2.9 accepts it); production puts TLS on this listener.
    */
   websocket?: boolean;
+  /** Keep JetStream here, and leave it on stop (a dev cluster that survives restarts); default: a temporary folder, removed on stop. */
+  storeDir?: string;
 }
 
 /** Starts `nats-server -js` on a free port with a temporary JetStream store. */
 export async function startNatsServer(opts: NatsServerOptions = {}): Promise<NatsServerHandle> {
   const host = opts.host ?? '127.0.0.1';
   const bin = opts.bin ?? 'nats-server';
-  assertBinary(bin);
+  assertNatsBinary(bin);
   const port = opts.port ?? (await freePort());
   const wsPort = opts.websocket ? await freePort() : undefined;
-  const storeDir = mkdtempSync(join(tmpdir(), 'nats-js-'));
+  const keepStore = opts.storeDir !== undefined;
+  const storeDir = opts.storeDir ?? mkdtempSync(join(tmpdir(), 'nats-js-'));
+  if (keepStore) mkdirSync(storeDir, { recursive: true });
   const args = ['-a', host, '-p', String(port), '-js', '-sd', storeDir];
   if (wsPort !== undefined) {
     // The websocket listener has no command-line flags: it needs a config file.
@@ -62,24 +56,13 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
   let child: ChildProcess | undefined;
 
   const launch = async () => {
-    child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-    const exited = new Promise<never>((_, reject) =>
-      child!.once('exit', (code) => reject(new Error(`nats-server exited (${code}) during start: ${stderr}`))),
-    );
-    await Promise.race([waitForPort(port, 10_000, host), exited]);
-    if (wsPort !== undefined) await Promise.race([waitForPort(wsPort, 10_000, host), exited]);
+    child = await launchNats(bin, args, host, wsPort === undefined ? [port] : [port, wsPort]);
   };
 
   const stopChild = async () => {
     const c = child;
     child = undefined;
-    if (!c || c.exitCode !== null) return;
-    await new Promise<void>((resolve) => {
-      c.once('exit', () => resolve());
-      c.kill('SIGTERM');
-    });
+    await endNats(c);
   };
 
   await launch();
@@ -94,7 +77,7 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
     },
     stop: async () => {
       await stopChild();
-      rmSync(storeDir, { recursive: true, force: true });
+      if (!keepStore) rmSync(storeDir, { recursive: true, force: true });
     },
     restart: async (downMs = 0) => {
       await stopChild();

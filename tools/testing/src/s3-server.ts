@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -23,9 +23,12 @@ interface S3rverInstance {
 }
 
 /** Starts an S3-compatible server (s3rver, in this process) on a free port over a temporary folder. */
-export async function startS3Server(opts: { port?: number; bucket?: string; host?: string } = {}): Promise<S3ServerHandle> {
+export async function startS3Server(opts: { port?: number; bucket?: string; host?: string; directory?: string } = {}): Promise<S3ServerHandle> {
   const host = opts.host ?? '127.0.0.1';
-  const directory = mkdtempSync(join(tmpdir(), 's3rver-'));
+  // A given folder is kept on stop (a dev cluster's artifacts survive restarts); a temporary one is removed.
+  const keep = opts.directory !== undefined;
+  const directory = opts.directory ?? mkdtempSync(join(tmpdir(), 's3rver-'));
+  if (keep) mkdirSync(directory, { recursive: true });
   const server = new S3rver({ address: host, port: opts.port ?? 0, silent: true, directory }) as S3rverInstance;
   const { port } = await server.run();
   const endpoint = `http://${host}:${port}`;
@@ -42,7 +45,7 @@ export async function startS3Server(opts: { port?: number; bucket?: string; host
     },
     stop: async () => {
       await server.close().catch(() => undefined);
-      rmSync(directory, { recursive: true, force: true });
+      if (!keep) rmSync(directory, { recursive: true, force: true });
     },
     [Symbol.asyncDispose]: () => handle.stop(),
   };

@@ -1,13 +1,14 @@
 import { Hono } from 'hono';
 import { validator } from 'hono/validator';
 import { z } from 'zod';
-import { availableTrainers, JOB_STATES, JobSpecSchema, parseMetricsJsonl, specIssues, unplaceableReason, type EpochRecord, type JobRecord, type JobSpec } from '@mnist/protocol';
+import { availableTrainers, JOB_STATES, JobSpecSchema, MODEL_NAMES, parkedReason, parseMetricsJsonl, SweepIdSchema, specIssues, TAG_KEY, unplaceableReason, type EpochRecord, type JobRecord, type JobSpec } from '@mnist/protocol';
 import type { Logger } from '@mnist/core';
 import type { ApiCluster, ApiDeps } from '../deps.js';
 import { HttpError } from '../http-error.js';
 import { readJobMetricsText } from '../job-metrics.js';
 import { decodeCursor, encodeCursor, newestFirst } from './job-cursor.js';
 import { loadJob } from './job-lookup.js';
+import { jobSummaries, readMetrics, type JobSummary } from './job-summary.js';
 
 export interface JobsOptions {
   /** Largest `replicas` accepted (MAX_REPLICAS): the most trainers this cluster will have. */
@@ -43,15 +44,28 @@ const idempotencyKey = (header: string | undefined): string | undefined => {
   return header;
 };
 
-/** GET /v1/jobs query: a page of jobs, newest first. */
+/** `k=v` of `?tag=`: one or several (all must match). */
+const TagFilter = z
+  .string()
+  .regex(/^[^=]+=/, 'must be key=value')
+  .refine((t) => TAG_KEY.test(t.slice(0, t.indexOf('='))), 'tag keys are 1-40 letters, digits, _ . or -');
+/** `k=v` as its key and value (the value may hold '='). */
+const splitTag = (t: string) => [t.slice(0, t.indexOf('=')), t.slice(t.indexOf('=') + 1)] as const;
+
+/** GET /v1/jobs query: a page of jobs, newest first, optionally filtered. */
 const ListQuery = z.object({
   state: z.enum(JOB_STATES).optional(),
+  model: z.enum(MODEL_NAMES).optional(),
+  sweep: SweepIdSchema.optional(),
+  tag: z.array(TagFilter).optional(),
   limit: z.coerce.number().int().min(1).max(1000).optional(),
   cursor: z.string().max(200).optional(),
 });
 const DEFAULT_PAGE = 100;
 
-const listQuery = validator('query', (value) => {
+const listQuery = validator('query', (_value, c) => {
+  // Read with queries(): `?tag=a=1&tag=b=2` keeps both; the others take their first value.
+  const value = Object.fromEntries(Object.entries(c.req.queries()).map(([k, v]) => [k, k === 'tag' ? v : v[0]]));
   const parsed = ListQuery.safeParse(value);
   if (!parsed.success) throw HttpError.badRequest('invalid query', specIssues(parsed.error));
   if (parsed.data.cursor !== undefined && decodeCursor(parsed.data.cursor) === null) {
@@ -69,24 +83,10 @@ const admit = (cluster: ApiCluster, spec: JobSpec, o: JobsOptions) => async () =
   return parked === undefined ? {} : { parked };
 };
 
-/** metrics.jsonl, line by line: a line that does not parse is skipped (and counted), not fatal. */
-function readMetrics(text: string): { records: EpochRecord[]; skipped: number } {
-  const records: EpochRecord[] = [];
-  let skipped = 0;
-  for (const line of text.split('\n')) {
-    if (line.trim() === '') continue;
-    try {
-      records.push(...parseMetricsJsonl(line));
-    } catch {
-      skipped++;
-    }
-  }
-  return { records, skipped };
-}
-
 /** Jobs: submit, list, read, cancel, and the epoch records from S3. */
 export function jobsRoutes(deps: ApiDeps, o: JobsOptions) {
   const { cluster, artifacts } = deps;
+  const summarize = jobSummaries(artifacts);
   return new Hono()
     .post('/', jobSpecBody(o.maxReplicas), async (c) => {
       const spec = c.req.valid('json');
@@ -96,14 +96,18 @@ export function jobsRoutes(deps: ApiDeps, o: JobsOptions) {
       return c.json(record, 201, { Location: `/v1/jobs/${record.id}` });
     })
     .get('/', listQuery, async (c) => {
-      const { state, limit = DEFAULT_PAGE, cursor: after } = c.req.valid('query');
+      const { state, model, sweep, tag = [], limit = DEFAULT_PAGE, cursor: after } = c.req.valid('query');
       const cursor = after === undefined ? undefined : decodeCursor(after)!;
-      const jobs = (await cluster.jobs.list())
-        .filter((j) => (state === undefined || j.state === state) && (cursor === undefined || newestFirst(j, cursor) > 0))
-        .sort(newestFirst);
-      const page: JobRecord[] = jobs.slice(0, limit);
+      const matches = (j: JobRecord) =>
+        (state === undefined || j.state === state) &&
+        (model === undefined || j.spec.model === model) &&
+        (sweep === undefined || j.spec.sweepId === sweep) &&
+        tag.map(splitTag).every(([k, v]) => j.spec.tags?.[k] === v);
+      const jobs = (await cluster.jobs.list()).filter((j) => matches(j) && (cursor === undefined || newestFirst(j, cursor) > 0)).sort(newestFirst);
+      // Test accuracies (from metrics.jsonl, cached by attempt and epoch) and durations, for the page only.
+      const page: Array<JobRecord & JobSummary> = await summarize(jobs.slice(0, limit));
       // nextCursor only when there is more: the client sends it back for the next page.
-      const body: { jobs: JobRecord[]; nextCursor?: string } = { jobs: page };
+      const body: { jobs: Array<JobRecord & JobSummary>; nextCursor?: string } = { jobs: page };
       if (jobs.length > limit) body.nextCursor = encodeCursor(page.at(-1)!);
       return c.json(body, 200);
     })

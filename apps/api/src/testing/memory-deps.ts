@@ -1,6 +1,6 @@
 import { type FollowOptions, type SequencedEvent } from '@mnist/cluster';
 import { IdempotencyKeyReusedError, JobFinishedError, JobNotFoundError } from '@mnist/core';
-import { cancel, isFinalState, newJobRecord, type JobEvent, type JobRecord, type JobSpec, type TrainerInfo } from '@mnist/protocol';
+import { cancel, isFinalState, JobRecordSchema, newJobRecord, type JobEvent, type JobRecord, type JobSpec, type LogLine, type LogRecord, type TrainerInfo } from '@mnist/protocol';
 import type { ApiCluster, ApiSubmitOptions, ArtifactReader } from '../deps.js';
 
 /**
@@ -79,11 +79,19 @@ export class MemoryCluster implements ApiCluster {
   following = 0;
 
   private async *follow(jobId: string, o: FollowOptions): AsyncGenerator<SequencedEvent> {
+    for await (const e of this.live(this.log, (e) => e.event.jobId === jobId, o)) {
+      yield e;
+      if (o.untilFinal && e.event.type === 'status' && isFinalState(e.event.state)) return;
+    }
+  }
+
+  /** Entries of `list` (indexed by seq - 1) after `afterSeq` that match, then live as they are added. */
+  private async *live<T>(list: T[], match: (t: T) => boolean, o: { afterSeq?: number; signal?: AbortSignal }): AsyncGenerator<T> {
     let next = (o.afterSeq ?? 0) + 1;
     this.following++;
     try {
       while (!o.signal?.aborted) {
-        const e = this.log[next - 1];
+        const e = list[next - 1];
         if (!e) {
           await new Promise<void>((resolve) => {
             const done = () => (this.waiters.delete(done), o.signal?.removeEventListener('abort', done), resolve());
@@ -93,13 +101,35 @@ export class MemoryCluster implements ApiCluster {
           continue;
         }
         next++;
-        if (e.event.jobId !== jobId) continue;
-        yield e;
-        if (o.untilFinal && e.event.type === 'status' && isFinalState(e.event.state)) return;
+        if (match(e)) yield e;
       }
     } finally {
       this.following--;
     }
+  }
+
+  /** Every job's log lines, seq = index + 1 (one sequence for all jobs, as on the stream). */
+  readonly logLines: Array<LogLine & { jobId: string }> = [];
+
+  /** Adds a line to a job's log, the way a trainer's log tap does. */
+  addLog(jobId: string, line: Partial<LogRecord> & { event: string }): LogLine {
+    const full = { seq: this.logLines.length + 1, ts: new Date().toISOString(), attempt: 1, rank: 0, trainerId: 't1', level: 'info' as const, text: line.event, ...line };
+    this.logLines.push({ ...full, jobId });
+    for (const w of this.waiters) w();
+    return full;
+  }
+
+  logs = {
+    tail: async (jobId: string, o: { afterSeq?: number; limit: number }): Promise<LogLine[]> =>
+      this.logLines
+        .filter((l) => l.jobId === jobId && l.seq > (o.afterSeq ?? 0))
+        .slice(-o.limit)
+        .map(({ jobId: _, ...l }) => l),
+    follow: (jobId: string, o: { afterSeq?: number; signal?: AbortSignal } = {}) => this.followLogs(jobId, o),
+  };
+
+  private async *followLogs(jobId: string, o: { afterSeq?: number; signal?: AbortSignal }): AsyncGenerator<LogLine> {
+    for await (const { jobId: _, ...l } of this.live(this.logLines, (l) => l.jobId === jobId, o)) yield l;
   }
 }
 

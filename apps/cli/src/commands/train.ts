@@ -100,7 +100,7 @@ export async function trainCommand(args: string[], ctx: Context): Promise<number
     run = { dir, spec: readSpec(join(dir, SPEC_JSON)) };
   } else {
     if (values.model === undefined) throw new UsageError(`--model is required (${MODEL_NAMES.join(', ')}); see mnist train --help`);
-    const spec = specFromInput(specInputFromFlags(values));
+    const spec = specFromInput(specInputFromFlags(values), values);
     run = { spec, dir: freshDir(root, `${timestamp()}-${spec.model}`) };
   }
   await runLocal({ runs: [run], ...runOptions(values, ctx) });
@@ -138,7 +138,7 @@ export async function reproduceCommand(args: string[], ctx: Context): Promise<nu
     studyDir = freshDir(root, `study-${timestamp()}`);
   }
   const runs = models.flatMap((model) => {
-    const spec = specFromInput(specInputFromFlags(base, model));
+    const spec = specFromInput(specInputFromFlags(base, model), base);
     if (seedCount === 1) return [{ spec, dir: join(studyDir, model) }];
     return Array.from({ length: seedCount }, (_, i) => {
       const seed = spec.seed + i;

@@ -1,11 +1,12 @@
 import { basename, join, relative } from 'node:path';
 import { DatasetCache, type Dataset } from '@mnist/data';
 import { getModel } from '@mnist/models';
-import type { EpochRecord, JobSpec } from '@mnist/protocol';
+import { artifactKeys, checkpointEpoch, type EpochRecord, type JobSpec } from '@mnist/protocol';
 import { formatDuration, formatInt, renderMetricsHeader, renderMetricsRow, writeReport, writeSeedReport, type RunMetrics, type SeedGroup } from '@mnist/report';
 import { FsStore } from '@mnist/storage';
 import { runJob } from '@mnist/training';
 import { selectBackend, type BackendChoice } from '@mnist/backends';
+import { CliError } from '../errors.js';
 import type { Output } from '../output.js';
 
 export interface LocalRun {
@@ -28,6 +29,24 @@ export interface RunLocalOptions {
 }
 
 const where = (dir: string) => relative(process.cwd(), dir) || '.';
+
+/**
+ * Ctrl-C during training: say where the run is and what was kept, truthfully (a
+ * checkpoint exists only after a checkpointed epoch), with the exact resume command.
+ */
+export async function cancelledSays<T>(runDir: string, studyDir: string | undefined, train: () => Promise<T>): Promise<T> {
+  try {
+    return await train();
+  } catch (err) {
+    if ((err as Error).name !== 'TrainingCancelledError') throw err;
+    const saved = (await new FsStore(runDir).list(artifactKeys.checkpointsDir)).map((k) => checkpointEpoch(k.slice(0, k.indexOf('/', artifactKeys.checkpointsDir.length) + 1))).filter((e): e is number => e !== undefined);
+    const epoch = (err as { epoch: number }).epoch;
+    const kept = saved.length
+      ? `the checkpoint of epoch ${Math.max(...saved)} is kept: resume with mnist ${studyDir ? 'reproduce' : 'train'} --resume ${where(studyDir ?? runDir)}`
+      : 'no epoch had finished, so there is no checkpoint to resume from';
+    throw new CliError(`stopped during epoch ${epoch}; ${kept}`, 130);
+  }
+}
 
 /** Trains each run in turn on one backend, streaming the seed-style table, and writes the reports. */
 export async function runLocal(o: RunLocalOptions): Promise<RunMetrics[]> {
@@ -62,7 +81,7 @@ export async function runLocal(o: RunLocalOptions): Promise<RunMetrics[]> {
     };
     const runStart = performance.now();
     let resumed = false;
-    const result = await runJob({
+    const result = await cancelledSays(dir, o.studyDir, () => runJob({
       spec,
       store: new FsStore(dir),
       data,
@@ -72,9 +91,11 @@ export async function runLocal(o: RunLocalOptions): Promise<RunMetrics[]> {
       onStart: ({ startEpoch, records }) => {
         resumed = startEpoch > 1;
         out.info(
-          startEpoch > 1
-            ? `${spec.model}: resuming ${where(dir)} at epoch ${startEpoch}/${spec.epochs}`
-            : `${spec.model}: training into ${where(dir)}`,
+          startEpoch > spec.epochs
+            ? `${spec.model}: ${where(dir)} already finished all ${spec.epochs} epochs; writing its report again`
+            : startEpoch > 1
+              ? `${spec.model}: resuming ${where(dir)} at epoch ${startEpoch}/${spec.epochs}`
+              : `${spec.model}: training into ${where(dir)}`,
         );
         records.forEach(printRecord);
       },
@@ -83,7 +104,7 @@ export async function runLocal(o: RunLocalOptions): Promise<RunMetrics[]> {
         printRecord(r);
         out.info(`${spec.model} epoch ${r.epoch}/${spec.epochs}: ${r.seconds.toFixed(1)} s, ${formatInt(Math.round(r.imagesPerSec))} img/s`);
       },
-    });
+    }));
     result.model.dispose();
     const run: RunMetrics = { title: modelTitle, model: spec.model, records: result.records };
     await writeReport(new FsStore(dir), {

@@ -27,7 +27,7 @@ export function startResponder(ctx: TrainerContext): BusSubscription[] {
       }
     }, ctx.config.reservationMs);
     state.set({ kind: 'reserved', token: req.token, coordinator: req.coordinator, jobId: req.jobId, timer });
-    msg.respond(encodeJson({ trainerId: ctx.id, backend: ctx.backend, host: ctx.host }));
+    msg.respond(encodeJson({ trainerId: ctx.id, backend: ctx.backend, host: ctx.host, data: ctx.dataListener.endpoint }));
   });
   const inboxSub = bus.subscribe(NATS_NAMES.trainerInbox(ctx.id), (msg) => {
     const m = decodeJson(InboxMessageSchema, msg.data);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import {
   availableTrainers,
   claim as claimJob,
@@ -14,6 +15,7 @@ import { withNatsRetry, type TaskLease } from '@mnist/cluster';
 import { type Logger } from '@mnist/core';
 import type { TrainerContext } from '../context.js';
 import { askStatus, confirm, recruit, release, type Recruitment } from '../group/recruiter.js';
+import type { DataEndpoint } from '../collective/tcp/data-listener.js';
 import type { Assignment } from '../group/messages.js';
 import { RankStoppedError } from '../state.js';
 import { resumePoint } from '../storage/attempt-lineage.js';
@@ -69,10 +71,18 @@ async function coordinate(ctx: TrainerContext, msg: TaskLease, jobId: string, lo
   const members = [ctx.id, ...recruits.peers.map((p) => p.trainerId)];
   const attempt = await claim(c, rec, members, resumeEpoch, recruits);
   if (attempt === undefined) return;
-  const assignment = (rank: number): Assignment => ({ jobId, attempt, rank, worldSize: members.length, members, spec: rec.spec, resumeEpoch });
+  const dataPlane = dataPlaneOf(ctx, recruits);
+  const assignment = (rank: number): Assignment => ({ jobId, attempt, rank, worldSize: members.length, members, spec: rec.spec, resumeEpoch, ...dataPlane });
   const handle = await formGroup(c, assignment, recruits, setRank);
   if (!handle) return;
   await trainAndSettle(c, attempt, handle);
+}
+
+/** Every member's data endpoint in rank order and a fresh secret for the attempt; none when a peer advertised no endpoint. */
+function dataPlaneOf(ctx: TrainerContext, { peers }: Recruitment): Pick<Assignment, 'endpoints' | 'secret'> {
+  const endpoints = [ctx.dataListener.endpoint, ...peers.map((p) => p.data)];
+  if (peers.length === 0 || endpoints.some((e) => e === undefined)) return {};
+  return { endpoints: endpoints as DataEndpoint[], secret: randomBytes(16).toString('hex') };
 }
 
 /** read + validate: the job's record, if this task should go on (otherwise the task is settled here). */

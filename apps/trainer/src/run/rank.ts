@@ -7,7 +7,7 @@ import { putJson, type ArtifactStore } from '@mnist/storage';
 import { runJob, type RunJobResult } from '@mnist/training';
 import type { TrainerContext } from '../context.js';
 import { CollectiveError } from '../collective/errors.js';
-import { NatsCollective } from '../collective/nats-collective.js';
+import { DataPlane } from '../collective/data-plane.js';
 import { finalEval } from '../final-eval.js';
 import type { Assignment } from '../group/messages.js';
 import { attemptStore, resumePoint, writeLineage, type CheckpointRef } from '../storage/attempt-lineage.js';
@@ -63,30 +63,56 @@ export async function openRank(ctx: TrainerContext, a: Assignment): Promise<Rank
   };
 }
 
-/** The group's collective, subscribed before it returns; none for a one-rank attempt. */
-async function openCollective(ctx: TrainerContext, a: Assignment, signal: AbortSignal, log: Logger): Promise<NatsCollective | undefined> {
-  return a.worldSize > 1
-    ? await NatsCollective.open({
-        nc: ctx.nc,
-        prefix: NATS_NAMES.collectivePrefix(a.jobId, a.attempt),
-        rank: a.rank,
-        worldSize: a.worldSize,
-        algorithm: a.spec.collective,
-        timeoutMs: ctx.config.collectiveTimeoutMs,
-        slowRoundTimeoutMs: ctx.config.collectiveSlowTimeoutMs,
-        signal,
-        log,
-      })
-    : undefined;
+/**
+ * The group's collective, subscribed on NATS before it returns (none for a one-rank attempt);
+ * its direct connections form in `runRank`, once every rank has accepted.
+ */
+async function openCollective(ctx: TrainerContext, a: Assignment, signal: AbortSignal, log: Logger): Promise<DataPlane | undefined> {
+  if (a.worldSize === 1) return undefined;
+  const mesh =
+    a.endpoints && a.secret
+      ? {
+          listener: ctx.dataListener,
+          endpoints: a.endpoints,
+          jobId: a.jobId,
+          attempt: a.attempt,
+          secret: a.secret,
+          deadlineMs: ctx.config.data.meshTimeoutMs,
+          ...(ctx.dataTls ? { tls: ctx.dataTls } : {}),
+        }
+      : undefined;
+  return DataPlane.open({
+    choice: a.spec.transport,
+    bus: ctx.cluster.bus,
+    prefix: NATS_NAMES.collectivePrefix(a.jobId, a.attempt),
+    rank: a.rank,
+    worldSize: a.worldSize,
+    algorithm: a.spec.collective,
+    timeoutMs: ctx.config.collectiveTimeoutMs,
+    slowRoundTimeoutMs: ctx.config.collectiveSlowTimeoutMs,
+    signal,
+    mesh,
+    log,
+  });
+}
+
+/** Connects the group's data plane, says which transport carries it, and (rank 0) tells the job's watchers. */
+async function connectDataPlane(ctx: TrainerContext, a: Assignment, collective: DataPlane, log: Logger): Promise<void> {
+  const choice = await collective.connect();
+  log.info('data_plane.ready', { transport: choice.transport, choice: a.spec.transport, fallbackReason: choice.fallbackReason });
+  if (a.rank !== 0) return;
+  const event = { type: 'group' as const, jobId: a.jobId, attempt: a.attempt, members: a.members, ...choice, at: new Date().toISOString() };
+  ctx.cluster.events.publish(event).catch((err: unknown) => log.debug('group_event.publish_failed', { error: err }));
 }
 
 /** Trains this rank to the end; on any failure tells the peers why, and always closes the collective. */
-async function runRank(ctx: TrainerContext, a: Assignment, collective: NatsCollective | undefined, stop: AbortController, log: Logger): Promise<RankResult> {
+async function runRank(ctx: TrainerContext, a: Assignment, collective: DataPlane | undefined, stop: AbortController, log: Logger): Promise<RankResult> {
   const watcher = watchAttempt(ctx.cluster.jobs, a.jobId, a.attempt, stop, log);
   const started = performance.now();
   // Steps finished after a stop was requested: the promise is "within a step or two".
   const afterStop = { steps: 0 };
   try {
+    if (collective) await connectDataPlane(ctx, a, collective, log);
     const stores = await openStores(ctx, a, stop.signal);
     const data = await ctx.datasets.get(a.spec);
     const reporter = a.rank === 0 ? new Rank0Reporter(ctx, a, data.train.count, stop, log) : undefined;

@@ -30,7 +30,7 @@ describe('the cluster verbs on the one-machine cluster', () => {
   it('mnist submit --watch runs a 2-replica job to success and prints the seed-style table', async () => {
     const r = await mnist(['submit', '--model', 'mlp', '--replicas', '2', '--epochs', '2', '--train-limit', '1024', '--test-limit', '256', '--lr', '0.05', '--watch'], env);
     expect(r.code, r.stderr).toBe(0);
-    id = /submitted ([jk]-[A-Za-z0-9_-]+)/.exec(r.stderr)![1]!;
+    id = /submitted (j-[0-9a-z]+-[0-9a-z]{10})/.exec(r.stderr)![1]!;
     const lines = r.stdout.trim().split('\n');
     expect(lines.slice(0, 2)).toEqual(['| Model | Epoch | Train Loss | Train Accuracy | Test Loss | Test Accuracy |', '| --- | --- | --- | --- | --- | --- |']);
     expect(lines[2]).toMatch(/^\| CustomMLP \| 1 \| \d\.\d{4} \| \d+\.\d\d% \| \d\.\d{4} \| \d+\.\d\d% \|$/);

@@ -1,4 +1,4 @@
-import type { JobRecord, TrainerInfo } from '@mnist/protocol';
+import type { JobRecord, JobSpec, TrainerInfo } from '@mnist/protocol';
 
 /** A plain text table: columns padded to their widest cell, two spaces apart. */
 export function textTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -17,10 +17,34 @@ export function ago(iso: string | undefined, now = Date.now()): string {
   return iso.slice(0, 10);
 }
 
-export function jobsTable(jobs: readonly JobRecord[], now = Date.now()): string {
+/** How replicas agree, as the `--sync` flag spells it: `step`, `local:16`, `local:16:average`. */
+export function syncLabel(spec: Pick<JobSpec, 'sync'>): string {
+  const s = spec.sync;
+  return s === 'step' ? 'step' : `local:${s.every}${s.outer === 'nesterov' ? '' : `:${s.outer}`}`;
+}
+
+/** A job as `GET /v1/jobs` lists it: the record, and what is known of its accuracy and run time. */
+export type ListedJob = JobRecord & { finalTestAcc?: number; bestTestAcc?: number; durationSec?: number };
+
+const pct = (x: number | undefined) => (x === undefined ? '-' : `${(x * 100).toFixed(2)}%`);
+
+export function jobsTable(jobs: readonly ListedJob[], now = Date.now()): string {
   return textTable(
-    ['ID', 'MODEL', 'STATE', 'EPOCH', 'REPLICAS', 'TRAINERS', 'CREATED', 'MESSAGE'],
-    jobs.map((j) => [j.id, j.spec.model, j.state, `${j.epoch}/${j.spec.epochs}`, String(j.spec.replicas), j.trainers.join(',') || '-', ago(j.createdAt, now), j.message ?? '']),
+    ['ID', 'NAME', 'MODEL', 'STATE', 'EPOCH', 'REPLICAS', 'SYNC', 'FINAL ACC', 'BEST ACC', 'TOOK', 'CREATED', 'MESSAGE'],
+    jobs.map((j) => [
+      j.id,
+      j.spec.name ?? '-',
+      j.spec.model,
+      j.state,
+      `${j.epoch}/${j.spec.epochs}`,
+      String(j.spec.replicas),
+      syncLabel(j.spec),
+      pct(j.finalTestAcc),
+      pct(j.bestTestAcc),
+      j.durationSec === undefined ? '-' : duration(j.durationSec),
+      ago(j.createdAt, now),
+      j.message ?? '',
+    ]),
   );
 }
 
@@ -50,10 +74,12 @@ export function describeJob(j: JobRecord): string {
   const took = seconds(j.startedAt, j.finishedAt);
   const lines = [
     `${j.id}  ${s.model}  ${j.state}${j.attempt > 1 ? ` (attempt ${j.attempt})` : ''}`,
-    `  spec:     ${s.epochs} epochs, batch ${s.batchSize}, ${optimizer}, seed ${s.seed}, replicas ${s.replicas}${s.minReplicas ? ` (min ${s.minReplicas})` : ''}; ${data}`,
+    ...(s.name || s.tags ? [`  name:     ${s.name ?? '-'}${s.tags ? `; tags ${Object.entries(s.tags).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}`] : []),
+    `  spec:     ${s.epochs} epochs, batch ${s.batchSize}, ${optimizer}, seed ${s.seed}, replicas ${s.replicas}${s.minReplicas ? ` (min ${s.minReplicas})` : ''}, sync ${syncLabel(s)}; ${data}`,
     `  progress: epoch ${j.epoch}/${s.epochs}${j.trainers.length ? ` on ${j.trainers.join(', ')}` : ''}${j.backend ? ` (${j.backend})` : ''}`,
     `  created:  ${j.createdAt}${j.startedAt ? `; started ${j.startedAt}` : ''}${j.finishedAt ? `; finished ${j.finishedAt}` : ''}${took !== undefined ? ` (${duration(took)})` : ''}`,
   ];
   if (j.message) lines.push(`  message:  ${j.message}`);
+  if (s.note) lines.push(`  note:     ${s.note}`);
   return lines.join('\n');
 }

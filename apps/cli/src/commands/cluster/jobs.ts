@@ -1,14 +1,20 @@
-import { JOB_STATES, type JobRecord, type JobState } from '@mnist/protocol';
+import { JOB_STATES, MODEL_NAMES, type JobState, type ModelName } from '@mnist/protocol';
 import { UsageError } from '../../errors.js';
-import { parseFlags, type Values } from '../../flags.js';
+import { parseFlags, tagsFlag, type Values } from '../../flags.js';
 import { API_FLAGS, API_FLAGS_HELP, connectApi, jobIdArg } from './api-client.js';
 import type { ClusterContext } from './context.js';
-import { describeJob, jobsTable, trainersTable } from './format.js';
+import { describeJob, jobsTable, trainersTable, type ListedJob } from './format.js';
+import { sweepIdArg } from './sweep.js';
 
-export const JOBS_HELP = `Usage: mnist jobs [--state <state>] [--limit <n>] [--json]
+export const JOBS_HELP = `Usage: mnist jobs [--state <state>] [--model <name>] [--tag k=v]... [--sweep <id>] [--limit <n>] [--json]
 
-Lists the cluster's jobs, newest first. --state: ${JOB_STATES.join(' | ')}.
---limit: at most this many (default 100); the API hands them out a page at a time.
+Lists the cluster's jobs, newest first: name, model, state, epoch, replicas, sync mode,
+final and best test accuracy, and how long it ran.
+      --state <state>        ${JOB_STATES.join(' | ')}
+      --model <name>         ${MODEL_NAMES.join(' | ')}
+      --tag <key=value>      only jobs with this tag; repeat to require several
+      --sweep <sweep-id>     only the jobs of this sweep
+      --limit <n>            at most this many (default 100); the API hands them out a page at a time
 
 ${API_FLAGS_HELP}`;
 export const STATUS_HELP = `Usage: mnist status <job-id> [--json]
@@ -41,25 +47,37 @@ function oneId(args: string[], command: string, help: string, ctx: ClusterContex
 const PAGE = 1000;
 
 export async function jobsCommand(args: string[], ctx: ClusterContext): Promise<number> {
-  const { values } = parseFlags(args, { ...FLAGS, state: { type: 'string' }, limit: { type: 'string' } });
+  const { values } = parseFlags(args, {
+    ...FLAGS,
+    state: { type: 'string' },
+    model: { type: 'string', short: 'm' },
+    tag: { type: 'string', multiple: true },
+    sweep: { type: 'string' },
+    limit: { type: 'string' },
+  });
   if (values.help) return ctx.out.result(JOBS_HELP), 0;
   const state = values.state as string | undefined;
-  if (state !== undefined && !(JOB_STATES as readonly string[]).includes(state)) throw new UsageError(`--state must be one of ${JOB_STATES.join(', ')}`);
+  if (state !== undefined && !(JOB_STATES as readonly string[]).includes(state)) throw new UsageError(`--state '${state}': must be one of ${JOB_STATES.join(', ')}`);
+  const model = values.model as string | undefined;
+  if (model !== undefined && !(MODEL_NAMES as readonly string[]).includes(model)) throw new UsageError(`--model '${model}': must be one of ${MODEL_NAMES.join(', ')}`);
+  const tags = Object.entries(tagsFlag(values.tag) ?? {}).map(([k, v]) => `${k}=${v}`);
+  const sweep = values.sweep === undefined ? undefined : sweepIdArg(values.sweep as string, 'jobs --sweep');
+  const filters = { ...(model && { model: model as ModelName }), ...(tags.length && { tag: tags }), ...(sweep && { sweep }) };
   const limitText = (values.limit as string | undefined) ?? '100';
   const limit = Number(limitText);
   if (!/^\d+$/.test(limitText) || limit < 1) throw new UsageError(`--limit expects a positive whole number, got '${limitText}'`);
   const api = connectApi(values, ctx);
-  const jobs: JobRecord[] = [];
+  const jobs: ListedJob[] = [];
   let cursor: string | undefined;
   do {
-    const query = { ...(state && { state: state as JobState }), limit: Math.min(PAGE, limit - jobs.length), ...(cursor && { cursor }) };
+    const query = { ...(state && { state: state as JobState }), ...filters, limit: Math.min(PAGE, limit - jobs.length), ...(cursor && { cursor }) };
     const page = await (await api.call(api.client.v1.jobs.$get({ query }))).json();
     jobs.push(...page.jobs);
     cursor = page.nextCursor;
   } while (cursor && jobs.length < limit);
   if (cursor) ctx.out.info(`more jobs: raise --limit (showing the newest ${jobs.length})`);
   if (ctx.out.json) ctx.out.result(JSON.stringify(jobs));
-  else if (jobs.length === 0) ctx.out.info(state ? `no ${state} jobs` : 'no jobs yet: mnist submit --model lenet5');
+  else if (jobs.length === 0) ctx.out.info(model || tags.length || sweep ? 'no jobs match' : state ? `no ${state} jobs` : 'no jobs yet: mnist submit --model lenet5');
   else ctx.out.result(jobsTable(jobs));
   return 0;
 }

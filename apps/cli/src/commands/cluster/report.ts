@@ -1,6 +1,6 @@
 import { join, relative } from 'node:path';
-import { artifactKeys, toMetricsJsonl, type JobSpec } from '@mnist/protocol';
-import { renderMetricsTable, writeReport, type RunMetrics } from '@mnist/report';
+import { artifactKeys, toMetricsJsonl, type EpochRecord, type JobSpec } from '@mnist/protocol';
+import { recipeDifferences, renderMetricsTable, writeReport, type RunMetrics } from '@mnist/report';
 import { FsStore, putJson } from '@mnist/storage';
 import { CliError, UsageError } from '../../errors.js';
 import { parseFlags } from '../../flags.js';
@@ -14,6 +14,9 @@ export const REPORT_HELP = `Usage: mnist report <job-id> [<job-id>...] [--out DI
 
 Builds the same report as a local run from the jobs' epoch records: report.md (the
 seed-style table and, for several jobs, the comparison), curves.png and curves.svg.
+Several jobs: also overlay.png/svg, every job's test curves on one chart, and a warning
+first (on stderr and atop report.md) naming every recipe field in which they differ
+(data limits, epochs, batch, optimizer, seed, replicas, sync, backend).
 One job: into <out>/<job-id>/ (with its spec.json and metrics.jsonl); several: into
 <out>/compare-<timestamp>/. Prints the table.
 
@@ -25,7 +28,9 @@ A sweep id (s-...) gives the seed-study report of the sweep's succeeded jobs in
 ${API_FLAGS_HELP}`;
 
 const DATASET_TITLES: Record<JobSpec['dataset'], string> = { mnist: 'MNIST', 'fashion-mnist': 'Fashion-MNIST' };
-const sameRecipe = (a: JobSpec, b: JobSpec) => JSON.stringify({ ...a, model: '' }) === JSON.stringify({ ...b, model: '' });
+/** The recipe of a spec: what trains, without the model compared and the labels (name, tags, note, sweep). */
+const recipe = ({ model: _m, name: _n, tags: _t, note: _o, sweepId: _s, ...rest }: JobSpec) => JSON.stringify(rest);
+const sameRecipe = (a: JobSpec, b: JobSpec) => recipe(a) === recipe(b);
 
 export async function reportCommand(args: string[], ctx: ClusterContext): Promise<number> {
   const { values, positionals } = parseFlags(args, { ...API_FLAGS, out: { type: 'string', short: 'o' } }, true);
@@ -74,11 +79,15 @@ export async function reportCommand(args: string[], ctx: ClusterContext): Promis
   } else {
     dir = freshDir(root, `compare-${timestamp()}`);
     const datasets = [...new Set(jobs.map(({ job }) => DATASET_TITLES[job.spec.dataset]))].join(' + ');
+    // Said first, before any number: a comparison across recipes is not like for like.
+    const backendOf = (records: readonly EpochRecord[], fallback?: string) => [...new Set(records.map((r) => r.backend))].join('+') || fallback;
+    const differences = recipeDifferences(jobs.map(({ job, records }, i) => ({ title: runs[i]!.title, spec: job.spec, backend: backendOf(records, job.backend) })));
+    if (differences.length) ctx.out.info(`warning: these runs differ in more than the model:\n${differences.map((d) => `  ${d}`).join('\n')}`);
     await writeReport(new FsStore(dir), {
       runs,
       title: `${datasets} comparison: ${runs.map((r) => r.title).join(' vs ')}`,
       // The header describes one recipe: only when every job shares it (the model aside).
-      meta: jobs.every(({ job }) => sameRecipe(job.spec, first.spec)) ? { spec: first.spec } : {},
+      meta: { ...(jobs.every(({ job }) => sameRecipe(job.spec, first.spec)) && { spec: first.spec }), differences },
     });
   }
   ctx.out.result(renderMetricsTable(runs).trimEnd());

@@ -1,11 +1,14 @@
 import { expandSweep, InvalidSweepError, isFinalState, MAX_SWEEP_JOBS, SweepIdSchema, type SweepRequest, type SweepSummary } from '@mnist/protocol';
+import { sleep } from '@mnist/core';
 import { UsageError } from '../../errors.js';
-import { parseFlags, SPEC_FLAGS, SPEC_FLAGS_HELP, specInputFromFlags, type Values } from '../../flags.js';
+import { readSpecFile } from '../../spec-file.js';
+import { flagIssue, NAME_FLAGS, NAME_FLAGS_HELP, parseFlags, SPEC_FLAGS, SPEC_FLAGS_HELP, specInputFromFlags, type Values } from '../../flags.js';
 import { API_FLAGS, API_FLAGS_HELP, connectApi, type Api } from './api-client.js';
 import type { ClusterContext } from './context.js';
 import { ago, textTable } from './format.js';
 
 export const SWEEP_HELP = `Usage: mnist sweep --models <list> --seeds <n> [--lr <list>] [--batch-size <list>] [flags]
+       mnist sweep -f sweep.yaml [--name ...] [--tag k=v]
        mnist sweep list | status <sweep-id> | watch <sweep-id> | cancel <sweep-id>
 
 Submits one job per grid point (models x learning rates x batch sizes x seeds) under
@@ -13,12 +16,14 @@ one sweep id and prints it; the jobs run at once on free trainers. The grid is c
 before anything is submitted (at most ${MAX_SWEEP_JOBS} jobs). 'mnist report <sweep-id>' then
 gives mean ± std over seeds and Welch's t-test between the grid's configurations.
 
+  -f, --file <path>          the request from .yaml/.yml/.json: models, seeds, lr, batchSize, base
       --models <list>        comma-separated: lenet5,mlp,lenet5-reg
       --seeds <n>            seeds per grid point: --seed, --seed + 1, ... (default 1)
       --lr <list>            learning rates, comma-separated (default: the recipe's one)
   -b, --batch-size <list>    global batch sizes, comma-separated (default 64)
 ${SPEC_FLAGS_HELP.split('\n').slice(1).filter((l) => !/--model |--lr |--batch-size /.test(l)).join('\n')}
       --replicas <n>         trainers per job, data-parallel (default 1)
+${NAME_FLAGS_HELP.split('\n').slice(1).join('\n')}
   -w, --watch                follow the sweep until every job ends (like 'mnist sweep watch')
       --json                 print the sweep summary as JSON
 ${API_FLAGS_HELP}
@@ -53,13 +58,28 @@ export function sweepRequestFromFlags(values: Values): SweepRequest {
     ...(batchSize && { batchSize }),
     base,
   };
+  return checkedSweep(request, values);
+}
+
+/** The request, checked locally with the API's own grid rules: a mistake names the flag (or the file's field). */
+function checkedSweep(request: SweepRequest, values: Values): SweepRequest {
   try {
     expandSweep(request, 's-check');
   } catch (err) {
-    if (err instanceof InvalidSweepError) throw new UsageError(err.issues.map((i) => `${i.path}: ${i.message}`).join('; '));
+    if (err instanceof InvalidSweepError) throw new UsageError(err.issues.map((i) => flagIssue(i, values)).join('; '));
     throw err;
   }
   return request;
+}
+
+/** `-f sweep.yaml`: the whole request (models, seeds, lr, batchSize, base); the naming flags add to its base. */
+async function sweepRequestFromFile(values: Values): Promise<SweepRequest> {
+  const grid = Object.keys(FLAGS).filter((k) => !(k in API_FLAGS) && !(k in NAME_FLAGS) && !['file', 'watch', 'json'].includes(k) && values[k] !== undefined);
+  if (grid.length > 0) throw new UsageError(`-f takes the whole sweep from the file; drop --${grid.join(', --')}`);
+  const request = (await readSpecFile(values.file as string)) as SweepRequest;
+  const naming = specInputFromFlags({ name: values.name, tag: values.tag, note: values.note }, 'lenet5');
+  delete naming.model;
+  return checkedSweep({ ...request, base: { ...(request.base ?? {}), ...naming } }, values);
 }
 
 const countsLine = (s: SweepSummary) =>
@@ -82,7 +102,7 @@ export function sweepIdArg(value: string | undefined, command: string): string {
 const getSweep = async (api: Api, id: string) => (await api.call(api.client.v1.sweeps[':id'].$get({ param: { id } }))).json();
 
 /** Polls until every job has ended; a line each time the counts change. Exit 0 only if all succeeded. */
-async function watchSweep(api: Api, id: string, ctx: ClusterContext, intervalMs = 2000): Promise<number> {
+export async function watchSweep(api: Api, id: string, ctx: ClusterContext, intervalMs = 2000): Promise<number> {
   let last = '';
   for (;;) {
     const s = (await getSweep(api, id)) as SweepSummary;
@@ -95,10 +115,8 @@ async function watchSweep(api: Api, id: string, ctx: ClusterContext, intervalMs 
       return s.state === 'succeeded' ? 0 : 1;
     }
     if (ctx.signal.aborted) return 130;
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, intervalMs);
-      ctx.signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
-    });
+    // core's sleep removes its abort listener each time: one per poll would pile up (MaxListenersExceededWarning).
+    await sleep(intervalMs, ctx.signal);
     if (ctx.signal.aborted) return 130;
   }
 }
@@ -106,6 +124,8 @@ async function watchSweep(api: Api, id: string, ctx: ClusterContext, intervalMs 
 const FLAGS = {
   ...SPEC_FLAGS,
   ...API_FLAGS,
+  ...NAME_FLAGS,
+  file: { type: 'string', short: 'f' },
   models: { type: 'string' },
   seeds: { type: 'string' },
   replicas: { type: 'string', short: 'r' },
@@ -122,7 +142,7 @@ export async function sweepCommand(args: string[], ctx: ClusterContext): Promise
   switch (verb) {
     case undefined: {
       if (values.model !== undefined) throw new UsageError('mnist sweep takes --models <list>, not --model');
-      const request = sweepRequestFromFlags(values);
+      const request = values.file === undefined ? sweepRequestFromFlags(values) : await sweepRequestFromFile(values);
       const a = api();
       const s = (await (await a.call(a.client.v1.sweeps.$post({ json: request }))).json()) as SweepSummary;
       if (ctx.out.json) ctx.out.result(JSON.stringify(s));

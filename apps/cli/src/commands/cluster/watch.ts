@@ -38,6 +38,7 @@ export async function watchJob(o: WatchOptions): Promise<JobRecord> {
   let printed = 0;
   let lastState: string | undefined;
   let failingSince: number | undefined;
+  let lost = false;
   const reconnectForMs = o.reconnectForMs ?? 60_000;
 
   const onEpoch = (r: EpochRecord) => {
@@ -77,11 +78,15 @@ export async function watchJob(o: WatchOptions): Promise<JobRecord> {
       const unreachable = err instanceof ApiError && err.status === undefined;
       failingSince ??= Date.now();
       if (!unreachable || Date.now() - failingSince > reconnectForMs) throw err;
-      out.info(`lost the API at ${api.url}; reconnecting...`);
+      // Said once per outage, and once more when it is over: not once per try.
+      if (!lost) out.info(`lost the API at ${api.url}; reconnecting for up to ${Math.round(reconnectForMs / 1000)} s...`);
+      lost = true;
       await sleep(2_000);
       continue;
     }
     failingSince = undefined;
+    if (lost) out.info(`reconnected to the API at ${api.url}`);
+    lost = false;
     if (res.status === 204) break; // nothing after lastId, and the job is finished
     let final = false;
     try {
@@ -93,7 +98,10 @@ export async function watchJob(o: WatchOptions): Promise<JobRecord> {
         const e = parsed.data;
         if (e.type === 'epoch') onEpoch(e.record);
         else if (e.type === 'progress') onProgress(e);
-        else {
+        else if (e.type === 'group') {
+          const over = e.transport === 'tcp' ? 'direct TCP' : `NATS${e.fallbackReason ? ` (fell back: ${e.fallbackReason})` : ''}`;
+          if (e.members.length > 1) out.info(`job ${id}: attempt ${e.attempt}, ${e.members.length} ranks, gradients over ${over}`);
+        } else {
           await onStatus(e);
           if (isFinalState(e.state)) final = true;
         }

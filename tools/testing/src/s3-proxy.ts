@@ -12,6 +12,8 @@ export interface S3Request {
   deletedKeys: string[];
   /** Whether it changes the bucket: PUT, DELETE, POST ?delete. */
   write: boolean;
+  /** When it arrived (ms since the epoch). */
+  at: number;
 }
 
 export interface HeldRequest {
@@ -60,7 +62,7 @@ export async function startS3Proxy(target: { host: string; port: number; bucket:
       deletedKeys = [...body.toString().matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => m[1]!);
     }
     const write = req.method === 'PUT' || req.method === 'DELETE' || isDelete;
-    const r: S3Request = { seq: requests.length, client: appId(`${req.headers['user-agent'] ?? ''} ${req.headers['x-amz-user-agent'] ?? ''}`), method: req.method ?? '?', key, deletedKeys, write };
+    const r: S3Request = { seq: requests.length, client: appId(`${req.headers['user-agent'] ?? ''} ${req.headers['x-amz-user-agent'] ?? ''}`), method: req.method ?? '?', key, deletedKeys, write, at: Date.now() };
     return { r, body };
   };
 

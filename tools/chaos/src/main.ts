@@ -1,0 +1,109 @@
+import { connectNats, openCluster } from '@mnist/cluster';
+import { sleep } from '@mnist/core';
+import { isFinalState } from '@mnist/protocol';
+import { S3Store } from '@mnist/storage';
+import { S3RVER_CREDENTIALS } from '@mnist/testing';
+import { startFleet } from './fleet.js';
+import { consumerCount, consumersByStream, gather, rssMb } from './gather.js';
+import { judge } from './judge.js';
+import { HELP, parseOptions } from './options.js';
+import { makeSchedule, type FaultKind } from './schedule.js';
+import { startWorkload } from './workload.js';
+
+const say = (line: string) => process.stderr.write(`chaos: ${line}\n`);
+
+async function main(): Promise<number> {
+  const o = parseOptions(process.argv.slice(2));
+  if (o.help) return (console.log(HELP), 0);
+  const durationMs = Math.round(o.minutes * 60_000);
+  const schedule = makeSchedule(o.seed, durationMs);
+  say(`seed ${o.seed}, ${o.minutes} min, ${schedule.length} faults scheduled; starting the fleet`);
+  const fleet = await startFleet({ trainers: 3, natsNodes: 3 });
+  // Ctrl-C: no nats-server, s3rver, API or trainer left behind.
+  process.once('SIGINT', () => {
+    fleet.stop().then(
+      () => process.exit(130),
+      () => process.exit(130),
+    );
+  });
+  const nc = await connectNats({ servers: fleet.nats.url.split(','), name: 'chaos-checker', reconnectTimeWaitMs: 200 });
+  try {
+    const cluster = await openCluster(nc, { ensureResources: false });
+    const baseline = (await consumerCount(cluster)) ?? 0;
+    const consumers = { baseline, max: baseline, end: baseline };
+    let maxRssMb = 0;
+    const sampler = setInterval(() => {
+      consumerCount(cluster)
+        .then((n) => (consumers.max = Math.max(consumers.max, n ?? 0)))
+        .catch(() => undefined);
+      for (const pid of fleet.pids()) maxRssMb = Math.max(maxRssMb, rssMb(pid));
+    }, 5_000);
+
+    const started = Date.now();
+    const workload = startWorkload(() => fleet.apiUrl, { seed: o.seed, gapMs: [1_000, 3_000] });
+    const faults: Record<string, number> = {};
+    const missed: Record<string, number> = {};
+    const downMs: Partial<Record<FaultKind, number>> = {};
+    for (const f of schedule) {
+      await sleep(Math.max(0, started + f.at - Date.now()));
+      say(`${Math.round((Date.now() - started) / 1000)} s: ${f.kind} #${f.target} for ${f.ms} ms`);
+      const t0 = Date.now();
+      const { hit } = await fleet.inject(f);
+      (hit ? faults : missed)[f.kind] = ((hit ? faults : missed)[f.kind] ?? 0) + 1;
+      // Time until the fault is undone: the node back and healthy, the trainer replaced and ready.
+      downMs[f.kind] = Math.max(downMs[f.kind] ?? 0, Date.now() - t0 - f.ms);
+    }
+    await sleep(Math.max(0, started + durationMs - Date.now()));
+    say(`faults over; settling for up to ${o.settleSeconds} s`);
+    await workload.stop(30_000);
+    const deadline = Date.now() + o.settleSeconds * 1_000;
+    for (;;) {
+      const records = await cluster.jobs.list().catch(() => []);
+      const open = workload.jobs.filter((s) => s.id && !records.some((r) => r.id === s.id && isFinalState(r.state)));
+      if (open.length === 0 || Date.now() > deadline) break;
+      await sleep(2_000);
+    }
+    clearInterval(sampler);
+    await sleep(1_000); // the last event streams and watches close
+    consumers.end = (await consumerCount(cluster)) ?? -1;
+
+    const s3 = await S3Store.connect({ ...fleet.s3.env, bucket: fleet.s3.env.S3_BUCKET!, region: 'us-east-1', endpoint: fleet.s3.endpoint, forcePathStyle: true, credentials: S3RVER_CREDENTIALS });
+    const history = await gather(cluster, s3, workload.jobs, { writes: fleet.proxy.requests, consumers, maxRssMb });
+    s3.destroy();
+    const violations = judge(history);
+    const states: Record<string, number> = {};
+    for (const j of history.jobs) states[j.record?.state ?? 'unaccepted'] = (states[j.record?.state ?? 'unaccepted'] ?? 0) + 1;
+    const attempts = history.jobs.map((j) => j.record?.attempt ?? 0);
+    console.log(
+      JSON.stringify(
+        {
+          seed: o.seed,
+          minutes: o.minutes,
+          wallSeconds: Math.round((Date.now() - started) / 1000),
+          jobs: { submitted: workload.jobs.length, byState: states, retriedAttempts: attempts.filter((a) => a > 1).length, maxAttempt: Math.max(0, ...attempts) },
+          faults: { injected: Object.values(faults).reduce((a, b) => a + b, 0), byKind: faults, missed, kinds: Object.keys(faults).length, slowestUndoMs: downMs },
+          consumers: { ...consumers, byStream: await consumersByStream(cluster).catch(() => ({})) },
+          trainers: (await cluster.trainers.list().catch(() => [])).map((t) => `${t.id}:${t.state}${t.jobId ? `:${t.jobId}` : ''}`),
+          notSucceeded: history.jobs.filter((j) => j.record && j.record.state !== 'succeeded').map((j) => `${j.id} ${j.record!.state} a${j.record!.attempt}: ${j.record!.message ?? ''}`),
+          maxRssMb,
+          s3Writes: history.writes.length,
+          violations,
+        },
+        null,
+        2,
+      ),
+    );
+    return violations.length === 0 ? 0 : 1;
+  } finally {
+    await nc.close().catch(() => undefined);
+    await fleet.stop();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(`chaos: ${(err as Error).message}`);
+    process.exit(2);
+  },
+);
