@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { JobRecord } from '@mnist/protocol';
+import { silentLogger, type Logger } from '@mnist/core';
 import { createApp, type AppOptions } from './app.js';
 import type { ApiDeps } from './deps.js';
 import { MemoryArtifacts, MemoryCluster } from './testing/memory-deps.js';
@@ -15,7 +16,7 @@ function setup(options: AppOptions = {}, extra: Partial<ApiDeps> = {}) {
   cluster.trainerList = [TRAINER];
   const artifacts = new MemoryArtifacts();
   const errors: unknown[] = [];
-  const log = { debug() {}, info() {}, warn() {}, error: (_e: string, f?: Record<string, unknown>) => errors.push(f) };
+  const log: Logger = { ...silentLogger, error: (_e, f) => void errors.push(f), child: () => log };
   const app = createApp({ cluster, artifacts, ...extra }, { log, ...options });
   return { app, cluster, artifacts, errors };
 }

@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import type { ApiDeps, ApiLogger } from './deps.js';
+import { silentLogger, type Logger } from '@mnist/core';
+import type { ApiDeps } from './deps.js';
 import { errorHandler, HttpError, notFoundHandler } from './http-error.js';
 import { bearerAuth } from './middleware/auth/index.js';
 import { observe } from './middleware/observe/index.js';
@@ -27,10 +28,9 @@ export interface AppOptions {
   maxQueued?: number;
   /** Aborted on shutdown: open event streams end so the process can exit. */
   shutdown?: AbortSignal;
-  log?: ApiLogger;
+  log?: Logger;
 }
 
-const silent: ApiLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 export const APP_DEFAULTS = {
   publicRead: false,
@@ -38,7 +38,7 @@ export const APP_DEFAULTS = {
   sseKeepAliveMs: 15_000,
   maxReplicas: 64,
   maxQueued: 1_000,
-  log: silent,
+  log: silentLogger,
 } as const satisfies Omit<AppOptions, 'token' | 'shutdown'>;
 
 /** Routes anyone may call: the health check and the dashboard's static files (they hold no data). */

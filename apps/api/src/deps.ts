@@ -60,14 +60,6 @@ export interface ApiMetrics {
   render(): Promise<{ contentType: string; body: string }>;
 }
 
-/** Structured logging, shaped like @mnist/cluster's Logger. */
-export interface ApiLogger {
-  debug(event: string, fields?: Record<string, unknown>): void;
-  info(event: string, fields?: Record<string, unknown>): void;
-  warn(event: string, fields?: Record<string, unknown>): void;
-  error(event: string, fields?: Record<string, unknown>): void;
-}
-
 export interface HealthReport {
   ok: boolean;
   checks: Record<string, string>;

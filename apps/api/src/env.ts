@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { AppOptions } from './app.js';
 import { CLUSTER_ENV, toClusterConfig, type ClusterConfig } from '@mnist/cluster/edge';
 import { createEnv, envBoolean, envInt, LOG_ENV, type EnvSource, type LogLevel } from '@mnist/core';
+import { MAX_REPLICAS } from '@mnist/protocol';
 
 /** The API's variables on top of the cluster's (NATS_URL, S3_*). */
 export const ApiEnv = createEnv({
@@ -15,7 +16,7 @@ export const ApiEnv = createEnv({
   API_BODY_LIMIT: envInt(1024, 16 * 1024 * 1024).default(64 * 1024),
   SSE_KEEPALIVE_MS: envInt(100, 300_000).default(15_000),
   // Admission and the reconciler (apps/api/README.md "Job lifecycle").
-  MAX_REPLICAS: envInt(1, 64).default(64),
+  MAX_REPLICAS: envInt(1, MAX_REPLICAS).default(MAX_REPLICAS),
   MAX_QUEUED: envInt(1, 1_000_000).default(1_000),
   JOB_MAX_WAIT_MS: envInt(0).default(24 * 3600_000),
   JOB_RETENTION_MS: envInt(0).default(7 * 24 * 3600_000),

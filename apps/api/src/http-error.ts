@@ -10,9 +10,9 @@ import {
   JobNotFoundError,
   StorageError,
   SubmitError,
+  type Logger,
 } from '@mnist/core';
 import type { ErrorBody, ErrorIssue } from '@mnist/protocol';
-import type { ApiLogger } from './deps.js';
 
 // The wire shape lives in @mnist/protocol, so clients read it without importing the API.
 export type { ErrorBody, ErrorIssue };
@@ -78,7 +78,7 @@ export function toHttpError(err: unknown, requestId?: string, isUnavailable: (er
 }
 
 /** The app's onError: one place where errors become responses, and 5xx get logged. */
-export function errorHandler(log: ApiLogger, isUnavailable?: (err: unknown) => boolean) {
+export function errorHandler(log: Logger, isUnavailable?: (err: unknown) => boolean) {
   return (err: Error, c: Context) => {
     const requestId = c.get('requestId');
     const h = toHttpError(err, requestId, isUnavailable);

@@ -3,7 +3,7 @@ import { ConfigError, createEnv, type EnvSource } from '@mnist/core';
 import { BACKEND_CHOICES } from '@mnist/protocol';
 import { UsageError } from './errors.js';
 
-/** Environment the CLI reads (ARCHITECTURE.md contracts), validated once at start-up. */
+/** Environment the CLI reads (docs/architecture.md "Public contracts"), validated once at start-up. */
 const CliEnvVars = createEnv({
   MNIST_DIR: z.string().min(1).optional(),
   MNIST_BACKEND: z.enum(BACKEND_CHOICES).default('auto'),

@@ -5,7 +5,7 @@ import type { DataListener } from './collective/tcp/data-listener.js';
 import type { TrainerConfig } from './config.js';
 import type { DatasetCache } from '@mnist/data';
 import type { RetryingStore } from './storage/retrying-store.js';
-import type { TrainerState } from './state.js';
+import type { TrainerActivity } from './state.js';
 
 /** What every part of a running trainer shares; built once in trainer.ts. */
 export interface TrainerContext {
@@ -19,7 +19,7 @@ export interface TrainerContext {
   /** The bucket root, with retries; jobs live under jobPrefix(id). */
   store: RetryingStore;
   datasets: DatasetCache;
-  state: TrainerState;
+  state: TrainerActivity;
   /** Where this trainer's peers connect to send it gradients (the data plane). */
   dataListener: DataListener;
   /** TLS client options for dialing peers, when the data plane uses TLS. */

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { TrainerState } from './state.js';
+import { TrainerActivity } from './state.js';
 
-describe('TrainerState', () => {
+describe('TrainerActivity', () => {
   it('shows reservations as busy and draining over everything', () => {
     let changes = 0;
-    const s = new TrainerState(() => changes++);
+    const s = new TrainerActivity(() => changes++);
     expect(s.info()).toEqual({ state: 'idle' });
     s.set({ kind: 'reserved', token: 't', coordinator: 'c', jobId: 'j', timer: setTimeout(() => undefined, 0) });
     expect(s.info()).toEqual({ state: 'busy', jobId: 'j' });
@@ -16,7 +16,7 @@ describe('TrainerState', () => {
   });
 
   it('waitUntilIdle resolves when free, and false once draining starts', async () => {
-    const s = new TrainerState();
+    const s = new TrainerActivity();
     s.set({ kind: 'busy', jobId: 'j', rank: 0, stop: () => undefined });
     const idle = s.waitUntilIdle();
     s.toIdle();

@@ -24,7 +24,7 @@ export type Activity =
  * responder (offer only when idle), heartbeats and drain. Single-threaded: every change
  * is synchronous, so check-then-set needs no lock.
  */
-export class TrainerState {
+export class TrainerActivity {
   private current: Activity = { kind: 'idle' };
   private draining = false;
   private readonly waiters = new Set<() => void>();

@@ -9,7 +9,7 @@ import { DatasetCache } from '@mnist/data';
 import { DataListener } from './collective/tcp/data-listener.js';
 import { dataPlaneTls } from './collective/tcp/tls.js';
 import { startResponder } from './group/responder.js';
-import { RankStoppedError, TrainerState } from './state.js';
+import { RankStoppedError, TrainerActivity } from './state.js';
 import { RetryingStore } from './storage/retrying-store.js';
 import { runTaskLoop } from './task-loop.js';
 
@@ -41,7 +41,7 @@ export async function startTrainer(config: TrainerConfig, baseLog: Logger, onFat
   const startedAt = new Date().toISOString();
   const host = hostname();
   let beatSoon = () => undefined as void;
-  const state = new TrainerState(() => beatSoon());
+  const state = new TrainerActivity(() => beatSoon());
   const ctx: TrainerContext = {
     config,
     id,

@@ -13,7 +13,7 @@ const natsUrl = z
 const bucketName = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be 3-63 lowercase letters, digits, dots or hyphens');
 
 /**
- * The variables every cluster process reads (ARCHITECTURE.md "Contracts"), as a shape for
+ * The variables every cluster process reads (docs/architecture.md "Public contracts"), as a shape for
  * `createEnv` from @mnist/core; apps spread it into their own. AWS credentials are not
  * here on purpose: the S3 client takes them from the SDK's default chain
  * (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, profiles, instance roles).

@@ -17,6 +17,8 @@ export const IMAGE_HEIGHT = 28;
 export const IMAGE_WIDTH = 28;
 export const IMAGE_CHANNELS = 1;
 export const IMAGE_SIZE = IMAGE_HEIGHT * IMAGE_WIDTH * IMAGE_CHANNELS;
+/** One image as the models take it (NHWC without the batch). */
+export const IMAGE_SHAPE = [IMAGE_HEIGHT, IMAGE_WIDTH, IMAGE_CHANNELS] as const;
 export const NUM_CLASSES = 10;
 
 export interface IdxImages {

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { MAX_REPLICAS } from '@mnist/protocol';
 
 export interface SeededDropoutArgs {
   rate: number;
@@ -39,9 +40,15 @@ export class SeededDropout extends tfl.layers.Layer {
 }
 tf.serialization.registerClass(SeededDropout);
 
-/** Points every SeededDropout of a model at a training step (and data-parallel rank). */
+/**
+ * Points every SeededDropout of a model at a training step (and data-parallel rank). Each
+ * step owns MAX_REPLICAS seeds, one per rank, so no two (step, rank) pairs share a mask.
+ */
 export function setDropoutStep(model: tfl.LayersModel, step: number, rank = 0): void {
+  if (!Number.isInteger(rank) || rank < 0 || rank >= MAX_REPLICAS) {
+    throw new RangeError(`dropout rank ${rank} is outside 0..${MAX_REPLICAS - 1} (MAX_REPLICAS)`);
+  }
   for (const layer of model.layers) {
-    if (layer instanceof SeededDropout) layer.step = step * 64 + rank;
+    if (layer instanceof SeededDropout) layer.step = step * MAX_REPLICAS + rank;
   }
 }

@@ -22,6 +22,7 @@ export {
   JobNoteSchema,
   TAG_KEY,
   MAX_TAGS,
+  MAX_REPLICAS,
 } from './job-spec.js';
 export type { JobSpec, JobSpecInput, OptimizerSpec, SpecIssue, SyncSpec, LocalSyncSpec, CollectiveChoice, TransportChoice, ScalingSpec } from './job-spec.js';
 export { artifactKeys, attemptPrefix, checkpointEpoch, jobArtifactCandidates, jobMetricsKeys, jobPrefix } from './layout.js';

@@ -28,6 +28,9 @@ export const OptimizerSchema = z.discriminatedUnion('type', [SgdSchema, AdamSche
 });
 export type OptimizerSpec = z.infer<typeof OptimizerSchema>;
 
+/** The most ranks a job can have (also the span of a step's dropout seeds, one per rank: see @mnist/models). */
+export const MAX_REPLICAS = 64;
+
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 
 /** Sweep ids name the set of jobs a sweep made (`mnist sweep`); same safe alphabet as job ids. */
@@ -113,8 +116,8 @@ export const JobSpecSchema = z
     batchSize: int(1, 8192).default(64),
     optimizer: OptimizerSchema.default({ type: 'sgd', lr: 0.01, momentum: 0.9 }),
     seed: int(0, 2 ** 31 - 1).default(1),
-    replicas: int(1, 64).default(1),
-    minReplicas: int(1, 64).optional(),
+    replicas: int(1, MAX_REPLICAS).default(1),
+    minReplicas: int(1, MAX_REPLICAS).optional(),
     trainLimit: int(1, TRAIN_SET_SIZE).optional(),
     testLimit: int(1, TEST_SET_SIZE).optional(),
     checkpointEvery: int(1, 1000).default(1),

@@ -1,4 +1,4 @@
-/** Model names are public contract (ARCHITECTURE.md): CLI flags, job specs, S3 metadata. */
+/** Model names are public contract (docs/architecture.md "Public contracts"): CLI flags, job specs, S3 metadata. */
 export const MODEL_NAMES = ['lenet5', 'mlp', 'lenet5-reg'] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
 

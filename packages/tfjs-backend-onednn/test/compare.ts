@@ -6,7 +6,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect } from 'vitest';
 import { ONEDNN_BACKEND_NAME, onednnAvailability, registerOnednnBackend } from '../src/index.js';
-import { kernelCounts, MIN_NATIVE_SIZE } from '../src/kernels/util.js';
+import { countKernelPaths, MIN_NATIVE_SIZE, stopCountingKernelPaths, type KernelPathCount } from '../src/kernels/util.js';
 
 const availability = onednnAvailability();
 if (!availability.available) {
@@ -77,10 +77,13 @@ export async function onBackends(
     return values;
   };
   const cpu = await run('cpu');
-  kernelCounts.clear();
-  const onednn = await run(ONEDNN_BACKEND_NAME);
+  kernelCounts = countKernelPaths();
+  const onednn = await run(ONEDNN_BACKEND_NAME).finally(stopCountingKernelPaths);
   return { cpu, onednn };
 }
+
+/** Which path each kernel took in the last onBackends() run, on the onednn backend only. */
+export let kernelCounts: ReadonlyMap<string, KernelPathCount> = new Map();
 
 /**
  * Asserts that, in the last onBackends() run, each kernel ran natively and fell back to

@@ -1,11 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { shardRange, type Split } from '@mnist/data';
+import { IMAGE_SHAPE, IMAGE_SIZE, shardRange, type Split } from '@mnist/data';
 import type { Collective } from './collective.js';
 import { countCorrect, crossEntropy } from './loss.js';
-
-const IMAGE_SHAPE = [28, 28, 1] as const;
-const PIXELS = IMAGE_SHAPE[0] * IMAGE_SHAPE[1];
 
 export interface EvalSums {
   lossSum: number;
@@ -27,7 +24,7 @@ function* evalBatches(model: tfl.LayersModel, split: Split, from: number, to: nu
       const n = Math.min(batchSize, to - start);
       const [nextLoss, nextCorrect, classes] = tf.tidy(() => {
         // slice(): the cpu backend keeps the array it is given; never hand it a view of the dataset.
-        const x = tf.tensor4d(split.images.slice(start * PIXELS, (start + n) * PIXELS), [n, ...IMAGE_SHAPE]);
+        const x = tf.tensor4d(split.images.slice(start * IMAGE_SIZE, (start + n) * IMAGE_SIZE), [n, ...IMAGE_SHAPE]);
         const y = tf.tensor1d(split.labels.slice(start, start + n), 'int32');
         const logits = model.apply(x, { training: false }) as tf.Tensor2D;
         const out = [tf.add(lossSum, crossEntropy(logits, y, 1)), tf.add(correct, countCorrect(logits, y))];

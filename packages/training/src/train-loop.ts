@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { globalBatchSize, type EpochRecord, type JobSpec } from '@mnist/protocol';
 import { setDropoutStep } from '@mnist/models';
-import { BatchBuffer, epochBatches, gatherBatch, stepsPerEpoch, type Dataset, type PlannedBatch } from '@mnist/data';
+import { BatchBuffer, epochBatches, IMAGE_SHAPE, gatherBatch, stepsPerEpoch, type Dataset, type PlannedBatch } from '@mnist/data';
 import type { Collective } from './collective.js';
 import { evaluate, evaluateSharded } from './evaluate.js';
 import { countCorrect, crossEntropy } from './loss.js';
@@ -55,7 +55,6 @@ export class TrainingCancelledError extends Error {
   }
 }
 
-const IMAGE_SHAPE = [28, 28, 1] as const;
 const YIELD_EVERY_MS = 10;
 
 /** What every step and epoch of one run share. */

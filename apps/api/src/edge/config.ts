@@ -35,7 +35,7 @@ const EdgeEnv = createEnv({
 /** Every variable the Worker reads: the Node API's and the edge's (`npm run api:edge` passes these on). */
 export const EDGE_VARIABLES: readonly string[] = [...new Set([...Object.keys(ApiEnv.shape), ...Object.keys(EdgeEnv.shape)])];
 
-/** Checks the bindings (the Node API's variables plus EdgeEnvSchema's); one ConfigError names every bad one. */
+/** Checks the bindings (the Node API's variables plus EdgeEnv's above); one ConfigError names every bad one. */
 export function parseEdgeEnv(bindings: Record<string, unknown>): EdgeConfig {
   const env = Object.fromEntries(Object.entries(bindings).filter((e): e is [string, string] => typeof e[1] === 'string'));
   const issues: ConfigError['issues'] = [];

@@ -1,7 +1,8 @@
 import { Hono } from 'hono';
 import { streamSSE, type SSEMessage, type SSEStreamingApi } from 'hono/streaming';
 import { isFinalState, type JobEvent, type JobRecord } from '@mnist/protocol';
-import type { ApiDeps, ApiLogger } from '../deps.js';
+import type { Logger } from '@mnist/core';
+import type { ApiDeps } from '../deps.js';
 import { HttpError } from '../http-error.js';
 import { loadJob } from './job-lookup.js';
 
@@ -10,7 +11,7 @@ export interface EventsOptions {
   keepAliveMs: number;
   /** Aborts every open stream (graceful shutdown); clients resume elsewhere with Last-Event-ID. */
   shutdown?: AbortSignal;
-  log: ApiLogger;
+  log: Logger;
 }
 
 /** Last-Event-ID: the stream sequence of the last event the client has; absent = from the start. */

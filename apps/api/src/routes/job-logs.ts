@@ -3,7 +3,8 @@ import { streamSSE } from 'hono/streaming';
 import { validator } from 'hono/validator';
 import { z } from 'zod';
 import { isFinalState, specIssues } from '@mnist/protocol';
-import type { ApiDeps, ApiLogger } from '../deps.js';
+import type { Logger } from '@mnist/core';
+import type { ApiDeps } from '../deps.js';
 import { HttpError } from '../http-error.js';
 import { parseLastEventId } from './events.js';
 import { loadJob } from './job-lookup.js';
@@ -13,7 +14,7 @@ export interface LogsOptions {
   keepAliveMs: number;
   /** Aborts every open stream (graceful shutdown). */
   shutdown?: AbortSignal;
-  log: ApiLogger;
+  log: Logger;
 }
 
 const LogsQuery = z.object({

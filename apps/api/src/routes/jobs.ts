@@ -2,7 +2,8 @@ import { Hono } from 'hono';
 import { validator } from 'hono/validator';
 import { z } from 'zod';
 import { availableTrainers, JOB_STATES, JobSpecSchema, MODEL_NAMES, parkedReason, parseMetricsJsonl, SweepIdSchema, specIssues, TAG_KEY, unplaceableReason, type EpochRecord, type JobRecord, type JobSpec } from '@mnist/protocol';
-import type { ApiCluster, ApiDeps, ApiLogger } from '../deps.js';
+import type { Logger } from '@mnist/core';
+import type { ApiCluster, ApiDeps } from '../deps.js';
 import { HttpError } from '../http-error.js';
 import { readJobMetricsText } from '../job-metrics.js';
 import { decodeCursor, encodeCursor, newestFirst } from './job-cursor.js';
@@ -14,7 +15,7 @@ export interface JobsOptions {
   maxReplicas: number;
   /** Waiting (queued + parked) jobs at which a new submit gets 429 (MAX_QUEUED). */
   maxQueued: number;
-  log: ApiLogger;
+  log: Logger;
 }
 
 const JSON_TYPE = /^application\/(?:[\w.-]+\+)?json\s*(?:;|$)/i;

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
-import { describeOnednn, expectSameGradients, expectSameOnBoth } from '../../test/compare.js';
-import { kernelCounts, MIN_NATIVE_SIZE, sizeOf } from './util.js';
+import { describeOnednn, expectSameGradients, expectSameOnBoth, kernelCounts } from '../../test/compare.js';
+import { MIN_NATIVE_SIZE, sizeOf } from './util.js';
 
 // Broadcasts the models produce (bias adds, per-row softmax pieces, scalars in the
 // optimizer) and a few awkward ones.

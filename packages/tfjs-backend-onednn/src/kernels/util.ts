@@ -36,13 +36,29 @@ export function defineKernel<I extends Inputs, A>(
   return { kernelName, run: run as unknown as NativeKernel['run'] };
 }
 
-/**
- * Per-kernel counts of native runs and cpu fallbacks, with the largest input a fallback
- * saw (tests check which path ran).
- */
-export const kernelCounts = new Map<string, { native: number; fallback: number; largestFallback: number }>();
+/** Native runs and cpu fallbacks of one kernel, with the largest input a fallback saw. */
+export interface KernelPathCount {
+  native: number;
+  fallback: number;
+  largestFallback: number;
+}
+
+/** Set only while a test counts (countKernelPaths): production calls pay one check, not a map update. */
+let kernelCounts: Map<string, KernelPathCount> | undefined;
+
+/** Counts which path every kernel call takes from now on, into a fresh map (tests check it). */
+export function countKernelPaths(): ReadonlyMap<string, KernelPathCount> {
+  kernelCounts = new Map();
+  return kernelCounts;
+}
+
+/** Stops counting. */
+export function stopCountingKernelPaths(): void {
+  kernelCounts = undefined;
+}
 
 function count(kernelName: string, native: boolean, inputs: Inputs): void {
+  if (!kernelCounts) return;
   let c = kernelCounts.get(kernelName);
   if (!c) kernelCounts.set(kernelName, (c = { native: 0, fallback: 0, largestFallback: 0 }));
   if (native) {

@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { Hono } from 'hono';
 import { errorHandler } from '../../http-error.js';
 import { bearerAuth, type BearerAuthOptions } from './index.js';
+import { silentLogger } from '@mnist/core';
 
 const TOKEN = 'correct-horse-battery-staple';
-const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+const quiet = silentLogger;
 
 function app(o: BearerAuthOptions) {
   const a = new Hono();

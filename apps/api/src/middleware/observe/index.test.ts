@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Hono } from 'hono';
+import { silentLogger, type Logger } from '@mnist/core';
 import type { RequestObservation } from '../../deps.js';
 import { observe, UNMATCHED_ROUTE } from './index.js';
 
@@ -7,7 +8,12 @@ describe('observe', () => {
   it('records the route pattern, status and duration, and sets a request id', async () => {
     const seen: RequestObservation[] = [];
     const lines: Array<[string, Record<string, unknown> | undefined]> = [];
-    const log = { debug: (e: string, f?: Record<string, unknown>) => lines.push([e, f]), info: (e: string, f?: Record<string, unknown>) => lines.push([e, f]), warn() {}, error() {} };
+    const log: Logger = {
+      ...silentLogger,
+      debug: (e, f) => void lines.push([e, f]),
+      info: (e, f) => void lines.push([e, f]),
+      child: () => log,
+    };
     let t = 0;
     const sub = new Hono().get('/:id', (c) => c.json({ id: c.req.param('id') })).post('/:id/fail', (c) => c.json({ error: 'no' }, 409));
     const app = new Hono()

@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { matchedRoutes } from 'hono/route';
-import type { ApiLogger, RequestObservation } from '../../deps.js';
+import type { Logger } from '@mnist/core';
+import type { RequestObservation } from '../../deps.js';
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -10,7 +11,7 @@ declare module 'hono' {
 }
 
 export interface ObserveOptions {
-  log?: ApiLogger;
+  log?: Logger;
   /** Called once per request with the route pattern (bounded label values for Prometheus). */
   record?: (o: RequestObservation) => void;
   now?: () => number;
