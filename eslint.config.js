@@ -3,6 +3,17 @@
 import tseslint from 'typescript-eslint';
 import importX from 'eslint-plugin-import-x';
 
+// Sealed packages: the broker's and the S3 SDK's types stay inside packages/cluster and
+// packages/storage; apps talk to their interfaces (ClusterClient, ArtifactStore).
+const SEALED = [
+  { group: ['@nats-io/*'], message: 'NATS stays inside @mnist/cluster: use ClusterClient (jobs, tasks, events, bus)' },
+  { group: ['@aws-sdk/*', '@smithy/*'], message: 'the S3 SDK stays inside @mnist/storage: use ArtifactStore' },
+];
+const NO_RAW_BROKER = {
+  selector: 'MemberExpression[property.name=/^(nc|js)$/]',
+  message: 'no raw NATS connection or JetStream client outside packages/cluster: use ClusterClient',
+};
+
 export default tseslint.config(
   {
     ignores: ['**/node_modules/**', '**/build/**', '**/dist/**', 'runs/**', '**/*.js', '**/*.mjs', '**/*.cjs'],
@@ -31,11 +42,23 @@ export default tseslint.config(
     rules: { 'import-x/no-extraneous-dependencies': 'off' },
   },
   {
+    // Product code of the apps (tests may drive a real broker and bucket directly).
+    files: ['apps/*/src/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', { patterns: SEALED }],
+      'no-restricted-syntax': ['error', NO_RAW_BROKER],
+    },
+  },
+  {
     // The CLI talks to the API over HTTP: @mnist/api's types are fine, its code is not.
     files: ['apps/cli/src/**/*.ts'],
     ignores: ['**/*.test.ts'],
     rules: {
-      '@typescript-eslint/no-restricted-imports': ['error', { paths: [{ name: '@mnist/api', message: 'use @mnist/client; import @mnist/api for types only', allowTypeImports: true }] }],
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { paths: [{ name: '@mnist/api', message: 'use @mnist/client; import @mnist/api for types only', allowTypeImports: true }], patterns: SEALED },
+      ],
     },
   },
 );

@@ -118,6 +118,8 @@ async function followToSuccess(args: string[], what: string): Promise<string> {
   // `mnist submit` names the job it made (ids are j-… or, with an Idempotency-Key, k-…); `mnist watch` is given it.
   const id = /submitted ([jk]-[A-Za-z0-9_-]+)/.exec(r.stderr)?.[1] ?? args.find((a) => /^[jk]-/.test(a));
   check(r.code === 0 && r.stderr.includes(`job ${id} succeeded`), `${what}: mnist ${args[0]} exits 0, job ${id} succeeded${r.code === 0 ? '' : `\n${r.stderr.slice(-2000)}`}`);
+  // A group's data plane: containers reach each other by host name on the compose network.
+  if (args.includes('--replicas')) check(/gradients over direct TCP/.test(r.stderr), `${what}: the ranks exchanged gradients over direct TCP between the containers`);
   return id!;
 }
 

@@ -4,6 +4,7 @@ import type { ApiDeps, ApiLogger } from './deps.js';
 import { errorHandler, HttpError, notFoundHandler } from './http-error.js';
 import { bearerAuth } from './middleware/auth/index.js';
 import { observe } from './middleware/observe/index.js';
+import { headWithoutBody } from './middleware/head/index.js';
 import { artifactsRoutes } from './routes/artifacts.js';
 import { logsRoutes } from './routes/job-logs.js';
 import { eventsRoutes } from './routes/events.js';
@@ -55,6 +56,7 @@ export function createApp(deps: ApiDeps, options: AppOptions = {}) {
   return app
     .use('*', observe({ log: o.log, ...(deps.metrics && { record: (r) => deps.metrics!.observe(r) }) }))
     .use('*', bearerAuth({ token: o.token, publicRead: o.publicRead, publicPaths: PUBLIC_PATHS }))
+    .use('*', headWithoutBody())
     .use(
       '/v1/*',
       bodyLimit({

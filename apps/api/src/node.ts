@@ -1,19 +1,16 @@
 import { serve } from '@hono/node-server';
-import { connectNats, isBrokerUnavailable, openClusterWhenReady, Reconciler } from '@mnist/cluster';
-import { ConfigError, createLogger, withRetry } from '@mnist/core';
+import { connectNats, openClusterWhenReady } from '@mnist/cluster';
+import { ClusterNotReadyError, ConfigError, createLogger, withRetry } from '@mnist/core';
 import { S3Store } from '@mnist/storage';
-import { createApp } from './app.js';
-import { pendingCluster } from './pending-cluster.js';
+import { assembleApi, openClusterSide } from './assemble.js';
+import { pending } from './pending.js';
 import { createPrometheus } from './metrics/prometheus.js';
-import { createSnapshotter } from './metrics/snapshot.js';
 import { loadAssets } from './node/assets.js';
-import { clusterDeps } from './cluster-deps.js';
-import { appOptionsOf, parseApiEnv } from './env.js';
+import { parseApiEnv } from './env.js';
 import { natsHealth } from './health.js';
 
 /** How long open requests and streams get to finish on SIGTERM before the process exits anyway. */
 const SHUTDOWN_GRACE_MS = 10_000;
-
 
 /**
  * `npm run api`: serves the API on PORT with @hono/node-server, configured by environment
@@ -38,33 +35,29 @@ async function main(): Promise<void> {
   const shutdown = new AbortController();
   // The trainers own the broker's streams and buckets (and their settings); the API uses
   // them once they exist and answers cluster calls with 503 until then.
-  const started = openClusterWhenReady(nc, { log, signal: shutdown.signal }).then(async (cluster) => {
-    // One watched view of jobs and trainers serves every list; the reconciler works from it.
-    const view = await cluster.openView();
-    const reconciler = new Reconciler({ view, jobs: cluster.jobs, tasks: cluster.tasks }, { ...config.reconcile, log });
-    reconciler.start();
-    return { view, reconciler, deps: await clusterDeps(cluster, view) };
-  });
+  const started = openClusterWhenReady(nc, { log, signal: shutdown.signal }).then((cluster) =>
+    openClusterSide(cluster, { reconcile: config.reconcile, log }),
+  );
   started.catch((err: unknown) => {
     if (shutdown.signal.aborted) return;
     log.error('api.cluster_failed', { error: err });
     process.exit(1);
   });
-  const { cluster: apiCluster, isReady } = pendingCluster(started.then((s) => s.deps));
-  const app = createApp(
+  // Until then cluster calls answer 503 with the reason (health, dashboard and artifacts work).
+  const { value: apiCluster, isReady } = pending(
+    started.then((s) => s.deps),
+    () => new ClusterNotReadyError(['the streams and buckets']),
+  );
+  const app = assembleApi(
     {
       cluster: apiCluster,
       artifacts: s3,
-      metrics: createPrometheus({ snapshot: createSnapshotter(apiCluster, s3) }),
+      metrics: (snapshot) => createPrometheus({ snapshot }),
       health: natsHealth(nc, isReady),
       assets: loadAssets(),
-      isUnavailable: isBrokerUnavailable,
     },
-    {
-      ...appOptionsOf(config),
-      shutdown: shutdown.signal,
-      log,
-    },
+    config,
+    { shutdown: shutdown.signal, log },
   );
 
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
@@ -90,8 +83,7 @@ async function main(): Promise<void> {
     await closed;
     clearInterval(sweep);
     const running = isReady() ? await started : undefined;
-    await running?.reconciler.stop();
-    running?.view.close();
+    await running?.close();
     await nc.drain().catch((err: unknown) => log.warn('nats.drain_failed', { error: err }));
     s3.destroy();
     log.info('api.stopped');

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { request as httpRequest } from 'node:http';
 import { parseMetricsJsonl, type EpochRecord, type JobEvent, type JobRecord, type TrainerInfo } from '@mnist/protocol';
 import { S3Store } from '@mnist/storage';
 import { S3RVER_CREDENTIALS } from '@mnist/testing';
@@ -7,6 +6,7 @@ import { readSse, type SseMessage } from '@mnist/client';
 import { promtoolCheck } from '../src/testing/promtool.js';
 import { startTestCluster, type TestCluster } from './harness.js';
 import { expectSucceededStream } from './job-stream.js';
+import { rawRequest } from './raw-http.js';
 
 const TOKEN = 'integration-test-token-5f0c2a9e';
 const AUTH = { Authorization: `Bearer ${TOKEN}` };
@@ -171,23 +171,20 @@ describe('the API over a real nats-server, s3rver and trainer processes', () => 
     expect(all).not.toContain(TOKEN);
   });
 
+  it('reads the token the same with a trailing space or tab (the one rule of middleware/auth/bearer.ts)', async () => {
+    for (const tail of ['', ' ', '\t', ' \t']) {
+      expect((await rawRequest(A, '/v1/jobs', { headers: { Authorization: `Bearer ${TOKEN}${tail}` } })).status, JSON.stringify(tail)).toBe(200);
+    }
+    expect((await rawRequest(A, '/v1/jobs', { headers: { Authorization: `Bearer\t${TOKEN}` } })).status).toBe(400);
+  });
+
   it('refuses artifact paths that leave jobs/<id>/, sent raw over HTTP', async () => {
     const victim = finished.id;
     const other = (await submit(A, { ...SMALL, epochs: 1 })).body.id;
     const s3 = await S3Store.connect({ ...cluster.s3Config, credentials: S3RVER_CREDENTIALS });
     await s3.put('outside/secret.txt', 'TOP-SECRET');
     s3.destroy();
-    const raw = (path: string) =>
-      new Promise<{ status: number; body: string }>((resolve, reject) => {
-        const url = new URL(A);
-        const req = httpRequest({ host: url.hostname, port: url.port, path, headers: AUTH }, (res) => {
-          let body = '';
-          res.on('data', (d: Buffer) => (body += d));
-          res.on('end', () => resolve({ status: res.statusCode!, body }));
-        });
-        req.on('error', reject);
-        req.end();
-      });
+    const raw = (path: string) => rawRequest(A, path, { headers: AUTH });
     expect((await raw(`/v1/jobs/${victim}/artifacts/spec.json`)).body).toContain('"model"');
     // Plain and %2e dot segments are resolved by URL parsing before routing: they can only
     // name another route (with the same auth), never a key outside a job's prefix.

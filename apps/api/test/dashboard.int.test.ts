@@ -1,19 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
 import type { JobRecord } from '@mnist/protocol';
 import { launchChromium } from './chromium.js';
 import { startTestCluster, type TestCluster } from './harness.js';
+import { computed, pageSession } from './page-session.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ARTIFACTS = join(HERE, '..', 'test-artifacts');
-const DOCS_SHOT = join(HERE, '..', '..', '..', 'docs', 'dashboard.png');
 const TOKEN = 'dashboard-test-token-9d8e7f6a5b';
-/** Runs in the page (no DOM types here): an element's computed style property. */
-const computed = (el: unknown, prop: string) =>
-  (globalThis as unknown as { getComputedStyle(e: unknown): Record<string, string> }).getComputedStyle(el)[prop];
 /** Many short epochs: still running long after the page has drawn its first points; cancelled at the end. */
 const JOB = { model: 'mlp', epochs: 40, trainLimit: 2048, testLimit: 512, batchSize: 32, replicas: 2, optimizer: { type: 'sgd', lr: 0.05, momentum: 0.9 } };
 
@@ -28,7 +25,33 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
+const { auth, submit, waitForState, openPage } = pageSession(() => cluster, () => browser, TOKEN);
+
 describe('the dashboard page in headless Chromium', () => {
+  it("hides the progress bar for a finished job, and switching jobs drops the previous job's progress", async () => {
+    const done = await submit({ model: 'mlp', epochs: 1, trainLimit: 256, testLimit: 128, replicas: 1 });
+    await waitForState(done.id, 'succeeded');
+    const running = await submit(JOB);
+
+    // A finished job opened directly: its replayed progress events leave no bar behind.
+    const page = await openPage(1400, 900, `#job=${done.id}`);
+    await page.locator('#job-state', { hasText: 'succeeded' }).waitFor({ timeout: 15_000 });
+    await page.locator('#loss-chart circle.test[data-epoch="1"]').waitFor({ timeout: 15_000 });
+    expect(await page.locator('#progress').isVisible()).toBe(false);
+
+    // The running job shows its progress; switching to the finished one hides it.
+    await page.locator(`#jobs tbody tr[data-id="${running.id}"]`).click();
+    await page.locator('#progress .text', { hasText: /^epoch \d+, step \d+\/\d+/ }).waitFor({ timeout: 60_000 });
+    expect(await page.locator('#progress').isVisible()).toBe(true);
+    await page.locator(`#jobs tbody tr[data-id="${done.id}"]`).click();
+    await page.locator('#job-state', { hasText: 'succeeded' }).waitFor();
+    expect(await page.locator('#progress').isVisible()).toBe(false);
+    expect(await page.locator('#progress .text').textContent()).toBe('');
+
+    await fetch(`${cluster.apis[0]!.url}/v1/jobs/${running.id}/cancel`, { method: 'POST', headers: auth });
+    await page.close();
+  });
+
   it('asks for the token, then lists the running job and the trainers and draws its live curves', async () => {
     const base = cluster.apis[0]!.url;
     const res = await fetch(`${base}/v1/jobs`, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' }, body: JSON.stringify(JOB) });
@@ -38,7 +61,9 @@ describe('the dashboard page in headless Chromium', () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
     const problems: string[] = [];
     page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-    page.on('console', (m) => m.type() === 'error' && !/401/.test(m.text()) && problems.push(`console: ${m.text()}`));
+    // A 401 before the token, and a 404 from an API without the logs route (the log pane says so), are expected.
+    page.on('console', (m) => m.type() === 'error' && !/401|404/.test(m.text()) && problems.push(`console: ${m.text()}`));
+    page.on('response', (r) => r.status() === 404 && !/\/v1\/jobs\/[\w-]+\/logs\?/.test(r.url()) && problems.push(`404: ${r.url()}`));
 
     await page.goto(`${base}/`);
     await page.locator('#notice', { hasText: 'needs a token' }).waitFor({ timeout: 10_000 });
@@ -66,7 +91,6 @@ describe('the dashboard page in headless Chromium', () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     const shot = join(ARTIFACTS, 'dashboard.png');
     await page.screenshot({ path: shot, fullPage: true });
-    if (process.env.UPDATE_DOCS_SCREENSHOT) copyFileSync(shot, DOCS_SHOT);
     expect(await page.locator('#job-state').innerText()).toBe('running');
 
     // Cancelling reaches the page through the same event stream.
@@ -108,6 +132,13 @@ describe('the dashboard page in headless Chromium', () => {
     expect(await page.locator('#sweep-chart polyline').evaluate(computed, 'stroke')).toBe('rgb(31, 111, 180)');
     expect(await page.locator('#sweep-chart polygon.band').evaluate(computed, 'fill')).toBe('rgb(31, 111, 180)');
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-sweep.png'), fullPage: true });
+
+    // Its runs in the runs table, found by the sweep filter: the sweep and seed columns.
+    await page.fill('#f-sweep', id);
+    await page.press('#f-sweep', 'Enter');
+    await page.locator('#page-info', { hasText: 'runs 1\u20132' }).waitFor();
+    expect(await page.locator('#jobs tbody td.sweep').allInnerTexts()).toEqual([id, id]);
+    expect(await page.locator('#jobs tbody td.seed').allInnerTexts()).toEqual(['2', '1']);
     await page.close();
   });
 });

@@ -9,6 +9,7 @@ import { startNatsServer, startS3Server, type NatsServerHandle, type S3ServerHan
 import { promtoolCheck } from '../src/testing/promtool.js';
 import { spawnEdgeApi, type EdgeApiProcess } from './edge-harness.js';
 import { eventOf, expectSucceededStream } from './job-stream.js';
+import { rawRequest } from './raw-http.js';
 
 /**
  * The API as a Worker in workerd (wrangler dev --local, as `npm run api:edge` runs it),
@@ -186,6 +187,36 @@ describe('the API as a Worker in workerd (Durable Object mode)', () => {
   });
 
   it('an event stream whose client goes away releases its broker consumer', () => expectStreamReleasesConsumer(base, 21));
+
+  it('200 HEADs and 30 streams whose clients left release their consumers promptly', async () => {
+    const parked = await submit({ ...SMALL, seed: 23, replicas: 3 });
+    expect(parked.body.state).toBe('parked');
+    const before = await eventConsumers();
+    for (let i = 0; i < 200; i++) {
+      const res = await fetch(`${base}/v1/jobs/${parked.body.id}/events`, { method: 'HEAD', headers: AUTH });
+      expect(res.status).toBe(200);
+    }
+    const clients = await Promise.all(
+      Array.from({ length: 30 }, async () => {
+        const ac = new AbortController();
+        const res = await fetch(`${base}/v1/jobs/${parked.body.id}/events`, { headers: AUTH, signal: ac.signal });
+        await res.body!.getReader().read();
+        return ac;
+      }),
+    );
+    expect(await until('consumers while open', eventConsumers, (n) => n >= before + 30, 15_000)).toBeGreaterThanOrEqual(before + 30);
+    for (const ac of clients) ac.abort();
+    // Keep-alive is 1 s here: released within a few keep-alive periods, not at cancel time.
+    expect(await until('consumers after the clients left', eventConsumers, (n) => n <= before, 10_000)).toBeLessThanOrEqual(before);
+    expect((await api(`/v1/jobs/${parked.body.id}/cancel`, { method: 'POST' })).status).toBe(200);
+  });
+
+  it('reads the token the same with a trailing space or tab as the Node API (middleware/auth/bearer.ts)', async () => {
+    for (const tail of ['', ' ', '\t', ' \t']) {
+      expect((await rawRequest(base, '/v1/jobs', { headers: { Authorization: `Bearer ${TOKEN}${tail}` } })).status, JSON.stringify(tail)).toBe(200);
+    }
+    expect((await rawRequest(base, '/v1/jobs', { headers: { Authorization: `Bearer\t${TOKEN}` } })).status).toBe(400);
+  });
 
   it('shows a NATS restart as 503, then recovers on a rebuilt connection', async () => {
     const down = nats.restart(12_000);

@@ -92,6 +92,21 @@ describe('the job lifecycle under faults', () => {
     expect(after - before).toBeLessThanOrEqual(2);
   });
 
+  it('200 HEADs of an event stream leave no follow or consumer behind', async () => {
+    const parked = await submit({ ...HUGE, seed: 7 }); // never ends: a HEAD that followed would stay
+    expect(parked.status).toBe(201);
+    await new Promise((res) => setTimeout(res, 500));
+    const before = await consumerCount();
+    for (let i = 0; i < 200; i++) {
+      const res = await fetch(`${base}/v1/jobs/${parked.body.id}/events`, { method: 'HEAD' });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('text/event-stream');
+    }
+    await new Promise((res) => setTimeout(res, 1_000));
+    expect((await consumerCount()) - before).toBeLessThanOrEqual(2);
+    expect((await call(`/v1/jobs/${parked.body.id}/cancel`, { method: 'POST' })).status).toBe(200);
+  });
+
   it('a broker frozen for 8 s during submit leaves no orphan, and a retry with the same key no duplicate', async () => {
     const keyed = { ...TINY, seed: 11 };
     const unkeyed = { ...TINY, seed: 12 };

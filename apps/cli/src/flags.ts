@@ -136,6 +136,10 @@ const FLAG_OF_FIELD: Record<string, string> = {
   name: 'name',
   tags: 'tag',
   note: 'note',
+  transport: 'transport',
+  'scaling.batchPerReplica': 'batch-per-replica',
+  'scaling.lr': 'lr-scaling',
+  'scaling.warmupEpochs': 'warmup-epochs',
 };
 
 /**

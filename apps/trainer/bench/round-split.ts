@@ -1,18 +1,19 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { connectNats } from '@mnist/cluster';
+import { connectNats, natsBus } from '@mnist/cluster';
 import { loadDataset } from '@mnist/data';
 import { getModel } from '@mnist/models';
 import { parseJobSpec } from '@mnist/protocol';
-import { startNatsServer } from '@mnist/testing';
+import { freePort, startNatsServer } from '@mnist/testing';
 import { createOptimizer, runEpochs, type Collective } from '@mnist/training';
 import { selectBackend } from '@mnist/backends';
-import { NatsCollective } from '../src/collective/nats-collective.js';
+import { DataPlane } from '../src/collective/data-plane.js';
+import { DataListener } from '../src/collective/tcp/data-listener.js';
 
 /**
  * `npm run bench:split`: where the time of a data-parallel step goes. N ranks (separate
- * processes, one thread each) train the same lenet5 job over a private nats-server with the
- * real loop and NatsCollective; every rank stamps when it enters and leaves each all-reduce
+ * processes, one thread each) train the same lenet5 job with the real loop and the trainer's
+ * data plane (SPLIT_TRANSPORT: tcp, the default, or nats through a private nats-server); every rank stamps when it enters and leaves each all-reduce
  * on one clock (performance.timeOrigin + now), and the parent joins the stamps:
  *   compute  = step time outside the all-reduce (forward, backward, read-back, update),
  *   skew     = how long a rank waits for the slowest rank to arrive (its peers' compute),
@@ -22,16 +23,22 @@ const ARGS = process.argv.slice(2);
 const N = Number(process.env.SPLIT_RANKS ?? 2);
 const MODEL = (process.env.SPLIT_MODEL ?? 'lenet5') as 'lenet5';
 const TRAIN = Number(process.env.SPLIT_TRAIN ?? 4096);
+const TRANSPORT = process.env.SPLIT_TRANSPORT === 'nats' ? 'nats' : 'tcp';
 
 interface Stamps { enter: number[]; leave: number[]; stepEnd: number[] }
 const now = () => performance.timeOrigin + performance.now();
 
-async function child(rank: number, url: string): Promise<void> {
+async function child(rank: number, url: string, ports: number[]): Promise<void> {
   const backend = await selectBackend('onednn');
   const spec = parseJobSpec({ model: MODEL, epochs: 2, batchSize: 64, seed: 1, trainLimit: TRAIN, testLimit: 100, replicas: N });
   const data = await loadDataset({ name: 'mnist', trainLimit: TRAIN, testLimit: 100 });
   const nc = await connectNats({ servers: [url], name: `split-${rank}` });
-  const inner = await NatsCollective.open({ nc, prefix: 'split', rank, worldSize: N, timeoutMs: 60_000, slowRoundTimeoutMs: 120_000 });
+  const listener = await DataListener.open({ bind: '127.0.0.1', ports: [ports[rank]!, ports[rank]!], advertise: '127.0.0.1' });
+  const endpoints = ports.map((port) => ({ host: '127.0.0.1', port }));
+  const mesh = { listener, endpoints, jobId: 'split', attempt: 1, secret: 'split-bench-secret', deadlineMs: 30_000 };
+  const signal = new AbortController().signal;
+  const inner = await DataPlane.open({ choice: TRANSPORT, bus: natsBus(nc), prefix: 'split', rank, worldSize: N, algorithm: 'auto', timeoutMs: 60_000, slowRoundTimeoutMs: 120_000, signal, mesh });
+  await inner.connect();
   const stamps: Stamps = { enter: [], leave: [], stepEnd: [] };
   const collective: Collective = {
     rank,
@@ -48,6 +55,7 @@ async function child(rank: number, url: string): Promise<void> {
   const optimizer = createOptimizer(spec.optimizer);
   await runEpochs({ spec, data, model, optimizer, collective, backend: backend.name, startEpoch: 1, startStep: 0, onStep: () => stamps.stepEnd.push(now()) });
   inner.close();
+  listener.close();
   await nc.close();
   process.stdout.write(`STAMPS ${JSON.stringify(stamps)}\n`);
 }
@@ -57,10 +65,11 @@ const r2 = (x: number) => Number(x.toFixed(2));
 
 async function parent(): Promise<void> {
   const nats = await startNatsServer();
+  const ports = await Promise.all(Array.from({ length: N }, () => freePort()));
   try {
     const self = fileURLToPath(import.meta.url);
     const runs = Array.from({ length: N }, (_, rank) => {
-      const p = spawn(process.execPath, [...(process.env.SPLIT_TRACE_GC ? ['--trace-gc'] : []), '--import', 'tsx', self, '--child', String(rank), nats.url], { stdio: ['ignore', 'pipe', 'inherit'], env: process.env });
+      const p = spawn(process.execPath, [...(process.env.SPLIT_TRACE_GC ? ['--trace-gc'] : []), '--import', 'tsx', self, '--child', String(rank), nats.url, ports.join(',')], { stdio: ['ignore', 'pipe', 'inherit'], env: process.env });
       let out = '';
       p.stdout.on('data', (d: Buffer) => (out += d.toString()));
       // Anything else the child printed (e.g. --trace-gc lines) goes to stderr.
@@ -87,12 +96,12 @@ async function parent(): Promise<void> {
     const avg = (f: (x: (typeof split)[number]) => number) => r2(mean(split.map(f)));
     const stepMs = avg((x) => x.step);
     process.stdout.write(
-      JSON.stringify({ bench: 'round-split', model: MODEL, ranks: N, perRankBatch: 64 / N, rounds: rounds.length, stepMs, imagesPerSec: Math.round((64 / stepMs) * 1000), computeMs: avg((x) => x.compute), roundMs: avg((x) => x.round), skewMs: avg((x) => x.skew), commMs: avg((x) => x.comm) }) + '\n',
+      JSON.stringify({ bench: 'round-split', transport: TRANSPORT, model: MODEL, ranks: N, perRankBatch: 64 / N, rounds: rounds.length, stepMs, imagesPerSec: Math.round((64 / stepMs) * 1000), computeMs: avg((x) => x.compute), roundMs: avg((x) => x.round), skewMs: avg((x) => x.skew), commMs: avg((x) => x.comm) }) + '\n',
     );
   } finally {
     await nats.stop();
   }
 }
 
-if (ARGS[0] === '--child') await child(Number(ARGS[1]), ARGS[2]!);
+if (ARGS[0] === '--child') await child(Number(ARGS[1]), ARGS[2]!, ARGS[3]!.split(',').map(Number));
 else await parent();

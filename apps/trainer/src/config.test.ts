@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '@mnist/core';
-import { defaultTrainerId, parseTrainerEnv } from './config.js';
+import { advertisedHost, defaultTrainerId, parseTrainerEnv } from './config.js';
 
 describe('parseTrainerEnv', () => {
   it('has defaults for everything', () => {
@@ -25,6 +25,21 @@ describe('parseTrainerEnv', () => {
     }
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).issues.map((i) => i.variable).sort()).toEqual(['HEARTBEAT_MS', 'MNIST_BACKEND', 'TRAINER_ID']);
+  });
+
+  it('reads the data plane: a port, a range or any free port; the advertised address defaults to the host name', () => {
+    expect(parseTrainerEnv({}).data).toMatchObject({ bind: '0.0.0.0', ports: [0, 0], meshTimeoutMs: 5_000 });
+    expect(parseTrainerEnv({ DATA_PORT: '7100-7109', DATA_ADVERTISE: '10.0.0.5' }).data).toMatchObject({ ports: [7100, 7109], advertise: '10.0.0.5' });
+    expect(parseTrainerEnv({ DATA_TLS_CERT: '/c.pem', DATA_TLS_KEY: '/k.pem' }).data.tls).toEqual({ cert: '/c.pem', key: '/k.pem' });
+    for (const DATA_PORT of ['71OO', '7200-7100', '70000']) expect(() => parseTrainerEnv({ DATA_PORT })).toThrow(/DATA_PORT/);
+  });
+
+  it("advertises the first non-loopback IPv4 address with DATA_ADVERTISE=ip, or says there is none", () => {
+    const lo = { address: '127.0.0.1', netmask: '255.0.0.0', family: 'IPv4', mac: '', internal: true, cidr: null } as const;
+    const eth = { ...lo, address: '172.18.0.5', internal: false };
+    expect(advertisedHost('ip', { lo: [lo], eth0: [{ ...eth, family: 'IPv6', address: 'fe80::1', scopeid: 0 }, eth] })).toBe('172.18.0.5');
+    expect(advertisedHost('trainer-1.internal', {})).toBe('trainer-1.internal');
+    expect(() => advertisedHost('ip', { lo: [lo] })).toThrow(/DATA_ADVERTISE/);
   });
 
   it('makes subject-safe default ids from any host name', () => {

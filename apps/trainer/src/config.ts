@@ -1,7 +1,7 @@
-import { hostname } from 'node:os';
+import { hostname, networkInterfaces } from 'node:os';
 import { z } from 'zod';
 import { CLUSTER_ENV, toClusterConfig, type ClusterConfig } from '@mnist/cluster';
-import { createEnv, envInt, LOG_ENV, type EnvSource, type LogLevel } from '@mnist/core';
+import { ConfigError, createEnv, envInt, LOG_ENV, type EnvSource, type LogLevel } from '@mnist/core';
 import { BACKEND_CHOICES, TrainerIdSchema, type BackendChoice } from '@mnist/protocol';
 
 /** Every knob of a trainer, by environment variable; durations in milliseconds. */
@@ -22,7 +22,37 @@ export const TrainerEnv = createEnv({
   MAX_ATTEMPTS: envInt(1).default(5),
   S3_RETRY_MS: envInt(0).default(60_000),
   DRAIN_GRACE_MS: envInt(0).default(0),
+  DATA_BIND: z.string().min(1).default('0.0.0.0'),
+  DATA_PORT: z
+    .string()
+    .regex(/^\d{1,5}(-\d{1,5})?$/, 'must be a port, a range like 7100-7199, or 0 for any free port')
+    .refine((v) => portRange(v)[0] <= portRange(v)[1] && portRange(v)[1] <= 65_535, 'must be ascending ports up to 65535')
+    .default('0'),
+  DATA_ADVERTISE: z.string().min(1).optional(),
+  MESH_TIMEOUT_MS: envInt(100).default(5_000),
+  DATA_TLS_CERT: z.string().min(1).optional(),
+  DATA_TLS_KEY: z.string().min(1).optional(),
+  DATA_TLS_CA: z.string().min(1).optional(),
 });
+
+/**
+ * The address peers dial: DATA_ADVERTISE as given, the host name by default, or with `ip` this
+ * host's first non-loopback IPv4 address (a container's address on its network, say).
+ */
+export function advertisedHost(setting: string | undefined, interfaces = networkInterfaces()): string {
+  if (setting !== 'ip') return setting ?? hostname();
+  const ip = Object.values(interfaces)
+    .flat()
+    .find((a) => a && a.family === 'IPv4' && !a.internal);
+  if (!ip) throw new ConfigError([{ variable: 'DATA_ADVERTISE', message: "is 'ip' but this host has no non-loopback IPv4 address" }]);
+  return ip.address;
+}
+
+/** '7100-7199' -> [7100, 7199]; '7100' -> [7100, 7100]; '0' -> any free port. */
+function portRange(v: string): [number, number] {
+  const [lo, hi = lo] = v.split('-').map(Number) as [number, number?];
+  return [lo, hi];
+}
 
 export interface TrainerConfig {
   cluster: ClusterConfig;
@@ -41,6 +71,15 @@ export interface TrainerConfig {
   maxAttempts: number;
   s3RetryMs: number;
   drainGraceMs: number;
+  /** The data plane: where this trainer listens for its peers' gradients and what it advertises. */
+  data: {
+    bind: string;
+    ports: [number, number];
+    advertise: string;
+    meshTimeoutMs: number;
+    /** PEM file paths; TLS on the data plane when cert and key are set (CA: whom to trust, default the system's). */
+    tls?: { cert: string; key: string; ca?: string };
+  };
 }
 
 /** `<host>-<pid>`, cut to the id alphabet: unique per process, readable in `mnist trainers`. */
@@ -68,5 +107,12 @@ export function parseTrainerEnv(env?: EnvSource): TrainerConfig {
     maxAttempts: e.MAX_ATTEMPTS,
     s3RetryMs: e.S3_RETRY_MS,
     drainGraceMs: e.DRAIN_GRACE_MS,
+    data: {
+      bind: e.DATA_BIND,
+      ports: portRange(e.DATA_PORT),
+      advertise: advertisedHost(e.DATA_ADVERTISE),
+      meshTimeoutMs: e.MESH_TIMEOUT_MS,
+      ...(e.DATA_TLS_CERT && e.DATA_TLS_KEY ? { tls: { cert: e.DATA_TLS_CERT, key: e.DATA_TLS_KEY, ...(e.DATA_TLS_CA ? { ca: e.DATA_TLS_CA } : {}) } } : {}),
+    },
   };
 }

@@ -1,6 +1,4 @@
-import type { JsMsg } from '@nats-io/jetstream';
-import { NATS_NAMES } from '@mnist/protocol';
-import { withNatsRetry } from '@mnist/cluster';
+import { withNatsRetry, type TaskLease } from '@mnist/cluster';
 import { sleep } from '@mnist/core';
 import type { TrainerContext } from './context.js';
 import { coordinateTask } from './run/coordinate.js';
@@ -15,15 +13,15 @@ const PULL_EXPIRES_MS = 2_000;
  */
 export async function runTaskLoop(ctx: TrainerContext): Promise<void> {
   const { log, state } = ctx;
-  const consumer = await withNatsRetry(() => ctx.cluster.js.consumers.get(NATS_NAMES.tasksStream, NATS_NAMES.tasksConsumer), {
+  const puller = await withNatsRetry(() => ctx.cluster.tasks.puller(), {
     what: 'task consumer',
     maxMs: Number.POSITIVE_INFINITY,
     log,
   });
   while (await state.waitUntilIdle()) {
-    let msg: JsMsg | null;
+    let msg: TaskLease | undefined;
     try {
-      msg = await consumer.next({ expires: PULL_EXPIRES_MS });
+      msg = await puller.next(PULL_EXPIRES_MS);
     } catch (err) {
       log.warn('task.pull_failed', { error: err });
       await sleep(1_000);

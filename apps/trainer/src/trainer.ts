@@ -1,14 +1,16 @@
 import { hostname } from 'node:os';
 import { connectNats, openCluster, withNatsRetry } from '@mnist/cluster';
 import { teeLogger, within, withRetry, type Logger } from '@mnist/core';
-import { S3Store } from '@mnist/storage';
+import { isRetryableStorageError, S3Store } from '@mnist/storage';
 import { selectBackend } from '@mnist/backends';
 import type { TrainerConfig } from './config.js';
 import type { TrainerContext } from './context.js';
 import { DatasetCache } from '@mnist/data';
+import { DataListener } from './collective/tcp/data-listener.js';
+import { dataPlaneTls } from './collective/tcp/tls.js';
 import { startResponder } from './group/responder.js';
 import { RankStoppedError, TrainerState } from './state.js';
-import { isRetryableStorageError, RetryingStore } from './storage/retrying-store.js';
+import { RetryingStore } from './storage/retrying-store.js';
 import { runTaskLoop } from './task-loop.js';
 
 export interface Trainer {
@@ -26,11 +28,15 @@ export async function startTrainer(config: TrainerConfig, baseLog: Logger, onFat
   log.info('backend.selected', { backend: backend.name, detail: backend.detail, skipped: backend.skipped });
 
   const nc = await connectNats({ servers: config.cluster.natsServers, name: `mnist-trainer-${id}`, log });
-  const resources = { trainerTtlMs: config.trainerTtlMs, taskAckWaitMs: config.taskAckWaitMs };
+  const resources = { trainerTtlMs: config.trainerTtlMs, taskAckWaitMs: config.taskAckWaitMs, replicas: config.cluster.natsReplicas };
   const cluster = await withNatsRetry(() => openCluster(nc, { resources, log }), { what: 'cluster resources', maxMs: 600_000, log });
   const s3 = await S3Store.connect({ ...config.cluster.s3, maxAttempts: 3 });
   await withRetry(() => s3.ensureBucket(), { what: 'ensure bucket', maxMs: 600_000, isRetryable: isRetryableStorageError, log });
   log.info('s3.ready', { bucket: config.cluster.s3.bucket, endpoint: config.cluster.s3.endpoint ?? 'aws' });
+
+  const tls = config.data.tls && dataPlaneTls(config.data.tls);
+  const dataListener = await DataListener.open({ ...config.data, ...(tls ? { tls: tls.server } : {}), log });
+  log.info('data_plane.listening', { bind: config.data.bind, advertise: dataListener.endpoint, tls: tls !== undefined });
 
   const startedAt = new Date().toISOString();
   const host = hostname();
@@ -43,11 +49,12 @@ export async function startTrainer(config: TrainerConfig, baseLog: Logger, onFat
     backend: backend.name,
     // Lines that name a job (jobId, with rank and attempt) also go to that job's log: `mnist logs <id>`.
     log: teeLogger(log, cluster.logs.sink(id), config.logLevel === 'debug' ? 'debug' : 'info'),
-    nc,
     cluster,
     store: new RetryingStore(s3, { budgetMs: config.s3RetryMs, log }),
     datasets: new DatasetCache(config.datasetDir),
     state,
+    dataListener,
+    ...(tls ? { dataTls: tls.client } : {}),
   };
 
   // heartbeats: periodic, and at once on every state change so `mnist trainers` is current.
@@ -85,6 +92,7 @@ export async function startTrainer(config: TrainerConfig, baseLog: Logger, onFat
     }
     await loop;
     for (const s of subs) s.unsubscribe();
+    dataListener.close();
     clearInterval(heartbeat);
     await cluster.trainers.remove(id).catch((err: unknown) => log.warn('registry.remove_failed', { error: err }));
     // Drain flushes what is buffered; with the broker away it would wait for it, so bound it.

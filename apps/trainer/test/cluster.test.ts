@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { getModel } from '@mnist/models';
 import { loadDataset } from '@mnist/data';
 import { artifactKeys, CLUSTER_ARTIFACTS, FinalEvalSchema, NATS_NAMES, type JobRecord } from '@mnist/protocol';
@@ -26,7 +27,9 @@ describe('data-parallel training on real trainer processes', () => {
   it('1 and 2 replicas reach the same weights, and the S3 checkpoint predicts what the trainer predicted', async () => {
     const jobs: { model: 'mlp' | 'lenet5'; replicas: number; record: JobRecord }[] = [];
     for (const model of ['mlp', 'lenet5'] as const) {
-      for (const replicas of [1, 2]) jobs.push({ model, replicas, record: await cluster.submit({ ...SUBSET, model, replicas }) });
+      // lenet5's pair moves its gradients over direct TCP (the default), mlp's through NATS.
+      const transport = model === 'mlp' ? 'nats' : 'auto';
+      for (const replicas of [1, 2]) jobs.push({ model, replicas, record: await cluster.submit({ ...SUBSET, model, replicas, transport }) });
     }
     const finals = await Promise.all(jobs.map((j) => cluster.waitForFinal(j.record.id, 150_000)));
     for (const [i, f] of finals.entries()) {
@@ -34,6 +37,11 @@ describe('data-parallel training on real trainer processes', () => {
       expect(f.trainers).toHaveLength(jobs[i]!.replicas);
       expect(new Set(f.trainers).size).toBe(jobs[i]!.replicas);
       expect(f.epoch).toBe(SUBSET.epochs);
+    }
+    for (const [model, expected] of [['lenet5', 'tcp'], ['mlp', 'nats']] as const) {
+      const pair = jobs.find((j) => j.model === model && j.replicas === 2)!.record.id;
+      const ready = cluster.logs((l) => l.event === 'data_plane.ready' && l.jobId === pair);
+      expect(ready.map((l) => [l.rank, l.transport]).sort(), `${model}: both ranks over ${expected}`).toEqual([[0, expected], [1, expected]]);
     }
     const data = await loadDataset({ name: 'mnist', trainLimit: SUBSET.trainLimit, testLimit: SUBSET.testLimit });
 
@@ -106,7 +114,7 @@ describe('scheduling', () => {
     // The trainers are free again and the task is gone from the work queue.
     await cluster.waitForIdleTrainers(3);
     // (The oversized job cancelled above may still sit out its nak delay: allow for it.)
-    const jsm = await cluster.client.js.jetstreamManager();
+    const jsm = await jetstreamManager(cluster.nc);
     const deadline = Date.now() + 30_000;
     while ((await jsm.streams.info(NATS_NAMES.tasksStream)).state.messages > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
     expect((await jsm.streams.info(NATS_NAMES.tasksStream)).state.messages).toBe(0);

@@ -120,11 +120,17 @@ describe('faults', () => {
     expect(cluster.logs((l) => l.event === 'task.redelivered' && l.jobId === job.id).length).toBeGreaterThan(0);
   });
 
-  it('SIGKILL of a peer: the coordinator notices in the all-reduce and puts the job back', async () => {
+  it('SIGKILL of a peer: its socket closes, the coordinator fails the round at once and puts the job back', async () => {
     const job = await cluster.submit({ ...JOB, replicas: 2 });
     const running = await midJob(job.id);
     const victim = cluster.trainers.get(running.trainers[1]!)!;
+    const killedAt = Date.now();
     victim.child.kill('SIGKILL');
+    // Over the direct connection the loss is seen at once, not after COLLECTIVE_TIMEOUT_MS.
+    const requeued = await cluster.trainers.get(running.trainers[0]!)!.waitFor((l) => l.event === 'job.requeued' && l.jobId === job.id, 30_000);
+    expect(String(requeued.reason)).toMatch(/lost rank 1/);
+    expect(Date.parse(String(requeued.time)) - killedAt).toBeLessThan(Number(cluster.env.COLLECTIVE_TIMEOUT_MS));
+    expect(cluster.logs((l) => l.event === 'collective.timeout' && l.jobId === job.id && l.attempt === running.attempt)).toEqual([]);
 
     const final = await cluster.waitForFinal(job.id, 120_000);
     expect(final.state, final.message).toBe('succeeded');

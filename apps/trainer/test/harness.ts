@@ -3,13 +3,25 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats, openCluster, type ClusterClient } from '@mnist/cluster';
 import { isFinalState, jobPrefix, parseJobSpec, parseMetricsJsonl, artifactKeys, type JobRecord, type JobSpecInput, type TrainerInfo } from '@mnist/protocol';
 import { getText, S3Store, type ArtifactStore } from '@mnist/storage';
-import { startNatsServer, startS3Server, S3RVER_CREDENTIALS, type NatsServerHandle, type S3ServerHandle, type VirtualHosts } from '@mnist/testing';
+import {
+  startNatsCluster,
+  startNatsServer,
+  startS3Server,
+  S3RVER_CREDENTIALS,
+  type NatsClusterHandle,
+  type NatsServerHandle,
+  type S3ServerHandle,
+  type VirtualHosts,
+} from '@mnist/testing';
 import { FAST_TEST_ENV, spawnTrainer, type LogLine, type TrainerProcess } from '@mnist/dev-cluster';
 import { startS3Proxy, type S3Proxy } from './s3-proxy.js';
 
-/** A whole cluster on this machine: real nats-server, real s3rver, real trainer processes. */
-export interface TestCluster {
-  nats: NatsServerHandle;
+/**
+ * A whole cluster on this machine: real nats-server (or a JetStream cluster of them), real
+ * s3rver, real trainer processes.
+ */
+export interface TestCluster<Broker extends NatsServerHandle | NatsClusterHandle = NatsServerHandle> {
+  nats: Broker;
   s3: S3ServerHandle;
   /** The trainers' S3 endpoint: logs who wrote what, holds requests, fakes outages. */
   s3proxy: S3Proxy;
@@ -39,21 +51,46 @@ export interface TestCluster {
  * With `pinCpus`, trainer i runs on CPU i (taskset, round robin): benches keep two
  * single-thread trainers from sharing a core while another sits idle.
  */
-export async function startTestCluster(o: { trainers: number; env?: Record<string, string>; hosts?: VirtualHosts; pinCpus?: boolean }): Promise<TestCluster> {
+interface TestClusterOptions {
+  trainers: number;
+  env?: Record<string, string>;
+  hosts?: VirtualHosts;
+  pinCpus?: boolean;
+}
+
+/**
+ * With `natsNodes`, the broker is a JetStream cluster of that many nats-servers, every
+ * process gets all their URLs and the resources are made with that many replicas.
+ */
+export async function startTestCluster(o: TestClusterOptions & { natsNodes: number }): Promise<TestCluster<NatsClusterHandle>>;
+export async function startTestCluster(o: TestClusterOptions): Promise<TestCluster>;
+export async function startTestCluster(o: TestClusterOptions & { natsNodes?: number }): Promise<TestCluster<NatsServerHandle | NatsClusterHandle>> {
   const host = o.hosts?.gateway ?? '127.0.0.1';
-  const nats = await startNatsServer({ host });
+  const nats = o.natsNodes ? await startNatsCluster({ nodes: o.natsNodes, host }) : await startNatsServer({ host });
+  const replicas = o.natsNodes ?? 1;
   const s3 = await startS3Server({ host });
   const s3proxy = await startS3Proxy({ host, port: s3.port, bucket: s3.env.S3_BUCKET! });
-  const env: Record<string, string> = { ...s3.env, S3_ENDPOINT: s3proxy.endpoint, ...FAST_TEST_ENV, NATS_URL: nats.url, ...o.env };
-  const nc = await connectNats({ servers: [nats.url], name: 'test', reconnectTimeWaitMs: 200 });
-  const client = await openCluster(nc, { resources: { taskAckWaitMs: Number(env.TASK_ACK_WAIT_MS), trainerTtlMs: Number(env.TRAINER_TTL_MS) } });
+  const env: Record<string, string> = {
+    ...s3.env,
+    S3_ENDPOINT: s3proxy.endpoint,
+    ...FAST_TEST_ENV,
+    NATS_URL: nats.url,
+    ...(o.natsNodes && { NATS_REPLICAS: String(replicas) }),
+    ...o.env,
+  };
+  const nc = await connectNats({ servers: nats.url.split(','), name: 'test', reconnectTimeWaitMs: 200 });
+  const resources = { taskAckWaitMs: Number(env.TASK_ACK_WAIT_MS), trainerTtlMs: Number(env.TRAINER_TTL_MS), replicas };
+  const client = await openCluster(nc, { resources });
   const store = await S3Store.connect({ bucket: env.S3_BUCKET!, region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: S3RVER_CREDENTIALS });
   await store.ensureBucket();
   const trainers = new Map<string, TrainerProcess>();
 
   const spawn = async (id: string, extra: Record<string, string> = {}) => {
     const index = trainers.size;
+    const vhost = o.hosts?.hosts[index % o.hosts.hosts.length];
     const inHost = o.hosts?.exec(index % o.hosts.hosts.length) ?? [];
+    // On a virtual host the peers dial the host's own address, across the links.
+    if (vhost) extra = { DATA_BIND: vhost.address, DATA_ADVERTISE: vhost.address, ...extra };
     const prefix = [...inHost, ...(o.pinCpus ? ['taskset', '-c', String(index % availableParallelism())] : [])];
     // The SDK puts the app id in its user agent: the proxy's log names the trainer of each request.
     const t = spawnTrainer({ id, env: { ...env, AWS_SDK_UA_APP_ID: id, ...extra }, prefix, ...(process.env.TRAINER_LOGS ? { echo: process.stderr } : {}) });

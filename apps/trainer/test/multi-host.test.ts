@@ -26,12 +26,15 @@ describe.skipIf(unavailable !== undefined)('trainers on separate hosts (network 
     await hosts?.stop();
   });
 
-  it('a 2-replica step-sync job succeeds across the hosts and matches the single-trainer result', async () => {
+  it('a 2-replica step-sync job succeeds across the hosts, its gradients on direct TCP between them, and matches the single-trainer result', async () => {
     const before = [0, 1].map((i) => hosts.linkBytes(i));
     const two = await cluster.submit({ ...SPEC, replicas: 2 });
     const twoFinal = await cluster.waitForFinal(two.id, 240_000);
     expect(twoFinal.state, twoFinal.message).toBe('succeeded');
     const after = [0, 1].map((i) => hosts.linkBytes(i));
+    // The gradients went host to host over TCP, between the namespaces' own addresses.
+    const ready = cluster.logs((l) => l.event === 'data_plane.ready' && l.jobId === two.id);
+    expect(ready.map((l) => l.transport)).toEqual(['tcp', 'tcp']);
     // Each step every rank sends its gradient out through its link and gets the other's in.
     const steps = SPEC.epochs * Math.ceil(SPEC.trainLimit / SPEC.batchSize);
     for (const i of [0, 1]) {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jetstreamManager, type JsMsg } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { NATS_NAMES, parseJobSpec } from '@mnist/protocol';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { startNatsServer } from '@mnist/testing';
@@ -31,7 +31,7 @@ describe('resources', () => {
   it('are file-backed and idempotent; settings are the creator\'s and never flip', () =>
     withEmptyBroker(async (nc) => {
       const first = await ensureClusterResources(nc, { taskAckWaitMs: 2_000, trainerTtlMs: 4_000 });
-      expect(first).toEqual({ settings: { taskAckWaitMs: 2_000, trainerTtlMs: 4_000, eventsMaxAgeMs: RESOURCE_DEFAULTS.eventsMaxAgeMs }, differing: [] });
+      expect(first).toEqual({ settings: { taskAckWaitMs: 2_000, trainerTtlMs: 4_000, eventsMaxAgeMs: RESOURCE_DEFAULTS.eventsMaxAgeMs, replicas: 1 }, differing: [] });
       const jsm = await jetstreamManager(nc);
       expect((await jsm.streams.info(NATS_NAMES.tasksStream)).config).toMatchObject({ retention: 'workqueue', storage: 'file' });
       expect((await jsm.streams.info(NATS_NAMES.eventsStream)).config.storage).toBe('file');
@@ -72,11 +72,11 @@ describe('submit', () => {
     expect((await cluster.jobs.get(record.id))?.state).toBe('queued');
     // The same publish again (a retry) is deduplicated.
     await cluster.tasks.publish(record.id);
-    const consumer = await cluster.js.consumers.get(NATS_NAMES.tasksStream, NATS_NAMES.tasksConsumer);
-    const msg = (await consumer.next({ expires: 2_000 })) as JsMsg;
-    expect(msg.json()).toEqual({ jobId: record.id });
-    msg.ack();
-    expect(await consumer.next({ expires: 1_000 })).toBeNull();
+    const puller = await cluster.tasks.puller();
+    const lease = await puller.next(2_000);
+    expect(lease).toMatchObject({ task: { jobId: record.id }, deliveries: 1 });
+    await lease!.ack({ timeoutMs: 5_000 });
+    expect(await puller.next(1_000)).toBeUndefined();
   });
 });
 
@@ -118,7 +118,8 @@ describe('events', () => {
   });
 
   it('skips a malformed event with a warning instead of failing the stream, and deletes its consumer on the way out', async () => {
-    const { events, js } = broker.cluster;
+    const { events } = broker.cluster;
+    const js = jetstream(broker.nc);
     const at = new Date().toISOString();
     const first = await events.publish({ type: 'status', jobId: 'jbad', state: 'running', attempt: 1, at });
     await js.publish(NATS_NAMES.eventsSubject('jbad'), new TextEncoder().encode('{"type":"epoch","oops":1}'));
@@ -129,6 +130,39 @@ describe('events', () => {
     expect(got).toEqual([first, last]);
     const jsm = await jetstreamManager(broker.nc);
     expect((await jsm.streams.info(NATS_NAMES.eventsStream)).state.consumer_count).toBe(0);
+  });
+
+  it('last() reads the newest event of a job without a consumer, and skips a malformed one', async () => {
+    const { events } = broker.cluster;
+    const at = new Date().toISOString();
+    expect(await events.last('jnone')).toBeUndefined();
+    expect(await events.lastSeq('jnone')).toBe(0);
+    await events.publish({ type: 'status', jobId: 'jlast', state: 'queued', attempt: 0, at });
+    const seq = await events.publish({ type: 'status', jobId: 'jlast', state: 'running', attempt: 1, at });
+    await events.publish({ type: 'status', jobId: 'jother', state: 'failed', attempt: 1, at });
+    expect(await events.last('jlast')).toEqual({ seq, event: { type: 'status', jobId: 'jlast', state: 'running', attempt: 1, at } });
+    expect(await events.lastSeq('jlast')).toBe(seq);
+    await jetstream(broker.nc).publish(NATS_NAMES.eventsSubject('jlast'), new TextEncoder().encode('not json'));
+    expect(await events.last('jlast')).toBeUndefined();
+  });
+});
+
+describe('bus', () => {
+  it('carries pub/sub and request/reply on core NATS, and unsubscribes', async () => {
+    const { bus } = broker.cluster;
+    const seen: string[] = [];
+    const sub = bus.subscribe('test.bus.echo', (m) => {
+      seen.push(new TextDecoder().decode(m.data));
+      m.respond(m.data);
+    });
+    bus.publish('test.bus.echo', new TextEncoder().encode('hello'));
+    await bus.flush();
+    const reply = await bus.request('test.bus.echo', new TextEncoder().encode('ping'), { timeout: 2_000 });
+    expect(new TextDecoder().decode(reply.data)).toBe('ping');
+    expect(seen).toEqual(['hello', 'ping']);
+    sub.unsubscribe();
+    await expect(bus.request('test.bus.echo', new Uint8Array(), { timeout: 500 })).rejects.toThrow();
+    expect(bus.inbox()).not.toBe(bus.inbox());
   });
 });
 

@@ -1,7 +1,8 @@
-import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { NATS_NAMES, type JobRecord, type JobSpec } from '@mnist/protocol';
+import { fail, NATS_NAMES, unchangedSince, type JobRecord, type JobSpec } from '@mnist/protocol';
+import { natsBus, type MessageBus } from './bus.js';
 import { ClusterView } from './cluster-view.js';
 import { ClusterNotReadyError, IdempotencyKeyReusedError, JobExistsError, silentLogger, sleep, SubmitError, type Logger } from '@mnist/core';
 import { EventLog } from './events.js';
@@ -13,10 +14,13 @@ import { ensureClusterResources, missingClusterResources, readResourceSettings, 
 import { TaskQueue } from './tasks.js';
 import { TrainerRegistry } from './trainer-registry.js';
 
-/** Everything api and trainer use on the broker, over one connection. */
+/**
+ * Everything api and trainer use on the broker, over one connection. The connection and
+ * the JetStream client stay inside this package: apps see these interfaces only.
+ */
 export interface ClusterClient {
-  readonly nc: NatsConnection;
-  readonly js: JetStreamClient;
+  /** Core request/reply and pub/sub (the trainers' group formation). */
+  readonly bus: MessageBus;
   /** The cluster's settings as the broker has them (the trainers' at creation). */
   readonly settings: ResourceSettings;
   readonly jobs: JobStore;
@@ -131,7 +135,7 @@ export async function openCluster(nc: NatsConnection, o: OpenClusterOptions = {}
       // a key the client's retry makes a new job, so this one must not run behind its back.
       if (!keyed) {
         await jobs
-          .transition(record.id, (r) => (r.state === 'queued' ? { ...r, state: 'failed', message: `could not enqueue: ${(err as Error).message}` } : undefined))
+          .transition(record.id, fail(`could not enqueue: ${(err as Error).message}`, unchangedSince(record)))
           .catch((e: unknown) => log.error('job.enqueue_cleanup_failed', { jobId: record.id, error: e }));
       }
       throw new SubmitError(`job ${record.id}: could not enqueue the task`, { cause: err });
@@ -142,7 +146,7 @@ export async function openCluster(nc: NatsConnection, o: OpenClusterOptions = {}
 
   const openView = () => ClusterView.open(jobsKv, trainersKv, { trainerTtlMs, log });
 
-  return { nc, js, settings, jobs, trainers, events, tasks, logs: new JobLogs(nc, js), submit, openView };
+  return { bus: natsBus(nc), settings, jobs, trainers, events, tasks, logs: new JobLogs(nc, js), submit, openView };
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { KV, KvWatchEntry } from '@nats-io/kv';
 import { JobRecordSchema, TrainerInfoSchema, type JobRecord, type TrainerInfo } from '@mnist/protocol';
 import { silentLogger, sleep, type Logger } from '@mnist/core';
+import { endKvWatch } from './kv-watch.js';
 
 /** A job record with the KV revision it was seen at (the token for compare-and-set). */
 export interface ViewedJob {
@@ -41,9 +42,13 @@ class WatchedBucket<T> {
         const it = await this.kv.watch({ key: '>' });
         this.current = it;
         if (this.stopped) it.stop();
-        for await (const e of it) {
-          this.apply(e);
-          if (e.delta === 0) ready();
+        try {
+          for await (const e of it) {
+            this.apply(e);
+            if (e.delta === 0) ready();
+          }
+        } finally {
+          await endKvWatch(it);
         }
       } catch (err) {
         // Never ready (the first watch failed): let the caller see why.

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { createEnv, envBoolean, type EnvSource } from '@mnist/core';
+import { createEnv, envBoolean, envInt, type EnvSource } from '@mnist/core';
 
 const natsUrl = z
   .string()
@@ -20,6 +20,8 @@ const bucketName = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must 
  */
 export const CLUSTER_ENV = {
   NATS_URL: natsUrl.optional(),
+  /** Copies of every stream and KV bucket (JetStream `num_replicas`): 3 on a 3-node cluster. */
+  NATS_REPLICAS: envInt(1, 5).optional(),
   S3_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
   S3_BUCKET: bucketName.optional(),
   S3_REGION: z.string().trim().min(1).optional(),
@@ -39,11 +41,14 @@ export interface S3Settings {
 export interface ClusterConfig {
   /** Servers to try, from NATS_URL. */
   natsServers: string[];
+  /** NATS_REPLICAS: how many servers keep each stream and bucket (applies when they are created). */
+  natsReplicas: number;
   s3: S3Settings;
 }
 
 export const CLUSTER_DEFAULTS = {
   natsUrl: 'nats://127.0.0.1:4222',
+  natsReplicas: 1,
   s3Bucket: 'mnist',
   s3Region: 'us-east-1',
 } as const;
@@ -53,6 +58,7 @@ export function toClusterConfig(env: ClusterEnv): ClusterConfig {
   const endpoint = env.S3_ENDPOINT;
   return {
     natsServers: (env.NATS_URL ?? CLUSTER_DEFAULTS.natsUrl).split(',').map((u) => u.trim()),
+    natsReplicas: env.NATS_REPLICAS ?? CLUSTER_DEFAULTS.natsReplicas,
     s3: {
       bucket: env.S3_BUCKET ?? CLUSTER_DEFAULTS.s3Bucket,
       region: env.S3_REGION ?? CLUSTER_DEFAULTS.s3Region,

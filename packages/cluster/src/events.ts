@@ -1,4 +1,4 @@
-import type { JetStreamClient } from '@nats-io/jetstream';
+import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { isFinalState, JobEventSchema, NATS_NAMES, type JobEvent } from '@mnist/protocol';
 import { silentLogger, type Logger } from '@mnist/core';
 import { followSubject, parseJson } from './subject-follow.js';
@@ -21,6 +21,8 @@ const encoder = new TextEncoder();
 
 /** Job events on the MNIST_EVENTS stream, one subject per job. */
 export class EventLog {
+  private jsm: Promise<JetStreamManager> | undefined;
+
   constructor(
     private readonly js: JetStreamClient,
     private readonly log: Logger = silentLogger,
@@ -31,6 +33,31 @@ export class EventLog {
     const checked = JobEventSchema.parse(event);
     const ack = await this.js.publish(NATS_NAMES.eventsSubject(checked.jobId), encoder.encode(JSON.stringify(checked)));
     return ack.seq;
+  }
+
+  /**
+   * The newest event of a job, read directly from the stream (no consumer): it bounds the
+   * replay of a finished job's events and gives /metrics the live throughput. Undefined when
+   * the job has none, or the newest is not a JobEvent.
+   */
+  async last(jobId: string): Promise<SequencedEvent | undefined> {
+    const m = await this.newest(jobId);
+    const parsed = m ? JobEventSchema.safeParse(parseJson(m.data)) : undefined;
+    return m && parsed?.success ? { seq: m.seq, event: parsed.data } : undefined;
+  }
+
+  /** The stream sequence of a job's newest event (0: none). */
+  async lastSeq(jobId: string): Promise<number> {
+    return (await this.newest(jobId))?.seq ?? 0;
+  }
+
+  private async newest(jobId: string) {
+    // A failed lookup is not kept: the next call asks again.
+    this.jsm ??= this.js.jetstreamManager().catch((err: unknown) => {
+      this.jsm = undefined;
+      throw err;
+    });
+    return (await this.jsm).streams.getMessage(NATS_NAMES.eventsStream, { last_by_subj: NATS_NAMES.eventsSubject(jobId) });
   }
 
   /**

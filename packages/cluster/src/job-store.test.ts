@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseJobSpec, type JobEvent } from '@mnist/protocol';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { claim, NATS_NAMES, ownedBy, parseJobSpec, recordEpoch, succeed, unpark, type JobEvent } from '@mnist/protocol';
 import { JobExistsError, JobFinishedError, JobNotFoundError } from '@mnist/core';
 import { startTestBroker, type TestBroker } from '../test/test-broker.js';
 
@@ -37,22 +38,23 @@ describe('JobStore', () => {
   it('compare-and-set: concurrent transitions all apply, none is lost', async () => {
     const { jobs } = broker.cluster;
     await jobs.create(spec, { id: 'job-cas' });
-    // 8 writers each add 1 to epoch; a lost update would leave fewer than 8.
-    await Promise.all(Array.from({ length: 8 }, () => jobs.transition('job-cas', (r) => ({ ...r, epoch: r.epoch + 1 }))));
-    expect((await jobs.get('job-cas'))?.epoch).toBe(8);
-    const untouched = await jobs.transition('job-cas', () => undefined);
+    // 8 unguarded claims each add 1 to the attempt; a lost update would leave fewer than 8.
+    const take = claim({ trainers: ['t'], backend: 'cpu', epoch: 0 });
+    await Promise.all(Array.from({ length: 8 }, () => jobs.transition('job-cas', take)));
+    expect((await jobs.get('job-cas'))?.attempt).toBe(8);
+    const untouched = await jobs.transition('job-cas', succeed(ownedBy(3)));
     expect(untouched.changed).toBe(false);
-    await expect(jobs.transition('missing', (r) => r)).rejects.toBeInstanceOf(JobNotFoundError);
+    await expect(jobs.transition('missing', unpark())).rejects.toBeInstanceOf(JobNotFoundError);
   });
 
   it("a cancel cannot be overwritten by a trainer that decided on the old revision", async () => {
     const { jobs } = broker.cluster;
     await jobs.create(spec, { id: 'job-race' });
-    await jobs.transition('job-race', (r) => ({ ...r, state: 'running', attempt: 1 }));
+    await jobs.transition('job-race', claim({ trainers: ['t'], backend: 'cpu', epoch: 0 }));
     const stale = await jobs.getEntry('job-race');
     await jobs.cancel('job-race');
     // The trainer's decision is re-made on the fresh record: it only succeeds a running job.
-    const result = await jobs.transition('job-race', (r) => (r.state === 'running' ? { ...r, state: 'succeeded' } : undefined));
+    const result = await jobs.transition('job-race', succeed(ownedBy(1)));
     expect(stale?.record.state).toBe('running');
     expect(result.changed).toBe(false);
     expect((await jobs.get('job-race'))?.state).toBe('cancelled');
@@ -62,8 +64,8 @@ describe('JobStore', () => {
   it('publishes a status event for each change of state', async () => {
     const { jobs } = broker.cluster;
     await jobs.create(spec, { id: 'job-ev' });
-    await jobs.transition('job-ev', (r) => ({ ...r, state: 'running', attempt: 1 }));
-    await jobs.transition('job-ev', (r) => ({ ...r, epoch: 1 })); // no status change: no event
+    await jobs.transition('job-ev', claim({ trainers: ['t'], backend: 'cpu', epoch: 0 }));
+    await jobs.transition('job-ev', recordEpoch({ epoch: 1, backend: 'cpu' })); // no status change: no event
     await jobs.cancel('job-ev', 'stop');
     const events = await statusEvents('job-ev', 3);
     expect(events.map((e) => (e.type === 'status' ? `${e.state}/${e.attempt}` : e.type))).toEqual(['queued/0', 'running/1', 'cancelled/1']);
@@ -81,9 +83,25 @@ describe('JobStore', () => {
         if (r.state === 'cancelled') ac.abort();
       }
     })();
-    await jobs.transition('job-w', (r) => ({ ...r, state: 'running', attempt: 1 }));
+    await jobs.transition('job-w', claim({ trainers: ['t'], backend: 'cpu', epoch: 0 }));
     await jobs.cancel('job-w');
     await done;
     expect(seen).toEqual(['queued', 'running', 'cancelled']);
+  });
+
+  it('a watch that ends leaves no consumer on the server (one per job run used to stay 5 minutes)', async () => {
+    const { jobs } = broker.cluster;
+    const jsm = await jetstreamManager(broker.nc);
+    const consumers = async () => (await jsm.streams.info(`KV_${NATS_NAMES.jobsBucket}`)).state.consumer_count;
+    const before = await consumers();
+    for (let i = 0; i < 10; i++) {
+      const id = `job-watch-${i}`;
+      await jobs.create(spec, { id });
+      const ac = new AbortController();
+      for await (const r of jobs.watch({ id, signal: ac.signal })) if (r.state === 'queued') ac.abort();
+      // A watch left early by `break` (a rank that stops) ends the same way.
+      for await (const r of jobs.watch({ id })) if (r.state === 'queued') break;
+    }
+    expect(await consumers()).toBe(before);
   });
 });

@@ -1,8 +1,9 @@
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { KvWatchInclude, type KV, type KvEntry } from '@nats-io/kv';
-import { isFinalState, JobRecordSchema, type JobRecord, type JobSpec } from '@mnist/protocol';
+import { cancel, JobRecordSchema, newJobRecord, type JobRecord, type JobSpec, type JobTransition } from '@mnist/protocol';
 import { CorruptRecordError, JobConflictError, JobExistsError, JobFinishedError, JobNotFoundError } from '@mnist/core';
 import { newJobId } from './job-ids.js';
+import { endKvWatch } from './kv-watch.js';
 
 /** Called after a successful write that changed state, attempt or message (publishes the status event). */
 export type StatusChangeHook = (prev: JobRecord | undefined, next: JobRecord) => Promise<void>;
@@ -15,7 +16,7 @@ export interface JobEntry {
 
 export interface TransitionResult {
   record: JobRecord;
-  /** False when `fn` returned undefined (nothing to do). */
+  /** False when the transition did not apply to the current record (its state, a guard, nothing to change). */
   changed: boolean;
 }
 
@@ -51,9 +52,7 @@ export class JobStore {
    * given. Throws JobExistsError if the id is taken.
    */
   async create(spec: JobSpec, opts: { id?: string; now?: Date; parked?: string } = {}): Promise<JobRecord> {
-    const at = (opts.now ?? new Date()).toISOString();
-    const state = opts.parked === undefined ? { state: 'queued' } : { state: 'parked', message: opts.parked };
-    const record = JobRecordSchema.parse({ id: opts.id ?? newJobId(), spec, ...state, createdAt: at, updatedAt: at, attempt: 0 });
+    const record = newJobRecord(opts.id ?? newJobId(), spec, opts.now ?? new Date(), opts.parked);
     try {
       await this.kv.create(record.id, encoder.encode(JSON.stringify(record)));
     } catch (err) {
@@ -84,15 +83,15 @@ export class JobStore {
   }
 
   /**
-   * Reads the record, lets `fn` decide the next one (undefined: leave it), and writes it
-   * only if nobody wrote in between; otherwise re-reads and asks `fn` again. So `fn`
-   * must be a pure decision on the record it is given.
+   * The executor of the job state graph (see @mnist/protocol's job-transitions): reads the
+   * record, applies the named transition `t` (undefined: it does not apply, leave it), and
+   * writes the result only if nobody wrote in between; otherwise re-reads and applies again.
    */
-  async transition(id: string, fn: (current: JobRecord) => JobRecord | undefined): Promise<TransitionResult> {
+  async transition(id: string, t: JobTransition): Promise<TransitionResult> {
     for (let attempt = 1; attempt <= MAX_CAS_ATTEMPTS; attempt++) {
       const entry = await this.getEntry(id);
       if (!entry) throw new JobNotFoundError(id);
-      const proposed = fn(entry.record);
+      const proposed = t.apply(entry.record, new Date());
       if (!proposed) return { record: entry.record, changed: false };
       const next = JobRecordSchema.parse({ ...proposed, id, updatedAt: new Date().toISOString() });
       try {
@@ -123,10 +122,9 @@ export class JobStore {
 
   /** Moves a job that is not finished to 'cancelled'. Throws JobNotFoundError or JobFinishedError. */
   async cancel(id: string, message = 'cancelled by request'): Promise<JobRecord> {
-    const { record } = await this.transition(id, (r) => {
-      if (isFinalState(r.state)) throw new JobFinishedError(id, r.state);
-      return { ...r, state: 'cancelled', message, finishedAt: new Date().toISOString() };
-    });
+    const { record, changed } = await this.transition(id, cancel(message));
+    // cancel leaves every state but the final ones.
+    if (!changed) throw new JobFinishedError(id, record.state);
     return record;
   }
 
@@ -152,7 +150,7 @@ export class JobStore {
       }
     } finally {
       opts.signal?.removeEventListener('abort', stop);
-      it.stop();
+      await endKvWatch(it);
     }
   }
 }

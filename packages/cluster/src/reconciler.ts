@@ -1,7 +1,18 @@
-import { isFinalState, neededTrainers, parkedReason, type JobRecord } from '@mnist/protocol';
+import {
+  availableTrainers,
+  fail,
+  isFinalState,
+  park,
+  parkedReason,
+  unchangedSince,
+  unpark,
+  unplaceableReason,
+  type JobRecord,
+  type JobTransition,
+} from '@mnist/protocol';
 import type { ClusterView } from './cluster-view.js';
-import type { JobStore } from './job-store.js';
 import { isKeyedJobId } from './job-ids.js';
+import type { JobStore } from './job-store.js';
 import { silentLogger, sleep, type Logger } from '@mnist/core';
 import type { TaskQueue } from './tasks.js';
 
@@ -22,9 +33,6 @@ export interface ReconcilerDeps {
   jobs: JobStore;
   tasks: TaskQueue;
 }
-
-/** Trainers that can take work: live and not draining. */
-export const placeableTrainers = (view: ClusterView, now = Date.now()) => view.trainers(now).filter((t) => t.state !== 'draining').length;
 
 const oldestFirst = (a: JobRecord, b: JobRecord) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id);
 const secondsSince = (iso: string, now: number) => Math.round((now - Date.parse(iso)) / 1000);
@@ -70,7 +78,7 @@ export class Reconciler {
 
   /** One pass over the view. */
   async pass(now = Date.now()): Promise<void> {
-    const live = placeableTrainers(this.deps.view, now);
+    const live = availableTrainers(this.deps.view.trainers(now));
     const entries = this.deps.view.jobEntries().sort((a, b) => oldestFirst(a.record, b.record));
     const open = new Set<string>();
     for (const { record: r, revision } of entries) {
@@ -92,7 +100,7 @@ export class Reconciler {
       if (r.state === 'running') return;
       if (!r.startedAt && this.o.maxWaitMs > 0 && now - Date.parse(r.createdAt) > this.o.maxWaitMs) {
         const why = `not started after ${secondsSince(r.createdAt, now)} s (limit ${Math.round(this.o.maxWaitMs / 1000)} s): ${r.state === 'parked' ? parkedReason(r.spec, live) : (r.message ?? 'no trainer took it')}`;
-        await this.move(r, revision, { state: 'failed', message: why, finishedAt: new Date(now).toISOString() }, 'job.wait_expired');
+        await this.move(r, revision, fail(why, unchangedSince(r)), 'job.wait_expired');
         return;
       }
       if (r.state === 'parked') await this.unpark(r, revision, live);
@@ -101,12 +109,10 @@ export class Reconciler {
   }
 
   private async unpark(r: JobRecord, revision: number, live: number): Promise<void> {
-    if (neededTrainers(r.spec) > live) {
-      const message = parkedReason(r.spec, live);
-      if (r.message !== message) await this.move(r, revision, { message });
-      return;
-    }
-    if (await this.move(r, revision, { state: 'queued', message: undefined }, 'job.unparked')) await this.deps.tasks.publish(r.id, `unpark-${revision}`);
+    const unplaceable = unplaceableReason(r.spec, live);
+    // Still too big: only the reason is brought up to date (park refuses a write that changes nothing).
+    if (unplaceable !== undefined) await this.move(r, revision, park(unplaceable, unchangedSince(r)));
+    else if (await this.move(r, revision, unpark(unchangedSince(r)), 'job.unparked')) await this.deps.tasks.publish(r.id, `unpark-${revision}`);
   }
 
   private async checkTask(r: JobRecord, revision: number, live: number, now: number): Promise<void> {
@@ -115,21 +121,22 @@ export class Reconciler {
       this.taskSeen.set(r.id, revision);
       return;
     }
+    const unplaceable = unplaceableReason(r.spec, live);
     if (r.attempt === 0 && !isKeyedJobId(r.id)) {
       const message = 'the submit timed out before its task was queued; submit it again (an Idempotency-Key makes retries safe)';
-      await this.move(r, revision, { state: 'failed', message, finishedAt: new Date(now).toISOString() }, 'job.orphan_failed');
-    } else if (neededTrainers(r.spec) > live) {
-      await this.move(r, revision, { state: 'parked', trainers: [], message: parkedReason(r.spec, live) }, 'job.orphan_parked');
+      await this.move(r, revision, fail(message, unchangedSince(r)), 'job.orphan_failed');
+    } else if (unplaceable !== undefined) {
+      await this.move(r, revision, park(unplaceable, unchangedSince(r)), 'job.orphan_parked');
     } else {
       await this.deps.tasks.publish(r.id, `orphan-${revision}`);
       this.log.warn('job.orphan_requeued', { jobId: r.id, attempt: r.attempt });
     }
   }
 
-  /** Writes `patch` only if the record is still at `revision`. */
-  private async move(r: JobRecord, revision: number, patch: Partial<JobRecord>, event?: string): Promise<boolean> {
-    const { changed } = await this.deps.jobs.transition(r.id, (cur) => (cur.updatedAt === r.updatedAt && cur.state === r.state ? { ...cur, ...patch } : undefined));
-    if (changed && event) this.log.info(event, { jobId: r.id, revision, ...(patch.message !== undefined && { message: patch.message }) });
+  /** Applies `t` (guarded by unchangedSince(r): only if the record is still as seen at `revision`). */
+  private async move(r: JobRecord, revision: number, t: JobTransition, event?: string): Promise<boolean> {
+    const { changed, record } = await this.deps.jobs.transition(r.id, t);
+    if (changed && event) this.log.info(event, { jobId: r.id, revision, ...(record.message !== undefined && { message: record.message }) });
     return changed;
   }
 }

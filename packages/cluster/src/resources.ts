@@ -14,6 +14,8 @@ export interface ClusterResourceOptions {
   eventsMaxAgeMs?: number;
   /** Revisions kept per job record (for debugging; CAS needs only the last). */
   jobsHistory?: number;
+  /** Servers that keep each stream and bucket (NATS_REPLICAS; at most the cluster's size). */
+  replicas?: number;
 }
 
 export const RESOURCE_DEFAULTS = {
@@ -21,6 +23,7 @@ export const RESOURCE_DEFAULTS = {
   taskAckWaitMs: 30_000,
   eventsMaxAgeMs: 7 * 24 * 3600_000,
   jobsHistory: 10,
+  replicas: 1,
 } as const satisfies Required<ClusterResourceOptions>;
 
 const nanos = (ms: number) => ms * 1_000_000;
@@ -61,6 +64,8 @@ export interface ResourceSettings {
   trainerTtlMs: number;
   taskAckWaitMs: number;
   eventsMaxAgeMs: number;
+  /** The jobs bucket's replica count (every resource is made with the same). */
+  replicas: number;
 }
 
 export interface EnsuredResources {
@@ -84,8 +89,8 @@ export async function ensureClusterResources(nc: NatsConnection, opts: ClusterRe
   const jsm = await jetstreamManager(nc);
 
   const kvm = new Kvm(nc);
-  await kvm.create(NATS_NAMES.jobsBucket, { history: o.jobsHistory, storage: StorageType.File });
-  await kvm.create(NATS_NAMES.trainersBucket, { history: 1, ttl: o.trainerTtlMs, storage: StorageType.File });
+  await kvm.create(NATS_NAMES.jobsBucket, { history: o.jobsHistory, storage: StorageType.File, replicas: o.replicas });
+  await kvm.create(NATS_NAMES.trainersBucket, { history: 1, ttl: o.trainerTtlMs, storage: StorageType.File, replicas: o.replicas });
 
   await ensureStream(
     jsm,
@@ -95,6 +100,7 @@ export async function ensureClusterResources(nc: NatsConnection, opts: ClusterRe
       retention: RetentionPolicy.Workqueue,
       storage: StorageType.File,
       duplicate_window: nanos(120_000),
+      num_replicas: o.replicas,
     },
     // Streams made before tasks had a subject per job.
     { subjects: [NATS_NAMES.tasksWildcard] },
@@ -105,6 +111,7 @@ export async function ensureClusterResources(nc: NatsConnection, opts: ClusterRe
     retention: RetentionPolicy.Limits,
     storage: StorageType.File,
     max_age: nanos(o.eventsMaxAgeMs),
+    num_replicas: o.replicas,
   });
 
   await ensureLogsStream(jsm, o.eventsMaxAgeMs);
@@ -128,10 +135,11 @@ export async function ensureClusterResources(nc: NatsConnection, opts: ClusterRe
     ['trainerTtlMs', 'TRAINER_TTL_MS'],
     ['taskAckWaitMs', 'TASK_ACK_WAIT_MS'],
     ['eventsMaxAgeMs', 'events max age'],
+    ['replicas', 'NATS_REPLICAS'],
   ];
   const differing = asked
     .filter(([k]) => opts[k] !== undefined && opts[k] !== settings[k])
-    .map(([k, name]) => `${name}: this process asked for ${opts[k]} ms, the cluster keeps ${settings[k]} ms`);
+    .map(([k, name]) => (k === 'replicas' ? `${name}: this process asked for ${opts[k]}, the cluster keeps ${settings[k]}` : `${name}: this process asked for ${opts[k]} ms, the cluster keeps ${settings[k]} ms`));
   return { settings, differing };
 }
 
@@ -160,10 +168,11 @@ async function exists(info: () => Promise<unknown>): Promise<boolean> {
 
 export async function readResourceSettings(jsm: JetStreamManager): Promise<ResourceSettings> {
   const ms = (n: number) => Math.round(n / 1e6);
-  const [trainers, events, consumer] = await Promise.all([
+  const [jobs, trainers, events, consumer] = await Promise.all([
+    jsm.streams.info(`KV_${NATS_NAMES.jobsBucket}`),
     jsm.streams.info(`KV_${NATS_NAMES.trainersBucket}`),
     jsm.streams.info(NATS_NAMES.eventsStream),
     jsm.consumers.info(NATS_NAMES.tasksStream, NATS_NAMES.tasksConsumer),
   ]);
-  return { trainerTtlMs: ms(trainers.config.max_age), taskAckWaitMs: ms(consumer.config.ack_wait ?? 0), eventsMaxAgeMs: ms(events.config.max_age) };
+  return { trainerTtlMs: ms(trainers.config.max_age), taskAckWaitMs: ms(consumer.config.ack_wait ?? 0), eventsMaxAgeMs: ms(events.config.max_age), replicas: jobs.config.num_replicas };
 }

@@ -1,7 +1,58 @@
-import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
-import { NATS_NAMES, TaskMessageSchema } from '@mnist/protocol';
+import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
+import { NATS_NAMES, TaskMessageSchema, type TaskMessage } from '@mnist/protocol';
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * A task taken off the work queue. Nobody else gets it while it is held: until `ack` or
+ * `term`, until `nak` puts it back, or until the ack wait passes without `working()`.
+ */
+export interface TaskLease {
+  /** The task; undefined when the message is not a TaskMessage (`term` it). */
+  readonly task: TaskMessage | undefined;
+  /** The message's stream sequence (for logs). */
+  readonly seq: number;
+  /** How many times the queue has handed this task out (1: the first time). */
+  readonly deliveries: number;
+  /** Done with it for good, confirmed by the server (so a retry cannot lose it). */
+  ack(opts: { timeoutMs: number }): Promise<void>;
+  /** Back on the queue: any trainer may take it after `delayMs` (at once without). */
+  nak(delayMs?: number): void;
+  /** Still on it: restarts the ack wait. */
+  working(): void;
+  /** Never hand it out again. */
+  term(reason: string): void;
+}
+
+/** The shared work-queue consumer: one lease at a time. */
+export interface TaskPuller {
+  /** The next task, or undefined when none came within `expiresMs`. */
+  next(expiresMs: number): Promise<TaskLease | undefined>;
+}
+
+function parseTask(data: Uint8Array): TaskMessage | undefined {
+  try {
+    const parsed = TaskMessageSchema.safeParse(JSON.parse(decoder.decode(data)));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function leaseOf(m: JsMsg): TaskLease {
+  return {
+    task: parseTask(m.data),
+    seq: m.seq,
+    deliveries: m.info.deliveryCount,
+    ack: async ({ timeoutMs }) => {
+      await m.ackAck({ timeout: timeoutMs });
+    },
+    nak: (delayMs) => m.nak(delayMs),
+    working: () => m.working(),
+    term: (reason) => m.term(reason),
+  };
+}
 
 /** The work queue: one TaskMessage per job that needs a group; trainers take them one at a time. */
 export class TaskQueue {
@@ -19,6 +70,17 @@ export class TaskQueue {
     const msgID = `task-${jobId}${dedupKey && `-${dedupKey}`}`;
     const ack = await this.js.publish(NATS_NAMES.taskSubject(jobId), encoder.encode(JSON.stringify(task)), { msgID });
     return ack.seq;
+  }
+
+  /** The trainers' side: binds the shared work-queue consumer (made with the resources). */
+  async puller(): Promise<TaskPuller> {
+    const consumer = await this.js.consumers.get(NATS_NAMES.tasksStream, NATS_NAMES.tasksConsumer);
+    return {
+      next: async (expiresMs) => {
+        const m = await consumer.next({ expires: expiresMs });
+        return m ? leaseOf(m) : undefined;
+      },
+    };
   }
 
   /** Whether job X has a task on the queue (waiting, or held by a trainer): one direct read, no consumer. */

@@ -13,13 +13,17 @@ export {
   SyncSchema,
   SYNC_OUTER,
   COLLECTIVE_CHOICES,
+  TRANSPORT_CHOICES,
+  LR_SCALING,
+  ScalingSchema,
+  globalBatchSize,
   JobNameSchema,
   JobTagsSchema,
   JobNoteSchema,
   TAG_KEY,
   MAX_TAGS,
 } from './job-spec.js';
-export type { JobSpec, JobSpecInput, OptimizerSpec, SpecIssue, SyncSpec, LocalSyncSpec, CollectiveChoice } from './job-spec.js';
+export type { JobSpec, JobSpecInput, OptimizerSpec, SpecIssue, SyncSpec, LocalSyncSpec, CollectiveChoice, TransportChoice, ScalingSpec } from './job-spec.js';
 export { artifactKeys, attemptPrefix, checkpointEpoch, jobArtifactCandidates, jobMetricsKeys, jobPrefix } from './layout.js';
 export {
   NATS_NAMES,
@@ -39,6 +43,23 @@ export {
   FinalEvalSchema,
 } from './cluster.js';
 export type { JobState, JobRecord, TaskMessage, TrainerInfo, TrainerState, JobEvent, FinalEval } from './cluster.js';
+export {
+  JOB_TRANSITIONS,
+  availableTrainers,
+  cancel,
+  claim,
+  fail,
+  newJobRecord,
+  ownedBy,
+  park,
+  recordEpoch,
+  requeue,
+  succeed,
+  unchangedSince,
+  unpark,
+  unplaceableReason,
+} from './job-transitions.js';
+export type { ClaimArgs, Guard, JobTransition, TransitionName } from './job-transitions.js';
 export {
   SweepIdSchema,
   SweepRequestSchema,

@@ -77,6 +77,31 @@ export const JobTagsSchema = z
 export const JobNoteSchema = z.string().max(1000);
 
 /**
+ * What carries the gradients between ranks: `tcp`, direct connections between the trainers
+ * (the default's choice); `nats`, through the broker; `auto`, TCP when every rank reaches its
+ * peers within the mesh deadline, otherwise NATS for the whole group (said in the log and events).
+ */
+export const TRANSPORT_CHOICES = ['auto', 'tcp', 'nats'] as const;
+export type TransportChoice = (typeof TRANSPORT_CHOICES)[number];
+
+/**
+ * Weak scaling, as DDP users scale: each replica takes `batchPerReplica` examples a step, so
+ * the global batch is that times the group's size, and the learning rate grows with it
+ * (Goyal et al. 2017, "Accurate, Large Minibatch SGD"): `linear` multiplies it by the number
+ * of replicas, reached by a linear warmup from the spec's rate over `warmupEpochs` epochs;
+ * `none` keeps the spec's rate. The spec's `batchSize` is then not used.
+ */
+export const LR_SCALING = ['linear', 'none'] as const;
+export const ScalingSchema = z
+  .object({
+    batchPerReplica: int(1, 8192),
+    lr: z.enum(LR_SCALING, { error: () => `scaling.lr must be one of ${LR_SCALING.join(', ')}` }).default('linear'),
+    warmupEpochs: z.number().min(0).max(100).default(1),
+  })
+  .strict();
+export type ScalingSpec = z.infer<typeof ScalingSchema>;
+
+/**
  * What to train. The same object is `spec.json` of a local run and the body of
  * `POST /v1/jobs`. `batchSize` is the global batch: N replicas each take batchSize/N.
  */
@@ -97,6 +122,8 @@ export const JobSpecSchema = z
     sweepId: SweepIdSchema.optional(),
     sync: SyncSchema.default('step'),
     collective: z.enum(COLLECTIVE_CHOICES, { error: () => `collective must be one of ${COLLECTIVE_CHOICES.join(', ')}` }).default('auto'),
+    scaling: ScalingSchema.optional(),
+    transport: z.enum(TRANSPORT_CHOICES, { error: () => `transport must be one of ${TRANSPORT_CHOICES.join(', ')}` }).default('auto'),
     name: JobNameSchema.optional(),
     tags: JobTagsSchema.optional(),
     note: JobNoteSchema.optional(),
@@ -112,6 +139,11 @@ export const JobSpecSchema = z
   });
 
 export type JobSpecInput = z.input<typeof JobSpecSchema>;
+
+/** The global batch of a group of `worldSize` replicas: `batchSize`, or `scaling.batchPerReplica` times the replicas. */
+export function globalBatchSize(spec: Pick<JobSpec, 'batchSize' | 'scaling'>, worldSize: number): number {
+  return spec.scaling ? spec.scaling.batchPerReplica * worldSize : spec.batchSize;
+}
 export type JobSpec = z.output<typeof JobSpecSchema>;
 
 export interface SpecIssue {

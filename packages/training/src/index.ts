@@ -9,3 +9,4 @@ export { createReplicaSync, OUTER_STATE_PREFIX } from './replica-sync.js';
 export type { ReplicaSync, NamedTensor } from './replica-sync.js';
 export { runJob } from './run-job.js';
 export type { RunJobOptions, RunJobResult } from './run-job.js';
+export { learningRateSchedule, setLearningRate } from './lr-schedule.js';

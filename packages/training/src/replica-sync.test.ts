@@ -7,31 +7,16 @@ import { artifactKeys, parseMetricsJsonl, type JobSpecInput } from '@mnist/proto
 import { FsStore, getText } from '@mnist/storage';
 import { createInProcessGroup, createOptimizer, evaluate, evaluateSharded, LocalCollective, runEpochs, runJob, TrainingCancelledError, type Collective } from './index.js';
 import { selectBackend } from '@mnist/backends';
-import { mnistSubset, spec } from './test-helpers.js';
+import { mnistSubset, spec, trainGroup } from './test-helpers.js';
 
 let backend: string;
 beforeAll(async () => {
   backend = (await selectBackend('auto')).name;
 }, 60_000);
 
-/** Trains one replica per collective and returns each rank's records and final weights. */
-async function trainGroup(collectives: Collective[], input: JobSpecInput, trainLimit: number, testLimit: number) {
-  const data = await mnistSubset(trainLimit, testLimit);
-  const s = spec(input);
-  return Promise.all(
-    collectives.map(async (collective) => {
-      const model = getModel(s.model).build(s.seed);
-      const records = await runEpochs({ spec: s, data, model, optimizer: createOptimizer(s.optimizer), collective, backend, startEpoch: 1, startStep: 0 });
-      const weights = model.getWeights().flatMap((w) => Array.from(w.dataSync()));
-      model.dispose();
-      return { records, weights };
-    }),
-  );
-}
-
 describe('local SGD (sync: { every: H })', () => {
   it.each(['nesterov', 'average'] as const)('%s: 2 replicas hold identical weights after every epoch, and learn', async (outer) => {
-    const ranks = await trainGroup(createInProcessGroup(2), { model: 'mlp', epochs: 2, batchSize: 16, sync: { every: 8, outer } }, 6000, 1000);
+    const ranks = await trainGroup(backend, createInProcessGroup(2), { model: 'mlp', epochs: 2, batchSize: 16, sync: { every: 8, outer } }, 6000, 1000);
     expect(ranks[1]!.weights).toEqual(ranks[0]!.weights); // exact: every rank does the same arithmetic on the same sum
     const last = ranks[0]!.records.at(-1)!;
     expect(last.testAcc).toBeGreaterThan(0.8); // chance is 0.1; one-trainer step sync reaches ~0.87 here
@@ -39,7 +24,7 @@ describe('local SGD (sync: { every: H })', () => {
   }, 120_000);
 
   it('averages batch-norm statistics too (lenet5-reg replicas stay identical)', async () => {
-    const ranks = await trainGroup(createInProcessGroup(2), { model: 'lenet5-reg', epochs: 1, sync: { every: 4 } }, 640, 200);
+    const ranks = await trainGroup(backend, createInProcessGroup(2), { model: 'lenet5-reg', epochs: 1, sync: { every: 4 } }, 640, 200);
     expect(ranks[1]!.weights).toEqual(ranks[0]!.weights);
   }, 120_000);
 
@@ -47,8 +32,8 @@ describe('local SGD (sync: { every: H })', () => {
     // SGD without momentum: averaging two replicas' one-step updates from the same point is one
     // step on the mean gradient, i.e. exactly what step sync does, up to float rounding.
     const optimizer = { type: 'sgd', lr: 0.05, momentum: 0 } as const;
-    const [local] = await trainGroup(createInProcessGroup(2), { model: 'mlp', epochs: 1, optimizer, sync: { every: 1, outer: 'average' } }, 640, 100);
-    const [exact] = await trainGroup([new LocalCollective()], { model: 'mlp', epochs: 1, optimizer }, 640, 100);
+    const [local] = await trainGroup(backend, createInProcessGroup(2), { model: 'mlp', epochs: 1, optimizer, sync: { every: 1, outer: 'average' } }, 640, 100);
+    const [exact] = await trainGroup(backend, [new LocalCollective()], { model: 'mlp', epochs: 1, optimizer }, 640, 100);
     const maxDiff = Math.max(...local!.weights.map((w, i) => Math.abs(w - exact!.weights[i]!)));
     expect(maxDiff).toBeLessThan(1e-5);
     expect(maxDiff).toBeGreaterThanOrEqual(0);

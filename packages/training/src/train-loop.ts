@@ -1,12 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import type { EpochRecord, JobSpec } from '@mnist/protocol';
+import { globalBatchSize, type EpochRecord, type JobSpec } from '@mnist/protocol';
 import { setDropoutStep } from '@mnist/models';
-import { BatchBuffer, epochBatches, gatherBatch, stepsPerEpoch, type Dataset } from '@mnist/data';
+import { BatchBuffer, epochBatches, gatherBatch, stepsPerEpoch, type Dataset, type PlannedBatch } from '@mnist/data';
 import type { Collective } from './collective.js';
 import { evaluate, evaluateSharded } from './evaluate.js';
 import { countCorrect, crossEntropy } from './loss.js';
-import { createReplicaSync, type LocalStep, type NamedTensor } from './replica-sync.js';
+import { learningRateSchedule, setLearningRate } from './lr-schedule.js';
+import { createReplicaSync, type LocalStep, type NamedTensor, type ReplicaSync } from './replica-sync.js';
 
 export interface StepProgress {
   epoch: number;
@@ -57,126 +58,197 @@ export class TrainingCancelledError extends Error {
 const IMAGE_SHAPE = [28, 28, 1] as const;
 const YIELD_EVERY_MS = 10;
 
+/** What every step and epoch of one run share. */
+interface Run {
+  o: LoopOptions;
+  vars: tf.Variable[];
+  sync: ReplicaSync;
+  /** One buffer for every batch: the batch's tensors are disposed before the next gather
+   * (some backends keep the array they are given instead of copying it). */
+  buffer: BatchBuffer;
+  /** Local SGD records each rank's share of the global mean: progress scales it back up. */
+  progressScale: number;
+  /** Optimizer steps taken so far, over all epochs. */
+  globalStep: number;
+  lastYield: number;
+  /** Weak scaling's learning rate by step (undefined: the spec's, throughout), and the rate set last. */
+  lrAt: ((step: number) => number) | undefined;
+  lr: number;
+}
+
+/** An epoch's training sums, read back once at its end. */
+interface EpochTotals {
+  loss: number;
+  correct: number;
+  globalImages: number;
+  trainSeconds: number;
+}
+
 /**
  * The training loop: for each epoch, for each (sharded) batch: forward + backward on this
  * rank's shard, then the replica sync turns the ranks' gradients into the update (every
  * step, or local SGD with periodic averaging: see spec.sync); then all ranks evaluate
  * their share of the test set and rank 0 hands the epoch record to `onEpoch`.
  */
-export async function runEpochs(o: LoopOptions): Promise<EpochRecord[]> {
-  const { spec, data, model, optimizer, collective } = o;
-  const { rank, worldSize } = collective;
+export async function runEpochs(options: LoopOptions): Promise<EpochRecord[]> {
+  // Weak scaling: the global batch is batchPerReplica times this group's size.
+  const o = { ...options, spec: { ...options.spec, batchSize: globalBatchSize(options.spec, options.collective.worldSize) } };
+  const run = startRun(o, options.spec);
+  const records: EpochRecord[] = [];
+  for (let epoch = o.startEpoch; epoch <= o.spec.epochs; epoch++) {
+    const record = await runEpoch(run, epoch);
+    if (record) records.push(record);
+  }
+  return records;
+}
+
+function startRun(o: LoopOptions, asSubmitted: JobSpec): Run {
+  const { spec, model, optimizer, collective } = o;
+  const lrAt = learningRateSchedule(asSubmitted, collective.worldSize, stepsPerEpoch(o.data.train.count, spec.batchSize));
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const sync = createReplicaSync(spec.sync, { model, vars, optimizer, collective });
   if (o.syncState) sync.restore(o.syncState);
-  const records: EpochRecord[] = [];
-  // One buffer for every batch: the batch's tensors are disposed before the next gather
-  // (some backends keep the array they are given instead of copying it).
-  const buffer = new BatchBuffer(Math.ceil(spec.batchSize / worldSize));
-  // Local SGD records each rank's share of the global mean: progress scales it back up.
-  const progressScale = spec.sync === 'step' ? 1 : worldSize;
-  let lastYield = performance.now();
-  let globalStep = o.startStep;
+  return {
+    o,
+    vars,
+    sync,
+    buffer: new BatchBuffer(Math.ceil(spec.batchSize / collective.worldSize)),
+    progressScale: spec.sync === 'step' ? 1 : collective.worldSize,
+    globalStep: o.startStep,
+    lastYield: performance.now(),
+    lrAt,
+    lr: spec.optimizer.lr,
+  };
+}
 
-  for (let epoch = o.startEpoch; epoch <= spec.epochs; epoch++) {
-    const epochStart = performance.now();
-    const steps = stepsPerEpoch(data.train.count, spec.batchSize);
-    // Running sums stay on the device; they are read once per epoch (and by progress, when asked).
-    let lossSum = tf.scalar(0);
-    let correctSum = tf.scalar(0);
-    let images = 0;
-    let globalImages = 0;
-    let localLoss: number;
-    let localCorrect: number;
-    try {
-      for (const batch of epochBatches({ n: data.train.count, batchSize: spec.batchSize, seed: spec.seed, epoch, rank, worldSize })) {
-        if (o.signal?.aborted) throw new TrainingCancelledError(epoch, batch.step);
-        setDropoutStep(model, globalStep, rank);
-        const count = batch.indices.length;
+/** One epoch: train, sum over the ranks, evaluate; rank 0 records (others return undefined). */
+async function runEpoch(run: Run, epoch: number): Promise<EpochRecord | undefined> {
+  const { o, sync } = run;
+  const { spec, model, data, collective } = o;
+  const epochStart = performance.now();
+  const steps = stepsPerEpoch(data.train.count, spec.batchSize);
 
-        // forward + backward on this rank's shard.
-        let local: LocalStep | undefined;
-        if (count > 0) {
-          const { x, y } = gatherBatch(data.train, batch.indices, buffer);
-          const xs = tf.tensor4d(x, [count, ...IMAGE_SHAPE]);
-          const ys = tf.tensor1d(y, 'int32');
-          let correct: tf.Scalar | undefined;
-          const denominator = sync.lossDenominator(count, batch.globalCount);
-          const { value, grads } = tf.variableGrads(() => {
-            const logits = model.apply(xs, { training: true }) as tf.Tensor2D;
-            correct = tf.keep(countCorrect(logits, ys));
-            return crossEntropy(logits, ys, denominator);
-          }, vars);
-          tf.dispose([xs, ys]);
-          // The record's loss is this rank's share of the global batch mean.
-          const share = denominator / batch.globalCount;
-          const loss = share === 1 ? value : (tf.tidy(() => tf.mul(value, share)) as tf.Scalar);
-          if (loss !== value) value.dispose();
-          local = { grads: vars.map((v) => grads[v.name]!), loss, correct: correct! };
-        }
+  // train: every batch of this rank's shard.
+  const totals = await trainEpoch(run, epoch, steps, epochStart);
+  const [epochLoss, epochCorrect] = await sync.epochTotals(totals.loss, totals.correct);
 
-        // sync + step: the same update on every rank.
-        const { loss, correct } = await sync.step(local, batch.step + 1 === steps);
-        const [nextLoss, nextCorrect] = [tf.add(lossSum, loss), tf.add(correctSum, correct)];
-        tf.dispose([lossSum, correctSum, loss, correct]);
-        lossSum = nextLoss as tf.Scalar;
-        correctSum = nextCorrect as tf.Scalar;
-        images += count;
-        globalImages += batch.globalCount;
-        globalStep++;
+  // evaluate: each rank its share of the test set; rank 0 records.
+  const test =
+    collective.worldSize > 1
+      ? await evaluateSharded(model, data.test, collective, o.evalBatchSize)
+      : evaluate(model, data.test, o.evalBatchSize);
+  if (collective.rank !== 0) return undefined;
+  const record: EpochRecord = {
+    epoch,
+    trainLoss: epochLoss / steps,
+    trainAcc: epochCorrect / totals.globalImages,
+    testLoss: test.loss,
+    testAcc: test.acc,
+    seconds: (performance.now() - epochStart) / 1000,
+    imagesPerSec: totals.globalImages / totals.trainSeconds,
+    backend: o.backend,
+  };
 
-        // log: progress is cheap unless the consumer asks for the loss.
-        if (o.onStep) {
-          const doneSteps = batch.step + 1;
-          const currentLoss = lossSum;
-          o.onStep({
-            epoch,
-            step: doneSteps,
-            steps,
-            images,
-            elapsedSec: (performance.now() - epochStart) / 1000,
-            loss: () => (currentLoss.dataSync()[0]! * progressScale) / doneSteps,
-          });
-        }
-
-        // Steps that do not wait on the network never yield: do it now and then so the process
-        // still serves timers and I/O (abort signals, heartbeats, broker acks) while it trains.
-        // A turn of the event loop costs ~0.1 ms: take one every YIELD_EVERY_MS, not every step.
-        if (performance.now() - lastYield > YIELD_EVERY_MS) {
-          await new Promise<void>((resolve) => setImmediate(resolve));
-          lastYield = performance.now();
-        }
-      }
-      // the epoch's sums: one read-back per epoch.
-      localLoss = lossSum.dataSync()[0]!;
-      localCorrect = correctSum.dataSync()[0]!;
-    } finally {
-      tf.dispose([lossSum, correctSum]);
-    }
-    const trainSeconds = (performance.now() - epochStart) / 1000;
-    const [epochLoss, epochCorrect] = await sync.epochTotals(localLoss, localCorrect);
-
-    // evaluate: each rank its share of the test set; rank 0 records.
-    const test = worldSize > 1 ? await evaluateSharded(model, data.test, collective, o.evalBatchSize) : evaluate(model, data.test, o.evalBatchSize);
-    if (rank === 0) {
-      const record: EpochRecord = {
-        epoch,
-        trainLoss: epochLoss / steps,
-        trainAcc: epochCorrect / globalImages,
-        testLoss: test.loss,
-        testAcc: test.acc,
-        seconds: (performance.now() - epochStart) / 1000,
-        imagesPerSec: globalImages / trainSeconds,
-        backend: o.backend,
-      };
-      records.push(record);
-      const syncState = sync.state();
-      try {
-        await o.onEpoch?.(record, { step: globalStep, syncState });
-      } finally {
-        tf.dispose(syncState.map((n) => n.tensor));
-      }
-    }
+  // checkpoint (through onEpoch) with the replica sync's state beside the optimizer's.
+  const syncState = sync.state();
+  try {
+    await o.onEpoch?.(record, { step: run.globalStep, syncState });
+  } finally {
+    tf.dispose(syncState.map((n) => n.tensor));
   }
-  return records;
+  return record;
+}
+
+/** The epoch's training steps. Running sums stay on the device and are read back once, at the end. */
+async function trainEpoch(run: Run, epoch: number, steps: number, epochStart: number): Promise<EpochTotals> {
+  const { o } = run;
+  const { spec, data, collective } = o;
+  let lossSum = tf.scalar(0);
+  let correctSum = tf.scalar(0);
+  let images = 0;
+  let globalImages = 0;
+  try {
+    const batches = epochBatches({
+      n: data.train.count,
+      batchSize: spec.batchSize,
+      seed: spec.seed,
+      epoch,
+      rank: collective.rank,
+      worldSize: collective.worldSize,
+    });
+    for (const batch of batches) {
+      if (o.signal?.aborted) throw new TrainingCancelledError(epoch, batch.step);
+      setDropoutStep(o.model, run.globalStep, collective.rank);
+
+      // forward + backward on this rank's shard.
+      const local = forwardBackward(run, batch);
+
+      // sync + step: the same update on every rank (at the step's rate, under weak scaling).
+      if (run.lrAt && run.lrAt(run.globalStep) !== run.lr) setLearningRate(o.optimizer, (run.lr = run.lrAt(run.globalStep)));
+      const { loss, correct } = await run.sync.step(local, batch.step + 1 === steps);
+      const [nextLoss, nextCorrect] = [tf.add(lossSum, loss), tf.add(correctSum, correct)];
+      tf.dispose([lossSum, correctSum, loss, correct]);
+      lossSum = nextLoss as tf.Scalar;
+      correctSum = nextCorrect as tf.Scalar;
+      images += batch.indices.length;
+      globalImages += batch.globalCount;
+      run.globalStep++;
+
+      // log: progress is cheap unless the consumer asks for the loss.
+      if (o.onStep) {
+        const doneSteps = batch.step + 1;
+        const currentLoss = lossSum;
+        o.onStep({
+          epoch,
+          step: doneSteps,
+          steps,
+          images,
+          elapsedSec: (performance.now() - epochStart) / 1000,
+          loss: () => (currentLoss.dataSync()[0]! * run.progressScale) / doneSteps,
+        });
+      }
+
+      await yieldNowAndThen(run);
+    }
+    // the epoch's sums: one read-back per epoch.
+    const loss = lossSum.dataSync()[0]!;
+    const correct = correctSum.dataSync()[0]!;
+    return { loss, correct, globalImages, trainSeconds: (performance.now() - epochStart) / 1000 };
+  } finally {
+    tf.dispose([lossSum, correctSum]);
+  }
+}
+
+/** Forward + backward on this rank's part of `batch`: its gradients, loss share and correct count. */
+function forwardBackward(run: Run, batch: PlannedBatch): LocalStep | undefined {
+  const { o, vars, sync } = run;
+  const count = batch.indices.length;
+  if (count === 0) return undefined;
+  const { x, y } = gatherBatch(o.data.train, batch.indices, run.buffer);
+  const xs = tf.tensor4d(x, [count, ...IMAGE_SHAPE]);
+  const ys = tf.tensor1d(y, 'int32');
+  let correct: tf.Scalar | undefined;
+  const denominator = sync.lossDenominator(count, batch.globalCount);
+  const { value, grads } = tf.variableGrads(() => {
+    const logits = o.model.apply(xs, { training: true }) as tf.Tensor2D;
+    correct = tf.keep(countCorrect(logits, ys));
+    return crossEntropy(logits, ys, denominator);
+  }, vars);
+  tf.dispose([xs, ys]);
+  // The record's loss is this rank's share of the global batch mean.
+  const share = denominator / batch.globalCount;
+  const loss = share === 1 ? value : (tf.tidy(() => tf.mul(value, share)) as tf.Scalar);
+  if (loss !== value) value.dispose();
+  return { grads: vars.map((v) => grads[v.name]!), loss, correct: correct! };
+}
+
+/**
+ * Steps that do not wait on the network never yield: do it now and then so the process
+ * still serves timers and I/O (abort signals, heartbeats, broker acks) while it trains.
+ * A turn of the event loop costs ~0.1 ms: take one every YIELD_EVERY_MS, not every step.
+ */
+async function yieldNowAndThen(run: Run): Promise<void> {
+  if (performance.now() - run.lastYield <= YIELD_EVERY_MS) return;
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  run.lastYield = performance.now();
 }

@@ -2,19 +2,21 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { startNatsServer, startS3Server, type NatsServerHandle, type S3ServerHandle } from '@mnist/testing';
+import { startNatsCluster, startNatsServer, startS3Server, type S3ServerHandle } from '@mnist/testing';
 import { forwardFromOwnProcessGroup } from './own-process-group.js';
 import { REPO_ROOT, spawnTrainer, type TrainerProcess } from './spawn-trainer.js';
 import { waitForHealthy } from './wait-healthy.js';
 import { assertPortFree, ClusterStartError, probeNats } from './start-checks.js';
 
-const HELP = `Usage: npm run cluster -- [--trainers N] [--port P] [--data DIR] [--fresh]
+const HELP = `Usage: npm run cluster -- [--trainers N] [--port P] [--data DIR] [--fresh] [--nats-nodes 1|3|5]
 
 Runs a whole cluster on this machine until Ctrl-C, keeping its state in --data (default
 .cluster/ at the repository root, git-ignored): jobs, sweeps, events and logs (the NATS
 JetStream store, DIR/nats) and checkpoints, metrics and reports (the s3rver folder, DIR/s3)
 survive a restart. --fresh wipes DIR first.
-  nats-server -js (store in DIR/nats)  unless NATS_URL is set (it must answer within 3 s)
+  nats-server -js (store in DIR/nats)  unless NATS_URL is set (it must answer within 3 s);
+                                       --nats-nodes 3: a JetStream cluster of 3 with
+                                       NATS_REPLICAS=3 (any one may die; temporary stores)
   s3rver (folder DIR/s3)               unless S3_ENDPOINT is set
   the API (apps/api/src/node.ts)       on 127.0.0.1:--port (default PORT or 8787; HOST=0.0.0.0
                                        to serve other machines, with API_TOKEN set)
@@ -28,7 +30,7 @@ export const DEFAULT_DATA_DIR = join(REPO_ROOT, '.cluster');
 const API_ENTRY = join(REPO_ROOT, 'apps', 'api', 'src', 'node.ts');
 const API_START_MS = 30_000;
 
-let nats: NatsServerHandle | undefined;
+let nats: { url: string; stop(): Promise<void> } | undefined;
 let s3: S3ServerHandle | undefined;
 let api: ChildProcess | undefined;
 const trainers: TrainerProcess[] = [];
@@ -55,6 +57,7 @@ async function main(): Promise<void> {
       port: { type: 'string' },
       data: { type: 'string' },
       fresh: { type: 'boolean' },
+      'nats-nodes': { type: 'string', default: '1' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -81,6 +84,8 @@ async function main(): Promise<void> {
   const count = Number(values.trainers);
   if (!Number.isInteger(count) || count < 0 || count > 64) throw new Error(`--trainers must be a whole number 0..64, got '${values.trainers}'`);
 
+  const natsNodes = Number(values['nats-nodes']);
+  if (![1, 3, 5].includes(natsNodes)) throw new ClusterStartError(`--nats-nodes must be 1, 3 or 5, got '${values['nats-nodes']}'`);
   const port = values.port ?? process.env.PORT ?? '8787';
   if (!/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535) throw new ClusterStartError(`--port must be a port number, got '${port}'`);
   const host = process.env.HOST ?? '127.0.0.1';
@@ -95,8 +100,9 @@ async function main(): Promise<void> {
   // servers: the ones the environment does not name, their state under dataDir.
   const env: Record<string, string> = {};
   if (!process.env.NATS_URL) {
-    nats = await startNatsServer({ storeDir: join(dataDir, 'nats') });
+    nats = natsNodes > 1 ? await startNatsCluster({ nodes: natsNodes }) : await startNatsServer({ storeDir: join(dataDir, 'nats') });
     env.NATS_URL = nats.url;
+    if (natsNodes > 1) env.NATS_REPLICAS = String(natsNodes);
   }
   if (!process.env.S3_ENDPOINT) {
     s3 = await startS3Server({ directory: join(dataDir, 's3') });

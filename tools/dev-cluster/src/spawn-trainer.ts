@@ -55,7 +55,8 @@ export function spawnTrainer(o: SpawnTrainerOptions): TrainerProcess {
   const [cmd, ...args] = [...(o.prefix ?? []), process.execPath, '--import', 'tsx', TRAINER_MAIN];
   const child = spawn(cmd!, args, {
     cwd: REPO_ROOT,
-    env: { ...process.env, ...o.env, TRAINER_ID: o.id },
+    // All on this machine: peers reach each other's data plane over loopback unless told otherwise.
+    env: { DATA_BIND: '127.0.0.1', DATA_ADVERTISE: '127.0.0.1', ...process.env, ...o.env, TRAINER_ID: o.id },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: LogLine[] = [];

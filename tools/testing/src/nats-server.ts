@@ -1,8 +1,11 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, waitForPort } from './ports.js';
+import { freePort } from './ports.js';
+import { assertNatsBinary, endNats, launchNats } from './nats-process.js';
+
+export { NatsServerMissingError } from './nats-process.js';
 
 export interface NatsServerHandle extends AsyncDisposable {
   readonly url: string;
@@ -16,19 +19,6 @@ export interface NatsServerHandle extends AsyncDisposable {
   stop(): Promise<void>;
   /** Stops the server (SIGTERM) and starts it again on the same port and store. */
   restart(downMs?: number): Promise<void>;
-}
-
-export class NatsServerMissingError extends Error {
-  override readonly name = 'NatsServerMissingError';
-}
-
-function assertBinary(bin: string): void {
-  const probe = spawnSync(bin, ['--version'], { encoding: 'utf8' });
-  if (probe.error || probe.status !== 0) {
-    throw new NatsServerMissingError(
-      `'${bin}' is not runnable (${probe.error?.message ?? probe.stderr}). Install nats-server 2.9+ (Debian: apt-get install nats-server) and put it on PATH.`,
-    );
-  }
 }
 
 export interface NatsServerOptions {
@@ -50,7 +40,7 @@ export interface NatsServerOptions {
 export async function startNatsServer(opts: NatsServerOptions = {}): Promise<NatsServerHandle> {
   const host = opts.host ?? '127.0.0.1';
   const bin = opts.bin ?? 'nats-server';
-  assertBinary(bin);
+  assertNatsBinary(bin);
   const port = opts.port ?? (await freePort());
   const wsPort = opts.websocket ? await freePort() : undefined;
   const keepStore = opts.storeDir !== undefined;
@@ -66,24 +56,13 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
   let child: ChildProcess | undefined;
 
   const launch = async () => {
-    child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-    const exited = new Promise<never>((_, reject) =>
-      child!.once('exit', (code) => reject(new Error(`nats-server exited (${code}) during start: ${stderr}`))),
-    );
-    await Promise.race([waitForPort(port, 10_000, host), exited]);
-    if (wsPort !== undefined) await Promise.race([waitForPort(wsPort, 10_000, host), exited]);
+    child = await launchNats(bin, args, host, wsPort === undefined ? [port] : [port, wsPort]);
   };
 
   const stopChild = async () => {
     const c = child;
     child = undefined;
-    if (!c || c.exitCode !== null) return;
-    await new Promise<void>((resolve) => {
-      c.once('exit', () => resolve());
-      c.kill('SIGTERM');
-    });
+    await endNats(c);
   };
 
   await launch();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
-import { startNatsServer, startS3Server } from './index.js';
+import { startNatsCluster, startNatsServer, startS3Server } from './index.js';
 
 const accepts = (port: number) =>
   new Promise<boolean>((resolve) => {
@@ -40,6 +40,20 @@ describe('test servers', () => {
     expect(await upgrades(Number(ws.port))).toMatch(/^HTTP\/1\.1 101/);
     expect(await upgrades(nats.port)).not.toMatch(/^HTTP\/1\.1 101/);
   });
+
+  it('a 3-node nats cluster starts healthy; a killed node starts again on its port and rejoins', async () => {
+    await using nats = await startNatsCluster({ nodes: 3 });
+    expect(nats.url.split(',')).toEqual(nats.nodes.map((n) => n.url));
+    for (const n of nats.nodes) expect(await accepts(n.port)).toBe(true);
+    const jsz = (await (await fetch(`${nats.nodes[0]!.monitorUrl}/jsz`)).json()) as { meta_cluster?: { cluster_size?: number } };
+    expect(jsz.meta_cluster?.cluster_size).toBe(3);
+    await nats.node('n2').kill();
+    expect(nats.node('n2').running()).toBe(false);
+    expect(await accepts(nats.node('n2').port)).toBe(false);
+    await nats.node('n2').start();
+    await nats.waitForHealthy();
+    expect(await accepts(nats.node('n2').port)).toBe(true);
+  }, 60_000);
 
   it('a missing nats-server binary fails with an install hint', async () => {
     await expect(startNatsServer({ bin: 'no-such-nats-server' })).rejects.toThrow(/Install nats-server/);

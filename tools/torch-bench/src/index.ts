@@ -4,7 +4,9 @@ import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), '..', 'torch_bench.py');
+const HERE = join(dirname(fileURLToPath(import.meta.url)), '..');
+const SCRIPT = join(HERE, 'torch_bench.py');
+const DDP_SCRIPT = join(HERE, 'torch_ddp.py');
 
 export interface TorchModelResult {
   trainImagesPerSec: number;
@@ -28,9 +30,20 @@ export const TORCH_MISSING = 'python3-torch not installed (apt-get install pytho
  * (the OpenMP defaults the onednn addon sets when it loads: `onednnDefaultedEnv()`).
  */
 export function runTorchBench(python: string, args: string[], unset: readonly string[] = []): TorchBenchResult {
+  return runScript<TorchBenchResult>(SCRIPT, python, args, unset);
+}
+
+export type TorchDdpResult = { world: number; globalBatch: number; perRankBatch: number; imagesPerSec: number; imagesPerSecByEpoch: number[] } | { error: string };
+
+/** One run of torch_ddp.py (DDP over gloo, one thread per rank): the scaling yardstick of bench:cluster. */
+export function runTorchDdp(python: string, args: string[], unset: readonly string[] = []): TorchDdpResult {
+  return runScript<TorchDdpResult>(DDP_SCRIPT, python, args, unset);
+}
+
+function runScript<T>(script: string, python: string, args: string[], unset: readonly string[]): T | { error: string } {
   const env = { ...process.env };
   for (const name of unset) delete env[name];
-  const r = spawnSync(python, [SCRIPT, ...args], { encoding: 'utf8', env });
-  if (r.status !== 0) return { error: `torch_bench.py failed: ${r.stderr.trim().split('\n').pop()}` };
-  return JSON.parse(r.stdout) as TorchBenchResult;
+  const r = spawnSync(python, [script, ...args], { encoding: 'utf8', env });
+  if (r.status !== 0) return { error: `${script.split('/').pop()} failed: ${r.stderr.trim().split('\n').pop()}` };
+  return JSON.parse(r.stdout) as T;
 }

@@ -89,4 +89,27 @@ describe('GET /v1/jobs/:id/events', () => {
     await new Promise((r) => setTimeout(r, 20));
     expect(cluster.following).toBe(0);
   });
+
+  it('HEAD answers the headers without following (no consumer left behind)', async () => {
+    const { app, cluster, job } = await setup();
+    for (let i = 0; i < 20; i++) {
+      const res = await app.request(`/v1/jobs/${job.id}/events`, { method: 'HEAD' });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('text/event-stream');
+      expect(res.body).toBeNull();
+    }
+    expect((await app.request('/v1/jobs/j-nope/events', { method: 'HEAD' })).status).toBe(404);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(cluster.following).toBe(0);
+  });
+
+  it('releases a stream whose client stopped reading without closing it', async () => {
+    const { app, cluster, job, update } = await setup(50);
+    const res = await app.request(`/v1/jobs/${job.id}/events`);
+    expect(res.status).toBe(200);
+    // Nobody reads the body: events pile up until a write waits for good.
+    for (let i = 0; i < 5; i++) await update({ state: 'running', attempt: 1, message: `m${i}` });
+    await new Promise((r) => setTimeout(r, 400));
+    expect(cluster.following).toBe(0);
+  });
 });

@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
+import { streamSSE, type SSEMessage, type SSEStreamingApi } from 'hono/streaming';
 import { isFinalState, type JobEvent, type JobRecord } from '@mnist/protocol';
 import type { ApiDeps, ApiLogger } from '../deps.js';
 import { HttpError } from '../http-error.js';
@@ -49,6 +49,8 @@ export function eventsRoutes(deps: ApiDeps, o: EventsOptions) {
       bound = await cluster.events.lastSeq(job.id);
       if (bound <= afterSeq) return c.body(null, 204);
     }
+    // HEAD: GET's headers without opening a follow (and a broker consumer) nobody reads.
+    if (c.req.method === 'HEAD') return c.body(null, 200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
 
     return streamSSE(c, async (stream) => {
       const stop = new AbortController();
@@ -57,6 +59,7 @@ export function eventsRoutes(deps: ApiDeps, o: EventsOptions) {
       c.req.raw.signal.addEventListener('abort', abort, { once: true });
       o.shutdown?.addEventListener('abort', abort, { once: true });
       if (o.shutdown?.aborted || c.req.raw.signal.aborted) abort();
+      const stall = stallWatch(stream);
       let sent = afterSeq;
       let finalRecord: JobRecord | undefined;
 
@@ -64,7 +67,14 @@ export function eventsRoutes(deps: ApiDeps, o: EventsOptions) {
       // never comes, this check still ends the stream once the record is final and every
       // event up to the last one is out.
       const tick = async () => {
-        await stream.write(': keep-alive\n\n');
+        // A client that stopped reading without closing (or whose close never reached this
+        // runtime: workerd behind a Durable Object) leaves a write pending: release it.
+        if (stall.stalledFor() >= o.keepAliveMs) {
+          o.log.info('sse.client_stalled', { jobId: job.id, requestId: c.get('requestId') });
+          stream.abort();
+          return;
+        }
+        await stall.write(': keep-alive\n\n');
         if (bound !== undefined) return;
         const r = await cluster.jobs.get(job.id);
         if (!r || !isFinalState(r.state)) return;
@@ -80,7 +90,7 @@ export function eventsRoutes(deps: ApiDeps, o: EventsOptions) {
         let sentFinal = false;
         if (bound === undefined || sent < bound) {
           for await (const { seq, event } of cluster.events.follow(job.id, { afterSeq, signal: stop.signal, untilFinal: true })) {
-            await stream.writeSSE({ id: String(seq), event: event.type, data: JSON.stringify(event) });
+            await stall.writeSSE({ id: String(seq), event: event.type, data: JSON.stringify(event) });
             sent = seq;
             if (event.type === 'status' && isFinalState(event.state)) sentFinal = true;
             if (bound !== undefined && seq >= bound) break;
@@ -90,7 +100,7 @@ export function eventsRoutes(deps: ApiDeps, o: EventsOptions) {
         // an id, so a reconnect still resumes after the last real event.
         if (!sentFinal && (finalRecord || !stop.signal.aborted)) {
           const r = finalRecord ?? (await cluster.jobs.get(job.id));
-          if (r && isFinalState(r.state)) await stream.writeSSE({ event: 'status', data: JSON.stringify(statusOf(r)) });
+          if (r && isFinalState(r.state)) await stall.writeSSE({ event: 'status', data: JSON.stringify(statusOf(r)) });
         }
       } catch (err) {
         if (!stop.signal.aborted) {
@@ -104,6 +114,30 @@ export function eventsRoutes(deps: ApiDeps, o: EventsOptions) {
       }
     });
   });
+}
+
+/**
+ * Writes that remember since when one has been pending. Hono's stream swallows write errors
+ * and a write to a client that does not read waits forever; `stream.abort()` (on a stall)
+ * cancels the body, which settles every pending write.
+ */
+function stallWatch(stream: SSEStreamingApi) {
+  let pending = 0;
+  let since = 0;
+  const track = async (write: Promise<unknown>) => {
+    if (pending++ === 0) since = Date.now();
+    try {
+      await write;
+    } finally {
+      pending--;
+      since = Date.now();
+    }
+  };
+  return {
+    write: (text: string) => track(stream.write(text)),
+    writeSSE: (m: SSEMessage) => track(stream.writeSSE(m)),
+    stalledFor: () => (pending > 0 ? Date.now() - since : 0),
+  };
 }
 
 /** A failure after the response started: tell the client (it may reconnect with Last-Event-ID), no details. */

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { validator } from 'hono/validator';
 import { z } from 'zod';
-import { JOB_STATES, JobSpecSchema, MODEL_NAMES, parkedReason, SweepIdSchema, specIssues, TAG_KEY, type JobRecord, type JobSpec } from '@mnist/protocol';
+import { availableTrainers, JOB_STATES, JobSpecSchema, MODEL_NAMES, parkedReason, parseMetricsJsonl, SweepIdSchema, specIssues, TAG_KEY, unplaceableReason, type EpochRecord, type JobRecord, type JobSpec } from '@mnist/protocol';
 import type { ApiCluster, ApiDeps, ApiLogger } from '../deps.js';
 import { HttpError } from '../http-error.js';
 import { readJobMetricsText } from '../job-metrics.js';
@@ -78,8 +78,8 @@ const admit = (cluster: ApiCluster, spec: JobSpec, o: JobsOptions) => async () =
   const [jobs, trainers] = await Promise.all([cluster.jobs.list(), cluster.trainers.list()]);
   const waiting = jobs.filter((j) => j.state === 'queued' || j.state === 'parked').length;
   if (waiting >= o.maxQueued) throw HttpError.tooMany(`${waiting} jobs are waiting, the most this cluster holds (MAX_QUEUED); try again later`, 30);
-  const live = trainers.filter((t) => t.state !== 'draining').length;
-  return (spec.minReplicas ?? spec.replicas) > live ? { parked: parkedReason(spec, live) } : {};
+  const parked = unplaceableReason(spec, availableTrainers(trainers));
+  return parked === undefined ? {} : { parked };
 };
 
 /** Jobs: submit, list, read, cancel, and the epoch records from S3. */

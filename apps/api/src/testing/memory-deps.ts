@@ -1,6 +1,6 @@
 import { type FollowOptions, type SequencedEvent } from '@mnist/cluster';
 import { IdempotencyKeyReusedError, JobFinishedError, JobNotFoundError } from '@mnist/core';
-import { isFinalState, JobRecordSchema, type JobEvent, type JobRecord, type JobSpec, type LogLine, type LogRecord, type TrainerInfo } from '@mnist/protocol';
+import { cancel, isFinalState, JobRecordSchema, newJobRecord, type JobEvent, type JobRecord, type JobSpec, type LogLine, type LogRecord, type TrainerInfo } from '@mnist/protocol';
 import type { ApiCluster, ApiSubmitOptions, ArtifactReader } from '../deps.js';
 
 /**
@@ -27,9 +27,7 @@ export class MemoryCluster implements ApiCluster {
       return prior;
     }
     const { parked } = (await o.admit?.()) ?? {};
-    const at = new Date().toISOString();
-    const state = parked === undefined ? { state: 'queued' } : { state: 'parked', message: parked };
-    const record = JobRecordSchema.parse({ id: `j-test-${++this.n}`, spec, ...state, createdAt: at, updatedAt: at, attempt: 0 });
+    const record = newJobRecord(`j-test-${++this.n}`, spec, new Date(), parked);
     if (o.idempotencyKey !== undefined) this.keys.set(o.idempotencyKey, record.id);
     this.records.set(record.id, record);
     this.status(record);
@@ -60,8 +58,10 @@ export class MemoryCluster implements ApiCluster {
     cancel: async (id: string, message = 'cancelled by request') => {
       const r = this.records.get(id);
       if (!r) throw new JobNotFoundError(id);
-      if (isFinalState(r.state)) throw new JobFinishedError(id, r.state);
-      const next = { ...r, state: 'cancelled' as const, message, updatedAt: new Date().toISOString() };
+      const now = new Date();
+      const cancelled = cancel(message).apply(r, now);
+      if (!cancelled) throw new JobFinishedError(id, r.state);
+      const next = { ...cancelled, updatedAt: now.toISOString() };
       this.put(next);
       return next;
     },

@@ -43,3 +43,22 @@ export class CollectiveProtocolError extends CollectiveError {
     super(message, true);
   }
 }
+
+/** A peer's connection closed or broke mid-job (its process died, its host went away): the round fails at once. */
+export class CollectivePeerLostError extends CollectiveError {
+  override readonly name = 'CollectivePeerLostError';
+  constructor(
+    readonly peerRank: number,
+    detail: string,
+  ) {
+    super(`lost rank ${peerRank}: ${detail}`, false);
+  }
+}
+
+/** The direct connections between the ranks did not form (unreachable address, refused, too slow). */
+export class MeshError extends CollectiveError {
+  override readonly name = 'MeshError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, false, options);
+  }
+}

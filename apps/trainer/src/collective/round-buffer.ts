@@ -12,15 +12,22 @@ const key = (phase: Phase, rank: number) => phase * 0x10000 + rank;
 /**
  * The parts peers sent, by round, as chunks arrive (possibly early, possibly twice).
  * Holds the current round and the next one only: a peer can be at most one round ahead.
+ * The float buffers are reused by round parity (round r's buffers serve round r + 2, when
+ * nothing reads r any more), so a steady run of same-sized rounds allocates nothing.
  */
 export class RoundBuffer {
   private readonly rounds = new Map<number, Map<number, Part>>();
+  private readonly spare = [new Map<number, Float32Array>(), new Map<number, Float32Array>()];
 
   constructor(private readonly worldSize: number) {}
 
-  /** This rank starts `round`: older rounds are dropped. */
+  /** This rank starts `round`: older rounds are dropped, their buffers kept for reuse. */
   enter(round: number): void {
-    for (const r of this.rounds.keys()) if (r < round) this.rounds.delete(r);
+    for (const [r, parts] of this.rounds) {
+      if (r >= round) continue;
+      for (const [k, part] of parts) this.spare[r & 1]!.set(k, part.values);
+      this.rounds.delete(r);
+    }
   }
 
   /**
@@ -38,8 +45,9 @@ export class RoundBuffer {
     }
     let parts = this.rounds.get(c.round);
     if (!parts) this.rounds.set(c.round, (parts = new Map()));
-    let part = parts.get(key(c.phase, c.rank));
-    if (!part) parts.set(key(c.phase, c.rank), (part = { values: new Float32Array(c.total), chunksSeen: new Set(), chunks: c.chunks }));
+    const k = key(c.phase, c.rank);
+    let part = parts.get(k);
+    if (!part) parts.set(k, (part = { values: this.bufferFor(c.round, k, c.total), chunksSeen: new Set(), chunks: c.chunks }));
     if (part.chunks !== c.chunks) throw new CollectiveProtocolError(`rank ${c.rank} round ${c.round}: chunks disagree about the part's size`);
     if (part.chunksSeen.has(c.chunk)) return false;
     placeChunk(part.values, c);
@@ -51,5 +59,12 @@ export class RoundBuffer {
   get(round: number, phase: Phase, rank: number): Float32Array | undefined {
     const part = this.rounds.get(round)?.get(key(phase, rank));
     return part && part.chunksSeen.size === part.chunks ? part.values : undefined;
+  }
+
+  private bufferFor(round: number, k: number, length: number): Float32Array {
+    const spare = this.spare[round & 1]!;
+    const reused = spare.get(k);
+    spare.delete(k);
+    return reused?.length === length ? reused : new Float32Array(length);
   }
 }

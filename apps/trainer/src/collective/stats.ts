@@ -1,5 +1,8 @@
 import { PHASE, type ChunkHeader } from './wire.js';
 
+/** Milliseconds on this process's clock, sub-millisecond: send times ride in every chunk header. */
+export const clock = (): number => performance.timeOrigin + performance.now();
+
 /**
  * Where an all-reduce round's time goes, as means per round since the last `take()`:
  *   roundMs  the whole call (publish, wait, sum);

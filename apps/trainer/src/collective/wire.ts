@@ -38,6 +38,22 @@ export interface DecodedChunk extends ChunkHeader {
 
 export type PartHeader = Omit<ChunkHeader, 'chunk' | 'chunks' | 'total' | 'offset'>;
 
+/** Writes a chunk's 32-byte header at the start of `target`. */
+export function encodeHeader(target: Uint8Array, h: ChunkHeader): void {
+  const view = new DataView(target.buffer, target.byteOffset, HEADER_BYTES);
+  view.setUint32(0, h.round, true);
+  view.setUint16(4, h.rank, true);
+  view.setUint16(6, h.slice, true);
+  view.setUint16(8, h.chunk, true);
+  view.setUint16(10, h.chunks, true);
+  view.setUint16(12, WIRE_VERSION, true);
+  view.setUint8(14, h.phase);
+  view.setUint8(15, 0);
+  view.setUint32(16, h.total, true);
+  view.setUint32(20, h.offset, true);
+  view.setFloat64(24, h.sentAt, true);
+}
+
 /** Splits one part into messages of at most `maxFloats` values each. */
 export function encodeChunks(h: PartHeader, values: Float32Array, maxFloats: number): Uint8Array[] {
   const chunks = Math.max(1, Math.ceil(values.length / maxFloats));
@@ -46,17 +62,7 @@ export function encodeChunks(h: PartHeader, values: Float32Array, maxFloats: num
     const offset = chunk * maxFloats;
     const n = Math.min(maxFloats, values.length - offset);
     const msg = new Uint8Array(HEADER_BYTES + n * 4);
-    const view = new DataView(msg.buffer);
-    view.setUint32(0, h.round, true);
-    view.setUint16(4, h.rank, true);
-    view.setUint16(6, h.slice, true);
-    view.setUint16(8, chunk, true);
-    view.setUint16(10, chunks, true);
-    view.setUint16(12, WIRE_VERSION, true);
-    view.setUint8(14, h.phase);
-    view.setUint32(16, values.length, true);
-    view.setUint32(20, offset, true);
-    view.setFloat64(24, h.sentAt, true);
+    encodeHeader(msg, { ...h, chunk, chunks, total: values.length, offset });
     msg.set(new Uint8Array(values.buffer, values.byteOffset + offset * 4, n * 4), HEADER_BYTES);
     out.push(msg);
   }

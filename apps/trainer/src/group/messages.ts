@@ -17,7 +17,11 @@ export const RecruitSchema = z.object({
 });
 export type Recruit = z.infer<typeof RecruitSchema>;
 
-export const OfferSchema = z.object({ trainerId: TrainerIdSchema, backend: z.string(), host: z.string() });
+/** Where a trainer's data listener takes its peers' connections (DATA_ADVERTISE, its port). */
+export const DataEndpointSchema = z.object({ host: z.string().min(1).max(255), port: z.number().int().min(1).max(65_535) });
+
+/** `data` is absent from trainers that cannot take direct connections (older versions): the group then uses NATS. */
+export const OfferSchema = z.object({ trainerId: TrainerIdSchema, backend: z.string(), host: z.string(), data: DataEndpointSchema.optional() });
 export type Offer = z.infer<typeof OfferSchema>;
 
 /** Everything a rank needs to start: it reads nothing else before training. */
@@ -31,6 +35,10 @@ export const AssignmentSchema = z.object({
   spec: JobSpecSchema,
   /** Epoch of the checkpoint every rank must resume from (0: fresh start). */
   resumeEpoch: z.number().int().min(0),
+  /** Every member's data endpoint in rank order, when all advertised one; otherwise gradients go through NATS. */
+  endpoints: z.array(DataEndpointSchema).optional(),
+  /** Names this attempt on the data plane: a dialer must present it (a stale attempt or a stranger cannot join). */
+  secret: z.string().min(16).max(128).optional(),
 });
 export type Assignment = z.infer<typeof AssignmentSchema>;
 

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { createInbox } from '@nats-io/transport-node';
 import { within } from '@mnist/core';
 import { NATS_NAMES } from '@mnist/protocol';
 import type { TrainerContext } from '../context.js';
@@ -19,21 +18,20 @@ export interface Recruitment {
 export async function recruit(ctx: TrainerContext, jobId: string, want: number): Promise<Recruitment> {
   const token = randomBytes(8).toString('hex');
   if (want <= 0) return { token, peers: [] };
-  const inbox = createInbox();
+  const { bus } = ctx.cluster;
+  const inbox = bus.inbox();
   const offers: Offer[] = [];
   let closed = false;
   let enough: () => void = () => undefined;
   const full = new Promise<void>((resolve) => (enough = resolve));
-  const sub = ctx.nc.subscribe(inbox, {
-    callback: (err, msg) => {
-      const offer = err ? undefined : decodeJson(OfferSchema, msg.data);
-      if (!offer) return;
-      if (closed || offers.length >= want) return release(ctx, offer.trainerId, token);
-      offers.push(offer);
-      if (offers.length >= want) enough();
-    },
+  const sub = bus.subscribe(inbox, (msg) => {
+    const offer = decodeJson(OfferSchema, msg.data);
+    if (!offer) return;
+    if (closed || offers.length >= want) return release(ctx, offer.trainerId, token);
+    offers.push(offer);
+    if (offers.length >= want) enough();
   });
-  ctx.nc.publish(NATS_NAMES.recruitSubject, encodeJson({ type: 'recruit', jobId, coordinator: ctx.id, token, backend: ctx.backend }), { reply: inbox });
+  bus.publish(NATS_NAMES.recruitSubject, encodeJson({ type: 'recruit', jobId, coordinator: ctx.id, token, backend: ctx.backend }), { reply: inbox });
   await within(full, ctx.config.recruitWindowMs, undefined);
   closed = true;
   // Late offers still get released until their reservations would have expired anyway.
@@ -43,13 +41,13 @@ export async function recruit(ctx: TrainerContext, jobId: string, want: number):
 }
 
 export function release(ctx: TrainerContext, trainerId: string, token: string): void {
-  ctx.nc.publish(NATS_NAMES.trainerInbox(trainerId), encodeJson({ type: 'release', token }));
+  ctx.cluster.bus.publish(NATS_NAMES.trainerInbox(trainerId), encodeJson({ type: 'release', token }));
 }
 
 /** Hands a reserved peer its rank. Resolves with why not when it did not accept (gone, expired). */
 export async function confirm(ctx: TrainerContext, trainerId: string, token: string, assignment: Assignment): Promise<string | undefined> {
   try {
-    const reply = await ctx.nc.request(NATS_NAMES.trainerInbox(trainerId), encodeJson({ type: 'confirm', token, assignment }), { timeout: 5_000 });
+    const reply = await ctx.cluster.bus.request(NATS_NAMES.trainerInbox(trainerId), encodeJson({ type: 'confirm', token, assignment }), { timeout: 5_000 });
     const parsed = decodeJson(ConfirmReplySchema, reply.data);
     if (!parsed) return 'malformed confirm reply';
     return parsed.ok ? undefined : parsed.reason;
@@ -61,7 +59,7 @@ export async function confirm(ctx: TrainerContext, trainerId: string, token: str
 /** What a trainer says it is doing, or undefined when it does not answer (dead, partitioned). */
 export async function askStatus(ctx: TrainerContext, trainerId: string): Promise<StatusReply | undefined> {
   try {
-    const reply = await ctx.nc.request(NATS_NAMES.trainerInbox(trainerId), encodeJson({ type: 'status' }), { timeout: 2_000 });
+    const reply = await ctx.cluster.bus.request(NATS_NAMES.trainerInbox(trainerId), encodeJson({ type: 'status' }), { timeout: 2_000 });
     return decodeJson(StatusReplySchema, reply.data);
   } catch {
     return undefined;

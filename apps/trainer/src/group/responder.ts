@@ -1,4 +1,4 @@
-import type { Msg, Subscription } from '@nats-io/transport-node';
+import type { BusMessage, BusSubscription } from '@mnist/cluster';
 import { NATS_NAMES } from '@mnist/protocol';
 import type { TrainerContext } from '../context.js';
 import { openRank, type RankHandle } from '../run/rank.js';
@@ -13,39 +13,36 @@ import { decodeJson, encodeJson, InboxMessageSchema, RecruitSchema, type Assignm
  * few seconds), accept the confirm that names our reservation and run the assigned rank,
  * drop the reservation on release or expiry, and answer status queries.
  */
-export function startResponder(ctx: TrainerContext): Subscription[] {
+export function startResponder(ctx: TrainerContext): BusSubscription[] {
   const { state, log } = ctx;
-  const recruitSub = ctx.nc.subscribe(NATS_NAMES.recruitSubject, {
-    callback: (err, msg) => {
-      const req = err ? undefined : decodeJson(RecruitSchema, msg.data);
-      if (!req || !state.isIdle() || req.coordinator === ctx.id) return;
-      const timer = setTimeout(() => {
-        const a = state.activity;
-        if (a.kind === 'reserved' && a.token === req.token) {
-          log.info('reservation.expired', { jobId: req.jobId, coordinator: req.coordinator });
-          state.toIdle();
-        }
-      }, ctx.config.reservationMs);
-      state.set({ kind: 'reserved', token: req.token, coordinator: req.coordinator, jobId: req.jobId, timer });
-      msg.respond(encodeJson({ trainerId: ctx.id, backend: ctx.backend, host: ctx.host }));
-    },
-  });
-  const inboxSub = ctx.nc.subscribe(NATS_NAMES.trainerInbox(ctx.id), {
-    callback: (err, msg) => {
-      const m = err ? undefined : decodeJson(InboxMessageSchema, msg.data);
-      if (!m) return;
+  const { bus } = ctx.cluster;
+  const recruitSub = bus.subscribe(NATS_NAMES.recruitSubject, (msg) => {
+    const req = decodeJson(RecruitSchema, msg.data);
+    if (!req || !state.isIdle() || req.coordinator === ctx.id) return;
+    const timer = setTimeout(() => {
       const a = state.activity;
-      if (m.type === 'status') msg.respond(encodeJson(statusOf(ctx)));
-      else if (m.type === 'release') {
-        if (a.kind === 'reserved' && a.token === m.token) state.toIdle();
-      } else if (a.kind !== 'reserved' || a.token !== m.token) {
-        msg.respond(encodeJson({ ok: false, reason: `trainer ${ctx.id} holds no reservation ${m.token} (${a.kind})` }));
-      } else {
-        // runPeer handles its own failures; this catches one thrown while handling them
-        // (a reply on a closed connection), which would otherwise be an unhandled rejection.
-        runPeer(ctx, m.assignment, msg).catch((e: unknown) => ctx.log.error('rank.crashed', { jobId: m.assignment.jobId, error: e }));
+      if (a.kind === 'reserved' && a.token === req.token) {
+        log.info('reservation.expired', { jobId: req.jobId, coordinator: req.coordinator });
+        state.toIdle();
       }
-    },
+    }, ctx.config.reservationMs);
+    state.set({ kind: 'reserved', token: req.token, coordinator: req.coordinator, jobId: req.jobId, timer });
+    msg.respond(encodeJson({ trainerId: ctx.id, backend: ctx.backend, host: ctx.host, data: ctx.dataListener.endpoint }));
+  });
+  const inboxSub = bus.subscribe(NATS_NAMES.trainerInbox(ctx.id), (msg) => {
+    const m = decodeJson(InboxMessageSchema, msg.data);
+    if (!m) return;
+    const a = state.activity;
+    if (m.type === 'status') msg.respond(encodeJson(statusOf(ctx)));
+    else if (m.type === 'release') {
+      if (a.kind === 'reserved' && a.token === m.token) state.toIdle();
+    } else if (a.kind !== 'reserved' || a.token !== m.token) {
+      msg.respond(encodeJson({ ok: false, reason: `trainer ${ctx.id} holds no reservation ${m.token} (${a.kind})` }));
+    } else {
+      // runPeer handles its own failures; this catches one thrown while handling them
+      // (a reply on a closed connection), which would otherwise be an unhandled rejection.
+      runPeer(ctx, m.assignment, msg).catch((e: unknown) => ctx.log.error('rank.crashed', { jobId: m.assignment.jobId, error: e }));
+    }
   });
   return [recruitSub, inboxSub];
 }
@@ -57,7 +54,7 @@ function statusOf(ctx: TrainerContext): StatusReply {
   return { trainerId: ctx.id, state: ctx.state.isDraining ? 'draining' : 'idle' };
 }
 
-async function runPeer(ctx: TrainerContext, a: Assignment, confirmMsg: Msg): Promise<void> {
+async function runPeer(ctx: TrainerContext, a: Assignment, confirmMsg: BusMessage): Promise<void> {
   const log = ctx.log.child({ jobId: a.jobId, attempt: a.attempt, rank: a.rank });
   let handle: RankHandle | undefined;
   let earlyStop: RankStoppedError | undefined;

@@ -1,10 +1,22 @@
-import type { JsMsg } from '@nats-io/jetstream';
-import { isFinalState, jobPrefix, neededTrainers, parkedReason, TaskMessageSchema, type JobRecord, type JobSpec } from '@mnist/protocol';
-import { withNatsRetry } from '@mnist/cluster';
+import { randomBytes } from 'node:crypto';
+import {
+  availableTrainers,
+  claim as claimJob,
+  isFinalState,
+  jobPrefix,
+  ownedBy,
+  park,
+  requeue,
+  unplaceableReason,
+  type JobRecord,
+  type JobSpec,
+} from '@mnist/protocol';
+import { withNatsRetry, type TaskLease } from '@mnist/cluster';
 import { type Logger } from '@mnist/core';
 import type { TrainerContext } from '../context.js';
-import { askStatus, confirm, recruit, release } from '../group/recruiter.js';
-import { decodeJson, type Assignment } from '../group/messages.js';
+import { askStatus, confirm, recruit, release, type Recruitment } from '../group/recruiter.js';
+import type { DataEndpoint } from '../collective/tcp/data-listener.js';
+import type { Assignment } from '../group/messages.js';
 import { RankStoppedError } from '../state.js';
 import { resumePoint } from '../storage/attempt-lineage.js';
 import { classify, describeError } from './outcome.js';
@@ -20,14 +32,14 @@ const MAX_WAIT_DELAY_MS = 15_000;
  * the job's next attempt. It holds the task (in-progress acks) for as long as it works on
  * it, so the queue gives the task to someone else only if this process dies or stalls.
  */
-export async function coordinateTask(ctx: TrainerContext, msg: JsMsg): Promise<void> {
-  const task = decodeJson(TaskMessageSchema, msg.data);
+export async function coordinateTask(ctx: TrainerContext, msg: TaskLease): Promise<void> {
+  const { task } = msg;
   if (!task) {
     ctx.log.error('task.malformed', { seq: msg.seq });
     return msg.term('malformed task message');
   }
   const log = ctx.log.child({ jobId: task.jobId });
-  if (msg.info.deliveryCount > 1) log.info('task.redelivered', { deliveries: msg.info.deliveryCount });
+  if (msg.deliveries > 1) log.info('task.redelivered', { deliveries: msg.deliveries });
   const stop = new AbortController();
   let rank: RankHandle | undefined;
   ctx.state.set({ kind: 'busy', jobId: task.jobId, rank: 0, stop: (r) => (stop.abort(r), rank?.stop(r)) });
@@ -39,89 +51,145 @@ export async function coordinateTask(ctx: TrainerContext, msg: JsMsg): Promise<v
   }
 }
 
-async function coordinate(ctx: TrainerContext, msg: JsMsg, jobId: string, log: Logger, stopped: AbortSignal, setRank: (h: RankHandle) => void) {
+/** What the phases of one coordination share. */
+interface Coordination {
+  ctx: TrainerContext;
+  msg: TaskLease;
+  jobId: string;
+  log: Logger;
+  stopped: AbortSignal;
+}
+
+async function coordinate(ctx: TrainerContext, msg: TaskLease, jobId: string, log: Logger, stopped: AbortSignal, setRank: (h: RankHandle) => void) {
+  const c: Coordination = { ctx, msg, jobId, log, stopped };
+  const rec = await readJob(c);
+  if (!rec) return;
+  const resumeEpoch = await findResumeEpoch(c, rec);
+  if (resumeEpoch === undefined) return;
+  const recruits = await recruitPeers(c, rec);
+  if (!recruits) return;
+  const members = [ctx.id, ...recruits.peers.map((p) => p.trainerId)];
+  const attempt = await claim(c, rec, members, resumeEpoch, recruits);
+  if (attempt === undefined) return;
+  const dataPlane = dataPlaneOf(ctx, recruits);
+  const assignment = (rank: number): Assignment => ({ jobId, attempt, rank, worldSize: members.length, members, spec: rec.spec, resumeEpoch, ...dataPlane });
+  const handle = await formGroup(c, assignment, recruits, setRank);
+  if (!handle) return;
+  await trainAndSettle(c, attempt, handle);
+}
+
+/** Every member's data endpoint in rank order and a fresh secret for the attempt; none when a peer advertised no endpoint. */
+function dataPlaneOf(ctx: TrainerContext, { peers }: Recruitment): Pick<Assignment, 'endpoints' | 'secret'> {
+  const endpoints = [ctx.dataListener.endpoint, ...peers.map((p) => p.data)];
+  if (peers.length === 0 || endpoints.some((e) => e === undefined)) return {};
+  return { endpoints: endpoints as DataEndpoint[], secret: randomBytes(16).toString('hex') };
+}
+
+/** read + validate: the job's record, if this task should go on (otherwise the task is settled here). */
+async function readJob({ ctx, msg, jobId, log }: Coordination): Promise<JobRecord | undefined> {
   const entry = await withNatsRetry(() => ctx.cluster.jobs.getEntry(jobId), { what: 'read job', maxMs: 60_000, log });
   if (!entry) {
     log.warn('task.orphan');
-    return msg.term('no job record');
+    msg.term('no job record');
+    return undefined;
   }
   const rec = entry.record;
   if (isFinalState(rec.state) || rec.state === 'parked') {
     // A parked job has no task: the API's reconciler enqueues a new one when it can be placed.
     log.info('task.dropped', { state: rec.state });
-    return ackTask(msg, log);
+    await ackTask(msg, log);
+    return undefined;
   }
   if (rec.state === 'running' && (await holderIsAlive(ctx, rec))) {
     // The queue redelivered while the holder was slow (a long evaluation); it still owns the task.
-    return log.info('task.duplicate_delivery', { holder: rec.trainers[0], attempt: rec.attempt });
+    log.info('task.duplicate_delivery', { holder: rec.trainers[0], attempt: rec.attempt });
+    return undefined;
   }
   if (rec.attempt >= ctx.config.maxAttempts) {
     await markFailed(ctx, jobId, rec.attempt, `gave up after ${rec.attempt} attempts${rec.message ? `; last: ${rec.message}` : ''}`, log);
-    return ackTask(msg, log);
+    await ackTask(msg, log);
+    return undefined;
   }
+  return rec;
+}
 
-  // resume point: the newest checkpoint the record confirmed (S3 down past all retries fails the job).
-  let resumeEpoch: number;
+/** resume point: the newest checkpoint the record confirmed (S3 down past all retries fails the job). */
+async function findResumeEpoch({ ctx, msg, jobId, log }: Coordination, rec: JobRecord): Promise<number | undefined> {
   try {
-    resumeEpoch = (await resumePoint(ctx.store.scope(jobPrefix(jobId)), rec.attempt, rec.epoch))?.epoch ?? 0;
+    return (await resumePoint(ctx.store.scope(jobPrefix(jobId)), rec.attempt, rec.epoch))?.epoch ?? 0;
   } catch (err) {
     await markFailed(ctx, jobId, rec.attempt, `storage: ${describeError(err)}`, log);
-    return ackTask(msg, log);
+    await ackTask(msg, log);
+    return undefined;
   }
+}
 
-  // recruit: reservations of idle peers, never held while waiting.
+/** recruit: reservations of idle peers, never held while waiting. Too few: park or requeue the job. */
+async function recruitPeers(c: Coordination, rec: JobRecord): Promise<Recruitment | undefined> {
+  const { ctx, msg, jobId, log, stopped } = c;
   const { spec } = rec;
   const want = spec.replicas - 1;
   const min = (spec.minReplicas ?? spec.replicas) - 1;
   const { token, peers: offered } = await recruit(ctx, jobId, want);
   const peers = offered.slice(0, want);
-  if (stopped.aborted || peers.length < min) {
-    for (const p of offered) release(ctx, p.trainerId, token);
-    if (stopped.aborted) return requeueTask(msg, 0);
-    if (await parkIfUnplaceable(ctx, jobId, rec.attempt, spec, log)) return ackTask(msg, log);
-    const message = `waiting for trainers: needs ${spec.replicas}${min < want ? ` (at least ${min + 1})` : ''}, found ${peers.length + 1} free`;
-    await writeRecord(ctx, jobId, (r) => (r.attempt === rec.attempt && !isFinalState(r.state) && (r.state !== 'queued' || r.message !== message) ? { ...r, state: 'queued', trainers: [], message } : undefined), log, 'mark waiting');
-    // Back off while it keeps waiting, so an oversized job costs the fleet little.
-    const delay = Math.min(ctx.config.requeueDelayMs * 1.5 ** Math.min(msg.info.deliveryCount - 1, 20), MAX_WAIT_DELAY_MS);
-    log.info('job.waiting', { replicas: spec.replicas, minReplicas: min + 1, found: peers.length + 1, retryInMs: Math.round(delay) });
-    return requeueTask(msg, delay);
+  if (!stopped.aborted && peers.length >= min) return { token, peers };
+  for (const p of offered) release(ctx, p.trainerId, token);
+  if (stopped.aborted) {
+    requeueTask(msg, 0);
+    return undefined;
   }
-
-  // claim: the next attempt, only if nobody else claimed or finished the job meanwhile.
-  const members = [ctx.id, ...peers.map((p) => p.trainerId)];
-  const claim = await writeRecord(
-    ctx,
-    jobId,
-    (r) =>
-      r.attempt === rec.attempt && !isFinalState(r.state)
-        ? { ...r, state: 'running', attempt: r.attempt + 1, trainers: members, backend: ctx.backend, message: undefined, epoch: resumeEpoch, startedAt: r.startedAt ?? new Date().toISOString() }
-        : undefined,
-    log,
-    'claim',
-  );
-  if (!claim.changed) {
-    for (const p of peers) release(ctx, p.trainerId, token);
-    log.info('task.claim_lost', { state: claim.record.state, attempt: claim.record.attempt });
-    return isFinalState(claim.record.state) ? ackTask(msg, log) : undefined;
+  if (await parkIfUnplaceable(ctx, jobId, rec.attempt, spec, log)) {
+    await ackTask(msg, log);
+    return undefined;
   }
-  const attempt = claim.record.attempt;
-  const assignment = (rank: number): Assignment => ({ jobId, attempt, rank, worldSize: members.length, members, spec, resumeEpoch });
+  const message = `waiting for trainers: needs ${spec.replicas}${min < want ? ` (at least ${min + 1})` : ''}, found ${peers.length + 1} free`;
+  await writeRecord(ctx, jobId, requeue(message, ownedBy(rec.attempt)), log, 'mark waiting');
+  // Back off while it keeps waiting, so an oversized job costs the fleet little.
+  const delay = Math.min(ctx.config.requeueDelayMs * 1.5 ** Math.min(msg.deliveries - 1, 20), MAX_WAIT_DELAY_MS);
+  log.info('job.waiting', { replicas: spec.replicas, minReplicas: min + 1, found: peers.length + 1, retryInMs: Math.round(delay) });
+  requeueTask(msg, delay);
+  return undefined;
+}
 
-  // form the group: our rank listens first, then each peer opens its rank and accepts.
+/** claim: the next attempt, only if nobody else claimed or finished the job meanwhile. Returns its number. */
+async function claim(c: Coordination, rec: JobRecord, members: string[], resumeEpoch: number, { token, peers }: Recruitment): Promise<number | undefined> {
+  const { ctx, msg, jobId, log } = c;
+  const next = claimJob({ trainers: members, backend: ctx.backend, epoch: resumeEpoch }, ownedBy(rec.attempt));
+  const claimed = await writeRecord(ctx, jobId, next, log);
+  if (claimed.changed) return claimed.record.attempt;
+  for (const p of peers) release(ctx, p.trainerId, token);
+  log.info('task.claim_lost', { state: claimed.record.state, attempt: claimed.record.attempt });
+  if (isFinalState(claimed.record.state)) await ackTask(msg, log);
+  return undefined;
+}
+
+/** form the group: our rank listens first, then each peer opens its rank and accepts. */
+async function formGroup(
+  c: Coordination,
+  assignment: (rank: number) => Assignment,
+  { token, peers }: Recruitment,
+  setRank: (h: RankHandle) => void,
+): Promise<RankHandle | undefined> {
+  const { ctx, msg, jobId, log, stopped } = c;
+  const { attempt, members, resumeEpoch } = assignment(0);
   const handle = await openRank(ctx, assignment(0));
   setRank(handle);
   ctx.state.set({ kind: 'busy', jobId, rank: 0, attempt, stop: (r) => handle.stop(r) });
   const refusals = await Promise.all(peers.map((p, i) => confirm(ctx, p.trainerId, token, assignment(i + 1))));
   const refused = refusals.findIndex((r) => r !== undefined);
-  if (refused >= 0 || stopped.aborted) {
-    const why = stopped.aborted ? (stopped.reason as Error).message : `${peers[refused]!.trainerId} did not join: ${refusals[refused]}`;
-    handle.stop(new RankStoppedError('attempt-ended', why));
-    await markQueued(ctx, jobId, attempt, `attempt ${attempt} could not start (${why}); retrying`, log);
-    return requeueTask(msg, stopped.aborted ? 0 : ctx.config.requeueDelayMs);
+  if (refused < 0 && !stopped.aborted) {
+    log.info('job.group_formed', { attempt, members, resumeEpoch });
+    return handle;
   }
-  log.info('job.group_formed', { attempt, members, resumeEpoch });
+  const why = stopped.aborted ? (stopped.reason as Error).message : `${peers[refused]!.trainerId} did not join: ${refusals[refused]}`;
+  handle.stop(new RankStoppedError('attempt-ended', why));
+  await markQueued(ctx, jobId, attempt, `attempt ${attempt} could not start (${why}); retrying`, log);
+  requeueTask(msg, stopped.aborted ? 0 : ctx.config.requeueDelayMs);
+  return undefined;
+}
 
-  // train, then settle the job and the task by how it ended.
+/** train, then settle the job and the task by how it ended. */
+async function trainAndSettle({ ctx, msg, jobId, log }: Coordination, attempt: number, handle: RankHandle): Promise<void> {
   try {
     const result = await handle.run();
     log.info('job.trained', { attempt, epochs: result.records.length, testAcc: result.finalEval?.testAcc });
@@ -137,10 +205,10 @@ async function coordinate(ctx: TrainerContext, msg: JsMsg, jobId: string, log: L
  * The API's reconciler puts it back when enough trainers are live.
  */
 async function parkIfUnplaceable(ctx: TrainerContext, jobId: string, attempt: number, spec: JobSpec, log: Logger): Promise<boolean> {
-  const live = (await withNatsRetry(() => ctx.cluster.trainers.list(), { what: 'list trainers', maxMs: 10_000, log })).filter((t) => t.state !== 'draining').length;
-  if (neededTrainers(spec) <= live) return false;
-  const message = parkedReason(spec, live);
-  const { changed } = await writeRecord(ctx, jobId, (r) => (r.attempt === attempt && !isFinalState(r.state) ? { ...r, state: 'parked', trainers: [], message } : undefined), log, 'park');
+  const trainers = await withNatsRetry(() => ctx.cluster.trainers.list(), { what: 'list trainers', maxMs: 10_000, log });
+  const message = unplaceableReason(spec, availableTrainers(trainers));
+  if (message === undefined) return false;
+  const { changed } = await writeRecord(ctx, jobId, park(message, ownedBy(attempt)), log);
   log.info('job.parked', { reason: message, changed });
   // Parked by us, or final/claimed meanwhile: either way this task is done.
   return true;

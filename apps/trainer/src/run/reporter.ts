@@ -1,15 +1,14 @@
 import { withNatsRetry } from '@mnist/cluster';
 import { type Logger } from '@mnist/core';
-import type { EpochRecord } from '@mnist/protocol';
+import { ownedBy, recordEpoch, type EpochRecord } from '@mnist/protocol';
 import type { StepProgress } from '@mnist/training';
 import type { TrainerContext } from '../context.js';
 import type { Assignment } from '../group/messages.js';
 import { RankStoppedError } from '../state.js';
+import { NATS_RETRY_MS, writeRecord } from './settle.js';
 import { stopReasonFor } from './stop-reason.js';
 
 const PROGRESS_INTERVAL_MS = 1_000;
-/** Record updates and epoch events must land; ride out a broker restart for this long. */
-const NATS_RETRY_MS = 120_000;
 
 /**
  * Rank 0's voice: throttled progress events, and per epoch the record's epoch (a
@@ -46,12 +45,11 @@ export class Rank0Reporter {
   }
 
   async onEpoch(record: EpochRecord): Promise<void> {
-    const { jobs, events } = this.ctx.cluster;
+    const { events } = this.ctx.cluster;
     const { jobId, attempt } = this.a;
-    const result = await withNatsRetry(
-      () => jobs.transition(jobId, (r) => (stopReasonFor(r, attempt) ? undefined : { ...r, epoch: record.epoch, backend: this.ctx.backend })),
-      { what: `record epoch ${record.epoch}`, maxMs: NATS_RETRY_MS, log: this.log },
-    );
+    // Refused once the record no longer says this attempt is running (cancelled, requeued, taken over).
+    const next = recordEpoch({ epoch: record.epoch, backend: this.ctx.backend }, ownedBy(attempt));
+    const result = await writeRecord(this.ctx, jobId, next, this.log, `record epoch ${record.epoch}`);
     if (!result.changed) {
       const stop = stopReasonFor(result.record, attempt) ?? new RankStoppedError('superseded', 'job record no longer names this attempt');
       this.stop.abort(stop);

@@ -1,5 +1,5 @@
-import type { JsMsg } from '@nats-io/jetstream';
-import { isFinalState, jobPrefix, type JobRecord } from '@mnist/protocol';
+import { isFinalState, jobPrefix, ownedBy, succeed, type JobRecord } from '@mnist/protocol';
+import type { TaskLease } from '@mnist/cluster';
 import type { Logger } from '@mnist/core';
 import type { TrainerContext } from '../context.js';
 import type { Outcome } from './outcome.js';
@@ -12,16 +12,10 @@ import { ackTask, markFailed, markQueued, requeueTask, writeRecord } from './set
  * attempt owns it. Every record write is conditional on this attempt still owning the job.
  * A job that ended final in this attempt is published at its root keys before the ack.
  */
-export async function settleOutcome(ctx: TrainerContext, msg: JsMsg, jobId: string, attempt: number, outcome: Outcome, log: Logger): Promise<void> {
+export async function settleOutcome(ctx: TrainerContext, msg: TaskLease, jobId: string, attempt: number, outcome: Outcome, log: Logger): Promise<void> {
   switch (outcome.kind) {
     case 'succeeded': {
-      const done = await writeRecord(
-        ctx,
-        jobId,
-        (r) => (r.attempt === attempt && r.state === 'running' ? { ...r, state: 'succeeded', message: undefined, finishedAt: new Date().toISOString() } : undefined),
-        log,
-        'succeed',
-      );
+      const done = await writeRecord(ctx, jobId, succeed(ownedBy(attempt)), log);
       if (done.changed) await publish(ctx, done.record, log);
       log.info(done.changed ? 'job.succeeded' : 'job.success_not_recorded', { attempt, state: done.record.state });
       if (done.changed || isFinalState(done.record.state)) await ackTask(msg, log);

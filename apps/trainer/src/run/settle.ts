@@ -1,15 +1,15 @@
-import type { JsMsg } from '@nats-io/jetstream';
-import { isFinalState, type JobRecord } from '@mnist/protocol';
-import { withNatsRetry } from '@mnist/cluster';
+import { fail, ownedBy, requeue, type JobTransition } from '@mnist/protocol';
+import { withNatsRetry, type TaskLease } from '@mnist/cluster';
 import { type Logger } from '@mnist/core';
 import type { TrainerContext } from '../context.js';
 
-const NATS_RETRY_MS = 120_000;
+/** Record updates and epoch events must land; ride out a broker restart for this long. */
+export const NATS_RETRY_MS = 120_000;
 
 /** Done with the task for good: the job is final. Confirmed by the server, so a retry cannot lose it. */
-export async function ackTask(msg: JsMsg, log: Logger): Promise<void> {
+export async function ackTask(msg: TaskLease, log: Logger): Promise<void> {
   try {
-    await withNatsRetry(() => msg.ackAck({ timeout: 5_000 }), { what: 'ack task', maxMs: NATS_RETRY_MS, log });
+    await withNatsRetry(() => msg.ack({ timeoutMs: 5_000 }), { what: 'ack task', maxMs: NATS_RETRY_MS, log });
   } catch (err) {
     // The task comes back after the ack wait; whoever takes it sees a final record and acks it.
     log.warn('task.ack_failed', { error: err });
@@ -17,28 +17,22 @@ export async function ackTask(msg: JsMsg, log: Logger): Promise<void> {
 }
 
 /** Put the job back: it waits `delayMs`, then any idle trainer may take it. */
-export function requeueTask(msg: JsMsg, delayMs: number): void {
+export function requeueTask(msg: TaskLease, delayMs: number): void {
   // Jitter: two coordinators naking competing jobs must not come back in lockstep.
   msg.nak(Math.round(delayMs * (0.75 + Math.random() * 0.5)));
 }
 
-/** A record write that must land even across a broker restart. */
-export function writeRecord(ctx: TrainerContext, jobId: string, fn: (r: JobRecord) => JobRecord | undefined, log: Logger, what: string) {
-  return withNatsRetry(() => ctx.cluster.jobs.transition(jobId, fn), { what, maxMs: NATS_RETRY_MS, log });
+/** A record transition that must land even across a broker restart. */
+export function writeRecord(ctx: TrainerContext, jobId: string, t: JobTransition, log: Logger, what: string = t.name) {
+  return withNatsRetry(() => ctx.cluster.jobs.transition(jobId, t), { what, maxMs: NATS_RETRY_MS, log });
 }
 
 /** The job back to 'queued' with why, if `attempt` still owns it. */
 export function markQueued(ctx: TrainerContext, jobId: string, attempt: number, message: string, log: Logger) {
-  return writeRecord(ctx, jobId, (r) => (r.attempt === attempt && !isFinalState(r.state) ? { ...r, state: 'queued', trainers: [], message } : undefined), log, 'requeue');
+  return writeRecord(ctx, jobId, requeue(message, ownedBy(attempt)), log);
 }
 
 /** The job to 'failed' with the reason, if `attempt` still owns it. */
 export function markFailed(ctx: TrainerContext, jobId: string, attempt: number, message: string, log: Logger) {
-  return writeRecord(
-    ctx,
-    jobId,
-    (r) => (r.attempt === attempt && !isFinalState(r.state) ? { ...r, state: 'failed', message, finishedAt: new Date().toISOString() } : undefined),
-    log,
-    'fail',
-  );
+  return writeRecord(ctx, jobId, fail(message, ownedBy(attempt)), log);
 }

@@ -1,27 +1,6 @@
-import { StorageError, type ArtifactStore } from '@mnist/storage';
+import { isRetryableStorageError, type ArtifactStore } from '@mnist/storage';
 import { withRetry } from '@mnist/core';
 import { silentLogger, type Logger } from '@mnist/core';
-
-interface SdkErrorShape {
-  name?: string;
-  code?: string;
-  $retryable?: unknown;
-  $metadata?: { httpStatusCode?: number };
-}
-
-/**
- * Worth another try after the SDK's own retries gave up: no HTTP answer at all
- * (connection refused/reset, DNS, timeout), throttling, or a server error. Client
- * errors (403 credentials, 400, missing bucket) will not heal by waiting.
- */
-export function isRetryableStorageError(err: unknown): boolean {
-  if (!(err instanceof StorageError)) return false;
-  const cause = err.cause as SdkErrorShape | undefined;
-  if (!cause) return false;
-  const status = cause.$metadata?.httpStatusCode;
-  if (status === undefined) return true;
-  return status >= 500 || status === 429 || status === 408 || cause.$retryable !== undefined;
-}
 
 export interface RetryingStoreOptions {
   /** Total time to keep retrying one operation, on top of the SDK's per-request attempts. */

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { S3Store, StorageError } from '@mnist/storage';
+import { isRetryableStorageError, S3Store, StorageError } from '@mnist/storage';
 import { startS3Server, S3RVER_CREDENTIALS, freePort, type S3ServerHandle } from '@mnist/testing';
 import { FencedStore } from './fenced-store.js';
-import { isRetryableStorageError, RetryingStore } from './retrying-store.js';
+import { RetryingStore } from './retrying-store.js';
 
 let s3: S3ServerHandle;
 beforeAll(async () => {

@@ -1,7 +1,9 @@
 import type { MiddlewareHandler } from 'hono';
-import { bearerAuth as honoBearerAuth } from 'hono/bearer-auth';
-import { HTTPException } from 'hono/http-exception';
+import { timingSafeEqual } from 'hono/utils/buffer';
 import { HttpError } from '../../http-error.js';
+import { parseBearer } from './bearer.js';
+
+export { parseBearer, type BearerHeader } from './bearer.js';
 
 export interface BearerAuthOptions {
   /** The shared secret (API_TOKEN). Unset: every request passes. */
@@ -12,28 +14,29 @@ export interface BearerAuthOptions {
   publicPaths?: readonly string[];
 }
 
+const UNAUTHORIZED = { error: 'missing or invalid bearer token' };
+
 /**
- * `Authorization: Bearer <token>` on every request but the public ones. The check itself
- * is hono/bearer-auth's (RFC 6750 parsing, a timing-safe comparison of hashes): what this
- * adds is what it lacks — public paths, public reads — and the API's JSON error body:
- * 401 for a missing or wrong token, 400 for a malformed header, each with its challenge.
+ * `Authorization: Bearer <token>` on every request but the public ones, read by
+ * `parseBearer` (one rule for the Node and edge shells) and compared in constant time
+ * (hono's hash-then-compare). Errors are JSON with RFC 6750's challenges: 401 for a
+ * missing or wrong token, 400 for a malformed header.
  */
 export function bearerAuth(options: BearerAuthOptions = {}): MiddlewareHandler {
   const { token, publicRead = false, publicPaths = [] } = options;
   if (!token) return async (_c, next) => next();
-  const check = honoBearerAuth({ token, realm: 'mnist' });
   const open = new Set(publicPaths);
   return async (c, next) => {
     if (open.has(c.req.path)) return next();
     if (publicRead && (c.req.method === 'GET' || c.req.method === 'HEAD')) return next();
-    try {
-      // Only the check: the route runs below, outside this catch.
-      await check(c, async () => undefined);
-    } catch (err) {
-      if (!(err instanceof HTTPException)) throw err;
-      const challenge = err.getResponse().headers.get('WWW-Authenticate') ?? 'Bearer realm="mnist"';
-      const error = err.status === 400 ? 'malformed Authorization header: expected "Bearer <token>"' : 'missing or invalid bearer token';
-      throw new HttpError(err.status === 400 ? 400 : 401, { error, ...(err.status === 400 && { issues: [] }) }, { 'WWW-Authenticate': challenge }, { cause: err });
+    const header = parseBearer(c.req.header('Authorization'));
+    if (header.kind === 'missing') throw new HttpError(401, UNAUTHORIZED, { 'WWW-Authenticate': 'Bearer realm="mnist"' });
+    if (header.kind === 'malformed') {
+      const error = 'malformed Authorization header: expected "Bearer <token>"';
+      throw new HttpError(400, { error, issues: [] }, { 'WWW-Authenticate': 'Bearer error="invalid_request"' });
+    }
+    if (!(await timingSafeEqual(token, header.token))) {
+      throw new HttpError(401, UNAUTHORIZED, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
     }
     return next();
   };

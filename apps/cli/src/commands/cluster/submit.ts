@@ -29,6 +29,14 @@ Cluster flags:
                              one trainer), or local:H[:nesterov|average] (local SGD: each
                              replica takes H steps alone, then they average; for slow links)
       --collective <algo>    auto (default), direct or reduce-scatter: how gradients travel
+      --transport <t>        auto (default: direct TCP between the trainers, NATS if they
+                             cannot reach each other), tcp (fail instead) or nats
+      --batch-per-replica <n>  weak scaling: each replica takes n a step, the global batch is
+                             n x replicas (--batch-size is then not used), and the learning
+                             rate grows with it (below)
+      --lr-scaling <rule>    with --batch-per-replica: linear (default: lr x replicas, reached
+                             by a linear warmup) or none
+      --warmup-epochs <x>    epochs of that warmup (default 1; 0 for none)
   -f, --file <path>          the spec from a .yaml, .yml or .json file
   -w, --watch                follow the job until it ends
       --json                 print the job record as JSON (with --watch, then one JSON line per epoch)
@@ -59,6 +67,19 @@ function syncFlag(raw: string): JobSpecInput['sync'] {
   return { every: Number(m[1]), ...(m[2] && { outer: m[2] as 'nesterov' | 'average' }) };
 }
 
+/** --batch-per-replica, --lr-scaling, --warmup-epochs: spec.scaling (weak scaling). */
+function scalingFlags(values: Values): Pick<JobSpecInput, 'scaling'> {
+  const batchPerReplica = countFlag(values, 'batch-per-replica');
+  const warmupEpochs = countFlag(values, 'warmup-epochs');
+  const lr = values['lr-scaling'] as 'linear' | 'none' | undefined;
+  if (batchPerReplica === undefined) {
+    if (lr !== undefined || warmupEpochs !== undefined) throw new UsageError('--lr-scaling and --warmup-epochs go with --batch-per-replica');
+    return {};
+  }
+  if (lr !== undefined && lr !== 'linear' && lr !== 'none') throw new UsageError(`--lr-scaling expects linear or none, got '${lr}'`);
+  return { scaling: { batchPerReplica, ...(lr && { lr }), ...(warmupEpochs !== undefined && { warmupEpochs }) } };
+}
+
 function countFlag(values: Values, name: string): number | undefined {
   const raw = values[name] as string | undefined;
   if (raw === undefined) return undefined;
@@ -85,6 +106,10 @@ const SUBMIT_FLAGS = {
   'min-replicas': { type: 'string' },
   sync: { type: 'string' },
   collective: { type: 'string' },
+  transport: { type: 'string' },
+  'batch-per-replica': { type: 'string' },
+  'lr-scaling': { type: 'string' },
+  'warmup-epochs': { type: 'string' },
   watch: { type: 'boolean', short: 'w' },
   json: { type: 'boolean' },
 } as const;
@@ -105,6 +130,8 @@ function specFromFlags(values: Values, base: Record<string, unknown> = {}): JobS
       ...(minReplicas !== undefined && { minReplicas }),
       ...(values.sync !== undefined && { sync: syncFlag(values.sync as string) }),
       ...(values.collective !== undefined && { collective: values.collective as JobSpecInput['collective'] }),
+      ...(values.transport !== undefined && { transport: values.transport as JobSpecInput['transport'] }),
+      ...scalingFlags(values),
     } as Partial<JobSpecInput>,
     values,
   );

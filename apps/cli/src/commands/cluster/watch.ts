@@ -98,7 +98,10 @@ export async function watchJob(o: WatchOptions): Promise<JobRecord> {
         const e = parsed.data;
         if (e.type === 'epoch') onEpoch(e.record);
         else if (e.type === 'progress') onProgress(e);
-        else {
+        else if (e.type === 'group') {
+          const over = e.transport === 'tcp' ? 'direct TCP' : `NATS${e.fallbackReason ? ` (fell back: ${e.fallbackReason})` : ''}`;
+          if (e.members.length > 1) out.info(`job ${id}: attempt ${e.attempt}, ${e.members.length} ranks, gradients over ${over}`);
+        } else {
           await onStatus(e);
           if (isFinalState(e.state)) final = true;
         }

@@ -1,0 +1,75 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { claim, NATS_NAMES, parseJobSpec, recordEpoch } from '@mnist/protocol';
+import { startNatsCluster, type NatsClusterHandle } from '@mnist/testing';
+import { connectNats } from './connect.js';
+import { openCluster } from './cluster-client.js';
+
+/** The control plane on a 3-node JetStream cluster with NATS_REPLICAS=3 (real nats-servers). */
+let servers: NatsClusterHandle;
+beforeAll(async () => {
+  servers = await startNatsCluster({ nodes: 3 });
+});
+afterAll(async () => {
+  await servers?.stop();
+});
+
+const STREAMS = [`KV_${NATS_NAMES.jobsBucket}`, `KV_${NATS_NAMES.trainersBucket}`, NATS_NAMES.tasksStream, NATS_NAMES.eventsStream];
+
+describe('a replicated control plane', () => {
+  it('makes every stream and bucket with 3 replicas, and keeps records and events through the loss of the leader', async () => {
+    const nc = await connectNats({ servers: servers.url.split(','), name: 'replicas-test', reconnectTimeWaitMs: 100 });
+    try {
+      const cluster = await openCluster(nc, { resources: { replicas: 3 } });
+      expect(cluster.settings.replicas).toBe(3);
+      const jsm = await jetstreamManager(nc);
+      for (const name of STREAMS) expect((await jsm.streams.info(name)).config.num_replicas, name).toBe(3);
+
+      const job = await cluster.submit(parseJobSpec({ model: 'mlp', epochs: 1 }));
+      await cluster.jobs.transition(job.id, claim({ trainers: ['t'], backend: 'cpu', epoch: 0 }));
+      const leader = (await jsm.streams.info(`KV_${NATS_NAMES.jobsBucket}`)).cluster!.leader!;
+      await servers.node(leader).kill();
+      // Writes go on on the two left (after a new leader is elected: retried by the CAS loop's caller here).
+      await retry(() => cluster.jobs.transition(job.id, recordEpoch({ epoch: 1, backend: 'cpu' })));
+      await servers.node(leader).start();
+      await servers.waitForHealthy();
+      expect((await cluster.jobs.get(job.id))?.epoch).toBe(1);
+      const states: string[] = [];
+      for await (const { event } of cluster.events.follow(job.id, { signal: AbortSignal.timeout(5_000) })) {
+        if (event.type === 'status') states.push(event.state);
+        if (states.length === 2) break;
+      }
+      expect(states).toEqual(['queued', 'running']);
+      // The restarted node caught up: it is a current replica again.
+      expect(await until(() => caughtUp(jsm, leader))).toBe(true);
+    } finally {
+      await nc.close();
+    }
+  }, 60_000);
+});
+
+async function caughtUp(jsm: Awaited<ReturnType<typeof jetstreamManager>>, node: string): Promise<boolean> {
+  const info = await jsm.streams.info(`KV_${NATS_NAMES.jobsBucket}`);
+  return info.cluster!.leader === node || (info.cluster!.replicas ?? []).some((r) => r.name === node && r.current);
+}
+
+async function until(ok: () => Promise<boolean>, ms = 15_000): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await ok()) return true;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return false;
+}
+
+async function retry<T>(fn: () => Promise<T>, ms = 15_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}

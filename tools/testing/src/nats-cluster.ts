@@ -1,0 +1,133 @@
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './ports.js';
+import { assertNatsBinary, endNats, launchNats } from './nats-process.js';
+
+/** One server of a JetStream cluster. Its store survives stop/kill, as a real disk would. */
+export interface NatsClusterNode {
+  /** `server_name`: what stream info's `cluster.leader` and `replicas[].name` say. */
+  readonly name: string;
+  readonly url: string;
+  readonly port: number;
+  /** The HTTP monitoring endpoint (`/healthz`, `/jsz`, `/connz`, `/subsz`). */
+  readonly monitorUrl: string;
+  readonly storeDir: string;
+  running(): boolean;
+  start(): Promise<void>;
+  /** SIGTERM: a clean shutdown (it steps down from whatever it leads). */
+  stop(): Promise<void>;
+  /** SIGKILL: a crash. */
+  kill(): Promise<void>;
+  /** Sends a signal (SIGSTOP freezes it, SIGCONT thaws it). */
+  signal(sig: NodeJS.Signals): void;
+}
+
+export interface NatsClusterHandle extends AsyncDisposable {
+  readonly nodes: readonly NatsClusterNode[];
+  /** Every node's URL, comma-separated: what NATS_URL takes. */
+  readonly url: string;
+  node(name: string): NatsClusterNode;
+  /** Resolves once every running node answers `/healthz` with 200 (JetStream current, meta leader known). */
+  waitForHealthy(timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface NatsClusterOptions {
+  /** 3 by default: the smallest cluster that keeps a quorum with one node gone. */
+  nodes?: number;
+  bin?: string;
+  host?: string;
+}
+
+/**
+ * Starts a JetStream cluster of `nodes` nats-servers (2.9+) on free ports: a config file
+ * per node (`server_name`, client, monitoring and route ports, its own store folder),
+ * every node routing to every other. Streams made with `num_replicas: 3` on it survive
+ * any one node.
+ */
+export async function startNatsCluster(o: NatsClusterOptions = {}): Promise<NatsClusterHandle> {
+  const count = o.nodes ?? 3;
+  const host = o.host ?? '127.0.0.1';
+  const bin = o.bin ?? 'nats-server';
+  assertNatsBinary(bin);
+  const ports = await Promise.all(Array.from({ length: count }, async () => ({ client: await freePort(), route: await freePort(), monitor: await freePort() })));
+  const routes = ports.map((p) => `nats-route://${host}:${p.route}`);
+  const nodes = ports.map((p, i) => clusterNode(bin, host, `n${i + 1}`, p, routes.filter((_, j) => j !== i)));
+  const handle: NatsClusterHandle = {
+    nodes,
+    url: nodes.map((n) => n.url).join(','),
+    node: (name) => {
+      const n = nodes.find((x) => x.name === name);
+      if (!n) throw new Error(`no node '${name}' (have ${nodes.map((x) => x.name).join(', ')})`);
+      return n;
+    },
+    waitForHealthy: async (timeoutMs = 30_000) => {
+      const deadline = Date.now() + timeoutMs;
+      for (const n of nodes.filter((x) => x.running())) {
+        while (!(await fetch(`${n.monitorUrl}/healthz`).then((r) => r.ok, () => false))) {
+          if (Date.now() > deadline) throw new Error(`nats node ${n.name} not healthy after ${timeoutMs} ms`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    },
+    stop: async () => {
+      await Promise.all(nodes.map((n) => n.stop()));
+      for (const n of nodes) rmSync(n.storeDir, { recursive: true, force: true });
+    },
+    [Symbol.asyncDispose]: () => handle.stop(),
+  };
+  try {
+    await Promise.all(nodes.map((n) => n.start()));
+    await handle.waitForHealthy();
+  } catch (err) {
+    await handle.stop();
+    throw err;
+  }
+  return handle;
+}
+
+function clusterNode(bin: string, host: string, name: string, p: { client: number; route: number; monitor: number }, routes: string[]): NatsClusterNode {
+  const storeDir = mkdtempSync(join(tmpdir(), `nats-${name}-`));
+  const config = join(storeDir, 'server.conf');
+  writeFileSync(
+    config,
+    [
+      `server_name: ${name}`,
+      `listen: "${host}:${p.client}"`,
+      `http: "${host}:${p.monitor}"`,
+      `jetstream { store_dir: "${join(storeDir, 'js')}" }`,
+      `cluster {`,
+      `  name: mnist-test`,
+      `  listen: "${host}:${p.route}"`,
+      `  routes: [${routes.map((r) => `"${r}"`).join(', ')}]`,
+      `}`,
+      '',
+    ].join('\n'),
+  );
+  let child: ChildProcess | undefined;
+  const end = async (sig: NodeJS.Signals) => {
+    const c = child;
+    child = undefined;
+    await endNats(c, sig);
+  };
+  return {
+    name,
+    url: `nats://${host}:${p.client}`,
+    port: p.client,
+    monitorUrl: `http://${host}:${p.monitor}`,
+    storeDir,
+    running: () => child !== undefined && child.exitCode === null && child.signalCode === null,
+    start: async () => {
+      if (child) throw new Error(`nats node ${name} is already running`);
+      child = await launchNats(bin, ['-c', config], host, [p.client, p.monitor]);
+    },
+    stop: () => end('SIGTERM'),
+    kill: () => end('SIGKILL'),
+    signal: (sig) => {
+      if (!child) throw new Error(`nats node ${name} is not running`);
+      child.kill(sig);
+    },
+  };
+}
