@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { startNatsCluster, startNatsServer, startS3Server, type NatsServerHandle, type S3ServerHandle } from '@mnist/testing';
+import { startNatsCluster, startNatsServer, startS3Server, type S3ServerHandle } from '@mnist/testing';
 import { forwardFromOwnProcessGroup } from './own-process-group.js';
 import { REPO_ROOT, spawnTrainer, type TrainerProcess } from './spawn-trainer.js';
 import { waitForHealthy } from './wait-healthy.js';
@@ -14,7 +14,7 @@ Runs a whole cluster on this machine until Ctrl-C, keeping its state in --data (
 .cluster/ at the repository root, git-ignored): jobs, sweeps, events and logs (the NATS
 JetStream store, DIR/nats) and checkpoints, metrics and reports (the s3rver folder, DIR/s3)
 survive a restart. --fresh wipes DIR first.
-  nats-server -js (store in DIR/nats)  unless NATS_URL is set (it must answer within 3 s)
+  nats-server -js (store in DIR/nats)  unless NATS_URL is set (it must answer within 3 s);
                                        --nats-nodes 3: a JetStream cluster of 3 with
                                        NATS_REPLICAS=3 (any one may die; temporary stores)
   s3rver (folder DIR/s3)               unless S3_ENDPOINT is set
@@ -84,15 +84,14 @@ async function main(): Promise<void> {
   const count = Number(values.trainers);
   if (!Number.isInteger(count) || count < 0 || count > 64) throw new Error(`--trainers must be a whole number 0..64, got '${values.trainers}'`);
 
+  const natsNodes = Number(values['nats-nodes']);
+  if (![1, 3, 5].includes(natsNodes)) throw new ClusterStartError(`--nats-nodes must be 1, 3 or 5, got '${values['nats-nodes']}'`);
   const port = values.port ?? process.env.PORT ?? '8787';
   if (!/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535) throw new ClusterStartError(`--port must be a port number, got '${port}'`);
   const host = process.env.HOST ?? '127.0.0.1';
   // Before anything starts: a second cluster must not print the first one's address as its own.
   await assertPortFree(Number(port), host);
   if (process.env.NATS_URL) await probeNats(process.env.NATS_URL);
-
-  const natsNodes = Number(values['nats-nodes']);
-  if (![1, 3, 5].includes(natsNodes)) throw new ClusterStartError(`--nats-nodes must be 1, 3 or 5, got '${values['nats-nodes']}'`);
 
   const dataDir = resolve(values.data ?? DEFAULT_DATA_DIR);
   if (values.fresh) rmSync(dataDir, { recursive: true, force: true });

@@ -4,6 +4,7 @@ import { JobIdSchema } from '@mnist/protocol';
 import type { CliEnv } from '../../config.js';
 import { UsageError } from '../../errors.js';
 import type { Values } from '../../flags.js';
+import type { Output } from '../../output.js';
 
 /** Flags every cluster verb takes; they override API_URL and API_TOKEN. */
 export const API_FLAGS = {
@@ -17,6 +18,8 @@ export const API_FLAGS_HELP = `API flags:
 
 export interface ApiContext {
   env: CliEnv;
+  /** Where a retry is announced (stderr); silent without it. */
+  out?: Pick<Output, 'info'>;
   /** Tests pass the app's own fetch; the CLI uses the global one. */
   fetch?: typeof fetch;
 }
@@ -34,11 +37,14 @@ export function connectApi(values: Values, ctx: ApiContext): Api {
     throw new UsageError(`--api-url: not a URL: '${raw}'`);
   }
   const token = (values.token as string | undefined) ?? ctx.env.API_TOKEN;
-  return createApiClient<AppType>(url, {
+  const api = createApiClient<AppType>(url, {
     ...(token && { token }),
     ...(ctx.fetch && { fetch: ctx.fetch }),
     hints: { url: 'Set API_URL or --api-url', token: 'API_TOKEN or --token' },
   });
+  // Every verb's reads go through callRetrying: the same rules everywhere, each retry said on stderr.
+  const say = (why: string, ms: number) => ctx.out?.info(`${why}; trying again in ${ms / 1000} s`);
+  return { ...api, callRetrying: (send, p = {}) => api.callRetrying(send, { onRetry: say, ...p }) };
 }
 
 /** A job id from the command line; checked first so that it can only ever be one path segment. */

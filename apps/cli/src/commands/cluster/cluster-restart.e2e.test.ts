@@ -20,7 +20,7 @@ describe('npm run cluster keeps its data across a restart', () => {
     const args = ['submit', '--model', 'mlp', '--epochs', '1', '--train-limit', '256', '--test-limit', '128', '--name', 'keep me', '--tag', 'suite=restart', '--watch'];
     const r = await runMnist(args, { env });
     expect(r.code, r.stderr + cluster.log().slice(-2000)).toBe(0);
-    const id = /submitted (\S+):/.exec(r.stderr)![1]!;
+    const id = /submitted (j-[0-9a-z-]+)/.exec(r.stderr)![1]!;
     expect(JSON.parse((await runMnist(['logs', id, '--json'], { env })).stdout.split('\n')[0]!)).toMatchObject({ rank: 0, trainerId: 't1' });
 
     // A second cluster on the same port says so in one line and starts nothing.

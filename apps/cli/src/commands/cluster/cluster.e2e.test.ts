@@ -56,7 +56,7 @@ describe('the cluster verbs on the one-machine cluster', () => {
   it('status, jobs, trainers and cancel', async () => {
     const status = await mnist(['status', id, '--json'], env);
     expect(JSON.parse(status.stdout)).toMatchObject({ id, state: 'succeeded', epoch: 2, spec: { replicas: 2 } });
-    expect((await mnist(['jobs'], env)).stdout).toMatch(new RegExp(`\\n${id} +mlp +succeeded +2/2 +2 `));
+    expect((await mnist(['jobs'], env)).stdout).toMatch(new RegExp(`\\n${id} +- +mlp +succeeded +2/2 +2 +step +\\d+\\.\\d\\d% `));
     expect((await mnist(['trainers'], env)).stdout).toMatch(/\nt1 .*\nt2 /);
     const cancel = await mnist(['cancel', id], env);
     expect(cancel.code).toBe(1);

@@ -19,7 +19,7 @@ const TOKEN = 'unit-test-token-0123456789abcdef';
 const rec = (epoch: number): EpochRecord => ({ epoch, trainLoss: 0.5 / epoch, trainAcc: 0.9, testLoss: 0.4 / epoch, testAcc: 0.91 + epoch / 100, seconds: 1, imagesPerSec: 500, backend: 'cpu' });
 
 /** The real API app over in-memory cluster state, called in-process through the CLI's own typed client. */
-function harness(o: { token?: string; cutStreamsAfter?: number; failPosts?: number; maxQueued?: number } = {}) {
+function harness(o: { token?: string; cutStreamsAfter?: number; failPosts?: number; failLists?: number; maxQueued?: number } = {}) {
   const cluster = new MemoryCluster();
   // One live trainer, so 1-replica jobs are queued (bigger ones would be parked).
   cluster.trainerList = [{ id: 't0', host: 'h', pid: 1, backend: 'cpu', state: 'idle', startedAt: 'x', lastSeen: new Date().toISOString() }];
@@ -29,6 +29,7 @@ function harness(o: { token?: string; cutStreamsAfter?: number; failPosts?: numb
   const eventRequests: Array<string | null> = [];
   const submitKeys: Array<string | null> = [];
   let failPosts = o.failPosts ?? 0;
+  let failLists = o.failLists ?? 0;
   const fetchImpl = (async (input: string | URL | Request, init?: RequestInit) => {
     const req = new Request(input, init);
     if (req.url.endsWith('/events')) eventRequests.push(req.headers.get('last-event-id'));
@@ -37,6 +38,8 @@ function harness(o: { token?: string; cutStreamsAfter?: number; failPosts?: numb
       // A submit whose job was written, but whose answer was lost (a broker timeout, a proxy).
       if (failPosts-- > 0) return (await app.fetch(req), new Response('{"error":"cluster unavailable, try again"}', { status: 503 }));
     }
+    // A list answered 503 (a broker restart behind the API).
+    if (req.method === 'GET' && new URL(req.url).pathname === '/v1/jobs' && failLists-- > 0) return Response.json({ error: 'cluster unavailable, try again' }, { status: 503 });
     const res = await app.fetch(req);
     // Drops the first event stream after some bytes, like a restarting API would.
     if (o.cutStreamsAfter !== undefined && res.headers.get('content-type') === 'text/event-stream' && streams++ === 0) {
@@ -357,6 +360,16 @@ describe('cluster verbs against the API app', () => {
     const wrong = await h.run(['jobs', '--token', 'nope']);
     expect(wrong.stderr).toBe('mnist: the API at http://127.0.0.1:8787 refused the token (401): check API_TOKEN or --token\n');
     expect((await h.run(['jobs'], { API_TOKEN: TOKEN })).code).toBe(0);
+  });
+
+  it('read verbs follow the same rules: a 503 is retried (and said), a 404 is not', async () => {
+    const h = harness({ failLists: 1 });
+    const id = (await h.run(['submit', '--model', 'mlp'])).stdout.trim();
+    const r = await h.run(['jobs', '--json']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('HTTP 503; trying again in 1 s\n');
+    expect(JSON.parse(r.stdout).map((j: JobRecord) => j.id)).toEqual([id]);
+    expect(await h.run(['status', 'j-nope'])).toMatchObject({ code: 1, stderr: "mnist: job 'j-nope' not found\n" });
   });
 
   it('submit: a 401 or a 429 is printed at once, never retried as "cannot reach the API"', async () => {

@@ -23,8 +23,9 @@ describe('cluster output', () => {
   });
 
   it('renders jobs, trainers and one job', () => {
-    expect(jobsTable([job], NOW)).toBe(
-      'ID     MODEL   STATE      EPOCH  REPLICAS  TRAINERS  CREATED    MESSAGE\n' + 'j-abc  lenet5  succeeded  3/3    2         t2,t1     1 min ago',
+    expect(jobsTable([{ ...job, finalTestAcc: 0.9812, bestTestAcc: 0.9825, durationSec: 75 }], NOW)).toBe(
+      'ID     NAME  MODEL   STATE      EPOCH  REPLICAS  SYNC  FINAL ACC  BEST ACC  TOOK        CREATED    MESSAGE\n' +
+        'j-abc  -     lenet5  succeeded  3/3    2         step  98.12%     98.25%    1 min 15 s  1 min ago',
     );
     expect(trainersTable([{ id: 't1', host: 'h', pid: 1, backend: 'cpu', state: 'busy', jobId: 'j-abc', rank: 1, startedAt: '', lastSeen: '2030-05-01T11:59:59Z' }], NOW)).toBe(
       'ID  HOST  BACKEND  STATE  JOB    RANK  LAST SEEN\nt1  h     cpu      busy   j-abc  1     1 s ago',
@@ -32,7 +33,7 @@ describe('cluster output', () => {
     const text = describeJob(job);
     expect(text).toMatch(/^j-abc {2}lenet5 {2}succeeded\n/);
     expect(text).toContain('epoch 3/3 on t2, t1 (cpu)');
-    expect(text).toContain('replicas 2; mnist, train 1000');
+    expect(text).toContain('replicas 2, sync step; mnist, train 1000');
     expect(text).toContain('(30.0 s)');
     expect(ago('2030-04-01T00:00:00Z', NOW)).toBe('2030-04-01');
     expect([duration(4.25), duration(185), duration(7620)]).toEqual(['4.3 s', '3 min 05 s', '2 h 07 min']);

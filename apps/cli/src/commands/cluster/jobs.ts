@@ -71,7 +71,7 @@ export async function jobsCommand(args: string[], ctx: ClusterContext): Promise<
   let cursor: string | undefined;
   do {
     const query = { ...(state && { state: state as JobState }), ...filters, limit: Math.min(PAGE, limit - jobs.length), ...(cursor && { cursor }) };
-    const page = await (await api.call(api.client.v1.jobs.$get({ query }))).json();
+    const page = await (await api.callRetrying(() => api.client.v1.jobs.$get({ query }))).json();
     jobs.push(...page.jobs);
     cursor = page.nextCursor;
   } while (cursor && jobs.length < limit);
@@ -86,10 +86,10 @@ export async function statusCommand(args: string[], ctx: ClusterContext): Promis
   const a = oneId(args, 'status', STATUS_HELP, ctx);
   if (!a) return 0;
   const api = connectApi(a.values, ctx);
-  const job = await (await api.call(api.client.v1.jobs[':id'].$get({ param: { id: a.id } }))).json();
+  const job = await (await api.callRetrying(() => api.client.v1.jobs[':id'].$get({ param: { id: a.id } }))).json();
   if (ctx.out.json) return ctx.out.result(JSON.stringify(job)), 0;
   ctx.out.result(describeJob(job));
-  const { records } = await (await api.call(api.client.v1.jobs[':id'].metrics.$get({ param: { id: a.id } }))).json();
+  const { records } = await (await api.callRetrying(() => api.client.v1.jobs[':id'].metrics.$get({ param: { id: a.id } }))).json();
   if (records.length > 0) {
     const [{ renderMetricsTable }, { MODELS }] = await Promise.all([import('@mnist/report'), import('@mnist/models')]);
     ctx.out.result('\n' + renderMetricsTable([{ title: MODELS[job.spec.model].title, model: job.spec.model, records }]).trimEnd());
@@ -110,7 +110,7 @@ export async function trainersCommand(args: string[], ctx: ClusterContext): Prom
   const { values } = parseFlags(args, FLAGS);
   if (values.help) return ctx.out.result(TRAINERS_HELP), 0;
   const api = connectApi(values, ctx);
-  const { trainers } = await (await api.call(api.client.v1.trainers.$get())).json();
+  const { trainers } = await (await api.callRetrying(() => api.client.v1.trainers.$get())).json();
   if (ctx.out.json) ctx.out.result(JSON.stringify(trainers));
   else if (trainers.length === 0) ctx.out.info('no trainer has a heartbeat: start some with npm run trainer');
   else ctx.out.result(trainersTable(trainers));

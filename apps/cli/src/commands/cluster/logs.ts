@@ -32,12 +32,12 @@ export async function logsCommand(args: string[], ctx: ClusterContext): Promise<
   const print = (l: LogLine) => ctx.out.result(ctx.out.json ? JSON.stringify(l) : formatLogLine(l));
   if (!values.follow) {
     // The route also streams (follow), so its typed answer is untyped: the shape is LogLine[].
-    const { lines } = (await (await api.call(api.client.v1.jobs[':id'].logs.$get({ param: { id }, query: { limit } }))).json()) as { lines: LogLine[] };
+    const { lines } = (await (await api.callRetrying(() => api.client.v1.jobs[':id'].logs.$get({ param: { id }, query: { limit } }))).json()) as { lines: LogLine[] };
     if (lines.length === 0) ctx.out.info(`job ${id} has no log lines yet`);
     lines.forEach(print);
     return 0;
   }
-  const res = await api.call(api.client.v1.jobs[':id'].logs.$get({ param: { id }, query: { limit, follow: '1' } }, { init: { signal: ctx.signal } }));
+  const res = await api.callRetrying(() => api.client.v1.jobs[':id'].logs.$get({ param: { id }, query: { limit, follow: '1' } }, { init: { signal: ctx.signal } }));
   try {
     for await (const m of readSse(res.body!, ctx.signal)) {
       if (m.event !== 'log') continue;

@@ -48,8 +48,8 @@ export async function reportCommand(args: string[], ctx: ClusterContext): Promis
   const api = connectApi(values, ctx);
   const jobs = await Promise.all(
     ids.map(async (id) => {
-      const job = await (await api.call(api.client.v1.jobs[':id'].$get({ param: { id } }))).json();
-      const { records } = await (await api.call(api.client.v1.jobs[':id'].metrics.$get({ param: { id } }))).json();
+      const job = await (await api.callRetrying(() => api.client.v1.jobs[':id'].$get({ param: { id } }))).json();
+      const { records } = await (await api.callRetrying(() => api.client.v1.jobs[':id'].metrics.$get({ param: { id } }))).json();
       if (records.length === 0) throw new CliError(`job ${id} (${job.state}) has no finished epoch yet: nothing to report`);
       return { job, records };
     }),

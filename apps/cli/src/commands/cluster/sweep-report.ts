@@ -21,12 +21,12 @@ const configKey = ({ seed: _seed, ...rest }: JobSpec) => JSON.stringify(rest);
  * as missing; the report covers the rest.
  */
 export async function sweepReport(api: Api, id: string, root: string, ctx: ClusterContext): Promise<number> {
-  const sweep = (await (await api.call(api.client.v1.sweeps[':id'].$get({ param: { id } }))).json()) as SweepSummary;
+  const sweep = (await (await api.callRetrying(() => api.client.v1.sweeps[':id'].$get({ param: { id } }))).json()) as SweepSummary;
   const done = sweep.jobs.filter((j) => j.state === 'succeeded');
   if (done.length === 0) throw new CliError(`sweep ${id} (${sweep.state}) has no succeeded job yet: nothing to report`);
   const records = new Map(
     await Promise.all(
-      done.map(async (j) => [j.id, (await (await api.call(api.client.v1.jobs[':id'].metrics.$get({ param: { id: j.id } }))).json()).records] as const),
+      done.map(async (j) => [j.id, (await (await api.callRetrying(() => api.client.v1.jobs[':id'].metrics.$get({ param: { id: j.id } }))).json()).records] as const),
     ),
   );
   const { MODELS } = await import('@mnist/models');

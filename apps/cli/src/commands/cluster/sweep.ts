@@ -99,7 +99,7 @@ export function sweepIdArg(value: string | undefined, command: string): string {
   return value;
 }
 
-const getSweep = async (api: Api, id: string) => (await api.call(api.client.v1.sweeps[':id'].$get({ param: { id } }))).json();
+const getSweep = async (api: Api, id: string) => (await api.callRetrying(() => api.client.v1.sweeps[':id'].$get({ param: { id } }))).json();
 
 /** Polls until every job has ended; a line each time the counts change. Exit 0 only if all succeeded. */
 export async function watchSweep(api: Api, id: string, ctx: ClusterContext, intervalMs = 2000): Promise<number> {
@@ -152,7 +152,7 @@ export async function sweepCommand(args: string[], ctx: ClusterContext): Promise
     }
     case 'list': {
       const a = api();
-      const { sweeps } = await (await a.call(a.client.v1.sweeps.$get())).json();
+      const { sweeps } = await (await a.callRetrying(() => a.client.v1.sweeps.$get())).json();
       if (ctx.out.json) ctx.out.result(JSON.stringify(sweeps));
       else if (sweeps.length === 0) ctx.out.info('no sweeps yet: mnist sweep --models lenet5,mlp --seeds 3');
       else ctx.out.result(textTable(['ID', 'STATE', 'JOBS', 'SUCCEEDED', 'CREATED'], sweeps.map((s) => [s.id, s.state, String(s.total), String(s.counts.succeeded), ago(s.createdAt)])));
