@@ -4,6 +4,7 @@ import {
   attemptPrefix,
   checkpointEpoch,
   jobMetricsKeys,
+  globalBatchSize,
   InvalidJobSpecError,
   JobEventSchema,
   JobIdSchema,
@@ -55,6 +56,7 @@ describe('JobSpec', () => {
       checkpointEvery: 1,
       sync: 'step',
       collective: 'auto',
+      transport: 'auto',
     });
     expect(parseJobSpec({ model: 'mlp', optimizer: { type: 'adam' } }).optimizer).toEqual({
       type: 'adam',
@@ -115,5 +117,18 @@ describe('names and layout', () => {
   it('validates events by type', () => {
     expect(JobEventSchema.safeParse({ type: 'status', jobId: 'j', state: 'running', attempt: 1, at: 'now' }).success).toBe(true);
     expect(JobEventSchema.safeParse({ type: 'status', jobId: 'j', state: 'paused', attempt: 1, at: 'now' }).success).toBe(false);
+  });
+});
+
+describe('weak scaling and the transport', () => {
+  it('takes a batch per replica (the global batch grows with the group) and checks the transport', () => {
+    const s = parseJobSpec({ model: 'lenet5', replicas: 2, scaling: { batchPerReplica: 64 } });
+    expect(s.scaling).toEqual({ batchPerReplica: 64, lr: 'linear', warmupEpochs: 1 });
+    expect(globalBatchSize(s, 2)).toBe(128);
+    expect(globalBatchSize(s, 4)).toBe(256);
+    expect(globalBatchSize(parseJobSpec({ model: 'lenet5', batchSize: 32 }), 4)).toBe(32);
+    expect(() => parseJobSpec({ model: 'lenet5', scaling: { batchPerReplica: 0 } })).toThrow(InvalidJobSpecError);
+    expect(() => parseJobSpec({ model: 'lenet5', scaling: { batchPerReplica: 8, lr: 'sqrt' } })).toThrow(/scaling.lr/);
+    expect(() => parseJobSpec({ model: 'lenet5', transport: 'udp' })).toThrow(/transport must be one of auto, tcp, nats/);
   });
 });
