@@ -1,12 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import type { NamedTensor } from '@mnist/checkpoint';
 import type { LocalSyncSpec, SyncSpec } from '@mnist/protocol';
 import type { Collective } from './collective.js';
 
-export interface NamedTensor {
-  name: string;
-  tensor: tf.Tensor;
-}
+export type { NamedTensor };
 
 /** One rank's step: gradients of its shard, and its loss and correct count. */
 export interface LocalStep {
