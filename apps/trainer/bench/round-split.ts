@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { connectNats, natsBus } from '@mnist/cluster';
 import { loadDataset } from '@mnist/data';
@@ -69,7 +70,9 @@ async function parent(): Promise<void> {
   try {
     const self = fileURLToPath(import.meta.url);
     const runs = Array.from({ length: N }, (_, rank) => {
-      const p = spawn(process.execPath, [...(process.env.SPLIT_TRACE_GC ? ['--trace-gc'] : []), '--import', 'tsx', self, '--child', String(rank), nats.url, ports.join(',')], { stdio: ['ignore', 'pipe', 'inherit'], env: process.env });
+      const pin = process.env.SPLIT_PIN === '1' ? ['taskset', '-c', String(rank % availableParallelism())] : [];
+      const [cmd, ...pre] = [...pin, process.execPath];
+      const p = spawn(cmd!, [...pre, ...(process.env.SPLIT_TRACE_GC ? ['--trace-gc'] : []), '--import', 'tsx', self, '--child', String(rank), nats.url, ports.join(',')], { stdio: ['ignore', 'pipe', 'inherit'], env: process.env });
       let out = '';
       p.stdout.on('data', (d: Buffer) => (out += d.toString()));
       // Anything else the child printed (e.g. --trace-gc lines) goes to stderr.

@@ -60,9 +60,16 @@ const sizeOf = (ts: readonly { size: number }[]) => ts.reduce((a, t) => a + t.si
  */
 class StepSync implements ReplicaSync {
   private readonly length: number;
+  /**
+   * The vectors this rank contributes, by step parity: a collective may keep a round's input
+   * until the round after next (resends over NATS), and steady steps allocate nothing.
+   */
+  private readonly flats: [Float32Array, Float32Array];
+  private steps = 0;
 
   constructor(private readonly c: Ctx) {
     this.length = sizeOf(c.vars);
+    this.flats = [new Float32Array(this.length + 2), new Float32Array(this.length + 2)];
   }
 
   lossDenominator(_count: number, globalCount: number): number {
@@ -76,17 +83,20 @@ class StepSync implements ReplicaSync {
       tf.dispose(local!.grads);
       return { loss: local!.loss, correct: local!.correct };
     }
-    const flat = new Float32Array(this.length + 2);
+    const flat = this.flats[this.steps++ & 1]!;
     if (local) {
       readFlat(local.grads, flat); // a sync point, needed to send the bytes
       flat[this.length] = local.loss.dataSync()[0]!;
       flat[this.length + 1] = local.correct.dataSync()[0]!;
       tf.dispose([...local.grads, local.loss, local.correct]);
+    } else {
+      flat.fill(0); // an empty shard contributes nothing
     }
     const sum = await collective.allReduceSum(flat);
     let offset = 0;
     const grads = vars.map((v) => {
-      const t = tf.tensor(sum.slice(offset, offset + v.size), v.shape);
+      // A view, not a copy: the tensors are gone before the collective reuses `sum`.
+      const t = tf.tensor(sum.subarray(offset, offset + v.size), v.shape);
       offset += v.size;
       return { name: v.name, tensor: t };
     });

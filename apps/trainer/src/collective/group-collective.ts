@@ -193,3 +193,4 @@ function asCollectiveError(err: unknown): CollectiveError {
 function reasonText(reason: unknown): string {
   return reason instanceof Error ? reason.message : String(reason ?? 'aborted');
 }
+
