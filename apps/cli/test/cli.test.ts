@@ -34,11 +34,11 @@ describe('mnist CLI', () => {
 
   it('refuses bad input with one clear line and exit code 2', async () => {
     const cases: Array<[string[], RegExp]> = [
-      [['train', '--model', 'resnet'], /--model: model must be one of lenet5, mlp, lenet5-reg/],
+      [['train', '--model', 'resnet'], /--model 'resnet': model must be one of lenet5, mlp, lenet5-reg/],
       [['train', '--model', 'mlp', '--epochs', 'ten'], /--epochs expects a number, got 'ten'/],
-      [['train', '--model', 'mlp', '--batch-size', '0'], /--batch-size: /],
+      [['train', '--model', 'mlp', '--batch-size', '0'], /--batch-size '0': /],
       [['train', '--model', 'mlp', '--optimizer', 'adam', '--momentum', '0.5'], /--momentum applies to --optimizer sgd only/],
-      [['train', '--model', 'mlp', '--frobnicate'], /Unknown option '--frobnicate'/],
+      [['train', '--model', 'mlp', '--frobnicate'], /unknown flag '--frobnicate'/],
       [['train'], /--model is required/],
       [['reproduce', '--seeds', '0'], /--seeds expects a whole number from 1 to 50, got '0'/],
       [['fly'], /unknown command 'fly'/],
