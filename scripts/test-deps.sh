@@ -18,6 +18,7 @@ declare -A NEED=(
   [chromium]=chromium                     # the dashboard's headless browser test
   [/usr/share/fonts/truetype/dejavu]=fonts-dejavu-core
   [ip]=iproute2                           # the multi-host test: network namespaces, tc tbf
+  [openssl]=openssl                       # the data plane's TLS test makes its certificates
 )
 missing=()
 for what in "${!NEED[@]}"; do
