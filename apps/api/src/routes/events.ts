@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import { streamSSE, type SSEMessage, type SSEStreamingApi } from 'hono/streaming';
+import { streamStop } from './stream-stop.js';
 import { isFinalState, type JobEvent, type JobRecord } from '@mnist/protocol';
 import type { Logger } from '@mnist/core';
 import type { ApiDeps } from '../deps.js';
@@ -54,12 +55,8 @@ export function eventsRoutes(deps: ApiDeps, o: EventsOptions) {
     if (c.req.method === 'HEAD') return c.body(null, 200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
 
     return streamSSE(c, async (stream) => {
-      const stop = new AbortController();
-      const abort = () => stop.abort();
-      stream.onAbort(abort);
-      c.req.raw.signal.addEventListener('abort', abort, { once: true });
-      o.shutdown?.addEventListener('abort', abort, { once: true });
-      if (o.shutdown?.aborted || c.req.raw.signal.aborted) abort();
+      const stop = streamStop(stream, c.req.raw.signal, o.shutdown);
+      const abort = stop.abort;
       const stall = stallWatch(stream);
       let sent = afterSeq;
       let finalRecord: JobRecord | undefined;
@@ -110,8 +107,7 @@ export function eventsRoutes(deps: ApiDeps, o: EventsOptions) {
         }
       } finally {
         clearInterval(timer);
-        c.req.raw.signal.removeEventListener('abort', abort);
-        o.shutdown?.removeEventListener('abort', abort);
+        stop.release();
       }
     });
   });

@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
+import { streamStop } from './stream-stop.js';
 import { validator } from 'hono/validator';
 import { z } from 'zod';
 import { isFinalState, specIssues } from '@mnist/protocol';
@@ -46,12 +47,8 @@ export function logsRoutes(deps: ApiDeps, o: LogsOptions) {
     if (q.follow !== '1' && q.follow !== 'true') return c.json({ lines }, 200);
 
     return streamSSE(c, async (stream) => {
-      const stop = new AbortController();
-      const abort = () => stop.abort();
-      stream.onAbort(abort);
-      c.req.raw.signal.addEventListener('abort', abort, { once: true });
-      o.shutdown?.addEventListener('abort', abort, { once: true });
-      if (o.shutdown?.aborted || c.req.raw.signal.aborted) abort();
+      const stop = streamStop(stream, c.req.raw.signal, o.shutdown);
+      const abort = stop.abort;
       // A finished job's last lines may still be on their way: end on the second tick that finds it finished.
       let finishedTicks = 0;
       const tick = async () => {
@@ -76,8 +73,7 @@ export function logsRoutes(deps: ApiDeps, o: LogsOptions) {
         }
       } finally {
         clearInterval(timer);
-        c.req.raw.signal.removeEventListener('abort', abort);
-        o.shutdown?.removeEventListener('abort', abort);
+        stop.release();
       }
     });
   });
