@@ -28,7 +28,7 @@ Cluster flags:
       --sync <mode>          step (default: the replicas sum gradients every step and follow
                              one trainer), or local:H[:nesterov|average] (local SGD: each
                              replica takes H steps alone, then they average; for slow links)
-      --collective <algo>    auto (default), direct or reduce-scatter: how gradients travel
+      --collective <algo>    auto (default), direct or reduce-scatter: how the ranks split the sum
       --transport <t>        auto (default: direct TCP between the trainers, NATS if they
                              cannot reach each other), tcp (fail instead) or nats
       --batch-per-replica <n>  weak scaling: each replica takes n a step, the global batch is
