@@ -9,13 +9,14 @@ import { freePort, startNatsServer } from '@mnist/testing';
 import { createOptimizer, runEpochs, type Collective } from '@mnist/training';
 import { selectBackend } from '@mnist/backends';
 import { DataPlane } from '../src/collective/data-plane.js';
+import { clock } from '../src/collective/stats.js';
 import { DataListener } from '../src/collective/tcp/data-listener.js';
 
 /**
  * `npm run bench:split`: where the time of a data-parallel step goes. N ranks (separate
  * processes, one thread each) train the same lenet5 job with the real loop and the trainer's
  * data plane (SPLIT_TRANSPORT: tcp, the default, or nats through a private nats-server); every rank stamps when it enters and leaves each all-reduce
- * on one clock (performance.timeOrigin + now), and the parent joins the stamps:
+ * on one clock (the collective's `clock`), and the parent joins the stamps:
  *   compute  = step time outside the all-reduce (forward, backward, read-back, update),
  *   skew     = how long a rank waits for the slowest rank to arrive (its peers' compute),
  *   comm     = the last rank's time in the round (publish, broker hops, event loop, sum).
@@ -27,7 +28,6 @@ const TRAIN = Number(process.env.SPLIT_TRAIN ?? 4096);
 const TRANSPORT = process.env.SPLIT_TRANSPORT === 'nats' ? 'nats' : 'tcp';
 
 interface Stamps { enter: number[]; leave: number[]; stepEnd: number[] }
-const now = () => performance.timeOrigin + performance.now();
 
 async function child(rank: number, url: string, ports: number[]): Promise<void> {
   const backend = await selectBackend('onednn');
@@ -46,15 +46,15 @@ async function child(rank: number, url: string, ports: number[]): Promise<void> 
     worldSize: N,
     allReduceSum: async (v) => {
       if (v.length <= 2) return inner.allReduceSum(v); // an epoch's sums or evaluation: not a step
-      stamps.enter.push(now());
+      stamps.enter.push(clock());
       const out = await inner.allReduceSum(v);
-      stamps.leave.push(now());
+      stamps.leave.push(clock());
       return out;
     },
   };
   const model = getModel(spec.model).build(spec.seed);
   const optimizer = createOptimizer(spec.optimizer);
-  await runEpochs({ spec, data, model, optimizer, collective, backend: backend.name, startEpoch: 1, startStep: 0, onStep: () => stamps.stepEnd.push(now()) });
+  await runEpochs({ spec, data, model, optimizer, collective, backend: backend.name, startEpoch: 1, startStep: 0, onStep: () => stamps.stepEnd.push(clock()) });
   inner.close();
   listener.close();
   await nc.close();

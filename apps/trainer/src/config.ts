@@ -26,7 +26,10 @@ export const TrainerEnv = createEnv({
   DATA_PORT: z
     .string()
     .regex(/^\d{1,5}(-\d{1,5})?$/, 'must be a port, a range like 7100-7199, or 0 for any free port')
-    .refine((v) => portRange(v)[0] <= portRange(v)[1] && portRange(v)[1] <= 65_535, 'must be ascending ports up to 65535')
+    .refine((v) => {
+      const [lo, hi] = portRange(v);
+      return lo <= hi && hi <= 65_535;
+    }, 'must be ascending ports up to 65535')
     .default('0'),
   DATA_ADVERTISE: z.string().min(1).optional(),
   MESH_TIMEOUT_MS: envInt(100).default(5_000),

@@ -116,8 +116,8 @@ export class DataPlane implements Collective {
     this.active.abort(reason, fatal);
   }
 
+  /** Closes the transport in use; `connect` already closed the NATS group when it switched to TCP. */
   close(): void {
     this.active.close();
-    if (this.active !== this.viaNats) this.viaNats.close();
   }
 }

@@ -67,10 +67,6 @@ export class GroupCollective implements Collective {
     }
   }
 
-  get transport(): string {
-    return this.o.transport.kind;
-  }
-
   /** The next `rounds` rounds may be slow (evaluation, rank 0's checkpoint at epoch ends): use the long timeout for them. */
   expectSlowRounds(rounds: number): void {
     this.slowRounds = Math.max(this.slowRounds, rounds);

@@ -55,10 +55,11 @@ export class TcpTransport implements CollectiveTransport {
 
   send(to: number | 'all', header: PartHeader, values: Float32Array): number {
     const payload = Buffer.from(values.buffer, values.byteOffset, values.byteLength);
+    // The same prefix serves every peer: written buffers are only read.
+    const prefix = partPrefix(header, values.length);
     let bytes = 0;
     for (const [peer, { socket }] of this.peers) {
       if (to !== 'all' && to !== peer) continue;
-      const prefix = partPrefix(header, values.length);
       // One writev: the prefix and the floats leave in the same syscall.
       socket.cork();
       socket.write(prefix);
