@@ -83,7 +83,6 @@ export class DataPlane implements Collective {
       (t) => ({ ok: true as const, t }),
       (err: unknown) => ({ ok: false as const, err }),
     );
-    if (choice === 'tcp' && !formed.ok) throw formed.err;
     if (choice === 'auto') {
       // One NATS round: the number of ranks whose mesh did not form. Every rank sees the same sum.
       const [failedRanks] = await this.viaNats.allReduceSum(Float32Array.of(formed.ok ? 0 : 1));
@@ -94,7 +93,8 @@ export class DataPlane implements Collective {
         return { transport: 'nats', fallbackReason };
       }
     }
-    if (!formed.ok) throw formed.err; // unreachable: tcp threw above, auto agreed on a fallback
+    // tcp required (or every rank's mesh formed under auto): a mesh that did not form fails the attempt.
+    if (!formed.ok) throw formed.err;
     this.active = new GroupCollective({ ...this.o, transport: formed.t });
     this.viaNats.close();
     return { transport: 'tcp' };
