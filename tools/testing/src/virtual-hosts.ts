@@ -25,6 +25,15 @@ export interface VirtualHosts extends AsyncDisposable {
 const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
 const tc = (...args: string[]) => execFileSync('tc', args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
 
+/** Best effort: without iptables there is no firewall in the way either. */
+function iptables(...args: string[]): void {
+  try {
+    execFileSync('iptables', args, { stdio: 'ignore' });
+  } catch {
+    /* not installed, or the rule is already gone */
+  }
+}
+
 /** Why namespaces cannot be made here, or undefined when they can. */
 export function virtualHostsUnavailable(): string | undefined {
   if (process.platform !== 'linux') return `network namespaces need Linux (this is ${process.platform})`;
@@ -58,7 +67,12 @@ export async function createVirtualHosts(o: { hosts: number; rate?: string }): P
   const bridge = `mnb${id}`;
   const gateway = `10.213.${subnet}.1`;
   const hosts = Array.from({ length: o.hosts }, (_, i) => ({ netns: `mnist-${id}-${i}`, address: `10.213.${subnet}.${10 + i}` }));
+  // Host-to-host traffic crosses the bridge, and with br_netfilter loaded (Docker loads it, and
+  // sets FORWARD's policy to DROP) bridged frames go through iptables' FORWARD chain: allow
+  // this bridge's own traffic while the hosts exist, or hosts reach the gateway but not each other.
+  const forward = ['FORWARD', '-i', bridge, '-o', bridge, '-j', 'ACCEPT'];
   const cleanup = () => {
+    iptables('-D', ...forward);
     for (const h of hosts) {
       try {
         ip('netns', 'del', h.netns);
@@ -76,6 +90,7 @@ export async function createVirtualHosts(o: { hosts: number; rate?: string }): P
     ip('link', 'add', bridge, 'type', 'bridge');
     ip('addr', 'add', `${gateway}/24`, 'dev', bridge);
     ip('link', 'set', bridge, 'up');
+    iptables('-I', ...forward);
     hosts.forEach((h, i) => {
       const [outside, inside] = [`mn${id}h${i}`, `mn${id}n${i}`];
       ip('netns', 'add', h.netns);
