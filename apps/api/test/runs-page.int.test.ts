@@ -7,6 +7,7 @@ import type { JobRecord } from '@mnist/protocol';
 import { launchChromium } from './chromium.js';
 import { startTestCluster, type TestCluster } from './harness.js';
 import { computed, pageSession } from './page-session.js';
+import { newestFirst } from '../src/routes/job-cursor.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ARTIFACTS = join(HERE, '..', 'test-artifacts');
@@ -35,6 +36,8 @@ beforeAll(async () => {
   browser = await launchChromium();
   // Oldest first: 42 parked runs, then the two short ones (one per trainer), then the live one.
   parked = await Promise.all(Array.from({ length: 42 }, (_, i) => s.submit({ ...PARKED, seed: i + 1 })));
+  // Submitted at once, several share a millisecond: expect the API's order (time, then id), oldest first.
+  parked.sort((a, b) => newestFirst(b, a));
   for (const [lr, level] of [[0.1, 'high'], [0.01, 'low']] as const) {
     const named = { name: `mlp lr ${lr}`, tags: { team: 'vision', lr: level }, note: 'runs page test' };
     done.push(await s.submit({ ...DONE, ...named, optimizer: { type: 'sgd', lr } }));
@@ -129,8 +132,12 @@ describe('the runs page in headless Chromium', () => {
     await page.locator(`#jobs tbody tr[data-id="${done[1]!.id}"] td.cmp input`).check();
     await page.locator('#loss-chart polyline.run').nth(1).waitFor({ timeout: 15_000 });
     expect(await page.locator('#loss-title').innerText()).toBe('Test loss, 2 runs');
-    const lines = await page.locator('#acc-chart polyline.run').all();
-    const strokes = await Promise.all(lines.map((l) => l.evaluate(computed, 'stroke')));
+    // Both charts are drawn in one redraw, but read the strokes in one evaluation: a redraw between two reads
+    // (a live run's event) must not mix two drawings.
+    await page.locator('#acc-chart polyline.run').nth(1).waitFor({ timeout: 15_000 });
+    const strokes = await page.locator('#acc-chart polyline.run').evaluateAll((es) =>
+      es.map((e) => (globalThis as unknown as { getComputedStyle(e: unknown): { stroke: string } }).getComputedStyle(e).stroke));
+    expect(strokes).toHaveLength(2);
     expect(new Set(strokes).size).toBe(2);
     expect(await page.locator('#acc-chart circle.run[data-epoch="3"]').count()).toBe(2);
     expect(await page.locator('#compare-legend .run').allInnerTexts()).toEqual([
@@ -158,14 +165,14 @@ describe('the runs page in headless Chromium', () => {
     await page.locator('#page-info', { hasText: 'runs 31\u201340' }).waitFor();
 
     // Filters: the live run alone by state, a tag.
+    // Polled: the rows before a filter's answer arrives may already hold the run looked for.
     await page.selectOption('#f-state', 'running');
-    await page.locator('#page-info', { hasText: 'runs 1\u20131' }).waitFor();
-    expect(await rowIds(page)).toEqual([live.id]);
+    await expect.poll(() => rowIds(page), { timeout: 15_000 }).toEqual([live.id]);
     await page.selectOption('#f-state', '');
+    await page.locator('#page-info', { hasText: 'runs 1\u201310' }).waitFor();
     await page.fill('#f-tag', 'lr=low');
     await page.press('#f-tag', 'Enter');
-    await page.locator(`#jobs tbody tr[data-id="${done[1]!.id}"]`).waitFor();
-    expect(await rowIds(page)).toEqual([done[1]!.id]);
+    await expect.poll(() => rowIds(page), { timeout: 15_000 }).toEqual([done[1]!.id]);
     expect(problems).toEqual([]);
     await page.close();
   });
