@@ -22,7 +22,10 @@ export default tseslint.config(
     files: ['**/*.ts'],
     languageOptions: {
       parser: tseslint.parser,
-      parserOptions: { projectService: { allowDefaultProject: ['*/*/vitest.config.ts'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        projectService: { allowDefaultProject: ['*/*/vitest.config.ts'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     plugins: { '@typescript-eslint': tseslint.plugin, 'import-x': importX },
     linterOptions: { reportUnusedDisableDirectives: 'error' },
@@ -38,7 +41,15 @@ export default tseslint.config(
   {
     // Tests, benches, scripts and dev tools may use anything the workspace installs
     // (vitest and the test servers are root or dev dependencies).
-    files: ['**/*.test.ts', '**/test/**', '**/bench/**', '**/scripts/**', 'tools/**', 'infra/**', '**/vitest.config.ts'],
+    files: [
+      '**/*.test.ts',
+      '**/test/**',
+      '**/bench/**',
+      '**/scripts/**',
+      'tools/**',
+      'infra/**',
+      '**/vitest.config.ts',
+    ],
     rules: { 'import-x/no-extraneous-dependencies': 'off' },
   },
   {
@@ -57,7 +68,16 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',
-        { paths: [{ name: '@mnist/api', message: 'use @mnist/client; import @mnist/api for types only', allowTypeImports: true }], patterns: SEALED },
+        {
+          paths: [
+            {
+              name: '@mnist/api',
+              message: 'use @mnist/client; import @mnist/api for types only',
+              allowTypeImports: true,
+            },
+          ],
+          patterns: SEALED,
+        },
       ],
     },
   },

@@ -20,11 +20,15 @@ export interface RunOptions {
 
 export function run(cmd: string, args: string[], o: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env: o.replaceEnv ? o.env : { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, {
+      env: o.replaceEnv ? o.env : { ...process.env, ...o.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     const echo = (chunk: Buffer) => {
-      if (o.echo) for (const line of chunk.toString().split('\n')) if (line.trim()) process.stderr.write(`${o.echo} ${line}\n`);
+      if (o.echo)
+        for (const line of chunk.toString().split('\n')) if (line.trim()) process.stderr.write(`${o.echo} ${line}\n`);
     };
     child.stdout.on('data', (d: Buffer) => ((stdout += d.toString()), echo(d)));
     child.stderr.on('data', (d: Buffer) => ((stderr += d.toString()), echo(d)));
@@ -49,7 +53,12 @@ export async function must(cmd: string, args: string[], o: RunOptions = {}): Pro
 }
 
 /** Polls `probe` until it returns a value (not undefined) or `timeoutMs` passes. */
-export async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>, everyMs = 1000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | undefined>,
+  everyMs = 1000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -59,7 +68,10 @@ export async function waitFor<T>(what: string, timeoutMs: number, probe: () => P
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs / 1000} s waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`,
+      );
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }

@@ -6,7 +6,13 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { run } from './sh.js';
 
-const SECRETS = ['NATS_PASSWORD', 'API_TOKEN', 'MINIO_ROOT_USER', 'MINIO_ROOT_PASSWORD', 'GRAFANA_ADMIN_PASSWORD'] as const;
+const SECRETS = [
+  'NATS_PASSWORD',
+  'API_TOKEN',
+  'MINIO_ROOT_USER',
+  'MINIO_ROOT_PASSWORD',
+  'GRAFANA_ADMIN_PASSWORD',
+] as const;
 
 /** The lines of one service in `docker-compose config` output (services are at 2 spaces). */
 function serviceBlock(config: string, name: string): string {
@@ -24,7 +30,9 @@ export async function checkShippedCompose(check: (ok: boolean, message: string) 
   writeFileSync(copy, v1);
   try {
     const config = (env: Record<string, string>) => {
-      const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !(SECRETS as readonly string[]).includes(k)));
+      const clean = Object.fromEntries(
+        Object.entries(process.env).filter(([k]) => !(SECRETS as readonly string[]).includes(k)),
+      );
       return run('docker-compose', ['-f', copy, 'config'], { env: { ...clean, ...env }, replaceEnv: true });
     };
     for (const missing of SECRETS) {
@@ -38,9 +46,17 @@ export async function checkShippedCompose(check: (ok: boolean, message: string) 
     for (const svc of ['minio', 'prometheus', 'grafana']) {
       const block = serviceBlock(ok.stdout, svc);
       const published = [...block.matchAll(/^ {4}- (\S+:\d+:\d+)\S*$/gm)].map((m) => m[1]!);
-      check(published.length > 0 && published.every((p) => p.startsWith('127.0.0.1:')), `shipped compose binds ${svc} to 127.0.0.1 only (${published.join(', ')})`);
+      check(
+        published.length > 0 && published.every((p) => p.startsWith('127.0.0.1:')),
+        `shipped compose binds ${svc} to 127.0.0.1 only (${published.join(', ')})`,
+      );
     }
-    check(/GF_AUTH_ANONYMOUS_ENABLED: 'false'|GF_AUTH_ANONYMOUS_ENABLED: "false"|GF_AUTH_ANONYMOUS_ENABLED: false/.test(serviceBlock(ok.stdout, 'grafana')), 'shipped compose: no anonymous Grafana');
+    check(
+      /GF_AUTH_ANONYMOUS_ENABLED: 'false'|GF_AUTH_ANONYMOUS_ENABLED: "false"|GF_AUTH_ANONYMOUS_ENABLED: false/.test(
+        serviceBlock(ok.stdout, 'grafana'),
+      ),
+      'shipped compose: no anonymous Grafana',
+    );
   } finally {
     rmSync(copy, { force: true });
   }

@@ -59,9 +59,15 @@ const build = (file: string, tag: string, revision: string) =>
 
 let apiUrl = '';
 const cli = (args: string[], timeoutMs = 300_000) =>
-  run('node', ['apps/cli/bin/mnist.js', ...args], { env: { API_URL: apiUrl, API_TOKEN: secrets.API_TOKEN }, timeoutMs });
+  run('node', ['apps/cli/bin/mnist.js', ...args], {
+    env: { API_URL: apiUrl, API_TOKEN: secrets.API_TOKEN },
+    timeoutMs,
+  });
 async function api<T>(path: string): Promise<T> {
-  const res = await fetch(`${apiUrl}${path}`, { headers: { authorization: `Bearer ${secrets.API_TOKEN}` }, signal: AbortSignal.timeout(10_000) });
+  const res = await fetch(`${apiUrl}${path}`, {
+    headers: { authorization: `Bearer ${secrets.API_TOKEN}` },
+    signal: AbortSignal.timeout(10_000),
+  });
   if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
   return (await res.json()) as T;
 }
@@ -72,54 +78,100 @@ async function containers(service: string): Promise<string[]> {
   return (await compose(['ps', '-q', service])).split('\n').filter(Boolean);
 }
 async function health(id: string): Promise<string> {
-  return (await must(DOCKER, ['inspect', '-f', '{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}', id])).trim();
+  return (
+    await must(DOCKER, ['inspect', '-f', '{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}', id])
+  ).trim();
 }
 async function allHealthy(timeoutMs: number): Promise<void> {
-  await waitFor('every container healthy', timeoutMs, async () => {
-    const ids = (await compose(['ps', '-q'])).split('\n').filter(Boolean);
-    const states = await Promise.all(ids.map(health));
-    return states.every((s) => s === 'healthy') ? true : undefined;
-  }, 2000);
+  await waitFor(
+    'every container healthy',
+    timeoutMs,
+    async () => {
+      const ids = (await compose(['ps', '-q'])).split('\n').filter(Boolean);
+      const states = await Promise.all(ids.map(health));
+      return states.every((s) => s === 'healthy') ? true : undefined;
+    },
+    2000,
+  );
 }
 
 async function prepare(): Promise<'ready' | string> {
   const r = await run('bash', ['infra/ci/prepare-docker.sh'], { echo: '  ', timeoutMs: 600_000 });
   if (r.code === 0) return 'ready';
   if (r.code === 2) {
-    const why = r.stdout.trim().split('\n').slice(-6).map((l) => l.replace(/^\[prepare-docker\] */, '').trim());
+    const why = r.stdout
+      .trim()
+      .split('\n')
+      .slice(-6)
+      .map((l) => l.replace(/^\[prepare-docker\] */, '').trim());
     return `the Docker engine cannot run here: ${why.join(' | ')}`;
   }
   throw new Error(`infra/ci/prepare-docker.sh failed (exit ${r.code})`);
 }
 
 async function checkImages(): Promise<void> {
-  const inspect = async (image: string, format: string) => (await must(DOCKER, ['image', 'inspect', '-f', format, image])).trim();
+  const inspect = async (image: string, format: string) =>
+    (await must(DOCKER, ['image', 'inspect', '-f', format, image])).trim();
   for (const image of ['mnist-trainer', 'mnist-api']) {
     check((await inspect(image, '{{.Config.User}}')) === 'node', `${image} runs as the non-root user node`);
-    check((await inspect(image, '{{if .Config.Healthcheck}}{{json .Config.Healthcheck.Test}}{{end}}')) !== '', `${image} has a HEALTHCHECK`);
-    check((await inspect(image, '{{index .Config.Labels "org.opencontainers.image.title"}}')) === image, `${image} has OCI labels`);
+    check(
+      (await inspect(image, '{{if .Config.Healthcheck}}{{json .Config.Healthcheck.Test}}{{end}}')) !== '',
+      `${image} has a HEALTHCHECK`,
+    );
+    check(
+      (await inspect(image, '{{index .Config.Labels "org.opencontainers.image.title"}}')) === image,
+      `${image} has OCI labels`,
+    );
   }
   // Only runtime dependencies: no toolchain, no repository metadata, no dev packages.
-  const inTrainer = (script: string) => run(DOCKER, ['run', '--rm', '--entrypoint', 'sh', 'mnist-trainer', '-c', script]);
+  const inTrainer = (script: string) =>
+    run(DOCKER, ['run', '--rm', '--entrypoint', 'sh', 'mnist-trainer', '-c', script]);
   const tools = await inTrainer('for t in cc gcc g++ make python3; do command -v $t; done; true');
-  check(tools.code === 0 && tools.stdout.trim() === '', `mnist-trainer has no compiler, make or python3${tools.stdout.trim() ? ` (found ${tools.stdout.trim()})` : ''}`);
+  check(
+    tools.code === 0 && tools.stdout.trim() === '',
+    `mnist-trainer has no compiler, make or python3${tools.stdout.trim() ? ` (found ${tools.stdout.trim()})` : ''}`,
+  );
   const dev = await inTrainer(
     'cd /app; for p in .git node_modules/typescript node_modules/vitest node_modules/turbo node_modules/playwright-core /usr/include/dnnl.hpp; do [ -e $p ] && echo $p; done; true',
   );
-  check(dev.code === 0 && dev.stdout.trim() === '', `mnist-trainer has no .git, dev packages or headers${dev.stdout.trim() ? ` (found ${dev.stdout.trim()})` : ''}`);
-  const api = await run(DOCKER, ['run', '--rm', '--entrypoint', 'sh', 'mnist-api', '-c', 'cd /app; for p in node_modules/@tensorflow node_modules/@mnist/training node_modules/@mnist/tfjs-backend-onednn; do [ -e $p ] && echo $p; done; true']);
-  check(api.code === 0 && api.stdout.trim() === '', `mnist-api carries no tfjs and no training code${api.stdout.trim() ? ` (found ${api.stdout.trim().replace(/\n/g, ', ')})` : ''}`);
+  check(
+    dev.code === 0 && dev.stdout.trim() === '',
+    `mnist-trainer has no .git, dev packages or headers${dev.stdout.trim() ? ` (found ${dev.stdout.trim()})` : ''}`,
+  );
+  const api = await run(DOCKER, [
+    'run',
+    '--rm',
+    '--entrypoint',
+    'sh',
+    'mnist-api',
+    '-c',
+    'cd /app; for p in node_modules/@tensorflow node_modules/@mnist/training node_modules/@mnist/tfjs-backend-onednn; do [ -e $p ] && echo $p; done; true',
+  ]);
+  check(
+    api.code === 0 && api.stdout.trim() === '',
+    `mnist-api carries no tfjs and no training code${api.stdout.trim() ? ` (found ${api.stdout.trim().replace(/\n/g, ', ')})` : ''}`,
+  );
   const addon = await inTrainer('ls packages/tfjs-backend-onednn/build/Release/');
-  check(addon.stdout.trim() === 'tfjs_onednn.node', 'mnist-trainer carries the compiled oneDNN addon, nothing else of its build');
+  check(
+    addon.stdout.trim() === 'tfjs_onednn.node',
+    'mnist-trainer carries the compiled oneDNN addon, nothing else of its build',
+  );
 }
 
 async function followToSuccess(args: string[], what: string): Promise<string> {
   const r = await cli(args);
   // `mnist submit` names the job it made (ids are j-… or, with an Idempotency-Key, k-…); `mnist watch` is given it.
   const id = /submitted ([jk]-[A-Za-z0-9_-]+)/.exec(r.stderr)?.[1] ?? args.find((a) => /^[jk]-/.test(a));
-  check(r.code === 0 && r.stderr.includes(`job ${id} succeeded`), `${what}: mnist ${args[0]} exits 0, job ${id} succeeded${r.code === 0 ? '' : `\n${r.stderr.slice(-2000)}`}`);
+  check(
+    r.code === 0 && r.stderr.includes(`job ${id} succeeded`),
+    `${what}: mnist ${args[0]} exits 0, job ${id} succeeded${r.code === 0 ? '' : `\n${r.stderr.slice(-2000)}`}`,
+  );
   // A group's data plane: containers reach each other by host name on the compose network.
-  if (args.includes('--replicas')) check(/gradients over direct TCP/.test(r.stderr), `${what}: the ranks exchanged gradients over direct TCP between the containers`);
+  if (args.includes('--replicas'))
+    check(
+      /gradients over direct TCP/.test(r.stderr),
+      `${what}: the ranks exchanged gradients over direct TCP between the containers`,
+    );
   return id!;
 }
 
@@ -127,8 +179,12 @@ async function checkArtifacts(id: string, epochs: number): Promise<void> {
   const { artifacts } = await api<{ artifacts: { key: string }[] }>(`/v1/jobs/${id}/artifacts`);
   const keys = new Set(artifacts.map((a) => a.key));
   const last = `checkpoints/epoch-${String(epochs).padStart(3, '0')}/`;
-  for (const k of ['spec.json', 'metrics.jsonl', 'report.md', 'curves.png', 'curves.svg', 'final-eval.json']) check(keys.has(k), `${id}: artifact ${k}`);
-  check([...keys].some((k) => k.startsWith(last)), `${id}: a checkpoint of the last epoch (${last})`);
+  for (const k of ['spec.json', 'metrics.jsonl', 'report.md', 'curves.png', 'curves.svg', 'final-eval.json'])
+    check(keys.has(k), `${id}: artifact ${k}`);
+  check(
+    [...keys].some((k) => k.startsWith(last)),
+    `${id}: a checkpoint of the last epoch (${last})`,
+  );
   const text = async (key: string) => {
     const res = await fetch(`${apiUrl}/v1/jobs/${id}/artifacts/${key}`, {
       headers: { authorization: `Bearer ${secrets.API_TOKEN}` },
@@ -143,12 +199,18 @@ async function checkArtifacts(id: string, epochs: number): Promise<void> {
     `${id}: metrics.jsonl has epochs 1..${epochs}, each once (${records.map((r) => r.epoch).join(',')})`,
   );
   const final = FinalEvalSchema.parse(JSON.parse(await text('final-eval.json')));
-  check(final.epoch === epochs && final.testAcc > 0.5, `${id}: final-eval.json at epoch ${final.epoch}, test accuracy ${final.testAcc.toFixed(3)} > 0.5`);
+  check(
+    final.epoch === epochs && final.testAcc > 0.5,
+    `${id}: final-eval.json at epoch ${final.epoch}, test accuracy ${final.testAcc.toFixed(3)} > 0.5`,
+  );
   check(final.backend === 'onednn', `${id}: trained on the image's oneDNN backend (${final.backend})`);
   const out = mkdtempSync(join(tmpdir(), 'containers-report-'));
   try {
     const r = await cli(['report', id, '--out', out], 60_000);
-    check(r.code === 0 && readFileSync(join(out, id, 'report.md'), 'utf8').startsWith('# CustomMLP on mnist'), `${id}: mnist report renders report.md`);
+    check(
+      r.code === 0 && readFileSync(join(out, id, 'report.md'), 'utf8').startsWith('# CustomMLP on mnist'),
+      `${id}: mnist report renders report.md`,
+    );
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
@@ -167,7 +229,25 @@ async function scenario(): Promise<void> {
 
   const epochs1 = 2;
   const id1 = await step('job 1: 2 replicas, mnist submit --watch', () =>
-    followToSuccess(['submit', '--model', 'mlp', '--replicas', '2', '--epochs', String(epochs1), '--train-limit', '1024', '--test-limit', '512', '--lr', '0.05', '--watch'], 'job 1'),
+    followToSuccess(
+      [
+        'submit',
+        '--model',
+        'mlp',
+        '--replicas',
+        '2',
+        '--epochs',
+        String(epochs1),
+        '--train-limit',
+        '1024',
+        '--test-limit',
+        '512',
+        '--lr',
+        '0.05',
+        '--watch',
+      ],
+      'job 1',
+    ),
   );
   await step('job 1: artifacts', async () => {
     const r = await job(id1);
@@ -177,14 +257,38 @@ async function scenario(): Promise<void> {
 
   const epochs2 = 30;
   await step('job 2: scale trainers 2 -> 3 -> 1 while it runs', async () => {
-    const r = await cli(['submit', '--model', 'mlp', '--replicas', '2', '--min-replicas', '1', '--epochs', String(epochs2), '--train-limit', '2048', '--test-limit', '512', '--lr', '0.05']);
+    const r = await cli([
+      'submit',
+      '--model',
+      'mlp',
+      '--replicas',
+      '2',
+      '--min-replicas',
+      '1',
+      '--epochs',
+      String(epochs2),
+      '--train-limit',
+      '2048',
+      '--test-limit',
+      '512',
+      '--lr',
+      '0.05',
+    ]);
     check(r.code === 0, `job 2 submitted${r.code === 0 ? '' : `: ${r.stderr}`}`);
     const id2 = r.stdout.trim();
-    await waitFor('job 2 running on 2 trainers', 60_000, async () => ((await job(id2)).state === 'running' ? true : undefined), 250);
+    await waitFor(
+      'job 2 running on 2 trainers',
+      60_000,
+      async () => ((await job(id2)).state === 'running' ? true : undefined),
+      250,
+    );
     await compose(['up', '-d', '--no-recreate', '--scale', 'trainer=3']);
     await waitFor('3 trainers registered', 60_000, async () => ((await trainerCount()) === 3 ? true : undefined), 500);
     const mid = await job(id2);
-    check(mid.state === 'running' && mid.epoch < epochs2, `3 trainers while job 2 runs (epoch ${mid.epoch}/${epochs2})`);
+    check(
+      mid.state === 'running' && mid.epoch < epochs2,
+      `3 trainers while job 2 runs (epoch ${mid.epoch}/${epochs2})`,
+    );
     await compose(['up', '-d', '--no-recreate', '--scale', 'trainer=1']);
     check((await containers('trainer')).length === 1, 'scaled down to 1 trainer container');
     await followToSuccess(['watch', id2], 'job 2');
@@ -223,12 +327,17 @@ async function main(): Promise<number> {
   } catch (err) {
     failed = true;
     process.stderr.write(`\ntest:containers: FAILED: ${(err as Error).message}\n`);
-    const logs = await run(COMPOSE, ['-p', PROJECT, '-f', COMPOSE_FILE, 'logs', '--no-color', '--tail', '40'], { env: composeEnv });
+    const logs = await run(COMPOSE, ['-p', PROJECT, '-f', COMPOSE_FILE, 'logs', '--no-color', '--tail', '40'], {
+      env: composeEnv,
+    });
     process.stderr.write(`--- last log lines of the stack\n${logs.stdout}\n`);
   } finally {
-    if (!(failed && process.env.CONTAINERS_KEEP === '1')) await step('down', () => compose(['down', '-v', '--remove-orphans']));
+    if (!(failed && process.env.CONTAINERS_KEEP === '1'))
+      await step('down', () => compose(['down', '-v', '--remove-orphans']));
   }
-  process.stdout.write(`${JSON.stringify({ ok: !failed, totalSeconds: Math.round((Date.now() - t0) / 1000), stepSeconds: timings, imageMB: sizes })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ ok: !failed, totalSeconds: Math.round((Date.now() - t0) / 1000), stepSeconds: timings, imageMB: sizes })}\n`,
+  );
   return failed ? 1 : 0;
 }
 

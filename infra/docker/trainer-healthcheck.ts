@@ -8,7 +8,10 @@ import { connectNats, TrainerRegistry } from '@mnist/cluster';
 import { NATS_NAMES } from '@mnist/protocol';
 import { defaultTrainerId, parseTrainerEnv } from '../../apps/trainer/src/config.js';
 
-const config = parseTrainerEnv({ ...process.env, TRAINER_ID: process.env.TRAINER_ID || defaultTrainerId(undefined, 1) });
+const config = parseTrainerEnv({
+  ...process.env,
+  TRAINER_ID: process.env.TRAINER_ID || defaultTrainerId(undefined, 1),
+});
 const fail = (why: string) => {
   process.stderr.write(`trainer ${config.trainerId}: ${why}\n`);
   process.exitCode = 1;

@@ -27,7 +27,13 @@ try {
   const nc = await connectNats({ servers: [nats.url], name: 'bench-setup' });
   await ensureClusterResources(nc);
   await nc.close();
-  const store = await S3Store.connect({ bucket: s3.env.S3_BUCKET!, region: s3.env.S3_REGION!, endpoint: s3.endpoint, forcePathStyle: true, credentials: S3RVER_CREDENTIALS });
+  const store = await S3Store.connect({
+    bucket: s3.env.S3_BUCKET!,
+    region: s3.env.S3_REGION!,
+    endpoint: s3.endpoint,
+    forcePathStyle: true,
+    credentials: S3RVER_CREDENTIALS,
+  });
   await store.ensureBucket();
   store.destroy();
 
@@ -40,7 +46,11 @@ try {
   // Jobs to list (parked: no trainers), submitted through the hub.
   let jobId = '';
   for (let i = 0; i < JOBS; i++) {
-    const res = await fetch(`${hub.url}/v1/jobs`, { method: 'POST', headers: { ...AUTH, 'Content-Type': 'application/json' }, body: JSON.stringify({ model: 'mlp', epochs: 1, seed: i }) });
+    const res = await fetch(`${hub.url}/v1/jobs`, {
+      method: 'POST',
+      headers: { ...AUTH, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ model: 'mlp', epochs: 1, seed: i }),
+    });
     if (res.status !== 201) throw new Error(`submit: ${res.status} ${await res.text()}`);
     jobId = ((await res.json()) as { id: string }).id;
   }
@@ -58,7 +68,8 @@ try {
   for (const [route, path] of Object.entries(routes)) {
     for (const base of Object.values(modes)) for (let i = 0; i < 5; i++) await once(base + path); // warm-up
     for (let i = 0; i < REQUESTS; i++) {
-      for (const [mode, base] of Object.entries(modes)) ((samples[route] ??= {})[mode] ??= []).push(await once(base + path));
+      for (const [mode, base] of Object.entries(modes))
+        ((samples[route] ??= {})[mode] ??= []).push(await once(base + path));
     }
   }
   const quantile = (xs: number[], q: number) => {
@@ -68,11 +79,30 @@ try {
   const round = (x: number) => Math.round(x * 100) / 100;
   const result = Object.fromEntries(
     Object.entries(samples).map(([route, byMode]) => {
-      const stats = Object.fromEntries(Object.entries(byMode).map(([mode, xs]) => [mode, { medianMs: round(quantile(xs, 0.5)), p90Ms: round(quantile(xs, 0.9)) }]));
-      return [route, { ...stats, perRequestOverDurableObject: round(quantile(byMode['per-request']!, 0.5) / quantile(byMode['durable-object']!, 0.5)) }];
+      const stats = Object.fromEntries(
+        Object.entries(byMode).map(([mode, xs]) => [
+          mode,
+          { medianMs: round(quantile(xs, 0.5)), p90Ms: round(quantile(xs, 0.9)) },
+        ]),
+      );
+      return [
+        route,
+        {
+          ...stats,
+          perRequestOverDurableObject: round(
+            quantile(byMode['per-request']!, 0.5) / quantile(byMode['durable-object']!, 0.5),
+          ),
+        },
+      ];
     }),
   );
-  process.stdout.write(JSON.stringify({ requests: REQUESTS, jobs: JOBS, runtime: 'workerd via wrangler dev --local', results: result }, null, 2) + '\n');
+  process.stdout.write(
+    JSON.stringify(
+      { requests: REQUESTS, jobs: JOBS, runtime: 'workerd via wrangler dev --local', results: result },
+      null,
+      2,
+    ) + '\n',
+  );
 } finally {
   for (const e of edges) await e.stop();
   await nats.stop();

@@ -35,7 +35,24 @@ writeFileSync(join(tmp, 'bindings.env'), vars.map(([k, v]) => `${k}=${quote(v!)}
 
 const child = spawn(
   process.execPath,
-  [WRANGLER, 'dev', '--local', '--config', join(API_DIR, 'wrangler.toml'), '--port', port, '--ip', host, '--env-file', join(tmp, 'bindings.env'), '--persist-to', join(tmp, 'state'), '--show-interactive-dev-session=false', '--log-level', env.WRANGLER_LOG ?? 'info'],
+  [
+    WRANGLER,
+    'dev',
+    '--local',
+    '--config',
+    join(API_DIR, 'wrangler.toml'),
+    '--port',
+    port,
+    '--ip',
+    host,
+    '--env-file',
+    join(tmp, 'bindings.env'),
+    '--persist-to',
+    join(tmp, 'state'),
+    '--show-interactive-dev-session=false',
+    '--log-level',
+    env.WRANGLER_LOG ?? 'info',
+  ],
   { cwd: API_DIR, stdio: 'inherit', env: { ...env, WRANGLER_SEND_METRICS: 'false' } },
 );
 const cleanup = () => rmSync(tmp, { recursive: true, force: true });

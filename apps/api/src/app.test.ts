@@ -8,7 +8,15 @@ import { MemoryArtifacts, MemoryCluster } from './testing/memory-deps.js';
 const TOKEN = 'a-token-of-some-length-0123456789';
 const SPEC = { model: 'mlp', epochs: 2, trainLimit: 512, testLimit: 256 };
 
-const TRAINER = { id: 't1', host: 'h', pid: 1, backend: 'cpu', state: 'idle', startedAt: '2030-01-01T00:00:00Z', lastSeen: '2030-01-01T00:00:00Z' } as const;
+const TRAINER = {
+  id: 't1',
+  host: 'h',
+  pid: 1,
+  backend: 'cpu',
+  state: 'idle',
+  startedAt: '2030-01-01T00:00:00Z',
+  lastSeen: '2030-01-01T00:00:00Z',
+} as const;
 
 function setup(options: AppOptions = {}, extra: Partial<ApiDeps> = {}) {
   const cluster = new MemoryCluster();
@@ -40,7 +48,10 @@ describe('jobs', () => {
     expect(res.status).toBe(201);
     const job = (await res.json()) as JobRecord;
     expect(res.headers.get('location')).toBe(`/v1/jobs/${job.id}`);
-    expect(job).toMatchObject({ state: 'queued', spec: { model: 'mlp', batchSize: 64, replicas: 1, optimizer: { type: 'sgd', lr: 0.01 } } });
+    expect(job).toMatchObject({
+      state: 'queued',
+      spec: { model: 'mlp', batchSize: 64, replicas: 1, optimizer: { type: 'sgd', lr: 0.01 } },
+    });
     expect(await (await app.request(`/v1/jobs/${job.id}`)).json()).toEqual(job);
     const list = (await (await app.request('/v1/jobs')).json()) as { jobs: JobRecord[] };
     expect(list.jobs.map((j) => j.id)).toEqual([job.id]);
@@ -49,18 +60,29 @@ describe('jobs', () => {
 
   it('400 with every issue for a bad spec, bad JSON or a bad filter; 415 for another content type', async () => {
     const { app } = setup();
-    let res = await app.request('/v1/jobs', json({ model: 'resnet', epochs: 0, replicas: 4, batchSize: 2, colour: 'red' }));
+    let res = await app.request(
+      '/v1/jobs',
+      json({ model: 'resnet', epochs: 0, replicas: 4, batchSize: 2, colour: 'red' }),
+    );
     expect(res.status).toBe(400);
     const body = (await res.json()) as { error: string; issues: Array<{ path: string; message: string }> };
     expect(body.error).toBe('invalid job spec');
     expect(body.issues.map((i) => i.path).sort()).toEqual(['(root)', 'epochs', 'model'].sort());
     expect(body.issues.find((i) => i.path === 'model')!.message).toMatch(/lenet5, mlp, lenet5-reg/);
 
-    res = await app.request('/v1/jobs', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"model": ' });
+    res = await app.request('/v1/jobs', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: '{"model": ',
+    });
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({ error: 'Malformed JSON in request body', issues: [] });
 
-    res = await app.request('/v1/jobs', { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: JSON.stringify(SPEC) });
+    res = await app.request('/v1/jobs', {
+      method: 'POST',
+      headers: { 'Content-Type': 'text/plain' },
+      body: JSON.stringify(SPEC),
+    });
     expect(res.status).toBe(415);
 
     res = await app.request('/v1/jobs?state=sleeping');
@@ -71,7 +93,11 @@ describe('jobs', () => {
   it('413 over the body limit, announced or streamed', async () => {
     const { app, cluster } = setup({ bodyLimitBytes: 1024 });
     const big = JSON.stringify({ ...SPEC, pad: 'x'.repeat(2000) });
-    let res = await app.request('/v1/jobs', { method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Length': String(big.length) }, body: big });
+    let res = await app.request('/v1/jobs', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'Content-Length': String(big.length) },
+      body: big,
+    });
     expect(res.status).toBe(413);
     expect(await res.json()).toEqual({ error: 'request body over 1024 bytes' });
     const stream = new ReadableStream({
@@ -80,14 +106,25 @@ describe('jobs', () => {
         c.close();
       },
     });
-    res = await app.request('/v1/jobs', { method: 'POST', headers: { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' }, body: stream, duplex: 'half' } as RequestInit);
+    res = await app.request('/v1/jobs', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' },
+      body: stream,
+      duplex: 'half',
+    } as RequestInit);
     expect(res.status).toBe(413);
     expect(cluster.records.size).toBe(0);
   });
 
   it('404 for unknown or impossible ids; cancel once, then 409', async () => {
     const { app } = setup();
-    for (const path of ['/v1/jobs/j-nope', '/v1/jobs/a.b', '/v1/jobs/j-nope/metrics', '/v1/jobs/j-nope/artifacts', '/v1/jobs/j-nope/events']) {
+    for (const path of [
+      '/v1/jobs/j-nope',
+      '/v1/jobs/a.b',
+      '/v1/jobs/j-nope/metrics',
+      '/v1/jobs/j-nope/artifacts',
+      '/v1/jobs/j-nope/events',
+    ]) {
       const res = await app.request(path);
       expect(res.status, path).toBe(404);
       expect(((await res.json()) as { error: string }).error).toMatch(/not found/);
@@ -106,36 +143,82 @@ describe('jobs', () => {
   it('serves the epoch records from metrics.jsonl; corrupt lines are skipped with a warning, never a 502 naming the key', async () => {
     const { app, artifacts } = setup();
     const job = await submitted(app);
-    expect(await (await app.request(`/v1/jobs/${job.id}/metrics`)).json()).toEqual({ jobId: job.id, state: 'queued', records: [] });
-    const rec = { epoch: 1, trainLoss: 0.5, trainAcc: 0.8, testLoss: 0.4, testAcc: 0.85, seconds: 2, imagesPerSec: 300, backend: 'cpu' };
+    expect(await (await app.request(`/v1/jobs/${job.id}/metrics`)).json()).toEqual({
+      jobId: job.id,
+      state: 'queued',
+      records: [],
+    });
+    const rec = {
+      epoch: 1,
+      trainLoss: 0.5,
+      trainAcc: 0.8,
+      testLoss: 0.4,
+      testAcc: 0.85,
+      seconds: 2,
+      imagesPerSec: 300,
+      backend: 'cpu',
+    };
     artifacts.put(`jobs/${job.id}/metrics.jsonl`, JSON.stringify(rec) + '\n');
-    expect(((await (await app.request(`/v1/jobs/${job.id}/metrics`)).json()) as { records: unknown[] }).records).toEqual([rec]);
-    artifacts.put(`jobs/${job.id}/metrics.jsonl`, `${JSON.stringify(rec)}\n{"epoch": "one"}\nnot json\n${JSON.stringify({ ...rec, epoch: 2 })}\n`);
+    expect(
+      ((await (await app.request(`/v1/jobs/${job.id}/metrics`)).json()) as { records: unknown[] }).records,
+    ).toEqual([rec]);
+    artifacts.put(
+      `jobs/${job.id}/metrics.jsonl`,
+      `${JSON.stringify(rec)}\n{"epoch": "one"}\nnot json\n${JSON.stringify({ ...rec, epoch: 2 })}\n`,
+    );
     const res = await app.request(`/v1/jobs/${job.id}/metrics`);
     expect(res.status).toBe(200);
     const text = await res.text();
-    expect(JSON.parse(text)).toEqual({ jobId: job.id, state: 'queued', records: [rec, { ...rec, epoch: 2 }], skippedLines: 2 });
+    expect(JSON.parse(text)).toEqual({
+      jobId: job.id,
+      state: 'queued',
+      records: [rec, { ...rec, epoch: 2 }],
+      skippedLines: 2,
+    });
     expect(text).not.toContain('metrics.jsonl');
   });
 
   it('lists jobs with name, tags, final and best test accuracy and duration, filtered by model, tag, sweep and state', async () => {
     const { app, cluster, artifacts } = setup();
-    const post = async (spec: object) => (await (await app.request('/v1/jobs', json({ ...SPEC, ...spec }))).json()) as JobRecord;
+    const post = async (spec: object) =>
+      (await (await app.request('/v1/jobs', json({ ...SPEC, ...spec }))).json()) as JobRecord;
     const a = await post({ name: 'base', tags: { team: 'vision', try: '1' }, note: 'first' });
     const b = await post({ model: 'lenet5', tags: { team: 'vision' } });
     await post({ model: 'lenet5', sweepId: 's-abc' });
-    const rec = (epoch: number, testAcc: number) => JSON.stringify({ epoch, trainLoss: 0.5, trainAcc: 0.8, testLoss: 0.4, testAcc, seconds: 2, imagesPerSec: 300, backend: 'cpu' });
+    const rec = (epoch: number, testAcc: number) =>
+      JSON.stringify({
+        epoch,
+        trainLoss: 0.5,
+        trainAcc: 0.8,
+        testLoss: 0.4,
+        testAcc,
+        seconds: 2,
+        imagesPerSec: 300,
+        backend: 'cpu',
+      });
     artifacts.put(`jobs/${a.id}/metrics.jsonl`, `${rec(1, 0.9)}\n${rec(2, 0.95)}\n${rec(3, 0.93)}\n`);
-    cluster.put({ ...cluster.records.get(a.id)!, state: 'succeeded', epoch: 3, startedAt: '2030-01-01T00:00:00Z', finishedAt: '2030-01-01T00:01:30.5Z' });
+    cluster.put({
+      ...cluster.records.get(a.id)!,
+      state: 'succeeded',
+      epoch: 3,
+      startedAt: '2030-01-01T00:00:00Z',
+      finishedAt: '2030-01-01T00:01:30.5Z',
+    });
     type Item = JobRecord & { finalTestAcc?: number; bestTestAcc?: number; durationSec?: number };
     const list = async (q: string) => ((await (await app.request(`/v1/jobs${q}`)).json()) as { jobs: Item[] }).jobs;
     const first = (await list('?model=mlp'))[0]!;
-    expect(first).toMatchObject({ id: a.id, spec: { name: 'base', tags: { team: 'vision', try: '1' }, note: 'first' }, finalTestAcc: 0.93, bestTestAcc: 0.95, durationSec: 90.5 });
+    expect(first).toMatchObject({
+      id: a.id,
+      spec: { name: 'base', tags: { team: 'vision', try: '1' }, note: 'first' },
+      finalTestAcc: 0.93,
+      bestTestAcc: 0.95,
+      durationSec: 90.5,
+    });
     expect((await list('?model=mlp')).map((j) => j.id)).toEqual([a.id]);
     expect((await list('?tag=team=vision')).map((j) => j.id).sort()).toEqual([a.id, b.id].sort());
     expect((await list('?tag=team=vision&tag=try=1')).map((j) => j.id)).toEqual([a.id]);
     expect((await list('?sweep=s-abc')).map((j) => j.spec.model)).toEqual(['lenet5']);
-    expect((await list('?state=succeeded&model=lenet5'))).toEqual([]);
+    expect(await list('?state=succeeded&model=lenet5')).toEqual([]);
     expect(b).not.toHaveProperty('finalTestAcc');
     const bad = await app.request('/v1/jobs?tag=novalue');
     expect(bad.status).toBe(400);
@@ -163,13 +246,18 @@ describe('jobs', () => {
     const tooBig = await app.request('/v1/jobs', json({ ...SPEC, replicas: 9 }));
     expect(tooBig.status).toBe(400);
     expect(((await tooBig.json()) as { issues: Array<{ path: string; message: string }> }).issues).toEqual([
-      { path: 'replicas', message: 'must be at most 8, the largest group this cluster is configured for (MAX_REPLICAS)' },
+      {
+        path: 'replicas',
+        message: 'must be at most 8, the largest group this cluster is configured for (MAX_REPLICAS)',
+      },
     ]);
     const parked = await app.request('/v1/jobs', json({ ...SPEC, replicas: 4 }));
     expect(parked.status).toBe(201);
     expect(await parked.json()).toMatchObject({ state: 'parked', message: 'needs 4 trainers, 1 live' });
     // minReplicas is what placement needs.
-    expect(await (await app.request('/v1/jobs', json({ ...SPEC, replicas: 4, minReplicas: 1 }))).json()).toMatchObject({ state: 'queued' });
+    expect(await (await app.request('/v1/jobs', json({ ...SPEC, replicas: 4, minReplicas: 1 }))).json()).toMatchObject({
+      state: 'queued',
+    });
     await submitted(app);
     const full = await app.request('/v1/jobs', json(SPEC));
     expect(full.status).toBe(429);
@@ -181,7 +269,8 @@ describe('jobs', () => {
     const { app } = setup();
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) ids.push((await submitted(app)).id);
-    const page = async (q: string) => (await (await app.request(`/v1/jobs${q}`)).json()) as { jobs: JobRecord[]; nextCursor?: string };
+    const page = async (q: string) =>
+      (await (await app.request(`/v1/jobs${q}`)).json()) as { jobs: JobRecord[]; nextCursor?: string };
     const seen: string[] = [];
     let p = await page('?limit=2');
     for (;;) {
@@ -191,12 +280,13 @@ describe('jobs', () => {
     }
     expect(seen).toEqual([...ids].reverse());
     expect((await page('?state=parked')).jobs).toEqual([]);
-    for (const q of ['?cursor=bm9wZQ', '?limit=0', '?limit=x', '?state=lost']) expect((await app.request(`/v1/jobs${q}`)).status).toBe(400);
+    for (const q of ['?cursor=bm9wZQ', '?limit=0', '?limit=x', '?state=lost'])
+      expect((await app.request(`/v1/jobs${q}`)).status).toBe(400);
   });
 });
 
 describe('artifacts', () => {
-  it('lists and downloads a job\'s files, and nothing outside jobs/<id>/', async () => {
+  it("lists and downloads a job's files, and nothing outside jobs/<id>/", async () => {
     const { app, artifacts } = setup();
     const a = await submitted(app);
     const b = await submitted(app);
@@ -205,7 +295,9 @@ describe('artifacts', () => {
     artifacts.put(`jobs/${b.id}/metrics.jsonl`, 'SECRET-OF-B');
     artifacts.put('jobs-elsewhere/x', 'SECRET-ROOT');
 
-    const list = (await (await app.request(`/v1/jobs/${a.id}/artifacts`)).json()) as { artifacts: Array<{ key: string; url: string }> };
+    const list = (await (await app.request(`/v1/jobs/${a.id}/artifacts`)).json()) as {
+      artifacts: Array<{ key: string; url: string }>;
+    };
     expect(list.artifacts).toEqual([
       { key: 'checkpoints/epoch-001/model.json', url: `/v1/jobs/${a.id}/artifacts/checkpoints/epoch-001/model.json` },
       { key: 'report.md', url: `/v1/jobs/${a.id}/artifacts/report.md` },
@@ -215,7 +307,9 @@ describe('artifacts', () => {
     expect(md.headers.get('content-type')).toBe('text/markdown; charset=utf-8');
     expect(md.headers.get('content-security-policy')).toMatch(/sandbox/);
     expect(await md.text()).toBe('# report A');
-    expect(await (await app.request(`/v1/jobs/${a.id}/artifacts/checkpoints/epoch-001/model.json`)).text()).toBe('{"a":1}');
+    expect(await (await app.request(`/v1/jobs/${a.id}/artifacts/checkpoints/epoch-001/model.json`)).text()).toBe(
+      '{"a":1}',
+    );
     expect((await app.request(`/v1/jobs/${a.id}/artifacts/curves.png`)).status).toBe(404);
 
     // URL parsing resolves plain and %2e dot segments before routing (-> no route, 404);
@@ -247,7 +341,15 @@ describe('auth', () => {
     const { app } = setup({ token: TOKEN }, { assets: { '/': { contentType: 'text/html', body: '<html></html>' } } });
     expect((await app.request('/healthz')).status).toBe(200);
     expect((await app.request('/')).status).toBe(200);
-    for (const [path, method] of [['/v1/jobs', 'GET'], ['/v1/jobs', 'POST'], ['/v1/trainers', 'GET'], ['/metrics', 'GET'], ['/v1/jobs/x/events', 'GET'], ['/v1/jobs/x/cancel', 'POST'], ['/nowhere', 'GET']] as const) {
+    for (const [path, method] of [
+      ['/v1/jobs', 'GET'],
+      ['/v1/jobs', 'POST'],
+      ['/v1/trainers', 'GET'],
+      ['/metrics', 'GET'],
+      ['/v1/jobs/x/events', 'GET'],
+      ['/v1/jobs/x/cancel', 'POST'],
+      ['/nowhere', 'GET'],
+    ] as const) {
       expect((await app.request(path, { method })).status, `${method} ${path}`).toBe(401);
     }
     const ok = await app.request('/v1/jobs', json(SPEC, { Authorization: `Bearer ${TOKEN}` }));
@@ -279,7 +381,10 @@ describe('errors', () => {
   });
 
   it('health and metrics answer from their deps', async () => {
-    const metrics = { observe: () => undefined, render: async () => ({ contentType: 'text/plain; version=0.0.4', body: 'up 1\n' }) };
+    const metrics = {
+      observe: () => undefined,
+      render: async () => ({ contentType: 'text/plain; version=0.0.4', body: 'up 1\n' }),
+    };
     const { app } = setup({}, { metrics, health: async () => ({ ok: false, checks: { nats: 'down' } }) });
     const h = await app.request('/healthz');
     expect(h.status).toBe(503);

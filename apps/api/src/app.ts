@@ -31,7 +31,6 @@ export interface AppOptions {
   log?: Logger;
 }
 
-
 export const APP_DEFAULTS = {
   publicRead: false,
   bodyLimitBytes: 64 * 1024,
@@ -70,8 +69,14 @@ export function createApp(deps: ApiDeps, options: AppOptions = {}) {
     )
     .route('/', systemRoutes(deps))
     .route('/v1/jobs', jobsRoutes(deps, { maxReplicas: o.maxReplicas, maxQueued: o.maxQueued, log: o.log }))
-    .route('/v1/jobs', eventsRoutes(deps, { keepAliveMs: o.sseKeepAliveMs, log: o.log, ...(o.shutdown && { shutdown: o.shutdown }) }))
-    .route('/v1/jobs', logsRoutes(deps, { keepAliveMs: o.sseKeepAliveMs, log: o.log, ...(o.shutdown && { shutdown: o.shutdown }) }))
+    .route(
+      '/v1/jobs',
+      eventsRoutes(deps, { keepAliveMs: o.sseKeepAliveMs, log: o.log, ...(o.shutdown && { shutdown: o.shutdown }) }),
+    )
+    .route(
+      '/v1/jobs',
+      logsRoutes(deps, { keepAliveMs: o.sseKeepAliveMs, log: o.log, ...(o.shutdown && { shutdown: o.shutdown }) }),
+    )
     .route('/v1/jobs', artifactsRoutes(deps))
     .route('/v1/sweeps', sweepsRoutes(deps));
 }

@@ -22,9 +22,13 @@ export interface ClusterSide {
  * One watched view of jobs and trainers serves every list; the reconciler (when given its
  * options: a per-request edge connection does not live long enough for one) works from it.
  */
-export async function openClusterSide(cluster: ClusterClient, o: { reconcile?: ApiConfig['reconcile']; log: Logger }): Promise<ClusterSide> {
+export async function openClusterSide(
+  cluster: ClusterClient,
+  o: { reconcile?: ApiConfig['reconcile']; log: Logger },
+): Promise<ClusterSide> {
   const view = await cluster.openView();
-  const reconciler = o.reconcile && new Reconciler({ view, jobs: cluster.jobs, tasks: cluster.tasks }, { ...o.reconcile, log: o.log });
+  const reconciler =
+    o.reconcile && new Reconciler({ view, jobs: cluster.jobs, tasks: cluster.tasks }, { ...o.reconcile, log: o.log });
   reconciler?.start();
   return {
     deps: clusterDeps(cluster, view),

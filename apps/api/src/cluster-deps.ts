@@ -30,4 +30,3 @@ export function clusterDeps(cluster: ClusterClient, view: ClusterView): ApiClust
     },
   };
 }
-

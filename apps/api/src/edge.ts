@@ -21,4 +21,3 @@ export default {
     return env.CLUSTER_HUB.get(env.CLUSTER_HUB.idFromName('cluster')).fetch(await withBufferedBody(request));
   },
 };
-

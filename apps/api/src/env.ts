@@ -11,7 +11,13 @@ export const ApiEnv = createEnv({
   PORT: envInt(0, 65_535).default(8787),
   HOST: z.string().trim().min(1).default('0.0.0.0'),
   // RFC 6750's token characters: what a bearer header can carry.
-  API_TOKEN: z.string().regex(/^(?=.{16,512}$)[A-Za-z0-9._~+/-]+=*$/, 'must be 16-512 characters from A-Z a-z 0-9 . _ ~ + / - (then = padding), e.g. `openssl rand -hex 32`').optional(),
+  API_TOKEN: z
+    .string()
+    .regex(
+      /^(?=.{16,512}$)[A-Za-z0-9._~+/-]+=*$/,
+      'must be 16-512 characters from A-Z a-z 0-9 . _ ~ + / - (then = padding), e.g. `openssl rand -hex 32`',
+    )
+    .optional(),
   API_PUBLIC_READ: envBoolean.default(false),
   API_BODY_LIMIT: envInt(1024, 16 * 1024 * 1024).default(64 * 1024),
   SSE_KEEPALIVE_MS: envInt(100, 300_000).default(15_000),
@@ -52,7 +58,12 @@ export function parseApiEnv(env?: EnvSource): ApiConfig {
     logLevel: e.LOG_LEVEL,
     maxReplicas: e.MAX_REPLICAS,
     maxQueued: e.MAX_QUEUED,
-    reconcile: { intervalMs: e.RECONCILE_INTERVAL_MS, orphanGraceMs: e.ORPHAN_GRACE_MS, maxWaitMs: e.JOB_MAX_WAIT_MS, retentionMs: e.JOB_RETENTION_MS },
+    reconcile: {
+      intervalMs: e.RECONCILE_INTERVAL_MS,
+      orphanGraceMs: e.ORPHAN_GRACE_MS,
+      maxWaitMs: e.JOB_MAX_WAIT_MS,
+      retentionMs: e.JOB_RETENTION_MS,
+    },
   };
 }
 

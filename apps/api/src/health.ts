@@ -7,7 +7,11 @@ import type { HealthReport } from './deps.js';
  */
 export function natsHealth(nc: { rtt(): Promise<number> }, isReady?: () => boolean): () => Promise<HealthReport> {
   return async (): Promise<HealthReport> => {
-    const nats = await within(nc.rtt().then(() => 'ok'), 2_000, 'no answer within 2 s').catch((e: Error) => e.message);
+    const nats = await within(
+      nc.rtt().then(() => 'ok'),
+      2_000,
+      'no answer within 2 s',
+    ).catch((e: Error) => e.message);
     if (!isReady) return { ok: nats === 'ok', checks: { nats } };
     const cluster = isReady() ? 'ok' : 'waiting for a trainer to create the streams and buckets';
     return { ok: nats === 'ok' && cluster === 'ok', checks: { nats, cluster } };

@@ -36,7 +36,8 @@ export class HttpError extends HTTPException {
     new HttpError(401, { error: 'missing or invalid bearer token' }, { 'WWW-Authenticate': 'Bearer realm="mnist"' });
   static notFound = (error: string) => new HttpError(404, { error });
   static conflict = (error: string) => new HttpError(409, { error });
-  static tooMany = (error: string, retryAfterS: number) => new HttpError(429, { error }, { 'Retry-After': String(retryAfterS) });
+  static tooMany = (error: string, retryAfterS: number) =>
+    new HttpError(429, { error }, { 'Retry-After': String(retryAfterS) });
 }
 
 /**
@@ -46,7 +47,11 @@ export class HttpError extends HTTPException {
  */
 const KNOWN: { test: (err: unknown) => boolean; status: ContentfulStatusCode; expose: boolean }[] = [
   { test: (e) => e instanceof JobNotFoundError, status: 404, expose: true },
-  { test: (e) => e instanceof JobFinishedError || e instanceof JobExistsError || e instanceof JobConflictError, status: 409, expose: true },
+  {
+    test: (e) => e instanceof JobFinishedError || e instanceof JobExistsError || e instanceof JobConflictError,
+    status: 409,
+    expose: true,
+  },
   { test: (e) => e instanceof IdempotencyKeyReusedError, status: 409, expose: true },
   { test: (e) => e instanceof SubmitError || e instanceof ClusterNotReadyError, status: 503, expose: true },
   { test: (e) => e instanceof StorageError, status: 502, expose: false },
@@ -61,7 +66,11 @@ const GENERIC: Partial<Record<number, string>> = {
 };
 
 /** Maps anything thrown to an HttpError. Unknown errors become a bare 500: no message, no stack. */
-export function toHttpError(err: unknown, requestId?: string, isUnavailable: (err: unknown) => boolean = () => false): HttpError {
+export function toHttpError(
+  err: unknown,
+  requestId?: string,
+  isUnavailable: (err: unknown) => boolean = () => false,
+): HttpError {
   if (err instanceof HttpError) return err;
   if (err instanceof HTTPException) {
     // Hono's own: bodyLimit (413), the validator's malformed JSON (400), ...
@@ -72,7 +81,12 @@ export function toHttpError(err: unknown, requestId?: string, isUnavailable: (er
   const known = KNOWN.find((k) => k.test(err)) ?? (isUnavailable(err) ? UNAVAILABLE : undefined);
   if (known) {
     const error = known.expose ? (err as Error).message : (GENERIC[known.status] ?? 'request failed');
-    return new HttpError(known.status, { error, ...(requestId && known.status >= 500 && { requestId }) }, {}, { cause: err });
+    return new HttpError(
+      known.status,
+      { error, ...(requestId && known.status >= 500 && { requestId }) },
+      {},
+      { cause: err },
+    );
   }
   return new HttpError(500, { error: 'internal error', ...(requestId && { requestId }) }, {}, { cause: err });
 }
@@ -82,9 +96,11 @@ export function errorHandler(log: Logger, isUnavailable?: (err: unknown) => bool
   return (err: Error, c: Context) => {
     const requestId = c.get('requestId');
     const h = toHttpError(err, requestId, isUnavailable);
-    if (h.status >= 500) log.error('http.error', { requestId, status: h.status, method: c.req.method, path: c.req.path, error: err });
+    if (h.status >= 500)
+      log.error('http.error', { requestId, status: h.status, method: c.req.method, path: c.req.path, error: err });
     return c.json(h.body, h.status, h.headers);
   };
 }
 
-export const notFoundHandler = (c: Context) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` } satisfies ErrorBody, 404);
+export const notFoundHandler = (c: Context) =>
+  c.json({ error: `no route for ${c.req.method} ${c.req.path}` } satisfies ErrorBody, 404);

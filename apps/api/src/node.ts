@@ -30,7 +30,14 @@ async function main(): Promise<void> {
   const nc = await connectNats({ servers: config.cluster.natsServers, name: 'mnist-api', log });
   const s3 = await S3Store.connect(config.cluster.s3);
   // The bucket may not be up yet when everything starts at once (compose): retry any error for a minute, every 2 s.
-  await withRetry(() => s3.ensureBucket(), { what: 'ensure bucket', maxMs: 60_000, initialDelayMs: 2_000, maxDelayMs: 2_000, isRetryable: () => true, log });
+  await withRetry(() => s3.ensureBucket(), {
+    what: 'ensure bucket',
+    maxMs: 60_000,
+    initialDelayMs: 2_000,
+    maxDelayMs: 2_000,
+    isRetryable: () => true,
+    log,
+  });
 
   const shutdown = new AbortController();
   // The trainers own the broker's streams and buckets (and their settings); the API uses
@@ -61,7 +68,11 @@ async function main(): Promise<void> {
   );
 
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
-    log.info('api.listening', { url: `http://${info.family === 'IPv6' ? `[${info.address}]` : info.address}:${info.port}`, port: info.port, auth: config.token ? (config.publicRead ? 'token for writes' : 'token') : 'none' });
+    log.info('api.listening', {
+      url: `http://${info.family === 'IPv6' ? `[${info.address}]` : info.address}:${info.port}`,
+      port: info.port,
+      auth: config.token ? (config.publicRead ? 'token for writes' : 'token') : 'none',
+    });
   });
 
   let stopping = false;

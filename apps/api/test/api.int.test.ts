@@ -27,17 +27,29 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-async function api<T = unknown>(base: string, path: string, init: RequestInit = {}): Promise<{ status: number; body: T }> {
+async function api<T = unknown>(
+  base: string,
+  path: string,
+  init: RequestInit = {},
+): Promise<{ status: number; body: T }> {
   const res = await fetch(base + path, { ...init, headers: { ...AUTH, ...(init.headers as Record<string, string>) } });
   const text = await res.text();
   return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
 }
 
 const submit = (base: string, spec: object) =>
-  api<JobRecord>(base, '/v1/jobs', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(spec) });
+  api<JobRecord>(base, '/v1/jobs', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(spec),
+  });
 
 /** Reads a job's event stream to its end (the server closes it after the final status). */
-async function events(base: string, id: string, o: { lastEventId?: string; until?: (m: SseMessage) => boolean; timeoutMs?: number } = {}) {
+async function events(
+  base: string,
+  id: string,
+  o: { lastEventId?: string; until?: (m: SseMessage) => boolean; timeoutMs?: number } = {},
+) {
   const res = await fetch(`${base}/v1/jobs/${id}/events`, {
     headers: { ...AUTH, ...(o.lastEventId && { 'Last-Event-ID': o.lastEventId }) },
     signal: AbortSignal.timeout(o.timeoutMs ?? 120_000),
@@ -71,7 +83,9 @@ describe('the API over a real nats-server, s3rver and trainer processes', () => 
     const epochs = expectSucceededStream(messages, 2);
     expect(messages.filter((m) => m.event === 'progress').length).toBeGreaterThan(0);
     // Every epoch event comes after the first running status and before the final one.
-    const firstRunning = messages.findIndex((m) => m.event === 'status' && (parsed(m) as { state: string }).state === 'running');
+    const firstRunning = messages.findIndex(
+      (m) => m.event === 'status' && (parsed(m) as { state: string }).state === 'running',
+    );
     expect(messages.findIndex((m) => m.event === 'epoch')).toBeGreaterThan(firstRunning);
     expect(messages.at(-1)!.event).toBe('status');
 
@@ -86,13 +100,18 @@ describe('the API over a real nats-server, s3rver and trainer processes', () => 
 
     const list = await api<{ artifacts: Array<{ key: string; url: string }> }>(A, `/v1/jobs/${id}/artifacts`);
     const keys = list.body.artifacts.map((x) => x.key);
-    for (const k of ['spec.json', 'metrics.jsonl', 'report.md', 'curves.png', 'checkpoints/epoch-002/model.json']) expect(keys).toContain(k);
+    for (const k of ['spec.json', 'metrics.jsonl', 'report.md', 'curves.png', 'checkpoints/epoch-002/model.json'])
+      expect(keys).toContain(k);
     const file = await fetch(A + list.body.artifacts.find((x) => x.key === 'metrics.jsonl')!.url, { headers: AUTH });
     expect(file.headers.get('content-type')).toBe('application/x-ndjson');
     expect(parseMetricsJsonl(await file.text())).toEqual(epochs);
     const png = await fetch(`${A}/v1/jobs/${id}/artifacts/curves.png`, { headers: AUTH });
     expect(png.headers.get('content-type')).toBe('image/png');
-    expect(Buffer.from(await png.arrayBuffer()).subarray(1, 4).toString()).toBe('PNG');
+    expect(
+      Buffer.from(await png.arrayBuffer())
+        .subarray(1, 4)
+        .toString(),
+    ).toBe('PNG');
   });
 
   it('is stateless: the other instance answers the same and resumes the stream from Last-Event-ID', async () => {
@@ -115,7 +134,9 @@ describe('the API over a real nats-server, s3rver and trainer processes', () => 
     const tail = await events(B, id, { lastEventId: head.messages.at(-1)!.id! });
     const whole = await events(A, id);
     expect([...head.messages, ...tail.messages]).toEqual(whole.messages);
-    expect(whole.messages.filter((m) => m.event === 'epoch').map((m) => (parsed(m) as { record: EpochRecord }).record.epoch)).toEqual([1, 2, 3]);
+    expect(
+      whole.messages.filter((m) => m.event === 'epoch').map((m) => (parsed(m) as { record: EpochRecord }).record.epoch),
+    ).toEqual([1, 2, 3]);
   });
 
   it('cancels a running job (its stream ends cancelled, the trainers come free), and 409 after that', async () => {
@@ -143,7 +164,10 @@ describe('the API over a real nats-server, s3rver and trainer processes', () => 
       if (trainers.length === 2 && trainers.every((t) => t.state === 'idle')) break;
       await new Promise((r) => setTimeout(r, 250));
     }
-    expect(trainers.map((t) => [t.id, t.state])).toEqual([['t1', 'idle'], ['t2', 'idle']]);
+    expect(trainers.map((t) => [t.id, t.state])).toEqual([
+      ['t1', 'idle'],
+      ['t2', 'idle'],
+    ]);
   });
 
   it('answers 400, 401, 404 and 413 with JSON bodies and no stack traces', async () => {
@@ -153,7 +177,9 @@ describe('the API over a real nats-server, s3rver and trainer processes', () => 
     expect(body.error).toBe('invalid job spec');
     expect(body.issues.map((i) => i.path)).toEqual(expect.arrayContaining(['model', 'epochs']));
 
-    for (const headers of [{}, { Authorization: 'Bearer wrong-token' }, { Authorization: `Bearer ${TOKEN}x` }] as Array<Record<string, string>>) {
+    for (const headers of [{}, { Authorization: 'Bearer wrong-token' }, { Authorization: `Bearer ${TOKEN}x` }] as Array<
+      Record<string, string>
+    >) {
       const res = await fetch(`${A}/v1/jobs`, { headers });
       expect(res.status).toBe(401);
       expect(await res.json()).toEqual({ error: 'missing or invalid bearer token' });
@@ -173,7 +199,10 @@ describe('the API over a real nats-server, s3rver and trainer processes', () => 
 
   it('reads the token the same with a trailing space or tab (the one rule of middleware/auth/bearer.ts)', async () => {
     for (const tail of ['', ' ', '\t', ' \t']) {
-      expect((await rawRequest(A, '/v1/jobs', { headers: { Authorization: `Bearer ${TOKEN}${tail}` } })).status, JSON.stringify(tail)).toBe(200);
+      expect(
+        (await rawRequest(A, '/v1/jobs', { headers: { Authorization: `Bearer ${TOKEN}${tail}` } })).status,
+        JSON.stringify(tail),
+      ).toBe(200);
     }
     expect((await rawRequest(A, '/v1/jobs', { headers: { Authorization: `Bearer\t${TOKEN}` } })).status).toBe(400);
   });
@@ -216,11 +245,15 @@ describe('the API over a real nats-server, s3rver and trainer processes', () => 
     const last = (await api<{ records: EpochRecord[] }>(A, `/v1/jobs/${finished.id}/metrics`)).body.records.at(-1)!;
     expect(text).toMatch(/^mnist_jobs\{state="succeeded"\} [1-9]/m);
     expect(text).toMatch(/^mnist_jobs\{state="cancelled"\} 1$/m);
-    expect(text).toContain(`mnist_job_accuracy_ratio{job_id="${finished.id}",model="mlp",split="test"} ${last.testAcc}`);
+    expect(text).toContain(
+      `mnist_job_accuracy_ratio{job_id="${finished.id}",model="mlp",split="test"} ${last.testAcc}`,
+    );
     expect(text).toContain(`mnist_job_epoch{job_id="${finished.id}",model="mlp"} 2`);
     expect(text).toMatch(/^mnist_trainers_up 2$/m);
     expect(text).toMatch(/^mnist_api_requests_total\{method="GET",route="\/v1\/jobs\/:id",status="200"\} \d+/m);
-    expect(text).toMatch(/^mnist_api_request_duration_seconds_count\{method="POST",route="\/v1\/jobs",status="201"\} \d+/m);
+    expect(text).toMatch(
+      /^mnist_api_request_duration_seconds_count\{method="POST",route="\/v1\/jobs",status="201"\} \d+/m,
+    );
     expect(text).not.toMatch(/route="\/v1\/jobs\/j-/); // patterns, never raw paths
   });
 
@@ -240,7 +273,11 @@ describe('the API over a real nats-server, s3rver and trainer processes', () => 
     const got = await reading;
     expect(got).not.toBe('broken');
     // Ended by the shutdown, not by the job: no final status in it.
-    expect((got as SseMessage[]).map((m) => m.event === 'status' && parsed(m)).filter((e) => e && ['succeeded', 'failed', 'cancelled'].includes((e as { state: string }).state))).toEqual([]);
+    expect(
+      (got as SseMessage[])
+        .map((m) => m.event === 'status' && parsed(m))
+        .filter((e) => e && ['succeeded', 'failed', 'cancelled'].includes((e as { state: string }).state)),
+    ).toEqual([]);
     expect(b.lines.map((l) => l.event)).toContain('api.stopped');
     expect((await api(A, `/v1/jobs/${id}/cancel`, { method: 'POST' })).status).toBe(200);
   });

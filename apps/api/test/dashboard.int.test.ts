@@ -12,7 +12,15 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const ARTIFACTS = join(HERE, '..', 'test-artifacts');
 const TOKEN = 'dashboard-test-token-9d8e7f6a5b';
 /** Many short epochs: still running long after the page has drawn its first points; cancelled at the end. */
-const JOB = { model: 'mlp', epochs: 40, trainLimit: 2048, testLimit: 512, batchSize: 32, replicas: 2, optimizer: { type: 'sgd', lr: 0.05, momentum: 0.9 } };
+const JOB = {
+  model: 'mlp',
+  epochs: 40,
+  trainLimit: 2048,
+  testLimit: 512,
+  batchSize: 32,
+  replicas: 2,
+  optimizer: { type: 'sgd', lr: 0.05, momentum: 0.9 },
+};
 
 let cluster: TestCluster;
 let browser: Browser;
@@ -25,7 +33,11 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-const { auth, submit, waitForState, openPage } = pageSession(() => cluster, () => browser, TOKEN);
+const { auth, submit, waitForState, openPage } = pageSession(
+  () => cluster,
+  () => browser,
+  TOKEN,
+);
 
 describe('the dashboard page in headless Chromium', () => {
   it("hides the progress bar for a finished job, and switching jobs drops the previous job's progress", async () => {
@@ -54,7 +66,11 @@ describe('the dashboard page in headless Chromium', () => {
 
   it('asks for the token, then lists the running job and the trainers and draws its live curves', async () => {
     const base = cluster.apis[0]!.url;
-    const res = await fetch(`${base}/v1/jobs`, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' }, body: JSON.stringify(JOB) });
+    const res = await fetch(`${base}/v1/jobs`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify(JOB),
+    });
     const job = (await res.json()) as JobRecord;
     expect(res.status).toBe(201);
 
@@ -62,8 +78,14 @@ describe('the dashboard page in headless Chromium', () => {
     const problems: string[] = [];
     page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
     // A 401 before the token, and a 404 from an API without the logs route (the log pane says so), are expected.
-    page.on('console', (m) => m.type() === 'error' && !/401|404/.test(m.text()) && problems.push(`console: ${m.text()}`));
-    page.on('response', (r) => r.status() === 404 && !/\/v1\/jobs\/[\w-]+\/logs\?/.test(r.url()) && problems.push(`404: ${r.url()}`));
+    page.on(
+      'console',
+      (m) => m.type() === 'error' && !/401|404/.test(m.text()) && problems.push(`console: ${m.text()}`),
+    );
+    page.on(
+      'response',
+      (r) => r.status() === 404 && !/\/v1\/jobs\/[\w-]+\/logs\?/.test(r.url()) && problems.push(`404: ${r.url()}`),
+    );
 
     await page.goto(`${base}/`);
     await page.locator('#notice', { hasText: 'needs a token' }).waitFor({ timeout: 10_000 });
@@ -74,13 +96,17 @@ describe('the dashboard page in headless Chromium', () => {
     const row = page.locator(`#jobs tbody tr[data-id="${job.id}"]`);
     await row.locator('.state', { hasText: 'running' }).waitFor({ timeout: 60_000 });
     await page.locator('#trainers tbody tr').nth(1).waitFor();
-    expect(await page.locator('#trainers tbody tr').allInnerTexts()).toEqual([expect.stringMatching(/^t1\s/), expect.stringMatching(/^t2\s/)]);
+    expect(await page.locator('#trainers tbody tr').allInnerTexts()).toEqual([
+      expect.stringMatching(/^t1\s/),
+      expect.stringMatching(/^t2\s/),
+    ]);
     await page.locator('#job-state', { hasText: 'running' }).waitFor();
     expect(await page.locator('#job-id').innerText()).toBe(job.id);
 
     // After the first epoch: a train and a test point on both charts, and a row in the table.
     for (const chart of ['#loss-chart', '#acc-chart']) {
-      for (const split of ['train', 'test']) await page.locator(`${chart} circle.${split}[data-epoch="1"]`).waitFor({ timeout: 60_000 });
+      for (const split of ['train', 'test'])
+        await page.locator(`${chart} circle.${split}[data-epoch="1"]`).waitFor({ timeout: 60_000 });
     }
     expect(await page.locator('#epochs tbody tr').first().innerText()).toMatch(/^1\s+\d\.\d{4}\s+\d+\.\d\d%/);
     expect(await page.locator('#job-state').innerText()).toBe('running');
@@ -126,7 +152,9 @@ describe('the dashboard page in headless Chromium', () => {
     // Its curves: test accuracy per epoch as the mean over the two seeds, with a ± std band.
     await row.click();
     await page.locator('#sweep-chart polygon.band').waitFor({ timeout: 10_000 });
-    expect(await page.locator('#sweep-chart polyline').getAttribute('data-series')).toBe('mlp lr 0.01 batch 64 (2 seeds)');
+    expect(await page.locator('#sweep-chart polyline').getAttribute('data-series')).toBe(
+      'mlp lr 0.01 batch 64 (2 seeds)',
+    );
     expect(await page.locator('#sweep-legend').innerText()).toContain('mlp lr 0.01 batch 64 (2 seeds)');
     // Drawn in the configuration's colour (the page's CSP refuses style attributes, so this can fail).
     expect(await page.locator('#sweep-chart polyline').evaluate(computed, 'stroke')).toBe('rgb(31, 111, 180)');

@@ -53,7 +53,10 @@ export async function spawnEdgeApi(env: Record<string, string>, timeoutMs = 90_0
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`api:edge exited (${child.exitCode}) during start:\n${raw}`);
-    const ok = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(10_000) }).then(async (r) => (await r.body?.cancel(), r.headers.has('content-type')), () => false);
+    const ok = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(10_000) }).then(
+      async (r) => (await r.body?.cancel(), r.headers.has('content-type')),
+      () => false,
+    );
     if (ok) break;
     if (Date.now() > deadline) {
       await stop();

@@ -51,14 +51,26 @@ afterAll(async () => {
   await s3?.stop();
 });
 
-async function api<T = unknown>(path: string, init: RequestInit = {}, at = base): Promise<{ status: number; body: T; headers: Headers }> {
-  const res = await fetch(at + path, { ...init, headers: { ...AUTH, ...(init.headers as Record<string, string>) }, signal: AbortSignal.timeout(20_000) });
+async function api<T = unknown>(
+  path: string,
+  init: RequestInit = {},
+  at = base,
+): Promise<{ status: number; body: T; headers: Headers }> {
+  const res = await fetch(at + path, {
+    ...init,
+    headers: { ...AUTH, ...(init.headers as Record<string, string>) },
+    signal: AbortSignal.timeout(20_000),
+  });
   const text = await res.text();
   return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T, headers: res.headers };
 }
 
 const submit = (spec: object, headers: Record<string, string> = {}) =>
-  api<JobRecord>('/v1/jobs', { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(spec) });
+  api<JobRecord>('/v1/jobs', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body: JSON.stringify(spec),
+  });
 
 async function events(id: string, o: { lastEventId?: string; at?: string } = {}) {
   const res = await fetch(`${o.at ?? base}/v1/jobs/${id}/events`, {
@@ -69,7 +81,6 @@ async function events(id: string, o: { lastEventId?: string; at?: string } = {})
   if (res.status === 200) for await (const m of readSse(res.body!)) messages.push(m);
   return { status: res.status, messages };
 }
-
 
 /** Consumers on the events stream: one per open event stream (each follow has its own). */
 const eventConsumers = async () => (await jsm.streams.info(NATS_NAMES.eventsStream)).state.consumer_count;
@@ -133,7 +144,8 @@ describe('the API as a Worker in workerd (Durable Object mode)', () => {
 
     const list = await api<{ artifacts: Array<{ key: string; url: string }> }>(`/v1/jobs/${finished.id}/artifacts`);
     const keys = list.body.artifacts.map((a) => a.key);
-    for (const k of ['spec.json', 'metrics.jsonl', 'report.md', 'curves.png', 'checkpoints/epoch-002/model.json']) expect(keys).toContain(k);
+    for (const k of ['spec.json', 'metrics.jsonl', 'report.md', 'curves.png', 'checkpoints/epoch-002/model.json'])
+      expect(keys).toContain(k);
     const file = await fetch(base + list.body.artifacts.find((a) => a.key === 'metrics.jsonl')!.url, { headers: AUTH });
     expect(file.headers.get('content-security-policy')).toBe("default-src 'none'; sandbox");
     expect(parseMetricsJsonl(await file.text()).map((r) => r.epoch)).toEqual([1, 2]);
@@ -175,18 +187,32 @@ describe('the API as a Worker in workerd (Durable Object mode)', () => {
     const body = bad.body as unknown as { error: string; issues: Array<{ path: string }> };
     expect(body.error).toBe('invalid job spec');
     expect(body.issues.map((i) => i.path)).toEqual(expect.arrayContaining(['model', 'epochs']));
-    expect(await api('/v1/jobs/j-does-not-exist')).toMatchObject({ status: 404, body: { error: "job 'j-does-not-exist' not found" } });
-    expect(await api(`/v1/jobs/${finished.id}/cancel`, { method: 'POST' })).toMatchObject({ status: 409, body: { error: `job '${finished.id}' is already succeeded` } });
+    expect(await api('/v1/jobs/j-does-not-exist')).toMatchObject({
+      status: 404,
+      body: { error: "job 'j-does-not-exist' not found" },
+    });
+    expect(await api(`/v1/jobs/${finished.id}/cancel`, { method: 'POST' })).toMatchObject({
+      status: 409,
+      body: { error: `job '${finished.id}' is already succeeded` },
+    });
     const keyed = await submit({ ...SMALL, seed: 9, replicas: 3 }, { 'Idempotency-Key': 'edge-key-1' });
     expect(keyed.status).toBe(201);
     expect((await submit({ ...SMALL, seed: 10, replicas: 3 }, { 'Idempotency-Key': 'edge-key-1' })).status).toBe(409);
-    expect(await submit({ ...SMALL, padding: 'x'.repeat(70_000) })).toMatchObject({ status: 413, body: { error: 'request body over 65536 bytes' } });
-    const text = await api('/v1/jobs', { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: JSON.stringify(SMALL) });
+    expect(await submit({ ...SMALL, padding: 'x'.repeat(70_000) })).toMatchObject({
+      status: 413,
+      body: { error: 'request body over 65536 bytes' },
+    });
+    const text = await api('/v1/jobs', {
+      method: 'POST',
+      headers: { 'Content-Type': 'text/plain' },
+      body: JSON.stringify(SMALL),
+    });
     expect(text).toMatchObject({ status: 415, body: { error: 'send the job spec as application/json' } });
     expect((await api(`/v1/jobs/${keyed.body.id}/cancel`, { method: 'POST' })).status).toBe(200);
   });
 
-  it('an event stream whose client goes away releases its broker consumer', () => expectStreamReleasesConsumer(base, 21));
+  it('an event stream whose client goes away releases its broker consumer', () =>
+    expectStreamReleasesConsumer(base, 21));
 
   it('200 HEADs and 30 streams whose clients left release their consumers promptly', async () => {
     const parked = await submit({ ...SMALL, seed: 23, replicas: 3 });
@@ -204,26 +230,43 @@ describe('the API as a Worker in workerd (Durable Object mode)', () => {
         return ac;
       }),
     );
-    expect(await until('consumers while open', eventConsumers, (n) => n >= before + 30, 15_000)).toBeGreaterThanOrEqual(before + 30);
+    expect(await until('consumers while open', eventConsumers, (n) => n >= before + 30, 15_000)).toBeGreaterThanOrEqual(
+      before + 30,
+    );
     for (const ac of clients) ac.abort();
     // Keep-alive is 1 s here: released within a few keep-alive periods, not at cancel time.
-    expect(await until('consumers after the clients left', eventConsumers, (n) => n <= before, 10_000)).toBeLessThanOrEqual(before);
+    expect(
+      await until('consumers after the clients left', eventConsumers, (n) => n <= before, 10_000),
+    ).toBeLessThanOrEqual(before);
     expect((await api(`/v1/jobs/${parked.body.id}/cancel`, { method: 'POST' })).status).toBe(200);
   });
 
   it('reads the token the same with a trailing space or tab as the Node API (middleware/auth/bearer.ts)', async () => {
     for (const tail of ['', ' ', '\t', ' \t']) {
-      expect((await rawRequest(base, '/v1/jobs', { headers: { Authorization: `Bearer ${TOKEN}${tail}` } })).status, JSON.stringify(tail)).toBe(200);
+      expect(
+        (await rawRequest(base, '/v1/jobs', { headers: { Authorization: `Bearer ${TOKEN}${tail}` } })).status,
+        JSON.stringify(tail),
+      ).toBe(200);
     }
     expect((await rawRequest(base, '/v1/jobs', { headers: { Authorization: `Bearer\t${TOKEN}` } })).status).toBe(400);
   });
 
   it('shows a NATS restart as 503, then recovers on a rebuilt connection', async () => {
     const down = nats.restart(12_000);
-    const during = await until('a 503 while NATS is down', () => api<{ error: string }>(`/v1/jobs/${finished.id}`), (r) => r.status === 503, 15_000);
+    const during = await until(
+      'a 503 while NATS is down',
+      () => api<{ error: string }>(`/v1/jobs/${finished.id}`),
+      (r) => r.status === 503,
+      15_000,
+    );
     expect(during.body.error).toBe('cluster unavailable, try again');
     await down;
-    const after = await until('recovery', () => api<JobRecord>(`/v1/jobs/${finished.id}`), (r) => r.status === 200, 45_000);
+    const after = await until(
+      'recovery',
+      () => api<JobRecord>(`/v1/jobs/${finished.id}`),
+      (r) => r.status === 200,
+      45_000,
+    );
     expect(after.body.state).toBe('succeeded');
     // Down longer than the hub's reconnect budget (10 attempts, about 6 s): its connection
     // closed for good, and a request after the restart built a new one.
@@ -231,7 +274,12 @@ describe('the API as a Worker in workerd (Durable Object mode)', () => {
     expect(log).toContain('"event":"edge.connection_closed"');
     expect(log.slice(log.lastIndexOf('"event":"edge.connection_closed"'))).toContain('"event":"nats.connected"');
     // Writes work again too: a new job runs to the end.
-    const again = await until('a submit after recovery', () => submit({ ...SMALL, epochs: 1, seed: 31 }), (r) => r.status === 201, 30_000);
+    const again = await until(
+      'a submit after recovery',
+      () => submit({ ...SMALL, epochs: 1, seed: 31 }),
+      (r) => r.status === 201,
+      30_000,
+    );
     const { messages } = await events(again.body.id);
     expect((eventOf(messages.at(-1)!) as { state: string }).state).toBe('succeeded');
   });
@@ -274,7 +322,13 @@ describe('a broker without the cluster set up', () => {
 
 describe('the per-request-connection fallback (EDGE_MODE=per-request)', () => {
   it('answers the same lists and event streams as the Durable Object', async () => {
-    perRequest = await spawnEdgeApi({ ...s3.env, API_TOKEN: TOKEN, SSE_KEEPALIVE_MS: '1000', NATS_URL: nats.wsUrl!, EDGE_MODE: 'per-request' });
+    perRequest = await spawnEdgeApi({
+      ...s3.env,
+      API_TOKEN: TOKEN,
+      SSE_KEEPALIVE_MS: '1000',
+      NATS_URL: nats.wsUrl!,
+      EDGE_MODE: 'per-request',
+    });
     const viaHub = await api<{ jobs: JobRecord[] }>('/v1/jobs');
     const direct = await api<{ jobs: JobRecord[] }>('/v1/jobs', {}, perRequest.url);
     expect(direct.status).toBe(200);
@@ -285,5 +339,6 @@ describe('the per-request-connection fallback (EDGE_MODE=per-request)', () => {
     expect(b.messages).toEqual(a.messages);
   });
 
-  it('an event stream whose client goes away releases its consumer here too', () => expectStreamReleasesConsumer(perRequest!.url, 41));
+  it('an event stream whose client goes away releases its consumer here too', () =>
+    expectStreamReleasesConsumer(perRequest!.url, 41));
 });

@@ -60,7 +60,10 @@ export async function spawnApi(env: Record<string, string>, timeoutMs = 30_000):
       resolve();
     };
     listeners.add(check);
-    exited.then((code) => (clearTimeout(timer), reject(new Error(`API exited (${code}) during start:\n${raw}`))), reject);
+    exited.then(
+      (code) => (clearTimeout(timer), reject(new Error(`API exited (${code}) during start:\n${raw}`))),
+      reject,
+    );
   });
   return { url: `http://127.0.0.1:${port}`, child, lines, output: () => raw, exited };
 }
@@ -81,14 +84,21 @@ export interface TestCluster {
 async function createClusterAsOwner(natsUrl: string, env: Record<string, string>): Promise<void> {
   const nc = await connectNats({ servers: [natsUrl], name: 'test-harness' });
   try {
-    await ensureClusterResources(nc, { trainerTtlMs: Number(env.TRAINER_TTL_MS), taskAckWaitMs: Number(env.TASK_ACK_WAIT_MS) });
+    await ensureClusterResources(nc, {
+      trainerTtlMs: Number(env.TRAINER_TTL_MS),
+      taskAckWaitMs: Number(env.TASK_ACK_WAIT_MS),
+    });
   } finally {
     await nc.close();
   }
 }
 
 /** nats-server + s3rver + API processes + trainer processes, all real, on free ports. */
-export async function startTestCluster(o: { trainers: number; apis?: number; env?: Record<string, string> }): Promise<TestCluster> {
+export async function startTestCluster(o: {
+  trainers: number;
+  apis?: number;
+  env?: Record<string, string>;
+}): Promise<TestCluster> {
   const nats = await startNatsServer();
   const s3 = await startS3Server();
   const env: Record<string, string> = { ...s3.env, ...FAST_TEST_ENV, NATS_URL: nats.url, ...o.env };
@@ -108,7 +118,9 @@ export async function startTestCluster(o: { trainers: number; apis?: number; env
     const more = await Promise.all(Array.from({ length: (o.apis ?? 1) - 1 }, () => spawnApi(env)));
     apis.push(...more);
     for (let i = 0; i < o.trainers; i++) {
-      trainers.push(spawnTrainer({ id: `t${i + 1}`, env, ...(process.env.TRAINER_LOGS ? { echo: process.stderr } : {}) }));
+      trainers.push(
+        spawnTrainer({ id: `t${i + 1}`, env, ...(process.env.TRAINER_LOGS ? { echo: process.stderr } : {}) }),
+      );
     }
     await Promise.all(trainers.map((t) => t.waitFor((l) => l.event === 'trainer.ready', 90_000)));
     if (o.trainers === 0) await createClusterAsOwner(nats.url, env);

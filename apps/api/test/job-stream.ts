@@ -13,7 +13,9 @@ export function expectSucceededStream(messages: SseMessage[], epochs: number): E
   expect(statuses[0]).toBe('queued');
   expect(statuses).toContain('running');
   expect(statuses.at(-1)).toBe('succeeded');
-  const records = messages.filter((m) => m.event === 'epoch').map((m) => (eventOf(m) as { record: EpochRecord }).record);
+  const records = messages
+    .filter((m) => m.event === 'epoch')
+    .map((m) => (eventOf(m) as { record: EpochRecord }).record);
   expect(records.map((r) => r.epoch)).toEqual(Array.from({ length: epochs }, (_, i) => i + 1));
   return records;
 }

@@ -152,16 +152,23 @@ describe('the job lifecycle under faults', () => {
     const started = await waitForJob(small.body.id, (r) => r.state !== 'queued', 5_000);
     expect(started.state).not.toBe('queued');
     // Runnable jobs start in submit order.
-    const [a, b] = [await waitForJob(small.body.id, (r) => r.state === 'succeeded', 60_000), await waitForJob(next.body.id, (r) => r.state === 'succeeded', 60_000)];
+    const [a, b] = [
+      await waitForJob(small.body.id, (r) => r.state === 'succeeded', 60_000),
+      await waitForJob(next.body.id, (r) => r.state === 'succeeded', 60_000),
+    ];
     expect(Date.parse(a.startedAt!)).toBeLessThanOrEqual(Date.parse(b.startedAt!));
     const parked = await job(huge[0]!.body.id);
     expect(parked).toMatchObject({ state: 'parked', message: expect.stringMatching(/needs 64 trainers, 1 live/) });
     // They leave the work queue's path: no task of theirs is on it.
     for (const r of huge.slice(0, 3)) {
-      const task = await jsm.streams.getMessage(NATS_NAMES.tasksStream, { last_by_subj: NATS_NAMES.taskSubject(r.body.id) });
+      const task = await jsm.streams.getMessage(NATS_NAMES.tasksStream, {
+        last_by_subj: NATS_NAMES.taskSubject(r.body.id),
+      });
       expect(task).toBeNull();
     }
     // Cancelling a parked job works like any other.
-    expect((await call<JobRecord>(`/v1/jobs/${huge[1]!.body.id}/cancel`, { method: 'POST' })).body.state).toBe('cancelled');
+    expect((await call<JobRecord>(`/v1/jobs/${huge[1]!.body.id}/cancel`, { method: 'POST' })).body.state).toBe(
+      'cancelled',
+    );
   });
 });

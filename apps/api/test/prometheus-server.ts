@@ -7,7 +7,8 @@ import { freePort } from '@mnist/testing';
 /** Why the Prometheus server cannot run here, or undefined when it can. */
 export function prometheusMissing(bin = 'prometheus'): string | undefined {
   const r = spawnSync(bin, ['--version'], { encoding: 'utf8' });
-  if (r.error || r.status !== 0) return `'${bin}' is not runnable (${r.error?.message ?? r.stderr.trim()}); install Debian's 'prometheus' package`;
+  if (r.error || r.status !== 0)
+    return `'${bin}' is not runnable (${r.error?.message ?? r.stderr.trim()}); install Debian's 'prometheus' package`;
   return undefined;
 }
 
@@ -47,7 +48,12 @@ export interface PrometheusServer {
  * Starts the real `prometheus` server on a free loopback port over a copy of `configDir`
  * (the config's rule files resolve beside it) with prometheus.yml replaced by `config`.
  */
-export async function startPrometheus(o: { configDir: string; config: string; bin?: string; timeoutMs?: number }): Promise<PrometheusServer> {
+export async function startPrometheus(o: {
+  configDir: string;
+  config: string;
+  bin?: string;
+  timeoutMs?: number;
+}): Promise<PrometheusServer> {
   const dir = mkdtempSync(join(tmpdir(), 'prometheus-'));
   const conf = join(dir, 'conf');
   cpSync(o.configDir, conf, { recursive: true });
@@ -55,7 +61,12 @@ export async function startPrometheus(o: { configDir: string; config: string; bi
   const port = await freePort();
   const child = spawn(
     o.bin ?? 'prometheus',
-    [`--config.file=${join(conf, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
+    [
+      `--config.file=${join(conf, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--log.level=warn',
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let log = '';
@@ -74,7 +85,10 @@ export async function startPrometheus(o: { configDir: string; config: string; bi
       await stop();
       throw new Error(`prometheus exited (${child.exitCode}) during start:\n${log}`);
     }
-    const ready = await fetch(`${url}/-/ready`).then((r) => r.ok, () => false);
+    const ready = await fetch(`${url}/-/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ready) return { url, output: () => log, stop };
     if (Date.now() > deadline) {
       await stop();

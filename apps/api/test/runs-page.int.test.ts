@@ -17,7 +17,12 @@ const TOKEN = 'runs-page-test-token-5c4b3a29f8';
 const DONE = { model: 'mlp', epochs: 3, trainLimit: 512, testLimit: 256, batchSize: 32, replicas: 1 };
 /** Still running while the page is looked at (cancelled at the end): progress, per-step loss, live state. */
 const LIVE = {
-  model: 'mlp', epochs: 40, trainLimit: 2048, testLimit: 256, batchSize: 32, replicas: 1,
+  model: 'mlp',
+  epochs: 40,
+  trainLimit: 2048,
+  testLimit: 256,
+  batchSize: 32,
+  replicas: 1,
   optimizer: { type: 'sgd', lr: 0.05, momentum: 0.9 },
 };
 /** Needs more trainers than the cluster has: parked, costs nothing, makes the list long. */
@@ -26,7 +31,11 @@ const VIEW = { width: 1400, height: 900 };
 
 let cluster: TestCluster;
 let browser: Browser;
-const s = pageSession(() => cluster, () => browser, TOKEN);
+const s = pageSession(
+  () => cluster,
+  () => browser,
+  TOKEN,
+);
 let parked: JobRecord[] = [];
 let done: JobRecord[] = [];
 let live: JobRecord;
@@ -38,7 +47,10 @@ beforeAll(async () => {
   parked = await Promise.all(Array.from({ length: 42 }, (_, i) => s.submit({ ...PARKED, seed: i + 1 })));
   // Submitted at once, several share a millisecond: expect the API's order (time, then id), oldest first.
   parked.sort((a, b) => newestFirst(b, a));
-  for (const [lr, level] of [[0.1, 'high'], [0.01, 'low']] as const) {
+  for (const [lr, level] of [
+    [0.1, 'high'],
+    [0.01, 'low'],
+  ] as const) {
     const named = { name: `mlp lr ${lr}`, tags: { team: 'vision', lr: level }, note: 'runs page test' };
     done.push(await s.submit({ ...DONE, ...named, optimizer: { type: 'sgd', lr } }));
   }
@@ -65,10 +77,9 @@ const keepScreenshot = (name: string) => {
 };
 /** Runs in the page: the `data-<name>` of each element. */
 const dataOf = (page: Page, sel: string, name: string) =>
-  page.locator(sel).evaluateAll(
-    (es, n) => es.map((e) => (e as unknown as { dataset: Record<string, string> }).dataset[n]),
-    name,
-  );
+  page
+    .locator(sel)
+    .evaluateAll((es, n) => es.map((e) => (e as unknown as { dataset: Record<string, string> }).dataset[n]), name);
 const rowIds = (page: Page) => dataOf(page, '#jobs tbody tr', 'id');
 
 describe('the runs page in headless Chromium', () => {
@@ -79,10 +90,25 @@ describe('the runs page in headless Chromium', () => {
 
     // Page 1: the newest ten, the live run first and selected by itself; no column cut off.
     await page.locator(`#jobs tbody tr[data-id="${live.id}"].selected`).waitFor({ timeout: 30_000 });
-    expect(await page.locator('#jobs thead th').allInnerTexts()).toEqual(
-      ['\u2713', 'Name', 'Tags', 'State', 'Model', 'Epoch', 'Best test acc', 'Final test acc', 'Duration',
-        'Sweep', 'Seed', 'LR', 'Created']);
-    const newestParked = parked.slice(-7).map((j) => j.id).reverse();
+    expect(await page.locator('#jobs thead th').allInnerTexts()).toEqual([
+      '\u2713',
+      'Name',
+      'Tags',
+      'State',
+      'Model',
+      'Epoch',
+      'Best test acc',
+      'Final test acc',
+      'Duration',
+      'Sweep',
+      'Seed',
+      'LR',
+      'Created',
+    ]);
+    const newestParked = parked
+      .slice(-7)
+      .map((j) => j.id)
+      .reverse();
     expect(await rowIds(page)).toEqual([live.id, done[1]!.id, done[0]!.id, ...newestParked]);
     expect(await page.locator('#page-info').innerText()).toBe('runs 1\u201310');
     expect(await overflowX(page, '.table-wrap')).toBe(0);
@@ -107,8 +133,19 @@ describe('the runs page in headless Chromium', () => {
     const a = page.locator(`#jobs tbody tr[data-id="${done[0]!.id}"]`);
     await a.locator('td.final', { hasText: /^\d+\.\d\d%$/ }).waitFor({ timeout: 15_000 });
     expect(await a.locator('td').allInnerTexts()).toEqual([
-      '', 'mlp lr 0.1', 'lr=high team=vision', 'succeeded', 'mlp', '3/3', PERCENT, PERCENT,
-      expect.stringMatching(/^\d+(m \d\d)?s$/), '', '1', '0.1', expect.stringMatching(/ago$/),
+      '',
+      'mlp lr 0.1',
+      'lr=high team=vision',
+      'succeeded',
+      'mlp',
+      '3/3',
+      PERCENT,
+      PERCENT,
+      expect.stringMatching(/^\d+(m \d\d)?s$/),
+      '',
+      '1',
+      '0.1',
+      expect.stringMatching(/ago$/),
     ]);
 
     // Select one: its artifacts are links through the artifact routes; with a token a click saves the file.
@@ -135,13 +172,21 @@ describe('the runs page in headless Chromium', () => {
     // Both charts are drawn in one redraw, but read the strokes in one evaluation: a redraw between two reads
     // (a live run's event) must not mix two drawings.
     await page.locator('#acc-chart polyline.run').nth(1).waitFor({ timeout: 15_000 });
-    const strokes = await page.locator('#acc-chart polyline.run').evaluateAll((es) =>
-      es.map((e) => (globalThis as unknown as { getComputedStyle(e: unknown): { stroke: string } }).getComputedStyle(e).stroke));
+    const strokes = await page
+      .locator('#acc-chart polyline.run')
+      .evaluateAll((es) =>
+        es.map(
+          (e) =>
+            (globalThis as unknown as { getComputedStyle(e: unknown): { stroke: string } }).getComputedStyle(e).stroke,
+        ),
+      );
     expect(strokes).toHaveLength(2);
     expect(new Set(strokes).size).toBe(2);
     expect(await page.locator('#acc-chart circle.run[data-epoch="3"]').count()).toBe(2);
     expect(await page.locator('#compare-legend .run').allInnerTexts()).toEqual([
-      expect.stringMatching(/^mlp lr 0\.1 \(best \d+\.\d\d%\)$/), expect.stringMatching(/^mlp lr 0\.01 \(best /)]);
+      expect.stringMatching(/^mlp lr 0\.1 \(best \d+\.\d\d%\)$/),
+      expect.stringMatching(/^mlp lr 0\.01 \(best /),
+    ]);
     const swatch = page.locator('#compare-legend .run i').first();
     expect(await swatch.evaluate(computed, 'border-top-color')).toBe(strokes[0]);
     for (const sel of ['#compare-legend', '#loss-chart', '#acc-chart']) {
@@ -155,7 +200,12 @@ describe('the runs page in headless Chromium', () => {
     const panelTop = (await box(page, '#job-panel')).y;
     await page.click('#page-next');
     await page.locator('#page-info', { hasText: 'runs 11\u201320' }).waitFor();
-    expect(await rowIds(page)).toEqual(parked.slice(-17, -7).map((j) => j.id).reverse());
+    expect(await rowIds(page)).toEqual(
+      parked
+        .slice(-17, -7)
+        .map((j) => j.id)
+        .reverse(),
+    );
     for (let i = 0; i < 3; i++) await page.click('#page-next');
     await page.locator('#page-info', { hasText: 'runs 41\u201345' }).waitFor();
     expect(await page.locator('#page-next').isDisabled()).toBe(true);

@@ -1,5 +1,13 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { BACKEND_CHOICES, InvalidJobSpecError, isBackendChoice, parseJobSpec, type BackendChoice, type JobSpec, type JobSpecInput } from '@mnist/protocol';
+import {
+  BACKEND_CHOICES,
+  InvalidJobSpecError,
+  isBackendChoice,
+  parseJobSpec,
+  type BackendChoice,
+  type JobSpec,
+  type JobSpecInput,
+} from '@mnist/protocol';
 
 import { didYouMean } from './did-you-mean.js';
 import { UsageError } from './errors.js';
@@ -60,9 +68,18 @@ export function tagsFlag(raw: Values[string]): Record<string, string> | undefine
   return tags;
 }
 
-export function parseFlags(args: string[], options: Options, allowPositionals = false): { values: Values; positionals: string[] } {
+export function parseFlags(
+  args: string[],
+  options: Options,
+  allowPositionals = false,
+): { values: Values; positionals: string[] } {
   try {
-    const parsed = parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals });
+    const parsed = parseArgs({
+      args,
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+      allowPositionals,
+    });
     return { values: parsed.values as Values, positionals: parsed.positionals };
   } catch (err) {
     const e = err as Error & { code?: string };
@@ -91,7 +108,8 @@ export function specInputFromFlags(values: Values, model?: string): Partial<JobS
   const optimizerType = (values.optimizer as string | undefined) ?? 'sgd';
   const lr = numberFlag(values, 'lr');
   const momentum = numberFlag(values, 'momentum');
-  if (momentum !== undefined && optimizerType !== 'sgd') throw new UsageError('--momentum applies to --optimizer sgd only');
+  if (momentum !== undefined && optimizerType !== 'sgd')
+    throw new UsageError('--momentum applies to --optimizer sgd only');
   const optimizer =
     values.optimizer === undefined && lr === undefined && momentum === undefined
       ? undefined
@@ -156,7 +174,10 @@ export function flagIssue(issue: { path: string; message: string }, values: Valu
     if (flag === undefined) continue;
     if (file !== undefined && values[flag] === undefined) break;
     const raw = values[flag];
-    const rest = parts.slice(n).filter((p) => !/^\d+$/.test(p)).join('.');
+    const rest = parts
+      .slice(n)
+      .filter((p) => !/^\d+$/.test(p))
+      .join('.');
     const value = typeof raw === 'string' ? ` '${raw}'` : Array.isArray(raw) ? ` '${raw.join("' '")}'` : '';
     return `--${flag}${value}: ${rest ? `${rest}: ` : ''}${issue.message}`;
   }

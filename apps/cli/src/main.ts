@@ -26,7 +26,14 @@ Environment: MNIST_DIR (dataset folder), MNIST_BACKEND (auto|tensorflow|onednn|w
 RUNS_DIR (default ./runs), API_URL and API_TOKEN (cluster verbs).`;
 
 /** Every command name (for 'did you mean' and shell completion). */
-export const COMMANDS: readonly string[] = ['models', 'train', 'reproduce', ...Object.keys(CLUSTER_COMMANDS), 'completion', 'help'];
+export const COMMANDS: readonly string[] = [
+  'models',
+  'train',
+  'reproduce',
+  ...Object.keys(CLUSTER_COMMANDS),
+  'completion',
+  'help',
+];
 
 const LOCAL_TRAINING = new Set(['train', 'reproduce']);
 

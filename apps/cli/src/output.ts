@@ -19,7 +19,10 @@ export interface Streams {
 }
 
 export function createOutput(json: boolean, streams: Streams = process): Output {
-  const progress = new Progress(streams.stderr, { tty: Boolean(streams.stderr.isTTY), columns: streams.stderr.columns });
+  const progress = new Progress(streams.stderr, {
+    tty: Boolean(streams.stderr.isTTY),
+    columns: streams.stderr.columns,
+  });
   return {
     json,
     progress,

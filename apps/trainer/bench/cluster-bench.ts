@@ -31,7 +31,12 @@ const JOB = {
   seed: 1,
 } as const;
 const PROFILES = (process.env.BENCH_PROFILES ?? 'loopback,1gbit,100mbit').split(',');
-const PINNED = { TFJS_ONEDNN_THREADS: 'single', OMP_NUM_THREADS: '1', COLLECTIVE_TIMEOUT_MS: '60000', COLLECTIVE_SLOW_TIMEOUT_MS: '300000' };
+const PINNED = {
+  TFJS_ONEDNN_THREADS: 'single',
+  OMP_NUM_THREADS: '1',
+  COLLECTIVE_TIMEOUT_MS: '60000',
+  COLLECTIVE_SLOW_TIMEOUT_MS: '300000',
+};
 type Mode = 'step' | 'weak' | 'local' | 'independent' | 'independent-shard';
 // 'independent': N separate 1-replica jobs at once, summed: what N pinned trainers of this
 // machine compute with no exchange at all. 'independent-shard': the same at batch B/N,
@@ -74,11 +79,18 @@ interface Run {
   split?: Record<string, number>;
 }
 
-async function finished(cluster: TestCluster, spec: JobSpecInput, what: string): Promise<{ id: string; records: EpochRecord[] }> {
+async function finished(
+  cluster: TestCluster,
+  spec: JobSpecInput,
+  what: string,
+): Promise<{ id: string; records: EpochRecord[] }> {
   const job = await cluster.submit(spec);
   const final = await cluster.waitForFinal(job.id, 1_800_000);
   if (final.state !== 'succeeded') throw new Error(`${what}: ${final.state}: ${final.message}`);
-  return { id: job.id, records: parseMetricsJsonl((await getText(cluster.jobStore(job.id), artifactKeys.metrics)) ?? '') };
+  return {
+    id: job.id,
+    records: parseMetricsJsonl((await getText(cluster.jobStore(job.id), artifactKeys.metrics)) ?? ''),
+  };
 }
 
 const rateOf = (records: EpochRecord[]) => median(records.slice(1).map((r) => r.imagesPerSec));
@@ -97,7 +109,9 @@ function splitOf(cluster: TestCluster, jobId: string): Record<string, number> | 
     sumMs: avg('meanSumMs'),
     computeMs: r2(avg('stepMs') - avg('meanRoundMs') * roundsPerStep),
     roundsPerStep: r2(roundsPerStep),
-    bytesPerRound: Math.round(mean(stats.map((l) => (Number(l.bytesSent) + Number(l.bytesReceived)) / Math.max(1, Number(l.rounds))))),
+    bytesPerRound: Math.round(
+      mean(stats.map((l) => (Number(l.bytesSent) + Number(l.bytesReceived)) / Math.max(1, Number(l.rounds)))),
+    ),
   };
 }
 
@@ -105,18 +119,42 @@ async function runOne(cluster: TestCluster, profile: string, p: Plan): Promise<R
   const what = `${profile} x${p.trainers} ${p.mode}${p.transport ? ` ${p.transport}` : ''}`;
   if (p.mode === 'independent' || p.mode === 'independent-shard') {
     const batchSize = p.mode === 'independent' ? JOB.batchSize : JOB.batchSize / p.trainers;
-    const jobs = await Promise.all(Array.from({ length: p.trainers }, () => finished(cluster, { ...JOB, batchSize, replicas: 1 }, what)));
+    const jobs = await Promise.all(
+      Array.from({ length: p.trainers }, () => finished(cluster, { ...JOB, batchSize, replicas: 1 }, what)),
+    );
     const rate = jobs.reduce((sum, j) => sum + rateOf(j.records), 0);
-    return { profile, trainers: p.trainers, sync: `${p.trainers} independent 1-replica jobs at batch ${batchSize}`, globalBatch: batchSize, imagesPerSec: Math.round(rate) };
+    return {
+      profile,
+      trainers: p.trainers,
+      sync: `${p.trainers} independent 1-replica jobs at batch ${batchSize}`,
+      globalBatch: batchSize,
+      imagesPerSec: Math.round(rate),
+    };
   }
   const sync = p.mode === 'local' ? { every: EVERY } : 'step';
   // Weak scaling: 64 per replica, the rate linear in the replicas after a one-epoch warmup.
   const scaling = p.mode === 'weak' ? { batchPerReplica: JOB.batchSize } : undefined;
-  const spec: JobSpecInput = { ...JOB, replicas: p.trainers, sync, ...(p.transport && { transport: p.transport }), ...(scaling && { scaling }) };
+  const spec: JobSpecInput = {
+    ...JOB,
+    replicas: p.trainers,
+    sync,
+    ...(p.transport && { transport: p.transport }),
+    ...(scaling && { scaling }),
+  };
   const job = await finished(cluster, spec, what);
-  const label = p.mode === 'local' ? `local every ${EVERY}` : p.mode === 'weak' ? `step, ${JOB.batchSize} per replica` : 'step';
+  const label =
+    p.mode === 'local' ? `local every ${EVERY}` : p.mode === 'weak' ? `step, ${JOB.batchSize} per replica` : 'step';
   const globalBatch = p.mode === 'weak' ? JOB.batchSize * p.trainers : JOB.batchSize;
-  return { profile, trainers: p.trainers, sync: label, transport: p.transport, globalBatch, imagesPerSec: Math.round(rateOf(job.records)), testAcc: job.records.at(-1)!.testAcc, split: splitOf(cluster, job.id) };
+  return {
+    profile,
+    trainers: p.trainers,
+    sync: label,
+    transport: p.transport,
+    globalBatch,
+    imagesPerSec: Math.round(rateOf(job.records)),
+    testAcc: job.records.at(-1)!.testAcc,
+    split: splitOf(cluster, job.id),
+  };
 }
 
 /** PyTorch DDP on loopback, one thread per rank, the same job shape: the yardstick. */
@@ -136,7 +174,14 @@ function torchDdp(): Run[] {
   ] as const) {
     const r = runTorchDdp(python, [...shape, '--world', String(world), ...extra]);
     if ('error' in r) throw new Error(r.error);
-    runs.push({ profile: 'loopback', trainers: world, sync: label, transport: 'gloo', globalBatch: r.globalBatch, imagesPerSec: r.imagesPerSec });
+    runs.push({
+      profile: 'loopback',
+      trainers: world,
+      sync: label,
+      transport: 'gloo',
+      globalBatch: r.globalBatch,
+      imagesPerSec: r.imagesPerSec,
+    });
     process.stderr.write(`pytorch x${world} ${label}: ${r.imagesPerSec} img/s (${r.imagesPerSecByEpoch.join(', ')})\n`);
   }
   const base = runs[0]!.imagesPerSec;
@@ -169,7 +214,9 @@ async function main(): Promise<void> {
         runs.push(run);
         backend ||= (await cluster.client.trainers.list())[0]?.backend ?? '';
         const acc = run.testAcc === undefined ? '' : `, test acc ${(run.testAcc * 100).toFixed(2)}%`;
-        process.stderr.write(`${profile} x${p.trainers} ${run.sync}${run.transport ? ` over ${run.transport}` : ''}: ${run.imagesPerSec} img/s${run.ratio ? ` (${run.ratio}x)` : ''}${acc}${run.split ? `, ${JSON.stringify(run.split)}` : ''}\n`);
+        process.stderr.write(
+          `${profile} x${p.trainers} ${run.sync}${run.transport ? ` over ${run.transport}` : ''}: ${run.imagesPerSec} img/s${run.ratio ? ` (${run.ratio}x)` : ''}${acc}${run.split ? `, ${JSON.stringify(run.split)}` : ''}\n`,
+        );
       }
     } finally {
       await cluster.stop();
@@ -180,7 +227,8 @@ async function main(): Promise<void> {
   }
   const out = {
     bench: 'cluster',
-    method: 'median training images/s of epochs 2..N (rank 0, evaluation excluded), trainers and DDP ranks on one thread each',
+    method:
+      'median training images/s of epochs 2..N (rank 0, evaluation excluded), trainers and DDP ranks on one thread each',
     machine: { cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? 'unknown', backend },
     job: { ...JOB, localEvery: EVERY },
     runs,

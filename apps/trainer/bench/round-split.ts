@@ -27,18 +27,45 @@ const MODEL = (process.env.SPLIT_MODEL ?? 'lenet5') as 'lenet5';
 const TRAIN = Number(process.env.SPLIT_TRAIN ?? 4096);
 const TRANSPORT = process.env.SPLIT_TRANSPORT === 'nats' ? 'nats' : 'tcp';
 
-interface Stamps { enter: number[]; leave: number[]; stepEnd: number[] }
+interface Stamps {
+  enter: number[];
+  leave: number[];
+  stepEnd: number[];
+}
 
 async function child(rank: number, url: string, ports: number[]): Promise<void> {
   const backend = await selectBackend('onednn');
-  const spec = parseJobSpec({ model: MODEL, epochs: 2, batchSize: 64, seed: 1, trainLimit: TRAIN, testLimit: 100, replicas: N });
+  const spec = parseJobSpec({
+    model: MODEL,
+    epochs: 2,
+    batchSize: 64,
+    seed: 1,
+    trainLimit: TRAIN,
+    testLimit: 100,
+    replicas: N,
+  });
   const data = await loadDataset({ name: 'mnist', trainLimit: TRAIN, testLimit: 100 });
   const nc = await connectNats({ servers: [url], name: `split-${rank}` });
-  const listener = await DataListener.open({ bind: '127.0.0.1', ports: [ports[rank]!, ports[rank]!], advertise: '127.0.0.1' });
+  const listener = await DataListener.open({
+    bind: '127.0.0.1',
+    ports: [ports[rank]!, ports[rank]!],
+    advertise: '127.0.0.1',
+  });
   const endpoints = ports.map((port) => ({ host: '127.0.0.1', port }));
   const mesh = { listener, endpoints, jobId: 'split', attempt: 1, secret: 'split-bench-secret', deadlineMs: 30_000 };
   const signal = new AbortController().signal;
-  const inner = await DataPlane.open({ choice: TRANSPORT, bus: natsBus(nc), prefix: 'split', rank, worldSize: N, algorithm: 'auto', timeoutMs: 60_000, slowRoundTimeoutMs: 120_000, signal, mesh });
+  const inner = await DataPlane.open({
+    choice: TRANSPORT,
+    bus: natsBus(nc),
+    prefix: 'split',
+    rank,
+    worldSize: N,
+    algorithm: 'auto',
+    timeoutMs: 60_000,
+    slowRoundTimeoutMs: 120_000,
+    signal,
+    mesh,
+  });
   await inner.connect();
   const stamps: Stamps = { enter: [], leave: [], stepEnd: [] };
   const collective: Collective = {
@@ -54,7 +81,17 @@ async function child(rank: number, url: string, ports: number[]): Promise<void> 
   };
   const model = getModel(spec.model).build(spec.seed);
   const optimizer = createOptimizer(spec.optimizer);
-  await runEpochs({ spec, data, model, optimizer, collective, backend: backend.name, startEpoch: 1, startStep: 0, onStep: () => stamps.stepEnd.push(clock()) });
+  await runEpochs({
+    spec,
+    data,
+    model,
+    optimizer,
+    collective,
+    backend: backend.name,
+    startEpoch: 1,
+    startStep: 0,
+    onStep: () => stamps.stepEnd.push(clock()),
+  });
   inner.close();
   listener.close();
   await nc.close();
@@ -72,12 +109,47 @@ async function parent(): Promise<void> {
     const runs = Array.from({ length: N }, (_, rank) => {
       const pin = process.env.SPLIT_PIN === '1' ? ['taskset', '-c', String(rank % availableParallelism())] : [];
       const [cmd, ...pre] = [...pin, process.execPath];
-      const p = spawn(cmd!, [...pre, ...(process.env.SPLIT_TRACE_GC ? ['--trace-gc'] : []), '--import', 'tsx', self, '--child', String(rank), nats.url, ports.join(',')], { stdio: ['ignore', 'pipe', 'inherit'], env: process.env });
+      const p = spawn(
+        cmd!,
+        [
+          ...pre,
+          ...(process.env.SPLIT_TRACE_GC ? ['--trace-gc'] : []),
+          '--import',
+          'tsx',
+          self,
+          '--child',
+          String(rank),
+          nats.url,
+          ports.join(','),
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'], env: process.env },
+      );
       let out = '';
       p.stdout.on('data', (d: Buffer) => (out += d.toString()));
       // Anything else the child printed (e.g. --trace-gc lines) goes to stderr.
-      p.on('exit', () => process.stderr.write(out.split('\n').filter((l) => l && !l.startsWith('STAMPS ')).map((l) => `[rank ${rank}] ${l}\n`).join('')));
-      return new Promise<Stamps>((resolve, reject) => p.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.split('\n').find((l) => l.startsWith('STAMPS '))!.slice(7)) as Stamps) : reject(new Error(`rank ${rank} exited ${code}`)))));
+      p.on('exit', () =>
+        process.stderr.write(
+          out
+            .split('\n')
+            .filter((l) => l && !l.startsWith('STAMPS '))
+            .map((l) => `[rank ${rank}] ${l}\n`)
+            .join(''),
+        ),
+      );
+      return new Promise<Stamps>((resolve, reject) =>
+        p.on('exit', (code) =>
+          code === 0
+            ? resolve(
+                JSON.parse(
+                  out
+                    .split('\n')
+                    .find((l) => l.startsWith('STAMPS '))!
+                    .slice(7),
+                ) as Stamps,
+              )
+            : reject(new Error(`rank ${rank} exited ${code}`)),
+        ),
+      );
     });
     const ranks = await Promise.all(runs);
     // Epoch 2 only (warm), and not the first round after an epoch end.
@@ -87,7 +159,11 @@ async function parent(): Promise<void> {
     const split = rounds.map((k) => {
       const enters = ranks.map((s) => s.enter[k]!);
       const lastEnter = Math.max(...enters);
-      const perRank = ranks.map((s) => ({ round: s.leave[k]! - s.enter[k]!, compute: s.enter[k]! - s.stepEnd[k - 1]!, step: s.stepEnd[k]! - s.stepEnd[k - 1]! }));
+      const perRank = ranks.map((s) => ({
+        round: s.leave[k]! - s.enter[k]!,
+        compute: s.enter[k]! - s.stepEnd[k - 1]!,
+        step: s.stepEnd[k]! - s.stepEnd[k - 1]!,
+      }));
       return {
         step: mean(perRank.map((p) => p.step)),
         round: mean(perRank.map((p) => p.round)),
@@ -99,7 +175,20 @@ async function parent(): Promise<void> {
     const avg = (f: (x: (typeof split)[number]) => number) => r2(mean(split.map(f)));
     const stepMs = avg((x) => x.step);
     process.stdout.write(
-      JSON.stringify({ bench: 'round-split', transport: TRANSPORT, model: MODEL, ranks: N, perRankBatch: 64 / N, rounds: rounds.length, stepMs, imagesPerSec: Math.round((64 / stepMs) * 1000), computeMs: avg((x) => x.compute), roundMs: avg((x) => x.round), skewMs: avg((x) => x.skew), commMs: avg((x) => x.comm) }) + '\n',
+      JSON.stringify({
+        bench: 'round-split',
+        transport: TRANSPORT,
+        model: MODEL,
+        ranks: N,
+        perRankBatch: 64 / N,
+        rounds: rounds.length,
+        stepMs,
+        imagesPerSec: Math.round((64 / stepMs) * 1000),
+        computeMs: avg((x) => x.compute),
+        roundMs: avg((x) => x.round),
+        skewMs: avg((x) => x.skew),
+        commMs: avg((x) => x.comm),
+      }) + '\n',
     );
   } finally {
     await nats.stop();

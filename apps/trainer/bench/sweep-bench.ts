@@ -30,10 +30,16 @@ const PINNED = { TFJS_ONEDNN_THREADS: 'single', OMP_NUM_THREADS: '1' };
 // Trainer i on CPU i (taskset); BENCH_PIN_CPUS=0 leaves placement to the scheduler.
 const PIN_CPUS = process.env.BENCH_PIN_CPUS !== '0';
 
-async function run(trainers: number): Promise<{ seconds: number; jobsPerMinute: number; byTrainer: Record<string, number>; backend: string }> {
+async function run(
+  trainers: number,
+): Promise<{ seconds: number; jobsPerMinute: number; byTrainer: Record<string, number>; backend: string }> {
   const cluster = await startTestCluster({ trainers, env: PINNED, pinCpus: PIN_CPUS });
   try {
-    const warm = await Promise.all(Array.from({ length: trainers }, (_, i) => cluster.submit({ model: 'lenet5', epochs: 1, trainLimit: 512, testLimit: 256, seed: 100 + i })));
+    const warm = await Promise.all(
+      Array.from({ length: trainers }, (_, i) =>
+        cluster.submit({ model: 'lenet5', epochs: 1, trainLimit: 512, testLimit: 256, seed: 100 + i }),
+      ),
+    );
     await Promise.all(warm.map((j) => cluster.waitForFinal(j.id, 300_000)));
     await cluster.waitForIdleTrainers(trainers, 30_000);
 
@@ -43,11 +49,19 @@ async function run(trainers: number): Promise<{ seconds: number; jobsPerMinute: 
     const finals: JobRecord[] = await Promise.all(jobs.map((j) => cluster.waitForFinal(j.id, 1_800_000)));
     const seconds = (performance.now() - t0) / 1000;
     const failed = finals.filter((f) => f.state !== 'succeeded');
-    if (failed.length) throw new Error(`${failed.length} jobs did not succeed: ${failed.map((f) => `${f.id} ${f.state} ${f.message ?? ''}`).join('; ')}`);
+    if (failed.length)
+      throw new Error(
+        `${failed.length} jobs did not succeed: ${failed.map((f) => `${f.id} ${f.state} ${f.message ?? ''}`).join('; ')}`,
+      );
     const byTrainer: Record<string, number> = {};
     for (const f of finals) for (const t of f.trainers) byTrainer[t] = (byTrainer[t] ?? 0) + 1;
     process.stderr.write(`${trainers} trainer(s): ${specs.length} jobs in ${seconds.toFixed(1)} s\n`);
-    return { seconds: Number(seconds.toFixed(2)), jobsPerMinute: Number(((specs.length * 60) / seconds).toFixed(2)), byTrainer, backend: finals[0]?.backend ?? '' };
+    return {
+      seconds: Number(seconds.toFixed(2)),
+      jobsPerMinute: Number(((specs.length * 60) / seconds).toFixed(2)),
+      byTrainer,
+      backend: finals[0]?.backend ?? '',
+    };
   } finally {
     await cluster.stop();
   }
@@ -58,7 +72,11 @@ async function main(): Promise<void> {
   const two = await run(2);
   const out = {
     bench: 'sweep',
-    machine: { cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? 'unknown', backend: two.backend || one.backend },
+    machine: {
+      cpus: availableParallelism(),
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      backend: two.backend || one.backend,
+    },
     sweep: { ...REQUEST, jobs: sweepSize(REQUEST) },
     trainerEnv: PINNED,
     pinCpus: PIN_CPUS,

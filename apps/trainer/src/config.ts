@@ -8,7 +8,9 @@ import { BACKEND_CHOICES, TrainerIdSchema, type BackendChoice } from '@mnist/pro
 export const TrainerEnv = createEnv({
   ...CLUSTER_ENV,
   ...LOG_ENV,
-  MNIST_BACKEND: z.enum(BACKEND_CHOICES, { error: () => `must be one of ${BACKEND_CHOICES.join(', ')}` }).default('auto'),
+  MNIST_BACKEND: z
+    .enum(BACKEND_CHOICES, { error: () => `must be one of ${BACKEND_CHOICES.join(', ')}` })
+    .default('auto'),
   MNIST_DIR: z.string().optional(),
   TRAINER_ID: TrainerIdSchema.optional(),
   HEARTBEAT_MS: envInt(100).default(2_000),
@@ -47,7 +49,10 @@ export function advertisedHost(setting: string | undefined, interfaces = network
   const ip = Object.values(interfaces)
     .flat()
     .find((a) => a && a.family === 'IPv4' && !a.internal);
-  if (!ip) throw new ConfigError([{ variable: 'DATA_ADVERTISE', message: "is 'ip' but this host has no non-loopback IPv4 address" }]);
+  if (!ip)
+    throw new ConfigError([
+      { variable: 'DATA_ADVERTISE', message: "is 'ip' but this host has no non-loopback IPv4 address" },
+    ]);
   return ip.address;
 }
 
@@ -115,7 +120,9 @@ export function parseTrainerEnv(env?: EnvSource): TrainerConfig {
       ports: portRange(e.DATA_PORT),
       advertise: advertisedHost(e.DATA_ADVERTISE),
       meshTimeoutMs: e.MESH_TIMEOUT_MS,
-      ...(e.DATA_TLS_CERT && e.DATA_TLS_KEY ? { tls: { cert: e.DATA_TLS_CERT, key: e.DATA_TLS_KEY, ...(e.DATA_TLS_CA ? { ca: e.DATA_TLS_CA } : {}) } } : {}),
+      ...(e.DATA_TLS_CERT && e.DATA_TLS_KEY
+        ? { tls: { cert: e.DATA_TLS_CERT, key: e.DATA_TLS_KEY, ...(e.DATA_TLS_CA ? { ca: e.DATA_TLS_CA } : {}) } }
+        : {}),
     },
   };
 }

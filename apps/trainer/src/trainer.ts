@@ -21,22 +21,43 @@ export interface Trainer {
 }
 
 /** Brings a trainer up: backend, broker, bucket, then heartbeats, the responder and the task loop. */
-export async function startTrainer(config: TrainerConfig, baseLog: Logger, onFatal: (err: unknown) => void): Promise<Trainer> {
+export async function startTrainer(
+  config: TrainerConfig,
+  baseLog: Logger,
+  onFatal: (err: unknown) => void,
+): Promise<Trainer> {
   const id = config.trainerId;
   const log = baseLog.child({ trainer: id });
   const backend = await selectBackend(config.backend);
   log.info('backend.selected', { backend: backend.name, detail: backend.detail, skipped: backend.skipped });
 
   const nc = await connectNats({ servers: config.cluster.natsServers, name: `mnist-trainer-${id}`, log });
-  const resources = { trainerTtlMs: config.trainerTtlMs, taskAckWaitMs: config.taskAckWaitMs, replicas: config.cluster.natsReplicas };
-  const cluster = await withNatsRetry(() => openCluster(nc, { resources, log }), { what: 'cluster resources', maxMs: 600_000, log });
+  const resources = {
+    trainerTtlMs: config.trainerTtlMs,
+    taskAckWaitMs: config.taskAckWaitMs,
+    replicas: config.cluster.natsReplicas,
+  };
+  const cluster = await withNatsRetry(() => openCluster(nc, { resources, log }), {
+    what: 'cluster resources',
+    maxMs: 600_000,
+    log,
+  });
   const s3 = await S3Store.connect({ ...config.cluster.s3, maxAttempts: 3 });
-  await withRetry(() => s3.ensureBucket(), { what: 'ensure bucket', maxMs: 600_000, isRetryable: isRetryableStorageError, log });
+  await withRetry(() => s3.ensureBucket(), {
+    what: 'ensure bucket',
+    maxMs: 600_000,
+    isRetryable: isRetryableStorageError,
+    log,
+  });
   log.info('s3.ready', { bucket: config.cluster.s3.bucket, endpoint: config.cluster.s3.endpoint ?? 'aws' });
 
   const tls = config.data.tls && dataPlaneTls(config.data.tls);
   const dataListener = await DataListener.open({ ...config.data, ...(tls ? { tls: tls.server } : {}), log });
-  log.info('data_plane.listening', { bind: config.data.bind, advertise: dataListener.endpoint, tls: tls !== undefined });
+  log.info('data_plane.listening', {
+    bind: config.data.bind,
+    advertise: dataListener.endpoint,
+    tls: tls !== undefined,
+  });
 
   const startedAt = new Date().toISOString();
   const host = hostname();
@@ -61,7 +82,15 @@ export async function startTrainer(config: TrainerConfig, baseLog: Logger, onFat
   let beatFailures = 0;
   const beat = () =>
     cluster.trainers
-      .heartbeat({ id, host, pid: process.pid, backend: backend.name, ...state.info(), startedAt, lastSeen: new Date().toISOString() })
+      .heartbeat({
+        id,
+        host,
+        pid: process.pid,
+        backend: backend.name,
+        ...state.info(),
+        startedAt,
+        lastSeen: new Date().toISOString(),
+      })
       .then(() => (beatFailures > 0 && log.info('heartbeat.restored', { missed: beatFailures }), (beatFailures = 0)))
       .catch((err: unknown) => beatFailures++ === 0 && log.warn('heartbeat.failed', { error: err }));
   beatSoon = () => {
@@ -77,7 +106,12 @@ export async function startTrainer(config: TrainerConfig, baseLog: Logger, onFat
     log.error('task_loop.crashed', { error: err });
     onFatal(err);
   });
-  log.info('trainer.ready', { backend: backend.name, nats: nc.getServer(), ackWaitMs: cluster.settings.taskAckWaitMs, trainerTtlMs: cluster.settings.trainerTtlMs });
+  log.info('trainer.ready', {
+    backend: backend.name,
+    nats: nc.getServer(),
+    ackWaitMs: cluster.settings.taskAckWaitMs,
+    trainerTtlMs: cluster.settings.trainerTtlMs,
+  });
 
   const drain = async () => {
     log.info('trainer.draining', { activity: state.activity.kind });
@@ -96,7 +130,11 @@ export async function startTrainer(config: TrainerConfig, baseLog: Logger, onFat
     clearInterval(heartbeat);
     await cluster.trainers.remove(id).catch((err: unknown) => log.warn('registry.remove_failed', { error: err }));
     // Drain flushes what is buffered; with the broker away it would wait for it, so bound it.
-    await within(nc.drain().catch(() => undefined), 5_000, undefined);
+    await within(
+      nc.drain().catch(() => undefined),
+      5_000,
+      undefined,
+    );
     if (!nc.isClosed()) await nc.close();
     s3.destroy();
     log.info('trainer.stopped');

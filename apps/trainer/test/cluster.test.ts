@@ -21,7 +21,8 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-const overlap = (a: JobRecord, b: JobRecord) => Date.parse(a.startedAt!) < Date.parse(b.finishedAt!) && Date.parse(b.startedAt!) < Date.parse(a.finishedAt!);
+const overlap = (a: JobRecord, b: JobRecord) =>
+  Date.parse(a.startedAt!) < Date.parse(b.finishedAt!) && Date.parse(b.startedAt!) < Date.parse(a.finishedAt!);
 
 describe('data-parallel training on real trainer processes', () => {
   it('1 and 2 replicas reach the same weights, and the S3 checkpoint predicts what the trainer predicted', async () => {
@@ -29,7 +30,8 @@ describe('data-parallel training on real trainer processes', () => {
     for (const model of ['mlp', 'lenet5'] as const) {
       // lenet5's pair moves its gradients over direct TCP (the default), mlp's through NATS.
       const transport = model === 'mlp' ? 'nats' : 'auto';
-      for (const replicas of [1, 2]) jobs.push({ model, replicas, record: await cluster.submit({ ...SUBSET, model, replicas, transport }) });
+      for (const replicas of [1, 2])
+        jobs.push({ model, replicas, record: await cluster.submit({ ...SUBSET, model, replicas, transport }) });
     }
     const finals = await Promise.all(jobs.map((j) => cluster.waitForFinal(j.record.id, 150_000)));
     for (const [i, f] of finals.entries()) {
@@ -38,27 +40,46 @@ describe('data-parallel training on real trainer processes', () => {
       expect(new Set(f.trainers).size).toBe(jobs[i]!.replicas);
       expect(f.epoch).toBe(SUBSET.epochs);
     }
-    for (const [model, expected] of [['lenet5', 'tcp'], ['mlp', 'nats']] as const) {
+    for (const [model, expected] of [
+      ['lenet5', 'tcp'],
+      ['mlp', 'nats'],
+    ] as const) {
       const pair = jobs.find((j) => j.model === model && j.replicas === 2)!.record.id;
       const ready = cluster.logs((l) => l.event === 'data_plane.ready' && l.jobId === pair);
-      expect(ready.map((l) => [l.rank, l.transport]).sort(), `${model}: both ranks over ${expected}`).toEqual([[0, expected], [1, expected]]);
+      expect(ready.map((l) => [l.rank, l.transport]).sort(), `${model}: both ranks over ${expected}`).toEqual([
+        [0, expected],
+        [1, expected],
+      ]);
     }
     const data = await loadDataset({ name: 'mnist', trainLimit: SUBSET.trainLimit, testLimit: SUBSET.testLimit });
 
     for (const model of ['mlp', 'lenet5'] as const) {
-      const [one, two] = [1, 2].map((n) => jobs.find((j) => j.model === model && j.replicas === n)!.record.id) as [string, string];
-      const [m1, m2] = await Promise.all([one, two].map((id) => loadCheckpointModel(cluster.jobStore(id), SUBSET.epochs)));
+      const [one, two] = [1, 2].map((n) => jobs.find((j) => j.model === model && j.replicas === n)!.record.id) as [
+        string,
+        string,
+      ];
+      const [m1, m2] = await Promise.all(
+        [one, two].map((id) => loadCheckpointModel(cluster.jobStore(id), SUBSET.epochs)),
+      );
       const init = getModel(model).build(SUBSET.seed);
       // The all-reduce is right: same trajectory up to float rounding, while training moved the weights far.
       const diff = maxWeightDiff(m1!, m2!);
-      if (process.env.SHOW_DIFFS) console.log(model, 'max |w1 - w2| =', diff, 'max |w1 - w0| =', maxWeightDiff(m1!, init));
+      if (process.env.SHOW_DIFFS)
+        console.log(model, 'max |w1 - w2| =', diff, 'max |w1 - w0| =', maxWeightDiff(m1!, init));
       expect(diff, `${model}: 1 vs 2 replicas`).toBeLessThan(2e-5);
       expect(maxWeightDiff(m1!, init), `${model}: training moved the weights`).toBeGreaterThan(100 * diff + 1e-3);
 
       for (const id of [one, two]) {
         const store = cluster.jobStore(id);
         const keys = await store.list();
-        for (const k of [artifactKeys.spec, artifactKeys.metrics, artifactKeys.report, artifactKeys.curvesPng, CLUSTER_ARTIFACTS.finalEval]) expect(keys).toContain(k);
+        for (const k of [
+          artifactKeys.spec,
+          artifactKeys.metrics,
+          artifactKeys.report,
+          artifactKeys.curvesPng,
+          CLUSTER_ARTIFACTS.finalEval,
+        ])
+          expect(keys).toContain(k);
         expect(keys).toContain(`${artifactKeys.checkpoint(1)}checkpoint.json`);
         expect(keys).toContain(`${artifactKeys.checkpoint(2)}weights.bin`);
         expect(await cluster.epochsInMetrics(id)).toEqual([1, 2]);
@@ -103,7 +124,11 @@ describe('scheduling', () => {
     const trainers = running.trainers.map((id) => cluster.trainers.get(id)!);
     const [halted, stopped] = await Promise.all([
       Promise.all(trainers.map((t) => t.waitFor((l) => l.event === 'rank.halted' && l.jobId === job.id, 30_000))),
-      Promise.all(trainers.map((t) => t.waitFor((l) => (l.event === 'rank.stopped' || l.event === 'job.stopped') && l.jobId === job.id, 30_000))),
+      Promise.all(
+        trainers.map((t) =>
+          t.waitFor((l) => (l.event === 'rank.stopped' || l.event === 'job.stopped') && l.jobId === job.id, 30_000),
+        ),
+      ),
     ]);
     // Counted in steps, not seconds: a loaded machine slows the steps, not the promise.
     for (const l of halted) expect(l.stepsAfterStop as number).toBeLessThanOrEqual(2);
@@ -116,7 +141,8 @@ describe('scheduling', () => {
     // (The oversized job cancelled above may still sit out its nak delay: allow for it.)
     const jsm = await jetstreamManager(cluster.nc);
     const deadline = Date.now() + 30_000;
-    while ((await jsm.streams.info(NATS_NAMES.tasksStream)).state.messages > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    while ((await jsm.streams.info(NATS_NAMES.tasksStream)).state.messages > 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 250));
     expect((await jsm.streams.info(NATS_NAMES.tasksStream)).state.messages).toBe(0);
   });
 });

@@ -27,7 +27,9 @@ afterAll(async () => {
 const midJob = (id: string) => cluster.waitForJob(id, (r) => r.state === 'running' && r.epoch >= 1, 60_000);
 
 const resumedRanks = (jobId: string) =>
-  cluster.logs((l) => l.event === 'rank.started' && l.jobId === jobId && (l.attempt as number) >= 2).map((l) => l.startEpoch as number);
+  cluster
+    .logs((l) => l.event === 'rank.started' && l.jobId === jobId && (l.attempt as number) >= 2)
+    .map((l) => l.startEpoch as number);
 
 /** Every epoch has a complete checkpoint whose model and optimizer state load back. */
 async function expectCheckpointsLoad(jobId: string) {
@@ -42,7 +44,12 @@ async function expectCheckpointsLoad(jobId: string) {
 
 /** Keys under the job's prefix that the matching requests created, replaced or deleted. */
 const keysWritten = (requests: S3Request[], jobId: string) =>
-  new Set(requests.filter((r) => r.write).flatMap((r) => (r.method === 'POST' ? r.deletedKeys : [r.key])).filter((k) => k.startsWith(`jobs/${jobId}/`)));
+  new Set(
+    requests
+      .filter((r) => r.write)
+      .flatMap((r) => (r.method === 'POST' ? r.deletedKeys : [r.key]))
+      .filter((k) => k.startsWith(`jobs/${jobId}/`)),
+  );
 
 describe('faults', () => {
   it('SIGSTOP of rank 0 past TTL + ack wait, then SIGCONT: the stale rank touches nothing the newer attempt wrote', async () => {
@@ -51,34 +58,47 @@ describe('faults', () => {
     // Rank 0 freezes with a write in flight: its 3rd metrics.jsonl write (the empty file,
     // epoch 1, epoch 2), sent after every check it makes and delivered only when it wakes.
     let metricsWrites = 0;
-    const held = await cluster.s3proxy.holdNext((r) => r.method === 'PUT' && r.key.startsWith(prefix) && r.key.endsWith('metrics.jsonl') && ++metricsWrites === 3);
+    const held = await cluster.s3proxy.holdNext(
+      (r) => r.method === 'PUT' && r.key.startsWith(prefix) && r.key.endsWith('metrics.jsonl') && ++metricsWrites === 3,
+    );
     const stale = cluster.trainers.get(held.request.client)!;
     stale.child.kill('SIGSTOP');
     try {
       // Its heartbeat expires (TTL), the task comes back (ack wait), another trainer resumes the job.
-      const taken = await cluster.waitForJob(job.id, (r) => (r.attempt >= 2 && r.epoch >= 4) || isFinalState(r.state), 90_000);
+      const taken = await cluster.waitForJob(
+        job.id,
+        (r) => (r.attempt >= 2 && r.epoch >= 4) || isFinalState(r.state),
+        90_000,
+      );
       expect(taken.trainers).not.toContain(stale.id);
     } finally {
       stale.child.kill('SIGCONT');
       held.release();
     }
     // Awake, the stale rank goes on where it was until it learns of the newer attempt.
-    expect(await stale.waitFor((l) => l.event === 'job.stopped' && l.jobId === job.id, 60_000)).toMatchObject({ kind: 'superseded' });
+    expect(await stale.waitFor((l) => l.event === 'job.stopped' && l.jobId === job.id, 60_000)).toMatchObject({
+      kind: 'superseded',
+    });
 
     const final = await cluster.waitForFinal(job.id, 120_000);
     expect(final.state, final.message).toBe('succeeded');
     expect(final.attempt).toBeGreaterThanOrEqual(2);
     // Who wrote what, as S3 saw it: the stale trainer's writes from the held one on, and the others'.
     const requests = cluster.s3proxy.requests;
-    const staleWrites = keysWritten(requests.filter((r) => r.seq >= held.request.seq && r.client === stale.id), job.id);
-    const newerWrites = keysWritten(requests.filter((r) => r.client !== stale.id), job.id);
+    const staleWrites = keysWritten(
+      requests.filter((r) => r.seq >= held.request.seq && r.client === stale.id),
+      job.id,
+    );
+    const newerWrites = keysWritten(
+      requests.filter((r) => r.client !== stale.id),
+      job.id,
+    );
     expect(staleWrites.size).toBeGreaterThan(0); // it did reach S3 after waking
     expect([...staleWrites].filter((k) => !k.startsWith(`${prefix}attempts/001/`))).toEqual([]); // into its own folder only
     expect([...staleWrites].filter((k) => newerWrites.has(k))).toEqual([]);
     expect(await cluster.epochsInMetrics(job.id)).toEqual(ALL_EPOCHS);
     await expectCheckpointsLoad(job.id);
   });
-
 
   it('SIGSTOP of a peer past TTL + ack wait, then SIGCONT: a new group finishes the job; woken, the peer writes nothing', async () => {
     const job = await cluster.submit({ ...JOB, replicas: 2 });
@@ -87,11 +107,21 @@ describe('faults', () => {
     peer.child.kill('SIGSTOP');
     try {
       // The coordinator's all-reduce times out, the job goes back, a group without the frozen peer resumes it.
-      await cluster.waitForJob(job.id, (r) => (r.attempt > running.attempt && r.epoch >= running.epoch + 2) || isFinalState(r.state), 90_000);
+      await cluster.waitForJob(
+        job.id,
+        (r) => (r.attempt > running.attempt && r.epoch >= running.epoch + 2) || isFinalState(r.state),
+        90_000,
+      );
     } finally {
       peer.child.kill('SIGCONT');
     }
-    await peer.waitFor((l) => (l.event === 'rank.stopped' || l.event === 'rank.failed') && l.jobId === job.id && l.attempt === running.attempt, 60_000);
+    await peer.waitFor(
+      (l) =>
+        (l.event === 'rank.stopped' || l.event === 'rank.failed') &&
+        l.jobId === job.id &&
+        l.attempt === running.attempt,
+      60_000,
+    );
 
     const final = await cluster.waitForFinal(job.id, 120_000);
     expect(final.state, final.message).toBe('succeeded');
@@ -99,7 +129,12 @@ describe('faults', () => {
     expect(await cluster.epochsInMetrics(job.id)).toEqual(ALL_EPOCHS);
     await expectCheckpointsLoad(job.id);
     // Peers never write to S3, before the pause or after it.
-    expect([...keysWritten(cluster.s3proxy.requests.filter((r) => r.client === peer.id), job.id)]).toEqual([]);
+    expect([
+      ...keysWritten(
+        cluster.s3proxy.requests.filter((r) => r.client === peer.id),
+        job.id,
+      ),
+    ]).toEqual([]);
   });
 
   it('SIGKILL of the coordinator: the task comes back and a new group resumes from the checkpoint', async () => {
@@ -127,10 +162,14 @@ describe('faults', () => {
     const killedAt = Date.now();
     victim.child.kill('SIGKILL');
     // Over the direct connection the loss is seen at once, not after COLLECTIVE_TIMEOUT_MS.
-    const requeued = await cluster.trainers.get(running.trainers[0]!)!.waitFor((l) => l.event === 'job.requeued' && l.jobId === job.id, 30_000);
+    const requeued = await cluster.trainers
+      .get(running.trainers[0]!)!
+      .waitFor((l) => l.event === 'job.requeued' && l.jobId === job.id, 30_000);
     expect(String(requeued.reason)).toMatch(/lost rank 1/);
     expect(Date.parse(String(requeued.time)) - killedAt).toBeLessThan(Number(cluster.env.COLLECTIVE_TIMEOUT_MS));
-    expect(cluster.logs((l) => l.event === 'collective.timeout' && l.jobId === job.id && l.attempt === running.attempt)).toEqual([]);
+    expect(
+      cluster.logs((l) => l.event === 'collective.timeout' && l.jobId === job.id && l.attempt === running.attempt),
+    ).toEqual([]);
 
     const final = await cluster.waitForFinal(job.id, 120_000);
     expect(final.state, final.message).toBe('succeeded');
@@ -161,7 +200,9 @@ describe('faults', () => {
     victim.child.kill('SIGTERM');
     // Bounded by the test's timeout, not by a wall-clock assertion (the machine is shared).
     expect(await victim.exited).toBe(0);
-    expect(victim.lines.find((l) => l.event === 'job.stopped' && l.jobId === job.id)).toMatchObject({ kind: 'draining' });
+    expect(victim.lines.find((l) => l.event === 'job.stopped' && l.jobId === job.id)).toMatchObject({
+      kind: 'draining',
+    });
 
     const final = await cluster.waitForFinal(job.id, 120_000);
     expect(final.state, final.message).toBe('succeeded');
@@ -181,7 +222,9 @@ describe('faults', () => {
     expect(final.attempt).toBe(1);
     expect(await cluster.epochsInMetrics(job.id)).toEqual(ALL_EPOCHS);
     await expectCheckpointsLoad(job.id);
-    expect(cluster.logs((l) => l.event === 'retry' && l.trainer === hit.client && String(l.what).startsWith('s3 ')).length).toBeGreaterThan(0);
+    expect(
+      cluster.logs((l) => l.event === 'retry' && l.trainer === hit.client && String(l.what).startsWith('s3 ')).length,
+    ).toBeGreaterThan(0);
   });
 
   it('S3 outage longer than the retry window: the job fails with the storage error as its reason', async () => {

@@ -1,7 +1,16 @@
 import { availableParallelism } from 'node:os';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats, openCluster, type ClusterClient } from '@mnist/cluster';
-import { isFinalState, jobPrefix, parseJobSpec, parseMetricsJsonl, artifactKeys, type JobRecord, type JobSpecInput, type TrainerInfo } from '@mnist/protocol';
+import {
+  isFinalState,
+  jobPrefix,
+  parseJobSpec,
+  parseMetricsJsonl,
+  artifactKeys,
+  type JobRecord,
+  type JobSpecInput,
+  type TrainerInfo,
+} from '@mnist/protocol';
 import { getText, S3Store, type ArtifactStore } from '@mnist/storage';
 import {
   startNatsCluster,
@@ -63,9 +72,13 @@ interface TestClusterOptions {
  * With `natsNodes`, the broker is a JetStream cluster of that many nats-servers, every
  * process gets all their URLs and the resources are made with that many replicas.
  */
-export async function startTestCluster(o: TestClusterOptions & { natsNodes: number }): Promise<TestCluster<NatsClusterHandle>>;
+export async function startTestCluster(
+  o: TestClusterOptions & { natsNodes: number },
+): Promise<TestCluster<NatsClusterHandle>>;
 export async function startTestCluster(o: TestClusterOptions): Promise<TestCluster>;
-export async function startTestCluster(o: TestClusterOptions & { natsNodes?: number }): Promise<TestCluster<NatsServerHandle | NatsClusterHandle>> {
+export async function startTestCluster(
+  o: TestClusterOptions & { natsNodes?: number },
+): Promise<TestCluster<NatsServerHandle | NatsClusterHandle>> {
   const host = o.hosts?.gateway ?? '127.0.0.1';
   const nats = o.natsNodes ? await startNatsCluster({ nodes: o.natsNodes, host }) : await startNatsServer({ host });
   const replicas = o.natsNodes ?? 1;
@@ -82,7 +95,13 @@ export async function startTestCluster(o: TestClusterOptions & { natsNodes?: num
   const nc = await connectNats({ servers: nats.url.split(','), name: 'test', reconnectTimeWaitMs: 200 });
   const resources = { taskAckWaitMs: Number(env.TASK_ACK_WAIT_MS), trainerTtlMs: Number(env.TRAINER_TTL_MS), replicas };
   const client = await openCluster(nc, { resources });
-  const store = await S3Store.connect({ bucket: env.S3_BUCKET!, region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: S3RVER_CREDENTIALS });
+  const store = await S3Store.connect({
+    bucket: env.S3_BUCKET!,
+    region: 'us-east-1',
+    endpoint: s3.endpoint,
+    forcePathStyle: true,
+    credentials: S3RVER_CREDENTIALS,
+  });
   await store.ensureBucket();
   const trainers = new Map<string, TrainerProcess>();
 
@@ -94,7 +113,12 @@ export async function startTestCluster(o: TestClusterOptions & { natsNodes?: num
     if (vhost) extra = { DATA_BIND: vhost.address, DATA_ADVERTISE: vhost.address, ...extra };
     const prefix = [...inHost, ...(o.pinCpus ? ['taskset', '-c', String(index % availableParallelism())] : [])];
     // The SDK puts the app id in its user agent: the proxy's log names the trainer of each request.
-    const t = spawnTrainer({ id, env: { ...env, AWS_SDK_UA_APP_ID: id, ...extra }, prefix, ...(process.env.TRAINER_LOGS ? { echo: process.stderr } : {}) });
+    const t = spawnTrainer({
+      id,
+      env: { ...env, AWS_SDK_UA_APP_ID: id, ...extra },
+      prefix,
+      ...(process.env.TRAINER_LOGS ? { echo: process.stderr } : {}),
+    });
     trainers.set(id, t);
     await t.waitFor((l) => l.event === 'trainer.ready', 90_000);
     return t;
@@ -103,7 +127,15 @@ export async function startTestCluster(o: TestClusterOptions & { natsNodes?: num
 
   // The trainers' last log lines: a timeout's message then says what they were doing.
   const lastLogs = (n = 12) =>
-    [...trainers].map(([id, t]) => `--- ${id}, last ${n} lines:\n${t.lines.slice(-n).map((l) => JSON.stringify(l)).join('\n')}`).join('\n');
+    [...trainers]
+      .map(
+        ([id, t]) =>
+          `--- ${id}, last ${n} lines:\n${t.lines
+            .slice(-n)
+            .map((l) => JSON.stringify(l))
+            .join('\n')}`,
+      )
+      .join('\n');
 
   const waitForJob = async (id: string, done: (r: JobRecord) => boolean, timeoutMs = 90_000) => {
     const timeout = AbortSignal.timeout(timeoutMs);
@@ -119,7 +151,9 @@ export async function startTestCluster(o: TestClusterOptions & { natsNodes?: num
         await new Promise((r) => setTimeout(r, 200));
       }
     }
-    throw new Error(`job ${id}: condition not met within ${timeoutMs} ms; record: ${JSON.stringify(last)}\n${lastLogs()}`);
+    throw new Error(
+      `job ${id}: condition not met within ${timeoutMs} ms; record: ${JSON.stringify(last)}\n${lastLogs()}`,
+    );
   };
 
   const waitForLog = (match: (l: LogLine) => boolean, timeoutMs: number) =>
@@ -142,23 +176,32 @@ export async function startTestCluster(o: TestClusterOptions & { natsNodes?: num
     waitForFinal: async (id, timeoutMs) => {
       const final = await waitForJob(id, (r) => isFinalState(r.state), timeoutMs);
       // The final attempt's coordinator publishes the root keys right after its final record write.
-      if (final.state === 'succeeded') await waitForLog((l) => l.jobId === id && (l.event === 'job.published' || l.event === 'job.publish_failed'), 30_000);
+      if (final.state === 'succeeded')
+        await waitForLog(
+          (l) => l.jobId === id && (l.event === 'job.published' || l.event === 'job.publish_failed'),
+          30_000,
+        );
       return final;
     },
     jobStore: (id) => store.scope(jobPrefix(id)),
-    epochsInMetrics: async (id) => parseMetricsJsonl((await getText(store.scope(jobPrefix(id)), artifactKeys.metrics)) ?? '').map((r) => r.epoch),
+    epochsInMetrics: async (id) =>
+      parseMetricsJsonl((await getText(store.scope(jobPrefix(id)), artifactKeys.metrics)) ?? '').map((r) => r.epoch),
     waitForIdleTrainers: async (count, timeoutMs = 15_000) => {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const list = await client.trainers.list().catch(() => []);
         if (list.length === count && list.every((t) => t.state === 'idle')) return list;
-        if (Date.now() > deadline) throw new Error(`expected ${count} idle trainers, registry has ${JSON.stringify(list.map((t) => `${t.id}:${t.state}`))}\n${lastLogs()}`);
+        if (Date.now() > deadline)
+          throw new Error(
+            `expected ${count} idle trainers, registry has ${JSON.stringify(list.map((t) => `${t.id}:${t.state}`))}\n${lastLogs()}`,
+          );
         await new Promise((r) => setTimeout(r, 200));
       }
     },
     logs: (match) => [...trainers.values()].flatMap((t) => t.lines.filter(match)),
     stop: async () => {
-      for (const t of trainers.values()) if (t.child.exitCode === null && t.child.signalCode === null) t.child.kill('SIGKILL');
+      for (const t of trainers.values())
+        if (t.child.exitCode === null && t.child.signalCode === null) t.child.kill('SIGKILL');
       await Promise.all([...trainers.values()].map((t) => t.exited));
       await nc.close().catch(() => undefined);
       store.destroy();

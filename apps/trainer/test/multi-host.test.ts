@@ -44,7 +44,9 @@ describe.skipIf(unavailable !== undefined)('trainers on separate hosts (network 
 
     const one = await cluster.submit({ ...SPEC, replicas: 1 });
     expect((await cluster.waitForFinal(one.id, 240_000)).state).toBe('succeeded');
-    const [m1, m2] = await Promise.all([one.id, two.id].map((id) => loadCheckpointModel(cluster.jobStore(id), SPEC.epochs)));
+    const [m1, m2] = await Promise.all(
+      [one.id, two.id].map((id) => loadCheckpointModel(cluster.jobStore(id), SPEC.epochs)),
+    );
     // Same bound as on one host (cluster.test.ts): the network changes nothing in the sum.
     expect(maxWeightDiff(m1!, m2!)).toBeLessThan(2e-5);
     m1!.dispose();

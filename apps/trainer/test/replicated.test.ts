@@ -19,7 +19,8 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-const leaderOf = async (stream: string) => (await (await jetstreamManager(cluster.nc)).streams.info(stream)).cluster!.leader!;
+const leaderOf = async (stream: string) =>
+  (await (await jetstreamManager(cluster.nc)).streams.info(stream)).cluster!.leader!;
 
 /**
  * Every event of the job, in stream order (the stream is replicated: none may be missing).
@@ -30,7 +31,11 @@ async function eventsOf(jobId: string): Promise<JobEvent[]> {
   for (let tries = 1; ; tries++) {
     try {
       const out: JobEvent[] = [];
-      for await (const { event } of cluster.client.events.follow(jobId, { untilFinal: true, signal: AbortSignal.timeout(10_000) })) out.push(event);
+      for await (const { event } of cluster.client.events.follow(jobId, {
+        untilFinal: true,
+        signal: AbortSignal.timeout(10_000),
+      }))
+        out.push(event);
       return out;
     } catch (err) {
       if (tries === 5) throw err;
@@ -50,15 +55,23 @@ async function survives(pick: () => Promise<string>, replicas: number, seed: num
   try {
     // Recovery: the next record write (an epoch done) after the kill, through a new leader if need be.
     await cluster.waitForJob(job.id, (r) => r.epoch > running.epoch, 60_000);
-    console.info(`nats node ${victim.name} killed at epoch ${running.epoch}: next epoch recorded after ${Date.now() - killedAt} ms`);
+    console.info(
+      `nats node ${victim.name} killed at epoch ${running.epoch}: next epoch recorded after ${Date.now() - killedAt} ms`,
+    );
     const final = await cluster.waitForFinal(job.id, 90_000);
     expect(final.state, final.message).toBe('succeeded');
     expect(final.attempt).toBe(1);
     expect(final.epoch).toBe(JOB.epochs);
     expect(await cluster.epochsInMetrics(job.id)).toEqual(ALL_EPOCHS);
     const events = await eventsOf(job.id);
-    expect(events.filter((e) => e.type === 'epoch').map((e) => e.type === 'epoch' && e.record.epoch)).toEqual(ALL_EPOCHS);
-    expect(events.filter((e) => e.type === 'status').map((e) => e.type === 'status' && e.state)).toEqual(['queued', 'running', 'succeeded']);
+    expect(events.filter((e) => e.type === 'epoch').map((e) => e.type === 'epoch' && e.record.epoch)).toEqual(
+      ALL_EPOCHS,
+    );
+    expect(events.filter((e) => e.type === 'status').map((e) => e.type === 'status' && e.state)).toEqual([
+      'queued',
+      'running',
+      'succeeded',
+    ]);
   } finally {
     await victim.start();
     await cluster.nats.waitForHealthy();
@@ -68,7 +81,12 @@ async function survives(pick: () => Promise<string>, replicas: number, seed: num
 describe('a 3-node JetStream cluster under the control plane', () => {
   it('every stream and bucket has 3 replicas', async () => {
     const jsm = await jetstreamManager(cluster.nc);
-    for (const name of [`KV_${NATS_NAMES.jobsBucket}`, `KV_${NATS_NAMES.trainersBucket}`, NATS_NAMES.tasksStream, NATS_NAMES.eventsStream]) {
+    for (const name of [
+      `KV_${NATS_NAMES.jobsBucket}`,
+      `KV_${NATS_NAMES.trainersBucket}`,
+      NATS_NAMES.tasksStream,
+      NATS_NAMES.eventsStream,
+    ]) {
       expect((await jsm.streams.info(name)).config.num_replicas, name).toBe(3);
     }
   });
@@ -77,9 +95,15 @@ describe('a 3-node JetStream cluster under the control plane', () => {
     survives(() => leaderOf(`KV_${NATS_NAMES.jobsBucket}`), 2, 1));
 
   it('SIGKILL of a node that leads neither records nor events: the same', () =>
-    survives(async () => {
-      const [jobs, events] = [await leaderOf(`KV_${NATS_NAMES.jobsBucket}`), await leaderOf(NATS_NAMES.eventsStream)];
-      const free = cluster.nats.nodes.find((n) => n.name !== jobs && n.name !== events) ?? cluster.nats.nodes.find((n) => n.name !== jobs)!;
-      return free.name;
-    }, 1, 2));
+    survives(
+      async () => {
+        const [jobs, events] = [await leaderOf(`KV_${NATS_NAMES.jobsBucket}`), await leaderOf(NATS_NAMES.eventsStream)];
+        const free =
+          cluster.nats.nodes.find((n) => n.name !== jobs && n.name !== events) ??
+          cluster.nats.nodes.find((n) => n.name !== jobs)!;
+        return free.name;
+      },
+      1,
+      2,
+    ));
 });

@@ -40,7 +40,15 @@ function kernelTimings(): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [name, c] of Object.entries(LENET_CONVS)) {
     const info = tf.backend_util.computeConv2DInfo(
-      [...c.x], [...c.filterShape], 1, 1, c.pad, undefined, false, 'channelsLast');
+      [...c.x],
+      [...c.filterShape],
+      1,
+      1,
+      c.pad,
+      undefined,
+      false,
+      'channelsLast',
+    );
     const x = tf.randomUniform([...c.x], -1, 1);
     const dy = tf.randomUniform(info.outShape, -1, 1);
     const attrs = { strides: 1, pad: c.pad, dataFormat: 'NHWC', filterShape: [...c.filterShape] };

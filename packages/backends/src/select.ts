@@ -34,8 +34,11 @@ const setupTensorflow: Setup = async () => {
       reasons.push(`${pkg} loaded but registered no 'tensorflow' backend`);
     } catch (err) {
       // Not found as such (not one of its own imports failing): plainly not installed.
-      const missing = (err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && (err as Error).message.includes(`'${pkg}'`);
-      reasons.push(missing ? `${pkg} not installed` : `${pkg} failed to load: ${(err as Error).message.split('\n')[0]}`);
+      const missing =
+        (err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && (err as Error).message.includes(`'${pkg}'`);
+      reasons.push(
+        missing ? `${pkg} not installed` : `${pkg} failed to load: ${(err as Error).message.split('\n')[0]}`,
+      );
     }
   }
   return { ok: false, reason: reasons.join('; ') };

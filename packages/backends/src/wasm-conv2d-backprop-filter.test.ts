@@ -27,11 +27,35 @@ const CASES: Case[] = [
   { name: 'same, even kernel 4x4', x: [3, 9, 9, 2], filter: [4, 4, 2, 3], strides: 1, pad: 'same' },
   { name: 'same, even kernel 4x4, stride 2', x: [3, 10, 10, 2], filter: [4, 4, 2, 3], strides: 2, pad: 'same' },
   { name: 'batch 1', x: [1, 10, 10, 3], filter: [3, 3, 3, 5], strides: 1, pad: 'valid' },
-  { name: 'non-square input and filter, strides [2,1]', x: [2, 11, 7, 3], filter: [3, 2, 3, 4], strides: [2, 1], pad: 'same' },
+  {
+    name: 'non-square input and filter, strides [2,1]',
+    x: [2, 11, 7, 3],
+    filter: [3, 2, 3, 4],
+    strides: [2, 1],
+    pad: 'same',
+  },
   { name: 'Cin>1, Cout>1, odd sizes', x: [5, 8, 8, 7], filter: [3, 3, 7, 9], strides: 1, pad: 'valid' },
   { name: 'explicit numeric pad 2', x: [2, 8, 8, 3], filter: [3, 3, 3, 4], strides: 1, pad: 2 },
-  { name: 'explicit asymmetric pads', x: [2, 9, 8, 2], filter: [3, 3, 2, 3], strides: 2, pad: [[0, 0], [1, 2], [0, 1], [0, 0]] },
-  { name: 'numeric pad with dimRoundingMode ceil', x: [2, 8, 8, 2], filter: [3, 3, 2, 3], strides: 2, pad: 1, dimRoundingMode: 'ceil' },
+  {
+    name: 'explicit asymmetric pads',
+    x: [2, 9, 8, 2],
+    filter: [3, 3, 2, 3],
+    strides: 2,
+    pad: [
+      [0, 0],
+      [1, 2],
+      [0, 1],
+      [0, 0],
+    ],
+  },
+  {
+    name: 'numeric pad with dimRoundingMode ceil',
+    x: [2, 8, 8, 2],
+    filter: [3, 3, 2, 3],
+    strides: 2,
+    pad: 1,
+    dimRoundingMode: 'ceil',
+  },
 ];
 
 /** mulberry32: the same inputs on both backends, every run. */
@@ -107,16 +131,28 @@ describe('setupWasmBackend', () => {
 describe.each(CONV2D_BACKPROP_FILTER_IMPLS)('Conv2DBackpropFilter on wasm (%s)', (impl) => {
   beforeAll(() => registerConv2dBackpropFilter({ impl, replace: true }));
 
-  it.each(CASES)('matches the cpu backend: $name', async (c) => {
-    const info = tf.backend_util.computeConv2DInfo(
-      c.x, c.filter, c.strides, 1, c.pad, c.dimRoundingMode, false, 'channelsLast');
-    const xs = uniform(tf.util.sizeFromShape(c.x), 1);
-    // dy scaled by 1/batch, as a mean loss's gradient is.
-    const dys = uniform(tf.util.sizeFromShape(info.outShape), 2, 1 / c.x[0]);
-    const expected = await on('cpu', () => filterGradient(c, xs, dys, info.outShape));
-    const actual = await on('wasm', () => filterGradient(c, xs, dys, info.outShape));
-    expect(maxError(actual, expected)).toBeLessThanOrEqual(1e-4);
-  }, 60_000);
+  it.each(CASES)(
+    'matches the cpu backend: $name',
+    async (c) => {
+      const info = tf.backend_util.computeConv2DInfo(
+        c.x,
+        c.filter,
+        c.strides,
+        1,
+        c.pad,
+        c.dimRoundingMode,
+        false,
+        'channelsLast',
+      );
+      const xs = uniform(tf.util.sizeFromShape(c.x), 1);
+      // dy scaled by 1/batch, as a mean loss's gradient is.
+      const dys = uniform(tf.util.sizeFromShape(info.outShape), 2, 1 / c.x[0]);
+      const expected = await on('cpu', () => filterGradient(c, xs, dys, info.outShape));
+      const actual = await on('wasm', () => filterGradient(c, xs, dys, info.outShape));
+      expect(maxError(actual, expected)).toBeLessThanOrEqual(1e-4);
+    },
+    60_000,
+  );
 });
 
 describe('conv2d backward pass on wasm', () => {
@@ -159,7 +195,10 @@ describe('conv2d backward pass on wasm', () => {
     const [plus, minus] = await on('wasm', () =>
       [eps, -eps].map((e) =>
         tf.tidy(() => {
-          const w = tf.tensor4d(ws.map((v, i) => v + e * direction[i]!), [3, 3, 3, 4]);
+          const w = tf.tensor4d(
+            ws.map((v, i) => v + e * direction[i]!),
+            [3, 3, 3, 4],
+          );
           return loss(tf.tensor4d(xs, [2, 9, 9, 3]), w).dataSync()[0]!;
         }),
       ),
@@ -181,8 +220,8 @@ describe('conv2d backward pass on wasm', () => {
         const y = tf.oneHot(tf.tensor1d(labels, 'int32'), 10);
         // Two steps so that the momentum buffer takes part.
         for (let i = 0; i < 2; i++) {
-          const { grads, value } = tf.variableGrads(() =>
-            tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
+          const { grads, value } = tf.variableGrads(
+            () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
           );
           optimizer.applyGradients(Object.entries(grads).map(([name, tensor]) => ({ name, tensor })));
           tf.dispose([value, ...Object.values(grads)]);

@@ -35,9 +35,7 @@ export interface Conv2dBackpropFilterOptions {
 
 const defaults = { impl: 'xnnpack' } satisfies Required<Conv2dBackpropFilterOptions>;
 
-export function createConv2dBackpropFilterKernel(
-  options: Conv2dBackpropFilterOptions = {},
-): KernelConfig {
+export function createConv2dBackpropFilterKernel(options: Conv2dBackpropFilterOptions = {}): KernelConfig {
   const impl = options.impl ?? defaults.impl;
   const compute = impl === 'xnnpack' ? viaXnnpackConv : viaJsLoops;
   return {
@@ -57,19 +55,13 @@ export function createConv2dBackpropFilterKernel(
 function convInfo(x: TensorInfo, dy: TensorInfo, attrs: Conv2DBackpropFilterAttrs) {
   const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs;
   if (dataFormat !== 'NHWC') {
-    throw new Error(
-      `Conv2DBackpropFilter (wasm) supports dataFormat 'NHWC' only, got '${dataFormat}'`,
-    );
+    throw new Error(`Conv2DBackpropFilter (wasm) supports dataFormat 'NHWC' only, got '${dataFormat}'`);
   }
   if (x.dtype !== 'float32' || dy.dtype !== 'float32') {
-    throw new Error(
-      `Conv2DBackpropFilter (wasm) needs float32 x and dy, got ${x.dtype} and ${dy.dtype}`,
-    );
+    throw new Error(`Conv2DBackpropFilter (wasm) needs float32 x and dy, got ${x.dtype} and ${dy.dtype}`);
   }
   if (x.shape.length !== 4 || dy.shape.length !== 4) {
-    throw new Error(
-      `Conv2DBackpropFilter (wasm) needs rank-4 x and dy, got [${x.shape}] and [${dy.shape}]`,
-    );
+    throw new Error(`Conv2DBackpropFilter (wasm) needs rank-4 x and dy, got [${x.shape}] and [${dy.shape}]`);
   }
   const info = backend_util.computeConv2DInfo(
     x.shape as [number, number, number, number],
@@ -90,11 +82,7 @@ function convInfo(x: TensorInfo, dy: TensorInfo, attrs: Conv2DBackpropFilterAttr
   return info;
 }
 
-type KernelFn = (p: {
-  inputs: NamedTensorInfoMap;
-  backend: BackendWasm;
-  attrs: NamedAttrMap;
-}) => TensorInfo;
+type KernelFn = (p: { inputs: NamedTensorInfoMap; backend: BackendWasm; attrs: NamedAttrMap }) => TensorInfo;
 
 function wasmKernel(name: string): KernelFn {
   const config = getKernel(name, 'wasm');
@@ -130,7 +118,12 @@ function viaXnnpackConv(
       backend,
       attrs: {
         strides: 1,
-        pad: [[0, 0], [top, bottom], [left, right], [0, 0]],
+        pad: [
+          [0, 0],
+          [top, bottom],
+          [left, right],
+          [0, 0],
+        ],
         dataFormat: 'NHWC',
         dilations: [sH, sW],
       } as unknown as NamedAttrMap,
@@ -156,12 +149,7 @@ function viaXnnpackConv(
   }
 }
 
-function viaJsLoops(
-  x: TensorInfo,
-  dy: TensorInfo,
-  info: backend_util.Conv2DInfo,
-  backend: BackendWasm,
-): TensorInfo {
+function viaJsLoops(x: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo, backend: BackendWasm): TensorInfo {
   const { batchSize: N, inHeight: H, inWidth: W, inChannels: cIn } = info;
   const { outHeight: oH, outWidth: oW, outChannels: cOut } = info;
   const { filterHeight: kH, filterWidth: kW, strideHeight: sH, strideWidth: sW } = info;
@@ -184,7 +172,10 @@ function viaJsLoops(
         const base = ((kh * kW + kw) * cIn + ci) * cOut;
         for (let co = 0; co < cOut; co += 4) {
           const lanes = Math.min(4, cOut - co);
-          let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+          let s0 = 0,
+            s1 = 0,
+            s2 = 0,
+            s3 = 0;
           for (let n = 0; n < N; n++) {
             for (let oh = ohMin; oh < ohEnd; oh++) {
               let xi = ((n * H + oh * sH - top + kh) * W + owMin * sW - left + kw) * cIn + ci;

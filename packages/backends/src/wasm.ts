@@ -1,10 +1,7 @@
 import { dirname } from 'node:path';
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  createConv2dBackpropFilterKernel,
-  type Conv2dBackpropFilterImpl,
-} from './wasm-conv2d-backprop-filter.js';
+import { createConv2dBackpropFilterKernel, type Conv2dBackpropFilterImpl } from './wasm-conv2d-backprop-filter.js';
 
 export type WasmSetupResult = { ok: true; flavor: string } | { ok: false; reason: string };
 

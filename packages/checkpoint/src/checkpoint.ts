@@ -90,7 +90,11 @@ export async function loadCheckpoint(store: ArtifactStore, epoch: number): Promi
   const opt = await getJson<{ specs: tf.io.WeightsManifestEntry[] }>(store, dir + OPTIMIZER_JSON);
   const optData = await store.get(dir + OPTIMIZER_BIN);
   if (!opt || !optData) throw new StorageError(`${store.location}${dir}: optimizer state missing`);
-  return { manifest, modelHandler: storeIOHandler(store, dir), optimizerWeights: decodeNamedTensors(opt.specs, optData) };
+  return {
+    manifest,
+    modelHandler: storeIOHandler(store, dir),
+    optimizerWeights: decodeNamedTensors(opt.specs, optData),
+  };
 }
 
 /** The newest complete checkpoint, or undefined when there is none. */

@@ -63,7 +63,9 @@ export function storeIOHandler(store: ArtifactStore, dir: string): tf.io.IOHandl
 }
 
 /** Named tensors (optimizer slots) as a JSON manifest plus one binary blob. */
-export async function encodeNamedTensors(tensors: NamedTensor[]): Promise<{ specs: tf.io.WeightsManifestEntry[]; data: Uint8Array }> {
+export async function encodeNamedTensors(
+  tensors: NamedTensor[],
+): Promise<{ specs: tf.io.WeightsManifestEntry[]; data: Uint8Array }> {
   const { data, specs } = await tf.io.encodeWeights(tensors);
   return { specs, data: new Uint8Array(tf.io.CompositeArrayBuffer.join(data)) };
 }

@@ -19,7 +19,10 @@ function scripted(answers: Answer[]) {
   return { fetch: f, calls: () => calls };
 }
 
-const json = (status: number, body: unknown, headers: Record<string, string> = {}) => () => new Response(JSON.stringify(body), { status, headers });
+const json =
+  (status: number, body: unknown, headers: Record<string, string> = {}) =>
+  () =>
+    new Response(JSON.stringify(body), { status, headers });
 const refused = () => Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } });
 const reset = () => Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNRESET' } });
 
@@ -42,23 +45,44 @@ describe('callRetrying: 4xx are final at once, only network failures and 502/503
       calls: 1,
       retries: [],
     });
-    expect((await submit([json(401, {})], 'x')).error).toBe(`the API at ${URL} refused the token (401): check API_TOKEN or --token`);
+    expect((await submit([json(401, {})], 'x')).error).toBe(
+      `the API at ${URL} refused the token (401): check API_TOKEN or --token`,
+    );
   });
 
   it('429 with Retry-After, 403, 404, 409, 413: one try each, their meaning', async () => {
-    const tooMany = await submit([json(429, { error: '5 jobs are waiting (MAX_QUEUED); try again later' }, { 'Retry-After': '30' })]);
-    expect(tooMany).toMatchObject({ error: '5 jobs are waiting (MAX_QUEUED); try again later (429; the API asks to wait 30 s)', status: 429, calls: 1 });
-    expect(await submit([json(403, { error: 'read-only token' })])).toMatchObject({ error: `the API at ${URL} does not allow this (403): read-only token`, calls: 1 });
-    expect(await submit([json(404, { error: "job 'j-x' not found" })])).toMatchObject({ error: "job 'j-x' not found", calls: 1 });
-    expect(await submit([json(409, { error: 'Idempotency-Key reused with another spec' })])).toMatchObject({ status: 409, calls: 1 });
-    expect(await submit([() => new Response('too big', { status: 413, statusText: 'Payload Too Large' })])).toMatchObject({
+    const tooMany = await submit([
+      json(429, { error: '5 jobs are waiting (MAX_QUEUED); try again later' }, { 'Retry-After': '30' }),
+    ]);
+    expect(tooMany).toMatchObject({
+      error: '5 jobs are waiting (MAX_QUEUED); try again later (429; the API asks to wait 30 s)',
+      status: 429,
+      calls: 1,
+    });
+    expect(await submit([json(403, { error: 'read-only token' })])).toMatchObject({
+      error: `the API at ${URL} does not allow this (403): read-only token`,
+      calls: 1,
+    });
+    expect(await submit([json(404, { error: "job 'j-x' not found" })])).toMatchObject({
+      error: "job 'j-x' not found",
+      calls: 1,
+    });
+    expect(await submit([json(409, { error: 'Idempotency-Key reused with another spec' })])).toMatchObject({
+      status: 409,
+      calls: 1,
+    });
+    expect(
+      await submit([() => new Response('too big', { status: 413, statusText: 'Payload Too Large' })]),
+    ).toMatchObject({
       error: 'the request is too large for the API (413): HTTP 413 Payload Too Large',
       calls: 1,
     });
   });
 
   it('503 then success: retried; 503 every time: the final message says it was the 503', async () => {
-    expect(await submit([json(503, { error: 'cluster unavailable, try again' }), json(201, { id: 'j-1' })])).toMatchObject({ ok: { id: 'j-1' }, calls: 2, retries: ['HTTP 503'] });
+    expect(
+      await submit([json(503, { error: 'cluster unavailable, try again' }), json(201, { id: 'j-1' })]),
+    ).toMatchObject({ ok: { id: 'j-1' }, calls: 2, retries: ['HTTP 503'] });
     const down = await submit([json(503, { error: 'cluster unavailable, try again' })]);
     expect(down.calls).toBe(6);
     expect(down.error).toMatch(/^cluster unavailable, try again \(HTTP 503, after 6 tries in \d+ s\)$/);
@@ -67,7 +91,14 @@ describe('callRetrying: 4xx are final at once, only network failures and 502/503
   it('a dropped connection is retried and named; nothing listening at the URL fails at once', async () => {
     const dropped = await submit([reset]);
     expect(dropped.calls).toBe(6);
-    expect(dropped.error).toMatch(new RegExp(`^cannot reach the API at ${URL} \\(ECONNRESET, after 6 tries in \\d+ s\\): is it running\\? Set API_URL`));
-    expect(await submit([refused])).toMatchObject({ error: `cannot reach the API at ${URL} (ECONNREFUSED): is it running? Set API_URL or --api-url`, calls: 1 });
+    expect(dropped.error).toMatch(
+      new RegExp(
+        `^cannot reach the API at ${URL} \\(ECONNRESET, after 6 tries in \\d+ s\\): is it running\\? Set API_URL`,
+      ),
+    );
+    expect(await submit([refused])).toMatchObject({
+      error: `cannot reach the API at ${URL} (ECONNREFUSED): is it running? Set API_URL or --api-url`,
+      calls: 1,
+    });
   });
 });

@@ -67,7 +67,8 @@ export function createApiClient<App extends AnyApp>(url: string, o: ApiClientOpt
     const tries = p.tries ?? 6;
     let delay = p.firstDelayMs ?? 1_000;
     const began = Date.now();
-    const after = (attempt: number) => (attempt > 1 ? `, after ${attempt} tries in ${Math.round((Date.now() - began) / 1000)} s` : '');
+    const after = (attempt: number) =>
+      attempt > 1 ? `, after ${attempt} tries in ${Math.round((Date.now() - began) / 1000)} s` : '';
     for (let attempt = 1; ; attempt++) {
       let why: string;
       let res: R;
@@ -76,7 +77,8 @@ export function createApiClient<App extends AnyApp>(url: string, o: ApiClientOpt
       } catch (err) {
         if (isAbort(err)) throw err;
         const code = networkCode(err) ?? (err as Error).message;
-        if (NOBODY_THERE.has(code) || attempt >= tries) throw new ApiError(`cannot reach the API at ${url} (${code}${after(attempt)})${urlHint}`);
+        if (NOBODY_THERE.has(code) || attempt >= tries)
+          throw new ApiError(`cannot reach the API at ${url} (${code}${after(attempt)})${urlHint}`);
         why = `no answer (${code})`;
         p.onRetry?.(why, delay);
         await new Promise((r) => setTimeout(r, delay));

@@ -3,7 +3,14 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { NATS_NAMES, parseJobSpec } from '@mnist/protocol';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { startNatsServer } from '@mnist/testing';
-import { ensureClusterResources, jobIdForKey, missingClusterResources, openCluster, openClusterWhenReady, RESOURCE_DEFAULTS } from './index.js';
+import {
+  ensureClusterResources,
+  jobIdForKey,
+  missingClusterResources,
+  openCluster,
+  openClusterWhenReady,
+  RESOURCE_DEFAULTS,
+} from './index.js';
 import { ClusterNotReadyError, IdempotencyKeyReusedError } from '@mnist/core';
 import { startTestBroker, type TestBroker } from '../test/test-broker.js';
 
@@ -28,19 +35,32 @@ describe('resources', () => {
     }
   }
 
-  it('are file-backed and idempotent; settings are the creator\'s and never flip', () =>
+  it("are file-backed and idempotent; settings are the creator's and never flip", () =>
     withEmptyBroker(async (nc) => {
       const first = await ensureClusterResources(nc, { taskAckWaitMs: 2_000, trainerTtlMs: 4_000 });
-      expect(first).toEqual({ settings: { taskAckWaitMs: 2_000, trainerTtlMs: 4_000, eventsMaxAgeMs: RESOURCE_DEFAULTS.eventsMaxAgeMs, replicas: 1 }, differing: [] });
+      expect(first).toEqual({
+        settings: {
+          taskAckWaitMs: 2_000,
+          trainerTtlMs: 4_000,
+          eventsMaxAgeMs: RESOURCE_DEFAULTS.eventsMaxAgeMs,
+          replicas: 1,
+        },
+        differing: [],
+      });
       const jsm = await jetstreamManager(nc);
-      expect((await jsm.streams.info(NATS_NAMES.tasksStream)).config).toMatchObject({ retention: 'workqueue', storage: 'file' });
+      expect((await jsm.streams.info(NATS_NAMES.tasksStream)).config).toMatchObject({
+        retention: 'workqueue',
+        storage: 'file',
+      });
       expect((await jsm.streams.info(NATS_NAMES.eventsStream)).config.storage).toBe('file');
       expect((await jsm.streams.info(`KV_${NATS_NAMES.jobsBucket}`)).config.storage).toBe('file');
       // A later process with other settings changes nothing, and is told so.
       const later = await ensureClusterResources(nc, { taskAckWaitMs: 3_000, trainerTtlMs: 4_000 });
       expect(later.settings).toEqual(first.settings);
       expect(later.differing).toEqual(['TASK_ACK_WAIT_MS: this process asked for 3000 ms, the cluster keeps 2000 ms']);
-      expect((await jsm.consumers.info(NATS_NAMES.tasksStream, NATS_NAMES.tasksConsumer)).config.ack_wait).toBe(2_000 * 1e6);
+      expect((await jsm.consumers.info(NATS_NAMES.tasksStream, NATS_NAMES.tasksConsumer)).config.ack_wait).toBe(
+        2_000 * 1e6,
+      );
       expect((await jsm.streams.info(`KV_${NATS_NAMES.trainersBucket}`)).config.max_age).toBe(4_000 * 1e6);
       // A process that only uses the cluster (the API) reads the same settings.
       expect((await openCluster(nc, { ensureResources: false })).settings).toEqual(first.settings);
@@ -84,7 +104,15 @@ describe('trainer registry', () => {
   it('lists fresh heartbeats and forgets removed or stale trainers', async () => {
     const { trainers } = broker.cluster;
     const now = new Date();
-    const info = { id: 't1', host: 'h', pid: 1, backend: 'cpu', state: 'idle' as const, startedAt: now.toISOString(), lastSeen: now.toISOString() };
+    const info = {
+      id: 't1',
+      host: 'h',
+      pid: 1,
+      backend: 'cpu',
+      state: 'idle' as const,
+      startedAt: now.toISOString(),
+      lastSeen: now.toISOString(),
+    };
     await trainers.heartbeat(info);
     await trainers.heartbeat({ ...info, id: 't2', state: 'busy', jobId: 'j', rank: 1 });
     expect((await trainers.list()).map((t) => `${t.id}:${t.state}`)).toEqual(['t1:idle', 't2:busy']);
@@ -101,20 +129,40 @@ describe('events', () => {
     const { events } = broker.cluster;
     const at = new Date().toISOString();
     const seqs: number[] = [];
-    for (const state of ['queued', 'running'] as const) seqs.push(await events.publish({ type: 'status', jobId: 'jx', state, attempt: 1, at }));
-    seqs.push(await events.publish({ type: 'progress', jobId: 'jx', epoch: 1, step: 1, steps: 2, imagesPerSec: 1, loss: 2, at }));
+    for (const state of ['queued', 'running'] as const)
+      seqs.push(await events.publish({ type: 'status', jobId: 'jx', state, attempt: 1, at }));
+    seqs.push(
+      await events.publish({
+        type: 'progress',
+        jobId: 'jx',
+        epoch: 1,
+        step: 1,
+        steps: 2,
+        imagesPerSec: 1,
+        loss: 2,
+        at,
+      }),
+    );
     await events.publish({ type: 'status', jobId: 'other', state: 'running', attempt: 1, at });
-    const published = new Promise<number>((resolve, reject) => setTimeout(() => {
+    const published = new Promise<number>((resolve, reject) =>
+      setTimeout(() => {
         events.publish({ type: 'status', jobId: 'jx', state: 'succeeded', attempt: 1, at }).then(resolve, reject);
-      }, 200));
+      }, 200),
+    );
     const got: number[] = [];
-    for await (const { seq, event } of events.follow('jx', { afterSeq: seqs[0], untilFinal: true, signal: AbortSignal.timeout(5_000) })) {
+    for await (const { seq, event } of events.follow('jx', {
+      afterSeq: seqs[0],
+      untilFinal: true,
+      signal: AbortSignal.timeout(5_000),
+    })) {
       expect(event.jobId).toBe('jx');
       got.push(seq);
     }
     expect(got.slice(0, 2)).toEqual(seqs.slice(1));
     expect(got).toEqual([...seqs.slice(1), await published]);
-    await expect(events.publish({ type: 'status', jobId: 'jx', state: 'paused', attempt: 1, at } as never)).rejects.toThrow();
+    await expect(
+      events.publish({ type: 'status', jobId: 'jx', state: 'paused', attempt: 1, at } as never),
+    ).rejects.toThrow();
   });
 
   it('skips a malformed event with a warning instead of failing the stream, and deletes its consumer on the way out', async () => {
@@ -126,7 +174,8 @@ describe('events', () => {
     await js.publish(NATS_NAMES.eventsSubject('jbad'), new TextEncoder().encode('not json'));
     const last = await events.publish({ type: 'status', jobId: 'jbad', state: 'failed', attempt: 1, at });
     const got: number[] = [];
-    for await (const { seq } of events.follow('jbad', { untilFinal: true, signal: AbortSignal.timeout(5_000) })) got.push(seq);
+    for await (const { seq } of events.follow('jbad', { untilFinal: true, signal: AbortSignal.timeout(5_000) }))
+      got.push(seq);
     expect(got).toEqual([first, last]);
     const jsm = await jetstreamManager(broker.nc);
     expect((await jsm.streams.info(NATS_NAMES.eventsStream)).state.consumer_count).toBe(0);
@@ -140,7 +189,10 @@ describe('events', () => {
     await events.publish({ type: 'status', jobId: 'jlast', state: 'queued', attempt: 0, at });
     const seq = await events.publish({ type: 'status', jobId: 'jlast', state: 'running', attempt: 1, at });
     await events.publish({ type: 'status', jobId: 'jother', state: 'failed', attempt: 1, at });
-    expect(await events.last('jlast')).toEqual({ seq, event: { type: 'status', jobId: 'jlast', state: 'running', attempt: 1, at } });
+    expect(await events.last('jlast')).toEqual({
+      seq,
+      event: { type: 'status', jobId: 'jlast', state: 'running', attempt: 1, at },
+    });
     expect(await events.lastSeq('jlast')).toBe(seq);
     await jetstream(broker.nc).publish(NATS_NAMES.eventsSubject('jlast'), new TextEncoder().encode('not json'));
     expect(await events.last('jlast')).toBeUndefined();
@@ -171,17 +223,25 @@ describe('idempotent submit', () => {
     const { cluster } = broker;
     const spec = parseJobSpec({ model: 'mlp', replicas: 1 });
     const a = await cluster.submit(spec, { idempotencyKey: 'key-1' });
-    const b = await cluster.submit(spec, { idempotencyKey: 'key-1', admit: () => Promise.reject(new Error('not asked on a retry')) });
+    const b = await cluster.submit(spec, {
+      idempotencyKey: 'key-1',
+      admit: () => Promise.reject(new Error('not asked on a retry')),
+    });
     expect(b.id).toBe(a.id);
     expect(a.id).toBe(await jobIdForKey('key-1'));
-    await expect(cluster.submit(parseJobSpec({ model: 'lenet5' }), { idempotencyKey: 'key-1' })).rejects.toBeInstanceOf(IdempotencyKeyReusedError);
+    await expect(cluster.submit(parseJobSpec({ model: 'lenet5' }), { idempotencyKey: 'key-1' })).rejects.toBeInstanceOf(
+      IdempotencyKeyReusedError,
+    );
     expect(await cluster.tasks.has(a.id)).toBe(true);
     // A record whose task never got queued (the write landed after the submit gave up): the retry queues it.
     const orphan = await cluster.jobs.create(spec, { id: await jobIdForKey('key-2') });
     expect(await cluster.tasks.has(orphan.id)).toBe(false);
     expect((await cluster.submit(spec, { idempotencyKey: 'key-2' })).id).toBe(orphan.id);
     expect(await cluster.tasks.has(orphan.id)).toBe(true);
-    const parked = await cluster.submit(spec, { idempotencyKey: 'key-3', admit: () => ({ parked: 'needs 9 trainers, 1 live' }) });
+    const parked = await cluster.submit(spec, {
+      idempotencyKey: 'key-3',
+      admit: () => ({ parked: 'needs 9 trainers, 1 live' }),
+    });
     expect(parked).toMatchObject({ state: 'parked', message: 'needs 9 trainers, 1 live' });
     expect(await cluster.tasks.has(parked.id)).toBe(false);
   });

@@ -4,13 +4,27 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { fail, NATS_NAMES, unchangedSince, type JobRecord, type JobSpec } from '@mnist/protocol';
 import { natsBus, type MessageBus } from './bus.js';
 import { ClusterView } from './cluster-view.js';
-import { ClusterNotReadyError, IdempotencyKeyReusedError, JobExistsError, silentLogger, sleep, SubmitError, type Logger } from '@mnist/core';
+import {
+  ClusterNotReadyError,
+  IdempotencyKeyReusedError,
+  JobExistsError,
+  silentLogger,
+  sleep,
+  SubmitError,
+  type Logger,
+} from '@mnist/core';
 import { EventLog } from './events.js';
 import { jobIdForKey } from './job-ids.js';
 import { JobLogs } from './job-logs.js';
 import { JobStore } from './job-store.js';
 import { isTransientNatsError } from './nats-errors.js';
-import { ensureClusterResources, missingClusterResources, readResourceSettings, type ClusterResourceOptions, type ResourceSettings } from './resources.js';
+import {
+  ensureClusterResources,
+  missingClusterResources,
+  readResourceSettings,
+  type ClusterResourceOptions,
+  type ResourceSettings,
+} from './resources.js';
 import { TaskQueue } from './tasks.js';
 import { TrainerRegistry } from './trainer-registry.js';
 
@@ -89,7 +103,14 @@ export async function openCluster(nc: NatsConnection, o: OpenClusterOptions = {}
   const { trainerTtlMs } = settings;
   const jobs = new JobStore(jobsKv, async (_prev, next) => {
     try {
-      await events.publish({ type: 'status', jobId: next.id, state: next.state, attempt: next.attempt, message: next.message, at: next.updatedAt });
+      await events.publish({
+        type: 'status',
+        jobId: next.id,
+        state: next.state,
+        attempt: next.attempt,
+        message: next.message,
+        at: next.updatedAt,
+      });
     } catch (err) {
       // The record is the truth and is written; a watcher re-reads it on reconnect.
       log.warn('event.publish_failed', { jobId: next.id, state: next.state, error: err });
@@ -154,7 +175,10 @@ export async function openCluster(nc: NatsConnection, o: OpenClusterOptions = {}
  * API): waits until a trainer has created them, logging once, then opens. Ends with the
  * abort reason if `signal` aborts first.
  */
-export async function openClusterWhenReady(nc: NatsConnection, o: Omit<OpenClusterOptions, 'ensureResources'> & { signal?: AbortSignal; pollMs?: number } = {}): Promise<ClusterClient> {
+export async function openClusterWhenReady(
+  nc: NatsConnection,
+  o: Omit<OpenClusterOptions, 'ensureResources'> & { signal?: AbortSignal; pollMs?: number } = {},
+): Promise<ClusterClient> {
   const log = o.log ?? silentLogger;
   let waiting = false;
   for (;;) {

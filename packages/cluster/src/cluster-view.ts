@@ -88,7 +88,10 @@ class WatchedBucket<T> {
   }
 }
 
-function parseJson<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false } }, e: KvWatchEntry): T | undefined {
+function parseJson<T>(
+  schema: { safeParse(v: unknown): { success: true; data: T } | { success: false } },
+  e: KvWatchEntry,
+): T | undefined {
   let raw: unknown;
   try {
     raw = e.json();
@@ -107,7 +110,12 @@ export class ClusterView {
   private readonly jobBucket: WatchedBucket<JobRecord>;
   private readonly trainerBucket: WatchedBucket<TrainerInfo>;
 
-  private constructor(jobsKv: KV, trainersKv: KV, private readonly trainerTtlMs: number, log: Logger) {
+  private constructor(
+    jobsKv: KV,
+    trainersKv: KV,
+    private readonly trainerTtlMs: number,
+    log: Logger,
+  ) {
     this.jobBucket = new WatchedBucket(jobsKv, (e) => parseJson(JobRecordSchema, e), 'jobs', log);
     this.trainerBucket = new WatchedBucket(trainersKv, (e) => parseJson(TrainerInfoSchema, e), 'trainers', log);
   }
@@ -120,7 +128,9 @@ export class ClusterView {
 
   /** Every job with its revision, newest first. */
   jobEntries(): ViewedJob[] {
-    return [...this.jobBucket.values.values()].map(({ value, revision }) => ({ record: value, revision })).sort((a, b) => newestFirst(a.record, b.record));
+    return [...this.jobBucket.values.values()]
+      .map(({ value, revision }) => ({ record: value, revision }))
+      .sort((a, b) => newestFirst(a.record, b.record));
   }
 
   /** Every job, newest first. */

@@ -25,14 +25,22 @@ describe('parseClusterEnv', () => {
       natsReplicas: 3,
       s3: { bucket: 'runs', region: 'eu-west-1', endpoint: 'http://minio:9000', forcePathStyle: true },
     });
-    expect(parseClusterEnv({ S3_ENDPOINT: 'http://minio:9000', S3_FORCE_PATH_STYLE: 'false' }).s3.forcePathStyle).toBe(false);
+    expect(parseClusterEnv({ S3_ENDPOINT: 'http://minio:9000', S3_FORCE_PATH_STYLE: 'false' }).s3.forcePathStyle).toBe(
+      false,
+    );
     expect(parseClusterEnv({ S3_FORCE_PATH_STYLE: 'TRUE' }).s3.forcePathStyle).toBe(true);
   });
 
   it('names every bad variable in one error', () => {
     let error: unknown;
     try {
-      parseClusterEnv({ NATS_URL: 'http://x', S3_ENDPOINT: 'minio', S3_BUCKET: 'Bad_Bucket', S3_FORCE_PATH_STYLE: 'maybe', NATS_REPLICAS: '0' });
+      parseClusterEnv({
+        NATS_URL: 'http://x',
+        S3_ENDPOINT: 'minio',
+        S3_BUCKET: 'Bad_Bucket',
+        S3_FORCE_PATH_STYLE: 'maybe',
+        NATS_REPLICAS: '0',
+      });
     } catch (err) {
       error = err;
     }

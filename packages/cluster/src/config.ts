@@ -5,12 +5,15 @@ const natsUrl = z
   .string()
   .trim()
   .refine(
-    (v) => v.split(',').every((u) => /^(nats|tls|ws|wss):\/\/[^\s/]+$/.test(u.trim()) || /^[^\s:/]+:\d+$/.test(u.trim())),
+    (v) =>
+      v.split(',').every((u) => /^(nats|tls|ws|wss):\/\/[^\s/]+$/.test(u.trim()) || /^[^\s:/]+:\d+$/.test(u.trim())),
     'must be nats://host:port (or a comma-separated list of them)',
   );
 
 /** S3 bucket naming rules (the part every S3-compatible server agrees on). */
-const bucketName = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be 3-63 lowercase letters, digits, dots or hyphens');
+const bucketName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be 3-63 lowercase letters, digits, dots or hyphens');
 
 /**
  * The variables every cluster process reads (docs/architecture.md "Public contracts"), as a shape for

@@ -17,7 +17,11 @@ export interface WsConnectOptions extends ConnectOptions {
  */
 export async function connectNatsWs(o: WsConnectOptions): Promise<NatsConnection> {
   const log = o.log ?? silentLogger;
-  const nc = await wsconnect({ ...commonOptions(o), timeout: o.timeoutMs ?? 5_000, maxReconnectAttempts: o.maxReconnectAttempts ?? 10 });
+  const nc = await wsconnect({
+    ...commonOptions(o),
+    timeout: o.timeoutMs ?? 5_000,
+    maxReconnectAttempts: o.maxReconnectAttempts ?? 10,
+  });
   log.info('nats.connected', { server: nc.getServer(), transport: 'websocket' });
   logStatus(nc, log).catch((err: unknown) => log.warn('nats.status_watch_failed', { error: err }));
   return nc;

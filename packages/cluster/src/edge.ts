@@ -4,7 +4,12 @@
  */
 export { CLUSTER_DEFAULTS, CLUSTER_ENV, parseClusterEnv, toClusterConfig } from './config.js';
 export type { ClusterConfig, S3Settings } from './config.js';
-export { ensureClusterResources, missingClusterResources, RESOURCE_DEFAULTS, ResourceConflictError } from './resources.js';
+export {
+  ensureClusterResources,
+  missingClusterResources,
+  RESOURCE_DEFAULTS,
+  ResourceConflictError,
+} from './resources.js';
 export type { ClusterResourceOptions, EnsuredResources, ResourceSettings } from './resources.js';
 export { openCluster, openClusterWhenReady } from './cluster-client.js';
 export type { Admission, ClusterClient, OpenClusterOptions, SubmitOptions } from './cluster-client.js';

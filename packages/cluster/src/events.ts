@@ -57,7 +57,9 @@ export class EventLog {
       this.jsm = undefined;
       throw err;
     });
-    return (await this.jsm).streams.getMessage(NATS_NAMES.eventsStream, { last_by_subj: NATS_NAMES.eventsSubject(jobId) });
+    return (await this.jsm).streams.getMessage(NATS_NAMES.eventsStream, {
+      last_by_subj: NATS_NAMES.eventsSubject(jobId),
+    });
   }
 
   /**

@@ -10,7 +10,11 @@ describe('job ids', () => {
   });
 
   it('jobIdForKey: the same id for the same key; a UUIDv7 key gives its time, so keyed ids sort by submit time too', async () => {
-    const v7 = (ms: number, tail: string) => `${ms.toString(16).padStart(12, '0').replace(/^(.{8})(.{4})$/, '$1-$2')}-7abc-8def-${tail}`;
+    const v7 = (ms: number, tail: string) =>
+      `${ms
+        .toString(16)
+        .padStart(12, '0')
+        .replace(/^(.{8})(.{4})$/, '$1-$2')}-7abc-8def-${tail}`;
     const early = v7(1_700_000_000_000, '0123456789ab');
     const late = v7(1_800_000_000_000, '0123456789ab');
     expect(await jobIdForKey(early)).toBe(await jobIdForKey(early));

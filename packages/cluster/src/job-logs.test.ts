@@ -16,7 +16,11 @@ describe('job logs (real nats-server)', () => {
   it('a trainer log tap keeps the job-scoped lines, tagged with rank and attempt; tail and follow read them back', async () => {
     const { cluster, nc } = broker;
     const jsm = await jetstreamManager(nc);
-    expect((await jsm.streams.info(NATS_NAMES.logsStream)).config).toMatchObject({ max_msgs_per_subject: LOG_LIMITS.linesPerJob, storage: 'file', discard: 'old' });
+    expect((await jsm.streams.info(NATS_NAMES.logsStream)).config).toMatchObject({
+      max_msgs_per_subject: LOG_LIMITS.linesPerJob,
+      storage: 'file',
+      discard: 'old',
+    });
     const log = teeLogger(createLogger({}, { write: () => undefined }), cluster.logs.sink('t7'));
     log.info('trainer.ready'); // names no job: not kept
     const rank = log.child({ jobId: 'j-logs', attempt: 2, rank: 1 });
@@ -27,7 +31,14 @@ describe('job logs (real nats-server)', () => {
 
     const all = await cluster.logs.tail('j-logs', { limit: 100 });
     expect(all).toHaveLength(6);
-    expect(all[0]).toMatchObject({ attempt: 2, rank: 1, trainerId: 't7', level: 'info', event: 'epoch.done', text: 'epoch.done epoch=1 testAcc=0.9' });
+    expect(all[0]).toMatchObject({
+      attempt: 2,
+      rank: 1,
+      trainerId: 't7',
+      level: 'info',
+      event: 'epoch.done',
+      text: 'epoch.done epoch=1 testAcc=0.9',
+    });
     expect(all.at(-1)).toMatchObject({ level: 'warn', text: 'slow.step ms=1200' });
     const newest = await cluster.logs.tail('j-logs', { limit: 2 });
     expect(newest.map((l) => l.text)).toEqual(['epoch.done epoch=5 testAcc=0.9', 'slow.step ms=1200']);
@@ -45,6 +56,10 @@ describe('job logs (real nats-server)', () => {
     })();
     rank.error('rank.failed', { error: new Error('boom') });
     await following;
-    expect(seen.map((l) => l.text)).toEqual(['epoch.done epoch=5 testAcc=0.9', 'slow.step ms=1200', 'rank.failed error="boom"']);
+    expect(seen.map((l) => l.text)).toEqual([
+      'epoch.done epoch=5 testAcc=0.9',
+      'slow.step ms=1200',
+      'rank.failed error="boom"',
+    ]);
   });
 });

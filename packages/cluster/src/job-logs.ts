@@ -1,4 +1,10 @@
-import { DiscardPolicy, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import {
+  DiscardPolicy,
+  RetentionPolicy,
+  StorageType,
+  type JetStreamClient,
+  type JetStreamManager,
+} from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { LOG_LIMITS, LogRecordSchema, NATS_NAMES, renderLogText, type LogLine, type LogRecord } from '@mnist/protocol';
 import type { LogTap } from '@mnist/core';
@@ -34,7 +40,13 @@ export async function ensureLogsStream(jsm: JetStreamManager, maxAgeMs: number):
     })
     .catch(async (err: unknown) => {
       // Another trainer created it between our info and add.
-      if (!(await jsm.streams.info(NATS_NAMES.logsStream).then(() => true, () => false))) throw err;
+      if (
+        !(await jsm.streams.info(NATS_NAMES.logsStream).then(
+          () => true,
+          () => false,
+        ))
+      )
+        throw err;
     });
 }
 
@@ -80,12 +92,17 @@ export class JobLogs {
   /** The newest `limit` lines after `afterSeq`, oldest first; [] when the job has none (or there is no logs stream yet). */
   async tail(jobId: string, o: { afterSeq?: number; limit: number }): Promise<LogLine[]> {
     const jsm = await this.js.jetstreamManager();
-    const last = await jsm.streams.getMessage(NATS_NAMES.logsStream, { last_by_subj: NATS_NAMES.logsSubject(jobId) }).catch(() => null);
+    const last = await jsm.streams
+      .getMessage(NATS_NAMES.logsStream, { last_by_subj: NATS_NAMES.logsSubject(jobId) })
+      .catch(() => null);
     if (!last || last.seq <= (o.afterSeq ?? 0)) return [];
     const lines: LogLine[] = [];
     // Bounded by the subject's last sequence as read above; the timeout covers lines aged out meanwhile.
     const signal = AbortSignal.timeout(10_000);
-    for await (const line of this.follow(jobId, { ...(o.afterSeq !== undefined && { afterSeq: o.afterSeq }), signal })) {
+    for await (const line of this.follow(jobId, {
+      ...(o.afterSeq !== undefined && { afterSeq: o.afterSeq }),
+      signal,
+    })) {
       lines.push(line);
       if (lines.length > o.limit) lines.shift();
       if (line.seq >= last.seq) break;

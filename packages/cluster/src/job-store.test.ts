@@ -47,7 +47,7 @@ describe('JobStore', () => {
     await expect(jobs.transition('missing', unpark())).rejects.toBeInstanceOf(JobNotFoundError);
   });
 
-  it("a cancel cannot be overwritten by a trainer that decided on the old revision", async () => {
+  it('a cancel cannot be overwritten by a trainer that decided on the old revision', async () => {
     const { jobs } = broker.cluster;
     await jobs.create(spec, { id: 'job-race' });
     await jobs.transition('job-race', claim({ trainers: ['t'], backend: 'cpu', epoch: 0 }));
@@ -68,7 +68,11 @@ describe('JobStore', () => {
     await jobs.transition('job-ev', recordEpoch({ epoch: 1, backend: 'cpu' })); // no status change: no event
     await jobs.cancel('job-ev', 'stop');
     const events = await statusEvents('job-ev', 3);
-    expect(events.map((e) => (e.type === 'status' ? `${e.state}/${e.attempt}` : e.type))).toEqual(['queued/0', 'running/1', 'cancelled/1']);
+    expect(events.map((e) => (e.type === 'status' ? `${e.state}/${e.attempt}` : e.type))).toEqual([
+      'queued/0',
+      'running/1',
+      'cancelled/1',
+    ]);
     expect(events[2]).toMatchObject({ message: 'stop' });
   });
 

@@ -1,6 +1,13 @@
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { KvWatchInclude, type KV, type KvEntry } from '@nats-io/kv';
-import { cancel, JobRecordSchema, newJobRecord, type JobRecord, type JobSpec, type JobTransition } from '@mnist/protocol';
+import {
+  cancel,
+  JobRecordSchema,
+  newJobRecord,
+  type JobRecord,
+  type JobSpec,
+  type JobTransition,
+} from '@mnist/protocol';
 import { CorruptRecordError, JobConflictError, JobExistsError, JobFinishedError, JobNotFoundError } from '@mnist/core';
 import { newJobId } from './job-ids.js';
 import { endKvWatch, listKvKeys } from './kv-watch.js';
@@ -25,7 +32,8 @@ const encoder = new TextEncoder();
 
 const isCasConflict = (err: unknown) =>
   err instanceof JetStreamApiError &&
-  (err.code === JetStreamApiCodes.StreamWrongLastSequence || err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown);
+  (err.code === JetStreamApiCodes.StreamWrongLastSequence ||
+    err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown);
 
 const statusChanged = (a: JobRecord | undefined, b: JobRecord) =>
   !a || a.state !== b.state || a.attempt !== b.attempt || a.message !== b.message;
@@ -77,7 +85,9 @@ export class JobStore {
   async list(): Promise<JobRecord[]> {
     const ids = await listKvKeys(this.kv);
     const records = await Promise.all(ids.map((id) => this.get(id)));
-    return records.filter((r): r is JobRecord => r !== undefined).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+    return records
+      .filter((r): r is JobRecord => r !== undefined)
+      .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   }
 
   /**

@@ -4,7 +4,9 @@ import { splitNatsAuth } from './nats-auth.js';
 
 describe('splitNatsAuth', () => {
   it('leaves servers without credentials alone', () => {
-    expect(splitNatsAuth(['nats://127.0.0.1:4222', 'nats:4222'])).toEqual({ servers: ['nats://127.0.0.1:4222', 'nats:4222'] });
+    expect(splitNatsAuth(['nats://127.0.0.1:4222', 'nats:4222'])).toEqual({
+      servers: ['nats://127.0.0.1:4222', 'nats:4222'],
+    });
   });
 
   it('splits user and password off, percent-decoded', () => {

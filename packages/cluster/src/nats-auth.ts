@@ -29,10 +29,15 @@ export function splitNatsAuth(servers: string[]): NatsServersAuth {
         throw new ConfigError([{ variable: 'NATS_URL', message: 'credentials are not valid percent-encoding' }]);
       }
     };
-    const found = sep < 0 ? { token: decode(userinfo) } : { user: decode(userinfo.slice(0, sep)), pass: decode(userinfo.slice(sep + 1)) };
+    const found =
+      sep < 0
+        ? { token: decode(userinfo) }
+        : { user: decode(userinfo.slice(0, sep)), pass: decode(userinfo.slice(sep + 1)) };
     const key = JSON.stringify(found);
     if (auth !== undefined && key !== authFrom) {
-      throw new ConfigError([{ variable: 'NATS_URL', message: 'servers carry different credentials; give all of them the same' }]);
+      throw new ConfigError([
+        { variable: 'NATS_URL', message: 'servers carry different credentials; give all of them the same' },
+      ]);
     }
     auth = found;
     authFrom = key;

@@ -1,5 +1,12 @@
 // Runtime-neutral (nats-core and jetstream only): the edge API imports this as @mnist/cluster/nats-errors.
-import { ClosedConnectionError, ConnectionError, DrainingConnectionError, NoRespondersError, RequestError, TimeoutError } from '@nats-io/nats-core';
+import {
+  ClosedConnectionError,
+  ConnectionError,
+  DrainingConnectionError,
+  NoRespondersError,
+  RequestError,
+  TimeoutError,
+} from '@nats-io/nats-core';
 import { JetStreamApiError, JetStreamError } from '@nats-io/jetstream';
 import { withRetry, type RetryOptions } from '@mnist/core';
 

@@ -33,8 +33,24 @@ describe('ClusterView and Reconciler', () => {
   it('puts parked jobs back when the fleet allows, enqueues or fails orphans, expires waits, drops old finished jobs', async () => {
     const { cluster } = broker;
     const now = new Date();
-    await cluster.trainers.heartbeat({ id: 't1', host: 'h', pid: 1, backend: 'cpu', state: 'idle', startedAt: now.toISOString(), lastSeen: now.toISOString() });
-    await cluster.trainers.heartbeat({ id: 't2', host: 'h', pid: 2, backend: 'cpu', state: 'draining', startedAt: now.toISOString(), lastSeen: now.toISOString() });
+    await cluster.trainers.heartbeat({
+      id: 't1',
+      host: 'h',
+      pid: 1,
+      backend: 'cpu',
+      state: 'idle',
+      startedAt: now.toISOString(),
+      lastSeen: now.toISOString(),
+    });
+    await cluster.trainers.heartbeat({
+      id: 't2',
+      host: 'h',
+      pid: 2,
+      backend: 'cpu',
+      state: 'draining',
+      startedAt: now.toISOString(),
+      lastSeen: now.toISOString(),
+    });
 
     const placeable = await cluster.jobs.create(one, { parked: 'needs 1 trainers, 0 live' });
     const tooBig = await cluster.jobs.create(four, { parked: 'needs 4 trainers, 0 live' });
@@ -46,7 +62,10 @@ describe('ClusterView and Reconciler', () => {
     await seen((jobs) => jobs.length === 6 && jobs.some((j) => j.id === done.id && j.state === 'cancelled'));
     expect(view.trainers().map((t) => t.id)).toEqual(['t1', 't2']);
 
-    const reconciler = new Reconciler({ view, jobs: cluster.jobs, tasks: cluster.tasks }, { intervalMs: 1_000, orphanGraceMs: 0, maxWaitMs: 0, retentionMs: 0 });
+    const reconciler = new Reconciler(
+      { view, jobs: cluster.jobs, tasks: cluster.tasks },
+      { intervalMs: 1_000, orphanGraceMs: 0, maxWaitMs: 0, retentionMs: 0 },
+    );
     await reconciler.pass();
     await seen(() => stateOf(placeable.id)?.state === 'queued' && stateOf(plainOrphan.id)?.state === 'failed');
 
@@ -59,7 +78,10 @@ describe('ClusterView and Reconciler', () => {
     expect(await cluster.tasks.has(keyedOrphan.id)).toBe(true);
     expect(stateOf(plainOrphan.id)?.message).toMatch(/timed out before its task was queued/);
     // Waiting past the limit: failed with the reason. Finished and past retention: removed.
-    const strict = new Reconciler({ view, jobs: cluster.jobs, tasks: cluster.tasks }, { intervalMs: 1_000, orphanGraceMs: 0, maxWaitMs: 60_000, retentionMs: 1 });
+    const strict = new Reconciler(
+      { view, jobs: cluster.jobs, tasks: cluster.tasks },
+      { intervalMs: 1_000, orphanGraceMs: 0, maxWaitMs: 60_000, retentionMs: 1 },
+    );
     await strict.pass(Date.now() + 10);
     await seen(() => stateOf(old.id)?.state === 'failed' && stateOf(done.id) === undefined);
     expect(stateOf(old.id)?.message).toMatch(/^not started after 3600 s \(limit 60 s\)/);

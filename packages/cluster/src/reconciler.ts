@@ -84,7 +84,9 @@ export class Reconciler {
     for (const { record: r, revision } of entries) {
       if (!isFinalState(r.state)) open.add(r.id);
       // One job's trouble (deleted meanwhile, a timeout) must not stop the pass.
-      await this.reconcile(r, revision, live, now).catch((err: unknown) => this.log.warn('reconcile.job_failed', { jobId: r.id, error: err }));
+      await this.reconcile(r, revision, live, now).catch((err: unknown) =>
+        this.log.warn('reconcile.job_failed', { jobId: r.id, error: err }),
+      );
     }
     for (const id of this.taskSeen.keys()) if (!open.has(id)) this.taskSeen.delete(id);
   }
@@ -92,7 +94,11 @@ export class Reconciler {
   private async reconcile(r: JobRecord, revision: number, live: number, now: number): Promise<void> {
     {
       if (isFinalState(r.state)) {
-        if (this.o.retentionMs > 0 && now - Date.parse(r.finishedAt ?? r.updatedAt) > this.o.retentionMs && (await this.deps.jobs.remove(r.id, revision))) {
+        if (
+          this.o.retentionMs > 0 &&
+          now - Date.parse(r.finishedAt ?? r.updatedAt) > this.o.retentionMs &&
+          (await this.deps.jobs.remove(r.id, revision))
+        ) {
           this.log.info('job.retention_removed', { jobId: r.id, state: r.state });
         }
         return;
@@ -112,7 +118,8 @@ export class Reconciler {
     const unplaceable = unplaceableReason(r.spec, live);
     // Still too big: only the reason is brought up to date (park refuses a write that changes nothing).
     if (unplaceable !== undefined) await this.move(r, revision, park(unplaceable, unchangedSince(r)));
-    else if (await this.move(r, revision, unpark(unchangedSince(r)), 'job.unparked')) await this.deps.tasks.publish(r.id, `unpark-${revision}`);
+    else if (await this.move(r, revision, unpark(unchangedSince(r)), 'job.unparked'))
+      await this.deps.tasks.publish(r.id, `unpark-${revision}`);
   }
 
   private async checkTask(r: JobRecord, revision: number, live: number, now: number): Promise<void> {
@@ -123,7 +130,8 @@ export class Reconciler {
     }
     const unplaceable = unplaceableReason(r.spec, live);
     if (r.attempt === 0 && !isKeyedJobId(r.id)) {
-      const message = 'the submit timed out before its task was queued; submit it again (an Idempotency-Key makes retries safe)';
+      const message =
+        'the submit timed out before its task was queued; submit it again (an Idempotency-Key makes retries safe)';
       await this.move(r, revision, fail(message, unchangedSince(r)), 'job.orphan_failed');
     } else if (unplaceable !== undefined) {
       await this.move(r, revision, park(unplaceable, unchangedSince(r)), 'job.orphan_parked');
@@ -136,7 +144,8 @@ export class Reconciler {
   /** Applies `t` (guarded by unchangedSince(r): only if the record is still as seen at `revision`). */
   private async move(r: JobRecord, revision: number, t: JobTransition, event?: string): Promise<boolean> {
     const { changed, record } = await this.deps.jobs.transition(r.id, t);
-    if (changed && event) this.log.info(event, { jobId: r.id, revision, ...(record.message !== undefined && { message: record.message }) });
+    if (changed && event)
+      this.log.info(event, { jobId: r.id, revision, ...(record.message !== undefined && { message: record.message }) });
     return changed;
   }
 }

@@ -14,7 +14,12 @@ afterAll(async () => {
   await servers?.stop();
 });
 
-const STREAMS = [`KV_${NATS_NAMES.jobsBucket}`, `KV_${NATS_NAMES.trainersBucket}`, NATS_NAMES.tasksStream, NATS_NAMES.eventsStream];
+const STREAMS = [
+  `KV_${NATS_NAMES.jobsBucket}`,
+  `KV_${NATS_NAMES.trainersBucket}`,
+  NATS_NAMES.tasksStream,
+  NATS_NAMES.eventsStream,
+];
 
 describe('a replicated control plane', () => {
   it('makes every stream and bucket with 3 replicas, and keeps records and events through the loss of the leader', async () => {

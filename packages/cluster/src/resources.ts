@@ -1,4 +1,12 @@
-import { jetstreamManager, AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
+import {
+  jetstreamManager,
+  AckPolicy,
+  DeliverPolicy,
+  RetentionPolicy,
+  StorageType,
+  type JetStreamManager,
+  type StreamConfig,
+} from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { NATS_NAMES } from '@mnist/protocol';
@@ -36,7 +44,11 @@ export class ResourceConflictError extends ClusterError {
  * Creates a stream with `create`, or, when it exists, brings the fields of `update` up to
  * date: layout migrations only, never settings (see ensureClusterResources).
  */
-async function ensureStream(jsm: JetStreamManager, create: Partial<StreamConfig> & { name: string }, update: Partial<StreamConfig> = {}): Promise<void> {
+async function ensureStream(
+  jsm: JetStreamManager,
+  create: Partial<StreamConfig> & { name: string },
+  update: Partial<StreamConfig> = {},
+): Promise<void> {
   let existing: StreamConfig | undefined;
   try {
     existing = (await jsm.streams.info(create.name)).config;
@@ -53,9 +65,13 @@ async function ensureStream(jsm: JetStreamManager, create: Partial<StreamConfig>
     }
   }
   if (create.retention !== undefined && existing.retention !== create.retention) {
-    throw new ResourceConflictError(`stream ${create.name} exists with retention '${existing.retention}', expected '${create.retention}'; delete it or fix the name`);
+    throw new ResourceConflictError(
+      `stream ${create.name} exists with retention '${existing.retention}', expected '${create.retention}'; delete it or fix the name`,
+    );
   }
-  const drift = (Object.keys(update) as (keyof StreamConfig)[]).some((k) => JSON.stringify(existing[k]) !== JSON.stringify(update[k]));
+  const drift = (Object.keys(update) as (keyof StreamConfig)[]).some(
+    (k) => JSON.stringify(existing[k]) !== JSON.stringify(update[k]),
+  );
   if (drift) await jsm.streams.update(create.name, { ...existing, ...update });
 }
 
@@ -84,13 +100,21 @@ export interface EnsuredResources {
  * reported in `differing` (change them with `nats stream edit` / `nats consumer edit`, or
  * recreate the resources). Layout migrations (subjects) are applied.
  */
-export async function ensureClusterResources(nc: NatsConnection, opts: ClusterResourceOptions = {}): Promise<EnsuredResources> {
+export async function ensureClusterResources(
+  nc: NatsConnection,
+  opts: ClusterResourceOptions = {},
+): Promise<EnsuredResources> {
   const o = { ...RESOURCE_DEFAULTS, ...opts };
   const jsm = await jetstreamManager(nc);
 
   const kvm = new Kvm(nc);
   await kvm.create(NATS_NAMES.jobsBucket, { history: o.jobsHistory, storage: StorageType.File, replicas: o.replicas });
-  await kvm.create(NATS_NAMES.trainersBucket, { history: 1, ttl: o.trainerTtlMs, storage: StorageType.File, replicas: o.replicas });
+  await kvm.create(NATS_NAMES.trainersBucket, {
+    history: 1,
+    ttl: o.trainerTtlMs,
+    storage: StorageType.File,
+    replicas: o.replicas,
+  });
 
   await ensureStream(
     jsm,
@@ -127,7 +151,9 @@ export async function ensureClusterResources(nc: NatsConnection, opts: ClusterRe
       filter_subject: NATS_NAMES.tasksWildcard,
     });
   } else if (info.config.filter_subject !== NATS_NAMES.tasksWildcard) {
-    await jsm.consumers.update(NATS_NAMES.tasksStream, NATS_NAMES.tasksConsumer, { filter_subject: NATS_NAMES.tasksWildcard });
+    await jsm.consumers.update(NATS_NAMES.tasksStream, NATS_NAMES.tasksConsumer, {
+      filter_subject: NATS_NAMES.tasksWildcard,
+    });
   }
 
   const settings = await readResourceSettings(jsm);
@@ -139,17 +165,29 @@ export async function ensureClusterResources(nc: NatsConnection, opts: ClusterRe
   ];
   const differing = asked
     .filter(([k]) => opts[k] !== undefined && opts[k] !== settings[k])
-    .map(([k, name]) => (k === 'replicas' ? `${name}: this process asked for ${opts[k]}, the cluster keeps ${settings[k]}` : `${name}: this process asked for ${opts[k]} ms, the cluster keeps ${settings[k]} ms`));
+    .map(([k, name]) =>
+      k === 'replicas'
+        ? `${name}: this process asked for ${opts[k]}, the cluster keeps ${settings[k]}`
+        : `${name}: this process asked for ${opts[k]} ms, the cluster keeps ${settings[k]} ms`,
+    );
   return { settings, differing };
 }
 
 /** The resources a cluster needs that the broker does not have (empty: all there). */
 export async function missingClusterResources(nc: NatsConnection): Promise<string[]> {
   const jsm = await jetstreamManager(nc);
-  const streams = [`KV_${NATS_NAMES.jobsBucket}`, `KV_${NATS_NAMES.trainersBucket}`, NATS_NAMES.tasksStream, NATS_NAMES.eventsStream];
+  const streams = [
+    `KV_${NATS_NAMES.jobsBucket}`,
+    `KV_${NATS_NAMES.trainersBucket}`,
+    NATS_NAMES.tasksStream,
+    NATS_NAMES.eventsStream,
+  ];
   const missing: string[] = [];
   for (const name of streams) if (!(await exists(() => jsm.streams.info(name)))) missing.push(`stream ${name}`);
-  if (!missing.includes(`stream ${NATS_NAMES.tasksStream}`) && !(await exists(() => jsm.consumers.info(NATS_NAMES.tasksStream, NATS_NAMES.tasksConsumer)))) {
+  if (
+    !missing.includes(`stream ${NATS_NAMES.tasksStream}`) &&
+    !(await exists(() => jsm.consumers.info(NATS_NAMES.tasksStream, NATS_NAMES.tasksConsumer)))
+  ) {
     missing.push(`consumer ${NATS_NAMES.tasksConsumer}`);
   }
   return missing;
@@ -174,5 +212,10 @@ export async function readResourceSettings(jsm: JetStreamManager): Promise<Resou
     jsm.streams.info(NATS_NAMES.eventsStream),
     jsm.consumers.info(NATS_NAMES.tasksStream, NATS_NAMES.tasksConsumer),
   ]);
-  return { trainerTtlMs: ms(trainers.config.max_age), taskAckWaitMs: ms(consumer.config.ack_wait ?? 0), eventsMaxAgeMs: ms(events.config.max_age), replicas: jobs.config.num_replicas };
+  return {
+    trainerTtlMs: ms(trainers.config.max_age),
+    taskAckWaitMs: ms(consumer.config.ack_wait ?? 0),
+    eventsMaxAgeMs: ms(events.config.max_age),
+    replicas: jobs.config.num_replicas,
+  };
 }

@@ -24,12 +24,19 @@ export function parseJson(data: Uint8Array): unknown {
  * (closing it alone leaves it on the server for minutes). Yields the raw bytes: each log
  * (events, job logs) checks its own schema.
  */
-export async function* followSubject(js: JetStreamClient, stream: string, subject: string, o: SubjectFollowOptions = {}): AsyncGenerator<{ seq: number; data: Uint8Array }> {
+export async function* followSubject(
+  js: JetStreamClient,
+  stream: string,
+  subject: string,
+  o: SubjectFollowOptions = {},
+): AsyncGenerator<{ seq: number; data: Uint8Array }> {
   if (o.signal?.aborted) return;
   const after = o.afterSeq ?? 0;
   const consumer = await js.consumers.get(stream, {
     filter_subjects: subject,
-    ...(after > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: after + 1 } : { deliver_policy: DeliverPolicy.All }),
+    ...(after > 0
+      ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: after + 1 }
+      : { deliver_policy: DeliverPolicy.All }),
   });
   const messages = await consumer.consume();
   const stop = () => {

@@ -86,7 +86,9 @@ export class TaskQueue {
   /** Whether job X has a task on the queue (waiting, or held by a trainer): one direct read, no consumer. */
   async has(jobId: string): Promise<boolean> {
     this.jsm ??= this.js.jetstreamManager();
-    const m = await (await this.jsm).streams.getMessage(NATS_NAMES.tasksStream, { last_by_subj: NATS_NAMES.taskSubject(jobId) });
+    const m = await (
+      await this.jsm
+    ).streams.getMessage(NATS_NAMES.tasksStream, { last_by_subj: NATS_NAMES.taskSubject(jobId) });
     return m !== null;
   }
 }

@@ -3,11 +3,20 @@ import { z } from 'zod';
 import { ConfigError, createEnv, envBoolean, envInt, LOG_ENV } from './index.js';
 
 describe('createEnv', () => {
-  const env = createEnv({ ...LOG_ENV, HEARTBEAT_MS: envInt(100).default(2_000), PUBLIC: envBoolean.default(false), NAME: z.string().optional() });
+  const env = createEnv({
+    ...LOG_ENV,
+    HEARTBEAT_MS: envInt(100).default(2_000),
+    PUBLIC: envBoolean.default(false),
+    NAME: z.string().optional(),
+  });
 
   it('treats empty as unset, so defaults apply to both', () => {
     expect(env.parse({})).toEqual({ LOG_LEVEL: 'info', HEARTBEAT_MS: 2_000, PUBLIC: false });
-    expect(env.parse({ LOG_LEVEL: '', HEARTBEAT_MS: '', PUBLIC: '', NAME: '' })).toEqual({ LOG_LEVEL: 'info', HEARTBEAT_MS: 2_000, PUBLIC: false });
+    expect(env.parse({ LOG_LEVEL: '', HEARTBEAT_MS: '', PUBLIC: '', NAME: '' })).toEqual({
+      LOG_LEVEL: 'info',
+      HEARTBEAT_MS: 2_000,
+      PUBLIC: false,
+    });
   });
 
   it('parses what is set and ignores variables outside the shape', () => {
@@ -27,7 +36,11 @@ describe('createEnv', () => {
       error = err;
     }
     expect(error).toBeInstanceOf(ConfigError);
-    expect((error as ConfigError).issues.map((i) => i.variable).sort()).toEqual(['HEARTBEAT_MS', 'LOG_LEVEL', 'PUBLIC']);
+    expect((error as ConfigError).issues.map((i) => i.variable).sort()).toEqual([
+      'HEARTBEAT_MS',
+      'LOG_LEVEL',
+      'PUBLIC',
+    ]);
     expect((error as Error).message).toMatch(/PUBLIC: must be 1\/0, true\/false/);
   });
 });

@@ -11,11 +11,15 @@ export const envBoolean = z
   .string()
   .trim()
   .toLowerCase()
-  .refine((v) => ['1', 'true', 'yes', 'on', '0', 'false', 'no', 'off'].includes(v), 'must be 1/0, true/false, yes/no or on/off')
+  .refine(
+    (v) => ['1', 'true', 'yes', 'on', '0', 'false', 'no', 'off'].includes(v),
+    'must be 1/0, true/false, yes/no or on/off',
+  )
   .transform((v) => ['1', 'true', 'yes', 'on'].includes(v));
 
 /** A whole number given as text, e.g. a duration in milliseconds. */
-export const envInt = (min = 1, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int('must be a whole number').min(min).max(max);
+export const envInt = (min = 1, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce.number().int('must be a whole number').min(min).max(max);
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
@@ -41,7 +45,9 @@ export function createEnv<S extends z.ZodRawShape>(shape: S): Env<S> {
       const present = Object.fromEntries(Object.keys(shape).map((k) => [k, env[k] === '' ? undefined : env[k]]));
       const parsed = schema.safeParse(present);
       if (parsed.success) return parsed.data;
-      throw new ConfigError(parsed.error.issues.map((i) => ({ variable: i.path.join('.') || '(env)', message: i.message })));
+      throw new ConfigError(
+        parsed.error.issues.map((i) => ({ variable: i.path.join('.') || '(env)', message: i.message })),
+      );
     },
   };
 }

@@ -36,7 +36,10 @@ export class JobNotFoundError extends ClusterError {
 
 export class JobExistsError extends ClusterError {
   override readonly name = 'JobExistsError';
-  constructor(readonly jobId: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly jobId: string,
+    options?: { cause?: unknown },
+  ) {
     super(`job '${jobId}' already exists`, options);
   }
 }
@@ -44,7 +47,11 @@ export class JobExistsError extends ClusterError {
 /** A compare-and-set transition lost the race too many times in a row. */
 export class JobConflictError extends ClusterError {
   override readonly name = 'JobConflictError';
-  constructor(readonly jobId: string, readonly attempts: number, options?: { cause?: unknown }) {
+  constructor(
+    readonly jobId: string,
+    readonly attempts: number,
+    options?: { cause?: unknown },
+  ) {
     super(`job '${jobId}': record kept changing underneath ${attempts} update attempts`, options);
   }
 }
@@ -52,7 +59,10 @@ export class JobConflictError extends ClusterError {
 /** Cancelling (or otherwise moving) a job that has already reached a final state. */
 export class JobFinishedError extends ClusterError {
   override readonly name = 'JobFinishedError';
-  constructor(readonly jobId: string, readonly state: JobState) {
+  constructor(
+    readonly jobId: string,
+    readonly state: JobState,
+  ) {
     super(`job '${jobId}' is already ${state}`);
   }
 }
@@ -60,7 +70,10 @@ export class JobFinishedError extends ClusterError {
 /** A stored value that does not match its schema (written by an incompatible version?). */
 export class CorruptRecordError extends ClusterError {
   override readonly name = 'CorruptRecordError';
-  constructor(readonly what: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly what: string,
+    options?: { cause?: unknown },
+  ) {
     super(`${what}: stored value does not match the schema`, options);
   }
 }
@@ -90,6 +103,8 @@ export class StorageError extends Error {
 export class ClusterNotReadyError extends ClusterError {
   override readonly name = 'ClusterNotReadyError';
   constructor(readonly missing: string[]) {
-    super(`the cluster is not set up yet (missing ${missing.join(', ')}): trainers create it when they start; start one (npm run trainer)`);
+    super(
+      `the cluster is not set up yet (missing ${missing.join(', ')}): trainers create it when they start; start one (npm run trainer)`,
+    );
   }
 }

@@ -5,7 +5,10 @@ describe('teeLogger', () => {
   it('writes through and hands the tap each line from its level up, with the child fields merged', () => {
     const written: string[] = [];
     const tapped: Array<[string, string, LogFields]> = [];
-    const log = teeLogger(createLogger({ app: 't' }, { level: 'debug', write: (l) => written.push(l) }), (level, event, fields) => tapped.push([level, event, fields]));
+    const log = teeLogger(
+      createLogger({ app: 't' }, { level: 'debug', write: (l) => written.push(l) }),
+      (level, event, fields) => tapped.push([level, event, fields]),
+    );
     const job = log.child({ jobId: 'j-1' }).child({ rank: 1 });
     job.debug('step', { n: 1 });
     job.info('epoch.done', { epoch: 2 });

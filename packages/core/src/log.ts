@@ -45,10 +45,12 @@ export interface LoggerOptions {
 export function createLogger(base: LogFields = {}, opts: LoggerOptions = {}): Logger {
   const min = LEVELS[opts.level ?? 'info'];
   const write = opts.write ?? defaultWrite;
-  const emit = (level: LogLevel) => (event: string, fields: LogFields = {}) => {
-    if (LEVELS[level] < min) return;
-    write(JSON.stringify({ time: new Date().toISOString(), level, event, ...base, ...serialise(fields) }));
-  };
+  const emit =
+    (level: LogLevel) =>
+    (event: string, fields: LogFields = {}) => {
+      if (LEVELS[level] < min) return;
+      write(JSON.stringify({ time: new Date().toISOString(), level, event, ...base, ...serialise(fields) }));
+    };
   return {
     debug: emit('debug'),
     info: emit('info'),
@@ -76,15 +78,17 @@ export type LogTap = (level: LogLevel, event: string, fields: LogFields) => void
  * that throws loses its line, never the caller's.
  */
 export function teeLogger(inner: Logger, tap: LogTap, min: LogLevel = 'info', bound: LogFields = {}): Logger {
-  const emit = (level: LogLevel) => (event: string, fields: LogFields = {}) => {
-    inner[level](event, fields);
-    if (LEVELS[level] < LEVELS[min]) return;
-    try {
-      tap(level, event, { ...bound, ...fields });
-    } catch {
-      // A log line must never break the work it describes.
-    }
-  };
+  const emit =
+    (level: LogLevel) =>
+    (event: string, fields: LogFields = {}) => {
+      inner[level](event, fields);
+      if (LEVELS[level] < LEVELS[min]) return;
+      try {
+        tap(level, event, { ...bound, ...fields });
+      } catch {
+        // A log line must never break the work it describes.
+      }
+    };
   return {
     debug: emit('debug'),
     info: emit('info'),

@@ -23,10 +23,18 @@ describe('withRetry', () => {
   it('retries what the caller calls retryable, rethrows the rest at once', async () => {
     let calls = 0;
     const flaky = () => (++calls < 3 ? Promise.reject(new Error('transient')) : Promise.resolve('ok'));
-    await expect(withRetry(flaky, { what: 'x', initialDelayMs: 1, isRetryable: (e) => (e as Error).message === 'transient' })).resolves.toBe('ok');
+    await expect(
+      withRetry(flaky, { what: 'x', initialDelayMs: 1, isRetryable: (e) => (e as Error).message === 'transient' }),
+    ).resolves.toBe('ok');
     expect(calls).toBe(3);
     calls = 0;
-    await expect(withRetry(() => (calls++, Promise.reject(new Error('fatal'))), { what: 'x', initialDelayMs: 1, isRetryable: () => false })).rejects.toThrow('fatal');
+    await expect(
+      withRetry(() => (calls++, Promise.reject(new Error('fatal'))), {
+        what: 'x',
+        initialDelayMs: 1,
+        isRetryable: () => false,
+      }),
+    ).rejects.toThrow('fatal');
     expect(calls).toBe(1);
   });
 });

@@ -10,8 +10,9 @@ const CASES = [
   { n: 60_000, batchSize: 64, worldSize: 5 },
 ];
 
-const plan = (n: number, batchSize: number, worldSize: number, rank: number, epoch = 1) =>
-  [...epochBatches({ n, batchSize, seed: 9, epoch, rank, worldSize })];
+const plan = (n: number, batchSize: number, worldSize: number, rank: number, epoch = 1) => [
+  ...epochBatches({ n, batchSize, seed: 9, epoch, rank, worldSize }),
+];
 
 describe('stepsPerEpoch', () => {
   it('counts the last partial batch', () => {
@@ -30,27 +31,33 @@ describe('epochBatches', () => {
     expect(batches.flatMap((b) => [...b.indices])).toEqual([...epochPermutation(10, 9, 1)]);
   });
 
-  it.each(CASES)('covers the set exactly once per epoch over all ranks (n $n, B $batchSize, W $worldSize)', ({ n, batchSize, worldSize }) => {
-    const seen = new Uint8Array(n);
-    for (let rank = 0; rank < worldSize; rank++) {
-      const batches = plan(n, batchSize, worldSize, rank);
-      expect(batches).toHaveLength(stepsPerEpoch(n, batchSize)); // every rank steps together, even with nothing to do
-      for (const b of batches) for (const i of b.indices) seen[i]! += 1;
-    }
-    expect(seen.every((c) => c === 1)).toBe(true);
-  });
+  it.each(CASES)(
+    'covers the set exactly once per epoch over all ranks (n $n, B $batchSize, W $worldSize)',
+    ({ n, batchSize, worldSize }) => {
+      const seen = new Uint8Array(n);
+      for (let rank = 0; rank < worldSize; rank++) {
+        const batches = plan(n, batchSize, worldSize, rank);
+        expect(batches).toHaveLength(stepsPerEpoch(n, batchSize)); // every rank steps together, even with nothing to do
+        for (const b of batches) for (const i of b.indices) seen[i]! += 1;
+      }
+      expect(seen.every((c) => c === 1)).toBe(true);
+    },
+  );
 
-  it.each(CASES)("joins ranks' step-k batches into the one-trainer batch k (n $n, B $batchSize, W $worldSize)", ({ n, batchSize, worldSize }) => {
-    const single = plan(n, batchSize, 1, 0);
-    const perRank = Array.from({ length: worldSize }, (_, rank) => plan(n, batchSize, worldSize, rank));
-    single.forEach((batch, k) => {
-      const joined = perRank.flatMap((batches) => [...(batches[k]?.indices ?? [])]);
-      expect(joined).toEqual([...batch.indices]);
-      const sizes = perRank.map((batches) => batches[k]?.indices.length ?? -1);
-      expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
-      perRank.forEach((batches) => expect(batches[k]?.globalCount).toBe(batch.globalCount));
-    });
-  });
+  it.each(CASES)(
+    "joins ranks' step-k batches into the one-trainer batch k (n $n, B $batchSize, W $worldSize)",
+    ({ n, batchSize, worldSize }) => {
+      const single = plan(n, batchSize, 1, 0);
+      const perRank = Array.from({ length: worldSize }, (_, rank) => plan(n, batchSize, worldSize, rank));
+      single.forEach((batch, k) => {
+        const joined = perRank.flatMap((batches) => [...(batches[k]?.indices ?? [])]);
+        expect(joined).toEqual([...batch.indices]);
+        const sizes = perRank.map((batches) => batches[k]?.indices.length ?? -1);
+        expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
+        perRank.forEach((batches) => expect(batches[k]?.globalCount).toBe(batch.globalCount));
+      });
+    },
+  );
 
   it('gives a rank an empty batch when the last global batch is smaller than the world', () => {
     const last = plan(65, 64, 4, 3).at(-1);
@@ -63,6 +70,8 @@ describe('epochBatches', () => {
   });
 
   it('checks its options when called, before iterating', () => {
-    expect(() => epochBatches({ n: 10, batchSize: 4, seed: 1, epoch: 1, rank: 2, worldSize: 2 })).toThrow('rank must be an integer in 0..1, got 2');
+    expect(() => epochBatches({ n: 10, batchSize: 4, seed: 1, epoch: 1, rank: 2, worldSize: 2 })).toThrow(
+      'rank must be an integer in 0..1, got 2',
+    );
   });
 });

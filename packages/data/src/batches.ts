@@ -22,7 +22,8 @@ export interface PlannedBatch {
 }
 
 export function stepsPerEpoch(n: number, batchSize: number): number {
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`n must be a non-negative integer, got ${n}`);
   return Math.ceil(n / batchSize);
 }
@@ -34,7 +35,14 @@ export function stepsPerEpoch(n: number, batchSize: number): number {
  * N ranks averaging gradients train like one trainer at batch B.
  * Options are checked on call, not on the first iteration.
  */
-export function epochBatches({ n, batchSize, seed, epoch, rank = 0, worldSize = 1 }: EpochBatchesOptions): IterableIterator<PlannedBatch> {
+export function epochBatches({
+  n,
+  batchSize,
+  seed,
+  epoch,
+  rank = 0,
+  worldSize = 1,
+}: EpochBatchesOptions): IterableIterator<PlannedBatch> {
   const steps = stepsPerEpoch(n, batchSize);
   checkRank(rank, worldSize);
   const perm = epochPermutation(n, seed, epoch);

@@ -28,7 +28,12 @@ export class DatasetCache {
     if (entry) {
       this.entries.delete(key); // re-insert: Map order is our recency order
     } else {
-      entry = loadDataset({ name: spec.dataset, dir: this.dir, trainLimit: spec.trainLimit, testLimit: spec.testLimit });
+      entry = loadDataset({
+        name: spec.dataset,
+        dir: this.dir,
+        trainLimit: spec.trainLimit,
+        testLimit: spec.testLimit,
+      });
       // A failed load is not cached: the next job tries again (the folder may have been fixed).
       entry.catch(() => this.entries.delete(key));
     }

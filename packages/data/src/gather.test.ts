@@ -39,7 +39,9 @@ describe('gatherBatch', () => {
   });
 
   it('rejects a batch larger than the buffer, and indices outside the split', () => {
-    expect(() => gatherBatch(split, [1, 2, 3], new BatchBuffer(2))).toThrow('batch of 3 does not fit a BatchBuffer of capacity 2');
+    expect(() => gatherBatch(split, [1, 2, 3], new BatchBuffer(2))).toThrow(
+      'batch of 3 does not fit a BatchBuffer of capacity 2',
+    );
     expect(() => gatherBatch(split, [20])).toThrow("index 20 is outside the split's 20 examples");
     expect(() => new BatchBuffer(0)).toThrow(RangeError);
   });

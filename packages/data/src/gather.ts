@@ -16,7 +16,8 @@ export class BatchBuffer {
   readonly x: Float32Array;
   readonly y: Int32Array;
   constructor(readonly capacity: number) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`BatchBuffer capacity must be a positive integer, got ${capacity}`);
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new RangeError(`BatchBuffer capacity must be a positive integer, got ${capacity}`);
     this.x = new Float32Array(capacity * IMAGE_SIZE);
     this.y = new Int32Array(capacity);
   }
@@ -31,12 +32,14 @@ export class BatchBuffer {
  */
 export function gatherBatch(split: Split, indices: ArrayLike<number>, out?: BatchBuffer): Batch {
   const count = indices.length;
-  if (out && count > out.capacity) throw new RangeError(`batch of ${count} does not fit a BatchBuffer of capacity ${out.capacity}`);
+  if (out && count > out.capacity)
+    throw new RangeError(`batch of ${count} does not fit a BatchBuffer of capacity ${out.capacity}`);
   const x = out ? out.x.subarray(0, count * IMAGE_SIZE) : new Float32Array(count * IMAGE_SIZE);
   const y = out ? out.y.subarray(0, count) : new Int32Array(count);
   for (let j = 0; j < count; j++) {
     const i = indices[j]!;
-    if (!(Number.isInteger(i) && i >= 0 && i < split.count)) throw new RangeError(`index ${i} is outside the split's ${split.count} examples`);
+    if (!(Number.isInteger(i) && i >= 0 && i < split.count))
+      throw new RangeError(`index ${i} is outside the split's ${split.count} examples`);
     x.set(split.images.subarray(i * IMAGE_SIZE, (i + 1) * IMAGE_SIZE), j * IMAGE_SIZE);
     y[j] = split.labels[i]!;
   }

@@ -20,15 +20,22 @@ export interface ImagesOptions {
   cols?: number;
 }
 
-export function encodeImages(count: number, { magic = IDX_IMAGES_MAGIC, declaredCount = count, rows = 28, cols = 28 }: ImagesOptions = {}): Uint8Array {
+export function encodeImages(
+  count: number,
+  { magic = IDX_IMAGES_MAGIC, declaredCount = count, rows = 28, cols = 28 }: ImagesOptions = {},
+): Uint8Array {
   const bytes = new Uint8Array(16 + count * IMAGE_SIZE);
   const view = new DataView(bytes.buffer);
   [magic, declaredCount, rows, cols].forEach((v, k) => view.setUint32(4 * k, v));
-  for (let i = 0; i < count; i++) for (let p = 0; p < IMAGE_SIZE; p++) bytes[16 + i * IMAGE_SIZE + p] = fixturePixel(i, p);
+  for (let i = 0; i < count; i++)
+    for (let p = 0; p < IMAGE_SIZE; p++) bytes[16 + i * IMAGE_SIZE + p] = fixturePixel(i, p);
   return bytes;
 }
 
-export function encodeLabels(labels: readonly number[], { magic = IDX_LABELS_MAGIC, declaredCount = labels.length } = {}): Uint8Array {
+export function encodeLabels(
+  labels: readonly number[],
+  { magic = IDX_LABELS_MAGIC, declaredCount = labels.length } = {},
+): Uint8Array {
   const bytes = new Uint8Array(8 + labels.length);
   const view = new DataView(bytes.buffer);
   view.setUint32(0, magic);
@@ -40,7 +47,10 @@ export function encodeLabels(labels: readonly number[], { magic = IDX_LABELS_MAG
 export const fixtureLabels = (count: number): number[] => Array.from({ length: count }, (_, i) => fixtureLabel(i));
 
 /** Writes a four-file dataset folder with `train` and `test` examples. */
-export async function writeDatasetDir(dir: string, { train, test, gzip = false, dotted = false }: { train: number; test: number; gzip?: boolean; dotted?: boolean }): Promise<void> {
+export async function writeDatasetDir(
+  dir: string,
+  { train, test, gzip = false, dotted = false }: { train: number; test: number; gzip?: boolean; dotted?: boolean },
+): Promise<void> {
   await mkdir(dir, { recursive: true });
   const write = (canonical: string, bytes: Uint8Array) => {
     const name = (dotted ? canonical.replace('-idx', '.idx') : canonical) + (gzip ? '.gz' : '');

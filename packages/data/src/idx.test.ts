@@ -4,7 +4,16 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeImages, encodeLabels, fixtureLabels, fixturePixel } from './idx-fixtures.js';
-import { DatasetError, IDX_LABELS_MAGIC, IdxFormatError, IMAGE_SIZE, parseIdxImages, parseIdxLabels, readIdxImages, readIdxLabels } from './index.js';
+import {
+  DatasetError,
+  IDX_LABELS_MAGIC,
+  IdxFormatError,
+  IMAGE_SIZE,
+  parseIdxImages,
+  parseIdxLabels,
+  readIdxImages,
+  readIdxLabels,
+} from './index.js';
 
 const IMAGES = '/data/train-images-idx3-ubyte';
 const LABELS = '/data/train-labels-idx1-ubyte';
@@ -35,33 +44,45 @@ describe('parseIdxImages', () => {
 
   it('rejects a truncated file, naming the file and both sizes', () => {
     const err = thrown(() => parseIdxImages(encodeImages(3).subarray(0, 1000), IMAGES));
-    expect(err.message).toBe('train-images-idx3-ubyte: truncated: header says 3 images (2368 bytes) but file has 1000 bytes');
+    expect(err.message).toBe(
+      'train-images-idx3-ubyte: truncated: header says 3 images (2368 bytes) but file has 1000 bytes',
+    );
     expect(err.file).toBe(IMAGES);
   });
 
   it('rejects a header that claims more images than the file holds', () => {
     const err = thrown(() => parseIdxImages(encodeImages(2, { declaredCount: 60_000 }), IMAGES));
-    expect(err.message).toBe('train-images-idx3-ubyte: truncated: header says 60000 images (47040016 bytes) but file has 1584 bytes');
+    expect(err.message).toBe(
+      'train-images-idx3-ubyte: truncated: header says 60000 images (47040016 bytes) but file has 1584 bytes',
+    );
   });
 
   it('rejects trailing bytes after the last image', () => {
     const err = thrown(() => parseIdxImages(encodeImages(3, { declaredCount: 2 }), IMAGES));
-    expect(err.message).toBe('train-images-idx3-ubyte: trailing data: header says 2 images (1584 bytes) but file has 2368 bytes');
+    expect(err.message).toBe(
+      'train-images-idx3-ubyte: trailing data: header says 2 images (1584 bytes) but file has 2368 bytes',
+    );
   });
 
   it('rejects a file shorter than the header', () => {
     const err = thrown(() => parseIdxImages(encodeImages(1).subarray(0, 10), IMAGES));
-    expect(err.message).toBe('train-images-idx3-ubyte: truncated: 10 bytes is shorter than the 16-byte IDX images header');
+    expect(err.message).toBe(
+      'train-images-idx3-ubyte: truncated: 10 bytes is shorter than the 16-byte IDX images header',
+    );
   });
 
   it('rejects a wrong magic number', () => {
     const err = thrown(() => parseIdxImages(encodeImages(1, { magic: 0x12345678 }), IMAGES));
-    expect(err.message).toBe('train-images-idx3-ubyte: wrong magic number 305419896 (0x12345678), expected 2051 for an IDX images file');
+    expect(err.message).toBe(
+      'train-images-idx3-ubyte: wrong magic number 305419896 (0x12345678), expected 2051 for an IDX images file',
+    );
   });
 
   it('rejects an IDX file with the wrong number of dimensions (a labels file given as images)', () => {
     const err = thrown(() => parseIdxImages(encodeImages(1, { magic: IDX_LABELS_MAGIC }), IMAGES));
-    expect(err.message).toBe('train-images-idx3-ubyte: wrong dimension count: magic 2049 is a 1-dimensional IDX file, an IDX images file is 3-dimensional (magic 2051)');
+    expect(err.message).toBe(
+      'train-images-idx3-ubyte: wrong dimension count: magic 2049 is a 1-dimensional IDX file, an IDX images file is 3-dimensional (magic 2051)',
+    );
   });
 
   it('rejects images that are not 28x28', () => {
@@ -82,12 +103,16 @@ describe('parseIdxLabels', () => {
 
   it('rejects a count that does not match the length', () => {
     const err = thrown(() => parseIdxLabels(encodeLabels([1, 2, 3], { declaredCount: 5 }), LABELS));
-    expect(err.message).toBe('train-labels-idx1-ubyte: truncated: header says 5 labels (13 bytes) but file has 11 bytes');
+    expect(err.message).toBe(
+      'train-labels-idx1-ubyte: truncated: header says 5 labels (13 bytes) but file has 11 bytes',
+    );
   });
 
   it('rejects an images file given as labels', () => {
     const err = thrown(() => parseIdxLabels(encodeImages(1), LABELS));
-    expect(err.message).toMatch(/^train-labels-idx1-ubyte: wrong dimension count: magic 2051 is a 3-dimensional IDX file/);
+    expect(err.message).toMatch(
+      /^train-labels-idx1-ubyte: wrong dimension count: magic 2051 is a 3-dimensional IDX file/,
+    );
   });
 });
 
@@ -117,7 +142,9 @@ describe('readIdxImages / readIdxLabels', () => {
   it('checks the inflated content of a gzip file', async () => {
     const file = join(dir, 't10k-images-idx3-ubyte.gz');
     await writeFile(file, gzipSync(encodeImages(2).subarray(0, 100)));
-    await expect(readIdxImages(file)).rejects.toThrow('t10k-images-idx3-ubyte.gz: truncated: header says 2 images (1584 bytes) but file has 100 bytes');
+    await expect(readIdxImages(file)).rejects.toThrow(
+      't10k-images-idx3-ubyte.gz: truncated: header says 2 images (1584 bytes) but file has 100 bytes',
+    );
   });
 
   it('reports corrupt gzip data', async () => {

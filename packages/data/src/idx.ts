@@ -47,7 +47,10 @@ async function readMaybeGzip(file: string): Promise<Uint8Array> {
 
 function checkMagic(bytes: Uint8Array, file: string, expected: number, what: string, headerBytes: number): DataView {
   if (bytes.length < headerBytes) {
-    throw new IdxFormatError(file, `truncated: ${bytes.length} bytes is shorter than the ${headerBytes}-byte IDX ${what} header`);
+    throw new IdxFormatError(
+      file,
+      `truncated: ${bytes.length} bytes is shorter than the ${headerBytes}-byte IDX ${what} header`,
+    );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const magic = view.getUint32(0); // IDX is big-endian
@@ -60,11 +63,21 @@ function checkMagic(bytes: Uint8Array, file: string, expected: number, what: str
   throw new IdxFormatError(file, problem);
 }
 
-function checkLength(bytes: Uint8Array, file: string, headerBytes: number, count: number, itemBytes: number, what: string): void {
+function checkLength(
+  bytes: Uint8Array,
+  file: string,
+  headerBytes: number,
+  count: number,
+  itemBytes: number,
+  what: string,
+): void {
   const expected = headerBytes + count * itemBytes;
   if (bytes.length === expected) return;
   const kind = bytes.length < expected ? 'truncated' : 'trailing data';
-  throw new IdxFormatError(file, `${kind}: header says ${count} ${what} (${expected} bytes) but file has ${bytes.length} bytes`);
+  throw new IdxFormatError(
+    file,
+    `${kind}: header says ${count} ${what} (${expected} bytes) but file has ${bytes.length} bytes`,
+  );
 }
 
 /** Parses an IDX images file: magic 2051, count x 28 x 28 uint8, exact length. */

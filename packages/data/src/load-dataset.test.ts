@@ -4,7 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeLabels, fixtureLabels, fixturePixel, writeDatasetDir } from './idx-fixtures.js';
-import { DatasetError, DatasetNotFoundError, FASHION_MNIST_DIR, IMAGE_SIZE, IdxFormatError, loadDataset, type Split } from './index.js';
+import {
+  DatasetError,
+  DatasetNotFoundError,
+  FASHION_MNIST_DIR,
+  IMAGE_SIZE,
+  IdxFormatError,
+  loadDataset,
+  type Split,
+} from './index.js';
 
 const MNIST_0 = -0.4242; // normalised value of a 0 pixel
 const MNIST_255 = 2.8215;
@@ -47,8 +55,12 @@ describe('loadDataset from a folder', () => {
     expect(cut.train.images).toEqual(full.train.images.subarray(0, 7 * IMAGE_SIZE));
     expect(cut.train.labels).toEqual(full.train.labels.subarray(0, 7));
     await expect(loadDataset({ name: 'mnist', dir, trainLimit: 13 })).rejects.toThrow(DatasetError);
-    await expect(loadDataset({ name: 'mnist', dir, trainLimit: 13 })).rejects.toThrow('trainLimit 13 exceeds the 12 examples in');
-    await expect(loadDataset({ name: 'mnist', dir, testLimit: 0 })).rejects.toThrow('testLimit must be a positive integer, got 0');
+    await expect(loadDataset({ name: 'mnist', dir, trainLimit: 13 })).rejects.toThrow(
+      'trainLimit 13 exceeds the 12 examples in',
+    );
+    await expect(loadDataset({ name: 'mnist', dir, testLimit: 0 })).rejects.toThrow(
+      'testLimit must be a positive integer, got 0',
+    );
   });
 
   it('rejects image and label files whose counts disagree', async () => {
@@ -57,7 +69,9 @@ describe('loadDataset from a folder', () => {
     await writeFile(join(dir, 'train-labels-idx1-ubyte'), encodeLabels(fixtureLabels(5)));
     const err = await loadDataset({ name: 'mnist', dir }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(IdxFormatError);
-    expect((err as Error).message).toBe('train-labels-idx1-ubyte: wrong count: 5 labels but train-images-idx3-ubyte has 6 images');
+    expect((err as Error).message).toBe(
+      'train-labels-idx1-ubyte: wrong count: 5 labels but train-images-idx3-ubyte has 6 images',
+    );
   });
 
   it('says which files are missing, what it looked for, and how to fix it', async () => {
@@ -70,17 +84,28 @@ describe('loadDataset from a folder', () => {
     expect(message).toContain(`mnist: missing in ${dir}: t10k-labels-idx1-ubyte`);
     expect(message).toContain('t10k-labels-idx1-ubyte.gz | t10k-labels.idx1-ubyte | t10k-labels.idx1-ubyte.gz');
     expect(message).toContain('MNIST_DIR');
-    expect(lookedFor).toEqual(['t10k-labels-idx1-ubyte', 't10k-labels-idx1-ubyte.gz', 't10k-labels.idx1-ubyte', 't10k-labels.idx1-ubyte.gz'].map((n) => join(dir, n)));
+    expect(lookedFor).toEqual(
+      [
+        't10k-labels-idx1-ubyte',
+        't10k-labels-idx1-ubyte.gz',
+        't10k-labels.idx1-ubyte',
+        't10k-labels.idx1-ubyte.gz',
+      ].map((n) => join(dir, n)),
+    );
   });
 
   it('names the missing folder, and for fashion-mnist the apt package', async () => {
     const dir = join(root, 'nowhere');
     await expect(loadDataset({ name: 'mnist', dir })).rejects.toThrow(`mnist: dataset folder ${dir} does not exist`);
-    await expect(loadDataset({ name: 'fashion-mnist', dir })).rejects.toThrow(/apt-get install dataset-fashion-mnist.*MNIST_DIR/);
+    await expect(loadDataset({ name: 'fashion-mnist', dir })).rejects.toThrow(
+      /apt-get install dataset-fashion-mnist.*MNIST_DIR/,
+    );
   });
 
   it('rejects an unknown dataset name', async () => {
-    await expect(loadDataset({ name: 'cifar' as 'mnist' })).rejects.toThrow("unknown dataset 'cifar': choose one of mnist, fashion-mnist");
+    await expect(loadDataset({ name: 'cifar' as 'mnist' })).rejects.toThrow(
+      "unknown dataset 'cifar': choose one of mnist, fashion-mnist",
+    );
   });
 });
 

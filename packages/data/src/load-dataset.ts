@@ -36,10 +36,18 @@ function checkLimit(limit: number | undefined, option: string): void {
   }
 }
 
-async function loadSplit(files: { images: string; labels: string }, limit: number | undefined, option: string, stats: PixelStats): Promise<Split> {
+async function loadSplit(
+  files: { images: string; labels: string },
+  limit: number | undefined,
+  option: string,
+  stats: PixelStats,
+): Promise<Split> {
   const [images, labels] = await Promise.all([readIdxImages(files.images), readIdxLabels(files.labels)]);
   if (labels.length !== images.count) {
-    throw new IdxFormatError(files.labels, `wrong count: ${labels.length} labels but ${basename(files.images)} has ${images.count} images`);
+    throw new IdxFormatError(
+      files.labels,
+      `wrong count: ${labels.length} labels but ${basename(files.images)} has ${images.count} images`,
+    );
   }
   if (limit !== undefined && limit > images.count) {
     throw new DatasetError(files.images, `${option} ${limit} exceeds the ${images.count} examples in ${files.images}`);

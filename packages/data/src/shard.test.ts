@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { IMAGE_SIZE, shardRange, shardSplit, type Split } from './index.js';
 
-const ranges = (length: number, worldSize: number) => Array.from({ length: worldSize }, (_, r) => shardRange(length, r, worldSize));
+const ranges = (length: number, worldSize: number) =>
+  Array.from({ length: worldSize }, (_, r) => shardRange(length, r, worldSize));
 
 describe('shardRange', () => {
   it('splits like numpy.array_split: the first length % W ranks take one more', () => {

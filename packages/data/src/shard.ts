@@ -9,7 +9,8 @@ export interface IndexRange {
 
 /** Throws a RangeError unless 0 <= rank < worldSize, both integers. */
 export function checkRank(rank: number, worldSize: number): void {
-  if (!Number.isInteger(worldSize) || worldSize < 1) throw new RangeError(`worldSize must be a positive integer, got ${worldSize}`);
+  if (!Number.isInteger(worldSize) || worldSize < 1)
+    throw new RangeError(`worldSize must be a positive integer, got ${worldSize}`);
   if (!Number.isInteger(rank) || rank < 0 || rank >= worldSize) {
     throw new RangeError(`rank must be an integer in 0..${worldSize - 1}, got ${rank}`);
   }
@@ -23,7 +24,8 @@ export function checkRank(rank: number, worldSize: number): void {
  */
 export function shardRange(length: number, rank: number, worldSize: number): IndexRange {
   checkRank(rank, worldSize);
-  if (!Number.isInteger(length) || length < 0) throw new RangeError(`length must be a non-negative integer, got ${length}`);
+  if (!Number.isInteger(length) || length < 0)
+    throw new RangeError(`length must be a non-negative integer, got ${length}`);
   const base = Math.floor(length / worldSize);
   const extra = length % worldSize;
   const start = rank * base + Math.min(rank, extra);

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { epochPermutation } from './index.js';
 
-const isPermutation = (perm: Uint32Array, n: number) => perm.length === n && [...perm].sort((a, b) => a - b).every((v, i) => v === i);
+const isPermutation = (perm: Uint32Array, n: number) =>
+  perm.length === n && [...perm].sort((a, b) => a - b).every((v, i) => v === i);
 
 describe('epochPermutation', () => {
   it('gives the same order for the same (n, seed, epoch)', () => {
@@ -11,7 +12,9 @@ describe('epochPermutation', () => {
   it('is pinned: these orders must never change, or reproductions and resumes drift', () => {
     expect([...epochPermutation(10, 1, 1)]).toEqual([7, 2, 8, 9, 1, 6, 5, 0, 4, 3]);
     expect([...epochPermutation(10, 1, 2)]).toEqual([5, 8, 6, 9, 3, 2, 1, 7, 4, 0]);
-    expect([...epochPermutation(60_000, 42, 3).subarray(0, 8)]).toEqual([432, 33641, 1768, 21804, 7470, 28682, 24212, 49992]);
+    expect([...epochPermutation(60_000, 42, 3).subarray(0, 8)]).toEqual([
+      432, 33641, 1768, 21804, 7470, 28682, 24212, 49992,
+    ]);
   });
 
   it('differs between epochs and between seeds', () => {

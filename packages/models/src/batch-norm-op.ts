@@ -29,14 +29,27 @@ export interface BatchNormTrainResult {
 
 function fusedKernelsHere(x: tf.Tensor): boolean {
   const backend = tf.getBackend();
-  return x.dtype === 'float32' && x.rank >= 2 &&
-    tf.getKernel(BATCH_NORM_TRAIN, backend) != null && tf.getKernel(BATCH_NORM_TRAIN_GRAD, backend) != null;
+  return (
+    x.dtype === 'float32' &&
+    x.rank >= 2 &&
+    tf.getKernel(BATCH_NORM_TRAIN, backend) != null &&
+    tf.getKernel(BATCH_NORM_TRAIN_GRAD, backend) != null
+  );
 }
 
-export function batchNormTrain(x: tf.Tensor, scale: tf.Tensor1D, offset: tf.Tensor1D, epsilon: number): BatchNormTrainResult {
+export function batchNormTrain(
+  x: tf.Tensor,
+  scale: tf.Tensor1D,
+  offset: tf.Tensor1D,
+  epsilon: number,
+): BatchNormTrainResult {
   if (!fusedKernelsHere(x)) {
     const { mean, variance } = tf.moments(x, [...Array(x.rank - 1).keys()]);
-    return { y: tf.batchNorm(x, mean, variance, offset, scale, epsilon), mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
+    return {
+      y: tf.batchNorm(x, mean, variance, offset, scale, epsilon),
+      mean: mean as tf.Tensor1D,
+      variance: variance as tf.Tensor1D,
+    };
   }
   const attrs = { varianceEpsilon: epsilon } as unknown as tf.NamedAttrMap;
   const [y, stats] = tf.engine().runKernel(BATCH_NORM_TRAIN, { x, scale, offset }, attrs) as tf.Tensor[];

@@ -28,7 +28,10 @@ describe('BatchNorm (where the backend has no fused kernels: tfjs-layers, to the
     const w = tf.randomNormal([8, 5, 5, 6], 0, 1, 'float32', 8);
     const step = (m: tfl.Sequential) => {
       const vars = m.trainableWeights.map((v) => v.read() as tf.Variable);
-      const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(m.apply(x, { training: true }) as tf.Tensor, w)), vars);
+      const { value, grads } = tf.variableGrads(
+        () => tf.sum(tf.mul(m.apply(x, { training: true }) as tf.Tensor, w)),
+        vars,
+      );
       return values([value, ...vars.map((v) => grads[v.name]!)]);
     };
     expect(step(ours)).toEqual(step(theirs));
@@ -36,13 +39,19 @@ describe('BatchNorm (where the backend has no fused kernels: tfjs-layers, to the
     expect(values([ours.predict(x) as tf.Tensor])).toEqual(values([theirs.predict(x) as tf.Tensor]));
   });
 
-  it('saves as tfjs-layers\' BatchNormalization and Conv2D (any tfjs loads it), and loads as ours here', async () => {
-    const model = tfl.sequential({ layers: [
-      new FusedConv2D({ name: 'conv', inputShape: [5, 5, 1], filters: 6, kernelSize: 3, padding: 'same' }),
-      new BatchNorm({ name: 'bn', axis: -1, momentum: 0.8, epsilon: 1e-4 }),
-    ] });
+  it("saves as tfjs-layers' BatchNormalization and Conv2D (any tfjs loads it), and loads as ours here", async () => {
+    const model = tfl.sequential({
+      layers: [
+        new FusedConv2D({ name: 'conv', inputShape: [5, 5, 1], filters: 6, kernelSize: 3, padding: 'same' }),
+        new BatchNorm({ name: 'bn', axis: -1, momentum: 0.8, epsilon: 1e-4 }),
+      ],
+    });
     let saved: tf.io.ModelArtifacts | undefined;
-    await model.save(tf.io.withSaveHandler(async (a) => ((saved = a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } })));
+    await model.save(
+      tf.io.withSaveHandler(
+        async (a) => ((saved = a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } }),
+      ),
+    );
     const classes = JSON.stringify(saved!.modelTopology).match(/"class_name":"\w+"/g);
     expect(classes).toEqual(expect.arrayContaining(['"class_name":"Conv2D"', '"class_name":"BatchNormalization"']));
     const loaded = await tfl.loadLayersModel(tf.io.fromMemory(saved!));

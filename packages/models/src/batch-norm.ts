@@ -36,9 +36,17 @@ export class BatchNorm extends TfjsBatchNormalizationClass {
     const channelsLast = s.axis === -1 || s.axis === x.rank - 1;
     if (!kwargs.training || !channelsLast || !s.center || !s.scale) return super.call(inputs, kwargs);
     return tf.tidy(() => {
-      const { y, mean, variance } = batchNormTrain(x, s.gamma.read() as tf.Tensor1D, s.beta.read() as tf.Tensor1D, s.epsilon);
+      const { y, mean, variance } = batchNormTrain(
+        x,
+        s.gamma.read() as tf.Tensor1D,
+        s.beta.read() as tf.Tensor1D,
+        s.epsilon,
+      );
       // tfjs-layers' update, to the bit: moving -= (moving - batch) * (1 - momentum).
-      for (const [moving, batch] of [[s.movingMean, mean], [s.movingVariance, variance]] as const) {
+      for (const [moving, batch] of [
+        [s.movingMean, mean],
+        [s.movingVariance, variance],
+      ] as const) {
         tf.tidy(() => {
           const old = moving.read();
           moving.write(tf.sub(old, tf.mul(tf.sub(old, batch), 1 - s.momentum)));

@@ -11,9 +11,19 @@ function model(conv: tfl.layers.Layer): tfl.Sequential {
 }
 
 describe('FusedConv2D', () => {
-  for (const [activation, padding] of [['relu', 'same'], ['linear', 'valid']] as const) {
+  for (const [activation, padding] of [
+    ['relu', 'same'],
+    ['linear', 'valid'],
+  ] as const) {
     it(`${activation}, ${padding}: the output and the gradients of tfjs-layers' Conv2D, x's included`, () => {
-      const args = { filters: 4, kernelSize: 3, padding, activation, kernelInitializer: tfl.initializers.glorotUniform({ seed: 3 }), biasInitializer: tfl.initializers.randomUniform({ seed: 4 }) };
+      const args = {
+        filters: 4,
+        kernelSize: 3,
+        padding,
+        activation,
+        kernelInitializer: tfl.initializers.glorotUniform({ seed: 3 }),
+        biasInitializer: tfl.initializers.randomUniform({ seed: 4 }),
+      };
       const ours = model(new FusedConv2D({ name: `ours_${activation}`, ...args }));
       const theirs = model(tfl.layers.conv2d({ name: `theirs_${activation}`, ...args }));
       theirs.setWeights(ours.getWeights());
@@ -37,7 +47,9 @@ describe('FusedConv2D', () => {
     const m = model(new FusedConv2D({ filters: 4, kernelSize: 3, activation: 'linear' }));
     const x = tf.randomNormal([2, 9, 9, 3]);
     const vars = m.trainableWeights.map((v) => v.read() as tf.Variable);
-    const { kernelNames } = await tf.profile(() => tf.variableGrads(() => tf.sum(m.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, vars).value);
+    const { kernelNames } = await tf.profile(
+      () => tf.variableGrads(() => tf.sum(m.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, vars).value,
+    );
     expect(kernelNames).toContain('Conv2DBackpropFilter');
     expect(kernelNames).not.toContain('Conv2DBackpropInput');
   });

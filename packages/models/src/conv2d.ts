@@ -22,14 +22,22 @@ tf.registerGradient({
   gradFunc: (dy, saved, attrs) => {
     const [x, filter, y] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
     const { strides, pad, dataFormat, dimRoundingMode, activation } = attrs as unknown as tf.FusedConv2DAttrs;
-    if (activation !== 'linear' && activation !== 'relu') throw new Error(`FusedConv2D gradient: activation ${activation} is not supported`);
+    if (activation !== 'linear' && activation !== 'relu')
+      throw new Error(`FusedConv2D gradient: activation ${activation} is not supported`);
     // relu's gradient at y is its gradient at the input (y > 0 exactly where x > 0): the
     // registered Relu gradient, so a backend's faster one (onednn's) serves here too.
-    const g = activation === 'relu' ? (tf.getGradient(tf.Relu)!.gradFunc(dy, [y], {}) as { x: () => tf.Tensor }).x() : (dy as tf.Tensor);
+    const g =
+      activation === 'relu'
+        ? (tf.getGradient(tf.Relu)!.gradFunc(dy, [y], {}) as { x: () => tf.Tensor }).x()
+        : (dy as tf.Tensor);
     const conv = { strides, pad, dataFormat, dimRoundingMode } as unknown as tf.NamedAttrMap;
     return {
-      x: () => tf.engine().runKernel(tf.Conv2DBackpropInput, { dy: g, filter }, { ...conv, inputShape: x.shape }) as tf.Tensor,
-      filter: () => tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy: g }, { ...conv, filterShape: filter.shape }) as tf.Tensor,
+      x: () =>
+        tf.engine().runKernel(tf.Conv2DBackpropInput, { dy: g, filter }, { ...conv, inputShape: x.shape }) as tf.Tensor,
+      filter: () =>
+        tf
+          .engine()
+          .runKernel(tf.Conv2DBackpropFilter, { x, dy: g }, { ...conv, filterShape: filter.shape }) as tf.Tensor,
       bias: () => tf.sum(g, [0, 1, 2]),
     };
   },
@@ -49,11 +57,22 @@ export class FusedConv2D extends TfjsConv2DClass {
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }): tf.Tensor {
     const activation = FUSED_ACTIVATIONS[this.activation.getClassName()];
     const x = Array.isArray(inputs) ? inputs[0]! : inputs;
-    const plain = this.dataFormat === 'channelsLast' && x.rank === 4 && this.dilationRate.every((d) => d === 1) && this.bias != null;
+    const plain =
+      this.dataFormat === 'channelsLast' &&
+      x.rank === 4 &&
+      this.dilationRate.every((d) => d === 1) &&
+      this.bias != null;
     if (!kwargs.training || activation == null || !plain) return super.call(inputs, kwargs) as tf.Tensor;
-    return tf.tidy(() => tf.engine().runKernel(tf.FusedConv2D, { x, filter: this.kernel.read(), bias: this.bias.read() }, {
-      strides: this.strides, pad: this.padding, dataFormat: 'NHWC', dilations: [1, 1], activation,
-    } as unknown as tf.NamedAttrMap) as tf.Tensor);
+    return tf.tidy(
+      () =>
+        tf.engine().runKernel(tf.FusedConv2D, { x, filter: this.kernel.read(), bias: this.bias.read() }, {
+          strides: this.strides,
+          pad: this.padding,
+          dataFormat: 'NHWC',
+          dilations: [1, 1],
+          activation,
+        } as unknown as tf.NamedAttrMap) as tf.Tensor,
+    );
   }
 }
 tf.serialization.registerClass(FusedConv2D);

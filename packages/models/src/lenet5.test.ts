@@ -8,8 +8,11 @@ const relu = () => tfl.layers.activation({ activation: 'relu' });
 const pool = () => tfl.layers.maxPooling2d({ poolSize: 2, strides: 2 });
 
 describe('lenet5-reg applies ReLU after the max-pool', () => {
-  it('which gives the seed order\'s outputs and gradients to the bit (batch norm, ReLU, pool)', () => {
-    const stack = (layers: tfl.layers.Layer[]) => tfl.sequential({ layers: [tfl.layers.inputLayer({ inputShape: [8, 8, 3] }), new BatchNorm({ axis: -1 }), ...layers] });
+  it("which gives the seed order's outputs and gradients to the bit (batch norm, ReLU, pool)", () => {
+    const stack = (layers: tfl.layers.Layer[]) =>
+      tfl.sequential({
+        layers: [tfl.layers.inputLayer({ inputShape: [8, 8, 3] }), new BatchNorm({ axis: -1 }), ...layers],
+      });
     const seedOrder = stack([relu(), pool()]);
     const ours = stack([pool(), relu()]);
     ours.setWeights(seedOrder.getWeights());
@@ -21,7 +24,9 @@ describe('lenet5-reg applies ReLU after the max-pool', () => {
       const f = (input: tf.Tensor) => tf.sum(tf.mul(m.apply(input, { training: true }) as tf.Tensor, w)) as tf.Scalar;
       const { value, grads } = tf.variableGrads(() => f(x), vars);
       const dx = tf.grad(f)(x);
-      return [value, dx, ...vars.map((v) => grads[v.name]!), m.apply(x) as tf.Tensor].map((t) => Array.from(t.dataSync()));
+      return [value, dx, ...vars.map((v) => grads[v.name]!), m.apply(x) as tf.Tensor].map((t) =>
+        Array.from(t.dataSync()),
+      );
     };
     expect(run(ours)).toEqual(run(seedOrder));
   });

@@ -8,7 +8,9 @@ export function buildMlp({ seed }: { seed: number }): tfl.Sequential {
   const widths = [70, 55, 28];
   let fanIn = 784;
   widths.forEach((units, i) => {
-    model.add(tfl.layers.dense({ name: `FC${i + 1}`, units, activation: 'relu', ...torchStyleInit(seed, i + 1, fanIn) }));
+    model.add(
+      tfl.layers.dense({ name: `FC${i + 1}`, units, activation: 'relu', ...torchStyleInit(seed, i + 1, fanIn) }),
+    );
     fanIn = units;
   });
   model.add(tfl.layers.dense({ name: 'OUTPUT', units: 10, ...torchStyleInit(seed, widths.length + 1, fanIn) }));

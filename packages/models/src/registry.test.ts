@@ -5,7 +5,11 @@ import { MODEL_NAMES } from '@mnist/protocol';
 import { MODELS, getModel, summarizeModel, UnknownModelError } from './index.js';
 
 const layerParams = (name: string) =>
-  Object.fromEntries(summarizeModel(name).layers.filter((l) => l.params > 0).map((l) => [l.name, l.params]));
+  Object.fromEntries(
+    summarizeModel(name)
+      .layers.filter((l) => l.params > 0)
+      .map((l) => [l.name, l.params]),
+  );
 
 describe('model registry', () => {
   it('covers every public model name', () => {

@@ -5,7 +5,9 @@ import { MAX_REPLICAS } from '@mnist/protocol';
 import { SeededDropout, setDropoutStep } from './seeded-dropout.js';
 
 describe('setDropoutStep', () => {
-  const model = tfl.sequential({ layers: [tfl.layers.dense({ units: 2, inputShape: [2] }), new SeededDropout({ rate: 0.5, seed: 3 })] });
+  const model = tfl.sequential({
+    layers: [tfl.layers.dense({ units: 2, inputShape: [2] }), new SeededDropout({ rate: 0.5, seed: 3 })],
+  });
   const dropout = model.layers[1] as SeededDropout;
 
   it('gives every (step, rank) pair its own seed slot, MAX_REPLICAS per step', () => {

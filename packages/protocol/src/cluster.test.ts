@@ -16,7 +16,14 @@ describe('cluster contract additions', () => {
   });
 
   it('describes final-eval.json', () => {
-    const ok = { epoch: 2, testCount: 256, testLoss: 0.3, testAcc: 0.9, predictionsSha256: 'a'.repeat(64), backend: 'wasm' };
+    const ok = {
+      epoch: 2,
+      testCount: 256,
+      testLoss: 0.3,
+      testAcc: 0.9,
+      predictionsSha256: 'a'.repeat(64),
+      backend: 'wasm',
+    };
     expect(FinalEvalSchema.parse(ok)).toEqual(ok);
     expect(FinalEvalSchema.safeParse({ ...ok, predictionsSha256: 'xyz' }).success).toBe(false);
     expect(CLUSTER_ARTIFACTS.finalEval).toBe('final-eval.json');

@@ -30,7 +30,9 @@ export const NATS_NAMES = {
 } as const;
 
 /** Trainer ids name NATS subjects (trainerInbox) and KV keys: same safe alphabet as job ids. */
-export const TrainerIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'trainer id must be 1-64 letters, digits, _ or -');
+export const TrainerIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, 'trainer id must be 1-64 letters, digits, _ or -');
 
 /**
  * `parked`: accepted, but the fleet is too small to place it now (the message says why);
@@ -45,7 +47,8 @@ export const isFinalState = (s: JobState) => FINAL_STATES.includes(s);
 export const neededTrainers = (spec: Pick<JobSpec, 'replicas' | 'minReplicas'>) => spec.minReplicas ?? spec.replicas;
 
 /** Why a job is parked, in one wording for the API and the trainers: "needs 64 trainers, 2 live". */
-export const parkedReason = (spec: Pick<JobSpec, 'replicas' | 'minReplicas'>, live: number) => `needs ${neededTrainers(spec)} trainers, ${live} live`;
+export const parkedReason = (spec: Pick<JobSpec, 'replicas' | 'minReplicas'>, live: number) =>
+  `needs ${neededTrainers(spec)} trainers, ${live} live`;
 
 /** Job ids are used in NATS subjects, KV keys and S3 keys: keep them to a safe alphabet. */
 export const JobIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'job id must be 1-64 letters, digits, _ or -');

@@ -24,8 +24,25 @@ export {
   MAX_TAGS,
   MAX_REPLICAS,
 } from './job-spec.js';
-export type { JobSpec, JobSpecInput, OptimizerSpec, SpecIssue, SyncSpec, LocalSyncSpec, CollectiveChoice, TransportChoice, ScalingSpec } from './job-spec.js';
-export { artifactKeys, attemptPrefix, checkpointEpoch, jobArtifactCandidates, jobMetricsKeys, jobPrefix } from './layout.js';
+export type {
+  JobSpec,
+  JobSpecInput,
+  OptimizerSpec,
+  SpecIssue,
+  SyncSpec,
+  LocalSyncSpec,
+  CollectiveChoice,
+  TransportChoice,
+  ScalingSpec,
+} from './job-spec.js';
+export {
+  artifactKeys,
+  attemptPrefix,
+  checkpointEpoch,
+  jobArtifactCandidates,
+  jobMetricsKeys,
+  jobPrefix,
+} from './layout.js';
 export {
   NATS_NAMES,
   JOB_STATES,

@@ -14,19 +14,30 @@ const JOB_ONLY_STATES = JOB_STATES.join('|');
 
 const FORBIDDEN: { what: string; pattern: RegExp; allowedIn?: string[] }[] = [
   // { ...record, state: 'failed' }: a transition written in place.
-  { what: 'a record spread with a new state', pattern: new RegExp(`\\{\\s*\\.\\.\\.[\\w.]+\\s*,[^}]*\\bstate:\\s*'(${JOB_ONLY_STATES})'`) },
+  {
+    what: 'a record spread with a new state',
+    pattern: new RegExp(`\\{\\s*\\.\\.\\.[\\w.]+\\s*,[^}]*\\bstate:\\s*'(${JOB_ONLY_STATES})'`),
+  },
   { what: 'a state assigned in place', pattern: new RegExp(`\\.state\\s*=\\s*'(${JOB_ONLY_STATES})'`) },
   { what: 'finishedAt stamped outside a transition', pattern: /\bfinishedAt:(?!\s*z\.)/ },
-  { what: 'a function given to JobStore.transition', pattern: /\.transition\(\s*[^,()]+,\s*(\(|async\b|function\b|\w+\s*=>)/ },
+  {
+    what: 'a function given to JobStore.transition',
+    pattern: /\.transition\(\s*[^,()]+,\s*(\(|async\b|function\b|\w+\s*=>)/,
+  },
   { what: 'a JobTransition made by a cast', pattern: /as\s+(unknown\s+as\s+)?JobTransition\b/ },
   // The jobs bucket is opened by the cluster client (JobStore, the view) and created with the resources, nowhere else.
-  { what: 'the jobs bucket opened', pattern: /NATS_NAMES\.jobsBucket/, allowedIn: ['packages/cluster/src/cluster-client.ts', 'packages/cluster/src/resources.ts'] },
+  {
+    what: 'the jobs bucket opened',
+    pattern: /NATS_NAMES\.jobsBucket/,
+    allowedIn: ['packages/cluster/src/cluster-client.ts', 'packages/cluster/src/resources.ts'],
+  },
 ];
 
 function productFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const path = join(dir, e.name);
-    if (e.isDirectory()) return ['node_modules', 'test', 'bench', 'dist', 'build'].includes(e.name) ? [] : productFiles(path);
+    if (e.isDirectory())
+      return ['node_modules', 'test', 'bench', 'dist', 'build'].includes(e.name) ? [] : productFiles(path);
     return e.name.endsWith('.ts') && !e.name.endsWith('.test.ts') && !e.name.endsWith('.d.ts') ? [path] : [];
   });
 }
@@ -69,6 +80,8 @@ describe('job records', () => {
     ];
     const found = samples.map((text, i) => findRecordWrites([{ path: `x${i}.ts`, text }]));
     for (const f of found) expect(f.length).toBeGreaterThan(0);
-    expect(findRecordWrites([{ path: 'y.ts', text: "ctx.state.set({ kind: 'busy' }); const s = { ...t, state: 'idle' };" }])).toEqual([]);
+    expect(
+      findRecordWrites([{ path: 'y.ts', text: "ctx.state.set({ kind: 'busy' }); const s = { ...t, state: 'idle' };" }]),
+    ).toEqual([]);
   });
 });

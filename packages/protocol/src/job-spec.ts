@@ -34,7 +34,9 @@ export const MAX_REPLICAS = 64;
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 
 /** Sweep ids name the set of jobs a sweep made (`mnist sweep`); same safe alphabet as job ids. */
-export const SweepIdSchema = z.string().regex(/^s-[A-Za-z0-9_-]{1,62}$/, "sweep id must be 's-' then 1-62 letters, digits, _ or -");
+export const SweepIdSchema = z
+  .string()
+  .regex(/^s-[A-Za-z0-9_-]{1,62}$/, "sweep id must be 's-' then 1-62 letters, digits, _ or -");
 
 /**
  * How replicas agree. `step`: gradients are summed every step, so N replicas at global
@@ -48,7 +50,9 @@ export const SYNC_OUTER = ['nesterov', 'average'] as const;
 export const LocalSyncSchema = z
   .object({
     every: int(1, 100_000),
-    outer: z.enum(SYNC_OUTER, { error: () => `sync.outer must be one of ${SYNC_OUTER.join(', ')}` }).default('nesterov'),
+    outer: z
+      .enum(SYNC_OUTER, { error: () => `sync.outer must be one of ${SYNC_OUTER.join(', ')}` })
+      .default('nesterov'),
     // DiLoCo uses 0.7 / 0.9 with 500 inner Adam steps; over 8-32 inner SGD-momentum steps
     // that overshoots (MNIST, measured: see the trainer's README), 1.0 / 0.5 does not.
     outerLr: z.number().positive().max(10).default(1),
@@ -111,7 +115,9 @@ export type ScalingSpec = z.infer<typeof ScalingSchema>;
 export const JobSpecSchema = z
   .object({
     model: z.enum(MODEL_NAMES, { error: () => `model must be one of ${MODEL_NAMES.join(', ')}` }),
-    dataset: z.enum(DATASET_NAMES, { error: () => `dataset must be one of ${DATASET_NAMES.join(', ')}` }).default('mnist'),
+    dataset: z
+      .enum(DATASET_NAMES, { error: () => `dataset must be one of ${DATASET_NAMES.join(', ')}` })
+      .default('mnist'),
     epochs: int(1, 1000).default(10),
     batchSize: int(1, 8192).default(64),
     optimizer: OptimizerSchema.default({ type: 'sgd', lr: 0.01, momentum: 0.9 }),
@@ -124,9 +130,13 @@ export const JobSpecSchema = z
     /** Set on the jobs of a sweep (POST /v1/sweeps); the trainers ignore it. */
     sweepId: SweepIdSchema.optional(),
     sync: SyncSchema.default('step'),
-    collective: z.enum(COLLECTIVE_CHOICES, { error: () => `collective must be one of ${COLLECTIVE_CHOICES.join(', ')}` }).default('auto'),
+    collective: z
+      .enum(COLLECTIVE_CHOICES, { error: () => `collective must be one of ${COLLECTIVE_CHOICES.join(', ')}` })
+      .default('auto'),
     scaling: ScalingSchema.optional(),
-    transport: z.enum(TRANSPORT_CHOICES, { error: () => `transport must be one of ${TRANSPORT_CHOICES.join(', ')}` }).default('auto'),
+    transport: z
+      .enum(TRANSPORT_CHOICES, { error: () => `transport must be one of ${TRANSPORT_CHOICES.join(', ')}` })
+      .default('auto'),
     name: JobNameSchema.optional(),
     tags: JobTagsSchema.optional(),
     note: JobNoteSchema.optional(),

@@ -34,7 +34,14 @@ const at = (state: JobState): JobRecord => ({
 const EXAMPLES: Record<TransitionName, { t: JobTransition; stamps: Partial<JobRecord> }> = {
   claim: {
     t: claim({ trainers: ['t-x', 't-y'], backend: 'cpu', epoch: 1 }),
-    stamps: { attempt: 4, trainers: ['t-x', 't-y'], backend: 'cpu', epoch: 1, message: undefined, startedAt: now.toISOString() },
+    stamps: {
+      attempt: 4,
+      trainers: ['t-x', 't-y'],
+      backend: 'cpu',
+      epoch: 1,
+      message: undefined,
+      startedAt: now.toISOString(),
+    },
   },
   requeue: { t: requeue('retrying'), stamps: { trainers: [], message: 'retrying', attempt: 3 } },
   park: { t: park('needs 2 trainers, 1 live'), stamps: { trainers: [], message: 'needs 2 trainers, 1 live' } },
@@ -72,7 +79,8 @@ describe('job state graph', () => {
     expect(next).toBeDefined();
     expect(next!.state).toBe(ALLOWED[name][1]);
     expect(next).toMatchObject({ ...stamps, id: 'j-1', spec });
-    for (const [k, v] of Object.entries(stamps)) if (v === undefined) expect(next![k as keyof JobRecord]).toBeUndefined();
+    for (const [k, v] of Object.entries(stamps))
+      if (v === undefined) expect(next![k as keyof JobRecord]).toBeUndefined();
   });
 
   it.each(edges.filter((e) => !e.allowed))('$name: $from is refused', ({ name, from }) => {
@@ -80,11 +88,13 @@ describe('job state graph', () => {
   });
 
   it('leaves every final state by no edge at all', () => {
-    for (const from of FINAL_STATES) for (const { t } of Object.values(EXAMPLES)) expect(t.apply(at(from), now)).toBeUndefined();
+    for (const from of FINAL_STATES)
+      for (const { t } of Object.values(EXAMPLES)) expect(t.apply(at(from), now)).toBeUndefined();
   });
 
   it('every failure, success and cancel stamps finishedAt; a claim keeps the first startedAt', () => {
-    for (const t of [fail('x'), succeed(), cancel('x')]) expect(t.apply(at('running'), now)?.finishedAt).toBe(now.toISOString());
+    for (const t of [fail('x'), succeed(), cancel('x')])
+      expect(t.apply(at('running'), now)?.finishedAt).toBe(now.toISOString());
     const started = { ...at('running'), startedAt: '2025-12-31T00:00:00.000Z' };
     expect(claim({ trainers: ['t'], backend: 'cpu', epoch: 0 }).apply(started, now)?.startedAt).toBe(started.startedAt);
   });

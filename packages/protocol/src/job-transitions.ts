@@ -1,4 +1,11 @@
-import { JobRecordSchema, neededTrainers, parkedReason, type JobRecord, type JobState, type TrainerState } from './cluster.js';
+import {
+  JobRecordSchema,
+  neededTrainers,
+  parkedReason,
+  type JobRecord,
+  type JobState,
+  type TrainerState,
+} from './cluster.js';
 import type { JobSpec } from './job-spec.js';
 
 /**
@@ -60,7 +67,11 @@ interface Definition {
 
 const changesNothing = (a: JobRecord, b: JobRecord) => JSON.stringify(a) === JSON.stringify(b);
 
-function define(name: TransitionName, d: Definition, stamp: (r: JobRecord, now: string) => Partial<JobRecord>): JobTransition {
+function define(
+  name: TransitionName,
+  d: Definition,
+  stamp: (r: JobRecord, now: string) => Partial<JobRecord>,
+): JobTransition {
   const { from, to } = JOB_TRANSITIONS[name];
   const apply = (r: JobRecord, now: Date): JobRecord | undefined => {
     if (!(from as readonly JobState[]).includes(r.state) || (d.guard && !d.guard(r))) return undefined;
@@ -87,17 +98,22 @@ export const claim = (a: ClaimArgs, guard?: Guard) =>
     startedAt: r.startedAt ?? now,
   }));
 
-export const requeue = (message: string, guard?: Guard) => define('requeue', { guard, skipUnchanged: true }, () => ({ trainers: [], message }));
+export const requeue = (message: string, guard?: Guard) =>
+  define('requeue', { guard, skipUnchanged: true }, () => ({ trainers: [], message }));
 
-export const park = (message: string, guard?: Guard) => define('park', { guard, skipUnchanged: true }, () => ({ trainers: [], message }));
+export const park = (message: string, guard?: Guard) =>
+  define('park', { guard, skipUnchanged: true }, () => ({ trainers: [], message }));
 
 export const unpark = (guard?: Guard) => define('unpark', { guard }, () => ({ message: undefined }));
 
-export const fail = (message: string, guard?: Guard) => define('fail', { guard }, (_r, now) => ({ message, finishedAt: now }));
+export const fail = (message: string, guard?: Guard) =>
+  define('fail', { guard }, (_r, now) => ({ message, finishedAt: now }));
 
-export const succeed = (guard?: Guard) => define('succeed', { guard }, (_r, now) => ({ message: undefined, finishedAt: now }));
+export const succeed = (guard?: Guard) =>
+  define('succeed', { guard }, (_r, now) => ({ message: undefined, finishedAt: now }));
 
-export const cancel = (message: string, guard?: Guard) => define('cancel', { guard }, (_r, now) => ({ message, finishedAt: now }));
+export const cancel = (message: string, guard?: Guard) =>
+  define('cancel', { guard }, (_r, now) => ({ message, finishedAt: now }));
 
 export const recordEpoch = (a: { epoch: number; backend: string }, guard?: Guard) =>
   define('recordEpoch', { guard }, () => ({ epoch: a.epoch, backend: a.backend }));
@@ -110,12 +126,15 @@ export function newJobRecord(id: string, spec: JobSpec, now: Date, parked?: stri
 }
 
 /** Trainers available to place a job: live (the list holds live ones) and not draining. */
-export const availableTrainers = (trainers: readonly { state: TrainerState }[]) => trainers.filter((t) => t.state !== 'draining').length;
+export const availableTrainers = (trainers: readonly { state: TrainerState }[]) =>
+  trainers.filter((t) => t.state !== 'draining').length;
 
 /**
  * The placement rule, one for the API's admission, the trainers and the reconciler: why
  * `spec` cannot be placed on `available` trainers now ("needs 64 trainers, 2 live"), or
  * undefined when it can.
  */
-export const unplaceableReason = (spec: Pick<JobSpec, 'replicas' | 'minReplicas'>, available: number): string | undefined =>
-  neededTrainers(spec) > available ? parkedReason(spec, available) : undefined;
+export const unplaceableReason = (
+  spec: Pick<JobSpec, 'replicas' | 'minReplicas'>,
+  available: number,
+): string | undefined => (neededTrainers(spec) > available ? parkedReason(spec, available) : undefined);

@@ -29,7 +29,12 @@ const SAID_ELSEWHERE = new Set(['jobId', 'attempt', 'rank', 'trainer', 'time', '
 const show = (v: unknown): string => {
   if (typeof v === 'string') return /[\s="]/.test(v) || v === '' ? JSON.stringify(v) : v;
   if (typeof v === 'number') return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(6)));
-  if (v !== null && typeof v === 'object' && 'message' in v && typeof (v as { message: unknown }).message === 'string') {
+  if (
+    v !== null &&
+    typeof v === 'object' &&
+    'message' in v &&
+    typeof (v as { message: unknown }).message === 'string'
+  ) {
     return JSON.stringify((v as { message: string }).message);
   }
   return JSON.stringify(v) ?? String(v);

@@ -9,4 +9,5 @@ export type DatasetName = (typeof DATASET_NAMES)[number];
 export const BACKEND_CHOICES = ['auto', 'tensorflow', 'onednn', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 
-export const isBackendChoice = (value: string): value is BackendChoice => (BACKEND_CHOICES as readonly string[]).includes(value);
+export const isBackendChoice = (value: string): value is BackendChoice =>
+  (BACKEND_CHOICES as readonly string[]).includes(value);

@@ -26,21 +26,38 @@ const issuesOf = (input: unknown) => {
 
 describe('JobSpec', () => {
   it('accepts local SGD with its outer defaults, and refuses a malformed sync', () => {
-    expect(parseJobSpec({ model: 'mlp', sync: { every: 16 } }).sync).toEqual({ every: 16, outer: 'nesterov', outerLr: 1, outerMomentum: 0.5 });
+    expect(parseJobSpec({ model: 'mlp', sync: { every: 16 } }).sync).toEqual({
+      every: 16,
+      outer: 'nesterov',
+      outerLr: 1,
+      outerMomentum: 0.5,
+    });
     expect(() => parseJobSpec({ model: 'mlp', sync: { every: 0 } })).toThrow(/sync/);
     expect(() => parseJobSpec({ model: 'mlp', sync: 'sometimes' })).toThrow(/sync must be 'step'/);
     expect(() => parseJobSpec({ model: 'mlp', collective: 'ring' })).toThrow(/collective must be one of/);
   });
 
   it('takes a name, tags and a note, and names what is wrong with them', () => {
-    const spec = parseJobSpec({ model: 'mlp', name: 'baseline mlp', tags: { team: 'vision', 'exp.v2': 'lr-sweep' }, note: 'first try' });
-    expect(spec).toMatchObject({ name: 'baseline mlp', tags: { team: 'vision', 'exp.v2': 'lr-sweep' }, note: 'first try' });
+    const spec = parseJobSpec({
+      model: 'mlp',
+      name: 'baseline mlp',
+      tags: { team: 'vision', 'exp.v2': 'lr-sweep' },
+      note: 'first try',
+    });
+    expect(spec).toMatchObject({
+      name: 'baseline mlp',
+      tags: { team: 'vision', 'exp.v2': 'lr-sweep' },
+      note: 'first try',
+    });
     expect(issuesOf({ model: 'mlp', name: '' })[0]!.path).toBe('name');
     expect(issuesOf({ model: 'mlp', name: 'a\nb' })[0]!.message).toBe('name must be printable text on one line');
     expect(issuesOf({ model: 'mlp', name: 'x'.repeat(101) })[0]!.path).toBe('name');
     expect(issuesOf({ model: 'mlp', tags: { 'a b': 'x' } })[0]!.message).toMatch(/tag keys are 1-40/);
     expect(issuesOf({ model: 'mlp', tags: { k: 'v'.repeat(101) } })[0]!.path).toBe('tags.k');
-    expect(issuesOf({ model: 'mlp', tags: Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`k${i}`, 'v'])) })[0]!.message).toBe('at most 20 tags');
+    expect(
+      issuesOf({ model: 'mlp', tags: Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`k${i}`, 'v'])) })[0]!
+        .message,
+    ).toBe('at most 20 tags');
     expect(issuesOf({ model: 'mlp', note: 'n'.repeat(1001) })[0]!.path).toBe('note');
   });
 
@@ -68,7 +85,9 @@ describe('JobSpec', () => {
   });
 
   it('names each bad field', () => {
-    expect(issuesOf({ model: 'resnet' })).toEqual([{ path: 'model', message: 'model must be one of lenet5, mlp, lenet5-reg' }]);
+    expect(issuesOf({ model: 'resnet' })).toEqual([
+      { path: 'model', message: 'model must be one of lenet5, mlp, lenet5-reg' },
+    ]);
     expect(issuesOf({ model: 'mlp', epochs: 0 })[0]!.path).toBe('epochs');
     expect(issuesOf({ model: 'mlp', batchSize: 1.5 })[0]!.path).toBe('batchSize');
     expect(issuesOf({ model: 'mlp', trainLimit: 60_001 })[0]!.path).toBe('trainLimit');
@@ -86,7 +105,16 @@ describe('JobSpec', () => {
 });
 
 describe('metrics.jsonl', () => {
-  const rec = { epoch: 1, trainLoss: 0.3, trainAcc: 0.9, testLoss: 0.06, testAcc: 0.98, seconds: 5, imagesPerSec: 12000, backend: 'cpu' };
+  const rec = {
+    epoch: 1,
+    trainLoss: 0.3,
+    trainAcc: 0.9,
+    testLoss: 0.06,
+    testAcc: 0.98,
+    seconds: 5,
+    imagesPerSec: 12000,
+    backend: 'cpu',
+  };
   it('round-trips and reports the bad line', () => {
     expect(parseMetricsJsonl(toMetricsJsonl([rec, { ...rec, epoch: 2 }]))).toHaveLength(2);
     expect(() => parseMetricsJsonl(`${JSON.stringify(rec)}\n{oops`)).toThrow(/metrics\.jsonl:2: not JSON/);
@@ -104,7 +132,11 @@ describe('names and layout', () => {
 
   it("reads a cluster job's metrics from its attempt's folder first, then earlier attempts, then the root", () => {
     expect(attemptPrefix(2)).toBe('attempts/002/');
-    expect(jobMetricsKeys({ id: 'j', attempt: 2 })).toEqual(['jobs/j/attempts/002/metrics.jsonl', 'jobs/j/attempts/001/metrics.jsonl', 'jobs/j/metrics.jsonl']);
+    expect(jobMetricsKeys({ id: 'j', attempt: 2 })).toEqual([
+      'jobs/j/attempts/002/metrics.jsonl',
+      'jobs/j/attempts/001/metrics.jsonl',
+      'jobs/j/metrics.jsonl',
+    ]);
     expect(jobMetricsKeys({ id: 'j', attempt: 0 })).toEqual(['jobs/j/metrics.jsonl']);
   });
 
@@ -115,8 +147,12 @@ describe('names and layout', () => {
   });
 
   it('validates events by type', () => {
-    expect(JobEventSchema.safeParse({ type: 'status', jobId: 'j', state: 'running', attempt: 1, at: 'now' }).success).toBe(true);
-    expect(JobEventSchema.safeParse({ type: 'status', jobId: 'j', state: 'paused', attempt: 1, at: 'now' }).success).toBe(false);
+    expect(
+      JobEventSchema.safeParse({ type: 'status', jobId: 'j', state: 'running', attempt: 1, at: 'now' }).success,
+    ).toBe(true);
+    expect(
+      JobEventSchema.safeParse({ type: 'status', jobId: 'j', state: 'paused', attempt: 1, at: 'now' }).success,
+    ).toBe(false);
   });
 });
 
@@ -129,6 +165,8 @@ describe('weak scaling and the transport', () => {
     expect(globalBatchSize(parseJobSpec({ model: 'lenet5', batchSize: 32 }), 4)).toBe(32);
     expect(() => parseJobSpec({ model: 'lenet5', scaling: { batchPerReplica: 0 } })).toThrow(InvalidJobSpecError);
     expect(() => parseJobSpec({ model: 'lenet5', scaling: { batchPerReplica: 8, lr: 'sqrt' } })).toThrow(/scaling.lr/);
-    expect(() => parseJobSpec({ model: 'lenet5', transport: 'udp' })).toThrow(/transport must be one of auto, tcp, nats/);
+    expect(() => parseJobSpec({ model: 'lenet5', transport: 'udp' })).toThrow(
+      /transport must be one of auto, tcp, nats/,
+    );
   });
 });

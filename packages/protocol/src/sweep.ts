@@ -16,7 +16,10 @@ export const MAX_SWEEP_JOBS = 100;
 export const MAX_SWEEP_AXIS = 20;
 
 const axis = <T extends z.ZodType>(item: T, what: string) =>
-  z.array(item).min(1, `${what}: give at least one value`).max(MAX_SWEEP_AXIS, `${what}: at most ${MAX_SWEEP_AXIS} values`);
+  z
+    .array(item)
+    .min(1, `${what}: give at least one value`)
+    .max(MAX_SWEEP_AXIS, `${what}: at most ${MAX_SWEEP_AXIS} values`);
 
 /** The body of POST /v1/sweeps. `base` is every other spec field, shared by all jobs. */
 export const SweepRequestSchema = z
@@ -56,13 +59,22 @@ export function expandSweep(input: unknown, sweepId: string): JobSpec[] {
   const r = parsed.data;
   const size = sweepSize(r);
   if (size > MAX_SWEEP_JOBS) {
-    const parts = [`${r.models.length} models`, `${r.seeds} seeds`, r.lr && `${r.lr.length} learning rates`, r.batchSize && `${r.batchSize.length} batch sizes`];
+    const parts = [
+      `${r.models.length} models`,
+      `${r.seeds} seeds`,
+      r.lr && `${r.lr.length} learning rates`,
+      r.batchSize && `${r.batchSize.length} batch sizes`,
+    ];
     throw new InvalidSweepError([
-      { path: '(grid)', message: `${size} jobs (${parts.filter(Boolean).join(' x ')}) is over the limit of ${MAX_SWEEP_JOBS} jobs per sweep` },
+      {
+        path: '(grid)',
+        message: `${size} jobs (${parts.filter(Boolean).join(' x ')}) is over the limit of ${MAX_SWEEP_JOBS} jobs per sweep`,
+      },
     ]);
   }
   for (const key of ['model', 'sweepId'] as const) {
-    if (key in r.base) throw new InvalidSweepError([{ path: `base.${key}`, message: 'is set by the sweep, not the base spec' }]);
+    if (key in r.base)
+      throw new InvalidSweepError([{ path: `base.${key}`, message: 'is set by the sweep, not the base spec' }]);
   }
   const firstSeed = typeof r.base.seed === 'number' ? r.base.seed : 1;
   const specs: JobSpec[] = [];
@@ -80,7 +92,8 @@ export function expandSweep(input: unknown, sweepId: string): JobSpec[] {
             ...(batchSize !== undefined && { batchSize }),
           };
           const spec = JobSpecSchema.safeParse(candidate);
-          if (!spec.success) throw new InvalidSweepError(specIssues(spec.error).map((s) => ({ ...s, path: `base.${s.path}` })));
+          if (!spec.success)
+            throw new InvalidSweepError(specIssues(spec.error).map((s) => ({ ...s, path: `base.${s.path}` })));
           specs.push(spec.data);
         }
       }
@@ -95,7 +108,8 @@ export type SweepState = (typeof SWEEP_STATES)[number];
 /** A sweep's state from its jobs: running until every job ended, then succeeded only if all did. */
 export function sweepState(states: readonly JobState[]): SweepState {
   // Waiting jobs (queued or parked) keep the sweep going; it is 'running' once any job started or ended.
-  if (states.some((s) => !isFinalState(s))) return states.some((s) => s === 'running' || isFinalState(s)) ? 'running' : 'queued';
+  if (states.some((s) => !isFinalState(s)))
+    return states.some((s) => s === 'running' || isFinalState(s)) ? 'running' : 'queued';
   if (states.every((s) => s === 'succeeded')) return 'succeeded';
   if (states.some((s) => s === 'succeeded')) return 'partial';
   return states.some((s) => s === 'cancelled') ? 'cancelled' : 'failed';
@@ -113,7 +127,10 @@ export interface SweepSummary {
 
 /** The summary of one sweep from its jobs (any order); jobs oldest first, which is the order they were submitted. */
 export function summarizeSweep(id: string, jobs: readonly JobRecord[]): SweepSummary {
-  const counts = { queued: 0, parked: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 } satisfies Record<JobState, number>;
+  const counts = { queued: 0, parked: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 } satisfies Record<
+    JobState,
+    number
+  >;
   for (const j of jobs) counts[j.state]++;
   const ordered = [...jobs].sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
   return {

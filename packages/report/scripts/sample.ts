@@ -16,13 +16,21 @@ function edgeRuns(): RunMetrics[] {
   const lenet = seedLeNet5();
   return [
     { ...lenet, title: 'LeNet5 (1 epoch)', records: lenet.records.slice(0, 1) },
-    { ...mlp, title: 'CustomMLP (epochs 4, 7 missing)', records: mlp.records.filter((r) => r.epoch !== 4 && r.epoch !== 7) },
+    {
+      ...mlp,
+      title: 'CustomMLP (epochs 4, 7 missing)',
+      records: mlp.records.filter((r) => r.epoch !== 4 && r.epoch !== 7),
+    },
   ];
 }
 
 const args = process.argv.slice(2);
 const outDir = args.find((a) => !a.startsWith('--')) ?? '/tmp/report-sample';
-const runs = args.includes('--two') ? [seedLeNet5(), seedCustomMLP()] : args.includes('--edge') ? edgeRuns() : seedRuns();
+const runs = args.includes('--two')
+  ? [seedLeNet5(), seedCustomMLP()]
+  : args.includes('--edge')
+    ? edgeRuns()
+    : seedRuns();
 
 await mkdir(outDir, { recursive: true });
 const report = buildReport({

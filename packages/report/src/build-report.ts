@@ -21,7 +21,11 @@ export interface ReportInput {
 /** The warning a comparison opens with when its runs differ in more than the model. */
 export function differencesWarning(differences: readonly string[] | undefined): string[] {
   if (!differences?.length) return [];
-  return ['> **Warning: these runs differ in more than the model**, so the comparison below is not like for like:', ...differences.map((d) => `> - ${d}`), ''];
+  return [
+    '> **Warning: these runs differ in more than the model**, so the comparison below is not like for like:',
+    ...differences.map((d) => `> - ${d}`),
+    '',
+  ];
 }
 
 const DATASET_TITLES: Record<JobSpec['dataset'], string> = { mnist: 'MNIST', 'fashion-mnist': 'Fashion-MNIST' };
@@ -71,7 +75,9 @@ export function headerLines(runs: readonly RunMetrics[], meta: ReportMeta, timeL
     if (!(seconds > 0)) return [];
     const speeds = run.records.map((r) => r.imagesPerSec).filter((v) => v > 0);
     const mean = speeds.reduce((a, b) => a + b, 0) / speeds.length;
-    return [`${run.title} ${formatDuration(seconds)}${speeds.length ? ` (${formatInt(Math.round(mean))} images/s)` : ''}`];
+    return [
+      `${run.title} ${formatDuration(seconds)}${speeds.length ? ` (${formatInt(Math.round(mean))} images/s)` : ''}`,
+    ];
   });
   if (timed.length > 0) lines.push(`- **${timeLabel}**: ${timed.join(', ')}`);
   if (meta.wallSeconds !== undefined) lines.push(`- **Wall time**: ${formatDuration(meta.wallSeconds)}`);

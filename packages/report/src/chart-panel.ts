@@ -119,7 +119,10 @@ export function renderPanel(
     const lows = s.band.map(([e, lo]) => [e, lo] as const);
     const highs = new Map(s.band.map(([e, , hi]) => [e, hi] as const));
     for (const seg of segments(lows)) {
-      const outline = [...seg.map(([e, lo]) => [sx(e), sy(lo)] as const), ...[...seg].reverse().map(([e]) => [sx(e), sy(highs.get(e) ?? Number.NaN)] as const)];
+      const outline = [
+        ...seg.map(([e, lo]) => [sx(e), sy(lo)] as const),
+        ...[...seg].reverse().map(([e]) => [sx(e), sy(highs.get(e) ?? Number.NaN)] as const),
+      ];
       if (seg.length > 1 && outline.every(([, y]) => Number.isFinite(y))) {
         parts.push(el('polygon', { points: polyline(outline), fill: s.color, 'fill-opacity': 0.18, stroke: 'none' }));
       }

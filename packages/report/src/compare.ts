@@ -79,8 +79,16 @@ export function summarizeRun(run: RunMetrics, threshold = DEFAULT_ACCURACY_THRES
     missingEpochs: missingEpochs(records),
     first,
     final,
-    bestTestAcc: extreme(records, (r) => r.testAcc, (a, b) => a > b),
-    bestTestLoss: extreme(records, (r) => r.testLoss, (a, b) => a < b),
+    bestTestAcc: extreme(
+      records,
+      (r) => r.testAcc,
+      (a, b) => a > b,
+    ),
+    bestTestLoss: extreme(
+      records,
+      (r) => r.testLoss,
+      (a, b) => a < b,
+    ),
     firstEpochAtThreshold: records.find((r) => r.testAcc >= threshold)?.epoch,
     accuracyGap: final && final.trainAcc - final.testAcc,
     lossGap: final && final.testLoss - final.trainLoss,

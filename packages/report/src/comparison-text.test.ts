@@ -8,9 +8,15 @@ describe('renderComparison', () => {
     const text = renderComparison(compareRuns([seedLeNet5(), seedCustomMLP()]));
     expect(text).toContain('**LeNet5 generalises better**, with 99.03% final test accuracy');
     expect(text).toContain('vs CustomMLP (97.63%): +1.40 percentage points; test error 2.37% → 0.97%, 59.1% fewer');
-    expect(text).toContain('**LeNet5 learns faster**: 98% test accuracy is reached by LeNet5 at epoch 2; CustomMLP never does (best 97.63% in 10 epochs)');
-    expect(text).toContain('- **LeNet5**: train accuracy rises from 90.47% (epoch 1) to 99.55% (epoch 10); train loss goes from 0.2902 to 0.0137.');
-    expect(text).toContain('| LeNet5 | 99.03% | 99.03% (epoch 10) | 2 | 0.52 pts | 0.0368 | 0.0314 (epoch 4) | 0.0231 |');
+    expect(text).toContain(
+      '**LeNet5 learns faster**: 98% test accuracy is reached by LeNet5 at epoch 2; CustomMLP never does (best 97.63% in 10 epochs)',
+    );
+    expect(text).toContain(
+      '- **LeNet5**: train accuracy rises from 90.47% (epoch 1) to 99.55% (epoch 10); train loss goes from 0.2902 to 0.0137.',
+    );
+    expect(text).toContain(
+      '| LeNet5 | 99.03% | 99.03% (epoch 10) | 2 | 0.52 pts | 0.0368 | 0.0314 (epoch 4) | 0.0231 |',
+    );
     expect(text).toContain('| CustomMLP | 97.63% | 97.63% (epoch 10) | never | 1.38 pts |');
     // LeNet5's test loss rises 17% above its minimum while train loss falls.
     expect(text).toContain("**LeNet5**'s test loss bottomed at 0.0314 (epoch 4) and ended at 0.0368");
@@ -50,9 +56,15 @@ describe('renderComparison', () => {
 
   it('calls equal final accuracies level and falls back to first-epoch accuracy for speed', () => {
     const a = seedCustomMLP();
-    const b = { ...seedCustomMLP(), title: 'Twin', records: seedCustomMLP().records.map((r) => ({ ...r, testAcc: r.epoch === 1 ? 0.9 : r.testAcc })) };
+    const b = {
+      ...seedCustomMLP(),
+      title: 'Twin',
+      records: seedCustomMLP().records.map((r) => ({ ...r, testAcc: r.epoch === 1 ? 0.9 : r.testAcc })),
+    };
     const text = renderComparison(compareRuns([a, b]));
     expect(text).toContain('end level at 97.63% test accuracy');
-    expect(text).toContain('no run reaches 98% test accuracy, so this rests on test accuracy after the first recorded epoch: CustomMLP 95.25%, Twin 90.00%');
+    expect(text).toContain(
+      'no run reaches 98% test accuracy, so this rests on test accuracy after the first recorded epoch: CustomMLP 95.25%, Twin 90.00%',
+    );
   });
 });

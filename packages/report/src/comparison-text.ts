@@ -176,7 +176,8 @@ export function renderComparison(c: Comparison): string {
   }
   out.push('### Summary', '', ...summaryTable(c.runs, c.threshold), '');
   const conclusions = [...generalisation(c, byTitle), ...learningSpeed(c, byTitle), ...overfitting(complete)];
-  if (complete.length === 1) conclusions.unshift(`- Only one run (${complete[0]?.title}); there is nothing to compare it with.`);
+  if (complete.length === 1)
+    conclusions.unshift(`- Only one run (${complete[0]?.title}); there is nothing to compare it with.`);
   if (conclusions.length > 0) out.push('### Conclusions', '', ...conclusions, '');
   const notes = caveats(c, complete);
   if (notes.length > 0) out.push('### Notes', '', ...notes, '');

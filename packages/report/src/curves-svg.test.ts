@@ -76,7 +76,20 @@ describe('renderCurvesSvg', () => {
 
 describe('segments', () => {
   it('breaks lines at missing epochs and skips non-finite values', () => {
-    const pts = [[1, 1], [2, 2], [4, 4], [5, Number.NaN], [6, 6]] as const;
-    expect(segments(pts)).toEqual([[[1, 1], [2, 2]], [[4, 4]], [[6, 6]]]);
+    const pts = [
+      [1, 1],
+      [2, 2],
+      [4, 4],
+      [5, Number.NaN],
+      [6, 6],
+    ] as const;
+    expect(segments(pts)).toEqual([
+      [
+        [1, 1],
+        [2, 2],
+      ],
+      [[4, 4]],
+      [[6, 6]],
+    ]);
   });
 });

@@ -96,7 +96,11 @@ function series(run: RunMetrics, records: readonly EpochRecord[], split: Split, 
     const mid = byEpoch.get(s.epoch)?.[metric] ?? Number.NaN;
     return [s.epoch, (mid - s[metric]) * scale, (mid + s[metric]) * scale] as const;
   });
-  return { points: records.map((r) => [r.epoch, r[metric] * scale] as const), ...CURVE_STYLE[split], ...(band && { band }) };
+  return {
+    points: records.map((r) => [r.epoch, r[metric] * scale] as const),
+    ...CURVE_STYLE[split],
+    ...(band && { band }),
+  };
 }
 
 function legend(centerX: number, y: number): string {
@@ -139,7 +143,9 @@ export function renderCurvesSvg(runs: readonly RunMetrics[], options: CurvesOpti
     parts.push(text(run.title, { x: MARGIN, y: top + 20, 'font-size': 19, 'font-weight': 'bold', fill: '#111' }));
     const last = records.at(-1);
     if (!last) {
-      parts.push(text('no epochs recorded', { x: MARGIN + 10, y: top + ROW_TITLE + 40, 'font-size': 14, fill: '#555' }));
+      parts.push(
+        text('no epochs recorded', { x: MARGIN + 10, y: top + ROW_TITLE + 40, 'font-size': 14, fill: '#555' }),
+      );
       return;
     }
     const box = (col: number) => ({

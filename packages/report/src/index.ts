@@ -16,7 +16,17 @@ export { recipeDifferences } from './recipe-diff.js';
 export type { RecipeOf } from './recipe-diff.js';
 export type { ReportSink } from './write-report.js';
 export { writeSeedReport } from './write-report.js';
-export { mean, std, variance, summarize, welchTTest, studentTCdf, studentTQuantile, incompleteBeta, logGamma } from './stats.js';
+export {
+  mean,
+  std,
+  variance,
+  summarize,
+  welchTTest,
+  studentTCdf,
+  studentTQuantile,
+  incompleteBeta,
+  logGamma,
+} from './stats.js';
 export type { Summary, WelchResult } from './stats.js';
 export { meanRun, groupOutcome, comparePairs, ALPHA } from './seeds.js';
 export type { SeedRun, SeedGroup, GroupOutcome, PairComparison } from './seeds.js';

@@ -5,7 +5,16 @@ import { el, text } from './svg.js';
 import type { RunMetrics } from './types.js';
 
 /** One colour per run (Okabe-Ito, readable with colour-vision deficiencies); repeats past eight runs. */
-export const RUN_COLOURS = ['#0072b2', '#e69f00', '#009e73', '#cc79a7', '#56b4e9', '#d55e00', '#f0e442', '#000000'] as const;
+export const RUN_COLOURS = [
+  '#0072b2',
+  '#e69f00',
+  '#009e73',
+  '#cc79a7',
+  '#56b4e9',
+  '#d55e00',
+  '#f0e442',
+  '#000000',
+] as const;
 
 const WIDTH = 1040;
 const MARGIN = 16;
@@ -15,14 +24,20 @@ const LEGEND_ROW = 24;
 
 /** Size of the overlay figure for a number of runs (the legend grows with them). */
 export function overlaySize(runCount: number): { width: number; height: number } {
-  return { width: WIDTH, height: HEADER + PANEL_HEIGHT + 24 + Math.ceil(Math.max(1, runCount) / 3) * LEGEND_ROW + MARGIN };
+  return {
+    width: WIDTH,
+    height: HEADER + PANEL_HEIGHT + 24 + Math.ceil(Math.max(1, runCount) / 3) * LEGEND_ROW + MARGIN,
+  };
 }
 
 /**
  * Every run's test loss and test accuracy on one pair of axes, a colour per run: the
  * comparison figure (the per-run rows of renderCurvesSvg show train vs test instead).
  */
-export function renderOverlaySvg(runs: readonly RunMetrics[], title = 'Test loss and test accuracy per epoch, all runs'): string {
+export function renderOverlaySvg(
+  runs: readonly RunMetrics[],
+  title = 'Test loss and test accuracy per epoch, all runs',
+): string {
   const { width, height } = overlaySize(runs.length);
   const ordered = runs.map((run) => orderedRecords(run.records));
   const xAxis = epochAxis(ordered.flat());
@@ -30,7 +45,11 @@ export function renderOverlaySvg(runs: readonly RunMetrics[], title = 'Test loss
   const yAcc = accuracyAxis(plotted(runs, ['testAcc'], 100));
   const colour = (i: number) => RUN_COLOURS[i % RUN_COLOURS.length]!;
   const lines = (metric: 'testLoss' | 'testAcc', scale: number): Series[] =>
-    ordered.map((records, i) => ({ points: records.map((r) => [r.epoch, r[metric] * scale] as const), color: colour(i), dashed: false }));
+    ordered.map((records, i) => ({
+      points: records.map((r) => [r.epoch, r[metric] * scale] as const),
+      color: colour(i),
+      dashed: false,
+    }));
   const panelWidth = (WIDTH - 2 * MARGIN) / 2;
   const box = (col: number) => ({ x: MARGIN + col * panelWidth, y: HEADER, width: panelWidth, height: PANEL_HEIGHT });
   const legendTop = HEADER + PANEL_HEIGHT + 24;
@@ -49,6 +68,14 @@ export function renderOverlaySvg(runs: readonly RunMetrics[], title = 'Test loss
     renderPanel(box(1), { title: 'Test accuracy' }, xAxis, yAcc, lines('testAcc', 100)),
     ...legend,
   ];
-  const root = { xmlns: 'http://www.w3.org/2000/svg', width, height, viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': title, 'font-family': CHART_FONT };
+  const root = {
+    xmlns: 'http://www.w3.org/2000/svg',
+    width,
+    height,
+    viewBox: `0 0 ${width} ${height}`,
+    role: 'img',
+    'aria-label': title,
+    'font-family': CHART_FONT,
+  };
   return `<?xml version="1.0" encoding="UTF-8"?>\n${el('svg', root, parts)}\n`;
 }

@@ -3,9 +3,13 @@ import { parseJobSpec } from '@mnist/protocol';
 import { recipeDifferences } from './recipe-diff.js';
 
 describe('recipeDifferences', () => {
-  it('names every differing recipe field with each run\'s value, and nothing for the model alone', () => {
+  it("names every differing recipe field with each run's value, and nothing for the model alone", () => {
     const a = { title: 'LeNet5 (a)', spec: parseJobSpec({ model: 'lenet5' }), backend: 'onednn' };
-    const b = { title: 'CustomMLP (b)', spec: parseJobSpec({ model: 'mlp', trainLimit: 2048, batchSize: 128, replicas: 2, sync: { every: 16 } }), backend: 'onednn' };
+    const b = {
+      title: 'CustomMLP (b)',
+      spec: parseJobSpec({ model: 'mlp', trainLimit: 2048, batchSize: 128, replicas: 2, sync: { every: 16 } }),
+      backend: 'onednn',
+    };
     expect(recipeDifferences([a, { ...a, title: 'x', spec: { ...a.spec, model: 'mlp' } }])).toEqual([]);
     expect(recipeDifferences([a, b])).toEqual([
       'training images: all (LeNet5 (a)), 2048 (CustomMLP (b))',
@@ -13,7 +17,9 @@ describe('recipeDifferences', () => {
       'replicas: 1 (LeNet5 (a)), 2 (CustomMLP (b))',
       'sync: step (LeNet5 (a)), local SGD every 16 steps (nesterov) (CustomMLP (b))',
     ]);
-    expect(recipeDifferences([a, { ...a, title: 'c', backend: 'cpu' }])).toEqual(['backend: onednn (LeNet5 (a)), cpu (c)']);
+    expect(recipeDifferences([a, { ...a, title: 'c', backend: 'cpu' }])).toEqual([
+      'backend: onednn (LeNet5 (a)), cpu (c)',
+    ]);
   });
 });
 
@@ -21,13 +27,29 @@ describe('a comparison report', () => {
   it('opens with the differences warning and shows the overlay of all runs; the overlay draws a line per run', async () => {
     const { buildReport } = await import('./build-report.js');
     const { renderOverlaySvg } = await import('./overlay-svg.js');
-    const rec = (epoch: number, testAcc: number) => ({ epoch, trainLoss: 0.3, trainAcc: 0.9, testLoss: 0.2, testAcc, seconds: 1, imagesPerSec: 10, backend: 'cpu' });
+    const rec = (epoch: number, testAcc: number) => ({
+      epoch,
+      trainLoss: 0.3,
+      trainAcc: 0.9,
+      testLoss: 0.2,
+      testAcc,
+      seconds: 1,
+      imagesPerSec: 10,
+      backend: 'cpu',
+    });
     const runs = [
       { title: 'A', model: 'mlp', records: [rec(1, 0.9), rec(2, 0.95)] },
       { title: 'B', model: 'mlp', records: [rec(1, 0.8), rec(2, 0.85)] },
     ];
-    const md = buildReport({ runs, meta: { differences: ['batch size: 64 (A), 128 (B)'] }, overlayPath: 'overlay.png' });
-    expect(md.split('\n').slice(2, 4)).toEqual(['> **Warning: these runs differ in more than the model**, so the comparison below is not like for like:', '> - batch size: 64 (A), 128 (B)']);
+    const md = buildReport({
+      runs,
+      meta: { differences: ['batch size: 64 (A), 128 (B)'] },
+      overlayPath: 'overlay.png',
+    });
+    expect(md.split('\n').slice(2, 4)).toEqual([
+      '> **Warning: these runs differ in more than the model**, so the comparison below is not like for like:',
+      '> - batch size: 64 (A), 128 (B)',
+    ]);
     expect(md).toContain('![Test loss and accuracy of all runs on one chart](overlay.png)');
     const svg = renderOverlaySvg(runs);
     for (const colour of ['#0072b2', '#e69f00']) expect(svg).toContain(colour);

@@ -7,18 +7,16 @@ import { comparePairs, groupOutcome, meanRun, type SeedGroup } from './seeds.js'
 /** Three epochs per seed, ending at the given final test accuracy. */
 const seedRun = (seed: number, finalAcc: number) => ({
   seed,
-  records: [1, 2, 3].map(
-    (epoch): EpochRecord => ({
-      epoch,
-      trainLoss: 0.3 / epoch + seed * 0.001,
-      trainAcc: 0.9 + epoch * 0.02,
-      testLoss: 0.1 / epoch,
-      testAcc: finalAcc - (3 - epoch) * 0.01,
-      seconds: 10,
-      imagesPerSec: 6000,
-      backend: 'onednn',
-    }),
-  ),
+  records: [1, 2, 3].map((epoch): EpochRecord => ({
+    epoch,
+    trainLoss: 0.3 / epoch + seed * 0.001,
+    trainAcc: 0.9 + epoch * 0.02,
+    testLoss: 0.1 / epoch,
+    testAcc: finalAcc - (3 - epoch) * 0.01,
+    seconds: 10,
+    imagesPerSec: 6000,
+    backend: 'onednn',
+  })),
 });
 const group = (title: string, model: string, finals: number[]): SeedGroup => ({
   title,
@@ -49,7 +47,10 @@ describe('seed groups', () => {
     expect(ab.higher).toBe('RegularizedLeNet5');
     expect(ab.adjustedP).toBeCloseTo(0.021002505805350173, 10);
     expect(pairs.find((p) => p.higher === 'LeNet5')!.adjustedP).toBeCloseTo(0.00033584643600778944, 10); // 3 x 1.12e-4
-    expect(pairs.find((p) => p.lower === 'CustomMLP' && p.higher !== 'LeNet5')!.adjustedP).toBeCloseTo(0.0003458083778903223, 10); // 2 x 1.73e-4
+    expect(pairs.find((p) => p.lower === 'CustomMLP' && p.higher !== 'LeNet5')!.adjustedP).toBeCloseTo(
+      0.0003458083778903223,
+      10,
+    ); // 2 x 1.73e-4
     expect(pairs.every((p) => p.significant)).toBe(true);
   });
 });
@@ -58,7 +59,9 @@ describe('buildSeedReport', () => {
   it('has the ± table, the band curves link, intervals and supported conclusions', () => {
     const md = buildSeedReport({ groups: [A, B, C] });
     expect(md).toContain('| Model | Epoch | Seeds | Train Loss | Train Accuracy | Test Loss | Test Accuracy |');
-    expect(md).toMatch(/\| CustomMLP \| 1 \| 3 \| 0\.3020 ± 0\.0010 \| 92\.00 ± 0\.00% \| 0\.1000 ± 0\.0000 \| 95\.38 ± 0\.12% \|/);
+    expect(md).toMatch(
+      /\| CustomMLP \| 1 \| 3 \| 0\.3020 ± 0\.0010 \| 92\.00 ± 0\.00% \| 0\.1000 ± 0\.0000 \| 95\.38 ± 0\.12% \|/,
+    );
     expect(md).toContain('| CustomMLP | 3 | 97.38 ± 0.12% | 97.09% – 97.67% |');
     expect(md).toContain('- **Seeds per model**: 5 / 3');
     expect(md).toContain('**RegularizedLeNet5 is higher** by 0.14 points');
@@ -80,7 +83,9 @@ describe('buildSeedReport', () => {
     expect(one).toContain('| cannot test |');
     const partial = { ...A, runs: [...A.runs, { seed: 6, records: [] }] };
     const md = buildSeedReport({ groups: [partial, B] });
-    expect(md).toContain('- LeNet5: seed 6 has no records (failed, cancelled or unfinished); the figures cover seeds 1, 2, 3, 4, 5.');
+    expect(md).toContain(
+      '- LeNet5: seed 6 has no records (failed, cancelled or unfinished); the figures cover seeds 1, 2, 3, 4, 5.',
+    );
     expect(md).toContain('| LeNet5 | 5 |');
   });
 
@@ -88,6 +93,10 @@ describe('buildSeedReport', () => {
     const svg = renderCurvesSvg([A, B, C].map(meanRun));
     expect(svg).toContain('mean ± std over seeds');
     expect(svg.match(/<polygon /g)).toHaveLength(3 * 4); // 3 models x 2 panels x (train, test)
-    expect(renderSeedTable([A]).split('\n').filter((l) => l.startsWith('|'))).toHaveLength(2 + 3);
+    expect(
+      renderSeedTable([A])
+        .split('\n')
+        .filter((l) => l.startsWith('|')),
+    ).toHaveLength(2 + 3);
   });
 });

@@ -2,7 +2,15 @@ import { artifactKeys } from '@mnist/protocol';
 import { headerLines } from './build-report.js';
 import { escapeCell, formatLoss, formatPercent, formatPoints } from './format.js';
 import { orderedRecords } from './records.js';
-import { ALPHA, comparePairs, groupOutcome, meanRun, type GroupOutcome, type PairComparison, type SeedGroup } from './seeds.js';
+import {
+  ALPHA,
+  comparePairs,
+  groupOutcome,
+  meanRun,
+  type GroupOutcome,
+  type PairComparison,
+  type SeedGroup,
+} from './seeds.js';
 import type { Summary } from './stats.js';
 import type { ReportMeta } from './types.js';
 
@@ -25,7 +33,8 @@ const bold = (text: string) => `**${text}**`;
 /** `0.0412 ± 0.0013`, or the mean alone where there is no spread (one seed). */
 const lossPm = (m: number, s: number) => (Number.isFinite(s) ? `${formatLoss(m)} ± ${formatLoss(s)}` : formatLoss(m));
 /** `99.05 ± 0.06%`, or `99.05%` where there is no spread. */
-const pctPm = (m: number, s: number) => (Number.isFinite(s) ? `${formatPoints(m)} ± ${formatPoints(s)}%` : formatPercent(m));
+const pctPm = (m: number, s: number) =>
+  Number.isFinite(s) ? `${formatPoints(m)} ± ${formatPoints(s)}%` : formatPercent(m);
 const interval = (s: Summary) => (s.ci95 ? `${formatPercent(s.ci95[0])} – ${formatPercent(s.ci95[1])}` : '–');
 const formatP = (p: number) => (p < 0.001 ? p.toExponential(1) : p.toFixed(3));
 const signedPoints = (d: number) => `${d >= 0 ? '+' : '−'}${formatPoints(Math.abs(d))}`;
@@ -54,13 +63,27 @@ export function renderSeedTable(groups: readonly SeedGroup[]): string {
 }
 
 function outcomeTable(outcomes: readonly GroupOutcome[]): string {
-  const header = ['Model', 'Seeds', 'Final Test Accuracy (mean ± std)', '95% Interval', 'Best Test Accuracy (mean ± std)', '95% Interval'];
+  const header = [
+    'Model',
+    'Seeds',
+    'Final Test Accuracy (mean ± std)',
+    '95% Interval',
+    'Best Test Accuracy (mean ± std)',
+    '95% Interval',
+  ];
   return table(
     header,
     outcomes.map((o) =>
       o.seeds.length === 0
         ? [escapeCell(o.title), '0', '–', '–', '–', '–']
-        : [escapeCell(o.title), String(o.seeds.length), pctPm(o.final.mean, o.final.std), interval(o.final), pctPm(o.best.mean, o.best.std), interval(o.best)],
+        : [
+            escapeCell(o.title),
+            String(o.seeds.length),
+            pctPm(o.final.mean, o.final.std),
+            interval(o.final),
+            pctPm(o.best.mean, o.best.std),
+            interval(o.best),
+          ],
     ),
   );
 }
@@ -70,7 +93,10 @@ function perSeedTable(groups: readonly SeedGroup[]): string {
     g.runs.map((run, i) => {
       const records = orderedRecords(run.records);
       const final = records.at(-1);
-      const best = records.reduce<(typeof records)[number] | undefined>((b, r) => (b && b.testAcc >= r.testAcc ? b : r), undefined);
+      const best = records.reduce<(typeof records)[number] | undefined>(
+        (b, r) => (b && b.testAcc >= r.testAcc ? b : r),
+        undefined,
+      );
       return [
         i === 0 ? escapeCell(g.title) : '',
         String(run.seed),
@@ -84,13 +110,30 @@ function perSeedTable(groups: readonly SeedGroup[]): string {
 }
 
 function pairTable(pairs: readonly PairComparison[]): string {
-  const header = ['Higher mean', 'Lower mean', 'Difference (points)', '95% Interval (points)', 'Welch t', 'df', 'p', 'Holm p', 'Difference supported?'];
+  const header = [
+    'Higher mean',
+    'Lower mean',
+    'Difference (points)',
+    '95% Interval (points)',
+    'Welch t',
+    'df',
+    'p',
+    'Holm p',
+    'Difference supported?',
+  ];
   return table(
     header,
     pairs.map((p) => {
       const w = p.welch;
       const cells = w
-        ? [signedPoints(w.difference), `${signedPoints(w.ci95[0])} to ${signedPoints(w.ci95[1])}`, w.t.toFixed(2), w.df.toFixed(1), formatP(w.p), formatP(p.adjustedP ?? 1)]
+        ? [
+            signedPoints(w.difference),
+            `${signedPoints(w.ci95[0])} to ${signedPoints(w.ci95[1])}`,
+            w.t.toFixed(2),
+            w.df.toFixed(1),
+            formatP(w.p),
+            formatP(p.adjustedP ?? 1),
+          ]
         : ['–', '–', '–', '–', '–', '–'];
       return [escapeCell(p.higher), escapeCell(p.lower), ...cells, w ? (p.significant ? 'yes' : 'no') : 'cannot test'];
     }),
@@ -123,12 +166,19 @@ function notes(outcomes: readonly GroupOutcome[]): string[] {
   const lines: string[] = [];
   for (const o of outcomes) {
     if (o.missingSeeds.length > 0) {
-      const covered = o.seeds.length ? `the figures cover seed${o.seeds.length === 1 ? '' : 's'} ${o.seeds.join(', ')}` : 'nothing of it is reported';
-      lines.push(`- ${o.title}: seed${o.missingSeeds.length === 1 ? '' : 's'} ${o.missingSeeds.join(', ')} ha${o.missingSeeds.length === 1 ? 's' : 've'} no records (failed, cancelled or unfinished); ${covered}.`);
+      const covered = o.seeds.length
+        ? `the figures cover seed${o.seeds.length === 1 ? '' : 's'} ${o.seeds.join(', ')}`
+        : 'nothing of it is reported';
+      lines.push(
+        `- ${o.title}: seed${o.missingSeeds.length === 1 ? '' : 's'} ${o.missingSeeds.join(', ')} ha${o.missingSeeds.length === 1 ? 's' : 've'} no records (failed, cancelled or unfinished); ${covered}.`,
+      );
     }
   }
   const ends = new Set(outcomes.flatMap((o) => o.finalEpochs));
-  if (ends.size > 1) lines.push(`- Not every seed ended at the same epoch (${[...ends].sort((a, b) => a - b).join(', ')}), so "final" compares different training budgets.`);
+  if (ends.size > 1)
+    lines.push(
+      `- Not every seed ended at the same epoch (${[...ends].sort((a, b) => a - b).join(', ')}), so "final" compares different training budgets.`,
+    );
   return lines;
 }
 
@@ -161,7 +211,7 @@ export function buildSeedReport(input: SeedReportInput): string {
     '',
     outcomeTable(outcomes),
     '',
-    'The 95% interval is for the mean over seeds (Student\'s t with n − 1 degrees of freedom).',
+    "The 95% interval is for the mean over seeds (Student's t with n − 1 degrees of freedom).",
     '',
     '### Per seed',
     '',

@@ -31,8 +31,14 @@ export function meanRun(group: SeedGroup): RunMetrics & { spread: EpochSpread[] 
   for (const epoch of epochs) {
     const rs = byEpoch.get(epoch)!;
     const of = (f: (r: EpochRecord) => number) => rs.map(f);
-    const m = Object.fromEntries(METRICS.map((k) => [k, mean(of((r) => r[k]))])) as Record<(typeof METRICS)[number], number>;
-    const s = Object.fromEntries(METRICS.map((k) => [k, std(of((r) => r[k]))])) as Record<(typeof METRICS)[number], number>;
+    const m = Object.fromEntries(METRICS.map((k) => [k, mean(of((r) => r[k]))])) as Record<
+      (typeof METRICS)[number],
+      number
+    >;
+    const s = Object.fromEntries(METRICS.map((k) => [k, std(of((r) => r[k]))])) as Record<
+      (typeof METRICS)[number],
+      number
+    >;
     records.push({
       epoch,
       ...m,
@@ -62,7 +68,9 @@ export interface GroupOutcome {
 }
 
 export function groupOutcome(group: SeedGroup): GroupOutcome {
-  const done = group.runs.map((r) => ({ seed: r.seed, records: orderedRecords(r.records) })).filter((r) => r.records.length > 0);
+  const done = group.runs
+    .map((r) => ({ seed: r.seed, records: orderedRecords(r.records) }))
+    .filter((r) => r.records.length > 0);
   const finals = done.map((r) => r.records.at(-1)!);
   const finalTestAcc = finals.map((r) => r.testAcc);
   const bestTestAcc = done.map((r) => Math.max(...r.records.map((x) => x.testAcc)));

@@ -20,7 +20,8 @@ export function niceStep(rough: number, minStep = 0): number {
 export function ticksBetween(lo: number, hi: number, step: number): number[] {
   const decimals = decimalsFor(step) + 2;
   const ticks: number[] = [];
-  for (let i = Math.ceil(lo / step - 1e-9); i * step <= hi + step * 1e-9; i++) ticks.push(+(i * step).toFixed(decimals));
+  for (let i = Math.ceil(lo / step - 1e-9); i * step <= hi + step * 1e-9; i++)
+    ticks.push(+(i * step).toFixed(decimals));
   return ticks;
 }
 

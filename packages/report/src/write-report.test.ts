@@ -10,9 +10,17 @@ describe('writeReport', () => {
     expect([...files.keys()].sort()).toEqual(['curves.png', 'curves.svg', 'overlay.png', 'overlay.svg', 'report.md']);
     expect(files.get('report.md')).toContain('](curves.png)');
     expect(files.get('report.md')).toContain('](overlay.png)');
-    expect(Buffer.from(files.get('overlay.png') as Uint8Array).subarray(1, 4).toString()).toBe('PNG');
+    expect(
+      Buffer.from(files.get('overlay.png') as Uint8Array)
+        .subarray(1, 4)
+        .toString(),
+    ).toBe('PNG');
     expect(files.get('report.md')).toContain('| LeNet5 | 1 | 0.2902 | 90.47% | 0.0653 | 97.93% |');
-    expect(Buffer.from(files.get('curves.png') as Uint8Array).subarray(1, 4).toString()).toBe('PNG');
+    expect(
+      Buffer.from(files.get('curves.png') as Uint8Array)
+        .subarray(1, 4)
+        .toString(),
+    ).toBe('PNG');
     expect(files.get('curves.svg')).toContain('<svg xmlns');
   });
 });

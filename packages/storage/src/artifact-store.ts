@@ -46,7 +46,10 @@ export function putJson(store: ArtifactStore, key: string, value: unknown): Prom
 /** Rejects keys that could leave the store's root (`..`, absolute paths, empty segments). */
 export function assertSafeKey(key: string): void {
   const parts = key.split('/');
-  const bad = key.startsWith('/') || key.includes('\\') || parts.some((p, i) => p === '..' || p === '.' || (p === '' && i < parts.length - 1));
+  const bad =
+    key.startsWith('/') ||
+    key.includes('\\') ||
+    parts.some((p, i) => p === '..' || p === '.' || (p === '' && i < parts.length - 1));
   if (bad || key.includes('\0')) throw new StorageError(`unsafe artifact key '${key}'`);
 }
 

@@ -3,7 +3,9 @@ import { assertSafeKey, joinPrefix, StorageError, type ArtifactStore } from './a
 import type { S3Config } from './s3-store.js';
 
 /** S3Config with the credentials required: a Worker has no default credential chain. */
-export type S3FetchConfig = Omit<S3Config, 'credentials'> & { credentials: { accessKeyId: string; secretAccessKey: string } };
+export type S3FetchConfig = Omit<S3Config, 'credentials'> & {
+  credentials: { accessKeyId: string; secretAccessKey: string };
+};
 
 /**
  * An S3 bucket (or a prefix inside it) over `fetch` with SigV4 signing (aws4fetch): no
@@ -52,7 +54,11 @@ export class S3FetchStore implements ArtifactStore {
   }
 
   async put(key: string, body: Uint8Array | string, contentType = 'application/octet-stream'): Promise<void> {
-    const res = await this.send(`put ${this.location}${key}`, this.url(key), { method: 'PUT', body, headers: { 'Content-Type': contentType } });
+    const res = await this.send(`put ${this.location}${key}`, this.url(key), {
+      method: 'PUT',
+      body,
+      headers: { 'Content-Type': contentType },
+    });
     await res.body?.cancel();
   }
 
@@ -127,6 +133,7 @@ export function parseListObjectsV2(xml: string): { keys: string[]; nextToken?: s
   });
   const truncated = /<IsTruncated>\s*true\s*<\/IsTruncated>/.test(xml);
   const token = /<NextContinuationToken>([\s\S]*?)<\/NextContinuationToken>/.exec(xml)?.[1];
-  if (truncated && token === undefined) throw new StorageError('ListObjectsV2: truncated without a NextContinuationToken');
+  if (truncated && token === undefined)
+    throw new StorageError('ListObjectsV2: truncated without a NextContinuationToken');
   return truncated ? { keys, nextToken: decodeXmlText(token!) } : { keys };
 }

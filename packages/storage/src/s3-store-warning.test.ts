@@ -11,7 +11,10 @@ await S3Store.connect({ region: 'us-east-1', bucket: 'b', endpoint: 'http://127.
 console.log('made');`;
     const env = { ...process.env };
     delete env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED;
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', env });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      env,
+    });
     expect(r.stdout.trim()).toBe('made');
     expect(r.stderr).not.toMatch(/NodeVersionSupportWarning|node >=/);
   });

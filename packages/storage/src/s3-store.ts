@@ -80,7 +80,9 @@ export class S3Store implements ArtifactStore {
           // get BucketAlreadyExists/OwnedByYou; the bucket is there if we can see it now.
           const lost = ['BucketAlreadyExists', 'BucketAlreadyOwnedByYou'].includes((createErr as Error).name);
           if (!lost) throw createErr;
-          await this.client.send(new this.s3.HeadBucketCommand({ Bucket: this.bucket })).catch(() => Promise.reject(createErr));
+          await this.client
+            .send(new this.s3.HeadBucketCommand({ Bucket: this.bucket }))
+            .catch(() => Promise.reject(createErr));
         }
       });
     }
@@ -102,7 +104,9 @@ export class S3Store implements ArtifactStore {
   async put(key: string, body: Uint8Array | string, contentType = 'application/octet-stream'): Promise<void> {
     const Key = this.key(key);
     await this.wrap(`put ${this.location}${key}`, () =>
-      this.client.send(new this.s3.PutObjectCommand({ Bucket: this.bucket, Key, Body: body, ContentType: contentType })),
+      this.client.send(
+        new this.s3.PutObjectCommand({ Bucket: this.bucket, Key, Body: body, ContentType: contentType }),
+      ),
     );
   }
 
@@ -124,7 +128,11 @@ export class S3Store implements ArtifactStore {
     do {
       const res = await this.wrap(`list ${this.location}${prefix}`, () =>
         this.client.send(
-          new this.s3.ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix + prefix, ContinuationToken: token }),
+          new this.s3.ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: this.prefix + prefix,
+            ContinuationToken: token,
+          }),
         ),
       );
       for (const o of res.Contents ?? []) if (o.Key) keys.push(o.Key.slice(this.prefix.length));

@@ -23,7 +23,13 @@ const stores: Record<string, () => Promise<ArtifactStore>> = {
     return store.scope(`t${Math.random().toString(36).slice(2)}`);
   },
   's3 over fetch': async () => {
-    const config = { bucket: 'fetch-bucket', region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: S3RVER_CREDENTIALS };
+    const config = {
+      bucket: 'fetch-bucket',
+      region: 'us-east-1',
+      endpoint: s3.endpoint,
+      forcePathStyle: true,
+      credentials: S3RVER_CREDENTIALS,
+    };
     await (await S3Store.connect(config)).ensureBucket();
     return S3FetchStore.create(config).scope(`t${Math.random().toString(36).slice(2)}`);
   },
@@ -99,7 +105,13 @@ describe('s3 store', () => {
 
 describe('s3 store ensureBucket', () => {
   it('several processes creating the same bucket at once all succeed (N trainers starting together)', async () => {
-    const config = { bucket: `race-${Math.random().toString(36).slice(2, 10)}`, region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: S3RVER_CREDENTIALS };
+    const config = {
+      bucket: `race-${Math.random().toString(36).slice(2, 10)}`,
+      region: 'us-east-1',
+      endpoint: s3.endpoint,
+      forcePathStyle: true,
+      credentials: S3RVER_CREDENTIALS,
+    };
     const stores = await Promise.all(Array.from({ length: 4 }, () => S3Store.connect(config)));
     await Promise.all(stores.map((s) => s.ensureBucket()));
     await stores[0]!.put('k', 'v');

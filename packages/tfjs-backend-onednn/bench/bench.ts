@@ -67,7 +67,14 @@ function trainStep(model: LayersModel, optimizer: tf.Optimizer, data: MnistSplit
   return value;
 }
 
-function benchModel(name: string, train: MnistSplit, test: MnistSplit, n: number, nEval: number, warmup: number): ModelResult {
+function benchModel(
+  name: string,
+  train: MnistSplit,
+  test: MnistSplit,
+  n: number,
+  nEval: number,
+  warmup: number,
+): ModelResult {
   const model = getModel(name).build(0);
   const optimizer = tf.train.momentum(0.01, 0.9);
   // Warm-up: oneDNN primitives, the buffer pool, and V8's optimizing compiler (the tfjs
@@ -110,7 +117,16 @@ function benchModel(name: string, train: MnistSplit, test: MnistSplit, n: number
 }
 
 function runTorch(python: string): { models?: PerModel; error?: string } {
-  const args = ['--steps', String(steps), '--warmup', String(warmupSteps), '--models', models.join(','), '--threads', String(threads)];
+  const args = [
+    '--steps',
+    String(steps),
+    '--warmup',
+    String(warmupSteps),
+    '--models',
+    models.join(','),
+    '--threads',
+    String(threads),
+  ];
   return runTorchBench(python, args, onednnDefaultedEnv()) as { models?: PerModel; error?: string };
 }
 
@@ -122,13 +138,18 @@ const median = (xs: number[]) => {
 /** Per model: the median over rounds of each throughput, and every round's values. */
 function summarize(perRound: PerModel[]) {
   return Object.fromEntries(
-    models.filter((m) => perRound.every((r) => r[m])).map((m) => [m, {
-      trainImagesPerSec: Math.round(median(perRound.map((r) => r[m]!.trainImagesPerSec))),
-      evalImagesPerSec: Math.round(median(perRound.map((r) => r[m]!.evalImagesPerSec))),
-      trainImagesPerSecByRound: perRound.map((r) => r[m]!.trainImagesPerSec),
-      evalImagesPerSecByRound: perRound.map((r) => r[m]!.evalImagesPerSec),
-      testAcc: perRound.at(-1)![m]!.testAcc,
-    }]),
+    models
+      .filter((m) => perRound.every((r) => r[m]))
+      .map((m) => [
+        m,
+        {
+          trainImagesPerSec: Math.round(median(perRound.map((r) => r[m]!.trainImagesPerSec))),
+          evalImagesPerSec: Math.round(median(perRound.map((r) => r[m]!.evalImagesPerSec))),
+          trainImagesPerSecByRound: perRound.map((r) => r[m]!.trainImagesPerSec),
+          evalImagesPerSecByRound: perRound.map((r) => r[m]!.evalImagesPerSec),
+          testAcc: perRound.at(-1)![m]!.testAcc,
+        },
+      ]),
   );
 }
 
@@ -158,7 +179,14 @@ async function main() {
       await tf.setBackend(backend);
       const perModel: PerModel = {};
       for (const m of models) {
-        perModel[m] = benchModel(m, train, test, slow ? cpuSteps : steps, slow ? 1 : evalBatches, slow ? 1 : warmupSteps);
+        perModel[m] = benchModel(
+          m,
+          train,
+          test,
+          slow ? cpuSteps : steps,
+          slow ? 1 : evalBatches,
+          slow ? 1 : warmupSteps,
+        );
       }
       (ours[backend] ??= []).push(perModel);
     }
@@ -190,12 +218,18 @@ async function main() {
     out.pytorch = torchError ? { error: torchError } : summarize(torchRounds);
     const mine = ours.onednn;
     if (!torchError && mine) {
-      const a = summarize(mine), b = summarize(torchRounds);
+      const a = summarize(mine),
+        b = summarize(torchRounds);
       out.oursOverPytorch = Object.fromEntries(
-        models.filter((m) => a[m] && b[m]).map((m) => [m, {
-          train: Number((a[m]!.trainImagesPerSec / b[m]!.trainImagesPerSec).toFixed(3)),
-          eval: Number((a[m]!.evalImagesPerSec / b[m]!.evalImagesPerSec).toFixed(3)),
-        }]),
+        models
+          .filter((m) => a[m] && b[m])
+          .map((m) => [
+            m,
+            {
+              train: Number((a[m]!.trainImagesPerSec / b[m]!.trainImagesPerSec).toFixed(3)),
+              eval: Number((a[m]!.evalImagesPerSec / b[m]!.evalImagesPerSec).toFixed(3)),
+            },
+          ]),
       );
     }
   }

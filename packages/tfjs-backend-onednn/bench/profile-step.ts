@@ -11,10 +11,13 @@ import { getModel } from '@mnist/models';
 import { registerOnednnBackend } from '../src/index.js';
 
 const [name = 'lenet5', backend = 'onednn', n = '20', clock = 'cpu'] = process.argv.slice(2);
-const now = clock === 'wall' ? () => performance.now() * 1000 : () => {
-  const u = process.cpuUsage();
-  return u.user + u.system;
-};
+const now =
+  clock === 'wall'
+    ? () => performance.now() * 1000
+    : () => {
+        const u = process.cpuUsage();
+        return u.user + u.system;
+      };
 
 registerOnednnBackend();
 const agg = new Map<string, { n: number; us: number }>();
@@ -29,7 +32,9 @@ for (const config of tf.getKernelsForBackend(backend)) {
       const t = now();
       const out = inner(args);
       const dt = now() - t;
-      const shapes = Object.values(args.inputs).map((i) => (i ? JSON.stringify(i.shape) : '-')).join(' ');
+      const shapes = Object.values(args.inputs)
+        .map((i) => (i ? JSON.stringify(i.shape) : '-'))
+        .join(' ');
       const key = `${config.kernelName} ${shapes}`;
       const e = agg.get(key) ?? { n: 0, us: 0 };
       e.n++;
@@ -46,10 +51,14 @@ const y = tf.cast(tf.oneHot(tf.randomUniform([64], 0, 10, 'int32'), 10), 'float3
 const opt: tf.Optimizer = tf.train.momentum(0.01, 0.9);
 const vars = model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
 const step = () => {
-  const { value, grads } = tf.variableGrads(() => tf.tidy(() => {
-    const logits = model.apply(x, { training: true }) as tf.Tensor;
-    return tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
-  }), vars);
+  const { value, grads } = tf.variableGrads(
+    () =>
+      tf.tidy(() => {
+        const logits = model.apply(x, { training: true }) as tf.Tensor;
+        return tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
+      }),
+    vars,
+  );
   opt.applyGradients(grads);
   value.dispose();
   tf.dispose(grads as unknown as tf.Tensor[]);
@@ -63,10 +72,16 @@ timing = true;
 t0 = now();
 for (let i = 0; i < steps; i++) step();
 const timed = (now() - t0) / steps / 1000;
-let total = 0, count = 0;
-for (const e of agg.values()) { total += e.us; count += e.n; }
-console.log(`${clock} clock: step ${plain.toFixed(2)} ms (${timed.toFixed(2)} ms with timers); ` +
-  `${count / steps} kernels/step take ${(total / steps / 1000).toFixed(2)} ms`);
+let total = 0,
+  count = 0;
+for (const e of agg.values()) {
+  total += e.us;
+  count += e.n;
+}
+console.log(
+  `${clock} clock: step ${plain.toFixed(2)} ms (${timed.toFixed(2)} ms with timers); ` +
+    `${count / steps} kernels/step take ${(total / steps / 1000).toFixed(2)} ms`,
+);
 for (const [k, e] of [...agg].sort((a, b) => b[1].us - a[1].us).slice(0, 45)) {
   console.log((e.us / steps / 1000).toFixed(3).padStart(8), String(e.n / steps).padStart(4), k);
 }

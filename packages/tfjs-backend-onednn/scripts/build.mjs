@@ -52,12 +52,18 @@ function dnnlPrefix() {
   const include = join(prefix, 'include');
   const hasLib = (dir) => existsSync(dir) && readdirSync(dir).some((f) => /^libdnnl\.(so|dylib)/.test(f));
   const lib = ['lib', 'lib64'].map((d) => join(prefix, d)).find(hasLib);
-  const missing = !existsSync(join(include, 'dnnl.hpp')) ? 'include/dnnl.hpp' : !lib ? 'lib/libdnnl.so (or lib64/)' : null;
+  const missing = !existsSync(join(include, 'dnnl.hpp'))
+    ? 'include/dnnl.hpp'
+    : !lib
+      ? 'lib/libdnnl.so (or lib64/)'
+      : null;
   return { prefix, include, lib, missing };
 }
 const dnnl = dnnlPrefix();
 const dnnlWhere = dnnl ? ` under DNNL_ROOT=${dnnl.prefix}` : '';
-const dnnlFix = dnnl ? `; DNNL_ROOT must be a oneDNN install prefix (include/dnnl.hpp, lib/libdnnl.so)` : '; install libdnnl-dev';
+const dnnlFix = dnnl
+  ? `; DNNL_ROOT must be a oneDNN install prefix (include/dnnl.hpp, lib/libdnnl.so)`
+  : '; install libdnnl-dev';
 const NO_HEADERS = `oneDNN headers not found (dnnl.hpp)${dnnlWhere}${dnnlFix}`;
 
 /** The version in DNNL_ROOT's headers ("3.13.1"), to check that the built addon loads that library. */
@@ -88,7 +94,17 @@ if (process.env.TFJS_ONEDNN_SKIP_BUILD === '1') unavailable('build skipped (TFJS
 function findNodeGyp() {
   const candidates = [
     process.env.npm_config_node_gyp,
-    join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
+    join(
+      dirname(process.execPath),
+      '..',
+      'lib',
+      'node_modules',
+      'npm',
+      'node_modules',
+      'node-gyp',
+      'bin',
+      'node-gyp.js',
+    ),
   ];
   for (const c of candidates) if (c && existsSync(c)) return c;
   try {
@@ -118,7 +134,10 @@ function diagnose(log) {
     return NO_HEADERS;
   }
   if (/cannot find -ldnnl|library not found for -ldnnl/.test(log)) return `libdnnl not found${dnnlWhere}${dnnlFix}`;
-  const lines = log.trim().split('\n').filter((l) => /error/i.test(l));
+  const lines = log
+    .trim()
+    .split('\n')
+    .filter((l) => /error/i.test(l));
   return `node-gyp failed: ${(lines.slice(0, 3).join(' | ') || log.trim().split('\n').slice(-3).join(' | ')).slice(0, 600)}`;
 }
 
@@ -126,7 +145,10 @@ function diagnose(log) {
 function hasOnednnHeaders() {
   const cxx = process.env.CXX || 'c++';
   const include = dnnl ? ['-I', dnnl.include] : [];
-  const r = spawnSync(cxx, ['-E', '-x', 'c++', ...include, '-', '-o', '/dev/null'], { input: '#include <dnnl.hpp>\n', encoding: 'utf8' });
+  const r = spawnSync(cxx, ['-E', '-x', 'c++', ...include, '-', '-o', '/dev/null'], {
+    input: '#include <dnnl.hpp>\n',
+    encoding: 'utf8',
+  });
   return r.status === 0;
 }
 
@@ -151,7 +173,8 @@ function build(withDnnl) {
   if (withDnnl && dnnl) defines.push(`-Ddnnl_include=${dnnl.include}`, `-Ddnnl_lib=${dnnl.lib}`);
   // The system oneDNN's choice reads "1" (or "0"), as before DNNL_ROOT existed.
   const choice = withDnnl && dnnl ? `1 ${dnnl.include} ${dnnl.lib}` : String(withDnnl ? 1 : 0);
-  const configured = existsSync(join(buildDir, 'Makefile')) && existsSync(choicePath) && readFileSync(choicePath, 'utf8') === choice;
+  const configured =
+    existsSync(join(buildDir, 'Makefile')) && existsSync(choicePath) && readFileSync(choicePath, 'utf8') === choice;
   const configure = () => gyp(['configure', ...gypArgs, '--', ...defines]) && (writeFileSync(choicePath, choice), true);
   if (!configured && !configure()) return false;
   if (gyp(['build', ...jobs, ...gypArgs])) return true;
@@ -163,8 +186,20 @@ function build(withDnnl) {
 
 /** Loads an addon in a child process (a broken libdnnl must not take this one down). */
 function check(path) {
-  const r = spawnSync(process.execPath, ['-e', `console.log(require(${JSON.stringify(path)}).version())`], { encoding: 'utf8' });
-  return r.status === 0 ? { ok: true, version: r.stdout.trim() } : { ok: false, reason: (r.stderr.trim().split('\n').find((l) => /Error/.test(l)) ?? r.stderr.trim()).slice(0, 300) };
+  const r = spawnSync(process.execPath, ['-e', `console.log(require(${JSON.stringify(path)}).version())`], {
+    encoding: 'utf8',
+  });
+  return r.status === 0
+    ? { ok: true, version: r.stdout.trim() }
+    : {
+        ok: false,
+        reason: (
+          r.stderr
+            .trim()
+            .split('\n')
+            .find((l) => /Error/.test(l)) ?? r.stderr.trim()
+        ).slice(0, 300),
+      };
 }
 
 let onednnReason = null;
@@ -199,8 +234,12 @@ if (onednnReason === null) {
 }
 if (onednnReason === null) {
   rmSync(onednnNotePath, { force: true });
-  console.log(`@mnist/tfjs-backend-onednn: built ${addonPaths.onednn} (oneDNN ${check(addonPaths.onednn).version}${dnnl ? ` from ${dnnl.lib}` : ''}) and ${addonPaths.portable}`);
+  console.log(
+    `@mnist/tfjs-backend-onednn: built ${addonPaths.onednn} (oneDNN ${check(addonPaths.onednn).version}${dnnl ? ` from ${dnnl.lib}` : ''}) and ${addonPaths.portable}`,
+  );
 } else {
   writeFileSync(onednnNotePath, `${onednnReason}\n`);
-  console.log(`@mnist/tfjs-backend-onednn: built ${addonPaths.portable} (portable kernels; oneDNN build: ${onednnReason})`);
+  console.log(
+    `@mnist/tfjs-backend-onednn: built ${addonPaths.portable} (portable kernels; oneDNN build: ${onednnReason})`,
+  );
 }

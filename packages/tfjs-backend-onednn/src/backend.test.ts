@@ -17,7 +17,10 @@ describe('availability', () => {
 
     writeFileSync(join(dir, 'unavailable.txt'), 'oneDNN headers not found (dnnl.hpp); install libdnnl-dev\n');
     const noted = loadAddon(join(dir, 'nope.node'), 'test', join(dir, 'unavailable.txt'));
-    expect(noted).toEqual({ ok: false, reason: 'the native addon was not built: oneDNN headers not found (dnnl.hpp); install libdnnl-dev' });
+    expect(noted).toEqual({
+      ok: false,
+      reason: 'the native addon was not built: oneDNN headers not found (dnnl.hpp); install libdnnl-dev',
+    });
   });
 
   it('reports an addon that does not load', () => {
@@ -44,7 +47,8 @@ describe('availability', () => {
       return;
     }
     expect(loaded.ok && loaded.addon.kernels()).toBe('portable');
-    if (loaded.ok) expect(loaded.why).toMatch(/^portable kernels: the oneDNN build is unavailable \(could not load .*broken\.node/);
+    if (loaded.ok)
+      expect(loaded.why).toMatch(/^portable kernels: the oneDNN build is unavailable \(could not load .*broken\.node/);
     const forced = loadBestAddon({ TFJS_ONEDNN_PORTABLE: '1' });
     expect(forced.ok && forced.why).toBe('portable kernels: TFJS_ONEDNN_PORTABLE=1');
   });
@@ -69,7 +73,8 @@ describeOnednn('registerOnednnBackend', () => {
   it('runs every cpu kernel too (the ones not replaced)', async () => {
     await tf.setBackend(ONEDNN_BACKEND_NAME);
     expect(tf.backend()).toBeInstanceOf(OnednnBackend);
-    for (const k of tf.getKernelsForBackend('cpu')) expect(tf.getKernel(k.kernelName, ONEDNN_BACKEND_NAME)).toBeDefined();
+    for (const k of tf.getKernelsForBackend('cpu'))
+      expect(tf.getKernel(k.kernelName, ONEDNN_BACKEND_NAME)).toBeDefined();
     const t = tf.tidy(() => tf.cumsum(tf.tensor1d([1, 2, 3])));
     expect(Array.from(t.dataSync())).toEqual([1, 3, 6]);
     t.dispose();
@@ -83,8 +88,12 @@ describeOnednn('the addon', () => {
     if (!loaded.ok) throw new Error(loaded.reason);
     const { addon } = loaded;
     const dims = packParams([1, 4, 4, 1, 4, 4, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1]);
-    expect(() => addon.conv2d(new Float32Array(15), new Float32Array(18), null, new Float32Array(32), dims, 0, 0)).toThrow(/x: wrong length/);
-    expect(() => addon.unary(0, new Float32Array(4), new Int32Array(4) as unknown as Float32Array, 0)).toThrow(/Float32Array/);
+    expect(() =>
+      addon.conv2d(new Float32Array(15), new Float32Array(18), null, new Float32Array(32), dims, 0, 0),
+    ).toThrow(/x: wrong length/);
+    expect(() => addon.unary(0, new Float32Array(4), new Int32Array(4) as unknown as Float32Array, 0)).toThrow(
+      /Float32Array/,
+    );
     expect(() => addon.reduce(99, new Float32Array(4), 1, 4, 1, new Float32Array(1))).toThrow(/unknown reduce op/);
   });
 });

@@ -38,8 +38,7 @@ export function onednnDefaultedEnv(): readonly string[] {
 }
 
 export type OnednnAvailability =
-  | { available: true; version: string; kernels: KernelPath; why: string }
-  | { available: false; reason: string };
+  { available: true; version: string; kernels: KernelPath; why: string } | { available: false; reason: string };
 
 /**
  * Whether the native addon loads here: which kernels it runs (oneDNN's, with its
@@ -65,7 +64,13 @@ export class OnednnBackend extends MathBackendCPU {
     return dataId;
   }
 
-  override move(dataId: object, values: backend_util.BackendValues, shape: number[], dtype: tf.DataType, refCount: number): void {
+  override move(
+    dataId: object,
+    values: backend_util.BackendValues,
+    shape: number[],
+    dtype: tf.DataType,
+    refCount: number,
+  ): void {
     super.move(dataId, values, shape, dtype, refCount);
     this.pool.adopt(values, dataId);
   }

@@ -28,7 +28,10 @@ describeOnednn('batch norm in training: one forward and one backward kernel', ()
   for (const [label, shape, lo, hi] of cases) {
     it(`${label} ${JSON.stringify(shape)}: y and the gradients of x, scale, offset equal tfjs's`, async () => {
       const c = shape[shape.length - 1]!;
-      await expectSameGradients([{ shape, lo, hi }, { shape: [c], lo: 0.5, hi: 2 }, { shape: [c] }], train, { rtol: 1e-3, atol: 1e-4 });
+      await expectSameGradients([{ shape, lo, hi }, { shape: [c], lo: 0.5, hi: 2 }, { shape: [c] }], train, {
+        rtol: 1e-3,
+        atol: 1e-4,
+      });
     });
   }
 
@@ -39,7 +42,10 @@ describeOnednn('batch norm in training: one forward and one backward kernel', ()
     const { y, mean, variance } = models.batchNormTrain(x, tf.ones([6]), tf.zeros([6]), 1e-5);
     const profile = await tf.profile(() => models.batchNormTrain(x, tf.ones([6]), tf.zeros([6]), 1e-5).y);
     expect(profile.kernelNames).toContain(BATCH_NORM_TRAIN);
-    for (const [a, b] of [[mean, expected.mean], [variance, expected.variance]] as const) {
+    for (const [a, b] of [
+      [mean, expected.mean],
+      [variance, expected.variance],
+    ] as const) {
       const [av, bv] = [a.dataSync(), b.dataSync()];
       av.forEach((v, i) => expect(v).toBeCloseTo(bv[i]!, 4));
     }
@@ -49,7 +55,12 @@ describeOnednn('batch norm in training: one forward and one backward kernel', ()
   it('rejects a channel count that does not match', async () => {
     await tf.setBackend(ONEDNN_BACKEND_NAME);
     const x = tf.zeros([4, 3, 3, 6]);
-    expect(() => tf.engine().runKernel(BATCH_NORM_TRAIN, { x, scale: tf.ones([5]), offset: tf.zeros([5]) }, { varianceEpsilon: 1e-5 } as unknown as tf.NamedAttrMap))
-      .toThrow(/needs float32 x \[\.\.\., C\] and scale \[C\]/);
+    expect(() =>
+      tf
+        .engine()
+        .runKernel(BATCH_NORM_TRAIN, { x, scale: tf.ones([5]), offset: tf.zeros([5]) }, {
+          varianceEpsilon: 1e-5,
+        } as unknown as tf.NamedAttrMap),
+    ).toThrow(/needs float32 x \[\.\.\., C\] and scale \[C\]/);
   });
 });

@@ -15,17 +15,27 @@ import { alloc, f32, output, type Backend } from './kernels/util.js';
 export const BATCH_NORM_TRAIN = 'BatchNormTrain';
 export const BATCH_NORM_TRAIN_GRAD = 'BatchNormTrainGrad';
 
-interface EpsilonAttrs { varianceEpsilon: number }
+interface EpsilonAttrs {
+  varianceEpsilon: number;
+}
 
 /** The inputs' own Float32Arrays, once x is [..., C] for scale's C and all are float32. */
 function arraysOf<K extends string>(
-  name: string, b: Backend, inputs: Record<K | 'x' | 'scale', tf.TensorInfo>,
+  name: string,
+  b: Backend,
+  inputs: Record<K | 'x' | 'scale', tf.TensorInfo>,
 ): Record<K | 'x' | 'scale', Float32Array> {
   const { x, scale } = inputs;
   const arrays = Object.fromEntries(Object.entries<tf.TensorInfo>(inputs).map(([k, t]) => [k, f32(b, t)]));
-  const ok = scale.shape.length === 1 && x.shape.length >= 2 && x.shape[x.shape.length - 1] === scale.shape[0] &&
+  const ok =
+    scale.shape.length === 1 &&
+    x.shape.length >= 2 &&
+    x.shape[x.shape.length - 1] === scale.shape[0] &&
     Object.values(arrays).every((a) => a != null);
-  if (!ok) throw new Error(`${name}: needs float32 x [..., C] and scale [C] (got x ${JSON.stringify(x.shape)}, scale ${JSON.stringify(scale.shape)})`);
+  if (!ok)
+    throw new Error(
+      `${name}: needs float32 x [..., C] and scale [C] (got x ${JSON.stringify(x.shape)}, scale ${JSON.stringify(scale.shape)})`,
+    );
   return arrays as Record<K | 'x' | 'scale', Float32Array>;
 }
 
@@ -51,7 +61,11 @@ export function batchNormTrainKernels(backendName: string, addon: NativeAddon): 
       kernelFunc: ({ inputs, backend, attrs }) => {
         const b = backend as Backend;
         const { x, scale } = inputs as Record<'x' | 'scale', tf.TensorInfo>;
-        const a = arraysOf<'dy' | 'stats'>(BATCH_NORM_TRAIN_GRAD, b, inputs as Record<'dy' | 'x' | 'stats' | 'scale', tf.TensorInfo>);
+        const a = arraysOf<'dy' | 'stats'>(
+          BATCH_NORM_TRAIN_GRAD,
+          b,
+          inputs as Record<'dy' | 'x' | 'stats' | 'scale', tf.TensorInfo>,
+        );
         const c = scale.shape[0]!;
         const [dx, dparams] = [alloc(b, a.x.length), new Float32Array(2 * c)];
         addon.batchNormTrainGrad(a.dy, a.x, a.stats, a.scale, dx, dparams, epsilon(attrs));

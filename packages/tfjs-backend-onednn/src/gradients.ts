@@ -40,49 +40,69 @@ function override(kernelName: string, backendName: string, fast: (original: tf.G
   tf.registerGradient(config);
 }
 
-const meanGrad = (original: tf.GradConfig): tf.GradFunc => (dy, saved, attrs) => {
-  const x = saved[0];
-  if (x == null || Array.isArray(dy)) return original.gradFunc(dy, saved, attrs);
-  const axes = tf.util.parseAxisParam((attrs as unknown as tf.MeanAttrs).axis, x.shape);
-  const reduceSize = tf.util.sizeFromShape(axes.map((a) => x.shape[a]!));
-  const kept = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
-  return { x: () => tf.broadcastTo(tf.div(tf.reshape(dy, kept), reduceSize), x.shape) };
-};
-
-const batchNormGrad = (original: tf.GradConfig): tf.GradFunc => (dy, saved, attrs) => {
-  const [x, mean, variance, scale] = saved as Array<tf.Tensor | undefined>;
-  const channels = mean?.shape[0];
-  const eligible = x != null && mean != null && variance != null && !Array.isArray(dy) &&
-    mean.rank === 1 && variance.rank === 1 && x.rank >= 2 && x.shape[x.rank - 1] === channels &&
-    variance.shape[0] === channels && (scale == null || (scale.rank === 1 && scale.shape[0] === channels)) &&
-    [x, mean, variance, dy, scale].every((t) => t == null || t.dtype === 'float32');
-  if (!eligible) return original.gradFunc(dy, saved, attrs);
-  const g = dy as tf.Tensor;
-  const epsilon = (attrs as unknown as tf.FusedBatchNormAttrs).varianceEpsilon;
-  const s = scale ?? tf.scalar(1);
-  // Computed here, not per input: each input's gradient is taken in its own scope, while
-  // these belong to the whole backward pass (the engine disposes them at its end, as it
-  // does tfjs's own eager intermediates).
-  const r = tf.rsqrt(tf.add(variance, tf.scalar(epsilon)));
-  const sums = tf.engine().runKernel(BATCH_NORM_GRAD_SUMS, { dy: g, x, mean }) as tf.Tensor;
-  const sumDy = tf.slice(sums, [0], [channels!]);
-  const sumDyCentered = tf.slice(sums, [channels!], [channels!]);
-  return {
-    x: () => tf.mul(g, tf.mul(r, s)),
-    mean: () => tf.mul(tf.neg(tf.mul(r, s)), sumDy),
-    variance: () => tf.mul(tf.mul(tf.mul(tf.pow(r, 3), -0.5), s), sumDyCentered),
-    scale: () => tf.mul(r, sumDyCentered),
-    offset: () => tf.add(sumDy, 0), // a new tensor: the caller disposes what it gets
+const meanGrad =
+  (original: tf.GradConfig): tf.GradFunc =>
+  (dy, saved, attrs) => {
+    const x = saved[0];
+    if (x == null || Array.isArray(dy)) return original.gradFunc(dy, saved, attrs);
+    const axes = tf.util.parseAxisParam((attrs as unknown as tf.MeanAttrs).axis, x.shape);
+    const reduceSize = tf.util.sizeFromShape(axes.map((a) => x.shape[a]!));
+    const kept = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+    return { x: () => tf.broadcastTo(tf.div(tf.reshape(dy, kept), reduceSize), x.shape) };
   };
-};
 
-const reluGrad = (original: tf.GradConfig): tf.GradFunc => (dy, saved, attrs) => {
-  const x = saved[0];
-  if (x == null || Array.isArray(dy) || x.dtype !== 'float32' || dy.dtype !== 'float32' || !tf.util.arraysEqual(x.shape, dy.shape)) {
-    return original.gradFunc(dy, saved, attrs);
-  }
-  return { x: () => tf.engine().runKernel(RELU_GRAD, { dy, x }) as tf.Tensor };
-};
+const batchNormGrad =
+  (original: tf.GradConfig): tf.GradFunc =>
+  (dy, saved, attrs) => {
+    const [x, mean, variance, scale] = saved as Array<tf.Tensor | undefined>;
+    const channels = mean?.shape[0];
+    const eligible =
+      x != null &&
+      mean != null &&
+      variance != null &&
+      !Array.isArray(dy) &&
+      mean.rank === 1 &&
+      variance.rank === 1 &&
+      x.rank >= 2 &&
+      x.shape[x.rank - 1] === channels &&
+      variance.shape[0] === channels &&
+      (scale == null || (scale.rank === 1 && scale.shape[0] === channels)) &&
+      [x, mean, variance, dy, scale].every((t) => t == null || t.dtype === 'float32');
+    if (!eligible) return original.gradFunc(dy, saved, attrs);
+    const g = dy as tf.Tensor;
+    const epsilon = (attrs as unknown as tf.FusedBatchNormAttrs).varianceEpsilon;
+    const s = scale ?? tf.scalar(1);
+    // Computed here, not per input: each input's gradient is taken in its own scope, while
+    // these belong to the whole backward pass (the engine disposes them at its end, as it
+    // does tfjs's own eager intermediates).
+    const r = tf.rsqrt(tf.add(variance, tf.scalar(epsilon)));
+    const sums = tf.engine().runKernel(BATCH_NORM_GRAD_SUMS, { dy: g, x, mean }) as tf.Tensor;
+    const sumDy = tf.slice(sums, [0], [channels!]);
+    const sumDyCentered = tf.slice(sums, [channels!], [channels!]);
+    return {
+      x: () => tf.mul(g, tf.mul(r, s)),
+      mean: () => tf.mul(tf.neg(tf.mul(r, s)), sumDy),
+      variance: () => tf.mul(tf.mul(tf.mul(tf.pow(r, 3), -0.5), s), sumDyCentered),
+      scale: () => tf.mul(r, sumDyCentered),
+      offset: () => tf.add(sumDy, 0), // a new tensor: the caller disposes what it gets
+    };
+  };
+
+const reluGrad =
+  (original: tf.GradConfig): tf.GradFunc =>
+  (dy, saved, attrs) => {
+    const x = saved[0];
+    if (
+      x == null ||
+      Array.isArray(dy) ||
+      x.dtype !== 'float32' ||
+      dy.dtype !== 'float32' ||
+      !tf.util.arraysEqual(x.shape, dy.shape)
+    ) {
+      return original.gradFunc(dy, saved, attrs);
+    }
+    return { x: () => tf.engine().runKernel(RELU_GRAD, { dy, x }) as tf.Tensor };
+  };
 
 /** dy * step(x) in one pass (binary op reluGrad), for same-shape float32 dy and x. */
 export function reluGradKernel(backendName: string, addon: NativeAddon): tf.KernelConfig {

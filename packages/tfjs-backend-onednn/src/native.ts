@@ -17,8 +17,13 @@ export interface NativeAddon {
   /** Diagnostic: the average time (us) and sample count of both paths, per loop and shape. */
   threadChoices(): Array<{ site: string; key: number[]; single: [number, number]; all: [number, number] }>;
   conv2d(
-    x: Float32Array, filter: Float32Array, bias: Float32Array | null, y: Float32Array,
-    dims: Int32Array, activation: number, alpha: number,
+    x: Float32Array,
+    filter: Float32Array,
+    bias: Float32Array | null,
+    y: Float32Array,
+    dims: Int32Array,
+    activation: number,
+    alpha: number,
   ): void;
   conv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, dims: Int32Array): void;
   conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, dims: Int32Array): void;
@@ -28,8 +33,13 @@ export interface NativeAddon {
   maxPoolGrad(dy: Float32Array, x: Float32Array, dx: Float32Array, dims: Int32Array): void;
   avgPool(x: Float32Array, y: Float32Array, dims: Int32Array): void;
   matMul(
-    a: Float32Array, b: Float32Array, c: Float32Array, dims: Int32Array,
-    bias: Float32Array | null, activation: number, alpha: number,
+    a: Float32Array,
+    b: Float32Array,
+    c: Float32Array,
+    dims: Int32Array,
+    bias: Float32Array | null,
+    activation: number,
+    alpha: number,
   ): void;
   unary(op: number, x: Float32Array, y: Float32Array, alpha: number): void;
   /** shapes: [rank a, rank b, rank y, ...a dims, ...b dims, ...y dims] */
@@ -37,8 +47,13 @@ export interface NativeAddon {
   addN(y: Float32Array, ...xs: Float32Array[]): void;
   /** newAccum = m * accum + grad; newValue = c * newAccum + value (tfjs's momentum step). */
   momentumUpdate(
-    value: Float32Array, accum: Float32Array, grad: Float32Array, newValue: Float32Array, newAccum: Float32Array,
-    c: number, m: number,
+    value: Float32Array,
+    accum: Float32Array,
+    grad: Float32Array,
+    newValue: Float32Array,
+    newAccum: Float32Array,
+    c: number,
+    m: number,
   ): void;
   /** dims: [rank, ...x shape, ...reps] */
   tile(x: Float32Array, y: Float32Array, dims: Int32Array): void;
@@ -50,15 +65,32 @@ export interface NativeAddon {
    * Batch norm with the batch's statistics over rows of C = scale.length channels:
    * stats = [mean; variance (biased)], y = (x - mean) * scale / sqrt(variance + eps) + offset.
    */
-  batchNormTrain(x: Float32Array, scale: Float32Array, offset: Float32Array, y: Float32Array, stats: Float32Array, epsilon: number): void;
+  batchNormTrain(
+    x: Float32Array,
+    scale: Float32Array,
+    offset: Float32Array,
+    y: Float32Array,
+    stats: Float32Array,
+    epsilon: number,
+  ): void;
   /** Its gradient through the statistics: dx, and dparams = [dscale; doffset]. */
   batchNormTrainGrad(
-    dy: Float32Array, x: Float32Array, stats: Float32Array, scale: Float32Array, dx: Float32Array,
-    dparams: Float32Array, epsilon: number,
+    dy: Float32Array,
+    x: Float32Array,
+    stats: Float32Array,
+    scale: Float32Array,
+    dx: Float32Array,
+    dparams: Float32Array,
+    epsilon: number,
   ): void;
   batchNorm(
-    x: Float32Array, mean: Float32Array, variance: Float32Array, offset: Float32Array | null,
-    scale: Float32Array | null, y: Float32Array, epsilon: number,
+    x: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    offset: Float32Array | null,
+    scale: Float32Array | null,
+    y: Float32Array,
+    epsilon: number,
   ): void;
 }
 
@@ -82,11 +114,35 @@ export type LoadResult = { ok: true; addon: NativeAddon; path: string; why: stri
 /** Op codes shared with native/*.cc (keep in sync with the enums there). */
 export const Act = { linear: 0, relu: 1, relu6: 2, leakyrelu: 3, elu: 4, sigmoid: 5 } as const;
 export const UnaryOp = {
-  relu: 0, relu6: 1, step: 2, exp: 3, log: 4, neg: 5, sqrt: 6, rsqrt: 7, square: 8, abs: 9,
-  sigmoid: 10, tanh: 11, reciprocal: 12, leakyRelu: 13, elu: 14, log1p: 15, floor: 16, ceil: 17,
+  relu: 0,
+  relu6: 1,
+  step: 2,
+  exp: 3,
+  log: 4,
+  neg: 5,
+  sqrt: 6,
+  rsqrt: 7,
+  square: 8,
+  abs: 9,
+  sigmoid: 10,
+  tanh: 11,
+  reciprocal: 12,
+  leakyRelu: 13,
+  elu: 14,
+  log1p: 15,
+  floor: 16,
+  ceil: 17,
 } as const;
 export const BinaryOp = {
-  add: 0, sub: 1, mul: 2, div: 3, max: 4, min: 5, squaredDifference: 6, pow: 7, reluGrad: 8,
+  add: 0,
+  sub: 1,
+  mul: 2,
+  div: 3,
+  max: 4,
+  min: 5,
+  squaredDifference: 6,
+  pow: 7,
+  reluGrad: 8,
 } as const;
 export const ReduceOp = { sum: 0, max: 1, min: 2, mean: 3, prod: 4 } as const;
 
@@ -130,7 +186,10 @@ export function loadAddon(path: string, why: string, notePath: string = BUILD_NO
  * TFJS_ONEDNN_PORTABLE=1; else the oneDNN build, and the portable one when that was
  * not built or does not load (a missing or broken libdnnl). `why` says which and why.
  */
-export function loadBestAddon(env: NodeJS.ProcessEnv = process.env, paths: Record<KernelPath, string> = ADDON_PATHS): LoadResult {
+export function loadBestAddon(
+  env: NodeJS.ProcessEnv = process.env,
+  paths: Record<KernelPath, string> = ADDON_PATHS,
+): LoadResult {
   if (env.TFJS_ONEDNN_ADDON) return loadAddon(env.TFJS_ONEDNN_ADDON, 'TFJS_ONEDNN_ADDON');
   if (env.TFJS_ONEDNN_PORTABLE === '1') return loadAddon(paths.portable, 'portable kernels: TFJS_ONEDNN_PORTABLE=1');
   const onednn = loadAddon(paths.onednn, 'oneDNN kernels (the fastest build here)', ONEDNN_NOTE_PATH);

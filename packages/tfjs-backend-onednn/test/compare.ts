@@ -6,7 +6,12 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect } from 'vitest';
 import { ONEDNN_BACKEND_NAME, onednnAvailability, registerOnednnBackend } from '../src/index.js';
-import { countKernelPaths, MIN_NATIVE_SIZE, stopCountingKernelPaths, type KernelPathCount } from '../src/kernels/util.js';
+import {
+  countKernelPaths,
+  MIN_NATIVE_SIZE,
+  stopCountingKernelPaths,
+  type KernelPathCount,
+} from '../src/kernels/util.js';
 
 const availability = onednnAvailability();
 if (!availability.available) {
@@ -63,7 +68,14 @@ export async function onBackends(
   seed = 1,
 ): Promise<Record<'cpu' | 'onednn', Result[]>> {
   registerOnednnBackend();
-  const data = specs.map((s, i) => randomArray(s.shape.reduce((a, b) => a * b, 1), seed * 1000 + i, s.lo, s.hi));
+  const data = specs.map((s, i) =>
+    randomArray(
+      s.shape.reduce((a, b) => a * b, 1),
+      seed * 1000 + i,
+      s.lo,
+      s.hi,
+    ),
+  );
   const run = async (backend: string): Promise<Result[]> => {
     await tf.setBackend(backend);
     const outs = tf.tidy(() => {
@@ -102,9 +114,11 @@ export function expectClose(actual: Result, expected: Result, rtol = 1e-4, atol 
   expect(actual.length, `${label} length`).toBe(expected.length);
   let scale = 0;
   for (const v of expected) if (Number.isFinite(v)) scale = Math.max(scale, Math.abs(v));
-  let worst = 0, worstAt = -1;
+  let worst = 0,
+    worstAt = -1;
   for (let i = 0; i < expected.length; i++) {
-    const e = expected[i]!, a = actual[i]!;
+    const e = expected[i]!,
+      a = actual[i]!;
     if ((Number.isNaN(e) && Number.isNaN(a)) || e === a) continue;
     const excess = Math.abs(a - e) - (rtol * Math.abs(e) + atol * scale + floor);
     if (!(excess <= 0) && (worstAt < 0 || excess > worst || Number.isNaN(excess))) {
@@ -113,7 +127,9 @@ export function expectClose(actual: Result, expected: Result, rtol = 1e-4, atol 
     }
   }
   if (worstAt >= 0) {
-    expect.fail(`${label} differs at ${worstAt}: onednn ${actual[worstAt]} vs cpu ${expected[worstAt]} (scale ${scale})`);
+    expect.fail(
+      `${label} differs at ${worstAt}: onednn ${actual[worstAt]} vs cpu ${expected[worstAt]} (scale ${scale})`,
+    );
   }
 }
 
@@ -134,7 +150,9 @@ export async function expectSameOnBoth(
 ): Promise<void> {
   const { cpu, onednn } = await onBackends(specs, f, opts.seed ?? 1);
   expect(onednn.length).toBe(cpu.length);
-  cpu.forEach((expected, i) => expectClose(onednn[i]!, expected, opts.rtol, opts.atol, `${opts.label ?? ''} output ${i}`));
+  cpu.forEach((expected, i) =>
+    expectClose(onednn[i]!, expected, opts.rtol, opts.atol, `${opts.label ?? ''} output ${i}`),
+  );
   if (opts.native) expectNative(opts.native);
 }
 

@@ -14,7 +14,10 @@ function withOneHot(split: Split): MnistSplit {
   return { ...split, oneHot };
 }
 
-export async function loadMnist(trainLimit?: number, testLimit?: number): Promise<{ train: MnistSplit; test: MnistSplit }> {
+export async function loadMnist(
+  trainLimit?: number,
+  testLimit?: number,
+): Promise<{ train: MnistSplit; test: MnistSplit }> {
   const ds = await loadDataset({ name: 'mnist', dir: process.env.MNIST_DIR, trainLimit, testLimit });
   return { train: withOneHot(ds.train), test: withOneHot(ds.test) };
 }

@@ -41,7 +41,8 @@ const { values } = parseArgs({
 });
 const backends = (values['torch-only'] ? [] : values.backends.split(',')) as Exclude<BackendChoice, 'auto'>[];
 const models = values.models.split(',') as ModelName[];
-for (const m of models) if (!MODEL_NAMES.includes(m)) throw new Error(`--models: unknown model ${m} (${MODEL_NAMES.join(', ')})`);
+for (const m of models)
+  if (!MODEL_NAMES.includes(m)) throw new Error(`--models: unknown model ${m} (${MODEL_NAMES.join(', ')})`);
 const count = (name: string, v: string | undefined, fallback: number, min: number) => {
   const n = v === undefined ? fallback : Number(v);
   if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got ${v}`);
@@ -49,7 +50,8 @@ const count = (name: string, v: string | undefined, fallback: number, min: numbe
 };
 const EPOCHS = count('epochs', values.epochs, values.short ? 3 : 4, 2);
 const IMAGES = count('images', values.images, values.short ? 12_800 : 60_000, 64);
-const METHOD = `epochs: ${EPOCHS} full epochs of the first ${IMAGES} training images, both sides in the same seeded order ` +
+const METHOD =
+  `epochs: ${EPOCHS} full epochs of the first ${IMAGES} training images, both sides in the same seeded order ` +
   'and batches of 64; training time only (no evaluation, no data loading); median of epochs 2+ (epoch 1 warms up)';
 // Pure-JS cpu: a few batches, 2 epochs.
 const CPU_IMAGES = (model: ModelName) => (model === 'mlp' ? 12_800 : 256);
@@ -58,7 +60,11 @@ const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
-const take = (s: Split, n: number): Split => ({ images: s.images.subarray(0, n * 784), labels: s.labels.subarray(0, n), count: Math.min(n, s.count) });
+const take = (s: Split, n: number): Split => ({
+  images: s.images.subarray(0, n * 784),
+  labels: s.labels.subarray(0, n),
+  count: Math.min(n, s.count),
+});
 
 async function benchModel(backend: string, model: ModelName, full: Dataset) {
   const n = backend === 'cpu' ? CPU_IMAGES(model) : IMAGES;
@@ -69,14 +75,21 @@ async function benchModel(backend: string, model: ModelName, full: Dataset) {
   // CPU time over wall time of the warm epochs (from the first step of epoch 2).
   let warmStart: { cpu: NodeJS.CpuUsage; wall: number } | undefined;
   const records = await runEpochs({
-    spec, data, model: m, optimizer: createOptimizer(spec.optimizer), collective: new LocalCollective(),
-    backend, startEpoch: 1, startStep: 0,
+    spec,
+    data,
+    model: m,
+    optimizer: createOptimizer(spec.optimizer),
+    collective: new LocalCollective(),
+    backend,
+    startEpoch: 1,
+    startStep: 0,
     onStep: (p) => {
       if (p.epoch === 2 && p.step === 1) warmStart = { cpu: process.cpuUsage(), wall: performance.now() };
     },
   });
   const cpu = warmStart && process.cpuUsage(warmStart.cpu);
-  const cpuPercent = warmStart && cpu ? Math.round((cpu.user + cpu.system) / 10 / (performance.now() - warmStart.wall)) : null;
+  const cpuPercent =
+    warmStart && cpu ? Math.round((cpu.user + cpu.system) / 10 / (performance.now() - warmStart.wall)) : null;
   const evalSplit = backend === 'cpu' && model !== 'mlp' ? take(full.test, 500) : full.test;
   const t0 = performance.now();
   const test = evaluate(m, evalSplit);
@@ -107,7 +120,11 @@ const tmp = mkdtempSync(join(tmpdir(), 'mnist-bench-'));
 function runTorch(model: ModelName): TorchBenchResult {
   if (!python) return { error: TORCH_MISSING };
   const order = writeOrder(tmp, parseJobSpec({ model, epochs: EPOCHS }).seed);
-  return runTorchBench(python, ['--models', model, '--batches', order, '--epochs', String(EPOCHS), '--images', String(IMAGES)], onednnDefaultedEnv());
+  return runTorchBench(
+    python,
+    ['--models', model, '--batches', order, '--epochs', String(EPOCHS), '--images', String(IMAGES)],
+    onednnDefaultedEnv(),
+  );
 }
 
 const full = await loadDataset({ name: 'mnist', dir: process.env.MNIST_DIR });
@@ -154,12 +171,22 @@ try {
   rmSync(tmp, { recursive: true, force: true });
 }
 
-console.log(JSON.stringify({
-  method: METHOD,
-  machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version },
-  recipe: { batchSize: 64, optimizer: 'sgd lr 0.01 momentum 0.9', evaluation: 'the whole test set after training, batches of 1000' },
-  // Other work on a shared machine skews every number; the 1-minute load says how much.
-  loadAverage: { start: Number(loadAtStart.toFixed(2)), end: Number(loadavg()[0]!.toFixed(2)) },
-  results,
-  ...(values['no-torch'] ? {} : { pytorch, oursOverPytorch: ratios }),
-}, null, 2));
+console.log(
+  JSON.stringify(
+    {
+      method: METHOD,
+      machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version },
+      recipe: {
+        batchSize: 64,
+        optimizer: 'sgd lr 0.01 momentum 0.9',
+        evaluation: 'the whole test set after training, batches of 1000',
+      },
+      // Other work on a shared machine skews every number; the 1-minute load says how much.
+      loadAverage: { start: Number(loadAtStart.toFixed(2)), end: Number(loadavg()[0]!.toFixed(2)) },
+      results,
+      ...(values['no-torch'] ? {} : { pytorch, oursOverPytorch: ratios }),
+    },
+    null,
+    2,
+  ),
+);

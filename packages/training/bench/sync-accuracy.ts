@@ -31,14 +31,28 @@ interface Run {
 function plan(): Run[] {
   const base = { model: MODEL, epochs: EPOCHS };
   if (PLAN === 'sync') {
-    const modes: JobSpecInput['sync'][] = ['step', ...EVERY.flatMap((every) => [{ every, outer: 'nesterov' as const }, { every, outer: 'average' as const }])];
+    const modes: JobSpecInput['sync'][] = [
+      'step',
+      ...EVERY.flatMap((every) => [
+        { every, outer: 'nesterov' as const },
+        { every, outer: 'average' as const },
+      ]),
+    ];
     return modes.map((sync) => ({ label: JSON.stringify(sync), replicas: 2, spec: { ...base, replicas: 2, sync } }));
   }
   const runs: Run[] = [{ label: 'seed recipe: 1 replica, batch 64, lr 0.01', replicas: 1, spec: base }];
   for (const n of [2, 4]) {
-    runs.push({ label: `${n} replicas x 64 (global ${64 * n}), lr x${n} after a 1-epoch warmup`, replicas: n, spec: { ...base, replicas: n, scaling: { batchPerReplica: 64 } } });
+    runs.push({
+      label: `${n} replicas x 64 (global ${64 * n}), lr x${n} after a 1-epoch warmup`,
+      replicas: n,
+      spec: { ...base, replicas: n, scaling: { batchPerReplica: 64 } },
+    });
     if (process.env.SYNC_UNSCALED === '1') {
-      runs.push({ label: `${n} replicas x 64 (global ${64 * n}), lr 0.01 (no scaling rule)`, replicas: n, spec: { ...base, replicas: n, scaling: { batchPerReplica: 64, lr: 'none' } } });
+      runs.push({
+        label: `${n} replicas x 64 (global ${64 * n}), lr 0.01 (no scaling rule)`,
+        replicas: n,
+        spec: { ...base, replicas: n, scaling: { batchPerReplica: 64, lr: 'none' } },
+      });
     }
   }
   return runs;
@@ -49,7 +63,16 @@ async function train(run: Run, data: Dataset, backend: string) {
   const [records] = await Promise.all(
     createInProcessGroup(run.replicas).map(async (collective) => {
       const model = getModel(spec.model).build(spec.seed);
-      const r = await runEpochs({ spec, data, model, optimizer: createOptimizer(spec.optimizer), collective, backend, startEpoch: 1, startStep: 0 });
+      const r = await runEpochs({
+        spec,
+        data,
+        model,
+        optimizer: createOptimizer(spec.optimizer),
+        collective,
+        backend,
+        startEpoch: 1,
+        startStep: 0,
+      });
       model.dispose();
       return r;
     }),
@@ -66,11 +89,21 @@ async function main(): Promise<void> {
     const records = await train(run, data, backend);
     const last = records.at(-1)!;
     const best = Math.max(...records.map((r) => r.testAcc));
-    const row = { run: run.label, testAcc: last.testAcc, bestTestAcc: best, testLoss: Number(last.testLoss.toFixed(4)), trainLoss: Number(last.trainLoss.toFixed(4)), perEpochTestAcc: records.map((r) => r.testAcc) };
+    const row = {
+      run: run.label,
+      testAcc: last.testAcc,
+      bestTestAcc: best,
+      testLoss: Number(last.testLoss.toFixed(4)),
+      trainLoss: Number(last.trainLoss.toFixed(4)),
+      perEpochTestAcc: records.map((r) => r.testAcc),
+    };
     results.push(row);
     process.stderr.write(`${JSON.stringify(row)} (${((performance.now() - t0) / 1000).toFixed(0)} s)\n`);
   }
-  process.stdout.write(JSON.stringify({ bench: `sync-accuracy (${PLAN})`, backend, model: MODEL, epochs: EPOCHS, results }, null, 2) + '\n');
+  process.stdout.write(
+    JSON.stringify({ bench: `sync-accuracy (${PLAN})`, backend, model: MODEL, epochs: EPOCHS, results }, null, 2) +
+      '\n',
+  );
 }
 
 main().catch((err: unknown) => {

@@ -33,7 +33,8 @@ export function createInProcessGroup(worldSize: number): Collective[] {
     new Promise<Float32Array>((resolve) => {
       const r = round;
       if (!r.sum) r.sum = new Float32Array(values.length);
-      else if (r.sum.length !== values.length) throw new Error(`allReduceSum: length ${values.length} != ${r.sum.length}`);
+      else if (r.sum.length !== values.length)
+        throw new Error(`allReduceSum: length ${values.length} != ${r.sum.length}`);
       for (let i = 0; i < values.length; i++) r.sum[i]! += values[i]!;
       r.waiters.push(resolve);
       if (++r.arrived === worldSize) {

@@ -35,7 +35,16 @@ describe('1 vs 2 replicas over a full MNIST epoch (step sync)', () => {
         v[0] = v[0]! * (1 + 2 ** -23);
         model.setWeights([tf.tensor(v, first!.shape), ...rest]);
       }
-      const [record] = await runEpochs({ spec: s, data, model, optimizer: createOptimizer(s.optimizer), collective, backend, startEpoch: 1, startStep: 0 });
+      const [record] = await runEpochs({
+        spec: s,
+        data,
+        model,
+        optimizer: createOptimizer(s.optimizer),
+        collective,
+        backend,
+        startEpoch: 1,
+        startStep: 0,
+      });
       const weights = model.getWeights().flatMap((w) => Array.from(w.dataSync()));
       model.dispose();
       // Only rank 0 of a group returns the epoch's record; every rank has the weights.
@@ -48,8 +57,16 @@ describe('1 vs 2 replicas over a full MNIST epoch (step sync)', () => {
     const [two] = await Promise.all(createInProcessGroup(2).map((c) => train(c)));
     const nudged = await train(new LocalCollective(), true);
     const maxAbs = (a: number[], b: number[]) => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i]!)), 0);
-    const replicas = { acc: Math.abs(one.acc - two!.acc), loss: Math.abs(one.loss - two!.loss), weights: maxAbs(one.weights, two!.weights) };
-    const noise = { acc: Math.abs(one.acc - nudged.acc), loss: Math.abs(one.loss - nudged.loss), weights: maxAbs(one.weights, nudged.weights) };
+    const replicas = {
+      acc: Math.abs(one.acc - two!.acc),
+      loss: Math.abs(one.loss - two!.loss),
+      weights: maxAbs(one.weights, two!.weights),
+    };
+    const noise = {
+      acc: Math.abs(one.acc - nudged.acc),
+      loss: Math.abs(one.loss - nudged.loss),
+      weights: maxAbs(one.weights, nudged.weights),
+    };
     expect(one.acc).toBeGreaterThan(0.97); // it learned
     expect(noise.weights).toBeGreaterThan(0); // the nudge reached the result
     expect(replicas.acc).toBeLessThanOrEqual(0.003);

@@ -16,7 +16,14 @@ export interface EvalSums {
  * event loop between batches. With `predictions` (one slot per example of the split) it
  * also fills in each example's arg-max class from the same forward pass.
  */
-function* evalBatches(model: tfl.LayersModel, split: Split, from: number, to: number, batchSize: number, predictions?: Int32Array): Generator<void, EvalSums> {
+function* evalBatches(
+  model: tfl.LayersModel,
+  split: Split,
+  from: number,
+  to: number,
+  batchSize: number,
+  predictions?: Int32Array,
+): Generator<void, EvalSums> {
   let lossSum = tf.scalar(0);
   let correct = tf.scalar(0);
   try {
@@ -51,7 +58,12 @@ function* evalBatches(model: tfl.LayersModel, split: Split, from: number, to: nu
  * With `predictions` (one slot per example), it also receives each example's arg-max
  * class from the same forward pass.
  */
-export function evaluate(model: tfl.LayersModel, split: Split, batchSize = 1000, predictions?: Int32Array): { loss: number; acc: number } {
+export function evaluate(
+  model: tfl.LayersModel,
+  split: Split,
+  batchSize = 1000,
+  predictions?: Int32Array,
+): { loss: number; acc: number } {
   const pass = evalBatches(model, split, 0, split.count, batchSize, predictions);
   let r = pass.next();
   while (!r.done) r = pass.next();
@@ -63,7 +75,12 @@ export function evaluate(model: tfl.LayersModel, split: Split, batchSize = 1000,
  * the split, yielding to the event loop between batches (heartbeats and acks go on), and
  * the sums are all-reduced, so every rank gets the result.
  */
-export async function evaluateSharded(model: tfl.LayersModel, split: Split, collective: Collective, batchSize = 1000): Promise<{ loss: number; acc: number }> {
+export async function evaluateSharded(
+  model: tfl.LayersModel,
+  split: Split,
+  collective: Collective,
+  batchSize = 1000,
+): Promise<{ loss: number; acc: number }> {
   const { start, end } = shardRange(split.count, collective.rank, collective.worldSize);
   const pass = evalBatches(model, split, start, end, batchSize);
   let r = pass.next();

@@ -16,7 +16,8 @@ export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D, denominat
     const value = tf.div(tf.neg(tf.sum(tf.mul(onehot, logp))), denominator) as tf.Scalar;
     return {
       value,
-      gradFunc: (dy, [savedLogp, savedOnehot]) => tf.mul(tf.sub(tf.exp(savedLogp!), savedOnehot!), tf.div(dy, denominator)),
+      gradFunc: (dy, [savedLogp, savedOnehot]) =>
+        tf.mul(tf.sub(tf.exp(savedLogp!), savedOnehot!), tf.div(dy, denominator)),
     };
   });
   return fn(logits) as tf.Scalar;

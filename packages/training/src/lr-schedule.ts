@@ -8,7 +8,11 @@ import type { JobSpec } from '@mnist/protocol';
  * epochs (Goyal et al. 2017). A pure function of the optimizer step, so a resumed run
  * continues on the same curve. Undefined when the rate is the spec's throughout.
  */
-export function learningRateSchedule(spec: JobSpec, worldSize: number, stepsPerEpoch: number): ((step: number) => number) | undefined {
+export function learningRateSchedule(
+  spec: JobSpec,
+  worldSize: number,
+  stepsPerEpoch: number,
+): ((step: number) => number) | undefined {
   const s = spec.scaling;
   if (!s || s.lr === 'none' || worldSize === 1 || spec.sync !== 'step') return undefined;
   const base = spec.optimizer.lr;

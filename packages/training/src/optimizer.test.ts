@@ -4,14 +4,23 @@ import { selectBackend } from '@mnist/backends';
 import { createOptimizer, FusedMomentumOptimizer, MOMENTUM_UPDATE } from './optimizer.js';
 
 // The fused kernel is onednn's; elsewhere the optimizer is tfjs's own (nothing to compare).
-const onednn = await selectBackend('onednn').then((b) => b.name, () => null);
+const onednn = await selectBackend('onednn').then(
+  (b) => b.name,
+  () => null,
+);
 
 /** Three momentum steps on fresh variables (a conv filter, a small bias); their values and the optimizer's state after each. */
 async function threeSteps(optimizer: tf.Optimizer, tag: string): Promise<number[][]> {
-  const vars = [tf.variable(tf.randomNormal([5, 5, 6, 16], 0, 1, 'float32', 1), true, `${tag}/w`), tf.variable(tf.randomNormal([16], 0, 1, 'float32', 2), true, `${tag}/b`)];
+  const vars = [
+    tf.variable(tf.randomNormal([5, 5, 6, 16], 0, 1, 'float32', 1), true, `${tag}/w`),
+    tf.variable(tf.randomNormal([16], 0, 1, 'float32', 2), true, `${tag}/b`),
+  ];
   const out: number[][] = [];
   for (let step = 0; step < 3; step++) {
-    const grads = vars.map((v, i) => ({ name: v.name, tensor: tf.randomNormal(v.shape, 0, 1, 'float32', 100 + 10 * step + i) }));
+    const grads = vars.map((v, i) => ({
+      name: v.name,
+      tensor: tf.randomNormal(v.shape, 0, 1, 'float32', 100 + 10 * step + i),
+    }));
     optimizer.applyGradients(grads);
     tf.dispose(grads.map((g) => g.tensor));
     out.push(...vars.map((v) => Array.from(v.dataSync())));

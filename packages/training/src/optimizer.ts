@@ -43,11 +43,16 @@ export class FusedMomentumOptimizer extends tf.MomentumOptimizer {
     const attrs = { c: state.c.dataSync()[0]!, m: state.m.dataSync()[0]! } as unknown as tf.NamedAttrMap;
     list.forEach(({ name, tensor: gradient }, i) => {
       const value = tf.engine().registeredVariables[name]!;
-      state.accumulations[i] ??= { originalName: `${name}/momentum`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
+      state.accumulations[i] ??= {
+        originalName: `${name}/momentum`,
+        variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
+      };
       if (gradient == null) return;
       const accumulation = state.accumulations[i]!.variable;
       tf.tidy(() => {
-        const [newValue, newAccumulation] = tf.engine().runKernel(MOMENTUM_UPDATE, { value, accumulation, gradient }, attrs) as tf.Tensor[];
+        const [newValue, newAccumulation] = tf
+          .engine()
+          .runKernel(MOMENTUM_UPDATE, { value, accumulation, gradient }, attrs) as tf.Tensor[];
         accumulation.assign(newAccumulation!);
         value.assign(newValue!);
       });

@@ -221,7 +221,10 @@ class LocalSgdSync implements ReplicaSync {
       at += v.size;
     }
     const assignMean = (v: tf.Variable) => {
-      const value = tf.tensor(sum.slice(at, at + v.size).map((x) => x / N), v.shape);
+      const value = tf.tensor(
+        sum.slice(at, at + v.size).map((x) => x / N),
+        v.shape,
+      );
       at += v.size;
       v.assign(value);
       value.dispose();

@@ -18,7 +18,8 @@ beforeAll(async () => {
 const newStore = () => new FsStore(mkdtempSync(join(tmpdir(), 'run-job-')));
 const metrics = async (store: ArtifactStore) => parseMetricsJsonl((await getText(store, artifactKeys.metrics)) ?? '');
 // Timings differ between runs; everything learned must not.
-const learned = (rs: EpochRecord[]) => rs.map(({ epoch, trainLoss, trainAcc, testLoss, testAcc }) => ({ epoch, trainLoss, trainAcc, testLoss, testAcc }));
+const learned = (rs: EpochRecord[]) =>
+  rs.map(({ epoch, trainLoss, trainAcc, testLoss, testAcc }) => ({ epoch, trainLoss, trainAcc, testLoss, testAcc }));
 
 // lenet5-reg exercises every piece of state a resume must restore: weights, batch-norm
 // statistics, momentum slots, the shuffle of the next epoch and the dropout masks.
@@ -45,12 +46,26 @@ describe('runJob', () => {
     const data = await mnistSubset(384, 200);
     const abort = new AbortController();
     await expect(
-      runJob({ spec: s, store, data, backend, signal: abort.signal, onEpoch: (r) => void (r.epoch === 2 && abort.abort()) }),
+      runJob({
+        spec: s,
+        store,
+        data,
+        backend,
+        signal: abort.signal,
+        onEpoch: (r) => void (r.epoch === 2 && abort.abort()),
+      }),
     ).rejects.toBeInstanceOf(TrainingCancelledError);
     expect((await metrics(store)).map((r) => r.epoch)).toEqual([1, 2]);
 
     let startEpoch = 0;
-    const resumed = await runJob({ spec: s, store, data, backend, resume: true, onStart: (i) => (startEpoch = i.startEpoch) });
+    const resumed = await runJob({
+      spec: s,
+      store,
+      data,
+      backend,
+      resume: true,
+      onStart: (i) => (startEpoch = i.startEpoch),
+    });
     resumed.model.dispose();
     expect(startEpoch).toBe(3);
     expect(learned(await metrics(store))).toEqual(learned(reference));
@@ -111,7 +126,14 @@ describe('runJob leaves no tensors behind', () => {
   it('after a failed run (resumed, then an epoch fails to save)', async () => {
     const store = await withCheckpoint();
     const before = tf.memory().numTensors;
-    const failing = runJob({ spec: small, store, data: await data(), backend, resume: true, onEpoch: () => Promise.reject(new Error('disk full')) });
+    const failing = runJob({
+      spec: small,
+      store,
+      data: await data(),
+      backend,
+      resume: true,
+      onEpoch: () => Promise.reject(new Error('disk full')),
+    });
     await expect(failing).rejects.toThrow('disk full');
     expect(tf.memory().numTensors).toBe(before);
   }, 60_000);
@@ -136,7 +158,15 @@ describe('runJob leaves no tensors behind', () => {
     const store = await withCheckpoint();
     const before = tf.memory().numTensors;
     const abort = new AbortController();
-    const cancelled = runJob({ spec: small, store, data: await data(), backend, resume: true, signal: abort.signal, onStep: (p) => void (p.step === 2 && abort.abort()) });
+    const cancelled = runJob({
+      spec: small,
+      store,
+      data: await data(),
+      backend,
+      resume: true,
+      signal: abort.signal,
+      onStep: (p) => void (p.step === 2 && abort.abort()),
+    });
     await expect(cancelled).rejects.toBeInstanceOf(TrainingCancelledError);
     expect(tf.memory().numTensors).toBe(before);
   }, 60_000);
@@ -145,8 +175,14 @@ describe('runJob leaves no tensors behind', () => {
     const store = await withCheckpoint();
     const before = tf.memory().numTensors;
     let calls = 0;
-    const broken: Collective = { rank: 0, worldSize: 2, allReduceSum: async (v) => (++calls === 3 ? Promise.reject(new Error('peer lost')) : v) };
-    await expect(runJob({ spec: small, store, data: await data(), backend, resume: true, collective: broken })).rejects.toThrow('peer lost');
+    const broken: Collective = {
+      rank: 0,
+      worldSize: 2,
+      allReduceSum: async (v) => (++calls === 3 ? Promise.reject(new Error('peer lost')) : v),
+    };
+    await expect(
+      runJob({ spec: small, store, data: await data(), backend, resume: true, collective: broken }),
+    ).rejects.toThrow('peer lost');
     expect(tf.memory().numTensors).toBe(before);
   }, 60_000);
 });

@@ -4,7 +4,14 @@ import { artifactKeys, parseMetricsJsonl, toMetricsJsonl, type EpochRecord, type
 import { getModel } from '@mnist/models';
 import type { Dataset } from '@mnist/data';
 import { getText, putJson, type ArtifactStore } from '@mnist/storage';
-import { loadCheckpoint, loadLatestCheckpoint, saveCheckpoint, type CheckpointManifest, type LoadedCheckpoint, type NamedTensor } from '@mnist/checkpoint';
+import {
+  loadCheckpoint,
+  loadLatestCheckpoint,
+  saveCheckpoint,
+  type CheckpointManifest,
+  type LoadedCheckpoint,
+  type NamedTensor,
+} from '@mnist/checkpoint';
 import { LocalCollective, type Collective } from './collective.js';
 import { createOptimizer, disposeOptimizer } from './optimizer.js';
 import { OUTER_STATE_PREFIX } from './replica-sync.js';
@@ -76,7 +83,9 @@ export async function runJob(o: RunJobOptions): Promise<RunJobResult> {
       }
       const text = (await getText(source, artifactKeys.metrics)) ?? '';
       // Epochs after the checkpoint will be trained again: drop their records.
-      records = parseMetricsJsonl(text, `${source.location}${artifactKeys.metrics}`).filter((r) => r.epoch <= checkpoint.manifest.epoch);
+      records = parseMetricsJsonl(text, `${source.location}${artifactKeys.metrics}`).filter(
+        (r) => r.epoch <= checkpoint.manifest.epoch,
+      );
     } else {
       model = getModel(spec.model).build(spec.seed);
       if (isRankZero) {
@@ -86,7 +95,8 @@ export async function runJob(o: RunJobOptions): Promise<RunJobResult> {
     }
     const startEpoch = (checkpoint?.manifest.epoch ?? 0) + 1;
     o.onStart?.({ startEpoch, resumedFrom: checkpoint?.manifest, records });
-    if (isRankZero && checkpoint) await store.put(artifactKeys.metrics, toMetricsJsonl(records), 'application/x-ndjson');
+    if (isRankZero && checkpoint)
+      await store.put(artifactKeys.metrics, toMetricsJsonl(records), 'application/x-ndjson');
 
     const trained = model;
     await runEpochs({
@@ -108,7 +118,13 @@ export async function runJob(o: RunJobOptions): Promise<RunJobResult> {
         if (record.epoch % spec.checkpointEvery === 0 || record.epoch === spec.epochs) {
           const weights = await optimizer.getWeights();
           try {
-            await saveCheckpoint(store, { epoch: record.epoch, step, model: trained, optimizerWeights: [...weights, ...outer], meta: { model: spec.model, backend: o.backend, spec } });
+            await saveCheckpoint(store, {
+              epoch: record.epoch,
+              step,
+              model: trained,
+              optimizerWeights: [...weights, ...outer],
+              meta: { model: spec.model, backend: o.backend, spec },
+            });
           } finally {
             // getWeights makes a fresh iteration-count scalar; the rest are the optimizer's own variables.
             disposeNamed(weights.filter((w) => !(w.tensor instanceof tf.Variable)));

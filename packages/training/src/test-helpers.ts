@@ -20,13 +20,28 @@ export function spec(input: Partial<JobSpecInput> & { model: JobSpecInput['model
 }
 
 /** Trains one replica per collective and returns each rank's records and final weights. */
-export async function trainGroup(backend: string, collectives: Collective[], input: JobSpecInput, trainLimit: number, testLimit: number) {
+export async function trainGroup(
+  backend: string,
+  collectives: Collective[],
+  input: JobSpecInput,
+  trainLimit: number,
+  testLimit: number,
+) {
   const data = await mnistSubset(trainLimit, testLimit);
   const s = spec(input);
   return Promise.all(
     collectives.map(async (collective) => {
       const model = getModel(s.model).build(s.seed);
-      const records = await runEpochs({ spec: s, data, model, optimizer: createOptimizer(s.optimizer), collective, backend, startEpoch: 1, startStep: 0 });
+      const records = await runEpochs({
+        spec: s,
+        data,
+        model,
+        optimizer: createOptimizer(s.optimizer),
+        collective,
+        backend,
+        startEpoch: 1,
+        startStep: 0,
+      });
       const weights = model.getWeights().flatMap((w) => Array.from(w.dataSync()));
       model.dispose();
       return { records, weights };

@@ -1,7 +1,14 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { getModel } from '@mnist/models';
-import { createInProcessGroup, createOptimizer, evaluate, LocalCollective, runEpochs, type Collective } from './index.js';
+import {
+  createInProcessGroup,
+  createOptimizer,
+  evaluate,
+  LocalCollective,
+  runEpochs,
+  type Collective,
+} from './index.js';
 import { selectBackend } from '@mnist/backends';
 import { disposeOptimizer } from './optimizer.js';
 import { mnistSubset, spec } from './test-helpers.js';
@@ -27,8 +34,14 @@ describe('training loop', () => {
       const s = spec({ model, epochs, batchSize: 16 });
       const m = getModel(model).build(s.seed);
       const records = await runEpochs({
-        spec: s, data, model: m, optimizer: createOptimizer(s.optimizer), collective: new LocalCollective(),
-        backend, startEpoch: 1, startStep: 0,
+        spec: s,
+        data,
+        model: m,
+        optimizer: createOptimizer(s.optimizer),
+        collective: new LocalCollective(),
+        backend,
+        startEpoch: 1,
+        startStep: 0,
       });
       m.dispose();
       expect(records).toHaveLength(epochs);
@@ -48,7 +61,14 @@ describe('training loop', () => {
     const train = async (collective: Collective) => {
       const model = getModel('mlp').build(s.seed);
       const records = await runEpochs({
-        spec: s, data, model, optimizer: createOptimizer(s.optimizer), collective, backend, startEpoch: 1, startStep: 0,
+        spec: s,
+        data,
+        model,
+        optimizer: createOptimizer(s.optimizer),
+        collective,
+        backend,
+        startEpoch: 1,
+        startStep: 0,
       });
       const weights = model.getWeights().map((w) => Array.from(w.dataSync()));
       model.dispose();
@@ -73,7 +93,16 @@ describe('training loop', () => {
     const data = await mnistSubset(3000, 2500);
     const s = spec({ model: 'mlp', epochs: 1, batchSize: 16 });
     const model = getModel('mlp').build(s.seed);
-    await runEpochs({ spec: s, data, model, optimizer: createOptimizer(s.optimizer), collective: new LocalCollective(), backend, startEpoch: 1, startStep: 0 });
+    await runEpochs({
+      spec: s,
+      data,
+      model,
+      optimizer: createOptimizer(s.optimizer),
+      collective: new LocalCollective(),
+      backend,
+      startEpoch: 1,
+      startStep: 0,
+    });
     const predictions = new Int32Array(data.test.count).fill(-1);
     // A batch size that leaves a partial last batch.
     const { acc } = evaluate(model, data.test, 1000, predictions);
@@ -93,8 +122,15 @@ describe('training loop', () => {
     const abort = new AbortController();
     let steps = 0;
     const run = runEpochs({
-      spec: s, data, model, optimizer, collective: new LocalCollective(), backend,
-      startEpoch: 1, startStep: 0, signal: abort.signal,
+      spec: s,
+      data,
+      model,
+      optimizer,
+      collective: new LocalCollective(),
+      backend,
+      startEpoch: 1,
+      startStep: 0,
+      signal: abort.signal,
       onStep: (p) => {
         steps = p.step;
         if (p.step === 3) abort.abort();

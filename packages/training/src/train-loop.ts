@@ -2,7 +2,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { globalBatchSize, type EpochRecord, type JobSpec } from '@mnist/protocol';
 import { setDropoutStep } from '@mnist/models';
-import { BatchBuffer, epochBatches, IMAGE_SHAPE, gatherBatch, stepsPerEpoch, type Dataset, type PlannedBatch } from '@mnist/data';
+import {
+  BatchBuffer,
+  epochBatches,
+  IMAGE_SHAPE,
+  gatherBatch,
+  stepsPerEpoch,
+  type Dataset,
+  type PlannedBatch,
+} from '@mnist/data';
 import type { Collective } from './collective.js';
 import { evaluate, evaluateSharded } from './evaluate.js';
 import { countCorrect, crossEntropy } from './loss.js';
@@ -50,7 +58,10 @@ export interface LoopOptions {
 
 export class TrainingCancelledError extends Error {
   override readonly name = 'TrainingCancelledError';
-  constructor(readonly epoch: number, readonly step: number) {
+  constructor(
+    readonly epoch: number,
+    readonly step: number,
+  ) {
     super(`training cancelled at epoch ${epoch}, step ${step}`);
   }
 }
@@ -91,7 +102,10 @@ interface EpochTotals {
  */
 export async function runEpochs(options: LoopOptions): Promise<EpochRecord[]> {
   // Weak scaling: the global batch is batchPerReplica times this group's size.
-  const o = { ...options, spec: { ...options.spec, batchSize: globalBatchSize(options.spec, options.collective.worldSize) } };
+  const o = {
+    ...options,
+    spec: { ...options.spec, batchSize: globalBatchSize(options.spec, options.collective.worldSize) },
+  };
   const run = startRun(o, options.spec);
   const records: EpochRecord[] = [];
   for (let epoch = o.startEpoch; epoch <= o.spec.epochs; epoch++) {
@@ -103,7 +117,11 @@ export async function runEpochs(options: LoopOptions): Promise<EpochRecord[]> {
 
 function startRun(o: LoopOptions, asSubmitted: JobSpec): Run {
   const { spec, model, optimizer, collective } = o;
-  const lrAt = learningRateSchedule(asSubmitted, collective.worldSize, stepsPerEpoch(o.data.train.count, spec.batchSize));
+  const lrAt = learningRateSchedule(
+    asSubmitted,
+    collective.worldSize,
+    stepsPerEpoch(o.data.train.count, spec.batchSize),
+  );
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const sync = createReplicaSync(spec.sync, { model, vars, optimizer, collective });
   if (o.syncState) sync.restore(o.syncState);
@@ -183,7 +201,8 @@ async function trainEpoch(run: Run, epoch: number, steps: number, epochStart: nu
       const local = forwardBackward(run, batch);
 
       // sync + step: the same update on every rank (at the step's rate, under weak scaling).
-      if (run.lrAt && run.lrAt(run.globalStep) !== run.lr) setLearningRate(o.optimizer, (run.lr = run.lrAt(run.globalStep)));
+      if (run.lrAt && run.lrAt(run.globalStep) !== run.lr)
+        setLearningRate(o.optimizer, (run.lr = run.lrAt(run.globalStep)));
       const { loss, correct } = await run.sync.step(local, batch.step + 1 === steps);
       const [nextLoss, nextCorrect] = [tf.add(lossSum, loss), tf.add(correctSum, correct)];
       tf.dispose([lossSum, correctSum, loss, correct]);

@@ -2,7 +2,16 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { FAST_TEST_ENV, REPO_ROOT, spawnTrainer, waitForHealthy, type TrainerProcess } from '@mnist/dev-cluster';
 import { sleep } from '@mnist/core';
-import { freePort, startNatsCluster, startS3Proxy, startS3Server, waitForPort, type NatsClusterHandle, type S3Proxy, type S3ServerHandle } from '@mnist/testing';
+import {
+  freePort,
+  startNatsCluster,
+  startS3Proxy,
+  startS3Server,
+  waitForPort,
+  type NatsClusterHandle,
+  type S3Proxy,
+  type S3ServerHandle,
+} from '@mnist/testing';
 import type { Fault } from './schedule.js';
 
 const API_ENTRY = join(REPO_ROOT, 'apps', 'api', 'src', 'node.ts');
@@ -40,7 +49,11 @@ export async function startFleet(o: { trainers: number; natsNodes: number }): Pr
   const apiUrl = `http://127.0.0.1:${port}`;
   let api: ChildProcess | undefined;
   const startApi = async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', API_ENTRY], { cwd: REPO_ROOT, env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' }, stdio: 'ignore' });
+    const child = spawn(process.execPath, ['--import', 'tsx', API_ENTRY], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
+      stdio: 'ignore',
+    });
     api = child;
     await waitForPort(port, 60_000);
   };
@@ -108,7 +121,10 @@ export async function startFleet(o: { trainers: number; natsNodes: number }): Pr
       case 's3-outage': {
         // Starts at the next request (there is one within a second while anything trains).
         let armed = true;
-        const started = await Promise.race([proxy.outageOnNext(() => armed, f.ms).then(() => true), sleep(5_000).then(() => false)]);
+        const started = await Promise.race([
+          proxy.outageOnNext(() => armed, f.ms).then(() => true),
+          sleep(5_000).then(() => false),
+        ]);
         armed = false;
         if (started) await sleep(f.ms);
         proxy.up();

@@ -77,7 +77,10 @@ export async function gather(
 
 async function lastStatus(cluster: ClusterClient, jobId: string): Promise<string | undefined> {
   let state: string | undefined;
-  for await (const { event } of cluster.events.follow(jobId, { untilFinal: true, signal: AbortSignal.timeout(5_000) })) {
+  for await (const { event } of cluster.events.follow(jobId, {
+    untilFinal: true,
+    signal: AbortSignal.timeout(5_000),
+  })) {
     if (event.type === 'status') state = event.state;
   }
   return state;

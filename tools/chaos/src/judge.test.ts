@@ -40,7 +40,16 @@ const kinds = (h: History) => judge(h).map((v) => v.invariant);
 
 describe('judge', () => {
   it('passes a clean history', () => {
-    expect(judge(history({ writes: [{ client: 't1', key: 'jobs/a/metrics.jsonl', at: NOW }, { client: 't2', key: 'jobs/a/attempts/001/x', at: Date.parse('2030-01-01T00:00:30Z') }] }))).toEqual([]);
+    expect(
+      judge(
+        history({
+          writes: [
+            { client: 't1', key: 'jobs/a/metrics.jsonl', at: NOW },
+            { client: 't2', key: 'jobs/a/attempts/001/x', at: Date.parse('2030-01-01T00:00:30Z') },
+          ],
+        }),
+      ),
+    ).toEqual([]);
   });
 
   it('finds lost, duplicated, orphaned and starved jobs', () => {
@@ -58,7 +67,13 @@ describe('judge', () => {
   });
 
   it('finds missing or repeated epochs, incomplete checkpoints and a status event that disagrees', () => {
-    const h = history({ jobs: [done('a', { metricsEpochs: [1, 2, 2] }), done('b', { checkpoints: [1] }), done('c', { lastStatus: 'failed' })] });
+    const h = history({
+      jobs: [
+        done('a', { metricsEpochs: [1, 2, 2] }),
+        done('b', { checkpoints: [1] }),
+        done('c', { lastStatus: 'failed' }),
+      ],
+    });
     expect(kinds(h).sort()).toEqual(['checkpoints-complete', 'events', 'metrics-each-epoch-once']);
   });
 
@@ -72,6 +87,10 @@ describe('judge', () => {
   });
 
   it('finds unbounded consumers and memory', () => {
-    expect(kinds(history({ consumers: { baseline: 3, max: 200, end: 40 }, maxRssMb: 4_000 }))).toEqual(['consumers-bounded', 'consumers-bounded', 'memory-bounded']);
+    expect(kinds(history({ consumers: { baseline: 3, max: 200, end: 40 }, maxRssMb: 4_000 }))).toEqual([
+      'consumers-bounded',
+      'consumers-bounded',
+      'memory-bounded',
+    ]);
   });
 });

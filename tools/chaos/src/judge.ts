@@ -54,7 +54,8 @@ export const LIMITS = {
 } as const;
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
-const same = (a: number[] | undefined, b: number[]) => a !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
+const same = (a: number[] | undefined, b: number[]) =>
+  a !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
 
 /** The invariants over a run's history. Pure: every fact was gathered before. */
 export function judge(h: History): Violation[] {
@@ -72,22 +73,43 @@ export function judge(h: History): Violation[] {
       continue;
     }
     if (!isFinalState(r.state)) {
-      if (r.state === 'queued' && !j.hasTask) out.push({ invariant: 'no-orphan', jobId: j.id, detail: `queued without a task (${r.message ?? ''})` });
-      else if (h.now - Date.parse(r.updatedAt) > LIMITS.stuckMs) out.push({ invariant: 'no-starved-job', jobId: j.id, detail: `${r.state} and unchanged for ${Math.round((h.now - Date.parse(r.updatedAt)) / 1000)} s` });
+      if (r.state === 'queued' && !j.hasTask)
+        out.push({ invariant: 'no-orphan', jobId: j.id, detail: `queued without a task (${r.message ?? ''})` });
+      else if (h.now - Date.parse(r.updatedAt) > LIMITS.stuckMs)
+        out.push({
+          invariant: 'no-starved-job',
+          jobId: j.id,
+          detail: `${r.state} and unchanged for ${Math.round((h.now - Date.parse(r.updatedAt)) / 1000)} s`,
+        });
       continue;
     }
-    if (j.lastStatus !== undefined && j.lastStatus !== r.state) out.push({ invariant: 'events', jobId: j.id, detail: `record ${r.state}, last status event ${j.lastStatus}` });
+    if (j.lastStatus !== undefined && j.lastStatus !== r.state)
+      out.push({ invariant: 'events', jobId: j.id, detail: `record ${r.state}, last status event ${j.lastStatus}` });
     if (r.state !== 'succeeded') continue;
     const all = range(j.epochs);
-    if (!same(j.metricsEpochs, all)) out.push({ invariant: 'metrics-each-epoch-once', jobId: j.id, detail: `metrics epochs ${JSON.stringify(j.metricsEpochs)}` });
-    if (!same(j.checkpoints, all)) out.push({ invariant: 'checkpoints-complete', jobId: j.id, detail: `checkpoints ${JSON.stringify(j.checkpoints)}` });
+    if (!same(j.metricsEpochs, all))
+      out.push({
+        invariant: 'metrics-each-epoch-once',
+        jobId: j.id,
+        detail: `metrics epochs ${JSON.stringify(j.metricsEpochs)}`,
+      });
+    if (!same(j.checkpoints, all))
+      out.push({
+        invariant: 'checkpoints-complete',
+        jobId: j.id,
+        detail: `checkpoints ${JSON.stringify(j.checkpoints)}`,
+      });
   }
-  for (const id of h.unexpected) out.push({ invariant: 'no-duplicate', jobId: id, detail: 'a record no submission made' });
+  for (const id of h.unexpected)
+    out.push({ invariant: 'no-duplicate', jobId: id, detail: 'a record no submission made' });
   out.push(...lateWrites(h.writes, byId));
   const { baseline, max, end } = h.consumers;
-  if (end - baseline > LIMITS.consumersAtEnd) out.push({ invariant: 'consumers-bounded', detail: `${end} consumers at the end, baseline ${baseline}` });
-  if (max - baseline > LIMITS.consumersDuring) out.push({ invariant: 'consumers-bounded', detail: `${max} consumers at peak, baseline ${baseline}` });
-  if (h.maxRssMb > LIMITS.maxRssMb) out.push({ invariant: 'memory-bounded', detail: `a process reached ${h.maxRssMb} MiB` });
+  if (end - baseline > LIMITS.consumersAtEnd)
+    out.push({ invariant: 'consumers-bounded', detail: `${end} consumers at the end, baseline ${baseline}` });
+  if (max - baseline > LIMITS.consumersDuring)
+    out.push({ invariant: 'consumers-bounded', detail: `${max} consumers at peak, baseline ${baseline}` });
+  if (h.maxRssMb > LIMITS.maxRssMb)
+    out.push({ invariant: 'memory-bounded', detail: `a process reached ${h.maxRssMb} MiB` });
   return out;
 }
 
@@ -105,10 +127,24 @@ function lateWrites(writes: Write[], jobs: Map<string, JobFacts>): Violation[] {
     const finishedAt = r.finishedAt ? Date.parse(r.finishedAt) : Infinity;
     if (m[2] !== undefined) {
       const attempt = Number(m[2]);
-      if (attempt > r.attempt) out.push({ invariant: 'no-late-write', jobId: r.id, detail: `${w.client} wrote ${w.key}, beyond the final attempt ${r.attempt}` });
-      else if (w.at > finishedAt + LIMITS.lateWriteMs) out.push({ invariant: 'no-late-write', jobId: r.id, detail: `${w.client} wrote ${w.key} ${w.at - finishedAt} ms after the job ended` });
+      if (attempt > r.attempt)
+        out.push({
+          invariant: 'no-late-write',
+          jobId: r.id,
+          detail: `${w.client} wrote ${w.key}, beyond the final attempt ${r.attempt}`,
+        });
+      else if (w.at > finishedAt + LIMITS.lateWriteMs)
+        out.push({
+          invariant: 'no-late-write',
+          jobId: r.id,
+          detail: `${w.client} wrote ${w.key} ${w.at - finishedAt} ms after the job ended`,
+        });
     } else if (!isFinalState(r.state) || !r.trainers.includes(w.client)) {
-      out.push({ invariant: 'no-late-write', jobId: r.id, detail: `${w.client} wrote root key ${w.key} of a ${r.state} job run by ${r.trainers.join(',')}` });
+      out.push({
+        invariant: 'no-late-write',
+        jobId: r.id,
+        detail: `${w.client} wrote root key ${w.key} of a ${r.state} job run by ${r.trainers.join(',')}`,
+      });
     }
   }
   return out;

@@ -67,12 +67,20 @@ async function main(): Promise<number> {
     await sleep(1_000); // the last event streams and watches close
     consumers.end = (await consumerCount(nc)) ?? -1;
 
-    const s3 = await S3Store.connect({ ...fleet.s3.env, bucket: fleet.s3.env.S3_BUCKET!, region: 'us-east-1', endpoint: fleet.s3.endpoint, forcePathStyle: true, credentials: S3RVER_CREDENTIALS });
+    const s3 = await S3Store.connect({
+      ...fleet.s3.env,
+      bucket: fleet.s3.env.S3_BUCKET!,
+      region: 'us-east-1',
+      endpoint: fleet.s3.endpoint,
+      forcePathStyle: true,
+      credentials: S3RVER_CREDENTIALS,
+    });
     const history = await gather(cluster, s3, workload.jobs, { writes: fleet.proxy.requests, consumers, maxRssMb });
     s3.destroy();
     const violations = judge(history);
     const states: Record<string, number> = {};
-    for (const j of history.jobs) states[j.record?.state ?? 'unaccepted'] = (states[j.record?.state ?? 'unaccepted'] ?? 0) + 1;
+    for (const j of history.jobs)
+      states[j.record?.state ?? 'unaccepted'] = (states[j.record?.state ?? 'unaccepted'] ?? 0) + 1;
     const attempts = history.jobs.map((j) => j.record?.attempt ?? 0);
     console.log(
       JSON.stringify(
@@ -80,11 +88,26 @@ async function main(): Promise<number> {
           seed: o.seed,
           minutes: o.minutes,
           wallSeconds: Math.round((Date.now() - started) / 1000),
-          jobs: { submitted: workload.jobs.length, byState: states, retriedAttempts: attempts.filter((a) => a > 1).length, maxAttempt: Math.max(0, ...attempts) },
-          faults: { injected: Object.values(faults).reduce((a, b) => a + b, 0), byKind: faults, missed, kinds: Object.keys(faults).length, slowestUndoMs: downMs },
+          jobs: {
+            submitted: workload.jobs.length,
+            byState: states,
+            retriedAttempts: attempts.filter((a) => a > 1).length,
+            maxAttempt: Math.max(0, ...attempts),
+          },
+          faults: {
+            injected: Object.values(faults).reduce((a, b) => a + b, 0),
+            byKind: faults,
+            missed,
+            kinds: Object.keys(faults).length,
+            slowestUndoMs: downMs,
+          },
           consumers: { ...consumers, byStream: await consumersByStream(nc).catch(() => ({})) },
-          trainers: (await cluster.trainers.list().catch(() => [])).map((t) => `${t.id}:${t.state}${t.jobId ? `:${t.jobId}` : ''}`),
-          notSucceeded: history.jobs.filter((j) => j.record && j.record.state !== 'succeeded').map((j) => `${j.id} ${j.record!.state} a${j.record!.attempt}: ${j.record!.message ?? ''}`),
+          trainers: (await cluster.trainers.list().catch(() => [])).map(
+            (t) => `${t.id}:${t.state}${t.jobId ? `:${t.jobId}` : ''}`,
+          ),
+          notSucceeded: history.jobs
+            .filter((j) => j.record && j.record.state !== 'succeeded')
+            .map((j) => `${j.id} ${j.record!.state} a${j.record!.attempt}: ${j.record!.message ?? ''}`),
           maxRssMb,
           s3Writes: history.writes.length,
           violations,

@@ -15,7 +15,10 @@ the invariants (tools/chaos/README.md). Prints one JSON summary; exits 1 on any 
   --settle-seconds N   time for the last jobs after the faults (default 180)`;
 
 const Options = z.object({
-  minutes: z.coerce.number().positive('must be a positive number of minutes').max(24 * 60),
+  minutes: z.coerce
+    .number()
+    .positive('must be a positive number of minutes')
+    .max(24 * 60),
   seed: z.coerce.number().int('must be a whole number').min(0),
   settleSeconds: z.coerce.number().int().min(0).max(3_600),
   help: z.boolean(),
@@ -33,7 +36,12 @@ export function parseOptions(argv: string[]): ChaosOptions {
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
-  const parsed = Options.safeParse({ minutes: values.minutes, seed: values.seed, settleSeconds: values['settle-seconds'], help: values.help });
+  const parsed = Options.safeParse({
+    minutes: values.minutes,
+    seed: values.seed,
+    settleSeconds: values['settle-seconds'],
+    help: values.help,
+  });
   if (!parsed.success) {
     const i = parsed.error.issues[0]!;
     throw new Error(`--${String(i.path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${i.message}`);

@@ -10,7 +10,8 @@ describe('makeSchedule', () => {
   it('keeps faults apart and inside the run, and brings every kind within seven', () => {
     const faults = makeSchedule(3, 30 * 60_000);
     expect(faults.length).toBeGreaterThanOrEqual(50);
-    for (let i = 1; i < faults.length; i++) expect(faults[i]!.at).toBeGreaterThan(faults[i - 1]!.at + faults[i - 1]!.ms);
+    for (let i = 1; i < faults.length; i++)
+      expect(faults[i]!.at).toBeGreaterThan(faults[i - 1]!.at + faults[i - 1]!.ms);
     expect(faults.at(-1)!.at + faults.at(-1)!.ms).toBeLessThanOrEqual(30 * 60_000);
     expect(new Set(faults.slice(0, 7).map((f) => f.kind))).toEqual(new Set(FAULT_KINDS));
   });

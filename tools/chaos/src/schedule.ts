@@ -4,7 +4,15 @@ import { between, seededRandom } from './rng.js';
  * What the chaos run does to the fleet. One fault at a time (a NATS cluster of 3 keeps its
  * quorum with one node gone, not two), each over before the next starts.
  */
-export const FAULT_KINDS = ['trainer-kill', 'trainer-stop', 'nats-kill', 'nats-restart', 'nats-freeze', 's3-outage', 'api-kill'] as const;
+export const FAULT_KINDS = [
+  'trainer-kill',
+  'trainer-stop',
+  'nats-kill',
+  'nats-restart',
+  'nats-freeze',
+  's3-outage',
+  'api-kill',
+] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface Fault {
@@ -33,12 +41,16 @@ const DURATION: Record<FaultKind, [number, number]> = {
  * (a range) after the previous one ended. Kinds go round a shuffled cycle, so every kind
  * comes once in each run of seven.
  */
-export function makeSchedule(seed: number, durationMs: number, o: { warmupMs?: number; gapMs?: [number, number] } = {}): Fault[] {
+export function makeSchedule(
+  seed: number,
+  durationMs: number,
+  o: { warmupMs?: number; gapMs?: [number, number] } = {},
+): Fault[] {
   const rand = seededRandom(seed);
   const [gapMin, gapMax] = o.gapMs ?? [4_000, 12_000];
   const faults: Fault[] = [];
   let cycle: FaultKind[] = [];
-  for (let at = o.warmupMs ?? 10_000; ; ) {
+  for (let at = o.warmupMs ?? 10_000; ;) {
     if (cycle.length === 0) cycle = shuffle([...FAULT_KINDS], rand);
     const kind = cycle.pop()!;
     const ms = between(rand, ...DURATION[kind]);

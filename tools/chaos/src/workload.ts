@@ -31,7 +31,15 @@ export function startWorkload(apiUrl: () => string, o: { seed: number; gapMs: [n
   };
   const loop = (async () => {
     for (let n = 1; !stop.signal.aborted; n++) {
-      const spec = { model: 'mlp', epochs: between(rand, 1, 3), trainLimit: 256, testLimit: 128, batchSize: 64, replicas: between(rand, 1, 2), seed: n };
+      const spec = {
+        model: 'mlp',
+        epochs: between(rand, 1, 3),
+        trainLimit: 256,
+        testLimit: 128,
+        batchSize: 64,
+        replicas: between(rand, 1, 2),
+        seed: n,
+      };
       const s: Submission = { key: `chaos-${o.seed}-${n}`, spec, tries: 0 };
       jobs.push(s);
       await submit(s);

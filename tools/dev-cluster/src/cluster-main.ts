@@ -38,7 +38,10 @@ const trainers: TrainerProcess[] = [];
 /** Stops whatever was started, trainers first (they drain), servers last. */
 async function shutdown(): Promise<void> {
   for (const t of trainers) if (t.child.exitCode === null) t.child.kill('SIGTERM');
-  const killLate = setTimeout(() => trainers.forEach((t) => t.child.exitCode === null && t.child.kill('SIGKILL')), 30_000);
+  const killLate = setTimeout(
+    () => trainers.forEach((t) => t.child.exitCode === null && t.child.kill('SIGKILL')),
+    30_000,
+  );
   await Promise.all(trainers.map((t) => t.exited));
   clearTimeout(killLate);
   if (api && api.exitCode === null) {
@@ -82,12 +85,15 @@ async function main(): Promise<void> {
   process.on('SIGTERM', onSignal);
 
   const count = Number(values.trainers);
-  if (!Number.isInteger(count) || count < 0 || count > 64) throw new Error(`--trainers must be a whole number 0..64, got '${values.trainers}'`);
+  if (!Number.isInteger(count) || count < 0 || count > 64)
+    throw new Error(`--trainers must be a whole number 0..64, got '${values.trainers}'`);
 
   const natsNodes = Number(values['nats-nodes']);
-  if (![1, 3, 5].includes(natsNodes)) throw new ClusterStartError(`--nats-nodes must be 1, 3 or 5, got '${values['nats-nodes']}'`);
+  if (![1, 3, 5].includes(natsNodes))
+    throw new ClusterStartError(`--nats-nodes must be 1, 3 or 5, got '${values['nats-nodes']}'`);
   const port = values.port ?? process.env.PORT ?? '8787';
-  if (!/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535) throw new ClusterStartError(`--port must be a port number, got '${port}'`);
+  if (!/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535)
+    throw new ClusterStartError(`--port must be a port number, got '${port}'`);
   const host = process.env.HOST ?? '127.0.0.1';
   // Before anything starts: a second cluster must not print the first one's address as its own.
   await assertPortFree(Number(port), host);
@@ -100,7 +106,10 @@ async function main(): Promise<void> {
   // servers: the ones the environment does not name, their state under dataDir.
   const env: Record<string, string> = {};
   if (!process.env.NATS_URL) {
-    nats = natsNodes > 1 ? await startNatsCluster({ nodes: natsNodes }) : await startNatsServer({ storeDir: join(dataDir, 'nats') });
+    nats =
+      natsNodes > 1
+        ? await startNatsCluster({ nodes: natsNodes })
+        : await startNatsServer({ storeDir: join(dataDir, 'nats') });
     env.NATS_URL = nats.url;
     if (natsNodes > 1) env.NATS_REPLICAS = String(natsNodes);
   }
@@ -110,7 +119,11 @@ async function main(): Promise<void> {
   }
 
   if (existsSync(API_ENTRY)) {
-    const child = spawn(process.execPath, ['--import', 'tsx', API_ENTRY], { cwd: REPO_ROOT, env: { ...process.env, ...env, PORT: port, HOST: host }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', API_ENTRY], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...env, PORT: port, HOST: host },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     api = child;
     // Ours once our own child says it listens on the port: a port taken meanwhile makes it exit instead.
     const listening = new Promise<void>((ok, fail) => {
@@ -123,8 +136,13 @@ async function main(): Promise<void> {
           if (/"event":"api\.listening"/.test(line) && line.includes(`"port":${port}`)) ok();
         }
       });
-      child.once('exit', (code) => fail(new ClusterStartError(`the API exited during start-up (code ${code}); see its output above`)));
-      setTimeout(() => fail(new ClusterStartError(`the API did not listen on port ${port} within ${API_START_MS / 1000} s`)), API_START_MS).unref();
+      child.once('exit', (code) =>
+        fail(new ClusterStartError(`the API exited during start-up (code ${code}); see its output above`)),
+      );
+      setTimeout(
+        () => fail(new ClusterStartError(`the API did not listen on port ${port} within ${API_START_MS / 1000} s`)),
+        API_START_MS,
+      ).unref();
     });
     await listening;
     env.API_URL = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
@@ -135,7 +153,8 @@ async function main(): Promise<void> {
   // The API serves cluster routes once it has seen the trainers' streams and buckets.
   if (env.API_URL && count > 0) await waitForHealthy(env.API_URL);
 
-  if (api && api.exitCode !== null) throw new ClusterStartError('the API stopped during start-up; see its output above');
+  if (api && api.exitCode !== null)
+    throw new ClusterStartError('the API stopped during start-up; see its output above');
 
   const shown = { ...env, NATS_URL: process.env.NATS_URL ?? env.NATS_URL };
   console.log(`\n--- cluster up: ${count} trainer(s), state in ${dataDir} (kept across restarts; --fresh wipes it).`);
@@ -143,12 +162,12 @@ async function main(): Promise<void> {
   for (const [k, v] of Object.entries(shown)) if (v !== undefined) console.log(`export ${k}=${v}`);
   if (!env.API_URL) console.log('# apps/api/src/node.ts does not exist: no API started.');
   console.log('---\n');
-
 }
 
-if (!forwardFromOwnProcessGroup()) main().catch(async (err: unknown) => {
-  console.error(`cluster: ${(err as Error).message}`);
-  if (!(err instanceof ClusterStartError) && process.env.DEBUG) console.error((err as Error).stack);
-  await shutdown().catch(() => undefined);
-  process.exit(1);
-});
+if (!forwardFromOwnProcessGroup())
+  main().catch(async (err: unknown) => {
+    console.error(`cluster: ${(err as Error).message}`);
+    if (!(err instanceof ClusterStartError) && process.env.DEBUG) console.error((err as Error).stack);
+    await shutdown().catch(() => undefined);
+    process.exit(1);
+  });

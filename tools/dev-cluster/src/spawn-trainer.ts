@@ -90,7 +90,10 @@ export function spawnTrainer(o: SpawnTrainerOptions): TrainerProcess {
       if (found) return resolve(found);
       const timer = setTimeout(() => {
         watchers.delete(check);
-        const tail = lines.slice(-15).map((l) => JSON.stringify(l)).join('\n');
+        const tail = lines
+          .slice(-15)
+          .map((l) => JSON.stringify(l))
+          .join('\n');
         reject(new Error(`trainer ${o.id}: no matching log line within ${timeoutMs} ms; last lines:\n${tail}`));
       }, timeoutMs);
       const check = (l: LogLine) => {
@@ -104,7 +107,11 @@ export function spawnTrainer(o: SpawnTrainerOptions): TrainerProcess {
         if (!watchers.has(check)) return;
         clearTimeout(timer);
         watchers.delete(check);
-        reject(new Error(`trainer ${o.id} exited (${code}) before the expected log line; last: ${JSON.stringify(lines.slice(-8))}`));
+        reject(
+          new Error(
+            `trainer ${o.id} exited (${code}) before the expected log line; last: ${JSON.stringify(lines.slice(-8))}`,
+          ),
+        );
       }, reject);
     });
 

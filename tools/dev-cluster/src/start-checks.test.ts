@@ -18,13 +18,17 @@ describe('dev cluster start checks', () => {
     const port = await freePort();
     await expect(assertPortFree(port)).resolves.toBeUndefined();
     await listen(port);
-    await expect(assertPortFree(port)).rejects.toThrow(`port ${port} is taken (another cluster or program listens there): stop it, or choose another with --port`);
+    await expect(assertPortFree(port)).rejects.toThrow(
+      `port ${port} is taken (another cluster or program listens there): stop it, or choose another with --port`,
+    );
   });
 
   it('names an unreachable NATS_URL at once, a silent one after the timeout, and accepts a nats-server', async () => {
     const down = await freePort();
     const started = Date.now();
-    await expect(probeNats(`nats://127.0.0.1:${down}`)).rejects.toThrow(`NATS_URL=nats://127.0.0.1:${down} does not answer (ECONNREFUSED): start that server, or unset NATS_URL`);
+    await expect(probeNats(`nats://127.0.0.1:${down}`)).rejects.toThrow(
+      `NATS_URL=nats://127.0.0.1:${down} does not answer (ECONNREFUSED): start that server, or unset NATS_URL`,
+    );
     const silent = await freePort();
     await listen(silent);
     await expect(probeNats(`nats://127.0.0.1:${silent}`, 300)).rejects.toThrow('does not answer within 0.3 s');

@@ -12,7 +12,9 @@ export function assertPortFree(port: number, host = '127.0.0.1'): Promise<void> 
     srv.once('error', (err: NodeJS.ErrnoException) =>
       reject(
         err.code === 'EADDRINUSE'
-          ? new ClusterStartError(`port ${port} is taken (another cluster or program listens there): stop it, or choose another with --port`)
+          ? new ClusterStartError(
+              `port ${port} is taken (another cluster or program listens there): stop it, or choose another with --port`,
+            )
           : err,
       ),
     );
@@ -28,12 +30,18 @@ export function probeNats(url: string, timeoutMs = 3_000): Promise<void> {
   const first = url.split(',')[0]!.trim();
   const u = new URL(/^\w+:\/\//.test(first) ? first : `nats://${first}`);
   const port = Number(u.port || 4222);
-  const fail = (why: string) => new ClusterStartError(`NATS_URL=${url} ${why}: start that server, or unset NATS_URL to run one here`);
+  const fail = (why: string) =>
+    new ClusterStartError(`NATS_URL=${url} ${why}: start that server, or unset NATS_URL to run one here`);
   return new Promise((resolve, reject) => {
     const sock = connect({ host: u.hostname, port });
-    const timer = setTimeout(() => (sock.destroy(), reject(fail(`does not answer within ${timeoutMs / 1000} s`))), timeoutMs);
+    const timer = setTimeout(
+      () => (sock.destroy(), reject(fail(`does not answer within ${timeoutMs / 1000} s`))),
+      timeoutMs,
+    );
     const done = (err?: Error) => (clearTimeout(timer), sock.destroy(), err ? reject(err) : resolve());
-    sock.once('data', (d: Buffer) => done(d.toString().startsWith('INFO ') ? undefined : fail('answers, but not as a nats-server')));
+    sock.once('data', (d: Buffer) =>
+      done(d.toString().startsWith('INFO ') ? undefined : fail('answers, but not as a nats-server')),
+    );
     sock.once('error', (err: NodeJS.ErrnoException) => done(fail(`does not answer (${err.code ?? err.message})`)));
   });
 }

@@ -52,9 +52,23 @@ export async function startNatsCluster(o: NatsClusterOptions = {}): Promise<Nats
   const host = o.host ?? '127.0.0.1';
   const bin = o.bin ?? 'nats-server';
   assertNatsBinary(bin);
-  const ports = await Promise.all(Array.from({ length: count }, async () => ({ client: await freePort(), route: await freePort(), monitor: await freePort() })));
+  const ports = await Promise.all(
+    Array.from({ length: count }, async () => ({
+      client: await freePort(),
+      route: await freePort(),
+      monitor: await freePort(),
+    })),
+  );
   const routes = ports.map((p) => `nats-route://${host}:${p.route}`);
-  const nodes = ports.map((p, i) => clusterNode(bin, host, `n${i + 1}`, p, routes.filter((_, j) => j !== i)));
+  const nodes = ports.map((p, i) =>
+    clusterNode(
+      bin,
+      host,
+      `n${i + 1}`,
+      p,
+      routes.filter((_, j) => j !== i),
+    ),
+  );
   const handle: NatsClusterHandle = {
     nodes,
     url: nodes.map((n) => n.url).join(','),
@@ -66,7 +80,12 @@ export async function startNatsCluster(o: NatsClusterOptions = {}): Promise<Nats
     waitForHealthy: async (timeoutMs = 30_000) => {
       const deadline = Date.now() + timeoutMs;
       for (const n of nodes.filter((x) => x.running())) {
-        while (!(await fetch(`${n.monitorUrl}/healthz`).then((r) => r.ok, () => false))) {
+        while (
+          !(await fetch(`${n.monitorUrl}/healthz`).then(
+            (r) => r.ok,
+            () => false,
+          ))
+        ) {
           if (Date.now() > deadline) throw new Error(`nats node ${n.name} not healthy after ${timeoutMs} ms`);
           await new Promise((r) => setTimeout(r, 100));
         }
@@ -88,7 +107,13 @@ export async function startNatsCluster(o: NatsClusterOptions = {}): Promise<Nats
   return handle;
 }
 
-function clusterNode(bin: string, host: string, name: string, p: { client: number; route: number; monitor: number }, routes: string[]): NatsClusterNode {
+function clusterNode(
+  bin: string,
+  host: string,
+  name: string,
+  p: { client: number; route: number; monitor: number },
+  routes: string[],
+): NatsClusterNode {
   const storeDir = mkdtempSync(join(tmpdir(), `nats-${name}-`));
   const config = join(storeDir, 'server.conf');
   writeFileSync(

@@ -62,15 +62,26 @@ export async function startS3Proxy(target: { host: string; port: number; bucket:
       deletedKeys = [...body.toString().matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => m[1]!);
     }
     const write = req.method === 'PUT' || req.method === 'DELETE' || isDelete;
-    const r: S3Request = { seq: requests.length, client: appId(`${req.headers['user-agent'] ?? ''} ${req.headers['x-amz-user-agent'] ?? ''}`), method: req.method ?? '?', key, deletedKeys, write, at: Date.now() };
+    const r: S3Request = {
+      seq: requests.length,
+      client: appId(`${req.headers['user-agent'] ?? ''} ${req.headers['x-amz-user-agent'] ?? ''}`),
+      method: req.method ?? '?',
+      key,
+      deletedKeys,
+      write,
+      at: Date.now(),
+    };
     return { r, body };
   };
 
   const forward = (req: IncomingMessage, res: ServerResponse, body?: Buffer) => {
-    const out = httpRequest({ host: target.host, port: target.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    });
+    const out = httpRequest(
+      { host: target.host, port: target.port, method: req.method, path: req.url, headers: req.headers },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
     out.on('error', () => res.destroy());
     if (body) out.end(body);
     else req.pipe(out);

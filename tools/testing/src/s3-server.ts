@@ -23,7 +23,9 @@ interface S3rverInstance {
 }
 
 /** Starts an S3-compatible server (s3rver, in this process) on a free port over a temporary folder. */
-export async function startS3Server(opts: { port?: number; bucket?: string; host?: string; directory?: string } = {}): Promise<S3ServerHandle> {
+export async function startS3Server(
+  opts: { port?: number; bucket?: string; host?: string; directory?: string } = {},
+): Promise<S3ServerHandle> {
   const host = opts.host ?? '127.0.0.1';
   // A given folder is kept on stop (a dev cluster's artifacts survive restarts); a temporary one is removed.
   const keep = opts.directory !== undefined;

@@ -14,7 +14,9 @@ const upgrades = (port: number) =>
   new Promise<string>((resolve, reject) => {
     const s = connect({ port, host: '127.0.0.1' });
     s.once('connect', () =>
-      s.write(`GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`),
+      s.write(
+        `GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      ),
     );
     s.once('data', (d: Buffer) => (s.destroy(), resolve(d.toString().split('\r\n')[0]!)));
     s.once('error', reject);
@@ -45,7 +47,9 @@ describe('test servers', () => {
     await using nats = await startNatsCluster({ nodes: 3 });
     expect(nats.url.split(',')).toEqual(nats.nodes.map((n) => n.url));
     for (const n of nats.nodes) expect(await accepts(n.port)).toBe(true);
-    const jsz = (await (await fetch(`${nats.nodes[0]!.monitorUrl}/jsz`)).json()) as { meta_cluster?: { cluster_size?: number } };
+    const jsz = (await (await fetch(`${nats.nodes[0]!.monitorUrl}/jsz`)).json()) as {
+      meta_cluster?: { cluster_size?: number };
+    };
     expect(jsz.meta_cluster?.cluster_size).toBe(3);
     await nats.node('n2').kill();
     expect(nats.node('n2').running()).toBe(false);

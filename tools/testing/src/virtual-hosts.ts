@@ -66,7 +66,10 @@ export async function createVirtualHosts(o: { hosts: number; rate?: string }): P
   while (used.includes(`10.213.${subnet}.`));
   const bridge = `mnb${id}`;
   const gateway = `10.213.${subnet}.1`;
-  const hosts = Array.from({ length: o.hosts }, (_, i) => ({ netns: `mnist-${id}-${i}`, address: `10.213.${subnet}.${10 + i}` }));
+  const hosts = Array.from({ length: o.hosts }, (_, i) => ({
+    netns: `mnist-${id}-${i}`,
+    address: `10.213.${subnet}.${10 + i}`,
+  }));
   // Host-to-host traffic crosses the bridge, and with br_netfilter loaded (Docker loads it, and
   // sets FORWARD's policy to DROP) bridged frames go through iptables' FORWARD chain: allow
   // this bridge's own traffic while the hosts exist, or hosts reach the gateway but not each other.

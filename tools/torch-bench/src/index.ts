@@ -14,7 +14,8 @@ export interface TorchModelResult {
   [field: string]: unknown;
 }
 
-export type TorchBenchResult = { models: Record<string, TorchModelResult>; [field: string]: unknown } | { error: string };
+export type TorchBenchResult =
+  { models: Record<string, TorchModelResult>; [field: string]: unknown } | { error: string };
 
 /** A python3 that imports torch: $TORCH_PYTHON, Debian's /usr/bin/python3, then python3 on PATH. */
 export function findTorchPython(): string | null {
@@ -33,7 +34,9 @@ export function runTorchBench(python: string, args: string[], unset: readonly st
   return runScript<TorchBenchResult>(SCRIPT, python, args, unset);
 }
 
-export type TorchDdpResult = { world: number; globalBatch: number; perRankBatch: number; imagesPerSec: number; imagesPerSecByEpoch: number[] } | { error: string };
+export type TorchDdpResult =
+  | { world: number; globalBatch: number; perRankBatch: number; imagesPerSec: number; imagesPerSecByEpoch: number[] }
+  | { error: string };
 
 /** One run of torch_ddp.py (DDP over gloo, one thread per rank): the scaling yardstick of bench:cluster. */
 export function runTorchDdp(python: string, args: string[], unset: readonly string[] = []): TorchDdpResult {

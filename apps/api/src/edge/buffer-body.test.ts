@@ -10,7 +10,12 @@ const streamOf = (...parts: string[]) =>
   });
 
 const post = (body: ReadableStream<Uint8Array> | string) =>
-  new Request('http://x/v1/jobs', { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Custom': '1' }, body, duplex: 'half' } as RequestInit);
+  new Request('http://x/v1/jobs', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', 'X-Custom': '1' },
+    body,
+    duplex: 'half',
+  } as RequestInit);
 
 describe('withBufferedBody', () => {
   it('keeps a body within the limit whole, with method and headers', async () => {

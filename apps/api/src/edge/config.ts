@@ -26,18 +26,25 @@ const secret = z.string({ error: 'required on the edge (a secret): Workers have 
 const EdgeEnv = createEnv({
   NATS_URL: z
     .string({ error: "required on the edge: ws:// or wss:// of the broker's websocket listener" })
-    .regex(/^wss?:\/\/[^\s,]+(\s*,\s*wss?:\/\/[^\s,]+)*$/, "must be ws:// or wss:// (the broker's websocket listener) on the edge"),
+    .regex(
+      /^wss?:\/\/[^\s,]+(\s*,\s*wss?:\/\/[^\s,]+)*$/,
+      "must be ws:// or wss:// (the broker's websocket listener) on the edge",
+    ),
   AWS_ACCESS_KEY_ID: secret,
   AWS_SECRET_ACCESS_KEY: secret,
   EDGE_MODE: z.enum(EDGE_MODES).default('durable-object'),
 });
 
 /** Every variable the Worker reads: the Node API's and the edge's (`npm run api:edge` passes these on). */
-export const EDGE_VARIABLES: readonly string[] = [...new Set([...Object.keys(ApiEnv.shape), ...Object.keys(EdgeEnv.shape)])];
+export const EDGE_VARIABLES: readonly string[] = [
+  ...new Set([...Object.keys(ApiEnv.shape), ...Object.keys(EdgeEnv.shape)]),
+];
 
 /** Checks the bindings (the Node API's variables plus EdgeEnv's above); one ConfigError names every bad one. */
 export function parseEdgeEnv(bindings: Record<string, unknown>): EdgeConfig {
-  const env = Object.fromEntries(Object.entries(bindings).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  const env = Object.fromEntries(
+    Object.entries(bindings).filter((e): e is [string, string] => typeof e[1] === 'string'),
+  );
   const issues: ConfigError['issues'] = [];
   let edge: ReturnType<typeof EdgeEnv.parse> | undefined;
   let api: ApiConfig | undefined;
@@ -56,7 +63,10 @@ export function parseEdgeEnv(bindings: Record<string, unknown>): EdgeConfig {
   if (!edge || !api) throw new ConfigError(issues);
   return {
     api,
-    s3: { ...api.cluster.s3, credentials: { accessKeyId: edge.AWS_ACCESS_KEY_ID, secretAccessKey: edge.AWS_SECRET_ACCESS_KEY } },
+    s3: {
+      ...api.cluster.s3,
+      credentials: { accessKeyId: edge.AWS_ACCESS_KEY_ID, secretAccessKey: edge.AWS_SECRET_ACCESS_KEY },
+    },
     mode: edge.EDGE_MODE,
   };
 }

@@ -16,7 +16,10 @@ export class ClusterHub {
   private live: Promise<LiveApi> | undefined;
   private readonly log: Logger;
 
-  constructor(_state: DurableObjectState, private readonly env: EdgeBindings) {
+  constructor(
+    _state: DurableObjectState,
+    private readonly env: EdgeBindings,
+  ) {
     this.log = createLogger({ app: 'api-edge', mode: 'durable-object' }, { level: levelOf(env) });
   }
 

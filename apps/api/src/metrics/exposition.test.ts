@@ -6,7 +6,12 @@ import { Counter, Histogram, renderExposition } from './exposition.js';
 describe('renderExposition', () => {
   it('escapes help and label values, formats special values', () => {
     const text = renderExposition([
-      { name: 'a_total', help: 'back\\slash\nnewline', type: 'counter', samples: [{ labels: { p: 'say "hi"\\\n' }, value: 2 }] },
+      {
+        name: 'a_total',
+        help: 'back\\slash\nnewline',
+        type: 'counter',
+        samples: [{ labels: { p: 'say "hi"\\\n' }, value: 2 }],
+      },
       { name: 'b', help: 'g', type: 'gauge', samples: [{ value: Infinity }, { labels: { x: 'n' }, value: NaN }] },
     ]);
     expect(text).toBe(
@@ -36,7 +41,12 @@ describe('renderExposition', () => {
   });
 
   it('the edge metrics (no process metrics) pass promtool, empty and after requests', async () => {
-    const empty = { jobsByState: { queued: 0, parked: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 }, jobs: [], trainers: [], errors: 1 };
+    const empty = {
+      jobsByState: { queued: 0, parked: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 },
+      jobs: [],
+      trainers: [],
+      errors: 1,
+    };
     const m = createApiMetrics({ snapshot: async () => empty });
     const first = await m.render();
     expect(promtoolCheck(first.body)).toEqual({ status: 0, output: '' });

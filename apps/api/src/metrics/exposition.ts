@@ -42,19 +42,29 @@ export function renderExposition(families: readonly MetricFamily[]): string {
   const lines: string[] = [];
   for (const f of families) {
     lines.push(`# HELP ${f.name} ${escapeHelp(f.help)}`, `# TYPE ${f.name} ${f.type}`);
-    for (const s of f.samples) lines.push(`${f.name}${s.suffix ?? ''}${formatLabels(s.labels)} ${formatValue(s.value)}`);
+    for (const s of f.samples)
+      lines.push(`${f.name}${s.suffix ?? ''}${formatLabels(s.labels)} ${formatValue(s.value)}`);
   }
   return lines.join('\n') + '\n';
 }
 
 /** Series are keyed by their label values in a fixed order, so `{a,b}` and `{b,a}` are one. */
-const seriesKey = (labels: Labels) => JSON.stringify(Object.keys(labels).sort().map((k) => [k, labels[k]]));
+const seriesKey = (labels: Labels) =>
+  JSON.stringify(
+    Object.keys(labels)
+      .sort()
+      .map((k) => [k, labels[k]]),
+  );
 
 /** A monotonically increasing count per label set. */
 export class Counter {
   private readonly series = new Map<string, { labels: Labels; value: number }>();
   /** `labelled`: series come with labels, so there is no unlabelled 0 before the first increment. */
-  constructor(readonly name: string, readonly help: string, private readonly labelled = false) {}
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly labelled = false,
+  ) {}
 
   inc(labels: Labels = {}, by = 1): void {
     const key = seriesKey(labels);
@@ -74,7 +84,11 @@ export class Counter {
 /** Observations counted in cumulative `le` buckets, with their sum and count. */
 export class Histogram {
   private readonly series = new Map<string, { labels: Labels; counts: number[]; sum: number; count: number }>();
-  constructor(readonly name: string, readonly help: string, private readonly buckets: readonly number[]) {}
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly buckets: readonly number[],
+  ) {}
 
   observe(labels: Labels, value: number): void {
     const key = seriesKey(labels);
@@ -88,7 +102,9 @@ export class Histogram {
   family(): MetricFamily {
     const samples: Sample[] = [];
     for (const s of this.series.values()) {
-      this.buckets.forEach((le, i) => samples.push({ suffix: '_bucket', labels: { ...s.labels, le: formatValue(le) }, value: s.counts[i]! }));
+      this.buckets.forEach((le, i) =>
+        samples.push({ suffix: '_bucket', labels: { ...s.labels, le: formatValue(le) }, value: s.counts[i]! }),
+      );
       samples.push({ suffix: '_bucket', labels: { ...s.labels, le: '+Inf' }, value: s.count });
       samples.push({ suffix: '_sum', labels: s.labels, value: s.sum });
       samples.push({ suffix: '_count', labels: s.labels, value: s.count });

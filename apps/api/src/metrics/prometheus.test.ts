@@ -16,14 +16,33 @@ const snapshot = (): ClusterSnapshot => ({
       replicas: 2,
       epoch: 2,
       epochs: 3,
-      last: { epoch: 2, trainLoss: 0.2, trainAcc: 0.94, testLoss: 0.15, testAcc: 0.96, seconds: 3, imagesPerSec: 1234.5, backend: 'cpu' },
+      last: {
+        epoch: 2,
+        trainLoss: 0.2,
+        trainAcc: 0.94,
+        testLoss: 0.15,
+        testAcc: 0.96,
+        seconds: 3,
+        imagesPerSec: 1234.5,
+        backend: 'cpu',
+      },
       liveImagesPerSec: 1300,
       lostTrainers: 1,
     },
     { id: 'j-b', model: 'mlp', state: 'queued', replicas: 1, epoch: 0, epochs: 10 },
   ],
   trainers: [
-    { id: 't1', host: 'h', pid: 1, backend: 'cpu', state: 'busy', jobId: 'j-a', rank: 0, startedAt: 'x', lastSeen: 'y' },
+    {
+      id: 't1',
+      host: 'h',
+      pid: 1,
+      backend: 'cpu',
+      state: 'busy',
+      jobId: 'j-a',
+      rank: 0,
+      startedAt: 'x',
+      lastSeen: 'y',
+    },
     { id: 't2', host: 'h', pid: 2, backend: 'cpu', state: 'idle', startedAt: 'x', lastSeen: 'y' },
   ],
   errors: 0,
@@ -67,7 +86,9 @@ describe('createPrometheus', () => {
     m.observe({ method: 'GET', route: '/', status: 200, seconds: 0.1 });
     const used = new Set([...(await m.render()).body.matchAll(/[{,]([A-Za-z_]\w*)="/g)].map((x) => x[1]!));
     const config = readFileSync(join(INFRA_DIR, 'prometheus', 'prometheus.yml'), 'utf8');
-    const staticLabels = [...config.matchAll(/^\s+labels:\n((?:\s+\w+: .*\n)+)/gm)].flatMap((x) => [...x[1]!.matchAll(/^\s+(\w+):/gm)].map((y) => y[1]!));
+    const staticLabels = [...config.matchAll(/^\s+labels:\n((?:\s+\w+: .*\n)+)/gm)].flatMap((x) =>
+      [...x[1]!.matchAll(/^\s+(\w+):/gm)].map((y) => y[1]!),
+    );
     expect(staticLabels).toContain('cluster');
     const reserved = ['job', 'instance', ...staticLabels];
     expect(used).toContain('job_id');

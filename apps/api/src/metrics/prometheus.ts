@@ -7,7 +7,11 @@ export interface PrometheusOptions extends ApiMetricsOptions {
   processMetrics?: boolean;
 }
 
-const LINT_FAILING_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+const LINT_FAILING_DEFAULTS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
 
 /**
  * The Node shell's metrics: the API's own (createApiMetrics, shared with the edge) followed

@@ -3,10 +3,19 @@ import { parseJobSpec, type EpochRecord, type JobRecord } from '@mnist/protocol'
 import { MemoryArtifacts, MemoryCluster } from '../testing/memory-deps.js';
 import { createSnapshotter } from './snapshot.js';
 
-const rec = (epoch: number, testAcc: number): EpochRecord => ({ epoch, trainLoss: 1 / epoch, trainAcc: testAcc - 0.01, testLoss: 0.5 / epoch, testAcc, seconds: 2, imagesPerSec: 100 * epoch, backend: 'cpu' });
+const rec = (epoch: number, testAcc: number): EpochRecord => ({
+  epoch,
+  trainLoss: 1 / epoch,
+  trainAcc: testAcc - 0.01,
+  testLoss: 0.5 / epoch,
+  testAcc,
+  seconds: 2,
+  imagesPerSec: 100 * epoch,
+  backend: 'cpu',
+});
 
 describe('createSnapshotter', () => {
-  it('counts jobs by state and reads each recent job\'s last epoch; re-reads S3 only when the epoch changes', async () => {
+  it("counts jobs by state and reads each recent job's last epoch; re-reads S3 only when the epoch changes", async () => {
     const cluster = new MemoryCluster();
     const artifacts = new MemoryArtifacts();
     let reads = 0;
@@ -23,18 +32,38 @@ describe('createSnapshotter', () => {
     put(old.id, { state: 'succeeded', attempt: 1, epoch: 1, finishedAt: new Date(now - 120_000).toISOString() });
     // Where the running attempt writes it (attempt-scoped, see jobMetricsKeys).
     artifacts.put(`jobs/${running.id}/attempts/001/metrics.jsonl`, JSON.stringify(rec(1, 0.8)) + '\n');
-    cluster.emit({ type: 'progress', jobId: running.id, epoch: 2, step: 3, steps: 8, imagesPerSec: 456, loss: 0.3, at: 'x' });
+    cluster.emit({
+      type: 'progress',
+      jobId: running.id,
+      epoch: 2,
+      step: 3,
+      steps: 8,
+      imagesPerSec: 456,
+      loss: 0.3,
+      at: 'x',
+    });
 
     let s = await take();
     expect(s.jobsByState).toEqual({ queued: 1, parked: 0, running: 1, succeeded: 1, failed: 0, cancelled: 0 });
     expect(s.jobs.map((j) => j.id).sort()).not.toContain(old.id); // finished outside the window
     const r = s.jobs.find((j) => j.id === running.id)!;
-    expect(r).toMatchObject({ model: 'mlp', state: 'running', replicas: 2, epoch: 1, epochs: 3, last: rec(1, 0.8), liveImagesPerSec: 456 });
+    expect(r).toMatchObject({
+      model: 'mlp',
+      state: 'running',
+      replicas: 2,
+      epoch: 1,
+      epochs: 3,
+      last: rec(1, 0.8),
+      liveImagesPerSec: 456,
+    });
     expect(reads).toBe(1);
     await take();
     expect(reads).toBe(1); // same epoch: cached
 
-    artifacts.put(`jobs/${running.id}/attempts/001/metrics.jsonl`, [rec(1, 0.8), rec(2, 0.9)].map((x) => JSON.stringify(x) + '\n').join(''));
+    artifacts.put(
+      `jobs/${running.id}/attempts/001/metrics.jsonl`,
+      [rec(1, 0.8), rec(2, 0.9)].map((x) => JSON.stringify(x) + '\n').join(''),
+    );
     put(running.id, { epoch: 2 });
     s = await take();
     expect(reads).toBe(2);

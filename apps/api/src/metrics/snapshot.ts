@@ -1,4 +1,12 @@
-import { isFinalState, JOB_STATES, parseMetricsJsonl, type EpochRecord, type JobRecord, type JobState, type TrainerInfo } from '@mnist/protocol';
+import {
+  isFinalState,
+  JOB_STATES,
+  parseMetricsJsonl,
+  type EpochRecord,
+  type JobRecord,
+  type JobState,
+  type TrainerInfo,
+} from '@mnist/protocol';
 import type { ApiCluster, ArtifactReader } from '../deps.js';
 import { readJobMetricsText } from '../job-metrics.js';
 
@@ -34,7 +42,11 @@ export interface SnapshotOptions {
   now?: () => number;
 }
 
-const DEFAULTS = { finishedWindowMs: 3_600_000, maxJobs: 50, now: () => Date.now() } satisfies Required<SnapshotOptions>;
+const DEFAULTS = {
+  finishedWindowMs: 3_600_000,
+  maxJobs: 50,
+  now: () => Date.now(),
+} satisfies Required<SnapshotOptions>;
 
 /**
  * Takes snapshots for the Prometheus scrape. Nothing here is the truth: the KV record says

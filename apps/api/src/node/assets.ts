@@ -14,6 +14,9 @@ const FILES: Record<string, { file: string; contentType: string }> = {
 /** The dashboard's files from apps/api/public, read once at start-up (they are served as is: no build step). */
 export function loadAssets(dir = PUBLIC_DIR): Record<string, Asset> {
   return Object.fromEntries(
-    Object.entries(FILES).map(([path, { file, contentType }]) => [path, { contentType, body: readFileSync(join(dir, file), 'utf8') }]),
+    Object.entries(FILES).map(([path, { file, contentType }]) => [
+      path,
+      { contentType, body: readFileSync(join(dir, file), 'utf8') },
+    ]),
   );
 }

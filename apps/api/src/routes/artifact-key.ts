@@ -15,7 +15,11 @@ const SAFE_KEY = new RegExp(`^${SEGMENT}(?:/${SEGMENT}){0,15}$`);
 export function safeArtifactKey(key: string): string {
   if (!SAFE_KEY.test(key)) {
     throw HttpError.badRequest('invalid artifact key', [
-      { path: 'key', message: "must be a relative path of letters, digits, '.', '_' and '-' without '..' (e.g. checkpoints/epoch-001/model.json)" },
+      {
+        path: 'key',
+        message:
+          "must be a relative path of letters, digits, '.', '_' and '-' without '..' (e.g. checkpoints/epoch-001/model.json)",
+      },
     ]);
   }
   return key;

@@ -32,13 +32,21 @@ export function artifactsRoutes(deps: ApiDeps) {
         const m = ATTEMPT_KEY.exec(k);
         if (m && Number(m[1]) <= job.attempt) keys.add(m[2]!);
       }
-      return c.json({ jobId: job.id, artifacts: [...keys].sort().map((key) => ({ key, url: `/v1/jobs/${job.id}/artifacts/${key}` })) }, 200);
+      return c.json(
+        {
+          jobId: job.id,
+          artifacts: [...keys].sort().map((key) => ({ key, url: `/v1/jobs/${job.id}/artifacts/${key}` })),
+        },
+        200,
+      );
     })
     .get('/:id/artifacts/:key{.+}', async (c) => {
       const job = await loadJob(cluster, c.req.param('id'));
       const key = safeArtifactKey(c.req.param('key'));
       let bytes: Uint8Array | undefined;
-      for (const candidate of key.startsWith('attempts/') ? [jobPrefix(job.id) + key] : jobArtifactCandidates(job, key)) {
+      for (const candidate of key.startsWith('attempts/')
+        ? [jobPrefix(job.id) + key]
+        : jobArtifactCandidates(job, key)) {
         bytes = await artifacts.get(candidate);
         if (bytes) break;
       }

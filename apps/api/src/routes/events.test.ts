@@ -4,14 +4,24 @@ import { createApp } from '../app.js';
 import { readSse, type SseMessage } from '@mnist/client';
 import { MemoryArtifacts, MemoryCluster } from '../testing/memory-deps.js';
 
-const record = (epoch: number): EpochRecord => ({ epoch, trainLoss: 1 / epoch, trainAcc: 0.5, testLoss: 1 / epoch, testAcc: 0.6, seconds: 1, imagesPerSec: 100, backend: 'cpu' });
+const record = (epoch: number): EpochRecord => ({
+  epoch,
+  trainLoss: 1 / epoch,
+  trainAcc: 0.5,
+  testLoss: 1 / epoch,
+  testAcc: 0.6,
+  seconds: 1,
+  imagesPerSec: 100,
+  backend: 'cpu',
+});
 const at = () => new Date().toISOString();
 
 async function setup(keepAliveMs = 60_000) {
   const cluster = new MemoryCluster();
   const app = createApp({ cluster, artifacts: new MemoryArtifacts() }, { sseKeepAliveMs: keepAliveMs });
   const job = await cluster.submit(parseJobSpec({ model: 'mlp', epochs: 2 }));
-  const update = (patch: Partial<JobRecord>) => cluster.put({ ...cluster.records.get(job.id)!, ...patch, updatedAt: at() });
+  const update = (patch: Partial<JobRecord>) =>
+    cluster.put({ ...cluster.records.get(job.id)!, ...patch, updatedAt: at() });
   return { app, cluster, job, update };
 }
 
@@ -32,7 +42,16 @@ describe('GET /v1/jobs/:id/events', () => {
     expect(res.headers.get('content-type')).toBe('text/event-stream');
     const done = collect(res);
     update({ state: 'running', attempt: 1 });
-    cluster.emit({ type: 'progress', jobId: job.id, epoch: 1, step: 4, steps: 8, imagesPerSec: 200, loss: 2.1, at: at() });
+    cluster.emit({
+      type: 'progress',
+      jobId: job.id,
+      epoch: 1,
+      step: 4,
+      steps: 8,
+      imagesPerSec: 200,
+      loss: 2.1,
+      at: at(),
+    });
     cluster.emit({ type: 'epoch', jobId: job.id, record: record(1), at: at() });
     cluster.emit({ type: 'epoch', jobId: 'j-someone-else', record: record(9), at: at() });
     cluster.emit({ type: 'epoch', jobId: job.id, record: record(2), at: at() });
@@ -65,7 +84,7 @@ describe('GET /v1/jobs/:id/events', () => {
     expect(bad.status).toBe(400);
   });
 
-  it('ends with the record\'s status when the final status event was lost', async () => {
+  it("ends with the record's status when the final status event was lost", async () => {
     const { app, cluster, job, update } = await setup(50);
     update({ state: 'running', attempt: 1 });
     const res = await app.request(`/v1/jobs/${job.id}/events`);
@@ -78,7 +97,10 @@ describe('GET /v1/jobs/:id/events', () => {
     expect(JSON.parse(events[2]!.data)).toMatchObject({ state: 'failed', message: 'out of trainers' });
     // Connecting afterwards: the replay is bounded by the last event that exists.
     const later = await collect(await app.request(`/v1/jobs/${job.id}/events`, { headers: { 'Last-Event-ID': '1' } }));
-    expect(later.map((e) => [e.id, JSON.parse(e.data).state])).toEqual([['2', 'running'], [undefined, 'failed']]);
+    expect(later.map((e) => [e.id, JSON.parse(e.data).state])).toEqual([
+      ['2', 'running'],
+      [undefined, 'failed'],
+    ]);
   });
 
   it('stops following when the client goes away', async () => {

@@ -19,7 +19,9 @@ export interface EventsOptions {
 export function parseLastEventId(header: string | undefined): number {
   if (header === undefined || header.trim() === '') return 0;
   if (!/^\d{1,15}$/.test(header.trim())) {
-    throw HttpError.badRequest('invalid Last-Event-ID', [{ path: 'Last-Event-ID', message: 'must be the id (a stream sequence number) of an event' }]);
+    throw HttpError.badRequest('invalid Last-Event-ID', [
+      { path: 'Last-Event-ID', message: 'must be the id (a stream sequence number) of an event' },
+    ]);
   }
   return Number(header.trim());
 }
@@ -52,7 +54,8 @@ export function eventsRoutes(deps: ApiDeps, o: EventsOptions) {
       if (bound <= afterSeq) return c.body(null, 204);
     }
     // HEAD: GET's headers without opening a follow (and a broker consumer) nobody reads.
-    if (c.req.method === 'HEAD') return c.body(null, 200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
+    if (c.req.method === 'HEAD')
+      return c.body(null, 200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
 
     return streamSSE(c, async (stream) => {
       const stop = streamStop(stream, c.req.raw.signal, o.shutdown);
@@ -87,7 +90,11 @@ export function eventsRoutes(deps: ApiDeps, o: EventsOptions) {
       try {
         let sentFinal = false;
         if (bound === undefined || sent < bound) {
-          for await (const { seq, event } of cluster.events.follow(job.id, { afterSeq, signal: stop.signal, untilFinal: true })) {
+          for await (const { seq, event } of cluster.events.follow(job.id, {
+            afterSeq,
+            signal: stop.signal,
+            untilFinal: true,
+          })) {
             await stall.writeSSE({ id: String(seq), event: event.type, data: JSON.stringify(event) });
             sent = seq;
             if (event.type === 'status' && isFinalState(event.state)) sentFinal = true;
@@ -139,5 +146,10 @@ function stallWatch(stream: SSEStreamingApi) {
 
 /** A failure after the response started: tell the client (it may reconnect with Last-Event-ID), no details. */
 async function writeError(stream: SSEStreamingApi): Promise<void> {
-  await stream.writeSSE({ event: 'error', data: JSON.stringify({ error: 'event stream interrupted; reconnect with Last-Event-ID' }) }).catch(() => undefined);
+  await stream
+    .writeSSE({
+      event: 'error',
+      data: JSON.stringify({ error: 'event stream interrupted; reconnect with Last-Event-ID' }),
+    })
+    .catch(() => undefined);
 }

@@ -7,7 +7,8 @@ export interface JobCursor {
 }
 
 /** The list order: newest first, ties by id (ids are unique, so the order is total and pages never overlap). */
-export const newestFirst = (a: JobCursor, b: JobCursor) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id);
+export const newestFirst = (a: JobCursor, b: JobCursor) =>
+  b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id);
 
 const b64url = (s: string) => btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 

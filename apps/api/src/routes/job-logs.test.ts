@@ -6,9 +6,15 @@ import { MemoryArtifacts, MemoryCluster } from '../testing/memory-deps.js';
 
 async function setup() {
   const cluster = new MemoryCluster();
-  cluster.trainerList = [{ id: 't1', host: 'h', pid: 1, backend: 'cpu', state: 'idle', startedAt: 'x', lastSeen: new Date().toISOString() }];
+  cluster.trainerList = [
+    { id: 't1', host: 'h', pid: 1, backend: 'cpu', state: 'idle', startedAt: 'x', lastSeen: new Date().toISOString() },
+  ];
   const app = createApp({ cluster, artifacts: new MemoryArtifacts() }, { sseKeepAliveMs: 20 });
-  const res = await app.request('/v1/jobs', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ model: 'mlp' }) });
+  const res = await app.request('/v1/jobs', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ model: 'mlp' }),
+  });
   const job = (await res.json()) as JobRecord;
   return { app, cluster, job };
 }
@@ -26,9 +32,22 @@ describe('GET /v1/jobs/:id/logs', () => {
       [1, 't2', 'rank.start world=2'],
       [0, 't1', 'epoch.done epoch=1'],
     ]);
-    expect(Object.keys(all.lines[0]!).sort()).toEqual(['attempt', 'event', 'level', 'rank', 'seq', 'text', 'trainerId', 'ts']);
-    expect(((await (await app.request(`/v1/jobs/${job.id}/logs?limit=1`)).json()) as { lines: LogLine[] }).lines).toEqual([third]);
-    expect(((await (await app.request(`/v1/jobs/${job.id}/logs?since=${third.seq}`)).json()) as { lines: LogLine[] }).lines).toEqual([]);
+    expect(Object.keys(all.lines[0]!).sort()).toEqual([
+      'attempt',
+      'event',
+      'level',
+      'rank',
+      'seq',
+      'text',
+      'trainerId',
+      'ts',
+    ]);
+    expect(
+      ((await (await app.request(`/v1/jobs/${job.id}/logs?limit=1`)).json()) as { lines: LogLine[] }).lines,
+    ).toEqual([third]);
+    expect(
+      ((await (await app.request(`/v1/jobs/${job.id}/logs?since=${third.seq}`)).json()) as { lines: LogLine[] }).lines,
+    ).toEqual([]);
     expect((await app.request(`/v1/jobs/${job.id}/logs?limit=0`)).status).toBe(400);
     expect((await app.request('/v1/jobs/j-nope/logs')).status).toBe(404);
   });
@@ -40,7 +59,8 @@ describe('GET /v1/jobs/:id/logs', () => {
     expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
     const got: Array<{ event: string; id?: string; text: string }> = [];
     const reading = (async () => {
-      for await (const m of readSse(res.body!)) got.push({ event: m.event, ...(m.id && { id: m.id }), text: (JSON.parse(m.data) as LogLine).text });
+      for await (const m of readSse(res.body!))
+        got.push({ event: m.event, ...(m.id && { id: m.id }), text: (JSON.parse(m.data) as LogLine).text });
     })();
     await new Promise((r) => setTimeout(r, 30));
     cluster.addLog(job.id, { event: 'b' });

@@ -42,7 +42,8 @@ export function logsRoutes(deps: ApiDeps, o: LogsOptions) {
   return new Hono().get('/:id/logs', logsQuery, async (c) => {
     const job = await loadJob(cluster, c.req.param('id'));
     const q = c.req.valid('query');
-    const afterSeq = c.req.header('last-event-id') !== undefined ? parseLastEventId(c.req.header('last-event-id')) : q.since;
+    const afterSeq =
+      c.req.header('last-event-id') !== undefined ? parseLastEventId(c.req.header('last-event-id')) : q.since;
     const lines = await cluster.logs.tail(job.id, { ...(afterSeq !== undefined && { afterSeq }), limit: q.limit });
     if (q.follow !== '1' && q.follow !== 'true') return c.json({ lines }, 200);
 
@@ -69,7 +70,12 @@ export function logsRoutes(deps: ApiDeps, o: LogsOptions) {
       } catch (err) {
         if (!stop.signal.aborted) {
           o.log.warn('sse.logs_failed', { jobId: job.id, requestId: c.get('requestId'), error: err });
-          await stream.writeSSE({ event: 'error', data: JSON.stringify({ error: 'log stream interrupted; reconnect with Last-Event-ID' }) }).catch(() => undefined);
+          await stream
+            .writeSSE({
+              event: 'error',
+              data: JSON.stringify({ error: 'log stream interrupted; reconnect with Last-Event-ID' }),
+            })
+            .catch(() => undefined);
         }
       } finally {
         clearInterval(timer);

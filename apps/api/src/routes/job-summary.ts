@@ -48,7 +48,9 @@ export function jobSummaries(artifacts: ArtifactReader, o: { maxEntries?: number
     if (hit?.version === version) return hit.acc;
     const found = await readJobMetricsText(artifacts, job);
     const { records } = found ? readMetrics(found.text) : { records: [] };
-    const acc = records.length ? { finalTestAcc: records.at(-1)!.testAcc, bestTestAcc: Math.max(...records.map((r) => r.testAcc)) } : {};
+    const acc = records.length
+      ? { finalTestAcc: records.at(-1)!.testAcc, bestTestAcc: Math.max(...records.map((r) => r.testAcc)) }
+      : {};
     cache.delete(job.id);
     cache.set(job.id, { version, acc });
     if (cache.size > maxEntries) cache.delete(cache.keys().next().value!);

@@ -1,7 +1,21 @@
 import { Hono } from 'hono';
 import { validator } from 'hono/validator';
 import { z } from 'zod';
-import { availableTrainers, JOB_STATES, JobSpecSchema, MODEL_NAMES, parkedReason, parseMetricsJsonl, SweepIdSchema, specIssues, TAG_KEY, unplaceableReason, type EpochRecord, type JobRecord, type JobSpec } from '@mnist/protocol';
+import {
+  availableTrainers,
+  JOB_STATES,
+  JobSpecSchema,
+  MODEL_NAMES,
+  parkedReason,
+  parseMetricsJsonl,
+  SweepIdSchema,
+  specIssues,
+  TAG_KEY,
+  unplaceableReason,
+  type EpochRecord,
+  type JobRecord,
+  type JobSpec,
+} from '@mnist/protocol';
 import type { Logger } from '@mnist/core';
 import type { ApiCluster, ApiDeps } from '../deps.js';
 import { HttpError } from '../http-error.js';
@@ -31,7 +45,12 @@ const jobSpecBody = (maxReplicas: number) =>
     const parsed = JobSpecSchema.safeParse(value);
     if (!parsed.success) throw HttpError.badRequest('invalid job spec', specIssues(parsed.error));
     if (parsed.data.replicas > maxReplicas) {
-      throw HttpError.badRequest('invalid job spec', [{ path: 'replicas', message: `must be at most ${maxReplicas}, the largest group this cluster is configured for (MAX_REPLICAS)` }]);
+      throw HttpError.badRequest('invalid job spec', [
+        {
+          path: 'replicas',
+          message: `must be at most ${maxReplicas}, the largest group this cluster is configured for (MAX_REPLICAS)`,
+        },
+      ]);
     }
     return parsed.data;
   });
@@ -39,7 +58,9 @@ const jobSpecBody = (maxReplicas: number) =>
 const idempotencyKey = (header: string | undefined): string | undefined => {
   if (header === undefined) return undefined;
   if (!IDEMPOTENCY_KEY.test(header)) {
-    throw HttpError.badRequest('invalid Idempotency-Key', [{ path: 'Idempotency-Key', message: 'must be 1-255 printable ASCII characters (a UUID, say)' }]);
+    throw HttpError.badRequest('invalid Idempotency-Key', [
+      { path: 'Idempotency-Key', message: 'must be 1-255 printable ASCII characters (a UUID, say)' },
+    ]);
   }
   return header;
 };
@@ -69,7 +90,9 @@ const listQuery = validator('query', (_value, c) => {
   const parsed = ListQuery.safeParse(value);
   if (!parsed.success) throw HttpError.badRequest('invalid query', specIssues(parsed.error));
   if (parsed.data.cursor !== undefined && decodeCursor(parsed.data.cursor) === null) {
-    throw HttpError.badRequest('invalid query', [{ path: 'cursor', message: 'must be a nextCursor this API returned' }]);
+    throw HttpError.badRequest('invalid query', [
+      { path: 'cursor', message: 'must be a nextCursor this API returned' },
+    ]);
   }
   return parsed.data;
 });
@@ -78,7 +101,11 @@ const listQuery = validator('query', (_value, c) => {
 const admit = (cluster: ApiCluster, spec: JobSpec, o: JobsOptions) => async () => {
   const [jobs, trainers] = await Promise.all([cluster.jobs.list(), cluster.trainers.list()]);
   const waiting = jobs.filter((j) => j.state === 'queued' || j.state === 'parked').length;
-  if (waiting >= o.maxQueued) throw HttpError.tooMany(`${waiting} jobs are waiting, the most this cluster holds (MAX_QUEUED); try again later`, 30);
+  if (waiting >= o.maxQueued)
+    throw HttpError.tooMany(
+      `${waiting} jobs are waiting, the most this cluster holds (MAX_QUEUED); try again later`,
+      30,
+    );
   const parked = unplaceableReason(spec, availableTrainers(trainers));
   return parked === undefined ? {} : { parked };
 };
@@ -92,7 +119,10 @@ export function jobsRoutes(deps: ApiDeps, o: JobsOptions) {
       const spec = c.req.valid('json');
       const key = idempotencyKey(c.req.header('idempotency-key'));
       // A retry with the same key gets the same answer: this job, 201.
-      const record = await cluster.submit(spec, { ...(key !== undefined && { idempotencyKey: key }), admit: admit(cluster, spec, o) });
+      const record = await cluster.submit(spec, {
+        ...(key !== undefined && { idempotencyKey: key }),
+        admit: admit(cluster, spec, o),
+      });
       return c.json(record, 201, { Location: `/v1/jobs/${record.id}` });
     })
     .get('/', listQuery, async (c) => {
@@ -103,7 +133,9 @@ export function jobsRoutes(deps: ApiDeps, o: JobsOptions) {
         (model === undefined || j.spec.model === model) &&
         (sweep === undefined || j.spec.sweepId === sweep) &&
         tag.map(splitTag).every(([k, v]) => j.spec.tags?.[k] === v);
-      const jobs = (await cluster.jobs.list()).filter((j) => matches(j) && (cursor === undefined || newestFirst(j, cursor) > 0)).sort(newestFirst);
+      const jobs = (await cluster.jobs.list())
+        .filter((j) => matches(j) && (cursor === undefined || newestFirst(j, cursor) > 0))
+        .sort(newestFirst);
       // Test accuracies (from metrics.jsonl, cached by attempt and epoch) and durations, for the page only.
       const page: Array<JobRecord & JobSummary> = await summarize(jobs.slice(0, limit));
       // nextCursor only when there is more: the client sends it back for the next page.
@@ -120,7 +152,8 @@ export function jobsRoutes(deps: ApiDeps, o: JobsOptions) {
       const job = await loadJob(cluster, c.req.param('id'));
       const found = await readJobMetricsText(artifacts, job);
       const { records, skipped } = found ? readMetrics(found.text) : { records: [], skipped: 0 };
-      if (skipped > 0) o.log.warn('metrics.lines_skipped', { jobId: job.id, key: found!.key, skipped, requestId: c.get('requestId') });
+      if (skipped > 0)
+        o.log.warn('metrics.lines_skipped', { jobId: job.id, key: found!.key, skipped, requestId: c.get('requestId') });
       return c.json({ jobId: job.id, state: job.state, records, ...(skipped > 0 && { skippedLines: skipped }) }, 200);
     });
 }

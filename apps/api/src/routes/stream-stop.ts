@@ -5,7 +5,11 @@ import type { SSEStreamingApi } from 'hono/streaming';
  * the request's signal), or the server shuts down. `release()` unhooks it from the long-lived
  * signals, so a finished stream leaves no listener behind.
  */
-export function streamStop(stream: SSEStreamingApi, request: AbortSignal, shutdown: AbortSignal | undefined): { signal: AbortSignal; abort(): void; release(): void } {
+export function streamStop(
+  stream: SSEStreamingApi,
+  request: AbortSignal,
+  shutdown: AbortSignal | undefined,
+): { signal: AbortSignal; abort(): void; release(): void } {
   const stop = new AbortController();
   const abort = () => stop.abort();
   stream.onAbort(abort);

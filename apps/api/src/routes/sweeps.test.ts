@@ -3,7 +3,11 @@ import { MAX_SWEEP_JOBS, type SweepSummary } from '@mnist/protocol';
 import { createApp } from '../app.js';
 import { MemoryArtifacts, MemoryCluster } from '../testing/memory-deps.js';
 
-const json = (body: unknown) => ({ method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+const json = (body: unknown) => ({
+  method: 'POST',
+  headers: { 'Content-Type': 'application/json' },
+  body: JSON.stringify(body),
+});
 
 function setup() {
   const cluster = new MemoryCluster();
@@ -13,12 +17,22 @@ function setup() {
 describe('sweeps', () => {
   it('creates one job per grid point under one id; get, list, jobs', async () => {
     const { app } = setup();
-    const res = await app.request('/v1/sweeps', json({ models: ['lenet5', 'mlp'], seeds: 3, base: { epochs: 1, trainLimit: 256 } }));
+    const res = await app.request(
+      '/v1/sweeps',
+      json({ models: ['lenet5', 'mlp'], seeds: 3, base: { epochs: 1, trainLimit: 256 } }),
+    );
     expect(res.status).toBe(201);
     const sweep = (await res.json()) as SweepSummary;
     expect(res.headers.get('location')).toBe(`/v1/sweeps/${sweep.id}`);
     expect(sweep).toMatchObject({ state: 'queued', total: 6, counts: { queued: 6 } });
-    expect(sweep.jobs.map((j) => `${j.spec.model}/${j.spec.seed}`)).toEqual(['lenet5/1', 'lenet5/2', 'lenet5/3', 'mlp/1', 'mlp/2', 'mlp/3']);
+    expect(sweep.jobs.map((j) => `${j.spec.model}/${j.spec.seed}`)).toEqual([
+      'lenet5/1',
+      'lenet5/2',
+      'lenet5/3',
+      'mlp/1',
+      'mlp/2',
+      'mlp/3',
+    ]);
     expect(sweep.jobs.every((j) => j.spec.sweepId === sweep.id && j.spec.epochs === 1)).toBe(true);
 
     expect(((await (await app.request(`/v1/sweeps/${sweep.id}`)).json()) as SweepSummary).total).toBe(6);
@@ -33,11 +47,19 @@ describe('sweeps', () => {
 
   it('400 naming the limit for a grid that is too large, and nothing is submitted', async () => {
     const { app, cluster } = setup();
-    const res = await app.request('/v1/sweeps', json({ models: ['lenet5', 'mlp', 'lenet5-reg'], seeds: 20, batchSize: [32, 64] }));
+    const res = await app.request(
+      '/v1/sweeps',
+      json({ models: ['lenet5', 'mlp', 'lenet5-reg'], seeds: 20, batchSize: [32, 64] }),
+    );
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({
       error: 'invalid sweep',
-      issues: [{ path: '(grid)', message: `120 jobs (3 models x 20 seeds x 2 batch sizes) is over the limit of ${MAX_SWEEP_JOBS} jobs per sweep` }],
+      issues: [
+        {
+          path: '(grid)',
+          message: `120 jobs (3 models x 20 seeds x 2 batch sizes) is over the limit of ${MAX_SWEEP_JOBS} jobs per sweep`,
+        },
+      ],
     });
     const bad = await app.request('/v1/sweeps', json({ models: ['mlp'], seeds: 2, base: { epochs: 2, batchSize: 0 } }));
     expect(bad.status).toBe(400);

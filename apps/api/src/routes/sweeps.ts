@@ -22,7 +22,8 @@ const newSweepId = () => `s-${Date.now().toString(36)}-${Math.random().toString(
 
 /** The body of POST /v1/sweeps: a sweep request, or 400 naming every problem. */
 const sweepBody = validator('json', (value, c) => {
-  if (!JSON_TYPE.test(c.req.header('content-type') ?? '')) throw new HttpError(415, { error: 'send the sweep as application/json' });
+  if (!JSON_TYPE.test(c.req.header('content-type') ?? ''))
+    throw new HttpError(415, { error: 'send the sweep as application/json' });
   const parsed = SweepRequestSchema.safeParse(value);
   if (!parsed.success) throw HttpError.badRequest('invalid sweep', specIssues(parsed.error));
   return parsed.data;
@@ -40,7 +41,9 @@ function gridSpecs(request: SweepRequest, id: string): JobSpec[] {
 
 /** The jobs of a sweep, or 404: a sweep exists only through its jobs. */
 async function sweepJobs(cluster: ApiCluster, id: string): Promise<JobRecord[]> {
-  const jobs = SweepIdSchema.safeParse(id).success ? (await cluster.jobs.list()).filter((j) => j.spec.sweepId === id) : [];
+  const jobs = SweepIdSchema.safeParse(id).success
+    ? (await cluster.jobs.list()).filter((j) => j.spec.sweepId === id)
+    : [];
   if (jobs.length === 0) throw HttpError.notFound(`sweep '${id.slice(0, 64)}' not found`);
   return jobs;
 }

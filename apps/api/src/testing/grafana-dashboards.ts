@@ -7,8 +7,16 @@ import { z } from 'zod';
 export const INFRA_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'infra');
 export const DASHBOARDS_DIR = join(INFRA_DIR, 'grafana', 'dashboards');
 
-const TargetSchema = z.object({ refId: z.string(), expr: z.string(), instant: z.boolean().optional(), datasource: z.object({ uid: z.string() }) });
-const OverrideSchema = z.object({ matcher: z.object({ id: z.string(), options: z.unknown() }), properties: z.array(z.object({ id: z.string(), value: z.unknown() })) });
+const TargetSchema = z.object({
+  refId: z.string(),
+  expr: z.string(),
+  instant: z.boolean().optional(),
+  datasource: z.object({ uid: z.string() }),
+});
+const OverrideSchema = z.object({
+  matcher: z.object({ id: z.string(), options: z.unknown() }),
+  properties: z.array(z.object({ id: z.string(), value: z.unknown() })),
+});
 const PanelSchema = z.object({
   title: z.string(),
   type: z.string(),
@@ -22,7 +30,9 @@ const PanelSchema = z.object({
 type Panel = z.infer<typeof PanelSchema>;
 const DashboardSchema = z.object({
   title: z.string(),
-  templating: z.object({ list: z.array(z.object({ name: z.string(), type: z.string(), definition: z.string().optional() })) }),
+  templating: z.object({
+    list: z.array(z.object({ name: z.string(), type: z.string(), definition: z.string().optional() })),
+  }),
   panels: z.array(PanelSchema),
 });
 
@@ -50,7 +60,10 @@ export function loadDashboards(dir = DASHBOARDS_DIR): Dashboard[] {
       const flat = (ps: Panel[]): Panel[] => ps.flatMap((p) => [p, ...flat(p.panels ?? [])]);
       const variables = d.templating.list.map((v) => {
         const m = /^label_values\((\w+),\s*(\w+)\)$/.exec(v.definition ?? '');
-        if (v.type !== 'query' || !m) throw new Error(`${file}: variable ${v.name}: only label_values(metric, label) query variables are understood here`);
+        if (v.type !== 'query' || !m)
+          throw new Error(
+            `${file}: variable ${v.name}: only label_values(metric, label) query variables are understood here`,
+          );
         return { name: v.name, metric: m[1]!, label: m[2]! };
       });
       const panels = flat(d.panels).flatMap((p) => (p.targets?.length ? [{ ...p, targets: p.targets }] : []));
@@ -76,14 +89,21 @@ export function fillVariables(expr: string, values: Record<string, string>): str
  * A value as a Grafana field shows it, for the units and decimals our dashboards set per
  * field name (byName overrides). Throws on a unit it does not know rather than guess.
  */
-export function formatField(panel: Pick<Dashboard['panels'][number], 'fieldConfig'>, field: string, value: number): string {
-  const props = (panel.fieldConfig?.overrides ?? []).filter((o) => o.matcher.id === 'byName' && o.matcher.options === field).flatMap((o) => o.properties);
+export function formatField(
+  panel: Pick<Dashboard['panels'][number], 'fieldConfig'>,
+  field: string,
+  value: number,
+): string {
+  const props = (panel.fieldConfig?.overrides ?? [])
+    .filter((o) => o.matcher.id === 'byName' && o.matcher.options === field)
+    .flatMap((o) => o.properties);
   const prop = (id: string) => props.find((p) => p.id === id)?.value;
   const decimals = prop('decimals');
   if (typeof decimals !== 'number') throw new Error(`field ${field}: no decimals set, so Grafana picks them itself`);
   const unit = prop('unit') ?? 'none';
   if (unit === 'none') return value.toFixed(decimals);
   if (unit === 'percentunit') return `${(100 * value).toFixed(decimals)}%`;
-  if (unit === 'locale') return value.toLocaleString('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
+  if (unit === 'locale')
+    return value.toLocaleString('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
   throw new Error(`field ${field}: unit ${String(unit)} is not formatted here`);
 }

@@ -1,6 +1,17 @@
 import { type FollowOptions, type SequencedEvent } from '@mnist/cluster';
 import { IdempotencyKeyReusedError, JobFinishedError, JobNotFoundError } from '@mnist/core';
-import { cancel, isFinalState, JobRecordSchema, newJobRecord, type JobEvent, type JobRecord, type JobSpec, type LogLine, type LogRecord, type TrainerInfo } from '@mnist/protocol';
+import {
+  cancel,
+  isFinalState,
+  JobRecordSchema,
+  newJobRecord,
+  type JobEvent,
+  type JobRecord,
+  type JobSpec,
+  type LogLine,
+  type LogRecord,
+  type TrainerInfo,
+} from '@mnist/protocol';
 import type { ApiCluster, ApiSubmitOptions, ArtifactReader } from '../deps.js';
 
 /**
@@ -42,7 +53,8 @@ export class MemoryCluster implements ApiCluster {
   }
 
   private status(r: JobRecord): void {
-    if (this.publishStatus) this.emit({ type: 'status', jobId: r.id, state: r.state, attempt: r.attempt, at: r.updatedAt });
+    if (this.publishStatus)
+      this.emit({ type: 'status', jobId: r.id, state: r.state, attempt: r.attempt, at: r.updatedAt });
   }
 
   emit(event: JobEvent): number {
@@ -54,7 +66,8 @@ export class MemoryCluster implements ApiCluster {
 
   jobs = {
     get: async (id: string) => this.records.get(id),
-    list: async () => [...this.records.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id)),
+    list: async () =>
+      [...this.records.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id)),
     cancel: async (id: string, message = 'cancelled by request') => {
       const r = this.records.get(id);
       if (!r) throw new JobNotFoundError(id);
@@ -86,7 +99,11 @@ export class MemoryCluster implements ApiCluster {
   }
 
   /** Entries of `list` (indexed by seq - 1) after `afterSeq` that match, then live as they are added. */
-  private async *live<T>(list: T[], match: (t: T) => boolean, o: { afterSeq?: number; signal?: AbortSignal }): AsyncGenerator<T> {
+  private async *live<T>(
+    list: T[],
+    match: (t: T) => boolean,
+    o: { afterSeq?: number; signal?: AbortSignal },
+  ): AsyncGenerator<T> {
     let next = (o.afterSeq ?? 0) + 1;
     this.following++;
     try {
@@ -113,7 +130,16 @@ export class MemoryCluster implements ApiCluster {
 
   /** Adds a line to a job's log, the way a trainer's log tap does. */
   addLog(jobId: string, line: Partial<LogRecord> & { event: string }): LogLine {
-    const full = { seq: this.logLines.length + 1, ts: new Date().toISOString(), attempt: 1, rank: 0, trainerId: 't1', level: 'info' as const, text: line.event, ...line };
+    const full = {
+      seq: this.logLines.length + 1,
+      ts: new Date().toISOString(),
+      attempt: 1,
+      rank: 0,
+      trainerId: 't1',
+      level: 'info' as const,
+      text: line.event,
+      ...line,
+    };
     this.logLines.push({ ...full, jobId });
     for (const w of this.waiters) w();
     return full;

@@ -38,10 +38,15 @@ autoload -U +X bashcompinit && bashcompinit
 ${bashScript(flags)}`;
 }
 
-export async function completionCommand(args: string[], out: Output, flagsOf: () => Promise<Record<string, string[]>>): Promise<number> {
+export async function completionCommand(
+  args: string[],
+  out: Output,
+  flagsOf: () => Promise<Record<string, string[]>>,
+): Promise<number> {
   const [shell, ...rest] = args;
-  if (shell === '--help' || shell === '-h') return out.result(COMPLETION_HELP), 0;
-  if (rest.length > 0 || (shell !== 'bash' && shell !== 'zsh')) throw new UsageError(`mnist completion takes bash or zsh${shell ? `, got '${shell}'` : ''}`);
+  if (shell === '--help' || shell === '-h') return (out.result(COMPLETION_HELP), 0);
+  if (rest.length > 0 || (shell !== 'bash' && shell !== 'zsh'))
+    throw new UsageError(`mnist completion takes bash or zsh${shell ? `, got '${shell}'` : ''}`);
   const flags = await flagsOf();
   out.result(shell === 'bash' ? bashScript(flags) : zshScript(flags));
   return 0;

@@ -13,7 +13,7 @@ Lists the models with their layers and parameter counts.
 
 export async function modelsCommand(args: string[], out: Output): Promise<number> {
   const { values } = parseFlags(args, { json: { type: 'boolean' } });
-  if (values.help) return out.result(MODELS_HELP), 0;
+  if (values.help) return (out.result(MODELS_HELP), 0);
   tf.enableProdMode(); // building models here is bookkeeping: no per-op checks, no tfjs-node advert
   const summaries = MODEL_NAMES.map((name) => summarizeModel(name));
   if (values.json) {
@@ -31,7 +31,9 @@ export async function modelsCommand(args: string[], out: Output): Promise<number
     out.result(`${s.name} — ${s.title}: ${formatInt(s.params)} parameters${trainable}`);
     const width = Math.max(...s.layers.map((l) => l.name.length));
     for (const l of s.layers) {
-      out.result(`  ${l.name.padEnd(width)}  ${l.type.padEnd(18)} ${l.outputShape.padEnd(18)} ${formatInt(l.params).padStart(7)}`);
+      out.result(
+        `  ${l.name.padEnd(width)}  ${l.type.padEnd(18)} ${l.outputShape.padEnd(18)} ${formatInt(l.params).padStart(7)}`,
+      );
     }
     out.result('');
   }

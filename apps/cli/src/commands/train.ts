@@ -3,7 +3,15 @@ import { readFileSync } from 'node:fs';
 import { MODEL_NAMES, parseJobSpec, type JobSpec } from '@mnist/protocol';
 import type { CliEnv } from '../config.js';
 import { UsageError } from '../errors.js';
-import { backendFlag, parseFlags, SPEC_FLAGS, SPEC_FLAGS_HELP, specFromInput, specInputFromFlags, type Values } from '../flags.js';
+import {
+  backendFlag,
+  parseFlags,
+  SPEC_FLAGS,
+  SPEC_FLAGS_HELP,
+  specFromInput,
+  specInputFromFlags,
+  type Values,
+} from '../flags.js';
 import type { Output } from '../output.js';
 import { freshDir, resolveResumeDir, timestamp } from '../local/run-dirs.js';
 import { runLocal, type LocalRun } from '../local/run-local.js';
@@ -51,7 +59,9 @@ between each pair of models. --resume finishes the seeds that did not end.
 
       --models <list>        comma-separated (default: ${MODEL_NAMES.join(',')})
       --seeds <k>            seeds per model (default 1, at most ${MAX_SEEDS})
-${SPEC_FLAGS_HELP.split('\n').filter((l) => !l.includes('--model ')).join('\n')}
+${SPEC_FLAGS_HELP.split('\n')
+  .filter((l) => !l.includes('--model '))
+  .join('\n')}
 
 ${LOCAL_FLAGS_HELP}`;
 
@@ -91,7 +101,7 @@ function runOptions(values: Values, ctx: Context) {
 
 export async function trainCommand(args: string[], ctx: Context): Promise<number> {
   const { values } = parseFlags(args, LOCAL_FLAGS);
-  if (values.help) return ctx.out.result(TRAIN_HELP), 0;
+  if (values.help) return (ctx.out.result(TRAIN_HELP), 0);
   const root = (values.out as string | undefined) ?? ctx.env.RUNS_DIR;
   let run: LocalRun;
   if (values.resume !== undefined) {
@@ -99,7 +109,8 @@ export async function trainCommand(args: string[], ctx: Context): Promise<number
     const dir = resolveResumeDir(root, values.resume as string, SPEC_JSON);
     run = { dir, spec: readSpec(join(dir, SPEC_JSON)) };
   } else {
-    if (values.model === undefined) throw new UsageError(`--model is required (${MODEL_NAMES.join(', ')}); see mnist train --help`);
+    if (values.model === undefined)
+      throw new UsageError(`--model is required (${MODEL_NAMES.join(', ')}); see mnist train --help`);
     const spec = specFromInput(specInputFromFlags(values), values);
     run = { spec, dir: freshDir(root, `${timestamp()}-${spec.model}`) };
   }
@@ -110,13 +121,14 @@ export async function trainCommand(args: string[], ctx: Context): Promise<number
 function seedsFlag(raw: string | undefined): number {
   if (raw === undefined) return 1;
   const n = Number(raw);
-  if (raw.trim() === '' || !Number.isInteger(n) || n < 1 || n > MAX_SEEDS) throw new UsageError(`--seeds expects a whole number from 1 to ${MAX_SEEDS}, got '${raw}'`);
+  if (raw.trim() === '' || !Number.isInteger(n) || n < 1 || n > MAX_SEEDS)
+    throw new UsageError(`--seeds expects a whole number from 1 to ${MAX_SEEDS}, got '${raw}'`);
   return n;
 }
 
 export async function reproduceCommand(args: string[], ctx: Context): Promise<number> {
   const { values } = parseFlags(args, { ...LOCAL_FLAGS, models: { type: 'string' }, seeds: { type: 'string' } });
-  if (values.help) return ctx.out.result(REPRODUCE_HELP), 0;
+  if (values.help) return (ctx.out.result(REPRODUCE_HELP), 0);
   if (values.model !== undefined) throw new UsageError('reproduce takes --models <list>, not --model');
   const root = (values.out as string | undefined) ?? ctx.env.RUNS_DIR;
   let studyDir: string;
@@ -125,15 +137,23 @@ export async function reproduceCommand(args: string[], ctx: Context): Promise<nu
   let seedCount: number;
   if (values.resume !== undefined) {
     refuseSpecFlags(values);
-    if (values.models !== undefined || values.seeds !== undefined) throw new UsageError('--resume continues with the study\'s saved models and seeds; drop --models and --seeds');
+    if (values.models !== undefined || values.seeds !== undefined)
+      throw new UsageError("--resume continues with the study's saved models and seeds; drop --models and --seeds");
     studyDir = resolveResumeDir(root, values.resume as string, STUDY_JSON);
-    const study = JSON.parse(readFileSync(join(studyDir, STUDY_JSON), 'utf8')) as { models: string[]; flags: Values; seeds?: number };
+    const study = JSON.parse(readFileSync(join(studyDir, STUDY_JSON), 'utf8')) as {
+      models: string[];
+      flags: Values;
+      seeds?: number;
+    };
     models = study.models;
     base = study.flags;
     seedCount = study.seeds ?? 1;
   } else {
     seedCount = seedsFlag(values.seeds as string | undefined);
-    models = ((values.models as string | undefined) ?? MODEL_NAMES.join(',')).split(',').map((m) => m.trim()).filter(Boolean);
+    models = ((values.models as string | undefined) ?? MODEL_NAMES.join(','))
+      .split(',')
+      .map((m) => m.trim())
+      .filter(Boolean);
     if (new Set(models).size !== models.length) throw new UsageError('--models lists a model twice');
     studyDir = freshDir(root, `study-${timestamp()}`);
   }
@@ -147,8 +167,17 @@ export async function reproduceCommand(args: string[], ctx: Context): Promise<nu
   });
   if (values.resume === undefined) {
     const { FsStore, putJson } = await import('@mnist/storage');
-    const flags = Object.fromEntries(Object.keys(SPEC_FLAGS).filter((k) => values[k] !== undefined).map((k) => [k, values[k]]));
-    await putJson(new FsStore(studyDir), STUDY_JSON, { models, flags, ...(seedCount > 1 && { seeds: seedCount }), createdAt: new Date().toISOString() });
+    const flags = Object.fromEntries(
+      Object.keys(SPEC_FLAGS)
+        .filter((k) => values[k] !== undefined)
+        .map((k) => [k, values[k]]),
+    );
+    await putJson(new FsStore(studyDir), STUDY_JSON, {
+      models,
+      flags,
+      ...(seedCount > 1 && { seeds: seedCount }),
+      createdAt: new Date().toISOString(),
+    });
   }
   await runLocal({ runs, studyDir, seedStudy: seedCount > 1, ...runOptions(values, ctx) });
   return 0;

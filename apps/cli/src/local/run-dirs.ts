@@ -20,5 +20,7 @@ export function resolveResumeDir(root: string, idOrPath: string, marker: string)
   for (const candidate of [resolve(idOrPath), resolve(root, idOrPath)]) {
     if (existsSync(join(candidate, marker))) return candidate;
   }
-  throw new UsageError(`cannot resume '${idOrPath}': no ${marker} in ${resolve(idOrPath)} or ${resolve(root, idOrPath)}`);
+  throw new UsageError(
+    `cannot resume '${idOrPath}': no ${marker} in ${resolve(idOrPath)} or ${resolve(root, idOrPath)}`,
+  );
 }

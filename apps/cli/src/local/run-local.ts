@@ -2,7 +2,16 @@ import { basename, join, relative } from 'node:path';
 import { DatasetCache, type Dataset } from '@mnist/data';
 import { getModel } from '@mnist/models';
 import { artifactKeys, checkpointEpoch, type EpochRecord, type JobSpec } from '@mnist/protocol';
-import { formatDuration, formatInt, renderMetricsHeader, renderMetricsRow, writeReport, writeSeedReport, type RunMetrics, type SeedGroup } from '@mnist/report';
+import {
+  formatDuration,
+  formatInt,
+  renderMetricsHeader,
+  renderMetricsRow,
+  writeReport,
+  writeSeedReport,
+  type RunMetrics,
+  type SeedGroup,
+} from '@mnist/report';
 import { FsStore } from '@mnist/storage';
 import { runJob } from '@mnist/training';
 import { selectBackend, type BackendChoice } from '@mnist/backends';
@@ -34,12 +43,18 @@ const where = (dir: string) => relative(process.cwd(), dir) || '.';
  * Ctrl-C during training: say where the run is and what was kept, truthfully (a
  * checkpoint exists only after a checkpointed epoch), with the exact resume command.
  */
-export async function cancelledSays<T>(runDir: string, studyDir: string | undefined, train: () => Promise<T>): Promise<T> {
+export async function cancelledSays<T>(
+  runDir: string,
+  studyDir: string | undefined,
+  train: () => Promise<T>,
+): Promise<T> {
   try {
     return await train();
   } catch (err) {
     if ((err as Error).name !== 'TrainingCancelledError') throw err;
-    const saved = (await new FsStore(runDir).list(artifactKeys.checkpointsDir)).map((k) => checkpointEpoch(k.slice(0, k.indexOf('/', artifactKeys.checkpointsDir.length) + 1))).filter((e): e is number => e !== undefined);
+    const saved = (await new FsStore(runDir).list(artifactKeys.checkpointsDir))
+      .map((k) => checkpointEpoch(k.slice(0, k.indexOf('/', artifactKeys.checkpointsDir.length) + 1)))
+      .filter((e): e is number => e !== undefined);
     const epoch = (err as { epoch: number }).epoch;
     const kept = saved.length
       ? `the checkpoint of epoch ${Math.max(...saved)} is kept: resume with mnist ${studyDir ? 'reproduce' : 'train'} --resume ${where(studyDir ?? runDir)}`
@@ -54,7 +69,9 @@ export async function runLocal(o: RunLocalOptions): Promise<RunMetrics[]> {
   const started = performance.now();
   const backend = await selectBackend(o.backend);
   const skipped = backend.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ');
-  out.info(`backend: ${backend.name}${backend.detail ? `, ${backend.detail}` : ''}${skipped ? ` (skipped ${skipped})` : ''}`);
+  out.info(
+    `backend: ${backend.name}${backend.detail ? `, ${backend.detail}` : ''}${skipped ? ` (skipped ${skipped})` : ''}`,
+  );
 
   const datasets = new DatasetCache(o.datasetDir);
   const announced = new Set<Dataset>();
@@ -66,7 +83,9 @@ export async function runLocal(o: RunLocalOptions): Promise<RunMetrics[]> {
     const data = await datasets.get(spec);
     if (!announced.has(data)) {
       announced.add(data);
-      out.info(`data: ${spec.dataset} from ${data.dir}: ${data.train.count} train / ${data.test.count} test images (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+      out.info(
+        `data: ${spec.dataset} from ${data.dir}: ${data.train.count} train / ${data.test.count} test images (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+      );
     }
     const { title: modelTitle } = getModel(spec.model);
     const title = o.seedStudy ? `${modelTitle} seed ${spec.seed}` : modelTitle;
@@ -75,36 +94,41 @@ export async function runLocal(o: RunLocalOptions): Promise<RunMetrics[]> {
     const printRecord = (r: EpochRecord) => {
       if (!out.json && !headerPrinted) out.result(renderMetricsHeader());
       headerPrinted = true;
-      if (out.json) out.result(JSON.stringify({ model: spec.model, runId, ...(o.seedStudy && { seed: spec.seed }), ...r }));
+      if (out.json)
+        out.result(JSON.stringify({ model: spec.model, runId, ...(o.seedStudy && { seed: spec.seed }), ...r }));
       else out.result(renderMetricsRow(rows === 0 ? title : '', r));
       rows++;
     };
     const runStart = performance.now();
     let resumed = false;
-    const result = await cancelledSays(dir, o.studyDir, () => runJob({
-      spec,
-      store: new FsStore(dir),
-      data,
-      backend: backend.name,
-      resume: o.resume,
-      signal: o.signal,
-      onStart: ({ startEpoch, records }) => {
-        resumed = startEpoch > 1;
-        out.info(
-          startEpoch > spec.epochs
-            ? `${spec.model}: ${where(dir)} already finished all ${spec.epochs} epochs; writing its report again`
-            : startEpoch > 1
-              ? `${spec.model}: resuming ${where(dir)} at epoch ${startEpoch}/${spec.epochs}`
-              : `${spec.model}: training into ${where(dir)}`,
-        );
-        records.forEach(printRecord);
-      },
-      onStep: (p) => out.progress.step(spec.model, spec.epochs, p),
-      onEpoch: (r) => {
-        printRecord(r);
-        out.info(`${spec.model} epoch ${r.epoch}/${spec.epochs}: ${r.seconds.toFixed(1)} s, ${formatInt(Math.round(r.imagesPerSec))} img/s`);
-      },
-    }));
+    const result = await cancelledSays(dir, o.studyDir, () =>
+      runJob({
+        spec,
+        store: new FsStore(dir),
+        data,
+        backend: backend.name,
+        resume: o.resume,
+        signal: o.signal,
+        onStart: ({ startEpoch, records }) => {
+          resumed = startEpoch > 1;
+          out.info(
+            startEpoch > spec.epochs
+              ? `${spec.model}: ${where(dir)} already finished all ${spec.epochs} epochs; writing its report again`
+              : startEpoch > 1
+                ? `${spec.model}: resuming ${where(dir)} at epoch ${startEpoch}/${spec.epochs}`
+                : `${spec.model}: training into ${where(dir)}`,
+          );
+          records.forEach(printRecord);
+        },
+        onStep: (p) => out.progress.step(spec.model, spec.epochs, p),
+        onEpoch: (r) => {
+          printRecord(r);
+          out.info(
+            `${spec.model} epoch ${r.epoch}/${spec.epochs}: ${r.seconds.toFixed(1)} s, ${formatInt(Math.round(r.imagesPerSec))} img/s`,
+          );
+        },
+      }),
+    );
     result.model.dispose();
     const run: RunMetrics = { title: modelTitle, model: spec.model, records: result.records };
     await writeReport(new FsStore(dir), {
@@ -137,7 +161,9 @@ export async function runLocal(o: RunLocalOptions): Promise<RunMetrics[]> {
     }
   }
   const reportDir = o.studyDir ?? o.runs[0]?.dir;
-  out.info(`done in ${formatDuration(wallSeconds)}${reportDir ? `; report: ${where(join(reportDir, 'report.md'))}` : ''}`);
+  out.info(
+    `done in ${formatDuration(wallSeconds)}${reportDir ? `; report: ${where(join(reportDir, 'report.md'))}` : ''}`,
+  );
   return results;
 }
 

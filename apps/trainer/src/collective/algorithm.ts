@@ -91,7 +91,10 @@ export class AllReduceAlgorithm {
       for (let r = 0; r < worldSize; r++) {
         const part = r === rank ? p.values.subarray(from, to) : buffer.get(p.round, PHASE.scatter, r);
         if (!part) return false;
-        if (part.length !== to - from) throw new CollectiveProtocolError(`round ${p.round}: rank ${r} sent ${part.length} values for a part of ${to - from}`);
+        if (part.length !== to - from)
+          throw new CollectiveProtocolError(
+            `round ${p.round}: rank ${r} sent ${part.length} values for a part of ${to - from}`,
+          );
         parts.push(part);
       }
       const t0 = performance.now();
@@ -109,7 +112,10 @@ export class AllReduceAlgorithm {
       const slice = buffer.get(p.round, PHASE.gather, owner);
       if (!slice) continue;
       const [start, end] = sliceOf(p.values.length, worldSize, owner);
-      if (slice.length !== end - start) throw new CollectiveProtocolError(`round ${p.round}: rank ${owner} reduced ${slice.length} values for a slice of ${end - start}`);
+      if (slice.length !== end - start)
+        throw new CollectiveProtocolError(
+          `round ${p.round}: rank ${owner} reduced ${slice.length} values for a slice of ${end - start}`,
+        );
       p.out.set(slice, start);
       p.gathered.add(owner);
     }
@@ -118,7 +124,8 @@ export class AllReduceAlgorithm {
 
   /** Ranks a round still waits for: senders of this rank's parts, then owners of the other slices. */
   missing(p: RoundState): { phase: Phase; ranks: number[] } {
-    if (!p.reduced) return { phase: PHASE.scatter, ranks: this.peers.filter((r) => !this.d.buffer.get(p.round, PHASE.scatter, r)) };
+    if (!p.reduced)
+      return { phase: PHASE.scatter, ranks: this.peers.filter((r) => !this.d.buffer.get(p.round, PHASE.scatter, r)) };
     return { phase: PHASE.gather, ranks: this.peers.filter((r) => !p.gathered.has(r)) };
   }
 
@@ -140,8 +147,14 @@ export class AllReduceAlgorithm {
    * peer sends a slice or phase that this algorithm never sends: the group disagrees.
    */
   partLength(c: ChunkHeader, length: number | undefined): number | undefined {
-    const ok = c.phase === PHASE.gather ? this.name === 'reduce-scatter' && c.slice === c.rank : c.slice === (this.name === 'direct' ? ALL_SLICES : this.d.rank);
-    if (!ok) throw new CollectiveProtocolError(`rank ${c.rank} sent slice ${c.slice} in phase ${c.phase}: the group disagrees about the algorithm`);
+    const ok =
+      c.phase === PHASE.gather
+        ? this.name === 'reduce-scatter' && c.slice === c.rank
+        : c.slice === (this.name === 'direct' ? ALL_SLICES : this.d.rank);
+    if (!ok)
+      throw new CollectiveProtocolError(
+        `rank ${c.rank} sent slice ${c.slice} in phase ${c.phase}: the group disagrees about the algorithm`,
+      );
     if (length === undefined) return undefined;
     const [from, to] = c.phase === PHASE.gather ? sliceOf(length, this.d.worldSize, c.slice) : this.ownRange(length);
     return to - from;

@@ -23,7 +23,9 @@ let job = 0;
 /** Two ranks; `unreachable` makes rank 1 advertise an address where nothing listens. */
 async function pair(choice: TransportChoice, unreachable = false) {
   const jobId = `j-plane-${job++}`;
-  const ls = await Promise.all([0, 1].map(() => DataListener.open({ bind: '127.0.0.1', ports: [0, 0], advertise: '127.0.0.1' })));
+  const ls = await Promise.all(
+    [0, 1].map(() => DataListener.open({ bind: '127.0.0.1', ports: [0, 0], advertise: '127.0.0.1' })),
+  );
   listeners.push(...ls);
   const endpoints: DataEndpoint[] = ls.map((l) => l.endpoint);
   if (unreachable) endpoints[1] = { host: '127.0.0.2', port: endpoints[1]!.port }; // bound to 127.0.0.1 only: refused
@@ -33,21 +35,44 @@ async function pair(choice: TransportChoice, unreachable = false) {
     [0, 1].map(async (rank) => {
       const nc = await connectNats({ servers: [server.url], name: 'collective-test' });
       conns.push(nc);
-      const mesh = { listener: ls[rank]!, endpoints, jobId, attempt: 1, secret: 'a-secret-of-16-chars', deadlineMs: 500 };
+      const mesh = {
+        listener: ls[rank]!,
+        endpoints,
+        jobId,
+        attempt: 1,
+        secret: 'a-secret-of-16-chars',
+        deadlineMs: 500,
+      };
       const signal = new AbortController().signal;
-      return DataPlane.open({ choice, bus: natsBus(nc), prefix: `mnist.collective.${jobId}.1`, rank, worldSize: 2, algorithm: 'auto', timeoutMs: 5_000, slowRoundTimeoutMs: 5_000, signal, mesh, log });
+      return DataPlane.open({
+        choice,
+        bus: natsBus(nc),
+        prefix: `mnist.collective.${jobId}.1`,
+        rank,
+        worldSize: 2,
+        algorithm: 'auto',
+        timeoutMs: 5_000,
+        slowRoundTimeoutMs: 5_000,
+        signal,
+        mesh,
+        log,
+      });
     }),
   );
   return { planes, lines };
 }
 
-const exchange = (planes: DataPlane[]) => Promise.all(planes.map((p) => p.allReduceSum(Float32Array.of(p.rank + 1, 10)).then((s) => [...s])));
+const exchange = (planes: DataPlane[]) =>
+  Promise.all(planes.map((p) => p.allReduceSum(Float32Array.of(p.rank + 1, 10)).then((s) => [...s])));
 
 describe('DataPlane: which transport a group uses', () => {
   it('auto with reachable peers: every rank on TCP', async () => {
     const { planes } = await pair('auto');
     expect(await Promise.all(planes.map((p) => p.connect()))).toEqual([{ transport: 'tcp' }, { transport: 'tcp' }]);
-    expect(await exchange(planes)).toEqual([[3, 20], [3, 20]]);
+    expect(await exchange(planes)).toEqual([
+      [3, 20],
+      [3, 20],
+    ]);
     planes.forEach((p) => p.close());
   });
 
@@ -57,7 +82,10 @@ describe('DataPlane: which transport a group uses', () => {
     for (const c of choices) expect(c.transport).toBe('nats');
     expect(choices[0]!.fallbackReason).toMatch(/rank 1 at 127\.0\.0\.2/);
     expect(lines.filter((l) => l.event === 'data_plane.fallback').length).toBe(2);
-    expect(await exchange(planes)).toEqual([[3, 20], [3, 20]]);
+    expect(await exchange(planes)).toEqual([
+      [3, 20],
+      [3, 20],
+    ]);
     planes.forEach((p) => p.close());
   });
 
@@ -71,7 +99,10 @@ describe('DataPlane: which transport a group uses', () => {
   it('nats: no connections at all', async () => {
     const { planes } = await pair('nats');
     expect(await Promise.all(planes.map((p) => p.connect()))).toEqual([{ transport: 'nats' }, { transport: 'nats' }]);
-    expect(await exchange(planes)).toEqual([[3, 20], [3, 20]]);
+    expect(await exchange(planes)).toEqual([
+      [3, 20],
+      [3, 20],
+    ]);
     planes.forEach((p) => p.close());
   });
 });

@@ -64,7 +64,13 @@ export class DataPlane implements Collective {
   }
 
   static async open(o: DataPlaneOptions): Promise<DataPlane> {
-    const transport = await NatsTransport.open({ bus: o.bus, prefix: o.prefix, rank: o.rank, worldSize: o.worldSize, log: o.log });
+    const transport = await NatsTransport.open({
+      bus: o.bus,
+      prefix: o.prefix,
+      rank: o.rank,
+      worldSize: o.worldSize,
+      log: o.log,
+    });
     return new DataPlane(o, new GroupCollective({ ...o, transport }));
   }
 
@@ -78,8 +84,21 @@ export class DataPlane implements Collective {
       if (choice === 'tcp') throw new Error(`transport tcp: ${reason}`);
       return { transport: 'nats', fallbackReason: reason };
     }
-    const key = { jobId: mesh.jobId, attempt: mesh.attempt, rank: this.rank, worldSize: this.worldSize, secret: mesh.secret };
-    const formed = await formMesh({ key, endpoints: mesh.endpoints, listener: mesh.listener, deadlineMs: mesh.deadlineMs, tls: mesh.tls, log }).then(
+    const key = {
+      jobId: mesh.jobId,
+      attempt: mesh.attempt,
+      rank: this.rank,
+      worldSize: this.worldSize,
+      secret: mesh.secret,
+    };
+    const formed = await formMesh({
+      key,
+      endpoints: mesh.endpoints,
+      listener: mesh.listener,
+      deadlineMs: mesh.deadlineMs,
+      tls: mesh.tls,
+      log,
+    }).then(
       (t) => ({ ok: true as const, t }),
       (err: unknown) => ({ ok: false as const, err }),
     );
@@ -88,7 +107,11 @@ export class DataPlane implements Collective {
       const [failedRanks] = await this.viaNats.allReduceSum(Float32Array.of(formed.ok ? 0 : 1));
       if (failedRanks !== 0) {
         if (formed.ok) formed.t.close();
-        const fallbackReason = formed.ok ? `${failedRanks} rank(s) could not reach their peers directly` : formed.err instanceof Error ? formed.err.message : String(formed.err);
+        const fallbackReason = formed.ok
+          ? `${failedRanks} rank(s) could not reach their peers directly`
+          : formed.err instanceof Error
+            ? formed.err.message
+            : String(formed.err);
         log.warn('data_plane.fallback', { transport: 'nats', reason: fallbackReason });
         return { transport: 'nats', fallbackReason };
       }

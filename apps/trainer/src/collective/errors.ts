@@ -18,7 +18,10 @@ export class CollectiveTimeoutError extends CollectiveError {
     readonly missingRanks: number[],
     readonly timeoutMs: number,
   ) {
-    super(`all-reduce round ${round}: no contribution from rank${missingRanks.length > 1 ? 's' : ''} ${missingRanks.join(', ')} within ${timeoutMs} ms`, false);
+    super(
+      `all-reduce round ${round}: no contribution from rank${missingRanks.length > 1 ? 's' : ''} ${missingRanks.join(', ')} within ${timeoutMs} ms`,
+      false,
+    );
   }
 }
 

@@ -8,7 +8,16 @@ function group(worldSize: number, net: MemoryNetworkOptions = {}, extra: Partial
   const network = new MemoryNetwork(worldSize, net);
   const ranks = Array.from(
     { length: worldSize },
-    (_, rank) => new GroupCollective({ transport: network.transport(rank), rank, worldSize, timeoutMs: 2_000, slowRoundTimeoutMs: 2_000, resendAfterMs: 50, ...extra }),
+    (_, rank) =>
+      new GroupCollective({
+        transport: network.transport(rank),
+        rank,
+        worldSize,
+        timeoutMs: 2_000,
+        slowRoundTimeoutMs: 2_000,
+        resendAfterMs: 50,
+        ...extra,
+      }),
   );
   return { network, ranks };
 }
@@ -17,7 +26,8 @@ function group(worldSize: number, net: MemoryNetworkOptions = {}, extra: Partial
 const contribution = (rank: number, round: number, n: number) =>
   Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + rank * 1.3 + round) * 10 ** (((i + rank) % 7) - 3));
 
-const sameBits = (a: Float32Array, b: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+const sameBits = (a: Float32Array, b: Float32Array) =>
+  Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
 describe('GroupCollective over an in-memory transport', () => {
   for (const algorithm of ['direct', 'reduce-scatter'] as const) {
@@ -35,25 +45,28 @@ describe('GroupCollective over an in-memory transport', () => {
     }
   }
 
-  it.each(['direct', 'reduce-scatter'] as const)('%s on a lossy transport: lost parts are asked for again and the sum is still exact', async (algorithm) => {
-    let dropped = 0;
-    // Every first copy of round 1's parts (scatter and gather) is lost once.
-    const seen = new Set<string>();
-    const drop = (from: number, to: number, h: { round: number; phase: number }) => {
-      const k = `${from}>${to}:${h.round}:${h.phase}`;
-      if (h.round !== 1 || seen.has(k)) return false;
-      seen.add(k);
-      dropped++;
-      return true;
-    };
-    const { ranks } = group(3, { reliable: false, drop }, { algorithm });
-    for (let round = 0; round < 3; round++) {
-      const inputs = ranks.map((c) => contribution(c.rank, round, 999));
-      const sums = await Promise.all(ranks.map((c, r) => c.allReduceSum(inputs[r]!).then((s) => s.slice())));
-      for (const s of sums) expect(sameBits(s, sumInRankOrder(inputs))).toBe(true);
-    }
-    expect(dropped).toBeGreaterThan(0);
-  });
+  it.each(['direct', 'reduce-scatter'] as const)(
+    '%s on a lossy transport: lost parts are asked for again and the sum is still exact',
+    async (algorithm) => {
+      let dropped = 0;
+      // Every first copy of round 1's parts (scatter and gather) is lost once.
+      const seen = new Set<string>();
+      const drop = (from: number, to: number, h: { round: number; phase: number }) => {
+        const k = `${from}>${to}:${h.round}:${h.phase}`;
+        if (h.round !== 1 || seen.has(k)) return false;
+        seen.add(k);
+        dropped++;
+        return true;
+      };
+      const { ranks } = group(3, { reliable: false, drop }, { algorithm });
+      for (let round = 0; round < 3; round++) {
+        const inputs = ranks.map((c) => contribution(c.rank, round, 999));
+        const sums = await Promise.all(ranks.map((c, r) => c.allReduceSum(inputs[r]!).then((s) => s.slice())));
+        for (const s of sums) expect(sameBits(s, sumInRankOrder(inputs))).toBe(true);
+      }
+      expect(dropped).toBeGreaterThan(0);
+    },
+  );
 
   it('a reliable transport never asks for resends: a lost part is a timeout, not a retry', async () => {
     const { ranks } = group(2, { reliable: true }, { timeoutMs: 300, slowRoundTimeoutMs: 300 });
@@ -78,7 +91,10 @@ describe('GroupCollective over an in-memory transport', () => {
 
   it('a silent peer becomes a timeout naming it, and the others are told to stop', async () => {
     const { ranks } = group(3, {}, { timeoutMs: 300, slowRoundTimeoutMs: 300 });
-    const results = await Promise.allSettled([ranks[0]!.allReduceSum(Float32Array.of(1)), ranks[1]!.allReduceSum(Float32Array.of(2))]);
+    const results = await Promise.allSettled([
+      ranks[0]!.allReduceSum(Float32Array.of(1)),
+      ranks[1]!.allReduceSum(Float32Array.of(2)),
+    ]);
     const errors = results.map((r) => (r.status === 'rejected' ? r.reason : undefined));
     expect(errors.some((e) => e instanceof CollectiveTimeoutError && e.missingRanks.includes(2))).toBe(true);
     expect(errors.every((e) => e instanceof CollectiveTimeoutError || e instanceof CollectiveAbortedError)).toBe(true);
@@ -95,7 +111,11 @@ describe('GroupCollective over an in-memory transport', () => {
     const solo = group(2, {}, { signal: ac.signal }).ranks[0]!;
     const pending = solo.allReduceSum(Float32Array.of(1));
     ac.abort(new Error('job cancelled'));
-    await expect(pending).rejects.toMatchObject({ name: 'CollectiveAbortedError', reason: 'job cancelled', fatal: false });
+    await expect(pending).rejects.toMatchObject({
+      name: 'CollectiveAbortedError',
+      reason: 'job cancelled',
+      fatal: false,
+    });
   });
 
   it('reuses its output and receive buffers by round parity: steady rounds allocate no new vectors', async () => {

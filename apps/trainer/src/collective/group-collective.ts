@@ -1,6 +1,12 @@
 import { silentLogger, type Logger } from '@mnist/core';
 import type { Collective } from '@mnist/training';
-import { AllReduceAlgorithm, resolveAlgorithm, type CollectiveAlgorithm, type RoundState, type SentRound } from './algorithm.js';
+import {
+  AllReduceAlgorithm,
+  resolveAlgorithm,
+  type CollectiveAlgorithm,
+  type RoundState,
+  type SentRound,
+} from './algorithm.js';
 import { CollectiveAbortedError, CollectiveError, CollectiveProtocolError, CollectiveTimeoutError } from './errors.js';
 import { RoundBuffer } from './round-buffer.js';
 import { clock, CollectiveStatsMeter, type CollectiveStats } from './stats.js';
@@ -60,7 +66,11 @@ export class GroupCollective implements Collective {
       meter: this.meter,
     });
     this.log = (o.log ?? silentLogger).child({ transport: o.transport.kind });
-    o.transport.listen({ chunk: (c, bytes) => this.onChunk(c, bytes), control: (m) => this.onControl(m), failed: (e) => this.fail(e) });
+    o.transport.listen({
+      chunk: (c, bytes) => this.onChunk(c, bytes),
+      control: (m) => this.onControl(m),
+      failed: (e) => this.fail(e),
+    });
     if (o.signal) {
       if (o.signal.aborted) this.abort(reasonText(o.signal.reason), false);
       else o.signal.addEventListener('abort', () => this.abort(reasonText(o.signal!.reason), false), { once: true });
@@ -87,7 +97,15 @@ export class GroupCollective implements Collective {
     this.algorithm.scatter(round, values, enteredAt);
 
     const done = new Promise<void>((resolve, reject) => {
-      this.pending = { round, values, out: this.outFor(round, values.length), reduced: false, gathered: new Set(), resolve, reject };
+      this.pending = {
+        round,
+        values,
+        out: this.outFor(round, values.length),
+        reduced: false,
+        gathered: new Set(),
+        resolve,
+        reject,
+      };
       if (this.failure) reject(this.failure);
     });
     const publishedAt = clock();
@@ -141,7 +159,8 @@ export class GroupCollective implements Collective {
       ? undefined
       : setInterval(() => {
           const { phase, ranks } = this.algorithm.missing(p);
-          for (const peer of ranks) this.o.transport.control({ type: 'resend', round, from: this.rank, to: peer, phase });
+          for (const peer of ranks)
+            this.o.transport.control({ type: 'resend', round, from: this.rank, to: peer, phase });
         }, this.o.resendAfterMs ?? 1_000);
     const deadline = setTimeout(() => {
       const err = new CollectiveTimeoutError(round, this.algorithm.missing(p).ranks, timeoutMs);
@@ -160,7 +179,11 @@ export class GroupCollective implements Collective {
     try {
       this.meter.received(wireBytes, clock() - chunk.sentAt, chunk);
       const length = this.pending?.round === chunk.round ? this.pending.values.length : undefined;
-      if (this.buffer.add(chunk, this.round, this.algorithm.partLength(chunk, length)) && this.pending?.round === chunk.round) this.progress();
+      if (
+        this.buffer.add(chunk, this.round, this.algorithm.partLength(chunk, length)) &&
+        this.pending?.round === chunk.round
+      )
+        this.progress();
     } catch (err) {
       this.fail(asCollectiveError(err));
     }
@@ -189,4 +212,3 @@ function asCollectiveError(err: unknown): CollectiveError {
 function reasonText(reason: unknown): string {
   return reason instanceof Error ? reason.message : String(reason ?? 'aborted');
 }
-

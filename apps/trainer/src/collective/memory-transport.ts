@@ -59,7 +59,8 @@ export class MemoryNetwork {
   kill(rank: number): void {
     this.dead.add(rank);
     this.sinks.delete(rank);
-    for (const [peer, sink] of this.sinks) if (peer !== rank) sink.failed(new CollectivePeerLostError(rank, 'connection closed'));
+    for (const [peer, sink] of this.sinks)
+      if (peer !== rank) sink.failed(new CollectivePeerLostError(rank, 'connection closed'));
   }
 
   private targets(from: number, to: number | 'all'): number[] {

@@ -2,7 +2,13 @@ import type { BusSubscription, MessageBus } from '@mnist/cluster';
 import { silentLogger, type Logger } from '@mnist/core';
 import { CollectiveProtocolError } from './errors.js';
 import { decodeJson } from '../group/messages.js';
-import { ControlSchema, encodeControl, type CollectiveTransport, type Control, type TransportSink } from './transport.js';
+import {
+  ControlSchema,
+  encodeControl,
+  type CollectiveTransport,
+  type Control,
+  type TransportSink,
+} from './transport.js';
 import { decodeChunk, encodeChunks, HEADER_BYTES, WireFormatError, type PartHeader } from './wire.js';
 
 export interface NatsTransportOptions {

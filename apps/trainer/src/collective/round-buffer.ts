@@ -41,14 +41,18 @@ export class RoundBuffer {
       throw new CollectiveProtocolError(`rank ${c.rank} sent round ${c.round} while this rank is at ${currentRound}`);
     }
     if (expectedLength !== undefined && c.total !== expectedLength) {
-      throw new CollectiveProtocolError(`round ${c.round}: rank ${c.rank} sent a part of ${c.total} values, this rank expects ${expectedLength}`);
+      throw new CollectiveProtocolError(
+        `round ${c.round}: rank ${c.rank} sent a part of ${c.total} values, this rank expects ${expectedLength}`,
+      );
     }
     let parts = this.rounds.get(c.round);
     if (!parts) this.rounds.set(c.round, (parts = new Map()));
     const k = key(c.phase, c.rank);
     let part = parts.get(k);
-    if (!part) parts.set(k, (part = { values: this.bufferFor(c.round, k, c.total), chunksSeen: new Set(), chunks: c.chunks }));
-    if (part.chunks !== c.chunks) throw new CollectiveProtocolError(`rank ${c.rank} round ${c.round}: chunks disagree about the part's size`);
+    if (!part)
+      parts.set(k, (part = { values: this.bufferFor(c.round, k, c.total), chunksSeen: new Set(), chunks: c.chunks }));
+    if (part.chunks !== c.chunks)
+      throw new CollectiveProtocolError(`rank ${c.rank} round ${c.round}: chunks disagree about the part's size`);
     if (part.chunksSeen.has(c.chunk)) return false;
     placeChunk(part.values, c);
     part.chunksSeen.add(c.chunk);

@@ -26,7 +26,17 @@ export interface CollectiveStats {
   bytesReceived: number;
 }
 
-const EMPTY = { rounds: 0, roundMs: 0, waitMs: 0, skewMs: 0, hopMs: 0, hops: 0, sumMs: 0, bytesSent: 0, bytesReceived: 0 };
+const EMPTY = {
+  rounds: 0,
+  roundMs: 0,
+  waitMs: 0,
+  skewMs: 0,
+  hopMs: 0,
+  hops: 0,
+  sumMs: 0,
+  bytesSent: 0,
+  bytesReceived: 0,
+};
 
 export class CollectiveStatsMeter {
   private acc = { ...EMPTY };
@@ -45,7 +55,8 @@ export class CollectiveStatsMeter {
     this.acc.bytesReceived += bytes;
     this.acc.hopMs += hopMs;
     this.acc.hops++;
-    if (h.phase === PHASE.scatter && h.round === this.round) this.lastPeerEnter = Math.max(this.lastPeerEnter, h.sentAt);
+    if (h.phase === PHASE.scatter && h.round === this.round)
+      this.lastPeerEnter = Math.max(this.lastPeerEnter, h.sentAt);
   }
 
   sent(bytes: number): void {

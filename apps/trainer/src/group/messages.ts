@@ -18,10 +18,18 @@ export const RecruitSchema = z.object({
 export type Recruit = z.infer<typeof RecruitSchema>;
 
 /** Where a trainer's data listener takes its peers' connections (DATA_ADVERTISE, its port). */
-export const DataEndpointSchema = z.object({ host: z.string().min(1).max(255), port: z.number().int().min(1).max(65_535) });
+export const DataEndpointSchema = z.object({
+  host: z.string().min(1).max(255),
+  port: z.number().int().min(1).max(65_535),
+});
 
 /** `data` is absent from trainers that cannot take direct connections (older versions): the group then uses NATS. */
-export const OfferSchema = z.object({ trainerId: TrainerIdSchema, backend: z.string(), host: z.string(), data: DataEndpointSchema.optional() });
+export const OfferSchema = z.object({
+  trainerId: TrainerIdSchema,
+  backend: z.string(),
+  host: z.string(),
+  data: DataEndpointSchema.optional(),
+});
 export type Offer = z.infer<typeof OfferSchema>;
 
 /** Everything a rank needs to start: it reads nothing else before training. */

@@ -2,7 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { within } from '@mnist/core';
 import { NATS_NAMES } from '@mnist/protocol';
 import type { TrainerContext } from '../context.js';
-import { ConfirmReplySchema, decodeJson, encodeJson, OfferSchema, StatusReplySchema, type Assignment, type Offer, type StatusReply } from './messages.js';
+import {
+  ConfirmReplySchema,
+  decodeJson,
+  encodeJson,
+  OfferSchema,
+  StatusReplySchema,
+  type Assignment,
+  type Offer,
+  type StatusReply,
+} from './messages.js';
 
 export interface Recruitment {
   token: string;
@@ -31,7 +40,11 @@ export async function recruit(ctx: TrainerContext, jobId: string, want: number):
     offers.push(offer);
     if (offers.length >= want) enough();
   });
-  bus.publish(NATS_NAMES.recruitSubject, encodeJson({ type: 'recruit', jobId, coordinator: ctx.id, token, backend: ctx.backend }), { reply: inbox });
+  bus.publish(
+    NATS_NAMES.recruitSubject,
+    encodeJson({ type: 'recruit', jobId, coordinator: ctx.id, token, backend: ctx.backend }),
+    { reply: inbox },
+  );
   await within(full, ctx.config.recruitWindowMs, undefined);
   closed = true;
   // Late offers still get released until their reservations would have expired anyway.
@@ -45,9 +58,18 @@ export function release(ctx: TrainerContext, trainerId: string, token: string): 
 }
 
 /** Hands a reserved peer its rank. Resolves with why not when it did not accept (gone, expired). */
-export async function confirm(ctx: TrainerContext, trainerId: string, token: string, assignment: Assignment): Promise<string | undefined> {
+export async function confirm(
+  ctx: TrainerContext,
+  trainerId: string,
+  token: string,
+  assignment: Assignment,
+): Promise<string | undefined> {
   try {
-    const reply = await ctx.cluster.bus.request(NATS_NAMES.trainerInbox(trainerId), encodeJson({ type: 'confirm', token, assignment }), { timeout: 5_000 });
+    const reply = await ctx.cluster.bus.request(
+      NATS_NAMES.trainerInbox(trainerId),
+      encodeJson({ type: 'confirm', token, assignment }),
+      { timeout: 5_000 },
+    );
     const parsed = decodeJson(ConfirmReplySchema, reply.data);
     if (!parsed) return 'malformed confirm reply';
     return parsed.ok ? undefined : parsed.reason;
@@ -59,7 +81,9 @@ export async function confirm(ctx: TrainerContext, trainerId: string, token: str
 /** What a trainer says it is doing, or undefined when it does not answer (dead, partitioned). */
 export async function askStatus(ctx: TrainerContext, trainerId: string): Promise<StatusReply | undefined> {
   try {
-    const reply = await ctx.cluster.bus.request(NATS_NAMES.trainerInbox(trainerId), encodeJson({ type: 'status' }), { timeout: 2_000 });
+    const reply = await ctx.cluster.bus.request(NATS_NAMES.trainerInbox(trainerId), encodeJson({ type: 'status' }), {
+      timeout: 2_000,
+    });
     return decodeJson(StatusReplySchema, reply.data);
   } catch {
     return undefined;

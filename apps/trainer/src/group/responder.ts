@@ -6,7 +6,14 @@ import { classify, describeError } from '../run/outcome.js';
 import { RankStoppedError } from '../state.js';
 import { CollectiveTimeoutError } from '../collective/errors.js';
 import { markQueued } from '../run/settle.js';
-import { decodeJson, encodeJson, InboxMessageSchema, RecruitSchema, type Assignment, type StatusReply } from './messages.js';
+import {
+  decodeJson,
+  encodeJson,
+  InboxMessageSchema,
+  RecruitSchema,
+  type Assignment,
+  type StatusReply,
+} from './messages.js';
 
 /**
  * The peer side of group formation: answer recruits while idle (reserving ourselves for a
@@ -27,7 +34,9 @@ export function startResponder(ctx: TrainerContext): BusSubscription[] {
       }
     }, ctx.config.reservationMs);
     state.set({ kind: 'reserved', token: req.token, coordinator: req.coordinator, jobId: req.jobId, timer });
-    msg.respond(encodeJson({ trainerId: ctx.id, backend: ctx.backend, host: ctx.host, data: ctx.dataListener.endpoint }));
+    msg.respond(
+      encodeJson({ trainerId: ctx.id, backend: ctx.backend, host: ctx.host, data: ctx.dataListener.endpoint }),
+    );
   });
   const inboxSub = bus.subscribe(NATS_NAMES.trainerInbox(ctx.id), (msg) => {
     const m = decodeJson(InboxMessageSchema, msg.data);
@@ -41,7 +50,9 @@ export function startResponder(ctx: TrainerContext): BusSubscription[] {
     } else {
       // runPeer handles its own failures; this catches one thrown while handling them
       // (a reply on a closed connection), which would otherwise be an unhandled rejection.
-      runPeer(ctx, m.assignment, msg).catch((e: unknown) => ctx.log.error('rank.crashed', { jobId: m.assignment.jobId, error: e }));
+      runPeer(ctx, m.assignment, msg).catch((e: unknown) =>
+        ctx.log.error('rank.crashed', { jobId: m.assignment.jobId, error: e }),
+      );
     }
   });
   return [recruitSub, inboxSub];
@@ -59,7 +70,13 @@ async function runPeer(ctx: TrainerContext, a: Assignment, confirmMsg: BusMessag
   let handle: RankHandle | undefined;
   let earlyStop: RankStoppedError | undefined;
   let answered = false;
-  ctx.state.set({ kind: 'busy', jobId: a.jobId, rank: a.rank, attempt: a.attempt, stop: (r) => (handle ? handle.stop(r) : (earlyStop = r)) });
+  ctx.state.set({
+    kind: 'busy',
+    jobId: a.jobId,
+    rank: a.rank,
+    attempt: a.attempt,
+    stop: (r) => (handle ? handle.stop(r) : (earlyStop = r)),
+  });
   try {
     handle = await openRank(ctx, a);
     if (earlyStop) throw earlyStop;
@@ -74,11 +91,14 @@ async function runPeer(ctx: TrainerContext, a: Assignment, confirmMsg: BusMessag
     if (err instanceof CollectiveTimeoutError && err.missingRanks.includes(0)) {
       // The coordinator went silent: say so in the record now rather than after the ack wait.
       const message = `coordinator ${a.members[0]} stopped responding in attempt ${a.attempt}; the job resumes from its last checkpoint once the queue hands it out again`;
-      await markQueued(ctx, a.jobId, a.attempt, message, log).catch((e: unknown) => log.warn('job.requeue_failed', { error: e }));
+      await markQueued(ctx, a.jobId, a.attempt, message, log).catch((e: unknown) =>
+        log.warn('job.requeue_failed', { error: e }),
+      );
     }
     // Failed before we accepted: say no, so the coordinator does not wait for us.
     if (!answered) confirmMsg.respond(encodeJson({ ok: false, reason: describeError(err) }));
-    if (!answered) handle?.stop(err instanceof RankStoppedError ? err : new RankStoppedError('attempt-ended', describeError(err)));
+    if (!answered)
+      handle?.stop(err instanceof RankStoppedError ? err : new RankStoppedError('attempt-ended', describeError(err)));
   } finally {
     ctx.state.toIdle();
   }

@@ -60,7 +60,14 @@ interface Coordination {
   stopped: AbortSignal;
 }
 
-async function coordinate(ctx: TrainerContext, msg: TaskLease, jobId: string, log: Logger, stopped: AbortSignal, setRank: (h: RankHandle) => void) {
+async function coordinate(
+  ctx: TrainerContext,
+  msg: TaskLease,
+  jobId: string,
+  log: Logger,
+  stopped: AbortSignal,
+  setRank: (h: RankHandle) => void,
+) {
   const c: Coordination = { ctx, msg, jobId, log, stopped };
   const rec = await readJob(c);
   if (!rec) return;
@@ -72,7 +79,16 @@ async function coordinate(ctx: TrainerContext, msg: TaskLease, jobId: string, lo
   const attempt = await claim(c, rec, members, resumeEpoch, recruits);
   if (attempt === undefined) return;
   const dataPlane = dataPlaneOf(ctx, recruits);
-  const assignment = (rank: number): Assignment => ({ jobId, attempt, rank, worldSize: members.length, members, spec: rec.spec, resumeEpoch, ...dataPlane });
+  const assignment = (rank: number): Assignment => ({
+    jobId,
+    attempt,
+    rank,
+    worldSize: members.length,
+    members,
+    spec: rec.spec,
+    resumeEpoch,
+    ...dataPlane,
+  });
   const handle = await formGroup(c, assignment, recruits, setRank);
   if (!handle) return;
   await trainAndSettle(c, attempt, handle);
@@ -106,7 +122,13 @@ async function readJob({ ctx, msg, jobId, log }: Coordination): Promise<JobRecor
     return undefined;
   }
   if (rec.attempt >= ctx.config.maxAttempts) {
-    await markFailed(ctx, jobId, rec.attempt, `gave up after ${rec.attempt} attempts${rec.message ? `; last: ${rec.message}` : ''}`, log);
+    await markFailed(
+      ctx,
+      jobId,
+      rec.attempt,
+      `gave up after ${rec.attempt} attempts${rec.message ? `; last: ${rec.message}` : ''}`,
+      log,
+    );
     await ackTask(msg, log);
     return undefined;
   }
@@ -146,13 +168,24 @@ async function recruitPeers(c: Coordination, rec: JobRecord): Promise<Recruitmen
   await writeRecord(ctx, jobId, requeue(message, ownedBy(rec.attempt)), log, 'mark waiting');
   // Back off while it keeps waiting, so an oversized job costs the fleet little.
   const delay = Math.min(ctx.config.requeueDelayMs * 1.5 ** Math.min(msg.deliveries - 1, 20), MAX_WAIT_DELAY_MS);
-  log.info('job.waiting', { replicas: spec.replicas, minReplicas: min + 1, found: peers.length + 1, retryInMs: Math.round(delay) });
+  log.info('job.waiting', {
+    replicas: spec.replicas,
+    minReplicas: min + 1,
+    found: peers.length + 1,
+    retryInMs: Math.round(delay),
+  });
   requeueTask(msg, delay);
   return undefined;
 }
 
 /** claim: the next attempt, only if nobody else claimed or finished the job meanwhile. Returns its number. */
-async function claim(c: Coordination, rec: JobRecord, members: string[], resumeEpoch: number, { token, peers }: Recruitment): Promise<number | undefined> {
+async function claim(
+  c: Coordination,
+  rec: JobRecord,
+  members: string[],
+  resumeEpoch: number,
+  { token, peers }: Recruitment,
+): Promise<number | undefined> {
   const { ctx, msg, jobId, log } = c;
   const next = claimJob({ trainers: members, backend: ctx.backend, epoch: resumeEpoch }, ownedBy(rec.attempt));
   const claimed = await writeRecord(ctx, jobId, next, log);
@@ -181,7 +214,9 @@ async function formGroup(
     log.info('job.group_formed', { attempt, members, resumeEpoch });
     return handle;
   }
-  const why = stopped.aborted ? (stopped.reason as Error).message : `${peers[refused]!.trainerId} did not join: ${refusals[refused]}`;
+  const why = stopped.aborted
+    ? (stopped.reason as Error).message
+    : `${peers[refused]!.trainerId} did not join: ${refusals[refused]}`;
   handle.stop(new RankStoppedError('attempt-ended', why));
   await markQueued(ctx, jobId, attempt, `attempt ${attempt} could not start (${why}); retrying`, log);
   requeueTask(msg, stopped.aborted ? 0 : ctx.config.requeueDelayMs);
@@ -189,7 +224,11 @@ async function formGroup(
 }
 
 /** train, then settle the job and the task by how it ended. */
-async function trainAndSettle({ ctx, msg, jobId, log }: Coordination, attempt: number, handle: RankHandle): Promise<void> {
+async function trainAndSettle(
+  { ctx, msg, jobId, log }: Coordination,
+  attempt: number,
+  handle: RankHandle,
+): Promise<void> {
   try {
     const result = await handle.run();
     log.info('job.trained', { attempt, epochs: result.records.length, testAcc: result.finalEval?.testAcc });
@@ -204,8 +243,18 @@ async function trainAndSettle({ ctx, msg, jobId, log }: Coordination, attempt: n
  * the reason and its task is acked, so it stops costing every idle trainer a recruit round.
  * The API's reconciler puts it back when enough trainers are live.
  */
-async function parkIfUnplaceable(ctx: TrainerContext, jobId: string, attempt: number, spec: JobSpec, log: Logger): Promise<boolean> {
-  const trainers = await withNatsRetry(() => ctx.cluster.trainers.list(), { what: 'list trainers', maxMs: 10_000, log });
+async function parkIfUnplaceable(
+  ctx: TrainerContext,
+  jobId: string,
+  attempt: number,
+  spec: JobSpec,
+  log: Logger,
+): Promise<boolean> {
+  const trainers = await withNatsRetry(() => ctx.cluster.trainers.list(), {
+    what: 'list trainers',
+    maxMs: 10_000,
+    log,
+  });
   const message = unplaceableReason(spec, availableTrainers(trainers));
   if (message === undefined) return false;
   const { changed } = await writeRecord(ctx, jobId, park(message, ownedBy(attempt)), log);
@@ -218,6 +267,12 @@ async function holderIsAlive(ctx: TrainerContext, rec: JobRecord): Promise<boole
   const holder = rec.trainers[0];
   const status = holder ? await askStatus(ctx, holder) : undefined;
   const alive = status?.state === 'busy' && status.jobId === rec.id && status.attempt === rec.attempt;
-  if (!alive) ctx.log.warn('task.coordinator_lost', { jobId: rec.id, holder, attempt: rec.attempt, answered: status?.state ?? 'no reply' });
+  if (!alive)
+    ctx.log.warn('task.coordinator_lost', {
+      jobId: rec.id,
+      holder,
+      attempt: rec.attempt,
+      answered: status?.state ?? 'no reply',
+    });
   return alive;
 }

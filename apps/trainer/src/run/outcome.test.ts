@@ -19,7 +19,10 @@ describe('classify', () => {
   });
 
   it('retries lost peers, broker hiccups and the unknown', () => {
-    expect(classify(new CollectiveTimeoutError(3, [1], 30_000))).toMatchObject({ kind: 'retry', reason: expect.stringMatching(/rank 1/) });
+    expect(classify(new CollectiveTimeoutError(3, [1], 30_000))).toMatchObject({
+      kind: 'retry',
+      reason: expect.stringMatching(/rank 1/),
+    });
     expect(classify(new CollectiveAbortedError('rank 1 shutting down', 1, false)).kind).toBe('retry');
     expect(classify(new TimeoutError()).kind).toBe('retry');
     expect(classify(new Error('out of memory')).kind).toBe('retry');
@@ -33,12 +36,24 @@ describe('classify', () => {
 });
 
 describe('stopReasonFor', () => {
-  const base: JobRecord = { id: 'j', spec: parseJobSpec({ model: 'mlp' }), state: 'running', createdAt: '', updatedAt: '', attempt: 2, trainers: [], epoch: 0 };
+  const base: JobRecord = {
+    id: 'j',
+    spec: parseJobSpec({ model: 'mlp' }),
+    state: 'running',
+    createdAt: '',
+    updatedAt: '',
+    attempt: 2,
+    trainers: [],
+    epoch: 0,
+  };
   it('keeps a rank running only while the record names its attempt as running', () => {
     expect(stopReasonFor(base, 2)).toBeUndefined();
     expect(stopReasonFor({ ...base, state: 'cancelled' }, 2)?.kind).toBe('cancelled');
     expect(stopReasonFor({ ...base, attempt: 3 }, 2)?.kind).toBe('superseded');
     expect(stopReasonFor({ ...base, state: 'succeeded' }, 2)?.kind).toBe('finished');
-    expect(stopReasonFor({ ...base, state: 'queued', message: 'peer lost' }, 2)).toMatchObject({ kind: 'attempt-ended', message: 'peer lost' });
+    expect(stopReasonFor({ ...base, state: 'queued', message: 'peer lost' }, 2)).toMatchObject({
+      kind: 'attempt-ended',
+      message: 'peer lost',
+    });
   });
 });

@@ -67,7 +67,12 @@ export async function openRank(ctx: TrainerContext, a: Assignment): Promise<Rank
  * The group's collective, subscribed on NATS before it returns (none for a one-rank attempt);
  * its direct connections form in `runRank`, once every rank has accepted.
  */
-async function openCollective(ctx: TrainerContext, a: Assignment, signal: AbortSignal, log: Logger): Promise<DataPlane | undefined> {
+async function openCollective(
+  ctx: TrainerContext,
+  a: Assignment,
+  signal: AbortSignal,
+  log: Logger,
+): Promise<DataPlane | undefined> {
   if (a.worldSize === 1) return undefined;
   const mesh =
     a.endpoints && a.secret
@@ -99,14 +104,31 @@ async function openCollective(ctx: TrainerContext, a: Assignment, signal: AbortS
 /** Connects the group's data plane, says which transport carries it, and (rank 0) tells the job's watchers. */
 async function connectDataPlane(ctx: TrainerContext, a: Assignment, collective: DataPlane, log: Logger): Promise<void> {
   const choice = await collective.connect();
-  log.info('data_plane.ready', { transport: choice.transport, choice: a.spec.transport, fallbackReason: choice.fallbackReason });
+  log.info('data_plane.ready', {
+    transport: choice.transport,
+    choice: a.spec.transport,
+    fallbackReason: choice.fallbackReason,
+  });
   if (a.rank !== 0) return;
-  const event = { type: 'group' as const, jobId: a.jobId, attempt: a.attempt, members: a.members, ...choice, at: new Date().toISOString() };
+  const event = {
+    type: 'group' as const,
+    jobId: a.jobId,
+    attempt: a.attempt,
+    members: a.members,
+    ...choice,
+    at: new Date().toISOString(),
+  };
   ctx.cluster.events.publish(event).catch((err: unknown) => log.debug('group_event.publish_failed', { error: err }));
 }
 
 /** Trains this rank to the end; on any failure tells the peers why, and always closes the collective. */
-async function runRank(ctx: TrainerContext, a: Assignment, collective: DataPlane | undefined, stop: AbortController, log: Logger): Promise<RankResult> {
+async function runRank(
+  ctx: TrainerContext,
+  a: Assignment,
+  collective: DataPlane | undefined,
+  stop: AbortController,
+  log: Logger,
+): Promise<RankResult> {
   const watcher = watchAttempt(ctx.cluster.jobs, a.jobId, a.attempt, stop, log);
   const started = performance.now();
   // Steps finished after a stop was requested: the promise is "within a step or two".
@@ -125,7 +147,13 @@ async function runRank(ctx: TrainerContext, a: Assignment, collective: DataPlane
       resumeFrom: stores.from && { store: attemptStore(stores.job, stores.from.attempt), epoch: stores.from.epoch },
       signal: stop.signal,
       onStart: ({ startEpoch }) => {
-        log.info('rank.started', { worldSize: a.worldSize, startEpoch, resumedFromAttempt: stores.from?.attempt, epochs: a.spec.epochs, trainImages: data.train.count });
+        log.info('rank.started', {
+          worldSize: a.worldSize,
+          startEpoch,
+          resumedFromAttempt: stores.from?.attempt,
+          epochs: a.spec.epochs,
+          trainImages: data.train.count,
+        });
       },
       onStep: (p) => {
         if (stop.signal.aborted) afterStop.steps++;
@@ -133,7 +161,12 @@ async function runRank(ctx: TrainerContext, a: Assignment, collective: DataPlane
         // of the next epoch, which waits for rank 0's checkpoint: all may be slow.
         if (p.step === p.steps && collective) {
           collective.expectSlowRounds(3);
-          log.info('collective.stats', { epoch: p.epoch, steps: p.steps, stepMs: Number(((p.elapsedSec * 1000) / p.steps).toFixed(2)), ...collective.takeStats() });
+          log.info('collective.stats', {
+            epoch: p.epoch,
+            steps: p.steps,
+            stepMs: Number(((p.elapsedSec * 1000) / p.steps).toFixed(2)),
+            ...collective.takeStats(),
+          });
         }
         reporter?.onStep(p);
       },
@@ -147,7 +180,8 @@ async function runRank(ctx: TrainerContext, a: Assignment, collective: DataPlane
     }
   } catch (err) {
     const reason = stop.signal.aborted ? (stop.signal.reason as Error) : await explain(ctx, a, err);
-    if (stop.signal.aborted) log.info('rank.halted', { stepsAfterStop: afterStop.steps, reason: describeError(reason) });
+    if (stop.signal.aborted)
+      log.info('rank.halted', { stepsAfterStop: afterStop.steps, reason: describeError(reason) });
     // Tell the peers why (a no-op when the collective itself failed: they know).
     collective?.abort(`rank ${a.rank} (${ctx.id}): ${describeError(reason)}`, isFatal(reason));
     throw reason;
@@ -165,7 +199,9 @@ async function openStores(ctx: TrainerContext, a: Assignment, signal: AbortSigna
   const from = a.resumeEpoch > 0 ? await resumePoint(job, a.attempt - 1, a.resumeEpoch) : undefined;
   // Every rank finds the checkpoint itself; they must all start from the one the coordinator chose.
   if ((from?.epoch ?? 0) !== a.resumeEpoch) {
-    throw new CheckpointMismatchError(`rank ${a.rank} found checkpoint epoch ${from?.epoch ?? 0}, the group resumes from ${a.resumeEpoch}`);
+    throw new CheckpointMismatchError(
+      `rank ${a.rank} found checkpoint epoch ${from?.epoch ?? 0}, the group resumes from ${a.resumeEpoch}`,
+    );
   }
   // Before any checkpoint of this attempt: later walks of the line start from it.
   if (a.rank === 0) await writeLineage(store, a.attempt, from);
@@ -173,7 +209,14 @@ async function openStores(ctx: TrainerContext, a: Assignment, signal: AbortSigna
 }
 
 /** finish (rank 0): what the final model predicts, and the report, beside the checkpoints. */
-async function finishRank0(ctx: TrainerContext, a: Assignment, store: ArtifactStore, result: RunJobResult, test: Split, started: number): Promise<RankResult> {
+async function finishRank0(
+  ctx: TrainerContext,
+  a: Assignment,
+  store: ArtifactStore,
+  result: RunJobResult,
+  test: Split,
+  started: number,
+): Promise<RankResult> {
   const last = result.records.at(-1)?.epoch ?? a.spec.epochs;
   const evaluation = finalEval(result.model, test, last, ctx.backend);
   await putJson(store, CLUSTER_ARTIFACTS.finalEval, evaluation);

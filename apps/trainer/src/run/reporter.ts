@@ -41,7 +41,9 @@ export class Rank0Reporter {
       at: new Date().toISOString(),
     };
     // Progress is best effort: never let a slow broker hold up a training step.
-    this.ctx.cluster.events.publish(event).catch((err: unknown) => this.log.debug('progress.publish_failed', { error: err }));
+    this.ctx.cluster.events
+      .publish(event)
+      .catch((err: unknown) => this.log.debug('progress.publish_failed', { error: err }));
   }
 
   async onEpoch(record: EpochRecord): Promise<void> {
@@ -51,7 +53,9 @@ export class Rank0Reporter {
     const next = recordEpoch({ epoch: record.epoch, backend: this.ctx.backend }, ownedBy(attempt));
     const result = await writeRecord(this.ctx, jobId, next, this.log, `record epoch ${record.epoch}`);
     if (!result.changed) {
-      const stop = stopReasonFor(result.record, attempt) ?? new RankStoppedError('superseded', 'job record no longer names this attempt');
+      const stop =
+        stopReasonFor(result.record, attempt) ??
+        new RankStoppedError('superseded', 'job record no longer names this attempt');
       this.stop.abort(stop);
       throw stop;
     }
@@ -60,6 +64,12 @@ export class Rank0Reporter {
       maxMs: NATS_RETRY_MS,
       log: this.log,
     });
-    this.log.info('epoch.done', { epoch: record.epoch, testAcc: record.testAcc, trainLoss: record.trainLoss, seconds: record.seconds, imagesPerSec: Math.round(record.imagesPerSec) });
+    this.log.info('epoch.done', {
+      epoch: record.epoch,
+      testAcc: record.testAcc,
+      trainLoss: record.trainLoss,
+      seconds: record.seconds,
+      imagesPerSec: Math.round(record.imagesPerSec),
+    });
   }
 }

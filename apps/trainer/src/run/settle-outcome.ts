@@ -12,7 +12,14 @@ import { ackTask, markFailed, markQueued, requeueTask, writeRecord } from './set
  * attempt owns it. Every record write is conditional on this attempt still owning the job.
  * A job that ended final in this attempt is published at its root keys before the ack.
  */
-export async function settleOutcome(ctx: TrainerContext, msg: TaskLease, jobId: string, attempt: number, outcome: Outcome, log: Logger): Promise<void> {
+export async function settleOutcome(
+  ctx: TrainerContext,
+  msg: TaskLease,
+  jobId: string,
+  attempt: number,
+  outcome: Outcome,
+  log: Logger,
+): Promise<void> {
   switch (outcome.kind) {
     case 'succeeded': {
       const done = await writeRecord(ctx, jobId, succeed(ownedBy(attempt)), log);
@@ -30,12 +37,24 @@ export async function settleOutcome(ctx: TrainerContext, msg: TaskLease, jobId: 
     case 'retry': {
       if (attempt >= ctx.config.maxAttempts) {
         log.error('job.failed', { attempt, reason: outcome.reason, gaveUp: true });
-        const failed = await markFailed(ctx, jobId, attempt, `gave up after ${attempt} attempts; last: ${outcome.reason}`, log);
+        const failed = await markFailed(
+          ctx,
+          jobId,
+          attempt,
+          `gave up after ${attempt} attempts; last: ${outcome.reason}`,
+          log,
+        );
         if (failed.changed) await publish(ctx, failed.record, log);
         return ackTask(msg, log);
       }
       log.warn('job.requeued', { attempt, reason: outcome.reason });
-      await markQueued(ctx, jobId, attempt, `attempt ${attempt} stopped (${outcome.reason}); resuming from the last checkpoint`, log);
+      await markQueued(
+        ctx,
+        jobId,
+        attempt,
+        `attempt ${attempt} stopped (${outcome.reason}); resuming from the last checkpoint`,
+        log,
+      );
       return requeueTask(msg, ctx.config.requeueDelayMs);
     }
     case 'stopped': {

@@ -8,8 +8,11 @@ import { RankStoppedError } from '../state.js';
  */
 export function stopReasonFor(r: JobRecord, attempt: number): RankStoppedError | undefined {
   if (r.state === 'cancelled') return new RankStoppedError('cancelled', r.message ?? 'job cancelled');
-  if (r.attempt !== attempt) return new RankStoppedError('superseded', `attempt ${attempt} superseded by attempt ${r.attempt}`);
-  if (r.state === 'succeeded' || r.state === 'failed') return new RankStoppedError('finished', `job already ${r.state}`);
-  if (r.state === 'queued') return new RankStoppedError('attempt-ended', r.message ?? `attempt ${attempt} was put back in the queue`);
+  if (r.attempt !== attempt)
+    return new RankStoppedError('superseded', `attempt ${attempt} superseded by attempt ${r.attempt}`);
+  if (r.state === 'succeeded' || r.state === 'failed')
+    return new RankStoppedError('finished', `job already ${r.state}`);
+  if (r.state === 'queued')
+    return new RankStoppedError('attempt-ended', r.message ?? `attempt ${attempt} was put back in the queue`);
   return undefined;
 }

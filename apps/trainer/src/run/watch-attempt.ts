@@ -8,7 +8,13 @@ import { stopReasonFor } from './stop-reason.js';
  * milliseconds. A watch broken by a broker outage is re-opened; it delivers the current
  * record first, so a change made during the outage is not missed.
  */
-export function watchAttempt(jobs: JobStore, jobId: string, attempt: number, target: AbortController, log: Logger): { stop(): void } {
+export function watchAttempt(
+  jobs: JobStore,
+  jobId: string,
+  attempt: number,
+  target: AbortController,
+  log: Logger,
+): { stop(): void } {
   const own = new AbortController();
   (async () => {
     while (!own.signal.aborted && !target.signal.aborted) {

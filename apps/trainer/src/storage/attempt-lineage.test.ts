@@ -4,10 +4,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { artifactKeys } from '@mnist/protocol';
 import { FsStore, type ArtifactStore } from '@mnist/storage';
-import { attemptStore, committedCheckpoints, resumePoint, writeLineage, type CheckpointRef } from './attempt-lineage.js';
+import {
+  attemptStore,
+  committedCheckpoints,
+  resumePoint,
+  writeLineage,
+  type CheckpointRef,
+} from './attempt-lineage.js';
 
 /** Only the manifest matters to the walk: it marks a checkpoint complete. */
-const checkpoint = (job: ArtifactStore, attempt: number, epoch: number) => attemptStore(job, attempt).put(`${artifactKeys.checkpoint(epoch)}checkpoint.json`, '{}');
+const checkpoint = (job: ArtifactStore, attempt: number, epoch: number) =>
+  attemptStore(job, attempt).put(`${artifactKeys.checkpoint(epoch)}checkpoint.json`, '{}');
 
 describe('attempt lineage', () => {
   it("walks the line of the record's attempt, capped where each attempt resumed and at the confirmed epoch", async () => {

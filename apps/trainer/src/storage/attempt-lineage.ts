@@ -17,7 +17,11 @@ const LineageSchema = z.object({ attempt: z.number().int().min(1), resumeFrom: R
 /** Attempt `attempt`'s folder inside a job's store. */
 export const attemptStore = (job: ArtifactStore, attempt: number) => job.scope(attemptPrefix(attempt));
 
-export function writeLineage(own: ArtifactStore, attempt: number, resumeFrom: CheckpointRef | undefined): Promise<void> {
+export function writeLineage(
+  own: ArtifactStore,
+  attempt: number,
+  resumeFrom: CheckpointRef | undefined,
+): Promise<void> {
   return putJson(own, LINEAGE_KEY, { attempt, resumeFrom: resumeFrom ?? null });
 }
 
@@ -25,7 +29,10 @@ async function readLineage(job: ArtifactStore, attempt: number) {
   const raw = await getJson(attemptStore(job, attempt), LINEAGE_KEY);
   if (raw === undefined) return undefined;
   const parsed = LineageSchema.safeParse(raw);
-  if (!parsed.success) throw new StorageError(`${job.location}${attemptPrefix(attempt)}${LINEAGE_KEY}: not a lineage record`, { cause: parsed.error });
+  if (!parsed.success)
+    throw new StorageError(`${job.location}${attemptPrefix(attempt)}${LINEAGE_KEY}: not a lineage record`, {
+      cause: parsed.error,
+    });
   return parsed.data;
 }
 
@@ -40,7 +47,7 @@ async function readLineage(job: ArtifactStore, attempt: number) {
 export async function committedCheckpoints(job: ArtifactStore, head: number, upTo: number): Promise<CheckpointRef[]> {
   const refs: CheckpointRef[] = [];
   let cap = upTo;
-  for (let attempt = head; attempt >= 1 && cap >= 1; ) {
+  for (let attempt = head; attempt >= 1 && cap >= 1;) {
     const lineage = await readLineage(job, attempt);
     if (!lineage) {
       attempt--;

@@ -31,7 +31,9 @@ export class FencedStore implements ArtifactStore {
   }
 
   deletePrefix(prefix: string): Promise<void> {
-    return Promise.reject(new StorageError(`${this.location}${prefix}: an attempt's folder is append-only, nothing is deleted`));
+    return Promise.reject(
+      new StorageError(`${this.location}${prefix}: an attempt's folder is append-only, nothing is deleted`),
+    );
   }
 
   scope(prefix: string): ArtifactStore {

@@ -26,7 +26,9 @@ export async function promoteFinalAttempt(job: ArtifactStore, record: JobRecord)
   const metrics = await getText(own, artifactKeys.metrics);
   if (metrics !== undefined) {
     // An epoch trained after the record stopped confirming (cancelled, failed) is not the job's.
-    const records = parseMetricsJsonl(metrics, `${own.location}${artifactKeys.metrics}`).filter((r) => r.epoch <= record.epoch);
+    const records = parseMetricsJsonl(metrics, `${own.location}${artifactKeys.metrics}`).filter(
+      (r) => r.epoch <= record.epoch,
+    );
     await job.put(artifactKeys.metrics, toMetricsJsonl(records), 'application/x-ndjson');
   }
   for (const [key, type] of COPIED) {

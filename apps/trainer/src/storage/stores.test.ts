@@ -13,7 +13,14 @@ afterAll(async () => {
 });
 
 const connect = (endpoint: string, port?: number) =>
-  S3Store.connect({ bucket: 'mnist', region: 'us-east-1', endpoint: port ? `http://127.0.0.1:${port}` : endpoint, forcePathStyle: true, credentials: S3RVER_CREDENTIALS, maxAttempts: 1 });
+  S3Store.connect({
+    bucket: 'mnist',
+    region: 'us-east-1',
+    endpoint: port ? `http://127.0.0.1:${port}` : endpoint,
+    forcePathStyle: true,
+    credentials: S3RVER_CREDENTIALS,
+    maxAttempts: 1,
+  });
 
 describe('RetryingStore', () => {
   it('rides out an S3 server that comes up late', async () => {
@@ -43,7 +50,14 @@ describe('RetryingStore', () => {
     expect(err).toBeInstanceOf(StorageError);
     expect(isRetryableStorageError(err)).toBe(true);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(400);
-    const wrongBucket = await S3Store.connect({ bucket: 'no-such-bucket', region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: S3RVER_CREDENTIALS, maxAttempts: 1 });
+    const wrongBucket = await S3Store.connect({
+      bucket: 'no-such-bucket',
+      region: 'us-east-1',
+      endpoint: s3.endpoint,
+      forcePathStyle: true,
+      credentials: S3RVER_CREDENTIALS,
+      maxAttempts: 1,
+    });
     const notFound = await wrongBucket.put('x', 'y').catch((e: unknown) => e);
     expect(isRetryableStorageError(notFound)).toBe(false);
   });

@@ -27,7 +27,13 @@ const cases: ConvCase[] = [
   { name: 'numeric padding 1', x: [2, 7, 8, 3], w: [3, 3, 3, 2], strides: 1, pad: 1 },
   { name: '1x1 kernel', x: [3, 5, 4, 7], w: [1, 1, 7, 9], strides: 1, pad: 'valid' },
   // One input channel at stride 1 has its own backward-data path.
-  { name: 'one input channel, valid, non-square 4x3 kernel', x: [3, 9, 11, 1], w: [4, 3, 1, 5], strides: 1, pad: 'valid' },
+  {
+    name: 'one input channel, valid, non-square 4x3 kernel',
+    x: [3, 9, 11, 1],
+    w: [4, 3, 1, 5],
+    strides: 1,
+    pad: 'valid',
+  },
   { name: 'one input channel, same, even 2x4 kernel', x: [2, 8, 7, 1], w: [2, 4, 1, 3], strides: 1, pad: 'same' },
   { name: 'one input channel, explicit padding 3', x: [2, 6, 6, 1], w: [3, 3, 1, 2], strides: 1, pad: 3 },
   { name: 'one input channel, stride 2', x: [2, 9, 8, 1], w: [3, 3, 1, 4], strides: 2, pad: 'same' },
@@ -69,7 +75,12 @@ describeOnednn('FusedConv2D', () => {
         [{ shape: [3, 12, 12, 3] }, { shape: [5, 5, 3, 6] }, { shape: [6] }],
         (x, w, b) =>
           tf.fused.conv2d({
-            x: x as tf.Tensor4D, filter: w as tf.Tensor4D, bias: b, strides: 1, pad: 'same', activation,
+            x: x as tf.Tensor4D,
+            filter: w as tf.Tensor4D,
+            bias: b,
+            strides: 1,
+            pad: 'same',
+            activation,
             leakyreluAlpha: 0.1,
           }),
         { label: activation, native: ['FusedConv2D'] },
@@ -81,7 +92,14 @@ describeOnednn('FusedConv2D', () => {
     await expectSameOnBoth(
       [{ shape: [8, 14, 14, 6] }, { shape: [5, 5, 6, 16] }, { shape: [16] }, { shape: [] }],
       (x, w, b, s) => [
-        tf.fused.conv2d({ x: x as tf.Tensor4D, filter: w as tf.Tensor4D, bias: b, pad: 'valid', strides: 1, activation: 'relu' }),
+        tf.fused.conv2d({
+          x: x as tf.Tensor4D,
+          filter: w as tf.Tensor4D,
+          bias: b,
+          pad: 'valid',
+          strides: 1,
+          activation: 'relu',
+        }),
         tf.fused.conv2d({ x: x as tf.Tensor4D, filter: w as tf.Tensor4D, bias: s, pad: 'valid', strides: 1 }),
       ],
       { native: ['FusedConv2D'] },
@@ -90,10 +108,31 @@ describeOnednn('FusedConv2D', () => {
 
   it('matrix-product convolutions (C5 shape, 1x1) with bias + relu', async () => {
     await expectSameOnBoth(
-      [{ shape: [16, 5, 5, 16] }, { shape: [5, 5, 16, 120] }, { shape: [120] }, { shape: [2, 6, 7, 8] }, { shape: [1, 1, 8, 5] }, { shape: [5] }],
+      [
+        { shape: [16, 5, 5, 16] },
+        { shape: [5, 5, 16, 120] },
+        { shape: [120] },
+        { shape: [2, 6, 7, 8] },
+        { shape: [1, 1, 8, 5] },
+        { shape: [5] },
+      ],
       (x, w, b, x1, w1, b1) => [
-        tf.fused.conv2d({ x: x as tf.Tensor4D, filter: w as tf.Tensor4D, bias: b, pad: 'valid', strides: 1, activation: 'relu' }),
-        tf.fused.conv2d({ x: x1 as tf.Tensor4D, filter: w1 as tf.Tensor4D, bias: b1, pad: 'same', strides: 1, activation: 'relu6' }),
+        tf.fused.conv2d({
+          x: x as tf.Tensor4D,
+          filter: w as tf.Tensor4D,
+          bias: b,
+          pad: 'valid',
+          strides: 1,
+          activation: 'relu',
+        }),
+        tf.fused.conv2d({
+          x: x1 as tf.Tensor4D,
+          filter: w1 as tf.Tensor4D,
+          bias: b1,
+          pad: 'same',
+          strides: 1,
+          activation: 'relu6',
+        }),
       ],
       { native: ['FusedConv2D'] },
     );
@@ -111,7 +150,14 @@ describeOnednn('FusedConv2D', () => {
     await expectSameGradients(
       [{ shape: [4, 10, 10, 3] }, { shape: [3, 3, 3, 5] }, { shape: [5] }],
       (x, w, b) =>
-        tf.fused.conv2d({ x: x as tf.Tensor4D, filter: w as tf.Tensor4D, bias: b, strides: 1, pad: 'valid', activation: 'relu' }),
+        tf.fused.conv2d({
+          x: x as tf.Tensor4D,
+          filter: w as tf.Tensor4D,
+          bias: b,
+          strides: 1,
+          pad: 'valid',
+          activation: 'relu',
+        }),
       // No Step: the Relu gradient is one fused kernel on onednn (gradients.ts).
       { native: ['Conv2D', 'Add', 'Relu', 'Multiply', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'Sum'] },
     );

@@ -6,15 +6,30 @@ import { MIN_NATIVE_SIZE, sizeOf } from './util.js';
 // Broadcasts the models produce (bias adds, per-row softmax pieces, scalars in the
 // optimizer) and a few awkward ones.
 const broadcasts: Array<[number[], number[]]> = [
-  [[64, 28, 28, 6], [64, 28, 28, 6]],
+  [
+    [64, 28, 28, 6],
+    [64, 28, 28, 6],
+  ],
   [[64, 28, 28, 6], [6]],
   [[6], [64, 28, 28, 6]],
-  [[64, 10], [64, 1]],
-  [[64, 1], [64, 10]],
+  [
+    [64, 10],
+    [64, 1],
+  ],
+  [
+    [64, 1],
+    [64, 10],
+  ],
   [[], [5, 5, 16, 120]],
   [[120, 84], []],
-  [[3, 1, 5], [1, 4, 1]],
-  [[2, 3, 4, 5], [3, 1, 5]],
+  [
+    [3, 1, 5],
+    [1, 4, 1],
+  ],
+  [
+    [2, 3, 4, 5],
+    [3, 1, 5],
+  ],
   [[7, 300], [300]],
   [[1], [1]],
 ];
@@ -50,15 +65,26 @@ describeOnednn('binary elementwise kernels', () => {
   }
 
   it('Pow on positive bases', async () => {
-    await expectSameOnBoth([{ shape: [40, 30], lo: 0.1, hi: 3 }, { shape: [30], lo: -2, hi: 2 }], tf.pow, {
-      native: ['Pow'],
-    });
+    await expectSameOnBoth(
+      [
+        { shape: [40, 30], lo: 0.1, hi: 3 },
+        { shape: [30], lo: -2, hi: 2 },
+      ],
+      tf.pow,
+      {
+        native: ['Pow'],
+      },
+    );
   });
 
   it('AddN', async () => {
-    await expectSameOnBoth([{ shape: [8, 100] }, { shape: [8, 100] }, { shape: [8, 100] }], (a, b, c) => tf.addN([a, b, c]), {
-      native: ['AddN'],
-    });
+    await expectSameOnBoth(
+      [{ shape: [8, 100] }, { shape: [8, 100] }, { shape: [8, 100] }],
+      (a, b, c) => tf.addN([a, b, c]),
+      {
+        native: ['AddN'],
+      },
+    );
   });
 
   it('tiny tensors use the cpu kernel', async () => {
@@ -98,31 +124,51 @@ describeOnednn('unary elementwise kernels', () => {
   }
 
   it('Step (alpha 0 and 0.3) and its NaN passthrough', async () => {
-    await expectSameOnBoth([{ shape: [1000] }], (x) => {
-      const withNaN = tf.concat([x, tf.tensor1d([NaN, 0, -0])]);
-      return [tf.step(withNaN), tf.step(withNaN, 0.3), tf.relu(withNaN)];
-    }, { native: ['Step', 'Relu'] });
+    await expectSameOnBoth(
+      [{ shape: [1000] }],
+      (x) => {
+        const withNaN = tf.concat([x, tf.tensor1d([NaN, 0, -0])]);
+        return [tf.step(withNaN), tf.step(withNaN, 0.3), tf.relu(withNaN)];
+      },
+      { native: ['Step', 'Relu'] },
+    );
   });
 });
 
 describeOnednn('the Relu gradient', () => {
   it('is one native kernel (no Step) with exactly the cpu values, NaN and zeros included', async () => {
-    await expectSameOnBoth([{ shape: [64, 28, 28, 6] }], (x) => {
-      const withNaN = tf.concat([tf.reshape(x, [-1]), tf.tensor1d([NaN, 0, -0, 1])]);
-      const dy = tf.concat([tf.reshape(x, [-1]), tf.tensor1d([2, 3, Infinity, NaN])]);
-      return [tf.grad((v: tf.Tensor) => tf.mul(tf.relu(v), dy))(withNaN)];
-    }, { rtol: 0, atol: 0 });
+    await expectSameOnBoth(
+      [{ shape: [64, 28, 28, 6] }],
+      (x) => {
+        const withNaN = tf.concat([tf.reshape(x, [-1]), tf.tensor1d([NaN, 0, -0, 1])]);
+        const dy = tf.concat([tf.reshape(x, [-1]), tf.tensor1d([2, 3, Infinity, NaN])]);
+        return [tf.grad((v: tf.Tensor) => tf.mul(tf.relu(v), dy))(withNaN)];
+      },
+      { rtol: 0, atol: 0 },
+    );
     expect(kernelCounts.get('Step')).toBeUndefined(); // counts cover the onednn run only
   });
 });
 
 describeOnednn('Tile', () => {
   const cases: Array<[number[], number[]]> = [
-    [[1, 1, 1, 6], [8, 14, 14, 1]], // what the FusedBatchNorm gradient does
-    [[3, 4], [2, 5]],
-    [[2, 1, 3], [1, 7, 2]],
+    [
+      [1, 1, 1, 6],
+      [8, 14, 14, 1],
+    ], // what the FusedBatchNorm gradient does
+    [
+      [3, 4],
+      [2, 5],
+    ],
+    [
+      [2, 1, 3],
+      [1, 7, 2],
+    ],
     [[5], [20]],
-    [[4, 5, 6], [1, 1, 1]],
+    [
+      [4, 5, 6],
+      [1, 1, 1],
+    ],
   ];
   for (const [shape, reps] of cases) {
     it(`${JSON.stringify(shape)} x ${JSON.stringify(reps)}: forward and gradient`, async () => {

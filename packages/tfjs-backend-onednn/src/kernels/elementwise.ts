@@ -1,6 +1,32 @@
 import {
-  Abs, Add, AddN, Ceil, Elu, Exp, Floor, LeakyRelu, Log, Log1p, Maximum, Minimum, Multiply, Neg, Pow, RealDiv,
-  Reciprocal, Relu, Relu6, Rsqrt, Sigmoid, Sqrt, Square, SquaredDifference, Step, Sub, Tanh, Tile,
+  Abs,
+  Add,
+  AddN,
+  Ceil,
+  Elu,
+  Exp,
+  Floor,
+  LeakyRelu,
+  Log,
+  Log1p,
+  Maximum,
+  Minimum,
+  Multiply,
+  Neg,
+  Pow,
+  RealDiv,
+  Reciprocal,
+  Relu,
+  Relu6,
+  Rsqrt,
+  Sigmoid,
+  Sqrt,
+  Square,
+  SquaredDifference,
+  Step,
+  Sub,
+  Tanh,
+  Tile,
   broadcast_util,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
@@ -9,10 +35,10 @@ import { alloc, defineKernel, f32, MIN_NATIVE_SIZE, output, sizeOf, type NativeK
 
 const MAX_RANK = 8;
 
-
 function binary(kernelName: string, op: number): NativeKernel {
   return defineKernel<{ a: TensorInfo; b: TensorInfo }, object>(kernelName, ({ inputs: { a, b }, backend, addon }) => {
-    const as = f32(backend, a), bs = f32(backend, b);
+    const as = f32(backend, a),
+      bs = f32(backend, b);
     if (!as || !bs) return null;
     const outShape = broadcast_util.assertAndGetBroadcastShape(a.shape, b.shape);
     const n = sizeOf(outShape);
@@ -53,19 +79,22 @@ export const addNKernel: NativeKernel = {
 };
 
 /** Tile (the FusedBatchNorm gradient tiles per-channel values to the input's shape). */
-export const tileKernel = defineKernel<{ x: TensorInfo }, { reps: number[] }>(Tile, ({ inputs: { x }, attrs, backend, addon }) => {
-  const xs = f32(backend, x);
-  const { reps } = attrs;
-  if (!xs || x.shape.length === 0 || x.shape.length > MAX_RANK || reps.length !== x.shape.length) return null;
-  const outShape = x.shape.map((d, i) => d * reps[i]!);
-  const n = sizeOf(outShape);
-  if (n < MIN_NATIVE_SIZE) return null;
-  const y = alloc(backend, n);
-  packParams([x.shape.length]);
-  packParams(x.shape, 1);
-  addon.tile(xs, y, packParams(reps, 1 + x.shape.length));
-  return output(backend, outShape, y);
-});
+export const tileKernel = defineKernel<{ x: TensorInfo }, { reps: number[] }>(
+  Tile,
+  ({ inputs: { x }, attrs, backend, addon }) => {
+    const xs = f32(backend, x);
+    const { reps } = attrs;
+    if (!xs || x.shape.length === 0 || x.shape.length > MAX_RANK || reps.length !== x.shape.length) return null;
+    const outShape = x.shape.map((d, i) => d * reps[i]!);
+    const n = sizeOf(outShape);
+    if (n < MIN_NATIVE_SIZE) return null;
+    const y = alloc(backend, n);
+    packParams([x.shape.length]);
+    packParams(x.shape, 1);
+    addon.tile(xs, y, packParams(reps, 1 + x.shape.length));
+    return output(backend, outShape, y);
+  },
+);
 
 export const elementwiseKernels: NativeKernel[] = [
   tileKernel,

@@ -21,7 +21,16 @@ describeOnednn('BatchMatMul / _FusedMatMul', () => {
   }
 
   // tfjs has no gradient for broadcast batches (its BatchMatMul gradient keeps the batch).
-  for (const [a, b] of [[[2, 3, 5, 7], [7, 4]], [[1, 5, 7], [4, 7, 6]]]) {
+  for (const [a, b] of [
+    [
+      [2, 3, 5, 7],
+      [7, 4],
+    ],
+    [
+      [1, 5, 7],
+      [4, 7, 6],
+    ],
+  ]) {
     it(`broadcast batch ${JSON.stringify(a)}x${JSON.stringify(b)}: forward`, async () => {
       await expectSameOnBoth([{ shape: a! }, { shape: b! }], (x, y) => tf.matMul(x, y), { native: ['BatchMatMul'] });
     });

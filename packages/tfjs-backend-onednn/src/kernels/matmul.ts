@@ -10,20 +10,29 @@ import { Act, packParams } from '../native.js';
 import type { NativeAddon } from '../native.js';
 import { activationCode, alloc, defineKernel, f32, output, sizeOf, type Backend } from './util.js';
 
-
 function matMul(
-  backend: Backend, addon: NativeAddon, a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boolean,
-  bias: TensorInfo | null | undefined, act: number, alpha: number,
+  backend: Backend,
+  addon: NativeAddon,
+  a: TensorInfo,
+  b: TensorInfo,
+  transposeA: boolean,
+  transposeB: boolean,
+  bias: TensorInfo | null | undefined,
+  act: number,
+  alpha: number,
 ): TensorInfo | null {
-  const as = f32(backend, a), bs = f32(backend, b);
+  const as = f32(backend, a),
+    bs = f32(backend, b);
   if (!as || !bs || a.shape.length < 2 || b.shape.length < 2) return null;
-  const ar = a.shape.length, br = b.shape.length;
+  const ar = a.shape.length,
+    br = b.shape.length;
   const m = transposeA ? a.shape[ar - 1]! : a.shape[ar - 2]!;
   const k = transposeA ? a.shape[ar - 2]! : a.shape[ar - 1]!;
   const kb = transposeB ? b.shape[br - 1]! : b.shape[br - 2]!;
   const n = transposeB ? b.shape[br - 2]! : b.shape[br - 1]!;
   if (k !== kb) return null; // let the cpu kernel raise its error
-  const batchA = sizeOf(a.shape.slice(0, -2)), batchB = sizeOf(b.shape.slice(0, -2));
+  const batchA = sizeOf(a.shape.slice(0, -2)),
+    batchB = sizeOf(b.shape.slice(0, -2));
   // The cpu kernel pairs batch i with a[i % batchA], b[i % batchB]; that is a true
   // broadcast only when the batches are equal or one is 1. Anything else goes to cpu.
   if (batchA !== batchB && batchA !== 1 && batchB !== 1) return null;
@@ -41,8 +50,13 @@ function matMul(
   }
   const c = alloc(backend, batch * m * n);
   addon.matMul(
-    as, bs, c, packParams([batchA, batchB, batch, m, n, k, transposeA ? 1 : 0, transposeB ? 1 : 0]),
-    biasValues, act, alpha,
+    as,
+    bs,
+    c,
+    packParams([batchA, batchB, batch, m, n, k, transposeA ? 1 : 0, transposeB ? 1 : 0]),
+    biasValues,
+    act,
+    alpha,
   );
   return output(backend, outShape, c);
 }

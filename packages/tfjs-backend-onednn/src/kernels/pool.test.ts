@@ -17,7 +17,13 @@ const cases: PoolCase[] = [
   { name: '2x2/2 on odd sizes (last row/col uncovered)', x: [2, 7, 9, 5], size: 2, strides: 2, pad: 'valid' },
   { name: '3x3/2 same (padding)', x: [2, 9, 10, 4], size: 3, strides: 2, pad: 'same' },
   { name: '3x3/1 valid (overlapping windows)', x: [2, 7, 6, 5], size: 3, strides: 1, pad: 'valid' },
-  { name: 'non-square 2x3 window, strides [1,2], batch 1', x: [1, 8, 9, 7], size: [2, 3], strides: [1, 2], pad: 'same' },
+  {
+    name: 'non-square 2x3 window, strides [1,2], batch 1',
+    x: [1, 8, 9, 7],
+    size: [2, 3],
+    strides: [1, 2],
+    pad: 'same',
+  },
   { name: '2x2/2 same on an odd size', x: [3, 5, 5, 2], size: 2, strides: 2, pad: 'same' },
 ];
 

@@ -14,16 +14,34 @@ const reductions: Array<[string, (x: tf.Tensor, axis: number | number[], keepDim
 
 // [shape, axes]: bias gradients (leading axes), per-row (last axis), middle blocks, all.
 const axesCases: Array<[number[], number | number[]]> = [
-  [[64, 28, 28, 6], [0, 1, 2]],
-  [[64, 10, 10, 16], [0, 1, 2]],
+  [
+    [64, 28, 28, 6],
+    [0, 1, 2],
+  ],
+  [
+    [64, 10, 10, 16],
+    [0, 1, 2],
+  ],
   [[64, 84], 0],
   [[64, 10], -1],
-  [[64, 10], [0, 1]],
-  [[4, 5, 6, 7], [1, 2]],
-  [[4, 1, 6, 7], [1, 2]],
+  [
+    [64, 10],
+    [0, 1],
+  ],
+  [
+    [4, 5, 6, 7],
+    [1, 2],
+  ],
+  [
+    [4, 1, 6, 7],
+    [1, 2],
+  ],
   [[300, 7], 0],
   [[3, 700], 1],
-  [[4, 5, 6], [0, 2]], // not one block: cpu fallback
+  [
+    [4, 5, 6],
+    [0, 2],
+  ], // not one block: cpu fallback
 ];
 
 describeOnednn('reductions', () => {
@@ -57,7 +75,10 @@ describeOnednn('reductions', () => {
   it('Softmax and the softmax cross-entropy the loss uses', async () => {
     await expectSameGradients([{ shape: [64, 10], lo: -5, hi: 5 }], (x) => tf.softmax(x), { native: ['Softmax'] });
     await expectSameGradients(
-      [{ shape: [64, 10], lo: -5, hi: 5 }, { shape: [64, 10], lo: 0, hi: 1 }],
+      [
+        { shape: [64, 10], lo: -5, hi: 5 },
+        { shape: [64, 10], lo: 0, hi: 1 },
+      ],
       (logits, labels) => tf.losses.softmaxCrossEntropy(labels, logits),
     );
   });
@@ -68,7 +89,14 @@ describeOnednn('FusedBatchNorm', () => {
     await expectSameGradients(
       [{ shape: [16, 28, 28, 6] }, { shape: [6] }, { shape: [6], lo: 0.5, hi: 2 }, { shape: [6] }, { shape: [6] }],
       (x, mean, variance, offset, scale) =>
-        tf.batchNorm(x as tf.Tensor4D, mean as tf.Tensor1D, variance as tf.Tensor1D, offset as tf.Tensor1D, scale as tf.Tensor1D, 1e-5),
+        tf.batchNorm(
+          x as tf.Tensor4D,
+          mean as tf.Tensor1D,
+          variance as tf.Tensor1D,
+          offset as tf.Tensor1D,
+          scale as tf.Tensor1D,
+          1e-5,
+        ),
       { native: ['FusedBatchNorm'] },
     );
   });

@@ -1,5 +1,13 @@
 import {
-  backend_util, FusedBatchNorm, Max, Mean, Min, Prod, Softmax, Sum, util,
+  backend_util,
+  FusedBatchNorm,
+  Max,
+  Mean,
+  Min,
+  Prod,
+  Softmax,
+  Sum,
+  util,
   type FusedBatchNormAttrs,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
@@ -12,7 +20,9 @@ import { alloc, defineKernel, f32, MIN_NATIVE_SIZE, output, type NativeKernel } 
  */
 export function reductionView(shape: number[], axes: number[]): [number, number, number] | null {
   const reduced = new Set(axes);
-  let outer = 1, red = 1, inner = 1;
+  let outer = 1,
+    red = 1,
+    inner = 1;
   let phase = 0; // 0: before the block, 1: in it, 2: after it
   for (let i = 0; i < shape.length; i++) {
     const d = shape[i]!;
@@ -67,8 +77,11 @@ export const batchNormKernel = defineKernel<
   { x: TensorInfo; mean: TensorInfo; variance: TensorInfo; offset?: TensorInfo; scale?: TensorInfo },
   FusedBatchNormAttrs
 >(FusedBatchNorm, ({ inputs: { x, mean, variance, offset, scale }, attrs, backend, addon }) => {
-  const xs = f32(backend, x), ms = f32(backend, mean), vs = f32(backend, variance);
-  const os = offset ? f32(backend, offset) : null, ss = scale ? f32(backend, scale) : null;
+  const xs = f32(backend, x),
+    ms = f32(backend, mean),
+    vs = f32(backend, variance);
+  const os = offset ? f32(backend, offset) : null,
+    ss = scale ? f32(backend, scale) : null;
   if (!xs || !ms || !vs || (offset && !os) || (scale && !ss)) return null;
   // Same rank checks as the cpu kernel, which raises the error.
   if (mean.shape.length !== variance.shape.length) return null;

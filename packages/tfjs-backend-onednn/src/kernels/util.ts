@@ -1,4 +1,10 @@
-import { getKernel, type KernelConfig, type KernelFunc, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
+import {
+  getKernel,
+  type KernelConfig,
+  type KernelFunc,
+  type NamedAttrMap,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { Act, type NativeAddon } from '../native.js';
 import type { BufferPool } from '../pool.js';
@@ -124,12 +130,19 @@ export function output(backend: Backend, shape: number[], values: Float32Array):
 /** A fused activation as native code, or null for one left to the cpu kernel (prelu). */
 export function activationCode(activation: string | undefined, leakyreluAlpha: number | undefined): number | null {
   switch (activation ?? 'linear') {
-    case 'linear': return Act.linear;
-    case 'relu': return Act.relu;
-    case 'relu6': return Act.relu6;
-    case 'elu': return Act.elu;
-    case 'sigmoid': return Act.sigmoid;
-    case 'leakyrelu': return leakyreluAlpha == null ? null : Act.leakyrelu;
-    default: return null;
+    case 'linear':
+      return Act.linear;
+    case 'relu':
+      return Act.relu;
+    case 'relu6':
+      return Act.relu6;
+    case 'elu':
+      return Act.elu;
+    case 'sigmoid':
+      return Act.sigmoid;
+    case 'leakyrelu':
+      return leakyreluAlpha == null ? null : Act.leakyrelu;
+    default:
+      return null;
   }
 }

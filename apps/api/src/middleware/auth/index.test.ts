@@ -40,11 +40,18 @@ describe('bearerAuth', () => {
       expect(await res.json()).toEqual({ error: 'missing or invalid bearer token' });
     }
     // Not a bearer header at all (RFC 6750: invalid_request).
-    for (const init of [{ headers: { Authorization: TOKEN } }, { headers: { Authorization: `Basic ${TOKEN}` } }, auth('has spaces in it')]) {
+    for (const init of [
+      { headers: { Authorization: TOKEN } },
+      { headers: { Authorization: `Basic ${TOKEN}` } },
+      auth('has spaces in it'),
+    ]) {
       const res = await a.request('/data', init);
       expect(res.status).toBe(400);
       expect(res.headers.get('www-authenticate')).toBe('Bearer error="invalid_request"');
-      expect(await res.json()).toEqual({ error: 'malformed Authorization header: expected "Bearer <token>"', issues: [] });
+      expect(await res.json()).toEqual({
+        error: 'malformed Authorization header: expected "Bearer <token>"',
+        issues: [],
+      });
     }
     expect(await (await a.request('/data', auth(TOKEN))).text()).toBe('data');
     expect((await a.request('/data', { headers: { authorization: `bearer ${TOKEN}` } })).status).toBe(200);

@@ -30,7 +30,8 @@ export function bearerAuth(options: BearerAuthOptions = {}): MiddlewareHandler {
     if (open.has(c.req.path)) return next();
     if (publicRead && (c.req.method === 'GET' || c.req.method === 'HEAD')) return next();
     const header = parseBearer(c.req.header('Authorization'));
-    if (header.kind === 'missing') throw new HttpError(401, UNAUTHORIZED, { 'WWW-Authenticate': 'Bearer realm="mnist"' });
+    if (header.kind === 'missing')
+      throw new HttpError(401, UNAUTHORIZED, { 'WWW-Authenticate': 'Bearer realm="mnist"' });
     if (header.kind === 'malformed') {
       const error = 'malformed Authorization header: expected "Bearer <token>"';
       throw new HttpError(400, { error, issues: [] }, { 'WWW-Authenticate': 'Bearer error="invalid_request"' });

@@ -15,7 +15,9 @@ describe('observe', () => {
       child: () => log,
     };
     let t = 0;
-    const sub = new Hono().get('/:id', (c) => c.json({ id: c.req.param('id') })).post('/:id/fail', (c) => c.json({ error: 'no' }, 409));
+    const sub = new Hono()
+      .get('/:id', (c) => c.json({ id: c.req.param('id') }))
+      .post('/:id/fail', (c) => c.json({ error: 'no' }, 409));
     const app = new Hono()
       .use('*', observe({ record: (o) => seen.push(o), log, now: () => (t += 250) }))
       .use('*', async (c, next) => (c.req.header('x-deny') ? c.json({ error: 'no' }, 401) : next()))

@@ -50,6 +50,7 @@ export function connectApi(values: Values, ctx: ApiContext): Api {
 /** A job id from the command line; checked first so that it can only ever be one path segment. */
 export function jobIdArg(value: string | undefined, command: string): string {
   if (value === undefined) throw new UsageError(`mnist ${command} needs a job id; list them with 'mnist jobs'`);
-  if (!JobIdSchema.safeParse(value).success) throw new UsageError(`'${value}' is not a job id (letters, digits, '_' and '-', like j-mwzacsyq-7gxqsgwb)`);
+  if (!JobIdSchema.safeParse(value).success)
+    throw new UsageError(`'${value}' is not a job id (letters, digits, '_' and '-', like j-mwzacsyq-7gxqsgwb)`);
   return value;
 }

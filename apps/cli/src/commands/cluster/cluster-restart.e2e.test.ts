@@ -17,23 +17,60 @@ describe('npm run cluster keeps its data across a restart', () => {
   it('a finished job, its logs and its artifacts are still there after stop and start; a taken port is refused', async () => {
     cluster = await startCluster({ trainers: 1, token: TOKEN });
     const { env, dataDir } = cluster;
-    const args = ['submit', '--model', 'mlp', '--epochs', '1', '--train-limit', '256', '--test-limit', '128', '--name', 'keep me', '--tag', 'suite=restart', '--watch'];
+    const args = [
+      'submit',
+      '--model',
+      'mlp',
+      '--epochs',
+      '1',
+      '--train-limit',
+      '256',
+      '--test-limit',
+      '128',
+      '--name',
+      'keep me',
+      '--tag',
+      'suite=restart',
+      '--watch',
+    ];
     const r = await runMnist(args, { env });
     expect(r.code, r.stderr + cluster.log().slice(-2000)).toBe(0);
     const id = /submitted (j-[0-9a-z-]+)/.exec(r.stderr)![1]!;
-    expect(JSON.parse((await runMnist(['logs', id, '--json'], { env })).stdout.split('\n')[0]!)).toMatchObject({ rank: 0, trainerId: 't1' });
+    expect(JSON.parse((await runMnist(['logs', id, '--json'], { env })).stdout.split('\n')[0]!)).toMatchObject({
+      rank: 0,
+      trainerId: 't1',
+    });
 
     // A second cluster on the same port says so in one line and starts nothing.
     const port = new URL(env.API_URL!).port;
-    const second = spawnSync(process.execPath, ['--import', 'tsx', 'tools/dev-cluster/src/cluster-main.ts', '--port', port, '--data', mkdtempSync(join(tmpdir(), 'dc-'))], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000 });
+    const second = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'tools/dev-cluster/src/cluster-main.ts',
+        '--port',
+        port,
+        '--data',
+        mkdtempSync(join(tmpdir(), 'dc-')),
+      ],
+      { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000 },
+    );
     expect(second.status).toBe(1);
-    expect(second.stderr).toBe(`cluster: port ${port} is taken (another cluster or program listens there): stop it, or choose another with --port\n`);
+    expect(second.stderr).toBe(
+      `cluster: port ${port} is taken (another cluster or program listens there): stop it, or choose another with --port\n`,
+    );
     expect(second.stdout).not.toContain('cluster up');
 
     await cluster.stop();
     cluster = await startCluster({ trainers: 1, token: TOKEN, dataDir, port: Number(port) });
     const status = JSON.parse((await runMnist(['status', id, '--json'], { env })).stdout);
-    expect(status).toMatchObject({ id, state: 'succeeded', epoch: 1, spec: { name: 'keep me', tags: { suite: 'restart' } } });
+    expect(status).toMatchObject({
+      id,
+      state: 'succeeded',
+      epoch: 1,
+      spec: { name: 'keep me', tags: { suite: 'restart' } },
+    });
     const listed = JSON.parse((await runMnist(['jobs', '--json', '--tag', 'suite=restart'], { env })).stdout);
     expect(listed.map((j: { id: string }) => j.id)).toEqual([id]);
     expect(listed[0].finalTestAcc).toBeGreaterThan(0);

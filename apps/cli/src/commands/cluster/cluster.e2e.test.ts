@@ -28,11 +28,32 @@ describe('the cluster verbs on the one-machine cluster', () => {
   let table: string;
 
   it('mnist submit --watch runs a 2-replica job to success and prints the seed-style table', async () => {
-    const r = await mnist(['submit', '--model', 'mlp', '--replicas', '2', '--epochs', '2', '--train-limit', '1024', '--test-limit', '256', '--lr', '0.05', '--watch'], env);
+    const r = await mnist(
+      [
+        'submit',
+        '--model',
+        'mlp',
+        '--replicas',
+        '2',
+        '--epochs',
+        '2',
+        '--train-limit',
+        '1024',
+        '--test-limit',
+        '256',
+        '--lr',
+        '0.05',
+        '--watch',
+      ],
+      env,
+    );
     expect(r.code, r.stderr).toBe(0);
     id = /submitted (j-[0-9a-z]+-[0-9a-z]{10})/.exec(r.stderr)![1]!;
     const lines = r.stdout.trim().split('\n');
-    expect(lines.slice(0, 2)).toEqual(['| Model | Epoch | Train Loss | Train Accuracy | Test Loss | Test Accuracy |', '| --- | --- | --- | --- | --- | --- |']);
+    expect(lines.slice(0, 2)).toEqual([
+      '| Model | Epoch | Train Loss | Train Accuracy | Test Loss | Test Accuracy |',
+      '| --- | --- | --- | --- | --- | --- |',
+    ]);
     expect(lines[2]).toMatch(/^\| CustomMLP \| 1 \| \d\.\d{4} \| \d+\.\d\d% \| \d\.\d{4} \| \d+\.\d\d% \|$/);
     expect(lines[3]).toMatch(/^\| {2}\| 2 \| /);
     expect(lines).toHaveLength(4);
@@ -56,7 +77,9 @@ describe('the cluster verbs on the one-machine cluster', () => {
   it('status, jobs, trainers and cancel', async () => {
     const status = await mnist(['status', id, '--json'], env);
     expect(JSON.parse(status.stdout)).toMatchObject({ id, state: 'succeeded', epoch: 2, spec: { replicas: 2 } });
-    expect((await mnist(['jobs'], env)).stdout).toMatch(new RegExp(`\\n${id} +- +mlp +succeeded +2/2 +2 +step +\\d+\\.\\d\\d% `));
+    expect((await mnist(['jobs'], env)).stdout).toMatch(
+      new RegExp(`\\n${id} +- +mlp +succeeded +2/2 +2 +step +\\d+\\.\\d\\d% `),
+    );
     expect((await mnist(['trainers'], env)).stdout).toMatch(/\nt1 .*\nt2 /);
     const cancel = await mnist(['cancel', id], env);
     expect(cancel.code).toBe(1);
@@ -70,6 +93,8 @@ describe('the cluster verbs on the one-machine cluster', () => {
     const port = await freePort();
     const down = await mnist(['jobs'], { API_URL: `http://127.0.0.1:${port}` });
     expect(down.code).toBe(1);
-    expect(down.stderr).toBe(`mnist: cannot reach the API at http://127.0.0.1:${port} (ECONNREFUSED): is it running? Set API_URL or --api-url\n`);
+    expect(down.stderr).toBe(
+      `mnist: cannot reach the API at http://127.0.0.1:${port} (ECONNREFUSED): is it running? Set API_URL or --api-url\n`,
+    );
   }, 60_000);
 });

@@ -19,7 +19,15 @@ const job: JobRecord = {
 
 describe('cluster output', () => {
   it('pads table columns', () => {
-    expect(textTable(['A', 'BB'], [['xxx', 'y'], ['', 'zz']])).toBe('A    BB\nxxx  y\n     zz');
+    expect(
+      textTable(
+        ['A', 'BB'],
+        [
+          ['xxx', 'y'],
+          ['', 'zz'],
+        ],
+      ),
+    ).toBe('A    BB\nxxx  y\n     zz');
   });
 
   it('renders jobs, trainers and one job', () => {
@@ -27,9 +35,24 @@ describe('cluster output', () => {
       'ID     NAME  MODEL   STATE      EPOCH  REPLICAS  SYNC  FINAL ACC  BEST ACC  TOOK        CREATED    MESSAGE\n' +
         'j-abc  -     lenet5  succeeded  3/3    2         step  98.12%     98.25%    1 min 15 s  1 min ago',
     );
-    expect(trainersTable([{ id: 't1', host: 'h', pid: 1, backend: 'cpu', state: 'busy', jobId: 'j-abc', rank: 1, startedAt: '', lastSeen: '2030-05-01T11:59:59Z' }], NOW)).toBe(
-      'ID  HOST  BACKEND  STATE  JOB    RANK  LAST SEEN\nt1  h     cpu      busy   j-abc  1     1 s ago',
-    );
+    expect(
+      trainersTable(
+        [
+          {
+            id: 't1',
+            host: 'h',
+            pid: 1,
+            backend: 'cpu',
+            state: 'busy',
+            jobId: 'j-abc',
+            rank: 1,
+            startedAt: '',
+            lastSeen: '2030-05-01T11:59:59Z',
+          },
+        ],
+        NOW,
+      ),
+    ).toBe('ID  HOST  BACKEND  STATE  JOB    RANK  LAST SEEN\nt1  h     cpu      busy   j-abc  1     1 s ago');
     const text = describeJob(job);
     expect(text).toMatch(/^j-abc {2}lenet5 {2}succeeded\n/);
     expect(text).toContain('epoch 3/3 on t2, t1 (cpu)');

@@ -3,7 +3,11 @@ import type { JobRecord, JobSpec, TrainerInfo } from '@mnist/protocol';
 /** A plain text table: columns padded to their widest cell, two spaces apart. */
 export function textTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
 }
 
@@ -30,7 +34,20 @@ const pct = (x: number | undefined) => (x === undefined ? '-' : `${(x * 100).toF
 
 export function jobsTable(jobs: readonly ListedJob[], now = Date.now()): string {
   return textTable(
-    ['ID', 'NAME', 'MODEL', 'STATE', 'EPOCH', 'REPLICAS', 'SYNC', 'FINAL ACC', 'BEST ACC', 'TOOK', 'CREATED', 'MESSAGE'],
+    [
+      'ID',
+      'NAME',
+      'MODEL',
+      'STATE',
+      'EPOCH',
+      'REPLICAS',
+      'SYNC',
+      'FINAL ACC',
+      'BEST ACC',
+      'TOOK',
+      'CREATED',
+      'MESSAGE',
+    ],
     jobs.map((j) => [
       j.id,
       j.spec.name ?? '-',
@@ -51,7 +68,15 @@ export function jobsTable(jobs: readonly ListedJob[], now = Date.now()): string 
 export function trainersTable(trainers: readonly TrainerInfo[], now = Date.now()): string {
   return textTable(
     ['ID', 'HOST', 'BACKEND', 'STATE', 'JOB', 'RANK', 'LAST SEEN'],
-    trainers.map((t) => [t.id, t.host, t.backend, t.state, t.jobId ?? '-', t.rank === undefined ? '-' : String(t.rank), ago(t.lastSeen, now)]),
+    trainers.map((t) => [
+      t.id,
+      t.host,
+      t.backend,
+      t.state,
+      t.jobId ?? '-',
+      t.rank === undefined ? '-' : String(t.rank),
+      ago(t.lastSeen, now),
+    ]),
   );
 }
 
@@ -74,7 +99,17 @@ export function describeJob(j: JobRecord): string {
   const took = seconds(j.startedAt, j.finishedAt);
   const lines = [
     `${j.id}  ${s.model}  ${j.state}${j.attempt > 1 ? ` (attempt ${j.attempt})` : ''}`,
-    ...(s.name || s.tags ? [`  name:     ${s.name ?? '-'}${s.tags ? `; tags ${Object.entries(s.tags).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}`] : []),
+    ...(s.name || s.tags
+      ? [
+          `  name:     ${s.name ?? '-'}${
+            s.tags
+              ? `; tags ${Object.entries(s.tags)
+                  .map(([k, v]) => `${k}=${v}`)
+                  .join(' ')}`
+              : ''
+          }`,
+        ]
+      : []),
     `  spec:     ${s.epochs} epochs, batch ${s.batchSize}, ${optimizer}, seed ${s.seed}, replicas ${s.replicas}${s.minReplicas ? ` (min ${s.minReplicas})` : ''}, sync ${syncLabel(s)}; ${data}`,
     `  progress: epoch ${j.epoch}/${s.epochs}${j.trainers.length ? ` on ${j.trainers.join(', ')}` : ''}${j.backend ? ` (${j.backend})` : ''}`,
     `  created:  ${j.createdAt}${j.startedAt ? `; started ${j.startedAt}` : ''}${j.finishedAt ? `; finished ${j.finishedAt}` : ''}${took !== undefined ? ` (${duration(took)})` : ''}`,

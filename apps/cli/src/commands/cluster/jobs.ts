@@ -36,7 +36,12 @@ ${API_FLAGS_HELP}`;
 const FLAGS = { ...API_FLAGS, json: { type: 'boolean' } } as const;
 
 /** The flags and the one job id of `status` and `cancel`; undefined after printing the help. */
-function oneId(args: string[], command: string, help: string, ctx: ClusterContext): { values: Values; id: string } | undefined {
+function oneId(
+  args: string[],
+  command: string,
+  help: string,
+  ctx: ClusterContext,
+): { values: Values; id: string } | undefined {
   const { values, positionals } = parseFlags(args, FLAGS, true);
   if (values.help) return void ctx.out.result(help);
   if (positionals.length > 1) throw new UsageError(`mnist ${command} takes one job id`);
@@ -55,29 +60,48 @@ export async function jobsCommand(args: string[], ctx: ClusterContext): Promise<
     sweep: { type: 'string' },
     limit: { type: 'string' },
   });
-  if (values.help) return ctx.out.result(JOBS_HELP), 0;
+  if (values.help) return (ctx.out.result(JOBS_HELP), 0);
   const state = values.state as string | undefined;
-  if (state !== undefined && !(JOB_STATES as readonly string[]).includes(state)) throw new UsageError(`--state '${state}': must be one of ${JOB_STATES.join(', ')}`);
+  if (state !== undefined && !(JOB_STATES as readonly string[]).includes(state))
+    throw new UsageError(`--state '${state}': must be one of ${JOB_STATES.join(', ')}`);
   const model = values.model as string | undefined;
-  if (model !== undefined && !(MODEL_NAMES as readonly string[]).includes(model)) throw new UsageError(`--model '${model}': must be one of ${MODEL_NAMES.join(', ')}`);
+  if (model !== undefined && !(MODEL_NAMES as readonly string[]).includes(model))
+    throw new UsageError(`--model '${model}': must be one of ${MODEL_NAMES.join(', ')}`);
   const tags = Object.entries(tagsFlag(values.tag) ?? {}).map(([k, v]) => `${k}=${v}`);
   const sweep = values.sweep === undefined ? undefined : sweepIdArg(values.sweep as string, 'jobs --sweep');
-  const filters = { ...(model && { model: model as ModelName }), ...(tags.length && { tag: tags }), ...(sweep && { sweep }) };
+  const filters = {
+    ...(model && { model: model as ModelName }),
+    ...(tags.length && { tag: tags }),
+    ...(sweep && { sweep }),
+  };
   const limitText = (values.limit as string | undefined) ?? '100';
   const limit = Number(limitText);
-  if (!/^\d+$/.test(limitText) || limit < 1) throw new UsageError(`--limit expects a positive whole number, got '${limitText}'`);
+  if (!/^\d+$/.test(limitText) || limit < 1)
+    throw new UsageError(`--limit expects a positive whole number, got '${limitText}'`);
   const api = connectApi(values, ctx);
   const jobs: ListedJob[] = [];
   let cursor: string | undefined;
   do {
-    const query = { ...(state && { state: state as JobState }), ...filters, limit: Math.min(PAGE, limit - jobs.length), ...(cursor && { cursor }) };
+    const query = {
+      ...(state && { state: state as JobState }),
+      ...filters,
+      limit: Math.min(PAGE, limit - jobs.length),
+      ...(cursor && { cursor }),
+    };
     const page = await (await api.callRetrying(() => api.client.v1.jobs.$get({ query }))).json();
     jobs.push(...page.jobs);
     cursor = page.nextCursor;
   } while (cursor && jobs.length < limit);
   if (cursor) ctx.out.info(`more jobs: raise --limit (showing the newest ${jobs.length})`);
   if (ctx.out.json) ctx.out.result(JSON.stringify(jobs));
-  else if (jobs.length === 0) ctx.out.info(model || tags.length || sweep ? 'no jobs match' : state ? `no ${state} jobs` : 'no jobs yet: mnist submit --model lenet5');
+  else if (jobs.length === 0)
+    ctx.out.info(
+      model || tags.length || sweep
+        ? 'no jobs match'
+        : state
+          ? `no ${state} jobs`
+          : 'no jobs yet: mnist submit --model lenet5',
+    );
   else ctx.out.result(jobsTable(jobs));
   return 0;
 }
@@ -87,12 +111,16 @@ export async function statusCommand(args: string[], ctx: ClusterContext): Promis
   if (!a) return 0;
   const api = connectApi(a.values, ctx);
   const job = await (await api.callRetrying(() => api.client.v1.jobs[':id'].$get({ param: { id: a.id } }))).json();
-  if (ctx.out.json) return ctx.out.result(JSON.stringify(job)), 0;
+  if (ctx.out.json) return (ctx.out.result(JSON.stringify(job)), 0);
   ctx.out.result(describeJob(job));
-  const { records } = await (await api.callRetrying(() => api.client.v1.jobs[':id'].metrics.$get({ param: { id: a.id } }))).json();
+  const { records } = await (
+    await api.callRetrying(() => api.client.v1.jobs[':id'].metrics.$get({ param: { id: a.id } }))
+  ).json();
   if (records.length > 0) {
     const [{ renderMetricsTable }, { MODELS }] = await Promise.all([import('@mnist/report'), import('@mnist/models')]);
-    ctx.out.result('\n' + renderMetricsTable([{ title: MODELS[job.spec.model].title, model: job.spec.model, records }]).trimEnd());
+    ctx.out.result(
+      '\n' + renderMetricsTable([{ title: MODELS[job.spec.model].title, model: job.spec.model, records }]).trimEnd(),
+    );
   }
   return 0;
 }
@@ -108,7 +136,7 @@ export async function cancelCommand(args: string[], ctx: ClusterContext): Promis
 
 export async function trainersCommand(args: string[], ctx: ClusterContext): Promise<number> {
   const { values } = parseFlags(args, FLAGS);
-  if (values.help) return ctx.out.result(TRAINERS_HELP), 0;
+  if (values.help) return (ctx.out.result(TRAINERS_HELP), 0);
   const api = connectApi(values, ctx);
   const { trainers } = await (await api.callRetrying(() => api.client.v1.trainers.$get())).json();
   if (ctx.out.json) ctx.out.result(JSON.stringify(trainers));

@@ -22,22 +22,34 @@ export function formatLogLine(l: LogLine): string {
 }
 
 export async function logsCommand(args: string[], ctx: ClusterContext): Promise<number> {
-  const { values, positionals } = parseFlags(args, { ...API_FLAGS, json: { type: 'boolean' }, follow: { type: 'boolean', short: 'f' }, limit: { type: 'string' } }, true);
-  if (values.help) return ctx.out.result(LOGS_HELP), 0;
+  const { values, positionals } = parseFlags(
+    args,
+    { ...API_FLAGS, json: { type: 'boolean' }, follow: { type: 'boolean', short: 'f' }, limit: { type: 'string' } },
+    true,
+  );
+  if (values.help) return (ctx.out.result(LOGS_HELP), 0);
   if (positionals.length > 1) throw new UsageError('mnist logs takes one job id');
   const id = jobIdArg(positionals[0], 'logs');
   const limit = (values.limit as string | undefined) ?? '1000';
-  if (!/^\d+$/.test(limit) || Number(limit) < 1) throw new UsageError(`--limit '${limit}': expects a positive whole number`);
+  if (!/^\d+$/.test(limit) || Number(limit) < 1)
+    throw new UsageError(`--limit '${limit}': expects a positive whole number`);
   const api = connectApi(values, ctx);
   const print = (l: LogLine) => ctx.out.result(ctx.out.json ? JSON.stringify(l) : formatLogLine(l));
   if (!values.follow) {
     // The route also streams (follow), so its typed answer is untyped: the shape is LogLine[].
-    const { lines } = (await (await api.callRetrying(() => api.client.v1.jobs[':id'].logs.$get({ param: { id }, query: { limit } }))).json()) as { lines: LogLine[] };
+    const { lines } = (await (
+      await api.callRetrying(() => api.client.v1.jobs[':id'].logs.$get({ param: { id }, query: { limit } }))
+    ).json()) as { lines: LogLine[] };
     if (lines.length === 0) ctx.out.info(`job ${id} has no log lines yet`);
     lines.forEach(print);
     return 0;
   }
-  const res = await api.callRetrying(() => api.client.v1.jobs[':id'].logs.$get({ param: { id }, query: { limit, follow: '1' } }, { init: { signal: ctx.signal } }));
+  const res = await api.callRetrying(() =>
+    api.client.v1.jobs[':id'].logs.$get(
+      { param: { id }, query: { limit, follow: '1' } },
+      { init: { signal: ctx.signal } },
+    ),
+  );
   try {
     for await (const m of readSse(res.body!, ctx.signal)) {
       if (m.event !== 'log') continue;

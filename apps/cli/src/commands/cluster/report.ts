@@ -34,8 +34,9 @@ const sameRecipe = (a: JobSpec, b: JobSpec) => recipe(a) === recipe(b);
 
 export async function reportCommand(args: string[], ctx: ClusterContext): Promise<number> {
   const { values, positionals } = parseFlags(args, { ...API_FLAGS, out: { type: 'string', short: 'o' } }, true);
-  if (values.help) return ctx.out.result(REPORT_HELP), 0;
-  if (positionals.length === 0) throw new UsageError("mnist report needs at least one job id; list them with 'mnist jobs'");
+  if (values.help) return (ctx.out.result(REPORT_HELP), 0);
+  if (positionals.length === 0)
+    throw new UsageError("mnist report needs at least one job id; list them with 'mnist jobs'");
   const root = (values.out as string | undefined) ?? ctx.env.RUNS_DIR;
   if (positionals.some((p) => p.startsWith('s-'))) {
     if (positionals.length > 1) throw new UsageError('mnist report takes one sweep id, alone');
@@ -49,8 +50,11 @@ export async function reportCommand(args: string[], ctx: ClusterContext): Promis
   const jobs = await Promise.all(
     ids.map(async (id) => {
       const job = await (await api.callRetrying(() => api.client.v1.jobs[':id'].$get({ param: { id } }))).json();
-      const { records } = await (await api.callRetrying(() => api.client.v1.jobs[':id'].metrics.$get({ param: { id } }))).json();
-      if (records.length === 0) throw new CliError(`job ${id} (${job.state}) has no finished epoch yet: nothing to report`);
+      const { records } = await (
+        await api.callRetrying(() => api.client.v1.jobs[':id'].metrics.$get({ param: { id } }))
+      ).json();
+      if (records.length === 0)
+        throw new CliError(`job ${id} (${job.state}) has no finished epoch yet: nothing to report`);
       return { job, records };
     }),
   );
@@ -70,19 +74,36 @@ export async function reportCommand(args: string[], ctx: ClusterContext): Promis
     const store = new FsStore(dir);
     await putJson(store, artifactKeys.spec, first.spec);
     await store.put(artifactKeys.metrics, toMetricsJsonl(jobs[0]!.records));
-    const wall = first.startedAt && first.finishedAt ? (Date.parse(first.finishedAt) - Date.parse(first.startedAt)) / 1000 : undefined;
+    const wall =
+      first.startedAt && first.finishedAt
+        ? (Date.parse(first.finishedAt) - Date.parse(first.startedAt)) / 1000
+        : undefined;
     await writeReport(store, {
       runs,
       title: `${runs[0]!.title} on ${first.spec.dataset}`,
-      meta: { spec: first.spec, ...(first.backend && { backend: first.backend }), ...(wall !== undefined && { wallSeconds: wall }) },
+      meta: {
+        spec: first.spec,
+        ...(first.backend && { backend: first.backend }),
+        ...(wall !== undefined && { wallSeconds: wall }),
+      },
     });
   } else {
     dir = freshDir(root, `compare-${timestamp()}`);
     const datasets = [...new Set(jobs.map(({ job }) => DATASET_TITLES[job.spec.dataset]))].join(' + ');
     // Said first, before any number: a comparison across recipes is not like for like.
-    const backendOf = (records: readonly EpochRecord[], fallback?: string) => [...new Set(records.map((r) => r.backend))].join('+') || fallback;
-    const differences = recipeDifferences(jobs.map(({ job, records }, i) => ({ title: runs[i]!.title, spec: job.spec, backend: backendOf(records, job.backend) })));
-    if (differences.length) ctx.out.info(`warning: these runs differ in more than the model:\n${differences.map((d) => `  ${d}`).join('\n')}`);
+    const backendOf = (records: readonly EpochRecord[], fallback?: string) =>
+      [...new Set(records.map((r) => r.backend))].join('+') || fallback;
+    const differences = recipeDifferences(
+      jobs.map(({ job, records }, i) => ({
+        title: runs[i]!.title,
+        spec: job.spec,
+        backend: backendOf(records, job.backend),
+      })),
+    );
+    if (differences.length)
+      ctx.out.info(
+        `warning: these runs differ in more than the model:\n${differences.map((d) => `  ${d}`).join('\n')}`,
+      );
     await writeReport(new FsStore(dir), {
       runs,
       title: `${datasets} comparison: ${runs.map((r) => r.title).join(' vs ')}`,

@@ -1,7 +1,16 @@
 import { newIdempotencyKey } from '@mnist/client';
 import type { JobSpec, JobSpecInput } from '@mnist/protocol';
 import { UsageError } from '../../errors.js';
-import { NAME_FLAGS, NAME_FLAGS_HELP, parseFlags, SPEC_FLAGS, SPEC_FLAGS_HELP, specFromInput, specInputFromFlags, type Values } from '../../flags.js';
+import {
+  NAME_FLAGS,
+  NAME_FLAGS_HELP,
+  parseFlags,
+  SPEC_FLAGS,
+  SPEC_FLAGS_HELP,
+  specFromInput,
+  specInputFromFlags,
+  type Values,
+} from '../../flags.js';
 import { API_FLAGS, API_FLAGS_HELP, connectApi, jobIdArg } from './api-client.js';
 import type { ClusterContext } from './context.js';
 import { readSpecFile } from '../../spec-file.js';
@@ -73,10 +82,12 @@ function scalingFlags(values: Values): Pick<JobSpecInput, 'scaling'> {
   const warmupEpochs = countFlag(values, 'warmup-epochs');
   const lr = values['lr-scaling'] as 'linear' | 'none' | undefined;
   if (batchPerReplica === undefined) {
-    if (lr !== undefined || warmupEpochs !== undefined) throw new UsageError('--lr-scaling and --warmup-epochs go with --batch-per-replica');
+    if (lr !== undefined || warmupEpochs !== undefined)
+      throw new UsageError('--lr-scaling and --warmup-epochs go with --batch-per-replica');
     return {};
   }
-  if (lr !== undefined && lr !== 'linear' && lr !== 'none') throw new UsageError(`--lr-scaling expects linear or none, got '${lr}'`);
+  if (lr !== undefined && lr !== 'linear' && lr !== 'none')
+    throw new UsageError(`--lr-scaling expects linear or none, got '${lr}'`);
   return { scaling: { batchPerReplica, ...(lr && { lr }), ...(warmupEpochs !== undefined && { warmupEpochs }) } };
 }
 
@@ -92,8 +103,15 @@ function countFlag(values: Values, name: string): number | undefined {
 async function follow(id: string, values: Values, ctx: ClusterContext): Promise<number> {
   const api = connectApi(values, ctx);
   const final = await watchJob({ api, id, out: ctx.out, signal: ctx.signal });
-  const took = final.startedAt && final.finishedAt ? ` in ${((Date.parse(final.finishedAt) - Date.parse(final.startedAt)) / 1000).toFixed(1)} s` : '';
-  ctx.out.info(final.state === 'succeeded' ? `job ${id} succeeded${took}; report: mnist report ${id}` : `job ${id} ${final.state}${final.message ? `: ${final.message}` : ''}`);
+  const took =
+    final.startedAt && final.finishedAt
+      ? ` in ${((Date.parse(final.finishedAt) - Date.parse(final.startedAt)) / 1000).toFixed(1)} s`
+      : '';
+  ctx.out.info(
+    final.state === 'succeeded'
+      ? `job ${id} succeeded${took}; report: mnist report ${id}`
+      : `job ${id} ${final.state}${final.message ? `: ${final.message}` : ''}`,
+  );
   return final.state === 'succeeded' ? 0 : 1;
 }
 
@@ -125,7 +143,9 @@ function specFromFlags(values: Values, base: Record<string, unknown> = {}): JobS
       ...base,
       ...fromFlags,
       // --lr or --momentum alone changes the base's optimizer, not replaces it.
-      ...(fromFlags.optimizer && typeof base.optimizer === 'object' && values.optimizer === undefined && { optimizer: { ...base.optimizer, ...fromFlags.optimizer } }),
+      ...(fromFlags.optimizer &&
+        typeof base.optimizer === 'object' &&
+        values.optimizer === undefined && { optimizer: { ...base.optimizer, ...fromFlags.optimizer } }),
       ...(replicas !== undefined && { replicas }),
       ...(minReplicas !== undefined && { minReplicas }),
       ...(values.sync !== undefined && { sync: syncFlag(values.sync as string) }),
@@ -141,29 +161,38 @@ function specFromFlags(values: Values, base: Record<string, unknown> = {}): JobS
 async function submitSpec(spec: JobSpec, values: Values, ctx: ClusterContext): Promise<number> {
   const api = connectApi(values, ctx);
   const headers = { 'Idempotency-Key': newIdempotencyKey() };
-  const onRetry = (why: string, ms: number) => ctx.out.info(`submit: ${why}; trying again in ${ms / 1000} s (same Idempotency-Key)`);
-  const job = await (await api.callRetrying(() => api.client.v1.jobs.$post({ json: spec }, { headers }), { onRetry })).json();
+  const onRetry = (why: string, ms: number) =>
+    ctx.out.info(`submit: ${why}; trying again in ${ms / 1000} s (same Idempotency-Key)`);
+  const job = await (
+    await api.callRetrying(() => api.client.v1.jobs.$post({ json: spec }, { headers }), { onRetry })
+  ).json();
   if (ctx.out.json) ctx.out.result(JSON.stringify(job));
   else if (!values.watch) ctx.out.result(job.id);
   const named = spec.name ? ` '${spec.name}'` : '';
-  ctx.out.info(`submitted ${job.id}${named}: ${spec.model}, ${spec.epochs} epochs, ${spec.replicas} replica(s), sync ${syncLabel(spec)}${values.watch ? '' : `; follow it with: mnist watch ${job.id}`}`);
+  ctx.out.info(
+    `submitted ${job.id}${named}: ${spec.model}, ${spec.epochs} epochs, ${spec.replicas} replica(s), sync ${syncLabel(spec)}${values.watch ? '' : `; follow it with: mnist watch ${job.id}`}`,
+  );
   // Accepted but not runnable now: say so plainly, or a script would think it is on its way.
-  if (job.state === 'parked') ctx.out.info(`job ${job.id} is PARKED, not running: ${job.message ?? 'the fleet is too small for it'}; it starts when enough trainers are live (mnist cancel ${job.id} drops it)`);
+  if (job.state === 'parked')
+    ctx.out.info(
+      `job ${job.id} is PARKED, not running: ${job.message ?? 'the fleet is too small for it'}; it starts when enough trainers are live (mnist cancel ${job.id} drops it)`,
+    );
   return values.watch ? follow(job.id, values, ctx) : 0;
 }
 
 export async function submitCommand(args: string[], ctx: ClusterContext): Promise<number> {
   const { values } = parseFlags(args, SUBMIT_FLAGS);
-  if (values.help) return ctx.out.result(SUBMIT_HELP), 0;
+  if (values.help) return (ctx.out.result(SUBMIT_HELP), 0);
   const file = values.file === undefined ? undefined : await readSpecFile(values.file as string);
-  if (values.model === undefined && file?.model === undefined) throw new UsageError('--model is required (lenet5, mlp, lenet5-reg), or -f <spec file>; see mnist submit --help');
+  if (values.model === undefined && file?.model === undefined)
+    throw new UsageError('--model is required (lenet5, mlp, lenet5-reg), or -f <spec file>; see mnist submit --help');
   return submitSpec(specFromFlags(values, file), values, ctx);
 }
 
 export async function resubmitCommand(args: string[], ctx: ClusterContext): Promise<number> {
   const { file: _file, ...flags } = SUBMIT_FLAGS;
   const { values, positionals } = parseFlags(args, flags, true);
-  if (values.help) return ctx.out.result(RESUBMIT_HELP), 0;
+  if (values.help) return (ctx.out.result(RESUBMIT_HELP), 0);
   if (positionals.length > 1) throw new UsageError('mnist resubmit takes one job id');
   const id = jobIdArg(positionals[0], 'resubmit');
   const api = connectApi(values, ctx);
@@ -176,7 +205,7 @@ export async function resubmitCommand(args: string[], ctx: ClusterContext): Prom
 
 export async function watchCommand(args: string[], ctx: ClusterContext): Promise<number> {
   const { values, positionals } = parseFlags(args, { ...API_FLAGS, json: { type: 'boolean' } }, true);
-  if (values.help) return ctx.out.result(WATCH_HELP), 0;
+  if (values.help) return (ctx.out.result(WATCH_HELP), 0);
   if (positionals.length > 1) throw new UsageError('mnist watch takes one job id');
   return follow(jobIdArg(positionals[0], 'watch'), values, ctx);
 }

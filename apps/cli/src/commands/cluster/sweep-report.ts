@@ -21,12 +21,24 @@ const configKey = ({ seed: _seed, ...rest }: JobSpec) => JSON.stringify(rest);
  * as missing; the report covers the rest.
  */
 export async function sweepReport(api: Api, id: string, root: string, ctx: ClusterContext): Promise<number> {
-  const sweep = (await (await api.callRetrying(() => api.client.v1.sweeps[':id'].$get({ param: { id } }))).json()) as SweepSummary;
+  const sweep = (await (
+    await api.callRetrying(() => api.client.v1.sweeps[':id'].$get({ param: { id } }))
+  ).json()) as SweepSummary;
   const done = sweep.jobs.filter((j) => j.state === 'succeeded');
   if (done.length === 0) throw new CliError(`sweep ${id} (${sweep.state}) has no succeeded job yet: nothing to report`);
   const records = new Map(
     await Promise.all(
-      done.map(async (j) => [j.id, (await (await api.callRetrying(() => api.client.v1.jobs[':id'].metrics.$get({ param: { id: j.id } }))).json()).records] as const),
+      done.map(
+        async (j) =>
+          [
+            j.id,
+            (
+              await (
+                await api.callRetrying(() => api.client.v1.jobs[':id'].metrics.$get({ param: { id: j.id } }))
+              ).json()
+            ).records,
+          ] as const,
+      ),
     ),
   );
   const { MODELS } = await import('@mnist/models');
@@ -41,19 +53,28 @@ export async function sweepReport(api: Api, id: string, root: string, ctx: Clust
   }
   const missing = sweep.jobs.filter((j) => j.state !== 'succeeded');
   const notes = missing.map(
-    (j) => `- Job ${j.id} (${j.spec.model}, seed ${j.spec.seed}${axes.map((f) => `, ${f(j.spec)}`).join('')}) is ${j.state}${j.message ? ` (${j.message})` : ''}: it is not in the figures.`,
+    (j) =>
+      `- Job ${j.id} (${j.spec.model}, seed ${j.spec.seed}${axes.map((f) => `, ${f(j.spec)}`).join('')}) is ${j.state}${j.message ? ` (${j.message})` : ''}: it is not in the figures.`,
   );
   const dir = join(root, id);
   const first = done[0]!;
-  const wall = (Math.max(...done.map((j) => Date.parse(j.finishedAt ?? j.updatedAt))) - Date.parse(sweep.createdAt)) / 1000;
+  const wall =
+    (Math.max(...done.map((j) => Date.parse(j.finishedAt ?? j.updatedAt))) - Date.parse(sweep.createdAt)) / 1000;
   await writeSeedReport(new FsStore(dir), {
     groups: [...groups.values()],
     title: `Sweep ${id}: ${[...groups.values()].map((g) => g.title).join(' vs ')}`,
     notes,
-    meta: { spec: first.spec, seeds: [...new Set(sweep.jobs.map((j) => j.spec.seed))].sort((a, b) => a - b), ...(wall > 0 && { wallSeconds: wall }) },
+    meta: {
+      spec: first.spec,
+      seeds: [...new Set(sweep.jobs.map((j) => j.spec.seed))].sort((a, b) => a - b),
+      ...(wall > 0 && { wallSeconds: wall }),
+    },
   });
   ctx.out.result(renderSeedTable([...groups.values()]).trimEnd());
-  if (missing.length) ctx.out.info(`note: ${missing.length} of ${sweep.total} jobs did not succeed (${missing.map((j) => `${j.id} ${j.state}`).join(', ')}); the report covers the other ${done.length}`);
+  if (missing.length)
+    ctx.out.info(
+      `note: ${missing.length} of ${sweep.total} jobs did not succeed (${missing.map((j) => `${j.id} ${j.state}`).join(', ')}); the report covers the other ${done.length}`,
+    );
   ctx.out.info(`report: ${relative(process.cwd(), join(dir, 'report.md')) || 'report.md'}`);
   return 0;
 }

@@ -19,7 +19,22 @@ afterAll(async () => {
 
 describe('sweeps on a 2-trainer cluster', () => {
   it('a 6-job sweep (2 models x 3 seeds) runs to success, and mnist report gives the seed-study report', async () => {
-    const r = await mnist(['sweep', '--models', 'mlp,lenet5', '--seeds', '3', '--epochs', '2', '--train-limit', '512', '--test-limit', '256', '--lr', '0.05', '--watch']);
+    const r = await mnist([
+      'sweep',
+      '--models',
+      'mlp,lenet5',
+      '--seeds',
+      '3',
+      '--epochs',
+      '2',
+      '--train-limit',
+      '512',
+      '--test-limit',
+      '256',
+      '--lr',
+      '0.05',
+      '--watch',
+    ]);
     expect(r.code, r.stderr + cluster!.log().slice(-2000)).toBe(0);
     const id = r.stdout.trim();
     expect(id).toMatch(/^s-[a-z0-9]+-[a-z0-9]+$/);
@@ -29,7 +44,12 @@ describe('sweeps on a 2-trainer cluster', () => {
     const status = await mnist(['sweep', 'status', id]);
     expect(status.stdout.split('\n').filter((l) => / succeeded +2\/2 /.test(l))).toHaveLength(6);
     // Both trainers took jobs: the sweep spread over the fleet.
-    const trainers = new Set(status.stdout.split('\n').filter((l) => l.startsWith('j-')).map((l) => l.split(/\s{2,}/)[7]));
+    const trainers = new Set(
+      status.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('j-'))
+        .map((l) => l.split(/\s{2,}/)[7]),
+    );
     expect([...trainers].sort()).toEqual(['t1', 't2']);
 
     const out = mkdtempSync(join(tmpdir(), 'cli-sweep-'));
@@ -44,7 +64,19 @@ describe('sweeps on a 2-trainer cluster', () => {
   }, 240_000);
 
   it('cancel stops a whole sweep; its report says there is nothing finished', async () => {
-    const r = await mnist(['sweep', '--models', 'lenet5', '--seeds', '4', '--epochs', '50', '--train-limit', '4096', '--test-limit', '256']);
+    const r = await mnist([
+      'sweep',
+      '--models',
+      'lenet5',
+      '--seeds',
+      '4',
+      '--epochs',
+      '50',
+      '--train-limit',
+      '4096',
+      '--test-limit',
+      '256',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const id = r.stdout.trim();
     const cancel = await mnist(['sweep', 'cancel', id]);

@@ -1,8 +1,25 @@
-import { expandSweep, InvalidSweepError, isFinalState, MAX_SWEEP_JOBS, SweepIdSchema, type SweepRequest, type SweepSummary } from '@mnist/protocol';
+import {
+  expandSweep,
+  InvalidSweepError,
+  isFinalState,
+  MAX_SWEEP_JOBS,
+  SweepIdSchema,
+  type SweepRequest,
+  type SweepSummary,
+} from '@mnist/protocol';
 import { sleep } from '@mnist/core';
 import { UsageError } from '../../errors.js';
 import { readSpecFile } from '../../spec-file.js';
-import { flagIssue, NAME_FLAGS, NAME_FLAGS_HELP, parseFlags, SPEC_FLAGS, SPEC_FLAGS_HELP, specInputFromFlags, type Values } from '../../flags.js';
+import {
+  flagIssue,
+  NAME_FLAGS,
+  NAME_FLAGS_HELP,
+  parseFlags,
+  SPEC_FLAGS,
+  SPEC_FLAGS_HELP,
+  specInputFromFlags,
+  type Values,
+} from '../../flags.js';
 import { API_FLAGS, API_FLAGS_HELP, connectApi, type Api } from './api-client.js';
 import type { ClusterContext } from './context.js';
 import { ago, textTable } from './format.js';
@@ -21,7 +38,10 @@ gives mean ± std over seeds and Welch's t-test between the grid's configuration
       --seeds <n>            seeds per grid point: --seed, --seed + 1, ... (default 1)
       --lr <list>            learning rates, comma-separated (default: the recipe's one)
   -b, --batch-size <list>    global batch sizes, comma-separated (default 64)
-${SPEC_FLAGS_HELP.split('\n').slice(1).filter((l) => !/--model |--lr |--batch-size /.test(l)).join('\n')}
+${SPEC_FLAGS_HELP.split('\n')
+  .slice(1)
+  .filter((l) => !/--model |--lr |--batch-size /.test(l))
+  .join('\n')}
       --replicas <n>         trainers per job, data-parallel (default 1)
 ${NAME_FLAGS_HELP.split('\n').slice(1).join('\n')}
   -w, --watch                follow the sweep until every job ends (like 'mnist sweep watch')
@@ -47,12 +67,18 @@ export function sweepRequestFromFlags(values: Values): SweepRequest {
   if (values.models === undefined) throw new UsageError('--models is required (e.g. --models lenet5,mlp,lenet5-reg)');
   const seeds = values.seeds === undefined ? 1 : Number(values.seeds);
   const replicas = values.replicas === undefined ? undefined : Number(values.replicas);
-  const base: Record<string, unknown> = { ...specInputFromFlags({ ...values, lr: undefined, 'batch-size': undefined }, 'lenet5'), ...(replicas !== undefined && { replicas }) };
+  const base: Record<string, unknown> = {
+    ...specInputFromFlags({ ...values, lr: undefined, 'batch-size': undefined }, 'lenet5'),
+    ...(replicas !== undefined && { replicas }),
+  };
   delete base.model;
   const lr = numberList(values.lr as string | undefined, 'lr');
   const batchSize = numberList(values['batch-size'] as string | undefined, 'batch-size');
   const request: SweepRequest = {
-    models: (values.models as string).split(',').map((m) => m.trim()).filter(Boolean) as SweepRequest['models'],
+    models: (values.models as string)
+      .split(',')
+      .map((m) => m.trim())
+      .filter(Boolean) as SweepRequest['models'],
     seeds,
     ...(lr && { lr }),
     ...(batchSize && { batchSize }),
@@ -74,7 +100,9 @@ function checkedSweep(request: SweepRequest, values: Values): SweepRequest {
 
 /** `-f sweep.yaml`: the whole request (models, seeds, lr, batchSize, base); the naming flags add to its base. */
 async function sweepRequestFromFile(values: Values): Promise<SweepRequest> {
-  const grid = Object.keys(FLAGS).filter((k) => !(k in API_FLAGS) && !(k in NAME_FLAGS) && !['file', 'watch', 'json'].includes(k) && values[k] !== undefined);
+  const grid = Object.keys(FLAGS).filter(
+    (k) => !(k in API_FLAGS) && !(k in NAME_FLAGS) && !['file', 'watch', 'json'].includes(k) && values[k] !== undefined,
+  );
   if (grid.length > 0) throw new UsageError(`-f takes the whole sweep from the file; drop --${grid.join(', --')}`);
   const request = (await readSpecFile(values.file as string)) as SweepRequest;
   const naming = specInputFromFlags({ name: values.name, tag: values.tag, note: values.note }, 'lenet5');
@@ -84,22 +112,37 @@ async function sweepRequestFromFile(values: Values): Promise<SweepRequest> {
 
 const countsLine = (s: SweepSummary) =>
   `sweep ${s.id}: ${s.state}, ${s.total} jobs: ` +
-  (['succeeded', 'running', 'queued', 'parked', 'failed', 'cancelled'] as const).filter((k) => s.counts[k] > 0).map((k) => `${s.counts[k]} ${k}`).join(', ');
+  (['succeeded', 'running', 'queued', 'parked', 'failed', 'cancelled'] as const)
+    .filter((k) => s.counts[k] > 0)
+    .map((k) => `${s.counts[k]} ${k}`)
+    .join(', ');
 
 export function sweepTable(s: SweepSummary): string {
   return textTable(
     ['ID', 'MODEL', 'SEED', 'LR', 'BATCH', 'STATE', 'EPOCH', 'TRAINERS', 'MESSAGE'],
-    s.jobs.map((j) => [j.id, j.spec.model, String(j.spec.seed), String(j.spec.optimizer.lr), String(j.spec.batchSize), j.state, `${j.epoch}/${j.spec.epochs}`, j.trainers.join(',') || '-', j.message ?? '']),
+    s.jobs.map((j) => [
+      j.id,
+      j.spec.model,
+      String(j.spec.seed),
+      String(j.spec.optimizer.lr),
+      String(j.spec.batchSize),
+      j.state,
+      `${j.epoch}/${j.spec.epochs}`,
+      j.trainers.join(',') || '-',
+      j.message ?? '',
+    ]),
   );
 }
 
 export function sweepIdArg(value: string | undefined, command: string): string {
   if (value === undefined) throw new UsageError(`mnist ${command} needs a sweep id; list them with 'mnist sweep list'`);
-  if (!SweepIdSchema.safeParse(value).success) throw new UsageError(`'${value}' is not a sweep id (like s-mwzacsyq-7gxqsgwb)`);
+  if (!SweepIdSchema.safeParse(value).success)
+    throw new UsageError(`'${value}' is not a sweep id (like s-mwzacsyq-7gxqsgwb)`);
   return value;
 }
 
-const getSweep = async (api: Api, id: string) => (await api.callRetrying(() => api.client.v1.sweeps[':id'].$get({ param: { id } }))).json();
+const getSweep = async (api: Api, id: string) =>
+  (await api.callRetrying(() => api.client.v1.sweeps[':id'].$get({ param: { id } }))).json();
 
 /** Polls until every job has ended; a line each time the counts change. Exit 0 only if all succeeded. */
 export async function watchSweep(api: Api, id: string, ctx: ClusterContext, intervalMs = 2000): Promise<number> {
@@ -111,7 +154,11 @@ export async function watchSweep(api: Api, id: string, ctx: ClusterContext, inte
     last = line;
     if (s.jobs.every((j) => isFinalState(j.state))) {
       if (ctx.out.json) ctx.out.result(JSON.stringify(s));
-      ctx.out.info(s.state === 'succeeded' ? `sweep ${id} succeeded; report: mnist report ${id}` : `sweep ${id} ${s.state}; mnist report ${id} covers the jobs that succeeded`);
+      ctx.out.info(
+        s.state === 'succeeded'
+          ? `sweep ${id} succeeded; report: mnist report ${id}`
+          : `sweep ${id} ${s.state}; mnist report ${id} covers the jobs that succeeded`,
+      );
       return s.state === 'succeeded' ? 0 : 1;
     }
     if (ctx.signal.aborted) return 130;
@@ -135,7 +182,7 @@ const FLAGS = {
 
 export async function sweepCommand(args: string[], ctx: ClusterContext): Promise<number> {
   const { values, positionals } = parseFlags(args, FLAGS, true);
-  if (values.help) return ctx.out.result(SWEEP_HELP), 0;
+  if (values.help) return (ctx.out.result(SWEEP_HELP), 0);
   const [verb, idArg, ...extra] = positionals;
   if (extra.length > 0) throw new UsageError(`mnist sweep ${verb} takes one sweep id`);
   const api = () => connectApi(values, ctx);
@@ -147,7 +194,9 @@ export async function sweepCommand(args: string[], ctx: ClusterContext): Promise
       const s = (await (await a.call(a.client.v1.sweeps.$post({ json: request }))).json()) as SweepSummary;
       if (ctx.out.json) ctx.out.result(JSON.stringify(s));
       else ctx.out.result(s.id);
-      ctx.out.info(`submitted sweep ${s.id}: ${s.total} jobs${values.watch ? '' : `; follow it with: mnist sweep watch ${s.id}`}`);
+      ctx.out.info(
+        `submitted sweep ${s.id}: ${s.total} jobs${values.watch ? '' : `; follow it with: mnist sweep watch ${s.id}`}`,
+      );
       return values.watch ? watchSweep(a, s.id, { ...ctx, out: { ...ctx.out, json: false } }) : 0;
     }
     case 'list': {
@@ -155,7 +204,13 @@ export async function sweepCommand(args: string[], ctx: ClusterContext): Promise
       const { sweeps } = await (await a.callRetrying(() => a.client.v1.sweeps.$get())).json();
       if (ctx.out.json) ctx.out.result(JSON.stringify(sweeps));
       else if (sweeps.length === 0) ctx.out.info('no sweeps yet: mnist sweep --models lenet5,mlp --seeds 3');
-      else ctx.out.result(textTable(['ID', 'STATE', 'JOBS', 'SUCCEEDED', 'CREATED'], sweeps.map((s) => [s.id, s.state, String(s.total), String(s.counts.succeeded), ago(s.createdAt)])));
+      else
+        ctx.out.result(
+          textTable(
+            ['ID', 'STATE', 'JOBS', 'SUCCEEDED', 'CREATED'],
+            sweeps.map((s) => [s.id, s.state, String(s.total), String(s.counts.succeeded), ago(s.createdAt)]),
+          ),
+        );
       return 0;
     }
     case 'status': {
@@ -168,11 +223,15 @@ export async function sweepCommand(args: string[], ctx: ClusterContext): Promise
     case 'cancel': {
       const a = api();
       const id = sweepIdArg(idArg, `sweep ${verb}`);
-      const s = (await (await a.call(a.client.v1.sweeps[':id'].cancel.$post({ param: { id } }))).json()) as SweepSummary;
+      const s = (await (
+        await a.call(a.client.v1.sweeps[':id'].cancel.$post({ param: { id } }))
+      ).json()) as SweepSummary;
       ctx.out.result(ctx.out.json ? JSON.stringify(s) : countsLine(s));
       return 0;
     }
     default:
-      throw new UsageError(`unknown sweep verb '${verb}': use list, status, watch or cancel (or flags to start a sweep)`);
+      throw new UsageError(
+        `unknown sweep verb '${verb}': use list, status, watch or cancel (or flags to start a sweep)`,
+      );
   }
 }

@@ -65,13 +65,25 @@ export async function watchJob(o: WatchOptions): Promise<JobRecord> {
   const onProgress = (e: Extract<JobEvent, { type: 'progress' }>) => {
     if (out.json || e.imagesPerSec <= 0) return;
     const images = Math.min(e.step * job.spec.batchSize, job.spec.trainLimit ?? Infinity);
-    out.progress.step(job.spec.model, job.spec.epochs, { epoch: e.epoch, step: e.step, steps: e.steps, images, elapsedSec: images / e.imagesPerSec, loss: () => e.loss });
+    out.progress.step(job.spec.model, job.spec.epochs, {
+      epoch: e.epoch,
+      step: e.step,
+      steps: e.steps,
+      images,
+      elapsedSec: images / e.imagesPerSec,
+      loss: () => e.loss,
+    });
   };
 
   for (;;) {
     let res: Response;
     try {
-      res = await api.call(api.client.v1.jobs[':id'].events.$get({ param: { id } }, { headers: lastId ? { 'Last-Event-ID': lastId } : {}, init: { signal } }));
+      res = await api.call(
+        api.client.v1.jobs[':id'].events.$get(
+          { param: { id } },
+          { headers: lastId ? { 'Last-Event-ID': lastId } : {}, init: { signal } },
+        ),
+      );
     } catch (err) {
       if (signal.aborted) throw new CliError(`stopped watching; the job goes on (mnist watch ${id})`, 130);
       // No status: the API did not answer at all (restarting, network): keep trying for a while.
@@ -79,7 +91,8 @@ export async function watchJob(o: WatchOptions): Promise<JobRecord> {
       failingSince ??= Date.now();
       if (!unreachable || Date.now() - failingSince > reconnectForMs) throw err;
       // Said once per outage, and once more when it is over: not once per try.
-      if (!lost) out.info(`lost the API at ${api.url}; reconnecting for up to ${Math.round(reconnectForMs / 1000)} s...`);
+      if (!lost)
+        out.info(`lost the API at ${api.url}; reconnecting for up to ${Math.round(reconnectForMs / 1000)} s...`);
       lost = true;
       await sleep(2_000);
       continue;
@@ -99,8 +112,10 @@ export async function watchJob(o: WatchOptions): Promise<JobRecord> {
         if (e.type === 'epoch') onEpoch(e.record);
         else if (e.type === 'progress') onProgress(e);
         else if (e.type === 'group') {
-          const over = e.transport === 'tcp' ? 'direct TCP' : `NATS${e.fallbackReason ? ` (fell back: ${e.fallbackReason})` : ''}`;
-          if (e.members.length > 1) out.info(`job ${id}: attempt ${e.attempt}, ${e.members.length} ranks, gradients over ${over}`);
+          const over =
+            e.transport === 'tcp' ? 'direct TCP' : `NATS${e.fallbackReason ? ` (fell back: ${e.fallbackReason})` : ''}`;
+          if (e.members.length > 1)
+            out.info(`job ${id}: attempt ${e.attempt}, ${e.members.length} ranks, gradients over ${over}`);
         } else {
           await onStatus(e);
           if (isFinalState(e.state)) final = true;

@@ -74,7 +74,9 @@ export class DataListener {
         lastError = err as Error;
       }
     }
-    throw new Error(`data plane: cannot listen on ${o.bind} port ${lo === hi ? lo : `${lo}-${hi}`}: ${lastError?.message}`);
+    throw new Error(
+      `data plane: cannot listen on ${o.bind} port ${lo === hi ? lo : `${lo}-${hi}`}: ${lastError?.message}`,
+    );
   }
 
   /** Lets lower ranks of `key`'s attempt connect to this rank; returns the function that stops it. */
@@ -107,12 +109,20 @@ export class DataListener {
       reader.hold();
       const hello = type === FRAME.hello ? decodeJson(HelloSchema, body) : undefined;
       if (!hello) return refuse('expected a hello frame', false);
-      if (hello.wire !== WIRE_VERSION) return refuse(`wire version ${hello.wire}, this trainer speaks ${WIRE_VERSION}`, false);
+      if (hello.wire !== WIRE_VERSION)
+        return refuse(`wire version ${hello.wire}, this trainer speaks ${WIRE_VERSION}`, false);
       const e = this.expected.get(rankKey(hello.jobId, hello.attempt, hello.to));
-      if (!e) return refuse(`no rank ${hello.to} of ${hello.jobId} attempt ${hello.attempt} here (not open yet, or ended)`, true);
+      if (!e)
+        return refuse(
+          `no rank ${hello.to} of ${hello.jobId} attempt ${hello.attempt} here (not open yet, or ended)`,
+          true,
+        );
       if (!sameSecret(e.key.secret, hello.secret)) return refuse('wrong secret for this attempt', false);
       if (hello.worldSize !== e.key.worldSize || hello.from >= hello.to || e.accepted.has(hello.from)) {
-        return refuse(`rank ${hello.from} of ${hello.worldSize} may not dial rank ${hello.to} of ${e.key.worldSize} (again)`, false);
+        return refuse(
+          `rank ${hello.from} of ${hello.worldSize} may not dial rank ${hello.to} of ${e.key.worldSize} (again)`,
+          false,
+        );
       }
       e.accepted.add(hello.from);
       socket.off('data', onData);

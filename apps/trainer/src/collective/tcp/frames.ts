@@ -85,7 +85,8 @@ export class FrameReader {
   private need(): number {
     if (this.have < FRAME_PREFIX) return FRAME_PREFIX;
     const length = this.buf.readUInt32LE(0);
-    if (length < 1 || length > this.maxFrameBytes) throw new CollectiveProtocolError(`frame of ${length} bytes (at most ${this.maxFrameBytes} here)`);
+    if (length < 1 || length > this.maxFrameBytes)
+      throw new CollectiveProtocolError(`frame of ${length} bytes (at most ${this.maxFrameBytes} here)`);
     return 4 + length;
   }
 

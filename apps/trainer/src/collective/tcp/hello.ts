@@ -32,5 +32,13 @@ export interface RankKey {
 export const rankKey = (jobId: string, attempt: number, rank: number) => `${jobId}/${attempt}/${rank}`;
 
 export function helloFor(k: RankKey, to: number): Hello {
-  return { wire: WIRE_VERSION, jobId: k.jobId, attempt: k.attempt, from: k.rank, to, worldSize: k.worldSize, secret: k.secret };
+  return {
+    wire: WIRE_VERSION,
+    jobId: k.jobId,
+    attempt: k.attempt,
+    from: k.rank,
+    to,
+    worldSize: k.worldSize,
+    secret: k.secret,
+  };
 }

@@ -60,18 +60,28 @@ export async function formMesh(o: MeshOptions): Promise<TcpTransport> {
       dials.push(
         dialUntil(endpoints[to]!, key, to, deadline, o.tls, stopped.signal).then(
           (c) => void peers.set(to, c),
-          (err: Error) => void failures.push(`rank ${to} at ${endpoints[to]!.host}:${endpoints[to]!.port}: ${err.message}`),
+          (err: Error) =>
+            void failures.push(`rank ${to} at ${endpoints[to]!.host}:${endpoints[to]!.port}: ${err.message}`),
         ),
       );
     }
-    const waitLower = Promise.race([accepted, sleep(Math.max(0, deadline - Date.now()), undefined, { signal: stopped.signal, ref: false }).then(() => 'late')]);
+    const waitLower = Promise.race([
+      accepted,
+      sleep(Math.max(0, deadline - Date.now()), undefined, { signal: stopped.signal, ref: false }).then(() => 'late'),
+    ]);
     const [lower] = await Promise.all([waitLower.catch(() => 'late'), Promise.all(dials)]);
     if (lower === 'late') {
       const missing = Array.from({ length: key.rank }, (_, r) => r).filter((r) => !peers.has(r));
-      failures.push(`rank${missing.length > 1 ? 's' : ''} ${missing.join(', ')} did not connect to ${endpoints[key.rank]?.host}:${endpoints[key.rank]?.port}`);
+      failures.push(
+        `rank${missing.length > 1 ? 's' : ''} ${missing.join(', ')} did not connect to ${endpoints[key.rank]?.host}:${endpoints[key.rank]?.port}`,
+      );
     }
-    if (failures.length > 0) throw new MeshError(`direct connections did not form within ${o.deadlineMs} ms: ${failures.join('; ')}`);
-    log.info('data_plane.connected', { peers: [...peers.keys()].sort((a, b) => a - b), ms: o.deadlineMs - (deadline - Date.now()) });
+    if (failures.length > 0)
+      throw new MeshError(`direct connections did not form within ${o.deadlineMs} ms: ${failures.join('; ')}`);
+    log.info('data_plane.connected', {
+      peers: [...peers.keys()].sort((a, b) => a - b),
+      ms: o.deadlineMs - (deadline - Date.now()),
+    });
     return new TcpTransport(key.rank, peers, log);
   } catch (err) {
     for (const { socket } of peers.values()) socket.destroy();
@@ -82,7 +92,14 @@ export async function formMesh(o: MeshOptions): Promise<TcpTransport> {
   }
 }
 
-async function dialUntil(e: DataEndpoint, key: RankKey, to: number, deadline: number, tls: ConnectionOptions | undefined, stop: AbortSignal): Promise<PeerConnection> {
+async function dialUntil(
+  e: DataEndpoint,
+  key: RankKey,
+  to: number,
+  deadline: number,
+  tls: ConnectionOptions | undefined,
+  stop: AbortSignal,
+): Promise<PeerConnection> {
   for (;;) {
     try {
       return await dialOnce(e, key, to, Math.max(1, deadline - Date.now()), tls);
@@ -95,9 +112,17 @@ async function dialUntil(e: DataEndpoint, key: RankKey, to: number, deadline: nu
 }
 
 /** One connection attempt: connect, say hello, read the welcome. */
-function dialOnce(e: DataEndpoint, key: RankKey, to: number, timeoutMs: number, tls: ConnectionOptions | undefined): Promise<PeerConnection> {
+function dialOnce(
+  e: DataEndpoint,
+  key: RankKey,
+  to: number,
+  timeoutMs: number,
+  tls: ConnectionOptions | undefined,
+): Promise<PeerConnection> {
   return new Promise((resolve, reject) => {
-    const socket: Socket = tls ? connectTls({ ...tls, host: e.host, port: e.port }) : connectTcp({ host: e.host, port: e.port });
+    const socket: Socket = tls
+      ? connectTls({ ...tls, host: e.host, port: e.port })
+      : connectTcp({ host: e.host, port: e.port });
     socket.setNoDelay(true);
     const timer = setTimeout(() => fail(new Error(`no welcome within ${timeoutMs} ms`)), timeoutMs);
     const fail = (err: Error) => {

@@ -50,7 +50,8 @@ export class TcpTransport implements CollectiveTransport {
 
   listen(sink: TransportSink): void {
     this.sink = sink;
-    for (const [peer, { socket }] of this.peers) if (socket.destroyed) this.lost(peer, 'connection closed before the first round');
+    for (const [peer, { socket }] of this.peers)
+      if (socket.destroyed) this.lost(peer, 'connection closed before the first round');
   }
 
   send(to: number | 'all', header: PartHeader, values: Float32Array): number {
@@ -107,7 +108,10 @@ export class TcpTransport implements CollectiveTransport {
       } catch (err) {
         return this.sink?.failed(new CollectiveProtocolError(`rank ${peer}: ${(err as Error).message}`));
       }
-      if (chunk.rank !== peer) return this.sink?.failed(new CollectiveProtocolError(`the connection of rank ${peer} carried a part of rank ${chunk.rank}`));
+      if (chunk.rank !== peer)
+        return this.sink?.failed(
+          new CollectiveProtocolError(`the connection of rank ${peer} carried a part of rank ${chunk.rank}`),
+        );
       this.sink?.chunk(chunk, body.length + 5);
     } else if (type === FRAME.control) {
       const msg = decodeJson(ControlSchema, body);

@@ -7,7 +7,10 @@ import type { ConnectionOptions, TlsOptions } from 'node:tls';
  * accepts only peers whose certificate that CA signed, and a dialer checks that the peer's
  * certificate names the address it advertised. The attempt's secret still applies inside.
  */
-export function dataPlaneTls(files: { cert: string; key: string; ca?: string }): { server: TlsOptions; client: ConnectionOptions } {
+export function dataPlaneTls(files: { cert: string; key: string; ca?: string }): {
+  server: TlsOptions;
+  client: ConnectionOptions;
+} {
   const cert = readFileSync(files.cert);
   const key = readFileSync(files.key);
   const ca = files.ca ? readFileSync(files.ca) : undefined;
