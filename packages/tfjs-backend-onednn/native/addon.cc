@@ -1,9 +1,9 @@
 // Module entry: engine/stream singletons, the shared scratchpad, version and threads.
-#include "common.h"
-
 #include <pthread.h>
 
 #include <cmath>
+
+#include "common.h"
 
 namespace onednn_tfjs {
 
@@ -80,7 +80,7 @@ void TeamPolicy::EndPhase() {
     team_ = phases_[1] < phases_[0] || (phases_[1] == phases_[0] && !team_);
   } else {
     const bool best = average_[1] < kTeamMargin * average_[0];
-    if (best != best_) probe_every_ = kFirstProbe;  // the faster way changed: watch closely
+    if (best != best_) probe_every_ = kFirstProbe;                             // the faster way changed: watch closely
     else if (probing_) probe_every_ = std::min(probe_every_ * 2, kLastProbe);  // the probe lost
     best_ = best;
     probing_ = ++since_probe_ >= probe_every_;
@@ -129,8 +129,7 @@ void ActivateRange(float* y, int64_t n, int act, float alpha) {
     case kSigmoid:
       for (int64_t i = 0; i < n; ++i) y[i] = 1.f / (1.f + std::exp(-y[i]));
       return;
-    default:
-      return;
+    default: return;
   }
 }
 
@@ -222,9 +221,7 @@ Napi::Value GetThreadChoices(const Napi::CallbackInfo& info) {
   return out;
 }
 
-Napi::Value GetThreads(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), MaxThreads());
-}
+Napi::Value GetThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), MaxThreads()); }
 
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
 #ifdef _OPENMP

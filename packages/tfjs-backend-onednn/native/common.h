@@ -127,13 +127,9 @@ inline std::vector<int64_t> ArgInts(const Napi::CallbackInfo& info, size_t i, si
   return std::vector<int64_t>(a.Data(), a.Data() + count);
 }
 
-inline int64_t ArgInt(const Napi::CallbackInfo& info, size_t i) {
-  return info[i].As<Napi::Number>().Int64Value();
-}
+inline int64_t ArgInt(const Napi::CallbackInfo& info, size_t i) { return info[i].As<Napi::Number>().Int64Value(); }
 
-inline float ArgFloat(const Napi::CallbackInfo& info, size_t i) {
-  return info[i].As<Napi::Number>().FloatValue();
-}
+inline float ArgFloat(const Napi::CallbackInfo& info, size_t i) { return info[i].As<Napi::Number>().FloatValue(); }
 
 inline void Require(const Napi::CallbackInfo& info, bool ok, const char* what) {
   if (!ok) throw Napi::RangeError::New(info.Env(), what);
@@ -153,11 +149,10 @@ inline int64_t Product(const std::vector<int64_t>& v, size_t from = 0, size_t to
 // for the whole process instead, from the wall time per call of phases of at least
 // kSpan parallel-capable calls and 150 ms run one way or the other (timed from the
 // kSettle-th call: after a switch the first region wakes a sleeping worker; in training
-// a phase is a few dozen steps, JS time included), using the team while its phases are at least 5% faster, and re-trying the
-// other way now and then to follow the load: after 8 phases, then after 16 while it
-// keeps losing (a team phase on a busy machine is costly; but the policy is shared by
-// everything the process runs, and a model that follows one where the team lost must
-// not wait long for its own verdict).
+// a phase is a few dozen steps, JS time included), using the team while its phases are at least 5% faster, and
+// re-trying the other way now and then to follow the load: after 8 phases, then after 16 while it keeps losing (a team
+// phase on a busy machine is costly; but the policy is shared by everything the process runs, and a model that follows
+// one where the team lost must not wait long for its own verdict).
 //
 // Only work whose result has the same bits either way asks (every output computed by
 // one thread, sums in fixed chunks), so the choice never changes a result.

@@ -2,26 +2,28 @@
 // backward weights): argument checks, the matrix-product special cases on Gemm, the
 // thread choice, and the general kernels of this build (conv_dnnl.cc or
 // conv_portable.cc) for everything else.
-#include "common.h"
 #include "conv.h"
-#include "gemm.h"
 
 #include <algorithm>
 #include <chrono>
 #include <stdexcept>
 
+#include "common.h"
+#include "gemm.h"
+
 namespace onednn_tfjs {
 
 std::vector<int64_t> ConvKey(int kind, const ConvDims& c, int64_t extra1, int64_t extra2) {
-  return {kind, c.n, c.ih, c.iw, c.ic, c.oh, c.ow, c.oc, c.kh, c.kw, c.sh, c.sw,
-          c.dh, c.dw, c.pt, c.pl, c.pb, c.pr, extra1, extra2};
+  return {kind, c.n,  c.ih, c.iw, c.ic, c.oh, c.ow, c.oc, c.kh,   c.kw,
+          c.sh, c.sw, c.dh, c.dw, c.pt, c.pl, c.pb, c.pr, extra1, extra2};
 }
 
 namespace {
 
 ConvDims ParseDims(const Napi::CallbackInfo& info, size_t i) {
   std::vector<int64_t> d = ArgInts(info, i, 17, "dims");
-  ConvDims c{d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12], d[13], d[14], d[15], d[16]};
+  ConvDims c{d[0], d[1],  d[2],  d[3],  d[4],  d[5],  d[6],  d[7], d[8],
+             d[9], d[10], d[11], d[12], d[13], d[14], d[15], d[16]};
   // oneDNN counts dilation from 0 and wants (in - kernel_range + pads) / stride + 1 == out.
   c.dh -= 1;
   c.dw -= 1;
@@ -56,7 +58,8 @@ void RunTimed(ThreadChoice& choice, Body body) {
 }
 
 void CheckLength(const Napi::CallbackInfo& info, const F32View& v, int64_t n, const char* what) {
-  if (static_cast<int64_t>(v.length) != n) throw Napi::RangeError::New(info.Env(), std::string(what) + ": wrong length");
+  if (static_cast<int64_t>(v.length) != n)
+    throw Napi::RangeError::New(info.Env(), std::string(what) + ": wrong length");
 }
 
 // A convolution that is really a matrix product: the kernel covers the whole unpadded
@@ -158,9 +161,8 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
     }
     int32_t alpha_bits;
     std::memcpy(&alpha_bits, &alpha, sizeof alpha_bits);
-    RunTimed(ChoiceFor(ConvKey(0, c, b.data ? 1 + act : -(1 + act), alpha_bits)), [&](bool single) {
-      ConvForwardGeneral(c, x.data, w.data, b.data, y.data, act, alpha, single);
-    });
+    RunTimed(ChoiceFor(ConvKey(0, c, b.data ? 1 + act : -(1 + act), alpha_bits)),
+             [&](bool single) { ConvForwardGeneral(c, x.data, w.data, b.data, y.data, act, alpha, single); });
   });
 }
 
@@ -202,9 +204,8 @@ Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
       Gemm(true, false, k, c.oc, m, x.data, k, dy.data, c.oc, 0.f, dw.data, c.oc);
       return;
     }
-    RunTimed(ChoiceFor(ConvKey(2, c)), [&](bool single) {
-      ConvBackwardWeightsGeneral(c, x.data, dy.data, dw.data, single);
-    });
+    RunTimed(ChoiceFor(ConvKey(2, c)),
+             [&](bool single) { ConvBackwardWeightsGeneral(c, x.data, dy.data, dw.data, single); });
   });
 }
 

@@ -4,14 +4,14 @@
 // Activations stay in the tensors' own NHWC buffers (oneDNN "nhwc"); filters are tfjs
 // HWIO (oneDNN "hwio"). When a primitive wants its weights in a blocked layout, the
 // filter is reordered into a buffer owned by the cache entry (filters are small).
-#include "common.h"
-#include "conv.h"
-
-#include <map>
-#include <memory>
 #include <algorithm>
 #include <cstring>
+#include <map>
+#include <memory>
 #include <stdexcept>
+
+#include "common.h"
+#include "conv.h"
 
 namespace onednn_tfjs {
 namespace {
@@ -54,18 +54,18 @@ dnnl::primitive_attr ScratchpadAttr() {
 dnnl::convolution_forward::primitive_desc MakeForward(const Mds& m, prop_kind kind, bool with_bias,
                                                       const dnnl::primitive_attr& attr) {
   return with_bias ? dnnl::convolution_forward::primitive_desc(Engine(), kind, algorithm::convolution_direct, m.src,
-                                                              m.weights_any, m.bias, m.dst, m.strides, m.dilates,
-                                                              m.pad_l, m.pad_r, attr)
+                                                               m.weights_any, m.bias, m.dst, m.strides, m.dilates,
+                                                               m.pad_l, m.pad_r, attr)
                    : dnnl::convolution_forward::primitive_desc(Engine(), kind, algorithm::convolution_direct, m.src,
-                                                              m.weights_any, m.dst, m.strides, m.dilates, m.pad_l,
-                                                              m.pad_r, attr);
+                                                               m.weights_any, m.dst, m.strides, m.dilates, m.pad_l,
+                                                               m.pad_r, attr);
 }
 
 dnnl::convolution_backward_data::primitive_desc MakeBackwardData(
     const Mds& m, const dnnl::convolution_forward::primitive_desc& hint) {
-  return dnnl::convolution_backward_data::primitive_desc(Engine(), algorithm::convolution_direct, m.src,
-                                                         m.weights_any, m.dst, m.strides, m.dilates, m.pad_l, m.pad_r,
-                                                         hint, ScratchpadAttr());
+  return dnnl::convolution_backward_data::primitive_desc(Engine(), algorithm::convolution_direct, m.src, m.weights_any,
+                                                         m.dst, m.strides, m.dilates, m.pad_l, m.pad_r, hint,
+                                                         ScratchpadAttr());
 }
 
 dnnl::convolution_backward_weights::primitive_desc MakeBackwardWeights(
@@ -81,8 +81,8 @@ dnnl::convolution_forward::primitive_desc MakeForward(const Mds& m, prop_kind ki
                                                       const dnnl::primitive_attr& attr) {
   auto d = with_bias ? dnnl::convolution_forward::desc(kind, algorithm::convolution_direct, m.src, m.weights_any,
                                                        m.bias, m.dst, m.strides, m.dilates, m.pad_l, m.pad_r)
-                     : dnnl::convolution_forward::desc(kind, algorithm::convolution_direct, m.src, m.weights_any,
-                                                       m.dst, m.strides, m.dilates, m.pad_l, m.pad_r);
+                     : dnnl::convolution_forward::desc(kind, algorithm::convolution_direct, m.src, m.weights_any, m.dst,
+                                                       m.strides, m.dilates, m.pad_l, m.pad_r);
   return dnnl::convolution_forward::primitive_desc(d, attr, Engine());
 }
 
@@ -114,8 +114,8 @@ struct Weights {
   memory user;
   memory prim;
   std::vector<float> storage;
-  dnnl::reorder to_prim;    // user -> prim (forward, backward data)
-  dnnl::reorder to_user;    // prim -> user (backward weights)
+  dnnl::reorder to_prim;  // user -> prim (forward, backward data)
+  dnnl::reorder to_user;  // prim -> user (backward weights)
   bool reordered = false;
 
   void Init(const memory::desc& user_md, const memory::desc& prim_md, bool output) {
@@ -251,7 +251,6 @@ ConvBackwardWeights& GetBackwardWeights(const ConvDims& c, bool single) {
   });
 }
 
-
 }  // namespace
 
 void ConvForwardGeneral(const ConvDims& c, const float* x, const float* w, const float* bias, float* y, int act,
@@ -354,8 +353,6 @@ void ConvBackwardWeightsGeneral(const ConvDims& c, const float* x, const float* 
     for (int64_t i = 0; i < size; ++i) dw[i] += parts[ch * size + i];
   }
 }
-
-
 
 std::string ConvGeneralImpl(const ConvDims& c, int kind) {
   SignalGuard guard;

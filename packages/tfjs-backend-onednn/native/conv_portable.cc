@@ -5,11 +5,11 @@
 // The chunking depends on the shape only and every output element is computed by one
 // thread in a fixed order (backward weights: per-chunk partial sums, added in chunk
 // order), so results are the same bits on any thread count.
+#include <stdexcept>
+
 #include "common.h"
 #include "conv.h"
 #include "gemm.h"
-
-#include <stdexcept>
 
 namespace onednn_tfjs {
 namespace {
@@ -29,8 +29,8 @@ inline int64_t InputAt(int64_t o, int64_t k, int64_t stride, int64_t dilation, i
 // this K order, so y = col . w. Where a kernel row lies wholly inside the input (and
 // dilation is 1), its KW x IC values are one contiguous run of x. Copies are plain
 // loops, kept from becoming libc calls: runs are a few floats (5 in LeNet-5's C1).
-__attribute__((optimize("no-tree-loop-distribute-patterns")))
-void Im2col(const ConvDims& c, const float* x, int64_t n0, int64_t n1, float* col) {
+__attribute__((optimize("no-tree-loop-distribute-patterns"))) void Im2col(const ConvDims& c, const float* x, int64_t n0,
+                                                                          int64_t n1, float* col) {
   const int64_t k = c.kh * c.kw * c.ic, run = c.kw * c.ic;
   for (int64_t n = n0; n < n1; ++n) {
     const float* image = x + n * c.ih * c.iw * c.ic;
@@ -137,7 +137,8 @@ void SingleChannelForward(const ConvDims& c, const float* x, const float* w, con
   for (int64_t t = 0; t < taps; ++t) {
     for (int64_t j = 0; j < row; ++j) wtap[t * row + j] = w[t * c.oc + j % c.oc];
   }
-  if (bias) for (int64_t j = 0; j < row; ++j) bias_row[j] = bias[j % c.oc];
+  if (bias)
+    for (int64_t j = 0; j < row; ++j) bias_row[j] = bias[j % c.oc];
   ForChunks(c, single, [&](int64_t, int64_t n0, int64_t n1) {
     float* e = ThreadColumns(c.ih * e_row).data();
     std::vector<const float*> in, wt;
@@ -254,7 +255,6 @@ void ConvBackwardWeightsGeneral(const ConvDims& c, const float* x, const float* 
     for (int64_t i = 0; i < size; ++i) dw[i] += p[i];
   }
 }
-
 
 std::string ConvGeneralImpl(const ConvDims& c, int kind) {
   return kind != 1 && IsSingleChannelRows(c) ? "single-channel rows (portable)" : "im2col+gemm (portable)";

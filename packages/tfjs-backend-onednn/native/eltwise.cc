@@ -1,9 +1,9 @@
 // Elementwise float32 kernels: unary maps and broadcasting binary ops, with the
 // tfjs-cpu semantics (NaN propagation of Math.max/min, Step's NaN passthrough).
-#include "common.h"
-
 #include <algorithm>
 #include <cmath>
+
+#include "common.h"
 
 namespace onednn_tfjs {
 namespace {
@@ -92,14 +92,33 @@ enum Binary : int {
   kBReluGrad = 8,
 };
 
-struct AddF { float operator()(float a, float b) const { return a + b; } };
-struct SubF { float operator()(float a, float b) const { return a - b; } };
-struct MulF { float operator()(float a, float b) const { return a * b; } };
-struct DivF { float operator()(float a, float b) const { return a / b; } };
-struct MaxF { float operator()(float a, float b) const { return (a != a || b != b) ? NAN : (a > b ? a : b); } };
-struct MinF { float operator()(float a, float b) const { return (a != a || b != b) ? NAN : (a < b ? a : b); } };
-struct SqDiffF { float operator()(float a, float b) const { float d = a - b; return d * d; } };
-struct PowF { float operator()(float a, float b) const { return std::pow(a, b); } };
+struct AddF {
+  float operator()(float a, float b) const { return a + b; }
+};
+struct SubF {
+  float operator()(float a, float b) const { return a - b; }
+};
+struct MulF {
+  float operator()(float a, float b) const { return a * b; }
+};
+struct DivF {
+  float operator()(float a, float b) const { return a / b; }
+};
+struct MaxF {
+  float operator()(float a, float b) const { return (a != a || b != b) ? NAN : (a > b ? a : b); }
+};
+struct MinF {
+  float operator()(float a, float b) const { return (a != a || b != b) ? NAN : (a < b ? a : b); }
+};
+struct SqDiffF {
+  float operator()(float a, float b) const {
+    float d = a - b;
+    return d * d;
+  }
+};
+struct PowF {
+  float operator()(float a, float b) const { return std::pow(a, b); }
+};
 // dy * step(x), as tfjs's Relu gradient computes it in two kernels (NaN x passes through).
 // Written as a select of the step, then the NaN: GCC vectorizes this form, not the nested one.
 struct ReluGradF {
@@ -222,33 +241,33 @@ void Broadcast(const float* a, const float* b, float* y, const Layout& L, int64_
   // General: walk the outer index space, one contiguous inner row at a time.
   const int64_t rows = n / inner;
   ParallelFor(rows, inner, [&](int64_t row_begin, int64_t row_end) {
-  for (int64_t row = row_begin; row < row_end; ++row) {
-    int64_t rem = row, oa = 0, ob = 0;
-    for (int d = last - 1; d >= 0; --d) {
-      const int64_t idx = rem % L.out[d];
-      rem /= L.out[d];
-      oa += idx * L.sa[d];
-      ob += idx * L.sb[d];
+    for (int64_t row = row_begin; row < row_end; ++row) {
+      int64_t rem = row, oa = 0, ob = 0;
+      for (int d = last - 1; d >= 0; --d) {
+        const int64_t idx = rem % L.out[d];
+        rem /= L.out[d];
+        oa += idx * L.sa[d];
+        ob += idx * L.sb[d];
+      }
+      const float* ar = a + oa;
+      const float* br = b + ob;
+      float* yr = y + row * inner;
+      if (ia && ib) {
+#pragma omp simd
+        for (int64_t i = 0; i < inner; ++i) yr[i] = f(ar[i], br[i]);
+      } else if (ia) {
+        const float bv = br[0];
+#pragma omp simd
+        for (int64_t i = 0; i < inner; ++i) yr[i] = f(ar[i], bv);
+      } else if (ib) {
+        const float av = ar[0];
+#pragma omp simd
+        for (int64_t i = 0; i < inner; ++i) yr[i] = f(av, br[i]);
+      } else {
+        const float v = f(ar[0], br[0]);
+        for (int64_t i = 0; i < inner; ++i) yr[i] = v;
+      }
     }
-    const float* ar = a + oa;
-    const float* br = b + ob;
-    float* yr = y + row * inner;
-    if (ia && ib) {
-#pragma omp simd
-      for (int64_t i = 0; i < inner; ++i) yr[i] = f(ar[i], br[i]);
-    } else if (ia) {
-      const float bv = br[0];
-#pragma omp simd
-      for (int64_t i = 0; i < inner; ++i) yr[i] = f(ar[i], bv);
-    } else if (ib) {
-      const float av = ar[0];
-#pragma omp simd
-      for (int64_t i = 0; i < inner; ++i) yr[i] = f(av, br[i]);
-    } else {
-      const float v = f(ar[0], br[0]);
-      for (int64_t i = 0; i < inner; ++i) yr[i] = v;
-    }
-  }
   });
 }
 
@@ -259,8 +278,9 @@ Napi::Value BinaryOp(const Napi::CallbackInfo& info) {
   F32View b = ArgF32(info, 2, "b");
   F32View y = ArgF32(info, 3, "y");
   std::vector<int64_t> ranks = ArgInts(info, 4, 3, "shapes");
-  Require(info, ranks[0] <= kMaxRank && ranks[1] <= kMaxRank && ranks[2] <= kMaxRank && ranks[0] >= 0 &&
-                    ranks[1] >= 0 && ranks[2] >= 0,
+  Require(info,
+          ranks[0] <= kMaxRank && ranks[1] <= kMaxRank && ranks[2] <= kMaxRank && ranks[0] >= 0 && ranks[1] >= 0 &&
+              ranks[2] >= 0,
           "binary: rank too large");
   std::vector<int64_t> all = ArgInts(info, 4, 3 + ranks[0] + ranks[1] + ranks[2], "shapes");
   std::vector<int64_t> as(all.begin() + 3, all.begin() + 3 + ranks[0]);
@@ -316,13 +336,14 @@ Napi::Value AddN(const Napi::CallbackInfo& info) {
 // tile(x, y, dims) with dims = [rank, ...x shape, ...reps]: y = x repeated reps[d]
 // times along each axis d. Built from memcpy: each axis lays out its block once, then
 // copies it reps - 1 times, so the work is one pass over y.
-void TileAxis(const float* x, float* y, int rank, int d, const int64_t* xs, const int64_t* reps,
-              const int64_t* xstride, const int64_t* ystride) {
+void TileAxis(const float* x, float* y, int rank, int d, const int64_t* xs, const int64_t* reps, const int64_t* xstride,
+              const int64_t* ystride) {
   const int64_t block = xs[d] * (d + 1 < rank ? ystride[d] : 1);  // one copy of x along d, in y
   if (d + 1 == rank) {
     std::memcpy(y, x, xs[d] * sizeof(float));
   } else {
-    for (int64_t i = 0; i < xs[d]; ++i) TileAxis(x + i * xstride[d], y + i * ystride[d], rank, d + 1, xs, reps, xstride, ystride);
+    for (int64_t i = 0; i < xs[d]; ++i)
+      TileAxis(x + i * xstride[d], y + i * ystride[d], rank, d + 1, xs, reps, xstride, ystride);
   }
   for (int64_t r = 1; r < reps[d]; ++r) std::memcpy(y + r * block, y, block * sizeof(float));
 }
@@ -354,7 +375,7 @@ Napi::Value Tile(const Napi::CallbackInfo& info) {
 // newValue = c * newAccum + value (c = -learning rate), rounded as those kernels round
 // (fp-contract off: no fused multiply-add), so the result is the same to the bit.
 __attribute__((optimize("fp-contract=off"))) void MomentumLoop(const float* v, const float* a, const float* g,
-                                                                float* nv, float* na, int64_t n, float c, float m) {
+                                                               float* nv, float* na, int64_t n, float c, float m) {
 #pragma omp simd
   for (int64_t i = 0; i < n; ++i) {
     const float acc = m * a[i] + g[i];

@@ -14,14 +14,13 @@
 namespace onednn_tfjs {
 
 // Throws std::runtime_error if the underlying library reports a failure.
-void Gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
-          int64_t ldb, float beta, float* c, int64_t ldc, bool team = true);
+void Gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
+          float beta, float* c, int64_t ldc, bool team = true);
 
 #ifndef TFJS_WITH_DNNL
 // out[j] = (init ? init[j] : 0) + sum over t < terms of a[t][j] * b[t][j], for j < n, in
 // the widest vectors this CPU has, summing t in order (portable build).
-void SumProducts(float* out, const float* init, const float* const* a, const float* const* b, int64_t terms,
-                 int64_t n);
+void SumProducts(float* out, const float* init, const float* const* a, const float* const* b, int64_t terms, int64_t n);
 #endif
 
 // Below this many multiply-adds a GEMM stays on one thread (LeNet-5's and the MLP's are

@@ -1,13 +1,13 @@
 // Gemm on oneDNN's sgemm (its own JIT kernels and OpenMP threading).
+#include <stdexcept>
+
 #include "common.h"
 #include "gemm.h"
 
-#include <stdexcept>
-
 namespace onednn_tfjs {
 
-void Gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
-          int64_t ldb, float beta, float* c, int64_t ldc, bool team) {
+void Gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
+          float beta, float* c, int64_t ldc, bool team) {
   SignalGuard guard;
   // Inside a parallel region oneDNN's sgemm runs on the calling thread only.
   SingleThreaded small(team && m * n * k < kSmallGemm);

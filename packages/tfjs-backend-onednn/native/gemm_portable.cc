@@ -7,11 +7,11 @@
 // when the addon loads. Each element of C is summed in the same order (KC blocks in turn,
 // then within a block) whichever thread computes it, and threads only split C's rows,
 // so results do not depend on the thread count.
-#include "common.h"
-#include "gemm.h"
-
 #include <cstring>
 #include <vector>
+
+#include "common.h"
+#include "gemm.h"
 
 namespace onednn_tfjs {
 namespace {
@@ -19,7 +19,6 @@ namespace {
 constexpr int kMR = 6, kNR = 16;
 constexpr int64_t kKC = 256, kMC = 120, kNC = 2048;  // kMC % kMR == 0, kNC % kNR == 0
 typedef float V16 __attribute__((vector_size(kNR * sizeof(float))));
-
 
 struct Matrix {
   const float* data;
@@ -63,8 +62,9 @@ void PackB(const Matrix& b, int64_t p0, int64_t kc, int64_t c0, int64_t nc, floa
 
 // C[mc x nc] (+)= packed A . packed B over one KC block. Inlined into one function per
 // instruction set below, so the vector code is compiled for each.
-inline __attribute__((always_inline)) void BlockBody(int64_t mc, int64_t nc, int64_t kc, const float* __restrict ap, const float* __restrict bp,
-                       float* __restrict c, int64_t ldc, bool accumulate) {
+inline __attribute__((always_inline)) void BlockBody(int64_t mc, int64_t nc, int64_t kc, const float* __restrict ap,
+                                                     const float* __restrict bp, float* __restrict c, int64_t ldc,
+                                                     bool accumulate) {
   for (int64_t jr = 0; jr < nc; jr += kNR) {
     const float* bpanel = bp + jr * kc;
     const int64_t cols = std::min<int64_t>(kNR, nc - jr);
@@ -117,7 +117,8 @@ inline __attribute__((always_inline)) void SumProductsBody(float* out, const flo
   int64_t j = 0;
   for (; j + 4 * kNR <= n; j += 4 * kNR) {
     V16 s[4] = {};
-    if (init) for (int i = 0; i < 4; ++i) s[i] = Load<V16>(init + j + i * kNR);
+    if (init)
+      for (int i = 0; i < 4; ++i) s[i] = Load<V16>(init + j + i * kNR);
     for (int64_t t = 0; t < terms; ++t) {
       const float* at = a[t] + j;
       const float* bt = b[t] + j;
@@ -143,14 +144,14 @@ inline __attribute__((always_inline)) void SumProductsBody(float* out, const flo
 }
 
 // Each vector routine, compiled for one instruction set: Name##Suffix with target ISA.
-#define TFJS_VECTOR_ROUTINES(SUFFIX, ...)                                                                          \
-  __VA_ARGS__ void Block##SUFFIX(int64_t mc, int64_t nc, int64_t kc, const float* ap, const float* bp, float* c,  \
-                                 int64_t ldc, bool accumulate) {                                                  \
-    BlockBody(mc, nc, kc, ap, bp, c, ldc, accumulate);                                                            \
-  }                                                                                                               \
+#define TFJS_VECTOR_ROUTINES(SUFFIX, ...)                                                                           \
+  __VA_ARGS__ void Block##SUFFIX(int64_t mc, int64_t nc, int64_t kc, const float* ap, const float* bp, float* c,    \
+                                 int64_t ldc, bool accumulate) {                                                    \
+    BlockBody(mc, nc, kc, ap, bp, c, ldc, accumulate);                                                              \
+  }                                                                                                                 \
   __VA_ARGS__ void SumProducts##SUFFIX(float* out, const float* init, const float* const* a, const float* const* b, \
-                                       int64_t terms, int64_t n) {                                               \
-    SumProductsBody(out, init, a, b, terms, n);                                                                   \
+                                       int64_t terms, int64_t n) {                                                  \
+    SumProductsBody(out, init, a, b, terms, n);                                                                     \
   }
 
 TFJS_VECTOR_ROUTINES(Baseline)
@@ -179,8 +180,6 @@ VectorRoutines Pick() { return {BlockBaseline, SumProductsBaseline}; }
 const VectorRoutines kRoutines = Pick();
 const BlockFn Block = kRoutines.block;
 
-
-
 }  // namespace
 
 void SumProducts(float* out, const float* init, const float* const* a, const float* const* b, int64_t terms,
@@ -192,11 +191,13 @@ void Gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a_data
           int64_t ldb, float beta, float* c, int64_t ldc, bool team) {
   if (m <= 0 || n <= 0) return;
   if (beta != 0.f && beta != 1.f) {
-    for (int64_t i = 0; i < m; ++i) for (int64_t j = 0; j < n; ++j) c[i * ldc + j] *= beta;
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) c[i * ldc + j] *= beta;
     beta = 1.f;
   }
   if (k <= 0) {
-    if (beta == 0.f) for (int64_t i = 0; i < m; ++i) std::memset(c + i * ldc, 0, n * sizeof(float));
+    if (beta == 0.f)
+      for (int64_t i = 0; i < m; ++i) std::memset(c + i * ldc, 0, n * sizeof(float));
     return;
   }
   const Matrix a{a_data, lda, ta}, b{b_data, ldb, tb};

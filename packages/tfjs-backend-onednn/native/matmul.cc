@@ -1,9 +1,9 @@
 // Batched matrix multiply with optional fused bias and activation, on Gemm (oneDNN's
 // sgemm, or the portable kernel).
+#include <stdexcept>
+
 #include "common.h"
 #include "gemm.h"
-
-#include <stdexcept>
 
 namespace onednn_tfjs {
 namespace {
@@ -50,8 +50,6 @@ Napi::Value MatMul(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-void InitMatmul(Napi::Env env, Napi::Object exports) {
-  exports.Set("matMul", Napi::Function::New(env, MatMul));
-}
+void InitMatmul(Napi::Env env, Napi::Object exports) { exports.Set("matMul", Napi::Function::New(env, MatMul)); }
 
 }  // namespace onednn_tfjs

@@ -1,9 +1,9 @@
 // Batch norm: tfjs's FusedBatchNorm, the sums behind its gradient, and batch norm in
 // training (statistics of the batch itself) as one forward and one backward kernel.
-#include "common.h"
-
 #include <algorithm>
 #include <cmath>
+
+#include "common.h"
 
 namespace onednn_tfjs {
 namespace {
@@ -31,8 +31,8 @@ struct ShiftedSquare {
 // ~30%, measured on the BN1 shape).
 template <typename Term>
 inline __attribute__((always_inline)) void SumRunBody(const float* a, const float* b, const float* m, int64_t k0,
-                                                      int64_t k1, int64_t w, float* __restrict f1,
-                                                      float* __restrict f2, Term term) {
+                                                      int64_t k1, int64_t w, float* __restrict f1, float* __restrict f2,
+                                                      Term term) {
   for (int64_t k = k0; k < k1; ++k) {
     const float* __restrict ab = a + k * w;
     const float* __restrict bb = b + k * w;
@@ -44,31 +44,31 @@ inline __attribute__((always_inline)) void SumRunBody(const float* a, const floa
   }
 }
 
-#define TFJS_NORM_LOOPS(SUFFIX, ...)                                                                               \
-  __VA_ARGS__ void CenteredRun##SUFFIX(const float* a, const float* b, const float* m, int64_t k0, int64_t k1,   \
-                                       int64_t w, float* f1, float* f2) {                                        \
-    SumRunBody(a, b, m, k0, k1, w, f1, f2, CenteredProduct{});                                                   \
-  }                                                                                                              \
-  __VA_ARGS__ void SquareRun##SUFFIX(const float* a, const float* b, const float* m, int64_t k0, int64_t k1,     \
-                                     int64_t w, float* f1, float* f2) {                                          \
-    SumRunBody(a, b, m, k0, k1, w, f1, f2, ShiftedSquare{});                                                     \
-  }                                                                                                              \
-  __VA_ARGS__ void AffineRows##SUFFIX(const float* x, float* y, const float* f, const float* g, int64_t k0,      \
-                                      int64_t k1, int64_t w) {                                                   \
-    for (int64_t k = k0; k < k1; ++k) {                                                                          \
-      const float* __restrict xb = x + k * w;                                                                    \
-      float* __restrict yb = y + k * w;                                                                          \
-      _Pragma("omp simd") for (int64_t j = 0; j < w; ++j) yb[j] = xb[j] * f[j] + g[j];                           \
-    }                                                                                                            \
-  }                                                                                                              \
-  __VA_ARGS__ void AffineDxRows##SUFFIX(const float* dy, const float* x, const float* a, const float* b,          \
-                                        const float* d, float* out, int64_t k0, int64_t k1, int64_t w) {         \
-    for (int64_t k = k0; k < k1; ++k) {                                                                          \
-      const float* __restrict gb = dy + k * w;                                                                   \
-      const float* __restrict xb = x + k * w;                                                                    \
-      float* __restrict ob = out + k * w;                                                                        \
-      _Pragma("omp simd") for (int64_t j = 0; j < w; ++j) ob[j] = gb[j] * a[j] + xb[j] * b[j] + d[j];            \
-    }                                                                                                            \
+#define TFJS_NORM_LOOPS(SUFFIX, ...)                                                                           \
+  __VA_ARGS__ void CenteredRun##SUFFIX(const float* a, const float* b, const float* m, int64_t k0, int64_t k1, \
+                                       int64_t w, float* f1, float* f2) {                                      \
+    SumRunBody(a, b, m, k0, k1, w, f1, f2, CenteredProduct{});                                                 \
+  }                                                                                                            \
+  __VA_ARGS__ void SquareRun##SUFFIX(const float* a, const float* b, const float* m, int64_t k0, int64_t k1,   \
+                                     int64_t w, float* f1, float* f2) {                                        \
+    SumRunBody(a, b, m, k0, k1, w, f1, f2, ShiftedSquare{});                                                   \
+  }                                                                                                            \
+  __VA_ARGS__ void AffineRows##SUFFIX(const float* x, float* y, const float* f, const float* g, int64_t k0,    \
+                                      int64_t k1, int64_t w) {                                                 \
+    for (int64_t k = k0; k < k1; ++k) {                                                                        \
+      const float* __restrict xb = x + k * w;                                                                  \
+      float* __restrict yb = y + k * w;                                                                        \
+      _Pragma("omp simd") for (int64_t j = 0; j < w; ++j) yb[j] = xb[j] * f[j] + g[j];                         \
+    }                                                                                                          \
+  }                                                                                                            \
+  __VA_ARGS__ void AffineDxRows##SUFFIX(const float* dy, const float* x, const float* a, const float* b,       \
+                                        const float* d, float* out, int64_t k0, int64_t k1, int64_t w) {       \
+    for (int64_t k = k0; k < k1; ++k) {                                                                        \
+      const float* __restrict gb = dy + k * w;                                                                 \
+      const float* __restrict xb = x + k * w;                                                                  \
+      float* __restrict ob = out + k * w;                                                                      \
+      _Pragma("omp simd") for (int64_t j = 0; j < w; ++j) ob[j] = gb[j] * a[j] + xb[j] * b[j] + d[j];          \
+    }                                                                                                          \
   }
 
 TFJS_NORM_LOOPS(Baseline)
@@ -273,8 +273,9 @@ Napi::Value BatchNormTrainGrad(const Napi::CallbackInfo& info) {
           scale = ArgF32(info, 3, "scale"), dx = ArgF32(info, 4, "dx"), dparams = ArgF32(info, 5, "dparams");
   const double eps = info[6].As<Napi::Number>().DoubleValue();
   const int64_t c = static_cast<int64_t>(scale.length), n = static_cast<int64_t>(x.length);
-  Require(info, c > 0 && n % c == 0 && n > 0 && dy.length == x.length && dx.length == x.length &&
-                    static_cast<int64_t>(stats.length) == 2 * c && dparams.length == stats.length,
+  Require(info,
+          c > 0 && n % c == 0 && n > 0 && dy.length == x.length && dx.length == x.length &&
+              static_cast<int64_t>(stats.length) == 2 * c && dparams.length == stats.length,
           "batchNormTrainGrad: shapes");
   const float* mean = stats.data;
   std::vector<double> s1(c), s2(c);

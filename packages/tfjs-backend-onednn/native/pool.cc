@@ -2,9 +2,9 @@
 // greater element of a window (row-major scan) wins, padding never wins, and the
 // gradient goes to the winner only. Hand-written: oneDNN's backward pooling needs the
 // forward's workspace, which the tfjs MaxPoolGrad kernel does not receive.
-#include "common.h"
-
 #include <limits>
+
+#include "common.h"
 
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -52,17 +52,17 @@ inline float Max4(float a, float b, float c, float d) {
 void MaxPool2x2(const PoolDims& p, const float* __restrict xs, float* __restrict ys) {
   const int64_t C = p.c, row = p.iw * C;
   ParallelFor(p.n * p.oh, 2 * row, [=](int64_t r0, int64_t r1) {
-  for (int64_t br = r0; br < r1; ++br) {
-    const float* __restrict top = xs + 2 * br * row;
-    const float* __restrict bottom = top + row;
-    float* __restrict out = ys + br * p.ow * C;
-    for (int64_t q = 0; q < p.ow; ++q) {
-      const float *a = top + 2 * q * C, *b = a + C, *c = bottom + 2 * q * C, *d = c + C;
-      float* o = out + q * C;
+    for (int64_t br = r0; br < r1; ++br) {
+      const float* __restrict top = xs + 2 * br * row;
+      const float* __restrict bottom = top + row;
+      float* __restrict out = ys + br * p.ow * C;
+      for (int64_t q = 0; q < p.ow; ++q) {
+        const float *a = top + 2 * q * C, *b = a + C, *c = bottom + 2 * q * C, *d = c + C;
+        float* o = out + q * C;
 #pragma omp simd
-      for (int64_t ch = 0; ch < C; ++ch) o[ch] = Max4(a[ch], b[ch], c[ch], d[ch]);
+        for (int64_t ch = 0; ch < C; ++ch) o[ch] = Max4(a[ch], b[ch], c[ch], d[ch]);
+      }
     }
-  }
   });
 }
 
@@ -110,36 +110,35 @@ inline void Grad4x4(const float* a, const float* b, const float* c, const float*
 }
 #endif
 
-void MaxPoolGrad2x2(const PoolDims& p, const float* __restrict dys, const float* __restrict xs,
-                    float* __restrict dxs) {
+void MaxPoolGrad2x2(const PoolDims& p, const float* __restrict dys, const float* __restrict xs, float* __restrict dxs) {
   const int64_t C = p.c, row = p.iw * C;
   ParallelFor(p.n * p.oh, 2 * row, [=](int64_t r0, int64_t r1) {
-  for (int64_t br = r0; br < r1; ++br) {
-    const float* top = xs + 2 * br * row;
-    const float* bottom = top + row;
-    float* dtop = dxs + 2 * br * row;
-    float* dbottom = dtop + row;
-    const float* g = dys + br * p.ow * C;
-    for (int64_t q = 0; q < p.ow; ++q) {
-      const int64_t o0 = 2 * q * C, o1 = o0 + C, go = q * C;
+    for (int64_t br = r0; br < r1; ++br) {
+      const float* top = xs + 2 * br * row;
+      const float* bottom = top + row;
+      float* dtop = dxs + 2 * br * row;
+      float* dbottom = dtop + row;
+      const float* g = dys + br * p.ow * C;
+      for (int64_t q = 0; q < p.ow; ++q) {
+        const int64_t o0 = 2 * q * C, o1 = o0 + C, go = q * C;
 #ifdef __SSE2__
-      if (C >= 4) {
-        // Chunks of 4; the last one is shifted back to end at C (it may overlap the
-        // previous chunk, which just rewrites the same values).
-        for (int64_t ch = 0; ch < C; ch += 4) {
-          const int64_t k = ch + 4 <= C ? ch : C - 4;
-          Grad4x4(top + o0 + k, top + o1 + k, bottom + o0 + k, bottom + o1 + k, g + go + k, dtop + o0 + k,
-                  dtop + o1 + k, dbottom + o0 + k, dbottom + o1 + k);
+        if (C >= 4) {
+          // Chunks of 4; the last one is shifted back to end at C (it may overlap the
+          // previous chunk, which just rewrites the same values).
+          for (int64_t ch = 0; ch < C; ch += 4) {
+            const int64_t k = ch + 4 <= C ? ch : C - 4;
+            Grad4x4(top + o0 + k, top + o1 + k, bottom + o0 + k, bottom + o1 + k, g + go + k, dtop + o0 + k,
+                    dtop + o1 + k, dbottom + o0 + k, dbottom + o1 + k);
+          }
+          continue;
         }
-        continue;
-      }
 #endif
-      for (int64_t ch = 0; ch < C; ++ch) {
-        Grad4(top[o0 + ch], top[o1 + ch], bottom[o0 + ch], bottom[o1 + ch], g[go + ch], dtop + o0 + ch,
-              dtop + o1 + ch, dbottom + o0 + ch, dbottom + o1 + ch);
+        for (int64_t ch = 0; ch < C; ++ch) {
+          Grad4(top[o0 + ch], top[o1 + ch], bottom[o0 + ch], bottom[o1 + ch], g[go + ch], dtop + o0 + ch,
+                dtop + o1 + ch, dbottom + o0 + ch, dbottom + o1 + ch);
+        }
       }
     }
-  }
   });
 }
 
@@ -247,7 +246,7 @@ Napi::Value AvgPool(const Napi::CallbackInfo& info) {
   const float* xs = x.data;
   float* ys = y.data;
   const int64_t rows = p.n * p.oh;
-#pragma omp parallel if (static_cast<int64_t>(y.length) >= kParallelMin)
+#pragma omp parallel if (static_cast <int64_t>(y.length) >= kParallelMin)
   {
     std::vector<double> acc(p.c);
 #pragma omp for

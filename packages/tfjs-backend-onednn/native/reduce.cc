@@ -1,10 +1,10 @@
 // Reductions over one contiguous block of axes, seen as [outer, reduce, inner], and
 // row-wise softmax. Sums accumulate in double, like the tfjs cpu kernels (JS numbers).
-#include "common.h"
-
 #include <algorithm>
 #include <cmath>
 #include <limits>
+
+#include "common.h"
 
 namespace onednn_tfjs {
 namespace {
