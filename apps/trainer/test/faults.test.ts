@@ -51,6 +51,10 @@ const keysWritten = (requests: S3Request[], jobId: string) =>
       .filter((k) => k.startsWith(`jobs/${jobId}/`)),
   );
 
+/** A key at the job's root (published once it is final), not in an attempt's folder. */
+const isRootKey = (key: string, jobId: string) =>
+  key.startsWith(`jobs/${jobId}/`) && !key.startsWith(`jobs/${jobId}/attempts/`);
+
 describe('faults', () => {
   it('SIGSTOP of rank 0 past TTL + ack wait, then SIGCONT: the stale rank touches nothing the newer attempt wrote', async () => {
     const job = await cluster.submit({ ...JOB, replicas: 1 });
@@ -135,6 +139,36 @@ describe('faults', () => {
         job.id,
       ),
     ]).toEqual([]);
+  });
+
+  it('SIGKILL during the final publish: the task comes back, another trainer finds the job final and publishes it', async () => {
+    const job = await cluster.submit({ ...JOB, replicas: 1 });
+    // The first write to the job's root keys is the publish's first copy, after the final record write.
+    const held = await cluster.s3proxy.holdNext((r) => r.write && isRootKey(r.key, job.id));
+    const victim = cluster.trainers.get(held.request.client)!;
+    victim.child.kill('SIGKILL'); // the held write never reaches S3
+    await victim.exited;
+
+    const final = await cluster.waitForFinal(job.id, 120_000);
+    expect(final.state, final.message).toBe('succeeded');
+    expect(final.attempt).toBe(1); // the record was final before the kill: nothing retrained
+    const publisher = cluster.logs((l) => l.event === 'job.published' && l.jobId === job.id)[0]!;
+    expect(publisher.trainer).not.toBe(victim.id);
+    expect(cluster.logs((l) => l.event === 'task.final' && l.jobId === job.id).length).toBeGreaterThan(0);
+    expect(await cluster.epochsInMetrics(job.id)).toEqual(ALL_EPOCHS);
+    await expectCheckpointsLoad(job.id);
+  });
+
+  it('S3 outage during the final publish: the task goes back to the queue, the publish completes once S3 is back', async () => {
+    const job = await cluster.submit({ ...JOB, replicas: 1 });
+    // Twice S3_RETRY_MS: the first publish gives up, a later one from the requeued task lands.
+    await cluster.s3proxy.outageOnNext((r) => r.write && isRootKey(r.key, job.id), 6_000);
+    const final = await cluster.waitForFinal(job.id, 120_000);
+    expect(final.state, final.message).toBe('succeeded');
+    expect(final.attempt).toBe(1);
+    expect(cluster.logs((l) => l.event === 'job.publish_failed' && l.jobId === job.id).length).toBeGreaterThan(0);
+    expect(await cluster.epochsInMetrics(job.id)).toEqual(ALL_EPOCHS);
+    await expectCheckpointsLoad(job.id);
   });
 
   it('SIGKILL of the coordinator: the task comes back and a new group resumes from the checkpoint', async () => {

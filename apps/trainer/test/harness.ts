@@ -175,12 +175,8 @@ export async function startTestCluster(
     waitForJob,
     waitForFinal: async (id, timeoutMs) => {
       const final = await waitForJob(id, (r) => isFinalState(r.state), timeoutMs);
-      // The final attempt's coordinator publishes the root keys right after its final record write.
-      if (final.state === 'succeeded')
-        await waitForLog(
-          (l) => l.jobId === id && (l.event === 'job.published' || l.event === 'job.publish_failed'),
-          30_000,
-        );
+      // The root keys are published right after the final record write (again, if cut short).
+      if (final.state === 'succeeded') await waitForLog((l) => l.jobId === id && l.event === 'job.published', 60_000);
       return final;
     },
     jobStore: (id) => store.scope(jobPrefix(id)),

@@ -22,7 +22,7 @@ import { resumePoint } from '../storage/attempt-lineage.js';
 import { classify, describeError } from './outcome.js';
 import { openRank, type RankHandle } from './rank.js';
 import { ackTask, markFailed, markQueued, requeueTask, writeRecord } from './settle.js';
-import { settleOutcome } from './settle-outcome.js';
+import { settleFinal, settleOutcome } from './settle-outcome.js';
 
 /** Longest pause between two looks for trainers by a job that waits for a bigger group. */
 const MAX_WAIT_DELAY_MS = 15_000;
@@ -110,7 +110,13 @@ async function readJob({ ctx, msg, jobId, log }: Coordination): Promise<JobRecor
     return undefined;
   }
   const rec = entry.record;
-  if (isFinalState(rec.state) || rec.state === 'parked') {
+  if (isFinalState(rec.state)) {
+    // Final but its task came back: the publish before the ack was cut short (or the ack lost).
+    log.info('task.final', { state: rec.state, attempt: rec.attempt });
+    await settleFinal(ctx, msg, rec, log);
+    return undefined;
+  }
+  if (rec.state === 'parked') {
     // A parked job has no task: the API's reconciler enqueues a new one when it can be placed.
     log.info('task.dropped', { state: rec.state });
     await ackTask(msg, log);
@@ -192,7 +198,7 @@ async function claim(
   if (claimed.changed) return claimed.record.attempt;
   for (const p of peers) release(ctx, p.trainerId, token);
   log.info('task.claim_lost', { state: claimed.record.state, attempt: claimed.record.attempt });
-  if (isFinalState(claimed.record.state)) await ackTask(msg, log);
+  if (isFinalState(claimed.record.state)) await settleFinal(ctx, msg, claimed.record, log);
   return undefined;
 }
 

@@ -8,9 +8,11 @@ import { ackTask, markFailed, markQueued, requeueTask, writeRecord } from './set
 
 /**
  * What the coordinator does once its attempt is over. The task is acked only when the
- * job is final; otherwise it goes back to the queue (nak), or is left alone when a newer
- * attempt owns it. Every record write is conditional on this attempt still owning the job.
- * A job that ended final in this attempt is published at its root keys before the ack.
+ * job is final and published; otherwise it goes back to the queue (nak), or is left alone
+ * when a newer attempt owns it. Every record write is conditional on this attempt still
+ * owning the job. A job that ended final in this attempt is published at its root keys
+ * before the ack: a publish cut short (S3 down, this process killed) leaves the task
+ * unacked, and whoever takes it next publishes again (`settleFinal`).
  */
 export async function settleOutcome(
   ctx: TrainerContext,
@@ -23,16 +25,14 @@ export async function settleOutcome(
   switch (outcome.kind) {
     case 'succeeded': {
       const done = await writeRecord(ctx, jobId, succeed(ownedBy(attempt)), log);
-      if (done.changed) await publish(ctx, done.record, log);
       log.info(done.changed ? 'job.succeeded' : 'job.success_not_recorded', { attempt, state: done.record.state });
-      if (done.changed || isFinalState(done.record.state)) await ackTask(msg, log);
+      if (done.changed || isFinalState(done.record.state)) await settleFinal(ctx, msg, done.record, log);
       return;
     }
     case 'failed': {
       log.error('job.failed', { attempt, reason: outcome.reason });
       const failed = await markFailed(ctx, jobId, attempt, outcome.reason, log);
-      if (failed.changed) await publish(ctx, failed.record, log);
-      return ackTask(msg, log);
+      return isFinalState(failed.record.state) ? settleFinal(ctx, msg, failed.record, log) : ackTask(msg, log);
     }
     case 'retry': {
       if (attempt >= ctx.config.maxAttempts) {
@@ -44,8 +44,7 @@ export async function settleOutcome(
           `gave up after ${attempt} attempts; last: ${outcome.reason}`,
           log,
         );
-        if (failed.changed) await publish(ctx, failed.record, log);
-        return ackTask(msg, log);
+        return isFinalState(failed.record.state) ? settleFinal(ctx, msg, failed.record, log) : ackTask(msg, log);
       }
       log.warn('job.requeued', { attempt, reason: outcome.reason });
       await markQueued(
@@ -62,7 +61,7 @@ export async function settleOutcome(
       log.info('job.stopped', { attempt, kind, reason: message });
       if (kind === 'cancelled') {
         const record = await ctx.cluster.jobs.get(jobId).catch(() => undefined);
-        if (record?.state === 'cancelled' && record.attempt === attempt) await publish(ctx, record, log);
+        if (record?.state === 'cancelled' && record.attempt === attempt) return settleFinal(ctx, msg, record, log);
       }
       if (kind === 'cancelled' || kind === 'finished') return ackTask(msg, log);
       if (kind === 'attempt-ended') return requeueTask(msg, ctx.config.requeueDelayMs);
@@ -75,13 +74,23 @@ export async function settleOutcome(
   }
 }
 
-/** `record` is final and names this attempt: copy its artifacts to the job's root keys (best effort). */
-async function publish(ctx: TrainerContext, record: JobRecord, log: Logger): Promise<void> {
-  try {
-    await promoteFinalAttempt(ctx.store.scope(jobPrefix(record.id)), record);
-    log.info('job.published', { attempt: record.attempt, epoch: record.epoch });
-  } catch (err) {
-    // Readers still find everything in the attempt's folder (jobMetricsKeys).
-    log.warn('job.publish_failed', { attempt: record.attempt, error: err });
+/**
+ * `record` is final: publish the attempt it names at the job's root keys, then ack the task.
+ * Called by that attempt's coordinator, and by any trainer the task comes back to while the
+ * job is final (the publish before was cut short, or its ack was lost). Publishing copies
+ * the same files again, so doing it twice is harmless. If it fails the task goes back to
+ * the queue, to be published later; readers meanwhile find everything in the attempt's
+ * folder (jobMetricsKeys). A job that never ran (attempt 0) has nothing to publish.
+ */
+export async function settleFinal(ctx: TrainerContext, msg: TaskLease, record: JobRecord, log: Logger): Promise<void> {
+  if (record.attempt > 0) {
+    try {
+      await promoteFinalAttempt(ctx.store.scope(jobPrefix(record.id)), record);
+      log.info('job.published', { attempt: record.attempt, epoch: record.epoch, state: record.state });
+    } catch (err) {
+      log.warn('job.publish_failed', { attempt: record.attempt, error: err, retryInMs: ctx.config.requeueDelayMs });
+      return requeueTask(msg, ctx.config.requeueDelayMs);
+    }
   }
+  await ackTask(msg, log);
 }
