@@ -1,6 +1,6 @@
 import { serve } from '@hono/node-server';
 import { connectNats, openClusterWhenReady } from '@mnist/cluster';
-import { ClusterNotReadyError, ConfigError, createLogger, withRetry } from '@mnist/core';
+import { armedFailpoints, ClusterNotReadyError, ConfigError, createLogger, withRetry } from '@mnist/core';
 import { S3Store } from '@mnist/storage';
 import { assembleApi, openClusterSide } from './assemble.js';
 import { pending } from './pending.js';
@@ -21,6 +21,7 @@ async function main(): Promise<void> {
   let config;
   try {
     config = parseApiEnv(process.env);
+    armedFailpoints(); // a misspelt MNIST_FAILPOINTS fails here, not mid-request
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`api: ${err.message}\n`);

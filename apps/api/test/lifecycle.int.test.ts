@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { NATS_NAMES, type JobRecord } from '@mnist/protocol';
-import { startTestCluster, type TestCluster } from './harness.js';
+import { waitForHealthy } from '@mnist/dev-cluster';
+import { spawnApi, startTestCluster, type TestCluster } from './harness.js';
 
 /**
  * The job lifecycle under faults (issue 10), with real processes and signals: a frozen
@@ -141,6 +142,30 @@ describe('the job lifecycle under faults', () => {
       const end = await waitForJob(j.id, (r) => r.state !== 'queued', 30_000);
       expect(end.state, `${j.id}: ${end.message}`).not.toBe('queued');
     }
+  });
+
+  it("an API killed between a keyed submit's record and its task: the job runs once, its retry finds it", async () => {
+    // A second API that SIGKILLs itself at that exact point (MNIST_FAILPOINTS), as a crash would.
+    const doomed = await spawnApi({ ...cluster.env, MNIST_FAILPOINTS: 'submit.after-record' });
+    await waitForHealthy(doomed.url);
+    const spec = { ...TINY, seed: 21 };
+    const cut = await fetch(`${doomed.url}/v1/jobs`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'Idempotency-Key': 'lifecycle-crash-1' },
+      body: JSON.stringify(spec),
+    }).catch((err: unknown) => err);
+    expect(cut).toBeInstanceOf(Error); // the connection died with the process
+    expect(await doomed.exited).toBeNull(); // killed by a signal
+    const all = (await call<{ jobs: JobRecord[] }>('/v1/jobs?limit=1000')).body.jobs;
+    const [orphan, ...more] = all.filter((j) => j.spec.seed === 21);
+    expect(more).toEqual([]);
+    expect(orphan!.state).toBe('queued'); // a record, no task yet
+    // The surviving API's reconciler queues its task (keyed: the client may still retry).
+    expect((await waitForJob(orphan!.id, (r) => r.state === 'succeeded', 60_000)).state).toBe('succeeded');
+    const retry = await submit(spec, 'lifecycle-crash-1');
+    expect([retry.status, retry.body.id]).toEqual([201, orphan!.id]);
+    const after = (await call<{ jobs: JobRecord[] }>('/v1/jobs?limit=1000')).body.jobs;
+    expect(after.filter((j) => j.spec.seed === 21).length).toBe(1);
   });
 
   it('30 jobs the fleet cannot place do not delay a runnable one; they wait parked, with a reason', async () => {

@@ -6,6 +6,7 @@ import { natsBus, type MessageBus } from './bus.js';
 import { ClusterView } from './cluster-view.js';
 import {
   ClusterNotReadyError,
+  failpoint,
   IdempotencyKeyReusedError,
   JobExistsError,
   silentLogger,
@@ -149,6 +150,7 @@ export async function openCluster(nc: NatsConnection, o: OpenClusterOptions = {}
       log.info('job.parked', { jobId: record.id, reason: parked });
       return record;
     }
+    failpoint('submit.after-record'); // the chaos run's crash between record and task
     try {
       await tasks.publish(record.id);
     } catch (err) {

@@ -18,3 +18,5 @@ export {
   SubmitError,
 } from './errors.js';
 export type { ConfigIssue } from './errors.js';
+export { armedFailpoints, failpoint, FAILPOINTS } from './failpoints.js';
+export type { Failpoint } from './failpoints.js';
