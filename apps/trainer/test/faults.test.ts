@@ -141,6 +141,24 @@ describe('faults', () => {
     ]).toEqual([]);
   });
 
+  it('SIGKILL during a checkpoint write: the half-written checkpoint is never read, a new attempt resumes before it', async () => {
+    const job = await cluster.submit({ ...JOB, replicas: 1 });
+    // A file of epoch 3's checkpoint, written before its manifest: the kill leaves the folder incomplete.
+    const dir = `jobs/${job.id}/attempts/001/checkpoints/epoch-003/`;
+    const held = await cluster.s3proxy.holdNext((r) => r.write && r.key.startsWith(dir) && !r.key.endsWith('.json'));
+    const victim = cluster.trainers.get(held.request.client)!;
+    victim.child.kill('SIGKILL');
+    await victim.exited;
+    await cluster.spawn('t6');
+
+    const final = await cluster.waitForFinal(job.id, 120_000);
+    expect(final.state, final.message).toBe('succeeded');
+    expect(final.attempt).toBe(2);
+    expect(Math.min(...resumedRanks(job.id))).toBe(3); // from epoch 2's checkpoint, the last complete one
+    expect(await cluster.epochsInMetrics(job.id)).toEqual(ALL_EPOCHS);
+    await expectCheckpointsLoad(job.id);
+  });
+
   it('SIGKILL during the final publish: the task comes back, another trainer finds the job final and publishes it', async () => {
     const job = await cluster.submit({ ...JOB, replicas: 1 });
     // The first write to the job's root keys is the publish's first copy, after the final record write.
@@ -148,6 +166,7 @@ describe('faults', () => {
     const victim = cluster.trainers.get(held.request.client)!;
     victim.child.kill('SIGKILL'); // the held write never reaches S3
     await victim.exited;
+    await cluster.spawn('t5'); // the later tests count on 4 trainers
 
     const final = await cluster.waitForFinal(job.id, 120_000);
     expect(final.state, final.message).toBe('succeeded');
