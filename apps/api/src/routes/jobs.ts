@@ -19,6 +19,7 @@ import {
 import type { Logger } from '@mnist/core';
 import type { ApiCluster, ApiDeps } from '../deps.js';
 import { HttpError } from '../http-error.js';
+import { idempotencyKey } from './idempotency-key.js';
 import { readJobMetricsText } from '../job-metrics.js';
 import { decodeCursor, encodeCursor, newestFirst } from './job-cursor.js';
 import { loadJob } from './job-lookup.js';
@@ -33,8 +34,6 @@ export interface JobsOptions {
 }
 
 const JSON_TYPE = /^application\/(?:[\w.-]+\+)?json\s*(?:;|$)/i;
-/** 1-255 printable ASCII characters, no leading or trailing space (a UUID is typical). */
-const IDEMPOTENCY_KEY = /^[\x21-\x7e](?:[\x20-\x7e]{0,253}[\x21-\x7e])?$/;
 
 /** The body of POST /v1/jobs: a JobSpec (defaults filled in), or 400 naming every problem. */
 const jobSpecBody = (maxReplicas: number) =>
@@ -54,16 +53,6 @@ const jobSpecBody = (maxReplicas: number) =>
     }
     return parsed.data;
   });
-
-const idempotencyKey = (header: string | undefined): string | undefined => {
-  if (header === undefined) return undefined;
-  if (!IDEMPOTENCY_KEY.test(header)) {
-    throw HttpError.badRequest('invalid Idempotency-Key', [
-      { path: 'Idempotency-Key', message: 'must be 1-255 printable ASCII characters (a UUID, say)' },
-    ]);
-  }
-  return header;
-};
 
 /** `k=v` of `?tag=`: one or several (all must match). */
 const TagFilter = z

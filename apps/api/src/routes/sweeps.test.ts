@@ -45,6 +45,32 @@ describe('sweeps', () => {
     expect((await app.request('/v1/sweeps/..%2Fx')).status).toBe(404);
   });
 
+  it('Idempotency-Key: a retry of a sweep cut short makes only its missing jobs; another grid under it is 409', async () => {
+    const { app, cluster } = setup();
+    const grid = { models: ['mlp'], seeds: 4, base: { epochs: 1, trainLimit: 256 } };
+    const keyed = (body: unknown) => {
+      const init = json(body);
+      return { ...init, headers: { ...init.headers, 'Idempotency-Key': 'sweep-key-1' } };
+    };
+    // The first try dies after two of its four jobs (an API killed mid-grid).
+    const submit = cluster.submit.bind(cluster);
+    let calls = 0;
+    cluster.submit = async (spec, o) => {
+      if (++calls === 3) throw new Error('connection lost');
+      return submit(spec, o);
+    };
+    expect((await app.request('/v1/sweeps', keyed(grid))).status).toBe(500);
+    const retry = await app.request('/v1/sweeps', keyed(grid));
+    expect(retry.status).toBe(201);
+    const sweep = (await retry.json()) as SweepSummary;
+    expect(sweep.jobs.map((j) => j.spec.seed)).toEqual([1, 2, 3, 4]);
+    expect((await cluster.jobs.list()).filter((j) => j.spec.sweepId === sweep.id)).toHaveLength(4);
+    expect((await cluster.jobs.list()).length).toBe(4);
+    const again = (await (await app.request('/v1/sweeps', keyed(grid))).json()) as SweepSummary;
+    expect(again.id).toBe(sweep.id);
+    expect((await app.request('/v1/sweeps', keyed({ ...grid, seeds: 2 }))).status).toBe(409);
+  });
+
   it('400 naming the limit for a grid that is too large, and nothing is submitted', async () => {
     const { app, cluster } = setup();
     const res = await app.request(

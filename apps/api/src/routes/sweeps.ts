@@ -12,13 +12,21 @@ import {
   type JobSpec,
   type SweepRequest,
 } from '@mnist/protocol';
+import { IdempotencyKeyReusedError } from '@mnist/core';
 import type { ApiCluster, ApiDeps } from '../deps.js';
 import { HttpError } from '../http-error.js';
+import { idempotencyKey } from './idempotency-key.js';
 
 const JSON_TYPE = /^application\/(?:[\w.-]+\+)?json\s*(?:;|$)/i;
 
 /** A fresh sweep id: time then randomness, like job ids, so ids sort by creation. */
 const newSweepId = () => `s-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10).padEnd(8, '0')}`;
+
+/** The sweep an Idempotency-Key stands for: a hash (as for keyed jobs), so a retry names the same sweep. */
+async function sweepIdForKey(key: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`sweep ${key}`)));
+  return `s-k${[...digest.slice(0, 12)].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
+}
 
 /** The body of POST /v1/sweeps: a sweep request, or 400 naming every problem. */
 const sweepBody = validator('json', (value, c) => {
@@ -48,16 +56,29 @@ async function sweepJobs(cluster: ApiCluster, id: string): Promise<JobRecord[]> 
   return jobs;
 }
 
+/** A keyed retry asks for the grid its key first asked for: every job of the sweep made so far is in it (or 409). */
+async function sameGridOrConflict(cluster: ApiCluster, id: string, specs: JobSpec[]): Promise<void> {
+  const wanted = new Set(specs.map((spec) => JSON.stringify(spec)));
+  const made = (await cluster.jobs.list()).filter((j) => j.spec.sweepId === id);
+  const other = made.find((j) => !wanted.has(JSON.stringify(j.spec)));
+  if (other) throw new IdempotencyKeyReusedError(other.id);
+}
+
 /** Sweeps: a grid of ordinary jobs under one id. Create, list, read, list its jobs, cancel. */
 export function sweepsRoutes(deps: ApiDeps) {
   const { cluster } = deps;
   return new Hono()
     .post('/', sweepBody, async (c) => {
-      const id = newSweepId();
+      // With a key, a retry (the first try cut short anywhere in the grid) names the same sweep,
+      // and each of its jobs is keyed by the key and its place: the retry makes only what is missing.
+      const key = idempotencyKey(c.req.header('idempotency-key'));
+      const id = key === undefined ? newSweepId() : await sweepIdForKey(key);
       const specs = gridSpecs(c.req.valid('json'), id);
+      if (key !== undefined) await sameGridOrConflict(cluster, id, specs);
       // Submitted one by one in grid order; the work queue hands them to free trainers as they come.
       const jobs: JobRecord[] = [];
-      for (const spec of specs) jobs.push(await cluster.submit(spec));
+      for (const [i, spec] of specs.entries())
+        jobs.push(await cluster.submit(spec, key === undefined ? {} : { idempotencyKey: `${key}#${i}` }));
       return c.json(summarizeSweep(id, jobs), 201, { Location: `/v1/sweeps/${id}` });
     })
     .get('/', async (c) => {
