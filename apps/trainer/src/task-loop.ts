@@ -33,13 +33,27 @@ export async function runTaskLoop(ctx: TrainerContext): Promise<void> {
       msg.nak();
       continue;
     }
+    let outcome: Awaited<ReturnType<typeof coordinateTask>>;
     try {
-      await coordinateTask(ctx, msg);
+      outcome = await coordinateTask(ctx, msg);
     } catch (err) {
       log.error('task.coordination_failed', { error: err });
       requeueTask(msg, ctx.config.requeueDelayMs);
     } finally {
       state.toIdle();
     }
+    if (outcome === 'waiting') await standAside(ctx);
   }
+}
+
+/**
+ * After a job went back for want of free trainers: idle but pulling nothing for a moment,
+ * so that another coordinator can recruit this trainer. Without it every trainer of a small
+ * fleet takes a big job's task in turn, each finds the others busy coordinating, and no
+ * group ever forms (a livelock the chaos run found: 3 trainers, a queue of 3-replica jobs).
+ * Random, so that one trainer pulls again while the others still stand aside.
+ */
+async function standAside(ctx: TrainerContext): Promise<void> {
+  const window = ctx.config.recruitWindowMs;
+  await sleep(window * (2 + 4 * Math.random()));
 }

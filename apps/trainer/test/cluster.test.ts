@@ -117,6 +117,18 @@ describe('scheduling', () => {
     await cluster.waitForIdleTrainers(3);
   });
 
+  it('six jobs that each need the whole fleet, queued at once: every one forms its group in turn', async () => {
+    // Each trainer takes one of them and finds the others busy coordinating theirs: unless a
+    // trainer stands aside after a job went back, no group ever forms (the chaos run's livelock).
+    const jobs = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => cluster.submit({ ...SUBSET, model: 'mlp', epochs: 1, replicas: 3, seed: i })),
+    );
+    const finals = await Promise.all(jobs.map((j) => cluster.waitForFinal(j.id, 120_000)));
+    expect(finals.map((f) => f.state)).toEqual(Array(6).fill('succeeded'));
+    expect(finals.every((f) => f.trainers.length === 3)).toBe(true);
+    await cluster.waitForIdleTrainers(3);
+  });
+
   it('cancel stops every rank of a running 2-replica job within a step or two', async () => {
     const job = await cluster.submit({ ...SUBSET, model: 'lenet5', trainLimit: 2048, epochs: 30, replicas: 2 });
     const running = await cluster.waitForJob(job.id, (r) => r.state === 'running' && r.epoch >= 1, 60_000);

@@ -32,11 +32,12 @@ const MAX_WAIT_DELAY_MS = 15_000;
  * the job's next attempt. It holds the task (in-progress acks) for as long as it works on
  * it, so the queue gives the task to someone else only if this process dies or stalls.
  */
-export async function coordinateTask(ctx: TrainerContext, msg: TaskLease): Promise<void> {
+export async function coordinateTask(ctx: TrainerContext, msg: TaskLease): Promise<'waiting' | undefined> {
   const { task } = msg;
   if (!task) {
     ctx.log.error('task.malformed', { seq: msg.seq });
-    return msg.term('malformed task message');
+    msg.term('malformed task message');
+    return undefined;
   }
   const log = ctx.log.child({ jobId: task.jobId });
   if (msg.deliveries > 1) log.info('task.redelivered', { deliveries: msg.deliveries });
@@ -45,7 +46,7 @@ export async function coordinateTask(ctx: TrainerContext, msg: TaskLease): Promi
   ctx.state.set({ kind: 'busy', jobId: task.jobId, rank: 0, stop: (r) => (stop.abort(r), rank?.stop(r)) });
   const keepAlive = setInterval(() => msg.working(), Math.max(250, ctx.cluster.settings.taskAckWaitMs / 3));
   try {
-    await coordinate(ctx, msg, task.jobId, log, stop.signal, (h) => (rank = h));
+    return await coordinate(ctx, msg, task.jobId, log, stop.signal, (h) => (rank = h));
   } finally {
     clearInterval(keepAlive);
   }
@@ -58,6 +59,8 @@ interface Coordination {
   jobId: string;
   log: Logger;
   stopped: AbortSignal;
+  /** Set when the job went back to the queue for want of free trainers. */
+  waiting?: boolean;
 }
 
 async function coordinate(
@@ -74,7 +77,7 @@ async function coordinate(
   const resumeEpoch = await findResumeEpoch(c, rec);
   if (resumeEpoch === undefined) return;
   const recruits = await recruitPeers(c, rec);
-  if (!recruits) return;
+  if (!recruits) return c.waiting ? 'waiting' : undefined;
   const members = [ctx.id, ...recruits.peers.map((p) => p.trainerId)];
   const attempt = await claim(c, rec, members, resumeEpoch, recruits);
   if (attempt === undefined) return;
@@ -181,6 +184,7 @@ async function recruitPeers(c: Coordination, rec: JobRecord): Promise<Recruitmen
     retryInMs: Math.round(delay),
   });
   requeueTask(msg, delay);
+  c.waiting = true;
   return undefined;
 }
 
