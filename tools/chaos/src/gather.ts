@@ -44,7 +44,7 @@ export async function gather(
   cluster: ClusterClient,
   s3: ArtifactStore,
   submissions: Submission[],
-  o: { writes: S3Request[]; consumers: History['consumers']; maxRssMb: number },
+  o: { writes: S3Request[]; consumers: History['consumers']; maxRssMb: number; sweepsNotAccepted: string[] },
 ): Promise<History> {
   const records = new Map((await cluster.jobs.list()).map((r) => [r.id, r]));
   const jobs: JobFacts[] = [];
@@ -56,7 +56,8 @@ export async function gather(
     const r = records.get(s.id);
     if (!r) continue;
     facts.record = r;
-    facts.hasTask = r.state === 'queued' && (await cluster.tasks.has(r.id));
+    // Queued: its task is what runs it. Final: a task still there means a publish still owed.
+    facts.hasTask = (r.state === 'queued' || isFinalState(r.state)) && (await cluster.tasks.has(r.id));
     if (isFinalState(r.state)) facts.lastStatus = await lastStatus(cluster, r.id);
     if (r.state === 'succeeded') {
       const store = s3.scope(jobPrefix(r.id));
@@ -69,6 +70,7 @@ export async function gather(
     now: Date.now(),
     jobs,
     unexpected: [...records.keys()].filter((id) => !known.has(id)),
+    sweepsNotAccepted: o.sweepsNotAccepted,
     writes: o.writes.filter((w) => w.write).map((w) => ({ client: w.client, key: w.key, at: w.at })),
     consumers: o.consumers,
     maxRssMb: o.maxRssMb,

@@ -31,6 +31,7 @@ const history = (patch: Partial<History> = {}): History => ({
   now: NOW,
   jobs: [done('a')],
   unexpected: [],
+  sweepsNotAccepted: [],
   writes: [],
   consumers: { baseline: 3, max: 8, end: 4 },
   maxRssMb: 300,
@@ -77,13 +78,22 @@ describe('judge', () => {
     expect(kinds(h).sort()).toEqual(['checkpoints-complete', 'events', 'metrics-each-epoch-once']);
   });
 
-  it('finds late writes: after the end, beyond the final attempt, or at the root by another group', () => {
+  it('finds late writes: after the end, beyond the final attempt, or at the root before the end', () => {
     const writes = [
       { client: 't2', key: 'jobs/a/attempts/001/metrics.jsonl', at: Date.parse('2030-01-01T00:02:00Z') },
       { client: 't2', key: 'jobs/a/attempts/002/x', at: Date.parse('2030-01-01T00:00:30Z') },
-      { client: 't2', key: 'jobs/a/report.md', at: NOW },
+      { client: 't2', key: 'jobs/a/report.md', at: Date.parse('2030-01-01T00:00:59Z') },
     ];
     expect(kinds(history({ writes }))).toEqual(['no-late-write', 'no-late-write', 'no-late-write']);
+    // Another group's trainer finishing a publish cut short, after the end: fine.
+    expect(kinds(history({ writes: [{ client: 't3', key: 'jobs/a/report.md', at: NOW }] }))).toEqual([]);
+  });
+
+  it('finds a final job whose publish is still owed, and a sweep never accepted', () => {
+    expect(kinds(history({ jobs: [done('a', { hasTask: true })], sweepsNotAccepted: ['chaos-1-8'] }))).toEqual([
+      'published',
+      'accepted',
+    ]);
   });
 
   it('finds unbounded consumers and memory', () => {

@@ -7,7 +7,7 @@ export interface JobFacts {
   /** Set once the API accepted the submit. */
   id?: string;
   record?: JobRecord;
-  /** Whether a task for it is on the work queue. */
+  /** Whether a task for it is on the work queue (queued: what runs it; final: a publish still owed). */
   hasTask: boolean;
   /** Epochs in the job's root metrics.jsonl, and its complete checkpoints (succeeded jobs). */
   metricsEpochs?: number[];
@@ -29,6 +29,8 @@ export interface History {
   jobs: JobFacts[];
   /** Job records on the broker that no submission made. */
   unexpected: string[];
+  /** Keys of sweeps the API never accepted, however often retried. */
+  sweepsNotAccepted: string[];
   writes: Write[];
   consumers: { baseline: number; max: number; end: number };
   /** Largest resident set of any API or trainer process sampled, MiB. */
@@ -83,6 +85,12 @@ export function judge(h: History): Violation[] {
         });
       continue;
     }
+    if (j.hasTask)
+      out.push({
+        invariant: 'published',
+        jobId: j.id,
+        detail: `${r.state}, but its task is still queued (publish owed)`,
+      });
     if (j.lastStatus !== undefined && j.lastStatus !== r.state)
       out.push({ invariant: 'events', jobId: j.id, detail: `record ${r.state}, last status event ${j.lastStatus}` });
     if (r.state !== 'succeeded') continue;
@@ -100,6 +108,8 @@ export function judge(h: History): Violation[] {
         detail: `checkpoints ${JSON.stringify(j.checkpoints)}`,
       });
   }
+  for (const key of h.sweepsNotAccepted)
+    out.push({ invariant: 'accepted', detail: `sweep ${key} never accepted by the API` });
   for (const id of h.unexpected)
     out.push({ invariant: 'no-duplicate', jobId: id, detail: 'a record no submission made' });
   out.push(...lateWrites(h.writes, byId));
@@ -116,7 +126,8 @@ export function judge(h: History): Violation[] {
 /**
  * No late write from a superseded attempt: nothing lands in an attempt's folder after the
  * job finished, no attempt later than the final one exists, and the job's root keys are
- * written only by the final group of a finished job.
+ * written only once the job is final (by its final group, or by the trainer its task came
+ * back to when that group's publish was cut short: either copies the final attempt's files).
  */
 function lateWrites(writes: Write[], jobs: Map<string, JobFacts>): Violation[] {
   const out: Violation[] = [];
@@ -139,11 +150,11 @@ function lateWrites(writes: Write[], jobs: Map<string, JobFacts>): Violation[] {
           jobId: r.id,
           detail: `${w.client} wrote ${w.key} ${w.at - finishedAt} ms after the job ended`,
         });
-    } else if (!isFinalState(r.state) || !r.trainers.includes(w.client)) {
+    } else if (!isFinalState(r.state) || w.at < finishedAt) {
       out.push({
         invariant: 'no-late-write',
         jobId: r.id,
-        detail: `${w.client} wrote root key ${w.key} of a ${r.state} job run by ${r.trainers.join(',')}`,
+        detail: `${w.client} wrote root key ${w.key} of a ${r.state} job before it ended`,
       });
     }
   }

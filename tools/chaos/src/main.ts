@@ -16,9 +16,12 @@ async function main(): Promise<number> {
   const o = parseOptions(process.argv.slice(2));
   if (o.help) return (console.log(HELP), 0);
   const durationMs = Math.round(o.minutes * 60_000);
-  const schedule = makeSchedule(o.seed, durationMs);
-  say(`seed ${o.seed}, ${o.minutes} min, ${schedule.length} faults scheduled; starting the fleet`);
-  const fleet = await startFleet({ trainers: 3, natsNodes: 3 });
+  say(`seed ${o.seed}, ${o.minutes} min; starting the fleet`);
+  const fleet = await startFleet({ trainers: 3, natsNodes: 3, apis: 2, ...(o.logs && { logs: o.logs }) });
+  const schedule = makeSchedule(o.seed, durationMs, { kinds: fleet.kinds });
+  say(
+    `${schedule.length} faults scheduled; trainers ${fleet.hosts ? 'on hosts of their own' : 'on 127.0.0.1 (no link cuts)'}`,
+  );
   // Ctrl-C: no nats-server, s3rver, API or trainer left behind.
   process.once('SIGINT', () => {
     fleet.stop().then(
@@ -40,7 +43,7 @@ async function main(): Promise<number> {
     }, 5_000);
 
     const started = Date.now();
-    const workload = startWorkload(() => fleet.apiUrl, { seed: o.seed, gapMs: [1_000, 3_000] });
+    const workload = startWorkload(fleet.apiUrl, { seed: o.seed, gapMs: [1_000, 3_000] });
     const faults: Record<string, number> = {};
     const missed: Record<string, number> = {};
     const downMs: Partial<Record<FaultKind, number>> = {};
@@ -59,8 +62,11 @@ async function main(): Promise<number> {
     const deadline = Date.now() + o.settleSeconds * 1_000;
     for (;;) {
       const records = await cluster.jobs.list().catch(() => []);
-      const open = workload.jobs.filter((s) => s.id && !records.some((r) => r.id === s.id && isFinalState(r.state)));
-      if (open.length === 0 || Date.now() > deadline) break;
+      const final = new Set(records.filter((r) => isFinalState(r.state)).map((r) => r.id));
+      const open = workload.jobs.filter((s) => s.id && !final.has(s.id));
+      // Final jobs whose publish is still owed keep their task until it is done.
+      const owed = await Promise.all([...final].map((id) => cluster.tasks.has(id).catch(() => true)));
+      if ((open.length === 0 && !owed.includes(true)) || Date.now() > deadline) break;
       await sleep(2_000);
     }
     clearInterval(sampler);
@@ -75,7 +81,12 @@ async function main(): Promise<number> {
       forcePathStyle: true,
       credentials: S3RVER_CREDENTIALS,
     });
-    const history = await gather(cluster, s3, workload.jobs, { writes: fleet.proxy.requests, consumers, maxRssMb });
+    const history = await gather(cluster, s3, workload.jobs, {
+      writes: fleet.proxy.requests,
+      consumers,
+      maxRssMb,
+      sweepsNotAccepted: workload.unacceptedSweeps(),
+    });
     s3.destroy();
     const violations = judge(history);
     const states: Record<string, number> = {};
@@ -87,6 +98,7 @@ async function main(): Promise<number> {
         {
           seed: o.seed,
           minutes: o.minutes,
+          hosts: fleet.hosts,
           wallSeconds: Math.round((Date.now() - started) / 1000),
           jobs: {
             submitted: workload.jobs.length,

@@ -1,18 +1,22 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 
-export const HELP = `Usage: npm run chaos -- [--minutes M] [--seed S] [--settle-seconds N]
+export const HELP = `Usage: npm run chaos -- [--minutes M] [--seed S] [--settle-seconds N] [--logs DIR]
 
 A seeded chaos run on this machine: a 3-node NATS cluster (R3), s3rver behind a fault
-proxy, one API and 3 trainers; a steady stream of small jobs through the API while a
-seeded schedule kills and pauses trainers, kills, restarts and freezes NATS nodes, cuts
-S3 and kills the API, one fault at a time. Then every fault is undone, the jobs get
---settle-seconds to finish, and a checker reads back records, events and S3 and checks
-the invariants (tools/chaos/README.md). Prints one JSON summary; exits 1 on any violation.
+proxy, two APIs and 3 trainers (each on a network namespace of its own when run as root);
+a steady stream of small jobs and sweeps (1-3 replicas, step sync or local SGD, every
+transport) through the APIs while a seeded schedule kills and pauses trainers, cuts their
+links, kills, restarts and freezes NATS nodes, cuts S3 and kills the APIs, one fault at a
+time, some at exact moments (a checkpoint write, a publish, between a submit's record and
+its task). Then every fault is undone, the jobs get --settle-seconds to finish, and a
+checker reads back records, events and S3 and checks the invariants (tools/chaos/README.md).
+Prints one JSON summary; exits 1 on any violation.
 
   --minutes M          length of the faulty phase (default 10)
   --seed S             schedule and workload seed (default 1)
-  --settle-seconds N   time for the last jobs after the faults (default 180)`;
+  --settle-seconds N   time for the last jobs after the faults (default 180)
+  --logs DIR           keep every trainer's and API's log lines there (trainers.log, api-<i>.log)`;
 
 const Options = z.object({
   minutes: z.coerce
@@ -21,6 +25,7 @@ const Options = z.object({
     .max(24 * 60),
   seed: z.coerce.number().int('must be a whole number').min(0),
   settleSeconds: z.coerce.number().int().min(0).max(3_600),
+  logs: z.string().min(1).optional(),
   help: z.boolean(),
 });
 export type ChaosOptions = z.output<typeof Options>;
@@ -33,6 +38,7 @@ export function parseOptions(argv: string[]): ChaosOptions {
       minutes: { type: 'string', default: '10' },
       seed: { type: 'string', default: '1' },
       'settle-seconds': { type: 'string', default: '180' },
+      logs: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -40,6 +46,7 @@ export function parseOptions(argv: string[]): ChaosOptions {
     minutes: values.minutes,
     seed: values.seed,
     settleSeconds: values['settle-seconds'],
+    logs: values.logs,
     help: values.help,
   });
   if (!parsed.success) {

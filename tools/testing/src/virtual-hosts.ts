@@ -19,6 +19,8 @@ export interface VirtualHosts extends AsyncDisposable {
   exec(i: number): string[];
   /** Bytes that crossed host `i`'s link so far, each way (read from its interface's counters). */
   linkBytes(i: number): { in: number; out: number };
+  /** Takes host `i`'s link down (a cut cable: every connection through it stalls) or back up. */
+  setLink(i: number, up: boolean): void;
   stop(): Promise<void>;
 }
 
@@ -126,6 +128,7 @@ export async function createVirtualHosts(o: { hosts: number; rate?: string }): P
       const stat = (name: string) => Number(readFileSync(`/sys/class/net/mn${id}h${i}/statistics/${name}`, 'utf8'));
       return { in: stat('tx_bytes'), out: stat('rx_bytes') };
     },
+    setLink: (i, up) => void ip('link', 'set', `mn${id}h${i}`, up ? 'up' : 'down'),
     stop: async () => cleanup(),
     [Symbol.asyncDispose]: async () => cleanup(),
   };
