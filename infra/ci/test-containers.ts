@@ -132,7 +132,8 @@ async function checkImages(): Promise<void> {
     `mnist-trainer has no compiler, make or python3${tools.stdout.trim() ? ` (found ${tools.stdout.trim()})` : ''}`,
   );
   const dev = await inTrainer(
-    'cd /app; for p in .git node_modules/typescript node_modules/vitest node_modules/turbo node_modules/playwright-core /usr/include/dnnl.hpp; do [ -e $p ] && echo $p; done; true',
+    'cd /app; for p in .git node_modules/typescript node_modules/vitest node_modules/turbo ' +
+      'node_modules/playwright-core /usr/include/dnnl.hpp; do [ -e $p ] && echo $p; done; true',
   );
   check(
     dev.code === 0 && dev.stdout.trim() === '',
@@ -145,12 +146,11 @@ async function checkImages(): Promise<void> {
     'sh',
     'mnist-api',
     '-c',
-    'cd /app; for p in node_modules/@tensorflow node_modules/@mnist/training node_modules/@mnist/tfjs-backend-onednn; do [ -e $p ] && echo $p; done; true',
+    'cd /app; for p in node_modules/@tensorflow node_modules/@mnist/training ' +
+      'node_modules/@mnist/tfjs-backend-onednn; do [ -e $p ] && echo $p; done; true',
   ]);
-  check(
-    api.code === 0 && api.stdout.trim() === '',
-    `mnist-api carries no tfjs and no training code${api.stdout.trim() ? ` (found ${api.stdout.trim().replace(/\n/g, ', ')})` : ''}`,
-  );
+  const apiFound = api.stdout.trim() ? ` (found ${api.stdout.trim().replace(/\n/g, ', ')})` : '';
+  check(api.code === 0 && api.stdout.trim() === '', `mnist-api carries no tfjs and no training code${apiFound}`);
   const addon = await inTrainer('ls packages/tfjs-backend-onednn/build/Release/');
   check(
     addon.stdout.trim() === 'tfjs_onednn.node',
@@ -335,9 +335,13 @@ async function main(): Promise<number> {
     if (!(failed && process.env.CONTAINERS_KEEP === '1'))
       await step('down', () => compose(['down', '-v', '--remove-orphans']));
   }
-  process.stdout.write(
-    `${JSON.stringify({ ok: !failed, totalSeconds: Math.round((Date.now() - t0) / 1000), stepSeconds: timings, imageMB: sizes })}\n`,
-  );
+  const summary = {
+    ok: !failed,
+    totalSeconds: Math.round((Date.now() - t0) / 1000),
+    stepSeconds: timings,
+    imageMB: sizes,
+  };
+  process.stdout.write(`${JSON.stringify(summary)}\n`);
   return failed ? 1 : 0;
 }
 

@@ -140,7 +140,7 @@ describe('jobs', () => {
     expect((await app.request('/v1/nothing-here')).status).toBe(404);
   });
 
-  it('serves the epoch records from metrics.jsonl; corrupt lines are skipped with a warning, never a 502 naming the key', async () => {
+  it('serves metrics.jsonl records; corrupt lines are skipped with a warning, never a 502 naming the key', async () => {
     const { app, artifacts } = setup();
     const job = await submitted(app);
     expect(await (await app.request(`/v1/jobs/${job.id}/metrics`)).json()).toEqual({
@@ -178,7 +178,7 @@ describe('jobs', () => {
     expect(text).not.toContain('metrics.jsonl');
   });
 
-  it('lists jobs with name, tags, final and best test accuracy and duration, filtered by model, tag, sweep and state', async () => {
+  it('lists jobs (name, tags, final/best test accuracy, duration), filtered by model, tag, sweep, state', async () => {
     const { app, cluster, artifacts } = setup();
     const post = async (spec: object) =>
       (await (await app.request('/v1/jobs', json({ ...SPEC, ...spec }))).json()) as JobRecord;
@@ -241,7 +241,7 @@ describe('jobs', () => {
     expect(cluster.records.size).toBe(1);
   });
 
-  it('admission: replicas above MAX_REPLICAS is 400, past MAX_QUEUED is 429, a job the fleet cannot place now is parked with why', async () => {
+  it("admission: 400 over MAX_REPLICAS, 429 past MAX_QUEUED; parks a job the fleet can't place, with why", async () => {
     const { app } = setup({ maxReplicas: 8, maxQueued: 3 });
     const tooBig = await app.request('/v1/jobs', json({ ...SPEC, replicas: 9 }));
     expect(tooBig.status).toBe(400);

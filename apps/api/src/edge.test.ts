@@ -25,9 +25,8 @@ async function nodeImportsOf(entry: string, alias: Record<string, string> = {}):
     setup(b) {
       b.onResolve({ filter: BUILTIN }, (args) => {
         if (alias[args.path]) return { path: alias[args.path] };
-        needed.add(
-          `${args.path} (from ${args.importer.replace(/^.*node_modules\//, '').replace(/^.*\/(apps|packages|tools)\//, '$1/')})`,
-        );
+        const from = args.importer.replace(/^.*node_modules\//, '').replace(/^.*\/(apps|packages|tools)\//, '$1/');
+        needed.add(`${args.path} (from ${from})`);
         return { path: args.path, external: true };
       });
     },

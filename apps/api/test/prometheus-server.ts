@@ -31,7 +31,8 @@ export function rewriteShippedConfig(text: string, r: ScrapeRewrite): string {
     if (!pattern.test(out)) throw new Error(`prometheus.yml: no ${what} to rewrite (${pattern})`);
     return out.replace(pattern, by);
   };
-  let out = swap(text, /targets: \["api:8787"\]/, `targets: ["${r.target}"]`, 'API target');
+  // Either quote: Prettier writes YAML strings with single quotes.
+  let out = swap(text, /targets: \[(['"])api:8787\1\]/, `targets: ["${r.target}"]`, 'API target');
   out = swap(out, /credentials_file: \/run\/secrets\/api_token/, `credentials_file: ${r.tokenFile}`, 'token file');
   out = swap(out, /\b(scrape_interval|evaluation_interval): \d+[smh]\b/g, `$1: ${r.interval}`, 'interval');
   return out;

@@ -83,10 +83,16 @@ const finished = (id: string) =>
     90_000,
   );
 
-/** For failure messages: whether scrapes succeed and how long they take (a loaded machine can make a 1 s scrape time out). */
+/**
+ * For failure messages: whether scrapes succeed and how long they take (a loaded machine can make a
+ * 1 s scrape time out).
+ */
 async function scrapeHealth(): Promise<string> {
   const q = async (e: string) => JSON.stringify((await api.query(e)).map((s) => [s.metric, s.values[0]?.[1]]));
-  return `up ratio ${await q('avg_over_time(up[5m])')} over ${await q('count_over_time(up[5m])')} scrapes, slowest scrape ${await q('max_over_time(scrape_duration_seconds[5m])')} s; prometheus log:\n${prom.output()}`;
+  const up = await q('avg_over_time(up[5m])');
+  const scrapes = await q('count_over_time(up[5m])');
+  const slowest = await q('max_over_time(scrape_duration_seconds[5m])');
+  return `up ratio ${up} over ${scrapes} scrapes, slowest scrape ${slowest} s; prometheus log:\n${prom.output()}`;
 }
 
 /** One instant or range evaluation of a dashboard target, as Grafana would send it. */
@@ -153,7 +159,8 @@ describe.skipIf(missing !== undefined)(
           const listed = await api.labelValues(v.label, v.metric, Math.floor(started), Math.ceil(now()));
           if (!listed.includes(job.id))
             problems.push(
-              `${d.file}: variable $${v.name} = label_values(${v.metric}, ${v.label}) lists ${JSON.stringify(listed)}, not job ${job.id}`,
+              `${d.file}: variable $${v.name} = label_values(${v.metric}, ${v.label}) ` +
+                `lists ${JSON.stringify(listed)}, not job ${job.id}`,
             );
           values[v.name] = job.id;
         }
@@ -167,7 +174,8 @@ describe.skipIf(missing !== undefined)(
               const strays = series.filter((s) => s.metric[v.label] !== job.id);
               if (strays.length)
                 problems.push(
-                  `${d.file}: "${p.title}" ${t.refId}: series without ${v.label}="${job.id}": ${JSON.stringify(strays.map((s) => s.metric))}`,
+                  `${d.file}: "${p.title}" ${t.refId}: series without ${v.label}="${job.id}": ` +
+                    JSON.stringify(strays.map((s) => s.metric)),
                 );
             }
           }

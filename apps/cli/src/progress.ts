@@ -43,7 +43,8 @@ export class Progress {
     const rate = p.images / Math.max(p.elapsedSec, 1e-9);
     const eta = ((p.steps - p.step) * p.elapsedSec) / p.step;
     const pct = Math.floor((100 * p.step) / p.steps);
-    const stats = `${pct}% ${p.step}/${p.steps} ${formatInt(Math.round(rate))} img/s loss ${p.loss().toFixed(4)} ETA ${fmtEta(eta)}`;
+    const images = formatInt(Math.round(rate));
+    const stats = `${pct}% ${p.step}/${p.steps} ${images} img/s loss ${p.loss().toFixed(4)} ETA ${fmtEta(eta)}`;
     const head = `${label} epoch ${p.epoch}/${epochs}`;
     if (!this.opts.tty) {
       this.out.write(`${head}: ${stats}\n`);

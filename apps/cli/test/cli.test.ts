@@ -121,7 +121,7 @@ describe('mnist CLI', () => {
     );
   }, 240_000);
 
-  it('reproduce --seeds 3: per-seed folders, a ± table with band curves and Welch tests; --resume trains only the missing seed', async () => {
+  it('reproduce --seeds 3: seed dirs, ± table, bands, Welch tests; --resume trains only the missing seed', async () => {
     const out = tmp();
     const r = await mnist([
       'reproduce',

@@ -214,8 +214,11 @@ async function main(): Promise<void> {
         runs.push(run);
         backend ||= (await cluster.client.trainers.list())[0]?.backend ?? '';
         const acc = run.testAcc === undefined ? '' : `, test acc ${(run.testAcc * 100).toFixed(2)}%`;
+        const over = run.transport ? ` over ${run.transport}` : '';
+        const ratio = run.ratio ? ` (${run.ratio}x)` : '';
+        const split = run.split ? `, ${JSON.stringify(run.split)}` : '';
         process.stderr.write(
-          `${profile} x${p.trainers} ${run.sync}${run.transport ? ` over ${run.transport}` : ''}: ${run.imagesPerSec} img/s${run.ratio ? ` (${run.ratio}x)` : ''}${acc}${run.split ? `, ${JSON.stringify(run.split)}` : ''}\n`,
+          `${profile} x${p.trainers} ${run.sync}${over}: ${run.imagesPerSec} img/s${ratio}${acc}${split}\n`,
         );
       }
     } finally {
@@ -228,7 +231,8 @@ async function main(): Promise<void> {
   const out = {
     bench: 'cluster',
     method:
-      'median training images/s of epochs 2..N (rank 0, evaluation excluded), trainers and DDP ranks on one thread each',
+      'median training images/s of epochs 2..N (rank 0, evaluation excluded), ' +
+      'trainers and DDP ranks on one thread each',
     machine: { cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? 'unknown', backend },
     job: { ...JOB, localEvery: EVERY },
     runs,

@@ -15,8 +15,9 @@ import { DataListener } from '../src/collective/tcp/data-listener.js';
 /**
  * `npm run bench:split`: where the time of a data-parallel step goes. N ranks (separate
  * processes, one thread each) train the same lenet5 job with the real loop and the trainer's
- * data plane (SPLIT_TRANSPORT: tcp, the default, or nats through a private nats-server); every rank stamps when it enters and leaves each all-reduce
- * on one clock (the collective's `clock`), and the parent joins the stamps:
+ * data plane (SPLIT_TRANSPORT: tcp, the default, or nats through a private nats-server);
+ * every rank stamps when it enters and leaves each all-reduce on one clock (the
+ * collective's `clock`), and the parent joins the stamps:
  *   compute  = step time outside the all-reduce (forward, backward, read-back, update),
  *   skew     = how long a rank waits for the slowest rank to arrive (its peers' compute),
  *   comm     = the last rank's time in the round (publish, broker hops, event loop, sum).

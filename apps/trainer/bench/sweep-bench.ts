@@ -51,7 +51,8 @@ async function run(
     const failed = finals.filter((f) => f.state !== 'succeeded');
     if (failed.length)
       throw new Error(
-        `${failed.length} jobs did not succeed: ${failed.map((f) => `${f.id} ${f.state} ${f.message ?? ''}`).join('; ')}`,
+        `${failed.length} jobs did not succeed: ` +
+          failed.map((f) => `${f.id} ${f.state} ${f.message ?? ''}`).join('; '),
       );
     const byTrainer: Record<string, number> = {};
     for (const f of finals) for (const t of f.trainers) byTrainer[t] = (byTrainer[t] ?? 0) + 1;

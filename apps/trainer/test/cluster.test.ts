@@ -96,7 +96,7 @@ describe('data-parallel training on real trainer processes', () => {
 });
 
 describe('scheduling', () => {
-  it('a job wanting more trainers than exist waits visibly and blocks nobody; two jobs run at once on disjoint trainers', async () => {
+  it('an oversized job waits visibly and blocks nobody; two jobs run at once on disjoint trainers', async () => {
     const big = await cluster.submit({ ...SUBSET, model: 'mlp', replicas: 4 });
     // More than the fleet has: parked off the work queue, with the reason.
     const waiting = await cluster.waitForJob(big.id, (r) => r.state === 'parked', 30_000);

@@ -56,7 +56,7 @@ const isRootKey = (key: string, jobId: string) =>
   key.startsWith(`jobs/${jobId}/`) && !key.startsWith(`jobs/${jobId}/attempts/`);
 
 describe('faults', () => {
-  it('SIGSTOP of rank 0 past TTL + ack wait, then SIGCONT: the stale rank touches nothing the newer attempt wrote', async () => {
+  it('SIGSTOP rank 0 past TTL + ack wait, SIGCONT: the stale rank touches nothing the new attempt wrote', async () => {
     const job = await cluster.submit({ ...JOB, replicas: 1 });
     const prefix = `jobs/${job.id}/`;
     // Rank 0 freezes with a write in flight: its 3rd metrics.jsonl write (the empty file,
@@ -98,13 +98,14 @@ describe('faults', () => {
       job.id,
     );
     expect(staleWrites.size).toBeGreaterThan(0); // it did reach S3 after waking
-    expect([...staleWrites].filter((k) => !k.startsWith(`${prefix}attempts/001/`))).toEqual([]); // into its own folder only
+    // Into its own folder only.
+    expect([...staleWrites].filter((k) => !k.startsWith(`${prefix}attempts/001/`))).toEqual([]);
     expect([...staleWrites].filter((k) => newerWrites.has(k))).toEqual([]);
     expect(await cluster.epochsInMetrics(job.id)).toEqual(ALL_EPOCHS);
     await expectCheckpointsLoad(job.id);
   });
 
-  it('SIGSTOP of a peer past TTL + ack wait, then SIGCONT: a new group finishes the job; woken, the peer writes nothing', async () => {
+  it('SIGSTOP a peer past TTL + ack wait, SIGCONT: a new group finishes; the woken peer writes nothing', async () => {
     const job = await cluster.submit({ ...JOB, replicas: 2 });
     const running = await midJob(job.id);
     const peer = cluster.trainers.get(running.trainers[1]!)!;
@@ -208,7 +209,7 @@ describe('faults', () => {
     expect(cluster.logs((l) => l.event === 'task.redelivered' && l.jobId === job.id).length).toBeGreaterThan(0);
   });
 
-  it('SIGKILL of a peer: its socket closes, the coordinator fails the round at once and puts the job back', async () => {
+  it('SIGKILL of a peer: its socket closes, the coordinator fails the round at once, puts the job back', async () => {
     const job = await cluster.submit({ ...JOB, replicas: 2 });
     const running = await midJob(job.id);
     const victim = cluster.trainers.get(running.trainers[1]!)!;

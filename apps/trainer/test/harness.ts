@@ -189,7 +189,8 @@ export async function startTestCluster(
         if (list.length === count && list.every((t) => t.state === 'idle')) return list;
         if (Date.now() > deadline)
           throw new Error(
-            `expected ${count} idle trainers, registry has ${JSON.stringify(list.map((t) => `${t.id}:${t.state}`))}\n${lastLogs()}`,
+            `expected ${count} idle trainers, registry has ` +
+              `${JSON.stringify(list.map((t) => `${t.id}:${t.state}`))}\n${lastLogs()}`,
           );
         await new Promise((r) => setTimeout(r, 200));
       }

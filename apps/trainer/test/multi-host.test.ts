@@ -26,7 +26,7 @@ describe.skipIf(unavailable !== undefined)('trainers on separate hosts (network 
     await hosts?.stop();
   });
 
-  it('a 2-replica step-sync job succeeds across the hosts, its gradients on direct TCP between them, and matches the single-trainer result', async () => {
+  it('a 2-replica step-sync job succeeds across hosts, gradients on direct TCP; matches a single trainer', async () => {
     const before = [0, 1].map((i) => hosts.linkBytes(i));
     const two = await cluster.submit({ ...SPEC, replicas: 2 });
     const twoFinal = await cluster.waitForFinal(two.id, 240_000);

@@ -55,9 +55,8 @@ async function survives(pick: () => Promise<string>, replicas: number, seed: num
   try {
     // Recovery: the next record write (an epoch done) after the kill, through a new leader if need be.
     await cluster.waitForJob(job.id, (r) => r.epoch > running.epoch, 60_000);
-    console.info(
-      `nats node ${victim.name} killed at epoch ${running.epoch}: next epoch recorded after ${Date.now() - killedAt} ms`,
-    );
+    const after = Date.now() - killedAt;
+    console.info(`nats node ${victim.name} killed at epoch ${running.epoch}: next epoch recorded after ${after} ms`);
     const final = await cluster.waitForFinal(job.id, 90_000);
     expect(final.state, final.message).toBe('succeeded');
     expect(final.attempt).toBe(1);

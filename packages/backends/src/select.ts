@@ -48,7 +48,8 @@ const setupOnednn: Setup = async () => {
   const onednn = await import('@mnist/tfjs-backend-onednn');
   const status = onednn.onednnAvailability();
   if (!status.available) return { ok: false, reason: status.reason };
-  // Which kernels the addon runs (oneDNN's, or its own portable ones) and why, e.g. "portable kernels: TFJS_ONEDNN_PORTABLE=1".
+  // Which kernels the addon runs (oneDNN's, or its own portable ones) and why,
+  // e.g. "portable kernels: TFJS_ONEDNN_PORTABLE=1".
   const detail = status.why;
   return onednn.registerOnednnBackend() ? { ok: true, detail } : { ok: false, reason: 'registration failed' };
 };

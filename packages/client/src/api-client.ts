@@ -2,7 +2,10 @@ import type { Hono } from 'hono';
 import { hc } from 'hono/client';
 import { networkCode, NOBODY_THERE, RETRY_STATUS, retryAfterSeconds, statusMeaning } from './status-meaning.js';
 
-/** The API's app type (`AppType` from @mnist/api, imported as a type by the caller); hono's own constraint for hc<T>. */
+/**
+ * The API's app type (`AppType` from @mnist/api, imported as a type by the caller); hono's own
+ * constraint for hc<T>.
+ */
 type AnyApp = Hono<any, any, any>;
 
 /** A failed API call as one line a person can act on; `status` when the API answered. */

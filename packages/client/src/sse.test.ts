@@ -20,7 +20,9 @@ async function all(chunks: string[]): Promise<SseMessage[]> {
 describe('readSse', () => {
   it('parses events split anywhere across chunks, with every kind of line end', async () => {
     const text =
-      'event: status\ndata: {"a":1}\nid: 7\n\n: keep-alive\n\r\nevent: epoch\r\ndata: x\r\ndata:y\r\nid: 8\r\n\r\ndata: plain\r\rdata: last\n\n';
+      'event: status\ndata: {"a":1}\nid: 7\n\n: keep-alive\n\r\n' +
+      'event: epoch\r\ndata: x\r\ndata:y\r\nid: 8\r\n\r\n' +
+      'data: plain\r\rdata: last\n\n';
     const expected = [
       { event: 'status', data: '{"a":1}', id: '7' },
       { event: 'epoch', data: 'x\ny', id: '8' },

@@ -142,7 +142,10 @@ export class ClusterView {
     this.jobBucket.note(record.id, record, revision);
   }
 
-  /** Trainers whose last heartbeat is within the TTL, sorted by id. Expired entries are dropped (the bucket's max age sends no delete). */
+  /**
+   * Trainers whose last heartbeat is within the TTL, sorted by id. Expired entries are dropped (the
+   * bucket's max age sends no delete).
+   */
   trainers(now = Date.now()): TrainerInfo[] {
     const live: TrainerInfo[] = [];
     for (const [id, { value }] of this.trainerBucket.values) {

@@ -9,7 +9,7 @@ describe('job ids', () => {
     expect(newJobId(1_700_000_000_000) < newJobId(1_800_000_000_000)).toBe(true);
   });
 
-  it('jobIdForKey: the same id for the same key; a UUIDv7 key gives its time, so keyed ids sort by submit time too', async () => {
+  it('jobIdForKey: same key, same id; a UUIDv7 key gives its time, so keyed ids sort by submit time too', async () => {
     const v7 = (ms: number, tail: string) =>
       `${ms
         .toString(16)

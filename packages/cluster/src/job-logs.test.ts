@@ -13,7 +13,7 @@ afterAll(async () => {
 });
 
 describe('job logs (real nats-server)', () => {
-  it('a trainer log tap keeps the job-scoped lines, tagged with rank and attempt; tail and follow read them back', async () => {
+  it("a trainer's log tap keeps job-scoped lines with rank and attempt; tail and follow read them back", async () => {
     const { cluster, nc } = broker;
     const jsm = await jetstreamManager(nc);
     expect((await jsm.streams.info(NATS_NAMES.logsStream)).config).toMatchObject({

@@ -89,7 +89,10 @@ export class JobLogs {
     }
   }
 
-  /** The newest `limit` lines after `afterSeq`, oldest first; [] when the job has none (or there is no logs stream yet). */
+  /**
+   * The newest `limit` lines after `afterSeq`, oldest first; [] when the job has none (or there is
+   * no logs stream yet).
+   */
   async tail(jobId: string, o: { afterSeq?: number; limit: number }): Promise<LogLine[]> {
     const jsm = await this.js.jetstreamManager();
     const last = await jsm.streams

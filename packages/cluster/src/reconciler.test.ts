@@ -30,7 +30,7 @@ async function seen(ok: (jobs: JobRecord[]) => boolean): Promise<JobRecord[]> {
 const stateOf = (id: string) => view.jobs().find((j) => j.id === id);
 
 describe('ClusterView and Reconciler', () => {
-  it('puts parked jobs back when the fleet allows, enqueues or fails orphans, expires waits, drops old finished jobs', async () => {
+  it('unparks jobs the fleet can take, enqueues or fails orphans, expires waits, drops old finished jobs', async () => {
     const { cluster } = broker;
     const now = new Date();
     await cluster.trainers.heartbeat({

@@ -105,7 +105,10 @@ export class Reconciler {
       }
       if (r.state === 'running') return;
       if (!r.startedAt && this.o.maxWaitMs > 0 && now - Date.parse(r.createdAt) > this.o.maxWaitMs) {
-        const why = `not started after ${secondsSince(r.createdAt, now)} s (limit ${Math.round(this.o.maxWaitMs / 1000)} s): ${r.state === 'parked' ? parkedReason(r.spec, live) : (r.message ?? 'no trainer took it')}`;
+        const waited = secondsSince(r.createdAt, now);
+        const limit = Math.round(this.o.maxWaitMs / 1000);
+        const reason = r.state === 'parked' ? parkedReason(r.spec, live) : (r.message ?? 'no trainer took it');
+        const why = `not started after ${waited} s (limit ${limit} s): ${reason}`;
         await this.move(r, revision, fail(why, unchangedSince(r)), 'job.wait_expired');
         return;
       }

@@ -22,7 +22,7 @@ const STREAMS = [
 ];
 
 describe('a replicated control plane', () => {
-  it('makes every stream and bucket with 3 replicas, and keeps records and events through the loss of the leader', async () => {
+  it('makes every stream and bucket with 3 replicas; keeps records and events through losing the leader', async () => {
     const nc = await connectNats({ servers: servers.url.split(','), name: 'replicas-test', reconnectTimeWaitMs: 100 });
     try {
       const cluster = await openCluster(nc, { resources: { replicas: 3 } });

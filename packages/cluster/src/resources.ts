@@ -66,7 +66,8 @@ async function ensureStream(
   }
   if (create.retention !== undefined && existing.retention !== create.retention) {
     throw new ResourceConflictError(
-      `stream ${create.name} exists with retention '${existing.retention}', expected '${create.retention}'; delete it or fix the name`,
+      `stream ${create.name} exists with retention '${existing.retention}', expected '${create.retention}'; ` +
+        'delete it or fix the name',
     );
   }
   const drift = (Object.keys(update) as (keyof StreamConfig)[]).some(

@@ -104,7 +104,8 @@ export class ClusterNotReadyError extends ClusterError {
   override readonly name = 'ClusterNotReadyError';
   constructor(readonly missing: string[]) {
     super(
-      `the cluster is not set up yet (missing ${missing.join(', ')}): trainers create it when they start; start one (npm run trainer)`,
+      `the cluster is not set up yet (missing ${missing.join(', ')}): ` +
+        'trainers create it when they start; start one (npm run trainer)',
     );
   }
 }

@@ -17,7 +17,10 @@ export interface PlannedBatch {
   step: number;
   /** This rank's example indices: a view into the epoch's permutation (do not modify). */
   indices: Uint32Array;
-  /** Size of the global batch at this step (smaller on the last step); ranks weight gradients by indices.length / globalCount. */
+  /**
+   * Size of the global batch at this step (smaller on the last step); ranks weight gradients by
+   * indices.length / globalCount.
+   */
   globalCount: number;
 }
 

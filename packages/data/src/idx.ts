@@ -57,9 +57,11 @@ function checkMagic(bytes: Uint8Array, file: string, expected: number, what: str
   if (magic === expected) return view;
   const dims = expected & 0xff;
   const looksIdx = view.getUint16(0) === 0 && bytes[2] === IDX_UINT8;
+  const hex = magic.toString(16).padStart(8, '0');
   const problem = looksIdx
-    ? `wrong dimension count: magic ${magic} is a ${bytes[3]}-dimensional IDX file, an IDX ${what} file is ${dims}-dimensional (magic ${expected})`
-    : `wrong magic number ${magic} (0x${magic.toString(16).padStart(8, '0')}), expected ${expected} for an IDX ${what} file`;
+    ? `wrong dimension count: magic ${magic} is a ${bytes[3]}-dimensional IDX file, ` +
+      `an IDX ${what} file is ${dims}-dimensional (magic ${expected})`
+    : `wrong magic number ${magic} (0x${hex}), expected ${expected} for an IDX ${what} file`;
   throw new IdxFormatError(file, problem);
 }
 

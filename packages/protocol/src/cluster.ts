@@ -103,7 +103,10 @@ export const JobEventSchema = z.discriminatedUnion('type', [
     at: z.string(),
   }),
   z.object({ type: z.literal('epoch'), jobId: z.string(), record: EpochRecordSchema, at: z.string() }),
-  /** An attempt's group formed: its members in rank order and what carries its gradients (and why NATS, after a fallback). */
+  /**
+   * An attempt's group formed: its members in rank order and what carries its gradients (and why
+   * NATS, after a fallback).
+   */
   z.object({
     type: z.literal('group'),
     jobId: z.string(),

@@ -153,7 +153,10 @@ export const JobSpecSchema = z
 
 export type JobSpecInput = z.input<typeof JobSpecSchema>;
 
-/** The global batch of a group of `worldSize` replicas: `batchSize`, or `scaling.batchPerReplica` times the replicas. */
+/**
+ * The global batch of a group of `worldSize` replicas: `batchSize`, or `scaling.batchPerReplica`
+ * times the replicas.
+ */
 export function globalBatchSize(spec: Pick<JobSpec, 'batchSize' | 'scaling'>, worldSize: number): number {
   return spec.scaling ? spec.scaling.batchPerReplica * worldSize : spec.batchSize;
 }

@@ -45,7 +45,10 @@ export function jobArtifactCandidates(job: { id: string; attempt: number }, key:
   return [...attempts.map((a) => jobPrefix(job.id) + attemptPrefix(a) + key), jobPrefix(job.id) + key];
 }
 
-/** Where to look for a cluster job's metrics.jsonl; keep only records up to `job.epoch`, the epochs the record confirmed. */
+/**
+ * Where to look for a cluster job's metrics.jsonl; keep only records up to `job.epoch`, the epochs
+ * the record confirmed.
+ */
 export function jobMetricsKeys(job: { id: string; attempt: number }): string[] {
   return jobArtifactCandidates(job, artifactKeys.metrics);
 }

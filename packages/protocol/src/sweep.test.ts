@@ -42,7 +42,8 @@ describe('expandSweep', () => {
     const [issue] = issues({ models: ['lenet5', 'mlp', 'lenet5-reg'], seeds: 10, lr: [0.01, 0.02, 0.05, 0.1] });
     expect(issue).toEqual({
       path: '(grid)',
-      message: `120 jobs (3 models x 10 seeds x 4 learning rates) is over the limit of ${MAX_SWEEP_JOBS} jobs per sweep`,
+      message:
+        '120 jobs (3 models x 10 seeds x 4 learning rates) is over the limit of ' + `${MAX_SWEEP_JOBS} jobs per sweep`,
     });
   });
 

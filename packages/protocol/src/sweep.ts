@@ -68,7 +68,9 @@ export function expandSweep(input: unknown, sweepId: string): JobSpec[] {
     throw new InvalidSweepError([
       {
         path: '(grid)',
-        message: `${size} jobs (${parts.filter(Boolean).join(' x ')}) is over the limit of ${MAX_SWEEP_JOBS} jobs per sweep`,
+        message:
+          `${size} jobs (${parts.filter(Boolean).join(' x ')}) ` +
+          `is over the limit of ${MAX_SWEEP_JOBS} jobs per sweep`,
       },
     ]);
   }

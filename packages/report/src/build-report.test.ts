@@ -67,7 +67,8 @@ describe('recipe and dataset lines', () => {
       testLimit: 1000,
     });
     expect(describeRecipe(spec)).toBe(
-      'Adam (lr 0.001, β1 0.9, β2 0.999, ε 1e-8), batch size 64, 1 epoch, seed 1, 2 data-parallel replicas, sync every step',
+      'Adam (lr 0.001, β1 0.9, β2 0.999, ε 1e-8), batch size 64, 1 epoch, seed 1, ' +
+        '2 data-parallel replicas, sync every step',
     );
     expect(describeDataset(spec)).toBe('Fashion-MNIST, 6,000 of 60,000 training / 1,000 of 10,000 test images');
   });

@@ -9,10 +9,12 @@ describe('renderComparison', () => {
     expect(text).toContain('**LeNet5 generalises better**, with 99.03% final test accuracy');
     expect(text).toContain('vs CustomMLP (97.63%): +1.40 percentage points; test error 2.37% → 0.97%, 59.1% fewer');
     expect(text).toContain(
-      '**LeNet5 learns faster**: 98% test accuracy is reached by LeNet5 at epoch 2; CustomMLP never does (best 97.63% in 10 epochs)',
+      '**LeNet5 learns faster**: 98% test accuracy is reached by LeNet5 at epoch 2; ' +
+        'CustomMLP never does (best 97.63% in 10 epochs)',
     );
     expect(text).toContain(
-      '- **LeNet5**: train accuracy rises from 90.47% (epoch 1) to 99.55% (epoch 10); train loss goes from 0.2902 to 0.0137.',
+      '- **LeNet5**: train accuracy rises from 90.47% (epoch 1) to 99.55% (epoch 10); ' +
+        'train loss goes from 0.2902 to 0.0137.',
     );
     expect(text).toContain(
       '| LeNet5 | 99.03% | 99.03% (epoch 10) | 2 | 0.52 pts | 0.0368 | 0.0314 (epoch 4) | 0.0231 |',
@@ -64,7 +66,8 @@ describe('renderComparison', () => {
     const text = renderComparison(compareRuns([a, b]));
     expect(text).toContain('end level at 97.63% test accuracy');
     expect(text).toContain(
-      'no run reaches 98% test accuracy, so this rests on test accuracy after the first recorded epoch: CustomMLP 95.25%, Twin 90.00%',
+      'no run reaches 98% test accuracy, so this rests on test accuracy after the first recorded epoch: ' +
+        'CustomMLP 95.25%, Twin 90.00%',
     );
   });
 });

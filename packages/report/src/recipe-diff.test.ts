@@ -24,7 +24,7 @@ describe('recipeDifferences', () => {
 });
 
 describe('a comparison report', () => {
-  it('opens with the differences warning and shows the overlay of all runs; the overlay draws a line per run', async () => {
+  it('opens with the differences warning and shows an overlay of all runs, drawing a line per run', async () => {
     const { buildReport } = await import('./build-report.js');
     const { renderOverlaySvg } = await import('./overlay-svg.js');
     const rec = (epoch: number, testAcc: number) => ({

@@ -149,16 +149,26 @@ function conclusion(p: PairComparison, byTitle: Map<string, GroupOutcome>): stri
       hi.seeds.length < 2 || lo.seeds.length < 2
         ? 'a test needs at least two seeds of each model (run more seeds)'
         : 'every seed of both ended at exactly the same accuracy, so there is no spread to test against';
-    return `${head}means ${formatPercent(hi.final.mean)} and ${formatPercent(lo.final.mean)}; ${why}, so no difference is claimed.`;
+    const means = `means ${formatPercent(hi.final.mean)} and ${formatPercent(lo.final.mean)}`;
+    return `${head}${means}; ${why}, so no difference is claimed.`;
   }
   const ci = `95% interval of the difference ${signedPoints(w.ci95[0])} to ${signedPoints(w.ci95[1])} points`;
-  const stat = `Welch t = ${w.t.toFixed(2)} on ${w.df.toFixed(1)} df, p = ${formatP(w.p)}, Holm-adjusted ${formatP(p.adjustedP ?? 1)}`;
+  const adjusted = formatP(p.adjustedP ?? 1);
+  const stat = `Welch t = ${w.t.toFixed(2)} on ${w.df.toFixed(1)} df, p = ${formatP(w.p)}, Holm-adjusted ${adjusted}`;
+  const points = formatPoints(w.difference);
   if (p.significant) {
-    return `${head}${bold(`${p.higher} is higher`)} by ${formatPoints(w.difference)} points of final test accuracy (${ci}; ${stat}): the seeds support a difference at the ${ALPHA * 100}% level.`;
+    return (
+      `${head}${bold(`${p.higher} is higher`)} by ${points} points of final test accuracy (${ci}; ${stat}): ` +
+      `the seeds support a difference at the ${ALPHA * 100}% level.`
+    );
   }
+  const weak =
+    w.ci95[0] <= 0
+      ? 'the ' + ci + ' includes zero'
+      : 'after correcting for the other comparisons the evidence is too weak';
   return (
-    `${head}${bold('the runs cannot tell these models apart')}: ${p.higher}'s mean is ${formatPoints(w.difference)} points higher, ` +
-    `but ${w.ci95[0] <= 0 ? 'the ' + ci + ' includes zero' : 'after correcting for the other comparisons the evidence is too weak'} (${stat}).`
+    `${head}${bold('the runs cannot tell these models apart')}: ${p.higher}'s mean is ${points} points higher, ` +
+    `but ${weak} (${stat}).`
   );
 }
 
@@ -169,15 +179,18 @@ function notes(outcomes: readonly GroupOutcome[]): string[] {
       const covered = o.seeds.length
         ? `the figures cover seed${o.seeds.length === 1 ? '' : 's'} ${o.seeds.join(', ')}`
         : 'nothing of it is reported';
+      const one = o.missingSeeds.length === 1;
       lines.push(
-        `- ${o.title}: seed${o.missingSeeds.length === 1 ? '' : 's'} ${o.missingSeeds.join(', ')} ha${o.missingSeeds.length === 1 ? 's' : 've'} no records (failed, cancelled or unfinished); ${covered}.`,
+        `- ${o.title}: seed${one ? '' : 's'} ${o.missingSeeds.join(', ')} ha${one ? 's' : 've'} no records ` +
+          `(failed, cancelled or unfinished); ${covered}.`,
       );
     }
   }
   const ends = new Set(outcomes.flatMap((o) => o.finalEpochs));
   if (ends.size > 1)
     lines.push(
-      `- Not every seed ended at the same epoch (${[...ends].sort((a, b) => a - b).join(', ')}), so "final" compares different training budgets.`,
+      `- Not every seed ended at the same epoch (${[...ends].sort((a, b) => a - b).join(', ')}), ` +
+        'so "final" compares different training budgets.',
     );
   return lines;
 }
@@ -225,7 +238,8 @@ export function buildSeedReport(input: SeedReportInput): string {
       pairTable(pairs),
       '',
       `Welch's t-test (unequal variances) on each seed's final test accuracy; p-values are two-sided and ` +
-        `Holm-adjusted over the ${pairs.length} comparison${pairs.length === 1 ? '' : 's'}. A difference is claimed only when the adjusted p is below ${ALPHA}.`,
+        `Holm-adjusted over the ${pairs.length} comparison${pairs.length === 1 ? '' : 's'}. ` +
+        `A difference is claimed only when the adjusted p is below ${ALPHA}.`,
       '',
       '### Conclusions',
       '',

@@ -2,12 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { decodeXmlText, parseListObjectsV2 } from './s3-fetch-store.js';
 
 const page = (contents: string, tail = '<IsTruncated>false</IsTruncated>') =>
-  `<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>b</Name>${contents}${tail}</ListBucketResult>`;
+  '<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +
+  `<Name>b</Name>${contents}${tail}</ListBucketResult>`;
 
 describe('parseListObjectsV2', () => {
   it('reads every key, decoding XML entities', () => {
     const xml = page(
-      '<Contents><Key>jobs/a&amp;b/x.json</Key><Size>3</Size></Contents><Contents><ETag>&quot;e&quot;</ETag><Key>jobs/&#x41;&#66;</Key></Contents>',
+      '<Contents><Key>jobs/a&amp;b/x.json</Key><Size>3</Size></Contents>' +
+        '<Contents><ETag>&quot;e&quot;</ETag><Key>jobs/&#x41;&#66;</Key></Contents>',
     );
     expect(parseListObjectsV2(xml)).toEqual({ keys: ['jobs/a&b/x.json', 'jobs/AB'] });
   });

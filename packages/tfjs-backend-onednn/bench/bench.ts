@@ -92,7 +92,8 @@ function benchModel(
   loss!.dispose();
 
   let correct = 0;
-  if (warmup > 1) tf.tidy(() => model.apply(batchOf(test, 0, EVAL_BATCH).x, { training: false }) as tf.Tensor); // untimed
+  // untimed
+  if (warmup > 1) tf.tidy(() => model.apply(batchOf(test, 0, EVAL_BATCH).x, { training: false }) as tf.Tensor);
   const e0 = performance.now();
   for (let b = 0; b < nEval; b++) {
     const { x, y } = batchOf(test, b * EVAL_BATCH, EVAL_BATCH);

@@ -138,7 +138,8 @@ function diagnose(log) {
     .trim()
     .split('\n')
     .filter((l) => /error/i.test(l));
-  return `node-gyp failed: ${(lines.slice(0, 3).join(' | ') || log.trim().split('\n').slice(-3).join(' | ')).slice(0, 600)}`;
+  const shown = lines.slice(0, 3).join(' | ') || log.trim().split('\n').slice(-3).join(' | ');
+  return `node-gyp failed: ${shown.slice(0, 600)}`;
 }
 
 /** Whether the compiler finds oneDNN's C++ header. */
@@ -234,9 +235,8 @@ if (onednnReason === null) {
 }
 if (onednnReason === null) {
   rmSync(onednnNotePath, { force: true });
-  console.log(
-    `@mnist/tfjs-backend-onednn: built ${addonPaths.onednn} (oneDNN ${check(addonPaths.onednn).version}${dnnl ? ` from ${dnnl.lib}` : ''}) and ${addonPaths.portable}`,
-  );
+  const version = `oneDNN ${check(addonPaths.onednn).version}${dnnl ? ` from ${dnnl.lib}` : ''}`;
+  console.log(`@mnist/tfjs-backend-onednn: built ${addonPaths.onednn} (${version}) and ${addonPaths.portable}`);
 } else {
   writeFileSync(onednnNotePath, `${onednnReason}\n`);
   console.log(

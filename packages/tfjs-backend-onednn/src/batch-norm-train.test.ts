@@ -56,11 +56,9 @@ describeOnednn('batch norm in training: one forward and one backward kernel', ()
     await tf.setBackend(ONEDNN_BACKEND_NAME);
     const x = tf.zeros([4, 3, 3, 6]);
     expect(() =>
-      tf
-        .engine()
-        .runKernel(BATCH_NORM_TRAIN, { x, scale: tf.ones([5]), offset: tf.zeros([5]) }, {
-          varianceEpsilon: 1e-5,
-        } as unknown as tf.NamedAttrMap),
+      tf.engine().runKernel(BATCH_NORM_TRAIN, { x, scale: tf.ones([5]), offset: tf.zeros([5]) }, {
+        varianceEpsilon: 1e-5,
+      } as unknown as tf.NamedAttrMap),
     ).toThrow(/needs float32 x \[\.\.\., C\] and scale \[C\]/);
   });
 });

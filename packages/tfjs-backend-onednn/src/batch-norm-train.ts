@@ -34,7 +34,8 @@ function arraysOf<K extends string>(
     Object.values(arrays).every((a) => a != null);
   if (!ok)
     throw new Error(
-      `${name}: needs float32 x [..., C] and scale [C] (got x ${JSON.stringify(x.shape)}, scale ${JSON.stringify(scale.shape)})`,
+      `${name}: needs float32 x [..., C] and scale [C] ` +
+        `(got x ${JSON.stringify(x.shape)}, scale ${JSON.stringify(scale.shape)})`,
     );
   return arrays as Record<K | 'x' | 'scale', Float32Array>;
 }

@@ -24,7 +24,7 @@ beforeAll(async () => {
  * the nudged trainer 97.98% / 0.0625 (9.6%).
  */
 describe('1 vs 2 replicas over a full MNIST epoch (step sync)', () => {
-  it('lenet5: replicas end as close to one trainer as a one-ulp nudge of one weight moves it, and within 0.3 points', async () => {
+  it("lenet5: replicas end within a one-ulp weight nudge's distance of one trainer and within 0.3 points", async () => {
     const data = await mnistSubset(60_000, 10_000);
     const s = spec({ model: 'lenet5', epochs: 1 });
     const train = async (collective: Collective, nudge = false) => {

@@ -28,7 +28,7 @@ describe('weak scaling (spec.scaling)', () => {
     ).toBeUndefined();
   });
 
-  it('2 replicas at 32 each, rate scaled without warmup, follow one trainer at batch 64 and twice the rate', async () => {
+  it('2 replicas at 32 each, rate scaled, no warmup, follow one trainer at batch 64 and twice the rate', async () => {
     const base = {
       model: 'mlp' as const,
       epochs: 2,

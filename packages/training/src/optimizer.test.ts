@@ -9,7 +9,10 @@ const onednn = await selectBackend('onednn').then(
   () => null,
 );
 
-/** Three momentum steps on fresh variables (a conv filter, a small bias); their values and the optimizer's state after each. */
+/**
+ * Three momentum steps on fresh variables (a conv filter, a small bias); their values and the
+ * optimizer's state after each.
+ */
 async function threeSteps(optimizer: tf.Optimizer, tag: string): Promise<number[][]> {
   const vars = [
     tf.variable(tf.randomNormal([5, 5, 6, 16], 0, 1, 'float32', 1), true, `${tag}/w`),

@@ -35,7 +35,8 @@ describe('local SGD (sync: { every: H })', () => {
         6000,
         1000,
       );
-      expect(ranks[1]!.weights).toEqual(ranks[0]!.weights); // exact: every rank does the same arithmetic on the same sum
+      // Exact: every rank does the same arithmetic on the same sum.
+      expect(ranks[1]!.weights).toEqual(ranks[0]!.weights);
       const last = ranks[0]!.records.at(-1)!;
       expect(last.testAcc).toBeGreaterThan(0.8); // chance is 0.1; one-trainer step sync reaches ~0.87 here
       expect(last.trainLoss).toBeLessThan(ranks[0]!.records[0]!.trainLoss);

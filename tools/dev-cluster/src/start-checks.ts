@@ -13,7 +13,8 @@ export function assertPortFree(port: number, host = '127.0.0.1'): Promise<void> 
       reject(
         err.code === 'EADDRINUSE'
           ? new ClusterStartError(
-              `port ${port} is taken (another cluster or program listens there): stop it, or choose another with --port`,
+              `port ${port} is taken (another cluster or program listens there): ` +
+                'stop it, or choose another with --port',
             )
           : err,
       ),

@@ -9,7 +9,8 @@ export function assertNatsBinary(bin: string): void {
   const probe = spawnSync(bin, ['--version'], { encoding: 'utf8' });
   if (probe.error || probe.status !== 0) {
     throw new NatsServerMissingError(
-      `'${bin}' is not runnable (${probe.error?.message ?? probe.stderr}). Install nats-server 2.9+ (Debian: apt-get install nats-server) and put it on PATH.`,
+      `'${bin}' is not runnable (${probe.error?.message ?? probe.stderr}). ` +
+        'Install nats-server 2.9+ (Debian: apt-get install nats-server) and put it on PATH.',
     );
   }
 }

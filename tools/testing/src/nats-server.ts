@@ -32,7 +32,10 @@ export interface NatsServerOptions {
    * `no_tls` says so (2.9 accepts it); production puts TLS on this listener.
    */
   websocket?: boolean;
-  /** Keep JetStream here, and leave it on stop (a dev cluster that survives restarts); default: a temporary folder, removed on stop. */
+  /**
+   * Keep JetStream here, and leave it on stop (a dev cluster that survives restarts); default: a
+   * temporary folder, removed on stop.
+   */
   storeDir?: string;
 }
 

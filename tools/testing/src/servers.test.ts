@@ -15,7 +15,8 @@ const upgrades = (port: number) =>
     const s = connect({ port, host: '127.0.0.1' });
     s.once('connect', () =>
       s.write(
-        `GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+        'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
       ),
     );
     s.once('data', (d: Buffer) => (s.destroy(), resolve(d.toString().split('\r\n')[0]!)));

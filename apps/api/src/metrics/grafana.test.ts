@@ -83,10 +83,10 @@ describe('infra/grafana and infra/prometheus', () => {
     for (const t of targets) expect(t.datasource.uid, t.panel).toBe('prometheus');
     // promtool has no "check expression": recording rules over the same expressions are checked instead.
     const rules = targets
-      .map(
-        (t, i) =>
-          `      - record: dashboard:query_${i}\n        expr: ${JSON.stringify(fillVariables(t.expr, { __rate_interval: '1m', ...Object.fromEntries(t.variables.map((v) => [v.name, '.*'])) }))}`,
-      )
+      .map((t, i) => {
+        const values = { __rate_interval: '1m', ...Object.fromEntries(t.variables.map((v) => [v.name, '.*'])) };
+        return `      - record: dashboard:query_${i}\n        expr: ${JSON.stringify(fillVariables(t.expr, values))}`;
+      })
       .join('\n');
     const file = join(mkdtempSync(join(tmpdir(), 'rules-')), 'rules.yml');
     writeFileSync(file, `groups:\n  - name: dashboard\n    rules:\n${rules}\n`);
@@ -107,7 +107,7 @@ describe('infra/grafana and infra/prometheus', () => {
     expect(r.output).toContain(`Checking ${join(dir, 'alerts.yml')}\n  SUCCESS: 5 rules found`);
   });
 
-  it('the alert rules pass promtool check rules and their unit tests (each alert fires, and stays quiet when it should)', () => {
+  it('the alert rules pass promtool check rules and test rules (each alert fires, stays quiet when it should)', () => {
     const check = promtool(['check', 'rules', join(INFRA, 'prometheus', 'alerts.yml')]);
     expect(check.status, check.output).toBe(0);
     expect(check.output).toContain('SUCCESS: 5 rules found');

@@ -81,7 +81,7 @@ describe('createPrometheus', () => {
     expect((await m.render()).body).not.toContain('j-a');
   });
 
-  it('uses no label that Prometheus attaches to the target (job, instance, the static labels of prometheus.yml)', async () => {
+  it("uses no label Prometheus attaches to the target (job, instance, prometheus.yml's static labels)", async () => {
     const m = createPrometheus({ snapshot: async () => snapshot() });
     m.observe({ method: 'GET', route: '/', status: 200, seconds: 0.1 });
     const used = new Set([...(await m.render()).body.matchAll(/[{,]([A-Za-z_]\w*)="/g)].map((x) => x[1]!));

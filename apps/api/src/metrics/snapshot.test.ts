@@ -15,7 +15,7 @@ const rec = (epoch: number, testAcc: number): EpochRecord => ({
 });
 
 describe('createSnapshotter', () => {
-  it("counts jobs by state and reads each recent job's last epoch; re-reads S3 only when the epoch changes", async () => {
+  it("counts jobs by state, reads each recent job's last epoch; re-reads S3 only when the epoch changes", async () => {
     const cluster = new MemoryCluster();
     const artifacts = new MemoryArtifacts();
     let reads = 0;

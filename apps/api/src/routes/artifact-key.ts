@@ -18,7 +18,8 @@ export function safeArtifactKey(key: string): string {
       {
         path: 'key',
         message:
-          "must be a relative path of letters, digits, '.', '_' and '-' without '..' (e.g. checkpoints/epoch-001/model.json)",
+          "must be a relative path of letters, digits, '.', '_' and '-' without '..' " +
+          '(e.g. checkpoints/epoch-001/model.json)',
       },
     ]);
   }

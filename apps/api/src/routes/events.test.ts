@@ -35,7 +35,7 @@ async function collect(res: Response, max = Infinity): Promise<SseMessage[]> {
 }
 
 describe('GET /v1/jobs/:id/events', () => {
-  it('streams status, progress and epoch events in order with their sequence as id, and ends after the final status', async () => {
+  it('streams status, progress and epoch events in order, sequence as id; ends after the final status', async () => {
     const { app, cluster, job, update } = await setup();
     const res = await app.request(`/v1/jobs/${job.id}/events`);
     expect(res.status).toBe(200);
@@ -69,7 +69,7 @@ describe('GET /v1/jobs/:id/events', () => {
     expect(cluster.following).toBe(0);
   });
 
-  it('resumes after Last-Event-ID, and tells a client that has everything of a finished job to stop (204)', async () => {
+  it('resumes after Last-Event-ID; tells a client that has everything of a finished job to stop (204)', async () => {
     const { app, cluster, job, update } = await setup();
     update({ state: 'running', attempt: 1 });
     cluster.emit({ type: 'epoch', jobId: job.id, record: record(1), at: at() });

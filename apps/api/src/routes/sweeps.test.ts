@@ -83,7 +83,8 @@ describe('sweeps', () => {
       issues: [
         {
           path: '(grid)',
-          message: `120 jobs (3 models x 20 seeds x 2 batch sizes) is over the limit of ${MAX_SWEEP_JOBS} jobs per sweep`,
+          message:
+            '120 jobs (3 models x 20 seeds x 2 batch sizes) is over the limit of ' + `${MAX_SWEEP_JOBS} jobs per sweep`,
         },
       ],
     });

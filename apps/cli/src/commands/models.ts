@@ -31,9 +31,8 @@ export async function modelsCommand(args: string[], out: Output): Promise<number
     out.result(`${s.name} — ${s.title}: ${formatInt(s.params)} parameters${trainable}`);
     const width = Math.max(...s.layers.map((l) => l.name.length));
     for (const l of s.layers) {
-      out.result(
-        `  ${l.name.padEnd(width)}  ${l.type.padEnd(18)} ${l.outputShape.padEnd(18)} ${formatInt(l.params).padStart(7)}`,
-      );
+      const params = formatInt(l.params).padStart(7);
+      out.result(`  ${l.name.padEnd(width)}  ${l.type.padEnd(18)} ${l.outputShape.padEnd(18)} ${params}`);
     }
     out.result('');
   }

@@ -18,7 +18,8 @@ describe('Ctrl-C during a local run', () => {
     mkdirSync(join(dir, 'checkpoints', 'epoch-001'), { recursive: true });
     writeFileSync(join(dir, 'checkpoints', 'epoch-001', 'model.json'), '{}');
     await expect(cancelledSays(dir, undefined, cancelled)).rejects.toThrow(
-      `stopped during epoch 2; the checkpoint of epoch 1 is kept: resume with mnist train --resume ${relative(process.cwd(), dir)}`,
+      'stopped during epoch 2; the checkpoint of epoch 1 is kept: ' +
+        `resume with mnist train --resume ${relative(process.cwd(), dir)}`,
     );
     await expect(cancelledSays(dir, join(dir, '..'), cancelled)).rejects.toThrow(
       /resume with mnist reproduce --resume /,

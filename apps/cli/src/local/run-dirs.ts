@@ -5,7 +5,9 @@ import { UsageError } from '../errors.js';
 /** `20261127-173005`: sortable, readable, safe in paths. */
 export function timestamp(date = new Date()): string {
   const p = (n: number) => String(n).padStart(2, '0');
-  return `${date.getFullYear()}${p(date.getMonth() + 1)}${p(date.getDate())}-${p(date.getHours())}${p(date.getMinutes())}${p(date.getSeconds())}`;
+  const day = `${date.getFullYear()}${p(date.getMonth() + 1)}${p(date.getDate())}`;
+  const time = `${p(date.getHours())}${p(date.getMinutes())}${p(date.getSeconds())}`;
+  return `${day}-${time}`;
 }
 
 /** A new folder name under `root` that does not exist yet (`name`, `name-2`, ...). */

@@ -57,7 +57,8 @@ export async function cancelledSays<T>(
       .filter((e): e is number => e !== undefined);
     const epoch = (err as { epoch: number }).epoch;
     const kept = saved.length
-      ? `the checkpoint of epoch ${Math.max(...saved)} is kept: resume with mnist ${studyDir ? 'reproduce' : 'train'} --resume ${where(studyDir ?? runDir)}`
+      ? `the checkpoint of epoch ${Math.max(...saved)} is kept: ` +
+        `resume with mnist ${studyDir ? 'reproduce' : 'train'} --resume ${where(studyDir ?? runDir)}`
       : 'no epoch had finished, so there is no checkpoint to resume from';
     throw new CliError(`stopped during epoch ${epoch}; ${kept}`, 130);
   }
@@ -83,9 +84,8 @@ export async function runLocal(o: RunLocalOptions): Promise<RunMetrics[]> {
     const data = await datasets.get(spec);
     if (!announced.has(data)) {
       announced.add(data);
-      out.info(
-        `data: ${spec.dataset} from ${data.dir}: ${data.train.count} train / ${data.test.count} test images (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
-      );
+      const images = `${data.train.count} train / ${data.test.count} test images`;
+      out.info(`data: ${spec.dataset} from ${data.dir}: ${images} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
     }
     const { title: modelTitle } = getModel(spec.model);
     const title = o.seedStudy ? `${modelTitle} seed ${spec.seed}` : modelTitle;
@@ -123,9 +123,8 @@ export async function runLocal(o: RunLocalOptions): Promise<RunMetrics[]> {
         onStep: (p) => out.progress.step(spec.model, spec.epochs, p),
         onEpoch: (r) => {
           printRecord(r);
-          out.info(
-            `${spec.model} epoch ${r.epoch}/${spec.epochs}: ${r.seconds.toFixed(1)} s, ${formatInt(Math.round(r.imagesPerSec))} img/s`,
-          );
+          const rate = formatInt(Math.round(r.imagesPerSec));
+          out.info(`${spec.model} epoch ${r.epoch}/${spec.epochs}: ${r.seconds.toFixed(1)} s, ${rate} img/s`);
         },
       }),
     );

@@ -76,7 +76,7 @@ describe('DataPlane: which transport a group uses', () => {
     planes.forEach((p) => p.close());
   });
 
-  it('auto when one rank cannot be reached: the whole group falls back to NATS, says why, and still sums right', async () => {
+  it('auto, one rank unreachable: the whole group falls back to NATS, says why, and still sums right', async () => {
     const { planes, lines } = await pair('auto', true);
     const choices = await Promise.all(planes.map((p) => p.connect()));
     for (const c of choices) expect(c.transport).toBe('nats');

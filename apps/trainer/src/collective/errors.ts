@@ -19,7 +19,8 @@ export class CollectiveTimeoutError extends CollectiveError {
     readonly timeoutMs: number,
   ) {
     super(
-      `all-reduce round ${round}: no contribution from rank${missingRanks.length > 1 ? 's' : ''} ${missingRanks.join(', ')} within ${timeoutMs} ms`,
+      `all-reduce round ${round}: no contribution from rank${missingRanks.length > 1 ? 's' : ''} ` +
+        `${missingRanks.join(', ')} within ${timeoutMs} ms`,
       false,
     );
   }

@@ -32,7 +32,7 @@ const sameBits = (a: Float32Array, b: Float32Array) =>
 describe('GroupCollective over an in-memory transport', () => {
   for (const algorithm of ['direct', 'reduce-scatter'] as const) {
     for (const worldSize of [2, 3, 4]) {
-      it(`${algorithm}, ${worldSize} ranks, reordered chunks: every rank gets the bits of the rank-ordered sum`, async () => {
+      it(`${algorithm}, ${worldSize} ranks, reordered chunks: ranks get the bits of the rank-ordered sum`, async () => {
         const { ranks } = group(worldSize, { chunkFloats: 700, jitterMs: 3 }, { algorithm });
         for (let round = 0; round < 4; round++) {
           const inputs = ranks.map((c) => contribution(c.rank, round, 5_000));
@@ -100,7 +100,7 @@ describe('GroupCollective over an in-memory transport', () => {
     expect(errors.every((e) => e instanceof CollectiveTimeoutError || e instanceof CollectiveAbortedError)).toBe(true);
   });
 
-  it('an abort reaches the peers with its reason and whether to retry; a local signal fails the pending round', async () => {
+  it('an abort tells peers its reason and whether to retry; a local signal fails the pending round', async () => {
     const { ranks } = group(2);
     const waiting = ranks[0]!.allReduceSum(Float32Array.of(1));
     ranks[1]!.abort('rank 1: StorageError: S3 is down', true);

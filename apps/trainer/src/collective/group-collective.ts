@@ -77,7 +77,10 @@ export class GroupCollective implements Collective {
     }
   }
 
-  /** The next `rounds` rounds may be slow (evaluation, rank 0's checkpoint at epoch ends): use the long timeout for them. */
+  /**
+   * The next `rounds` rounds may be slow (evaluation, rank 0's checkpoint at epoch ends): use the
+   * long timeout for them.
+   */
   expectSlowRounds(rounds: number): void {
     this.slowRounds = Math.max(this.slowRounds, rounds);
   }

@@ -90,7 +90,9 @@ async function runPeer(ctx: TrainerContext, a: Assignment, confirmMsg: BusMessag
     else log.warn('rank.failed', { outcome: outcome.kind, reason: outcome.kind === 'succeeded' ? '' : outcome.reason });
     if (err instanceof CollectiveTimeoutError && err.missingRanks.includes(0)) {
       // The coordinator went silent: say so in the record now rather than after the ack wait.
-      const message = `coordinator ${a.members[0]} stopped responding in attempt ${a.attempt}; the job resumes from its last checkpoint once the queue hands it out again`;
+      const message =
+        `coordinator ${a.members[0]} stopped responding in attempt ${a.attempt}; ` +
+        'the job resumes from its last checkpoint once the queue hands it out again';
       await markQueued(ctx, a.jobId, a.attempt, message, log).catch((e: unknown) =>
         log.warn('job.requeue_failed', { error: e }),
       );

@@ -97,7 +97,10 @@ async function coordinate(
   await trainAndSettle(c, attempt, handle);
 }
 
-/** Every member's data endpoint in rank order and a fresh secret for the attempt; none when a peer advertised no endpoint. */
+/**
+ * Every member's data endpoint in rank order and a fresh secret for the attempt; none when a peer
+ * advertised no endpoint.
+ */
 function dataPlaneOf(ctx: TrainerContext, { peers }: Recruitment): Pick<Assignment, 'endpoints' | 'secret'> {
   const endpoints = [ctx.dataListener.endpoint, ...peers.map((p) => p.data)];
   if (peers.length === 0 || endpoints.some((e) => e === undefined)) return {};
@@ -173,7 +176,8 @@ async function recruitPeers(c: Coordination, rec: JobRecord): Promise<Recruitmen
     await ackTask(msg, log);
     return undefined;
   }
-  const message = `waiting for trainers: needs ${spec.replicas}${min < want ? ` (at least ${min + 1})` : ''}, found ${peers.length + 1} free`;
+  const atLeast = min < want ? ` (at least ${min + 1})` : '';
+  const message = `waiting for trainers: needs ${spec.replicas}${atLeast}, found ${peers.length + 1} free`;
   await writeRecord(ctx, jobId, requeue(message, ownedBy(rec.attempt)), log, 'mark waiting');
   // Back off while it keeps waiting, so an oversized job costs the fleet little.
   const delay = Math.min(ctx.config.requeueDelayMs * 1.5 ** Math.min(msg.deliveries - 1, 20), MAX_WAIT_DELAY_MS);

@@ -17,7 +17,7 @@ const checkpoint = (job: ArtifactStore, attempt: number, epoch: number) =>
   attemptStore(job, attempt).put(`${artifactKeys.checkpoint(epoch)}checkpoint.json`, '{}');
 
 describe('attempt lineage', () => {
-  it("walks the line of the record's attempt, capped where each attempt resumed and at the confirmed epoch", async () => {
+  it("walks the record's attempt line, capped where each attempt resumed and at the confirmed epoch", async () => {
     const job = new FsStore(mkdtempSync(join(tmpdir(), 'lineage-')));
     // attempt 1: epochs 1-3, then stalled; its stale self later wrote epochs 4 and 5.
     await writeLineage(attemptStore(job, 1), 1, undefined);

@@ -14,7 +14,7 @@ afterAll(async () => {
 
 /** The dev cluster keeps its state in --data: a job, its logs and its artifacts outlive a restart. */
 describe('npm run cluster keeps its data across a restart', () => {
-  it('a finished job, its logs and its artifacts are still there after stop and start; a taken port is refused', async () => {
+  it('a finished job, its logs and artifacts outlive a stop and start; a taken port is refused', async () => {
     cluster = await startCluster({ trainers: 1, token: TOKEN });
     const { env, dataDir } = cluster;
     const args = [
@@ -58,7 +58,8 @@ describe('npm run cluster keeps its data across a restart', () => {
     );
     expect(second.status).toBe(1);
     expect(second.stderr).toBe(
-      `cluster: port ${port} is taken (another cluster or program listens there): stop it, or choose another with --port\n`,
+      `cluster: port ${port} is taken (another cluster or program listens there): ` +
+        'stop it, or choose another with --port\n',
     );
     expect(second.stdout).not.toContain('cluster up');
 

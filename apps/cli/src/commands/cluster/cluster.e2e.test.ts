@@ -94,7 +94,8 @@ describe('the cluster verbs on the one-machine cluster', () => {
     const down = await mnist(['jobs'], { API_URL: `http://127.0.0.1:${port}` });
     expect(down.code).toBe(1);
     expect(down.stderr).toBe(
-      `mnist: cannot reach the API at http://127.0.0.1:${port} (ECONNREFUSED): is it running? Set API_URL or --api-url\n`,
+      `mnist: cannot reach the API at http://127.0.0.1:${port} (ECONNREFUSED): ` +
+        'is it running? Set API_URL or --api-url\n',
     );
   }, 60_000);
 });

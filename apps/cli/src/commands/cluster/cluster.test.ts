@@ -138,7 +138,8 @@ describe('cluster verbs against the API app', () => {
     expect(r.stderr).toContain(`mnist watch ${id}`);
     const parked = await h.run(['submit', '--model', 'mlp', '--replicas', '4']);
     expect(parked.stderr).toContain(
-      `job ${parked.stdout.trim()} is PARKED, not running: needs 4 trainers, 1 live; it starts when enough trainers are live`,
+      `job ${parked.stdout.trim()} is PARKED, not running: ` +
+        'needs 4 trainers, 1 live; it starts when enough trainers are live',
     );
     h.cluster.records.delete(parked.stdout.trim());
     const j = await h.run(['submit', '--model', 'lenet5', '--json']);
@@ -268,7 +269,7 @@ describe('cluster verbs against the API app', () => {
     );
   });
 
-  it('jobs shows names, accuracy and run time and filters by model, tag and sweep; artifacts downloads the files', async () => {
+  it('jobs shows names, accuracy, run time, filters by model, tag, sweep; artifacts downloads the files', async () => {
     const h = harness();
     const a = (
       await h.run([
@@ -322,12 +323,13 @@ describe('cluster verbs against the API app', () => {
     expect(dl.stderr).toMatch(/^downloaded 3 file\(s\)/);
   });
 
-  it('submit -f takes a YAML or JSON spec (flags override it); resubmit repeats a spec; sweep -f takes a grid', async () => {
+  it('submit -f takes YAML or JSON (flags override it); resubmit repeats a spec; sweep -f takes a grid', async () => {
     const h = harness();
     const yaml = join(h.tmp, 'job.yaml');
     writeFileSync(
       yaml,
-      'model: mlp\nepochs: 3\noptimizer: { type: sgd, lr: 0.05 }\nsync: { every: 8 }\nname: from yaml\ntags: { src: file }\n',
+      'model: mlp\nepochs: 3\noptimizer: { type: sgd, lr: 0.05 }\n' +
+        'sync: { every: 8 }\nname: from yaml\ntags: { src: file }\n',
     );
     const a = (await h.run(['submit', '-f', yaml, '--epochs', '2'])).stdout.trim();
     expect(h.cluster.records.get(a)!.spec).toMatchObject({
@@ -416,7 +418,7 @@ describe('cluster verbs against the API app', () => {
     expect((await h.run(['report', queued])).stderr).toContain('has no finished epoch yet');
   });
 
-  it('a partly failed sweep: status lists its jobs, report covers the succeeded ones and names the missing one', async () => {
+  it('a partly failed sweep: status lists its jobs; report covers the successes, names the missing one', async () => {
     const h = harness();
     const submitted = await h.run([
       'sweep',
@@ -579,7 +581,8 @@ describe('cluster verbs against the API app', () => {
     expect(full).toMatchObject({
       code: 1,
       stderr:
-        'mnist: 1 jobs are waiting, the most this cluster holds (MAX_QUEUED); try again later (429; the API asks to wait 30 s)\n',
+        'mnist: 1 jobs are waiting, the most this cluster holds (MAX_QUEUED); ' +
+        'try again later (429; the API asks to wait 30 s)\n',
     });
     expect(h.submitKeys).toHaveLength(3);
     expect(Date.now() - started).toBeLessThan(1_000);

@@ -95,8 +95,16 @@ export function describeJob(j: JobRecord): string {
   const s = j.spec;
   const o = s.optimizer;
   const optimizer = o.type === 'sgd' ? `sgd lr ${o.lr} momentum ${o.momentum}` : `adam lr ${o.lr}`;
-  const data = `${s.dataset}${s.trainLimit ? `, train ${s.trainLimit}` : ''}${s.testLimit ? `, test ${s.testLimit}` : ''}`;
+  const trainLimit = s.trainLimit ? `, train ${s.trainLimit}` : '';
+  const testLimit = s.testLimit ? `, test ${s.testLimit}` : '';
+  const data = `${s.dataset}${trainLimit}${testLimit}`;
+  const minReplicas = s.minReplicas ? ` (min ${s.minReplicas})` : '';
+  const trainers = j.trainers.length ? ` on ${j.trainers.join(', ')}` : '';
+  const backend = j.backend ? ` (${j.backend})` : '';
   const took = seconds(j.startedAt, j.finishedAt);
+  const started = j.startedAt ? `; started ${j.startedAt}` : '';
+  const finished = j.finishedAt ? `; finished ${j.finishedAt}` : '';
+  const ran = took !== undefined ? ` (${duration(took)})` : '';
   const lines = [
     `${j.id}  ${s.model}  ${j.state}${j.attempt > 1 ? ` (attempt ${j.attempt})` : ''}`,
     ...(s.name || s.tags
@@ -110,9 +118,10 @@ export function describeJob(j: JobRecord): string {
           }`,
         ]
       : []),
-    `  spec:     ${s.epochs} epochs, batch ${s.batchSize}, ${optimizer}, seed ${s.seed}, replicas ${s.replicas}${s.minReplicas ? ` (min ${s.minReplicas})` : ''}, sync ${syncLabel(s)}; ${data}`,
-    `  progress: epoch ${j.epoch}/${s.epochs}${j.trainers.length ? ` on ${j.trainers.join(', ')}` : ''}${j.backend ? ` (${j.backend})` : ''}`,
-    `  created:  ${j.createdAt}${j.startedAt ? `; started ${j.startedAt}` : ''}${j.finishedAt ? `; finished ${j.finishedAt}` : ''}${took !== undefined ? ` (${duration(took)})` : ''}`,
+    `  spec:     ${s.epochs} epochs, batch ${s.batchSize}, ${optimizer}, seed ${s.seed}, ` +
+      `replicas ${s.replicas}${minReplicas}, sync ${syncLabel(s)}; ${data}`,
+    `  progress: epoch ${j.epoch}/${s.epochs}${trainers}${backend}`,
+    `  created:  ${j.createdAt}${started}${finished}${ran}`,
   ];
   if (j.message) lines.push(`  message:  ${j.message}`);
   if (s.note) lines.push(`  note:     ${s.note}`);

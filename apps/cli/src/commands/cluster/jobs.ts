@@ -6,7 +6,8 @@ import type { ClusterContext } from './context.js';
 import { describeJob, jobsTable, trainersTable, type ListedJob } from './format.js';
 import { sweepIdArg } from './sweep.js';
 
-export const JOBS_HELP = `Usage: mnist jobs [--state <state>] [--model <name>] [--tag k=v]... [--sweep <id>] [--limit <n>] [--json]
+const JOBS_FLAGS_USAGE = '[--state <state>] [--model <name>] [--tag k=v]... [--sweep <id>] [--limit <n>] [--json]';
+export const JOBS_HELP = `Usage: mnist jobs ${JOBS_FLAGS_USAGE}
 
 Lists the cluster's jobs, newest first: name, model, state, epoch, replicas, sync mode,
 final and best test accuracy, and how long it ran.

@@ -169,13 +169,14 @@ async function submitSpec(spec: JobSpec, values: Values, ctx: ClusterContext): P
   if (ctx.out.json) ctx.out.result(JSON.stringify(job));
   else if (!values.watch) ctx.out.result(job.id);
   const named = spec.name ? ` '${spec.name}'` : '';
-  ctx.out.info(
-    `submitted ${job.id}${named}: ${spec.model}, ${spec.epochs} epochs, ${spec.replicas} replica(s), sync ${syncLabel(spec)}${values.watch ? '' : `; follow it with: mnist watch ${job.id}`}`,
-  );
+  const what = `${spec.model}, ${spec.epochs} epochs, ${spec.replicas} replica(s), sync ${syncLabel(spec)}`;
+  const hint = values.watch ? '' : `; follow it with: mnist watch ${job.id}`;
+  ctx.out.info(`submitted ${job.id}${named}: ${what}${hint}`);
   // Accepted but not runnable now: say so plainly, or a script would think it is on its way.
   if (job.state === 'parked')
     ctx.out.info(
-      `job ${job.id} is PARKED, not running: ${job.message ?? 'the fleet is too small for it'}; it starts when enough trainers are live (mnist cancel ${job.id} drops it)`,
+      `job ${job.id} is PARKED, not running: ${job.message ?? 'the fleet is too small for it'}; ` +
+        `it starts when enough trainers are live (mnist cancel ${job.id} drops it)`,
     );
   return values.watch ? follow(job.id, values, ctx) : 0;
 }

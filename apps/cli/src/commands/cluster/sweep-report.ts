@@ -52,10 +52,11 @@ export async function sweepReport(api: Api, id: string, root: string, ctx: Clust
     groups.set(key, group);
   }
   const missing = sweep.jobs.filter((j) => j.state !== 'succeeded');
-  const notes = missing.map(
-    (j) =>
-      `- Job ${j.id} (${j.spec.model}, seed ${j.spec.seed}${axes.map((f) => `, ${f(j.spec)}`).join('')}) is ${j.state}${j.message ? ` (${j.message})` : ''}: it is not in the figures.`,
-  );
+  const notes = missing.map((j) => {
+    const config = `${j.spec.model}, seed ${j.spec.seed}${axes.map((f) => `, ${f(j.spec)}`).join('')}`;
+    const why = j.message ? ` (${j.message})` : '';
+    return `- Job ${j.id} (${config}) is ${j.state}${why}: it is not in the figures.`;
+  });
   const dir = join(root, id);
   const first = done[0]!;
   const wall =
@@ -73,7 +74,8 @@ export async function sweepReport(api: Api, id: string, root: string, ctx: Clust
   ctx.out.result(renderSeedTable([...groups.values()]).trimEnd());
   if (missing.length)
     ctx.out.info(
-      `note: ${missing.length} of ${sweep.total} jobs did not succeed (${missing.map((j) => `${j.id} ${j.state}`).join(', ')}); the report covers the other ${done.length}`,
+      `note: ${missing.length} of ${sweep.total} jobs did not succeed ` +
+        `(${missing.map((j) => `${j.id} ${j.state}`).join(', ')}); the report covers the other ${done.length}`,
     );
   ctx.out.info(`report: ${relative(process.cwd(), join(dir, 'report.md')) || 'report.md'}`);
   return 0;

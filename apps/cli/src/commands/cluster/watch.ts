@@ -57,7 +57,9 @@ export async function watchJob(o: WatchOptions): Promise<JobRecord> {
     let where = '';
     if (e.state === 'running') {
       const r = await (await api.call(api.client.v1.jobs[':id'].$get({ param: { id } }))).json();
-      where = `${r.trainers.length ? ` on ${r.trainers.join(', ')}` : ''}${r.backend ? ` (${r.backend})` : ''}, attempt ${e.attempt}`;
+      const trainers = r.trainers.length ? ` on ${r.trainers.join(', ')}` : '';
+      const backend = r.backend ? ` (${r.backend})` : '';
+      where = `${trainers}${backend}, attempt ${e.attempt}`;
     }
     out.info(`job ${id}: ${e.state}${where}${e.message ? ` (${e.message})` : ''}`);
   };

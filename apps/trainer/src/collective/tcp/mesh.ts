@@ -72,9 +72,8 @@ export async function formMesh(o: MeshOptions): Promise<TcpTransport> {
     const [lower] = await Promise.all([waitLower.catch(() => 'late'), Promise.all(dials)]);
     if (lower === 'late') {
       const missing = Array.from({ length: key.rank }, (_, r) => r).filter((r) => !peers.has(r));
-      failures.push(
-        `rank${missing.length > 1 ? 's' : ''} ${missing.join(', ')} did not connect to ${endpoints[key.rank]?.host}:${endpoints[key.rank]?.port}`,
-      );
+      const at = `${endpoints[key.rank]?.host}:${endpoints[key.rank]?.port}`;
+      failures.push(`rank${missing.length > 1 ? 's' : ''} ${missing.join(', ')} did not connect to ${at}`);
     }
     if (failures.length > 0)
       throw new MeshError(`direct connections did not form within ${o.deadlineMs} ms: ${failures.join('; ')}`);

@@ -104,7 +104,8 @@ describe('TLS on the data plane', () => {
 
   it('a peer whose certificate another CA signed cannot join', async () => {
     const good = dataPlaneTls(files);
-    const stranger = dataPlaneTls({ ...files, ca: files.otherCa }); // trusts another CA: rejects the listener's certificate
+    // Trusts another CA: rejects the listener's certificate.
+    const stranger = dataPlaneTls({ ...files, ca: files.otherCa });
     const [l0, l1] = await Promise.all(
       [0, 1].map(() =>
         DataListener.open({ bind: '127.0.0.1', ports: [0, 0], advertise: '127.0.0.1', tls: good.server }),
