@@ -142,7 +142,7 @@ describe('faults', () => {
     ]).toEqual([]);
   });
 
-  it('SIGKILL during a checkpoint write: the half-written checkpoint is never read, a new attempt resumes before it', async () => {
+  it('SIGKILL during a checkpoint write: the half-written one is never read, attempt 2 resumes before it', async () => {
     const job = await cluster.submit({ ...JOB, replicas: 1 });
     // A file of epoch 3's checkpoint, written before its manifest: the kill leaves the folder incomplete.
     const dir = `jobs/${job.id}/attempts/001/checkpoints/epoch-003/`;
@@ -160,7 +160,7 @@ describe('faults', () => {
     await expectCheckpointsLoad(job.id);
   });
 
-  it('SIGKILL during the final publish: the task comes back, another trainer finds the job final and publishes it', async () => {
+  it('SIGKILL during the final publish: the task comes back, another trainer publishes the final job', async () => {
     const job = await cluster.submit({ ...JOB, replicas: 1 });
     // The first write to the job's root keys is the publish's first copy, after the final record write.
     const held = await cluster.s3proxy.holdNext((r) => r.write && isRootKey(r.key, job.id));
@@ -179,7 +179,7 @@ describe('faults', () => {
     await expectCheckpointsLoad(job.id);
   });
 
-  it('S3 outage during the final publish: the task goes back to the queue, the publish completes once S3 is back', async () => {
+  it('S3 outage during the final publish: the task goes back, the publish completes once S3 is back', async () => {
     const job = await cluster.submit({ ...JOB, replicas: 1 });
     // Twice S3_RETRY_MS: the first publish gives up, a later one from the requeued task lands.
     await cluster.s3proxy.outageOnNext((r) => r.write && isRootKey(r.key, job.id), 6_000);

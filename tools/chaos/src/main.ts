@@ -19,9 +19,8 @@ async function main(): Promise<number> {
   say(`seed ${o.seed}, ${o.minutes} min; starting the fleet`);
   const fleet = await startFleet({ trainers: 3, natsNodes: 3, apis: 2, ...(o.logs && { logs: o.logs }) });
   const schedule = makeSchedule(o.seed, durationMs, { kinds: fleet.kinds });
-  say(
-    `${schedule.length} faults scheduled; trainers ${fleet.hosts ? 'on hosts of their own' : 'on 127.0.0.1 (no link cuts)'}`,
-  );
+  const where = fleet.hosts ? 'on hosts of their own' : 'on 127.0.0.1 (no link cuts)';
+  say(`${schedule.length} faults scheduled; trainers ${where}`);
   // Ctrl-C: no nats-server, s3rver, API or trainer left behind.
   process.once('SIGINT', () => {
     fleet.stop().then(

@@ -45,7 +45,7 @@ describe('sweeps', () => {
     expect((await app.request('/v1/sweeps/..%2Fx')).status).toBe(404);
   });
 
-  it('Idempotency-Key: a retry of a sweep cut short makes only its missing jobs; another grid under it is 409', async () => {
+  it('Idempotency-Key: a retry of a sweep cut short makes only its missing jobs; another grid is 409', async () => {
     const { app, cluster } = setup();
     const grid = { models: ['mlp'], seeds: 4, base: { epochs: 1, trainLimit: 256 } };
     const keyed = (body: unknown) => {
