@@ -70,17 +70,20 @@ interface TestClusterOptions {
 
 /**
  * With `natsNodes`, the broker is a JetStream cluster of that many nats-servers, every
- * process gets all their URLs and the resources are made with that many replicas.
+ * process gets all their URLs and the resources are made with that many replicas. With
+ * `natsHosts` too, node i runs on host i of those (so a test can partition it).
  */
 export async function startTestCluster(
-  o: TestClusterOptions & { natsNodes: number },
+  o: TestClusterOptions & { natsNodes: number; natsHosts?: VirtualHosts },
 ): Promise<TestCluster<NatsClusterHandle>>;
 export async function startTestCluster(o: TestClusterOptions): Promise<TestCluster>;
 export async function startTestCluster(
-  o: TestClusterOptions & { natsNodes?: number },
+  o: TestClusterOptions & { natsNodes?: number; natsHosts?: VirtualHosts },
 ): Promise<TestCluster<NatsServerHandle | NatsClusterHandle>> {
   const host = o.hosts?.gateway ?? '127.0.0.1';
-  const nats = o.natsNodes ? await startNatsCluster({ nodes: o.natsNodes, host }) : await startNatsServer({ host });
+  const nats = o.natsNodes
+    ? await startNatsCluster({ nodes: o.natsNodes, host, ...(o.natsHosts && { hosts: o.natsHosts }) })
+    : await startNatsServer({ host });
   const replicas = o.natsNodes ?? 1;
   const s3 = await startS3Server({ host });
   const s3proxy = await startS3Proxy({ host, port: s3.port, bucket: s3.env.S3_BUCKET! });

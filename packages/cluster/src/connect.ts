@@ -15,6 +15,8 @@ export async function connectNats(o: ConnectOptions): Promise<NatsConnection> {
     ...commonOptions(o),
     maxReconnectAttempts: -1,
     waitOnFirstConnect: true,
+    // A server behind a cut link does not refuse, it never answers: try the next one soon.
+    timeout: 5_000,
   });
   log.info('nats.connected', { server: nc.getServer() });
   logStatus(nc, log).catch((err: unknown) => log.warn('nats.status_watch_failed', { error: err }));

@@ -19,9 +19,11 @@ export function commonOptions(o: ConnectOptions): ConnectionOptions {
     ...splitNatsAuth(o.servers),
     name: o.name,
     reconnectTimeWait: o.reconnectTimeWaitMs ?? 500,
-    // Notice a silently dead server (no TCP reset) within about half a minute.
-    pingInterval: 10_000,
-    maxPingOut: 3,
+    // Notice a silently dead server or a cut link (no TCP reset) within 6-9 s, well inside a
+    // trainer's TTL (15 s): with 30 s, a partitioned node held its clients' writes for over a
+    // minute and their jobs lost the attempt (apps/trainer/test/partition.test.ts).
+    pingInterval: 3_000,
+    maxPingOut: 2,
   };
 }
 

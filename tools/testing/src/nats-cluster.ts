@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
 import { assertNatsBinary, endNats, launchNats } from './nats-process.js';
+import type { VirtualHosts } from './virtual-hosts.js';
 
 /** One server of a JetStream cluster. Its store survives stop/kill, as a real disk would. */
 export interface NatsClusterNode {
@@ -39,6 +40,11 @@ export interface NatsClusterOptions {
   nodes?: number;
   bin?: string;
   host?: string;
+  /**
+   * Node i on host i of these (its own network namespace and address, instead of `host`):
+   * cutting that host's link partitions the node from the others and from every client.
+   */
+  hosts?: VirtualHosts;
 }
 
 /**
@@ -49,7 +55,7 @@ export interface NatsClusterOptions {
  */
 export async function startNatsCluster(o: NatsClusterOptions = {}): Promise<NatsClusterHandle> {
   const count = o.nodes ?? 3;
-  const host = o.host ?? '127.0.0.1';
+  const hostOf = (i: number) => o.hosts?.hosts[i]?.address ?? o.host ?? '127.0.0.1';
   const bin = o.bin ?? 'nats-server';
   assertNatsBinary(bin);
   const ports = await Promise.all(
@@ -59,11 +65,12 @@ export async function startNatsCluster(o: NatsClusterOptions = {}): Promise<Nats
       monitor: await freePort(),
     })),
   );
-  const routes = ports.map((p) => `nats-route://${host}:${p.route}`);
+  if (o.hosts && o.hosts.hosts.length < count) throw new Error(`${count} nats nodes need ${count} hosts`);
+  const routes = ports.map((p, i) => `nats-route://${hostOf(i)}:${p.route}`);
   const nodes = ports.map((p, i) =>
     clusterNode(
       bin,
-      host,
+      { address: hostOf(i), prefix: o.hosts?.exec(i) ?? [] },
       `n${i + 1}`,
       p,
       routes.filter((_, j) => j !== i),
@@ -109,7 +116,7 @@ export async function startNatsCluster(o: NatsClusterOptions = {}): Promise<Nats
 
 function clusterNode(
   bin: string,
-  host: string,
+  { address: host, prefix }: { address: string; prefix: string[] },
   name: string,
   p: { client: number; route: number; monitor: number },
   routes: string[],
@@ -146,7 +153,7 @@ function clusterNode(
     running: () => child !== undefined && child.exitCode === null && child.signalCode === null,
     start: async () => {
       if (child) throw new Error(`nats node ${name} is already running`);
-      child = await launchNats(bin, ['-c', config], host, [p.client, p.monitor]);
+      child = await launchNats(bin, ['-c', config], host, [p.client, p.monitor], prefix);
     },
     stop: () => end('SIGTERM'),
     kill: () => end('SIGKILL'),

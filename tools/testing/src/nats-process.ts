@@ -16,8 +16,16 @@ export function assertNatsBinary(bin: string): void {
 }
 
 /** One nats-server process: started with `args`, ready once every port in `ports` accepts. */
-export async function launchNats(bin: string, args: string[], host: string, ports: number[]): Promise<ChildProcess> {
-  const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+export async function launchNats(
+  bin: string,
+  args: string[],
+  host: string,
+  ports: number[],
+  prefix: string[] = [],
+): Promise<ChildProcess> {
+  // `ip netns exec` execs the server in place: the child's pid is the server's, signals reach it.
+  const [cmd, ...rest] = [...prefix, bin, ...args];
+  const child = spawn(cmd!, rest, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   const exited = new Promise<never>((_, reject) =>
