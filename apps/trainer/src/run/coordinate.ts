@@ -21,7 +21,7 @@ import { RankStoppedError } from '../state.js';
 import { resumePoint } from '../storage/attempt-lineage.js';
 import { classify, describeError } from './outcome.js';
 import { openRank, type RankHandle } from './rank.js';
-import { ackTask, markFailed, markQueued, requeueTask, writeRecord } from './settle.js';
+import { ackTask, backoff, markFailed, markQueued, requeueTask, writeRecord } from './settle.js';
 import { settleFinal, settleOutcome } from './settle-outcome.js';
 
 /** Longest pause between two looks for trainers by a job that waits for a bigger group. */
@@ -180,7 +180,7 @@ async function recruitPeers(c: Coordination, rec: JobRecord): Promise<Recruitmen
   const message = `waiting for trainers: needs ${spec.replicas}${atLeast}, found ${peers.length + 1} free`;
   await writeRecord(ctx, jobId, requeue(message, ownedBy(rec.attempt)), log, 'mark waiting');
   // Back off while it keeps waiting, so an oversized job costs the fleet little.
-  const delay = Math.min(ctx.config.requeueDelayMs * 1.5 ** Math.min(msg.deliveries - 1, 20), MAX_WAIT_DELAY_MS);
+  const delay = backoff(ctx, msg, MAX_WAIT_DELAY_MS);
   log.info('job.waiting', {
     replicas: spec.replicas,
     minReplicas: min + 1,

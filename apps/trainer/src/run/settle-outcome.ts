@@ -4,7 +4,7 @@ import type { Logger } from '@mnist/core';
 import type { TrainerContext } from '../context.js';
 import type { Outcome } from './outcome.js';
 import { promoteFinalAttempt } from '../storage/promote.js';
-import { ackTask, markFailed, markQueued, requeueTask, writeRecord } from './settle.js';
+import { ackTask, backoff, markFailed, markQueued, requeueTask, writeRecord } from './settle.js';
 
 /**
  * What the coordinator does once its attempt is over. The task is acked only when the
@@ -74,6 +74,9 @@ export async function settleOutcome(
   }
 }
 
+/** Longest pause between two tries of a publish while S3 fails. */
+const MAX_PUBLISH_DELAY_MS = 60_000;
+
 /**
  * `record` is final: publish the attempt it names at the job's root keys, then ack the task.
  * Called by that attempt's coordinator, and by any trainer the task comes back to while the
@@ -88,8 +91,10 @@ export async function settleFinal(ctx: TrainerContext, msg: TaskLease, record: J
       await promoteFinalAttempt(ctx.store.scope(jobPrefix(record.id)), record);
       log.info('job.published', { attempt: record.attempt, epoch: record.epoch, state: record.state });
     } catch (err) {
-      log.warn('job.publish_failed', { attempt: record.attempt, error: err, retryInMs: ctx.config.requeueDelayMs });
-      return requeueTask(msg, ctx.config.requeueDelayMs);
+      // Backing off: S3 may stay down for long, and the task would come back every few seconds.
+      const delay = backoff(ctx, msg, MAX_PUBLISH_DELAY_MS);
+      log.warn('job.publish_failed', { attempt: record.attempt, error: err, retryInMs: Math.round(delay) });
+      return requeueTask(msg, delay);
     }
   }
   await ackTask(msg, log);

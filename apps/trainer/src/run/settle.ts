@@ -16,6 +16,11 @@ export async function ackTask(msg: TaskLease, log: Logger): Promise<void> {
   }
 }
 
+/** A delay that grows by half with each delivery of the task, from REQUEUE_DELAY_MS up to `maxMs`. */
+export function backoff(ctx: TrainerContext, msg: TaskLease, maxMs: number): number {
+  return Math.min(ctx.config.requeueDelayMs * 1.5 ** Math.min(msg.deliveries - 1, 20), maxMs);
+}
+
 /** Put the job back: it waits `delayMs`, then any idle trainer may take it. */
 export function requeueTask(msg: TaskLease, delayMs: number): void {
   // Jitter: two coordinators naking competing jobs must not come back in lockstep.
