@@ -18,7 +18,7 @@ import { EventLog } from './events.js';
 import { jobIdForKey } from './job-ids.js';
 import { JobLogs } from './job-logs.js';
 import { JobStore } from './job-store.js';
-import { isTransientNatsError } from './nats-errors.js';
+import { isTransientNatsError, withNatsRetry } from './nats-errors.js';
 import {
   ensureClusterResources,
   missingClusterResources,
@@ -103,15 +103,19 @@ export async function openCluster(nc: NatsConnection, o: OpenClusterOptions = {}
   const trainersKv = await kvm.open(NATS_NAMES.trainersBucket);
   const { trainerTtlMs } = settings;
   const jobs = new JobStore(jobsKv, async (_prev, next) => {
+    const event = {
+      type: 'status' as const,
+      jobId: next.id,
+      state: next.state,
+      attempt: next.attempt,
+      message: next.message,
+      at: next.updatedAt,
+    };
     try {
-      await events.publish({
-        type: 'status',
-        jobId: next.id,
-        state: next.state,
-        attempt: next.attempt,
-        message: next.message,
-        at: next.updatedAt,
-      });
+      // Retried through a broker restart (a lost final event would leave a follower waiting);
+      // the id makes a retry after a lost ack land once.
+      const msgId = `status:${next.id}:${next.state}:${next.attempt}:${next.updatedAt}`;
+      await withNatsRetry(() => events.publish(event, { msgId }), { what: 'status event', maxMs: 30_000, log });
     } catch (err) {
       // The record is the truth and is written; a watcher re-reads it on reconnect.
       log.warn('event.publish_failed', { jobId: next.id, state: next.state, error: err });

@@ -29,9 +29,11 @@ export class EventLog {
   ) {}
 
   /** Publishes (persisted by JetStream) and returns the stream sequence. */
-  async publish(event: JobEvent): Promise<number> {
+  /** `msgId`: the stream keeps one of several publishes with it (a retry after a lost ack). */
+  async publish(event: JobEvent, o: { msgId?: string } = {}): Promise<number> {
     const checked = JobEventSchema.parse(event);
-    const ack = await this.js.publish(NATS_NAMES.eventsSubject(checked.jobId), encoder.encode(JSON.stringify(checked)));
+    const data = encoder.encode(JSON.stringify(checked));
+    const ack = await this.js.publish(NATS_NAMES.eventsSubject(checked.jobId), data, o.msgId ? { msgID: o.msgId } : {});
     return ack.seq;
   }
 
