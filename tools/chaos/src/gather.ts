@@ -9,25 +9,33 @@ import type { S3Request } from '@mnist/testing';
 import type { History, JobFacts } from './judge.js';
 import type { Submission } from './workload.js';
 
-/** Consumers on every stream (KV buckets are streams too); undefined while the broker does not answer. */
-export async function consumerCount(nc: NatsConnection): Promise<number | undefined> {
-  try {
-    const jsm = await jetstreamManager(nc, { timeout: 3_000 });
-    let n = 0;
-    for await (const s of jsm.streams.list()) n += s.state.consumer_count;
-    return n;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Consumers per stream that has any, for the summary. */
-export async function consumersByStream(nc: NatsConnection): Promise<Record<string, number>> {
+/**
+ * Consumers with someone behind them, per stream (KV buckets are streams too): pull
+ * consumers, and push consumers whose delivery subject has a subscriber (`push_bound`).
+ * The ordered consumers of a process that was killed stay until their 5-minute inactivity
+ * threshold, with nobody listening: counted apart as orphans, not as a leak.
+ */
+export async function liveConsumers(
+  nc: NatsConnection,
+): Promise<{ live: number; orphans: number; byStream: Record<string, number> }> {
   const jsm = await jetstreamManager(nc, { timeout: 3_000 });
-  const out: Record<string, number> = {};
-  for await (const s of jsm.streams.list()) if (s.state.consumer_count > 0) out[s.config.name] = s.state.consumer_count;
+  const out = { live: 0, orphans: 0, byStream: {} as Record<string, number> };
+  for await (const s of jsm.streams.list()) {
+    if (s.state.consumer_count === 0) continue;
+    for await (const c of jsm.consumers.list(s.config.name)) {
+      if (c.config.deliver_subject && !c.push_bound) out.orphans++;
+      else (out.live++, (out.byStream[s.config.name] = (out.byStream[s.config.name] ?? 0) + 1));
+    }
+  }
   return out;
 }
+
+/** Live consumers on every stream; undefined while the broker does not answer. */
+export const consumerCount = (nc: NatsConnection) =>
+  liveConsumers(nc).then(
+    (c) => c.live,
+    () => undefined,
+  );
 
 /** A process's resident set in MiB (Linux), 0 when it is gone. */
 export function rssMb(pid: number): number {
@@ -46,6 +54,9 @@ export async function gather(
   submissions: Submission[],
   o: { writes: S3Request[]; consumers: History['consumers']; maxRssMb: number; sweepsNotAccepted: string[] },
 ): Promise<History> {
+  // Writes first, records after: every write seen was made under a record this read sees
+  // (a claim precedes its attempt's writes), so a job claimed meanwhile does not look unowned.
+  const writes = o.writes.filter((w) => w.write).map((w) => ({ client: w.client, key: w.key, at: w.at }));
   const records = new Map((await cluster.jobs.list()).map((r) => [r.id, r]));
   const jobs: JobFacts[] = [];
   for (const s of submissions) {
@@ -71,7 +82,7 @@ export async function gather(
     jobs,
     unexpected: [...records.keys()].filter((id) => !known.has(id)),
     sweepsNotAccepted: o.sweepsNotAccepted,
-    writes: o.writes.filter((w) => w.write).map((w) => ({ client: w.client, key: w.key, at: w.at })),
+    writes,
     consumers: o.consumers,
     maxRssMb: o.maxRssMb,
   };

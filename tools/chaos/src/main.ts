@@ -4,7 +4,7 @@ import { isFinalState } from '@mnist/protocol';
 import { S3Store } from '@mnist/storage';
 import { S3RVER_CREDENTIALS } from '@mnist/testing';
 import { startFleet } from './fleet.js';
-import { consumerCount, consumersByStream, gather, rssMb } from './gather.js';
+import { consumerCount, gather, liveConsumers, rssMb } from './gather.js';
 import { judge } from './judge.js';
 import { HELP, parseOptions } from './options.js';
 import { makeSchedule, type FaultKind } from './schedule.js';
@@ -42,7 +42,7 @@ async function main(): Promise<number> {
     }, 5_000);
 
     const started = Date.now();
-    const workload = startWorkload(fleet.apiUrl, { seed: o.seed, gapMs: [1_000, 3_000] });
+    const workload = startWorkload(fleet.apiUrl, { seed: o.seed, gapMs: [3_000, 6_000] });
     const faults: Record<string, number> = {};
     const missed: Record<string, number> = {};
     const downMs: Partial<Record<FaultKind, number>> = {};
@@ -112,7 +112,7 @@ async function main(): Promise<number> {
             kinds: Object.keys(faults).length,
             slowestUndoMs: downMs,
           },
-          consumers: { ...consumers, byStream: await consumersByStream(nc).catch(() => ({})) },
+          consumers: { ...consumers, ...(await liveConsumers(nc).catch(() => ({}))) },
           trainers: (await cluster.trainers.list().catch(() => [])).map(
             (t) => `${t.id}:${t.state}${t.jobId ? `:${t.jobId}` : ''}`,
           ),
