@@ -43,6 +43,7 @@ describe('stopReasonFor', () => {
     createdAt: '',
     updatedAt: '',
     attempt: 2,
+    group: 0,
     trainers: [],
     epoch: 0,
   };

@@ -13,6 +13,7 @@ const job: JobRecord = {
   finishedAt: '2030-05-01T11:59:31Z',
   attempt: 1,
   trainers: ['t2', 't1'],
+  group: 0,
   epoch: 3,
   backend: 'cpu',
 };

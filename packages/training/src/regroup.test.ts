@@ -1,0 +1,96 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { getModel } from '@mnist/models';
+import { selectBackend } from '@mnist/backends';
+import type { EpochRecord } from '@mnist/protocol';
+import { createInProcessGroup, LocalCollective, type Collective } from './collective.js';
+import { createOptimizer, disposeOptimizer } from './optimizer.js';
+import type { Elastic } from './regroup.js';
+import { mnistSubset, spec } from './test-helpers.js';
+import { runEpochs } from './train-loop.js';
+
+let backend: string;
+beforeAll(async () => {
+  backend = (await selectBackend('auto')).name;
+}, 60_000);
+
+// 200 images at batch 64: 4 steps an epoch, the last one of 8 images.
+const s = spec({ model: 'mlp', epochs: 3, minReplicas: 1, replicas: 2 });
+
+async function train(collective: Collective, elastic?: Elastic) {
+  const data = await mnistSubset(200, 100);
+  const model = getModel(s.model).build(s.seed);
+  const optimizer = createOptimizer(s.optimizer);
+  const records: EpochRecord[] = await runEpochs({
+    spec: s,
+    data,
+    model,
+    optimizer,
+    collective,
+    backend,
+    startEpoch: elastic?.joinAtEpoch ?? 1,
+    startStep: 0,
+    elastic,
+  });
+  const weights = model.getWeights().flatMap((w) => Array.from(w.dataSync()));
+  model.dispose();
+  disposeOptimizer(optimizer);
+  return { records, weights };
+}
+
+const maxDiff = (a: number[], b: number[]) => Math.max(...a.map((v, i) => Math.abs(v - b[i]!)));
+
+/** Rank `dying` of a group stops answering at round `at`: its call never returns, the others' calls fail. */
+function losingRank(group: Collective[], dying: number, at: number): Collective[] {
+  let round = 0;
+  return group.map((c) => ({
+    rank: c.rank,
+    worldSize: c.worldSize,
+    allReduceSum: (v: Float32Array) => {
+      if (c.rank === 0) round++;
+      if (round <= at) return c.allReduceSum(v);
+      return c.rank === dying ? new Promise<Float32Array>(() => undefined) : Promise.reject(new Error('lost rank'));
+    },
+  }));
+}
+
+describe('elastic groups (the loop side)', () => {
+  it('a rank lost mid-epoch: the survivor goes on alone from the last step and ends where one trainer does', async () => {
+    const single = await train(new LocalCollective());
+    // Round 6 is the 2nd step of epoch 2 (4 steps + 1 evaluation round in epoch 1).
+    const [r0, r1] = losingRank(createInProcessGroup(2), 1, 6);
+    train(r1!).catch(() => undefined); // it stops answering at round 6 and never returns
+    const failures: unknown[] = [];
+    const survivor = await train(r0!, {
+      afterFailure: async (err) => (failures.push(err), new LocalCollective()),
+    });
+    expect(failures).toHaveLength(1);
+    expect(survivor.records.map((r) => r.epoch)).toEqual([1, 2, 3]);
+    expect(maxDiff(survivor.weights, single.weights)).toBeLessThan(1e-5);
+    expect(survivor.records[2]!.testAcc).toBeCloseTo(single.records[2]!.testAcc, 5);
+    // The epoch's sums went on from the group's: the train loss is that of the whole epoch.
+    expect(survivor.records[1]!.trainLoss).toBeCloseTo(single.records[1]!.trainLoss, 4);
+  }, 120_000);
+
+  it('giving up rethrows the round error', async () => {
+    const [r0, r1] = losingRank(createInProcessGroup(2), 1, 2);
+    train(r1!).catch(() => undefined);
+    await expect(train(r0!, { afterFailure: async () => undefined })).rejects.toThrow('lost rank');
+  }, 60_000);
+
+  it('a rank that joins at an epoch boundary takes the state over the collective; both end where one trainer does', async () => {
+    const single = await train(new LocalCollective());
+    const [g0, g1] = createInProcessGroup(2);
+    let resolveJoin: (c: Collective) => void = () => undefined;
+    const joined = new Promise<Collective>((r) => (resolveJoin = r));
+    const rank0 = train(new LocalCollective(), {
+      afterFailure: async () => undefined,
+      atEpochEnd: async (epoch) => (epoch === 1 ? (resolveJoin(g1!), g0) : undefined),
+    });
+    const newcomer = joined.then((c) => train(c, { afterFailure: async () => undefined, joinAtEpoch: 2 }));
+    const [a, b] = await Promise.all([rank0, newcomer]);
+    expect(a.records.map((r) => r.epoch)).toEqual([1, 2, 3]);
+    expect(b.records).toEqual([]);
+    expect(maxDiff(a.weights, b.weights)).toBe(0);
+    expect(maxDiff(a.weights, single.weights)).toBeLessThan(1e-5);
+  }, 120_000);
+});
