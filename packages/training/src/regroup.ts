@@ -15,6 +15,8 @@ export interface Elastic {
   afterFailure(err: unknown): Promise<Collective | undefined>;
   /** Every rank, after an epoch (and rank 0's record of it): a new group's collective, or undefined to keep this one. */
   atEpochEnd?(epoch: number): Promise<Collective | undefined>;
+  /** The new group agreed on its state and goes on from `at`. */
+  adopted?(at: Position): void;
   /** This rank joins a running group at this epoch's start: before its first step it takes the group's state. */
   joinAtEpoch?: number;
 }

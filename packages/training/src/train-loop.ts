@@ -191,6 +191,7 @@ async function adoptGroup(
     correct: tf.scalar(agreed.sums.correct),
     startedAt: run.sums.startedAt,
   };
+  o.elastic?.adopted?.(agreed.at);
   return { epoch: agreed.at.epoch, step: agreed.at.step };
 }
 

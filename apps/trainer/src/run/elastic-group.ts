@@ -1,0 +1,265 @@
+import { randomBytes } from 'node:crypto';
+import { ownedByGroup, resize, type JobEvent } from '@mnist/protocol';
+import { sleep, type Logger } from '@mnist/core';
+import { LocalCollective, type Collective, type Elastic } from '@mnist/training';
+import type { TrainerContext } from '../context.js';
+import type { DataPlane } from '../collective/data-plane.js';
+import { CollectiveError } from '../collective/errors.js';
+import type { DataEndpoint } from '../collective/tcp/data-listener.js';
+import { askStatus, confirm, recruit, release, sendRegroup, type Recruitment } from '../group/recruiter.js';
+import type { Assignment } from '../group/messages.js';
+import { describeError, isFatal } from './outcome.js';
+import { writeRecord } from './settle.js';
+
+/** Rank 0 could not form the next group (the record changed, a member refused): like a lost round. */
+export class GroupNotFormedError extends Error {
+  override readonly name = 'GroupNotFormedError';
+}
+
+/** Opens a rank's data plane for an assignment (rank.ts: subscribed before it returns; connect() forms the mesh). */
+export type OpenDataPlane = (a: Assignment) => Promise<DataPlane | undefined>;
+
+/** A group of the attempt: its assignment (this rank's place) and its data plane (none for a group of one). */
+interface Group {
+  a: Assignment;
+  dp: DataPlane | undefined;
+}
+
+/** The collective the loop goes on with: the data plane, or a group of one. */
+const collectiveOf = (g: Group): Collective => g.dp ?? new LocalCollective();
+
+/**
+ * One rank of an elastic job (a replica range): it re-forms its group in the same attempt.
+ * Rank 0 (the coordinator, which holds the task) decides: after a failed round it asks the
+ * other members whether they are still there and goes on with those that answer (down to
+ * the range's minimum); at an epoch's end it takes free trainers (up to the maximum). It
+ * writes the `resize` transition first, then tells every member its new place (`regroup`
+ * messages, `confirm` for newcomers). The other ranks wait for that message after a failed
+ * round. Anything else (rank 0 lost, too few left, a member that does not answer) gives up,
+ * and the job takes today's path: a new attempt from the last checkpoint.
+ */
+export class ElasticGroup implements Elastic {
+  readonly joinAtEpoch: number | undefined;
+  private group: Group;
+  /** The record's group: one more than ours after a resize was written but its group did not form. */
+  private recordGroup: number;
+  private next: Group | undefined;
+  private wake: () => void = () => undefined;
+  /** What the last change was, for the resize event once the new group agreed on its state. */
+  private change: { from: number; why: string; startedAt: number } | undefined;
+
+  constructor(
+    private readonly ctx: TrainerContext,
+    a: Assignment,
+    dp: DataPlane | undefined,
+    private readonly open: OpenDataPlane,
+    private readonly stopped: AbortSignal,
+    private log: Logger,
+  ) {
+    this.group = { a, dp };
+    this.recordGroup = a.group;
+    this.joinAtEpoch = a.joinAtEpoch;
+  }
+
+  get dataPlane(): DataPlane | undefined {
+    return this.group.dp;
+  }
+
+  get assignment(): Assignment {
+    return this.group.a;
+  }
+
+  async afterFailure(err: unknown): Promise<Collective | undefined> {
+    // Only a lost or silent member is survived here; a state mismatch, S3 or a bug take today's path.
+    const groupFault = err instanceof CollectiveError || err instanceof GroupNotFormedError;
+    if (!groupFault || isFatal(err) || this.stopped.aborted) return undefined;
+    this.log.warn('elastic.round_failed', { error: describeError(err), group: this.group.a.group });
+    const startedAt = performance.now();
+    const next = this.group.a.rank === 0 ? await this.reform(err) : await this.awaitRegroup();
+    if (!next) return undefined;
+    this.change ??= { from: this.group.a.worldSize, why: `lost a rank: ${describeError(err)}`, startedAt };
+    return this.switchTo(next);
+  }
+
+  async atEpochEnd(epoch: number): Promise<Collective | undefined> {
+    const { a } = this.group;
+    if (a.rank !== 0 || a.worldSize >= a.spec.replicas || this.stopped.aborted) return undefined;
+    const startedAt = performance.now();
+    const recruits = await this.freeTrainers(a.spec.replicas - a.worldSize);
+    if (!recruits) return undefined;
+    const names = recruits.peers.map((o) => o.trainerId);
+    const next = await this.grow(recruits, epoch + 1);
+    // A group that did not form fails like a lost round: the loop asks afterFailure who is left.
+    if (!next) throw new GroupNotFormedError(`the group did not grow onto ${names.join(', ')}`);
+    this.change = { from: a.worldSize, why: `grew onto ${names.join(', ')}`, startedAt };
+    return this.switchTo(next);
+  }
+
+  /** The new group agreed on its state: say so (rank 0: the job's event and the cost of the change). */
+  adopted(at: { epoch: number; step: number; globalStep: number }): void {
+    const change = this.change;
+    this.change = undefined;
+    const { a } = this.group;
+    const ms = change ? Math.round(performance.now() - change.startedAt) : undefined;
+    this.log.info('elastic.regrouped', { group: a.group, worldSize: a.worldSize, ...at, ms });
+    if (a.rank !== 0 || !change) return;
+    const event: JobEvent = {
+      type: 'resize',
+      jobId: a.jobId,
+      attempt: a.attempt,
+      group: a.group,
+      from: change.from,
+      to: a.worldSize,
+      members: a.members,
+      epoch: at.epoch,
+      step: at.globalStep,
+      why: change.why,
+      at: new Date().toISOString(),
+    };
+    this.ctx.cluster.events.publish(event).catch((e: unknown) => this.log.debug('resize_event.failed', { error: e }));
+  }
+
+  /** A `regroup` message for this rank: listen in the new group, then let the failed round (or the next) find it. */
+  async receive(a: Assignment): Promise<string | undefined> {
+    const cur = this.group.a;
+    if (a.jobId !== cur.jobId || a.attempt !== cur.attempt || a.group <= cur.group)
+      return `rank is in group ${cur.group} of attempt ${cur.attempt}`;
+    try {
+      this.next?.dp?.close();
+      this.next = { a, dp: await this.open(a) };
+    } catch (err) {
+      return describeError(err);
+    }
+    // Our current round may still be waiting on the old group: end it, the loop then takes the new one.
+    this.group.dp?.abort(`regrouped into group ${a.group}`, false);
+    this.wake();
+    return undefined;
+  }
+
+  close(): void {
+    this.group.dp?.close();
+    this.next?.dp?.close();
+  }
+
+  /** Closes the old group's data plane, connects the new one's. */
+  private async switchTo(next: Group): Promise<Collective> {
+    if (next.dp !== this.group.dp) this.group.dp?.close();
+    this.group = next;
+    this.log = this.log.child({ rank: next.a.rank, group: next.a.group });
+    this.ctx.state.setRank(next.a.rank);
+    if (next.dp) await next.dp.connect();
+    return collectiveOf(next);
+  }
+
+  /** Not rank 0: rank 0's regroup message, if it comes in time. */
+  private async awaitRegroup(): Promise<Group | undefined> {
+    const waitMs = this.ctx.config.collectiveTimeoutMs + 10_000;
+    const deadline = Date.now() + waitMs;
+    while (!this.next && !this.stopped.aborted && Date.now() < deadline) {
+      await Promise.race([
+        new Promise<void>((r) => (this.wake = r)),
+        sleep(Math.max(0, deadline - Date.now()), this.stopped),
+      ]);
+    }
+    const next = this.next;
+    this.next = undefined;
+    if (!next) this.log.warn('elastic.no_regroup', { waitedMs: waitMs });
+    return next;
+  }
+
+  /** Rank 0 after a failed round: the members that still answer, if they are enough. */
+  private async reform(err: unknown): Promise<Group | undefined> {
+    const { a } = this.group;
+    const others = a.members.slice(1);
+    const statuses = await Promise.all(others.map((id) => askStatus(this.ctx, id)));
+    const alive = others.filter((_, i) => {
+      const s = statuses[i];
+      return s?.state === 'busy' && s.jobId === a.jobId && s.attempt === a.attempt;
+    });
+    const min = a.spec.minReplicas ?? a.spec.replicas;
+    if (alive.length + 1 < min) {
+      this.log.warn('elastic.too_few', { alive: alive.length + 1, min, error: describeError(err) });
+      return undefined;
+    }
+    return this.commit([a.members[0]!, ...alive], this.endpointsByMember(), undefined, undefined);
+  }
+
+  /** Rank 0 at an epoch's end: idle trainers' reservations, when the registry shows any. */
+  private async freeTrainers(want: number): Promise<Recruitment | undefined> {
+    const trainers = await this.ctx.cluster.trainers.list().catch(() => []);
+    if (!trainers.some((t) => t.state === 'idle' && t.id !== this.ctx.id)) return undefined;
+    const { token, peers } = await recruit(this.ctx, this.group.a.jobId, want);
+    return peers.length > 0 ? { token, peers: peers.slice(0, want) } : undefined;
+  }
+
+  private grow(recruits: Recruitment, joinAtEpoch: number): Promise<Group | undefined> {
+    const endpoints = this.endpointsByMember();
+    for (const o of recruits.peers) endpoints.set(o.trainerId, o.data);
+    const members = [...this.group.a.members, ...recruits.peers.map((o) => o.trainerId)];
+    return this.commit(members, endpoints, recruits, joinAtEpoch);
+  }
+
+  private endpointsByMember(): Map<string, DataEndpoint | undefined> {
+    const { a } = this.group;
+    return new Map(a.members.map((id, r) => [id, a.endpoints?.[r]]));
+  }
+
+  /**
+   * Rank 0: the resize in the record (only if nobody changed the group meanwhile), then every
+   * member's new place: the old members by a regroup message, newcomers by the confirm of
+   * their reservation. Our own data plane listens before anyone is told.
+   */
+  private async commit(
+    members: string[],
+    endpoints: Map<string, DataEndpoint | undefined>,
+    recruits: Recruitment | undefined,
+    joinAtEpoch: number | undefined,
+  ): Promise<Group | undefined> {
+    const { a } = this.group;
+    const t = resize({ trainers: members }, ownedByGroup(a.attempt, this.recordGroup));
+    const written = await writeRecord(this.ctx, a.jobId, t, this.log);
+    if (!written.changed) {
+      recruits?.peers.forEach((o) => release(this.ctx, o.trainerId, recruits.token));
+      return undefined;
+    }
+    this.recordGroup = written.record.group;
+    const assignment = newAssignments(a, members, endpoints, this.recordGroup);
+    const own: Group = { a: assignment(0), dp: await this.open(assignment(0)) };
+    const refusals = await Promise.all(
+      members
+        .slice(1)
+        .map((id, i) =>
+          recruits?.peers.some((o) => o.trainerId === id)
+            ? confirm(this.ctx, id, recruits.token, { ...assignment(i + 1), joinAtEpoch })
+            : sendRegroup(this.ctx, id, assignment(i + 1)),
+        ),
+    );
+    const refused = refusals.findIndex((r) => r !== undefined);
+    if (refused < 0) return own;
+    own.dp?.close();
+    this.log.warn('elastic.member_refused', { member: members[refused + 1], reason: refusals[refused] });
+    return undefined;
+  }
+}
+
+/** Each member's place in group `group`: endpoints and a fresh secret when every member has an endpoint. */
+function newAssignments(
+  a: Assignment,
+  members: string[],
+  endpoints: Map<string, DataEndpoint | undefined>,
+  group: number,
+): (rank: number) => Assignment {
+  const eps = members.map((id) => endpoints.get(id));
+  const direct = members.length > 1 && eps.every((e) => e !== undefined);
+  const secret = randomBytes(16).toString('hex');
+  return (rank) => ({
+    ...a,
+    endpoints: direct ? (eps as DataEndpoint[]) : undefined,
+    secret: direct ? secret : undefined,
+    rank,
+    worldSize: members.length,
+    members,
+    group,
+    joinAtEpoch: undefined,
+  });
+}

@@ -1,0 +1,89 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLUSTER_ARTIFACTS, FinalEvalSchema, type JobRecord } from '@mnist/protocol';
+import { getText } from '@mnist/storage';
+import { startTestCluster, type TestCluster } from './harness.js';
+
+// Elastic jobs (a replica range) on real trainer processes. Small epochs keep it short on
+// 2 cores; the step sync keeps the trajectory one trainer's, so the accuracy is compared
+// with an undisturbed 1-replica job of the same seed.
+const JOB = { model: 'mlp', trainLimit: 4096, testLimit: 512, batchSize: 64, epochs: 12, seed: 5 } as const;
+const ALL_EPOCHS = Array.from({ length: JOB.epochs }, (_, i) => i + 1);
+
+let cluster: TestCluster;
+beforeAll(async () => {
+  cluster = await startTestCluster({ trainers: 1 });
+}, 120_000);
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+const finalAcc = async (id: string) =>
+  FinalEvalSchema.parse(JSON.parse((await getText(cluster.jobStore(id), CLUSTER_ARTIFACTS.finalEval))!)).testAcc;
+
+const regrouped = (jobId: string) => cluster.logs((l) => l.event === 'elastic.regrouped' && l.jobId === jobId);
+
+/** Waits for the group `group` of attempt 1 with `size` ranks. */
+const groupOf = (id: string, group: number, size: number) =>
+  cluster.waitForJob(id, (r: JobRecord) => r.attempt === 1 && r.group >= group && r.trainers.length === size, 90_000);
+
+describe('elastic jobs', () => {
+  let referenceAcc: number;
+
+  it('reference: the same job on one trainer', async () => {
+    const ref = await cluster.submit({ ...JOB, replicas: 1 });
+    expect((await cluster.waitForFinal(ref.id, 120_000)).state).toBe('succeeded');
+    referenceAcc = await finalAcc(ref.id);
+  }, 150_000);
+
+  it('1:2 grows onto a trainer that starts mid-job, then goes on alone in the same attempt when that rank is SIGKILLed', async () => {
+    // Rank 0 waits at its first metrics write (the empty file) until the second trainer is
+    // up, so the job starts on one rank and grows at the end of epoch 1.
+    const job = await cluster.submit({ ...JOB, minReplicas: 1, replicas: 2 });
+    const held = await cluster.s3proxy.holdNext(
+      (r) => r.method === 'PUT' && r.key.startsWith(`jobs/${job.id}/attempts/001/`) && r.key.endsWith('metrics.jsonl'),
+    );
+    await cluster.spawn('t2');
+    held.release();
+    const grown = await groupOf(job.id, 1, 2);
+    expect(grown.trainers).toEqual(['t1', 't2']);
+
+    // Mid-epoch: a few steps after the group formed, the newcomer dies.
+    await cluster.trainers.get('t2')!.waitFor((l) => l.event === 'elastic.regrouped' && l.jobId === job.id, 30_000);
+    await new Promise((r) => setTimeout(r, 300));
+    cluster.trainers.get('t2')!.child.kill('SIGKILL');
+    const shrunk = await groupOf(job.id, 2, 1);
+    expect(shrunk.trainers).toEqual(['t1']);
+
+    const final = await cluster.waitForFinal(job.id, 120_000);
+    expect(final.state, final.message).toBe('succeeded');
+    expect(final.attempt).toBe(1); // no new attempt, no checkpoint reloaded
+    expect(await cluster.epochsInMetrics(job.id)).toEqual(ALL_EPOCHS);
+    expect(Math.abs((await finalAcc(job.id)) - referenceAcc)).toBeLessThanOrEqual(0.003);
+    const changes = regrouped(job.id).filter((l) => l.trainer === 't1');
+    expect(changes.map((l) => l.worldSize)).toEqual([2, 1]);
+    console.log(`resize cost (ms): grow ${changes[0]!.ms}, shrink after SIGKILL ${changes[1]!.ms}`);
+  }, 180_000);
+
+  it('SIGSTOP of a rank past the timeout: the group goes on without it; woken, it writes nothing', async () => {
+    await cluster.spawn('t3');
+    await cluster.waitForIdleTrainers(2);
+    const job = await cluster.submit({ ...JOB, minReplicas: 1, replicas: 2 });
+    const running = await cluster.waitForJob(job.id, (r) => r.state === 'running' && r.epoch >= 1, 60_000);
+    expect(running.trainers).toHaveLength(2);
+    const peer = cluster.trainers.get(running.trainers[1]!)!;
+    peer.child.kill('SIGSTOP');
+    try {
+      await groupOf(job.id, 1, 1);
+    } finally {
+      peer.child.kill('SIGCONT');
+    }
+    await peer.waitFor((l) => l.event === 'rank.stopped' && l.jobId === job.id, 60_000);
+    const final = await cluster.waitForFinal(job.id, 120_000);
+    expect(final.state, final.message).toBe('succeeded');
+    expect(final.attempt).toBe(1);
+    expect(await cluster.epochsInMetrics(job.id)).toEqual(ALL_EPOCHS);
+    expect(Math.abs((await finalAcc(job.id)) - referenceAcc)).toBeLessThanOrEqual(0.003);
+    const writes = cluster.s3proxy.requests.filter((r) => r.client === peer.id && r.write);
+    expect(writes).toEqual([]);
+  }, 180_000);
+});
