@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLUSTER_ARTIFACTS, FinalEvalSchema, type JobRecord } from '@mnist/protocol';
+import { CLUSTER_ARTIFACTS, FinalEvalSchema, type JobEvent, type JobRecord } from '@mnist/protocol';
 import { getText } from '@mnist/storage';
 import { startTestCluster, type TestCluster } from './harness.js';
 
@@ -21,6 +21,14 @@ const finalAcc = async (id: string) =>
   FinalEvalSchema.parse(JSON.parse((await getText(cluster.jobStore(id), CLUSTER_ARTIFACTS.finalEval))!)).testAcc;
 
 const regrouped = (jobId: string) => cluster.logs((l) => l.event === 'elastic.regrouped' && l.jobId === jobId);
+
+/** A finished job's resize events, in order. */
+async function resizes(jobId: string) {
+  const out: Extract<JobEvent, { type: 'resize' }>[] = [];
+  for await (const { event } of cluster.client.events.follow(jobId, { untilFinal: true }))
+    if (event.type === 'resize') out.push(event);
+  return out;
+}
 
 /** Waits for the group `group` of attempt 1 with `size` ranks. */
 const groupOf = (id: string, group: number, size: number) =>
@@ -59,6 +67,14 @@ describe('elastic jobs', () => {
     expect(final.attempt).toBe(1); // no new attempt, no checkpoint reloaded
     expect(await cluster.epochsInMetrics(job.id)).toEqual(ALL_EPOCHS);
     expect(Math.abs((await finalAcc(job.id)) - referenceAcc)).toBeLessThanOrEqual(0.003);
+    const events = await resizes(job.id);
+    expect(events.map((e) => [e.from, e.to, e.attempt, e.group])).toEqual([
+      [1, 2, 1, 1],
+      [2, 1, 1, 2],
+    ]);
+    expect(events[0]!.why).toBe('grew onto t2');
+    expect(events[0]!.epoch).toBe(2); // at the start of epoch 2: the epoch boundary after epoch 1
+    expect(events[1]!.why).toMatch(/^lost a rank/);
     const changes = regrouped(job.id).filter((l) => l.trainer === 't1');
     expect(changes.map((l) => l.worldSize)).toEqual([2, 1]);
     console.log(`resize cost (ms): grow ${changes[0]!.ms}, shrink after SIGKILL ${changes[1]!.ms}`);
@@ -86,4 +102,26 @@ describe('elastic jobs', () => {
     const writes = cluster.s3proxy.requests.filter((r) => r.client === peer.id && r.write);
     expect(writes).toEqual([]);
   }, 180_000);
+
+  it('sharing: a 1-replica job submitted while a 1:2 job holds both trainers starts at the next epoch end of that job', async () => {
+    await cluster.waitForIdleTrainers(2);
+    const elastic = await cluster.submit({ ...JOB, epochs: 30, minReplicas: 1, replicas: 2 });
+    const running = await cluster.waitForJob(elastic.id, (r) => r.state === 'running' && r.epoch >= 1, 60_000);
+    expect(running.trainers).toHaveLength(2);
+    const small = await cluster.submit({ ...JOB, epochs: 2, replicas: 1 });
+    const submittedAt = (await cluster.client.jobs.get(elastic.id))!.epoch;
+    const started = await cluster.waitForJob(small.id, (r) => r.state === 'running', 60_000);
+    expect(started.trainers).toEqual([running.trainers[1]]);
+    // The elastic job gave its second trainer back at its next epoch end (within one epoch).
+    const at = (await cluster.client.jobs.get(elastic.id))!;
+    expect(at.trainers).toEqual([running.trainers[0]]);
+    expect(at.epoch - submittedAt).toBeLessThanOrEqual(2);
+    expect((await cluster.waitForFinal(small.id, 120_000)).state).toBe('succeeded');
+    const final = await cluster.waitForFinal(elastic.id, 180_000);
+    expect(final.state, final.message).toBe('succeeded');
+    expect(final.attempt).toBe(1);
+    expect(await cluster.epochsInMetrics(elastic.id)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    const events = await resizes(elastic.id);
+    expect(events[0]).toMatchObject({ from: 2, to: 1, why: `gave ${running.trainers[1]} back to the queue` });
+  }, 300_000);
 });

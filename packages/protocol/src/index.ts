@@ -97,3 +97,4 @@ export type { SweepRequest, SweepRequestInput, SweepState, SweepSummary } from '
 export type { ErrorBody, ErrorIssue } from './http.js';
 export { LOG_LEVELS, LOG_LIMITS, LogLineSchema, LogRecordSchema, renderLogText } from './logs.js';
 export type { LogLine, LogRecord } from './logs.js';
+export { mayGrow, ranksToGiveBack, trainersWanted } from './elastic.js';

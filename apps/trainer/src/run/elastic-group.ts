@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ownedByGroup, resize, type JobEvent } from '@mnist/protocol';
+import { mayGrow, ownedByGroup, ranksToGiveBack, resize, type JobEvent } from '@mnist/protocol';
 import { sleep, type Logger } from '@mnist/core';
 import { LocalCollective, type Collective, type Elastic } from '@mnist/training';
 import type { TrainerContext } from '../context.js';
@@ -81,17 +81,51 @@ export class ElasticGroup implements Elastic {
     return this.switchTo(next);
   }
 
+  /** Rank 0 at an epoch's end: give ranks back to a queued job, or take free trainers (see @mnist/protocol's rules). */
   async atEpochEnd(epoch: number): Promise<Collective | undefined> {
     const { a } = this.group;
-    if (a.rank !== 0 || a.worldSize >= a.spec.replicas || this.stopped.aborted) return undefined;
+    if (a.rank !== 0 || this.stopped.aborted) return undefined;
     const startedAt = performance.now();
-    const recruits = await this.freeTrainers(a.spec.replicas - a.worldSize);
+    const fleet = await this.readFleet();
+    if (!fleet) return undefined;
+    const back = ranksToGiveBack({ ...fleet.self, trainers: a.members }, fleet.jobs, fleet.trainers);
+    if (back > 0) return this.giveBack(back, startedAt);
+    const idle = fleet.trainers.some((t) => t.state === 'idle' && t.id !== this.ctx.id);
+    if (a.worldSize >= a.spec.replicas || !idle || !mayGrow(fleet.jobs)) return undefined;
+    const recruits = await this.recruitFree(a.spec.replicas - a.worldSize);
     if (!recruits) return undefined;
     const names = recruits.peers.map((o) => o.trainerId);
     const next = await this.grow(recruits, epoch + 1);
     // A group that did not form fails like a lost round: the loop asks afterFailure who is left.
     if (!next) throw new GroupNotFormedError(`the group did not grow onto ${names.join(', ')}`);
     this.change = { from: a.worldSize, why: `grew onto ${names.join(', ')}`, startedAt };
+    return this.switchTo(next);
+  }
+
+  /** The jobs and the trainers, as the sharing rules need them; undefined (no change this time) when the broker does not answer. */
+  private async readFleet() {
+    const { jobs, trainers } = this.ctx.cluster;
+    try {
+      const [all, live] = await Promise.all([jobs.list(), trainers.list()]);
+      const self = all.find((j) => j.id === this.group.a.jobId);
+      return self && { self, jobs: all, trainers: live };
+    } catch (err) {
+      this.log.debug('elastic.fleet_unread', { error: err });
+      return undefined;
+    }
+  }
+
+  /** Sharing: the highest ranks leave so that a queued job can start; they go idle once the record drops them. */
+  private async giveBack(count: number, startedAt: number): Promise<Collective | undefined> {
+    const { a } = this.group;
+    const members = a.members.slice(0, a.worldSize - count);
+    const next = await this.commit(members, this.endpointsByMember(), undefined, undefined);
+    if (!next) throw new GroupNotFormedError(`the group did not give back ${count} rank(s)`);
+    this.change = {
+      from: a.worldSize,
+      why: `gave ${a.members.slice(members.length).join(', ')} back to the queue`,
+      startedAt,
+    };
     return this.switchTo(next);
   }
 
@@ -184,10 +218,8 @@ export class ElasticGroup implements Elastic {
     return this.commit([a.members[0]!, ...alive], this.endpointsByMember(), undefined, undefined);
   }
 
-  /** Rank 0 at an epoch's end: idle trainers' reservations, when the registry shows any. */
-  private async freeTrainers(want: number): Promise<Recruitment | undefined> {
-    const trainers = await this.ctx.cluster.trainers.list().catch(() => []);
-    if (!trainers.some((t) => t.state === 'idle' && t.id !== this.ctx.id)) return undefined;
+  /** Rank 0: reservations of idle trainers, up to `want`. */
+  private async recruitFree(want: number): Promise<Recruitment | undefined> {
     const { token, peers } = await recruit(this.ctx, this.group.a.jobId, want);
     return peers.length > 0 ? { token, peers: peers.slice(0, want) } : undefined;
   }
