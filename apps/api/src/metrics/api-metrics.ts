@@ -88,6 +88,11 @@ export function clusterFamilies(s: ClusterSnapshot): MetricFamily[] {
       { value: s.trainers.filter((t) => t.state === 'busy').length },
     ]),
     gauge(
+      'mnist_trainers_wanted',
+      'More trainers the fleet could use now: waiting jobs at their minimum plus elastic growth, less idle trainers.',
+      [{ value: s.trainersWanted }],
+    ),
+    gauge(
       'mnist_trainer_info',
       'One series per live trainer (value 1).',
       s.trainers.map((t) => ({

@@ -54,6 +54,7 @@ describe('infra/grafana and infra/prometheus', () => {
           },
         ],
         trainers: [{ id: 't', host: 'h', pid: 1, backend: 'cpu', state: 'idle', startedAt: 'x', lastSeen: 'y' }],
+        trainersWanted: 0,
         errors: 0,
       }),
     });

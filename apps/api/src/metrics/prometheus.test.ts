@@ -45,6 +45,7 @@ const snapshot = (): ClusterSnapshot => ({
     },
     { id: 't2', host: 'h', pid: 2, backend: 'cpu', state: 'idle', startedAt: 'x', lastSeen: 'y' },
   ],
+  trainersWanted: 3,
   errors: 0,
 });
 
@@ -68,6 +69,7 @@ describe('createPrometheus', () => {
       'mnist_job_trainers_lost{job_id="j-a",model="lenet5"} 1',
       'mnist_trainers_up 2',
       'mnist_trainers_busy 1',
+      'mnist_trainers_wanted 3',
       'mnist_api_requests_total{method="GET",route="/v1/jobs/:id",status="200"} 1',
       'mnist_api_request_duration_seconds_bucket{method="GET",route="/v1/jobs/:id",status="200",le="0.025"} 1',
     ]) {

@@ -2,6 +2,7 @@ import {
   isFinalState,
   JOB_STATES,
   parseMetricsJsonl,
+  trainersWanted,
   type EpochRecord,
   type JobRecord,
   type JobState,
@@ -30,6 +31,8 @@ export interface ClusterSnapshot {
   jobsByState: Record<JobState, number>;
   jobs: JobSample[];
   trainers: TrainerInfo[];
+  /** How many more trainers the fleet could use now (@mnist/protocol's trainersWanted): the autoscaler's signal. */
+  trainersWanted: number;
   /** Reads that failed this time (e.g. one job's metrics file); the rest is still reported. */
   errors: number;
 }
@@ -104,6 +107,6 @@ export function createSnapshotter(cluster: ApiCluster, artifacts: ArtifactReader
         };
       }),
     );
-    return { jobsByState, jobs: samples, trainers, errors };
+    return { jobsByState, jobs: samples, trainers, trainersWanted: trainersWanted(jobs, trainers), errors };
   };
 }

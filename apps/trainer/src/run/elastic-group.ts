@@ -4,7 +4,7 @@ import { sleep, type Logger } from '@mnist/core';
 import { LocalCollective, type Collective, type Elastic } from '@mnist/training';
 import type { TrainerContext } from '../context.js';
 import type { DataPlane } from '../collective/data-plane.js';
-import { CollectiveError } from '../collective/errors.js';
+import { CollectiveError, CollectivePeerLostError, CollectiveTimeoutError } from '../collective/errors.js';
 import type { DataEndpoint } from '../collective/tcp/data-listener.js';
 import { askStatus, confirm, recruit, release, sendRegroup, type Recruitment } from '../group/recruiter.js';
 import type { Assignment } from '../group/messages.js';
@@ -204,7 +204,9 @@ export class ElasticGroup implements Elastic {
   /** Rank 0 after a failed round: the members that still answer, if they are enough. */
   private async reform(err: unknown): Promise<Group | undefined> {
     const { a } = this.group;
-    const others = a.members.slice(1);
+    // The ranks the error names are gone: asking them could only wait for the status timeout.
+    const gone = new Set(lostRanks(err));
+    const others = a.members.slice(1).filter((_, i) => !gone.has(i + 1));
     const statuses = await Promise.all(others.map((id) => askStatus(this.ctx, id)));
     const alive = others.filter((_, i) => {
       const s = statuses[i];
@@ -272,6 +274,13 @@ export class ElasticGroup implements Elastic {
     this.log.warn('elastic.member_refused', { member: members[refused + 1], reason: refusals[refused] });
     return undefined;
   }
+}
+
+/** The ranks a round's error names as lost or silent (none when a peer only passed on an abort). */
+function lostRanks(err: unknown): number[] {
+  if (err instanceof CollectivePeerLostError) return [err.peerRank];
+  if (err instanceof CollectiveTimeoutError) return err.missingRanks;
+  return [];
 }
 
 /** Each member's place in group `group`: endpoints and a fresh secret when every member has an endpoint. */
