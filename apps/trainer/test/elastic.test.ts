@@ -43,7 +43,7 @@ describe('elastic jobs', () => {
     referenceAcc = await finalAcc(ref.id);
   }, 150_000);
 
-  it('1:2 grows onto a trainer that starts mid-job, then goes on alone in the same attempt when that rank is SIGKILLed', async () => {
+  it('1:2 grows onto a trainer started mid-job, then goes on alone in attempt 1 when it is SIGKILLed', async () => {
     // Rank 0 waits at its first metrics write (the empty file) until the second trainer is
     // up, so the job starts on one rank and grows at the end of epoch 1.
     const job = await cluster.submit({ ...JOB, minReplicas: 1, replicas: 2 });
@@ -103,7 +103,7 @@ describe('elastic jobs', () => {
     expect(writes).toEqual([]);
   }, 180_000);
 
-  it('sharing: a 1-replica job submitted while a 1:2 job holds both trainers starts at the next epoch end of that job', async () => {
+  it('sharing: a 1-replica job submitted while a 1:2 job holds both trainers starts at its next epoch', async () => {
     await cluster.waitForIdleTrainers(2);
     const elastic = await cluster.submit({ ...JOB, epochs: 30, minReplicas: 1, replicas: 2 });
     const running = await cluster.waitForJob(elastic.id, (r) => r.state === 'running' && r.epoch >= 1, 60_000);

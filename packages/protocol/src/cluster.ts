@@ -120,7 +120,7 @@ export const JobEventSchema = z.discriminatedUnion('type', [
     fallbackReason: z.string().optional(),
     at: z.string(),
   }),
-  /** An elastic job's group changed size in the same attempt: grew onto free trainers, lost a rank, or gave one back. */
+  /** An elastic job's group changed in the same attempt: grew onto free trainers, lost a rank, or gave one back. */
   z.object({
     type: z.literal('resize'),
     jobId: z.string(),

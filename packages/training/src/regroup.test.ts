@@ -54,7 +54,7 @@ function losingRank(group: Collective[], dying: number, at: number): Collective[
 }
 
 describe('elastic groups (the loop side)', () => {
-  it('a rank lost mid-epoch: the survivor goes on alone from the last step and ends where one trainer does', async () => {
+  it('a rank lost mid-epoch: the survivor goes on alone from the last step, ends where one trainer does', async () => {
     const single = await train(new LocalCollective());
     // Round 6 is the 2nd step of epoch 2 (4 steps + 1 evaluation round in epoch 1).
     const [r0, r1] = losingRank(createInProcessGroup(2), 1, 6);
@@ -77,7 +77,7 @@ describe('elastic groups (the loop side)', () => {
     await expect(train(r0!, { afterFailure: async () => undefined })).rejects.toThrow('lost rank');
   }, 60_000);
 
-  it('a rank that joins at an epoch boundary takes the state over the collective; both end where one trainer does', async () => {
+  it('a rank joining at an epoch end takes the state over the collective; both end where one trainer did', async () => {
     const single = await train(new LocalCollective());
     const [g0, g1] = createInProcessGroup(2);
     let resolveJoin: (c: Collective) => void = () => undefined;

@@ -13,7 +13,7 @@ export interface Elastic {
    * that goes on, or undefined to give up (the error is then thrown as before).
    */
   afterFailure(err: unknown): Promise<Collective | undefined>;
-  /** Every rank, after an epoch (and rank 0's record of it): a new group's collective, or undefined to keep this one. */
+  /** Every rank, after an epoch (and rank 0's record of it): a new group's collective, or undefined to keep it. */
   atEpochEnd?(epoch: number): Promise<Collective | undefined>;
   /** The new group agreed on its state and goes on from `at`. */
   adopted?(at: Position): void;
@@ -36,7 +36,7 @@ export interface EpochSums {
   globalImages: number;
 }
 
-/** The ranks of a new group hold different amounts of state (a bug, mixed versions): resume from a checkpoint instead. */
+/** The ranks of a new group hold different amounts of state (a bug, mixed versions): resume from a checkpoint. */
 export class GroupStateMismatchError extends Error {
   override readonly name = 'GroupStateMismatchError';
 }
@@ -66,7 +66,10 @@ async function primeOptimizer({ vars, optimizer }: GroupState): Promise<void> {
   tf.dispose(zeros.map((z) => z.tensor));
 }
 
-/** The leader: the furthest in steps; among those the earliest in epochs (its sums are those of that epoch); then the lowest rank. */
+/**
+ * The leader: the furthest in steps; among those the earliest in epochs (its sums are that epoch's);
+ * then the lowest rank.
+ */
 function pickLeader(positions: Position[]): number {
   let best = 0;
   positions.forEach((p, r) => {

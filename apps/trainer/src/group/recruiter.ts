@@ -82,7 +82,10 @@ async function ask(ctx: TrainerContext, trainerId: string, message: InboxMessage
   }
 }
 
-/** Tells a rank of a running elastic group its place in the next group. Resolves with why not when it did not take it. */
+/**
+ * Tells a rank of a running elastic group its place in the next group;
+ * resolves with why not when it did not take it.
+ */
 export async function sendRegroup(
   ctx: TrainerContext,
   trainerId: string,

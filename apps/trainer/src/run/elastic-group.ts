@@ -102,7 +102,7 @@ export class ElasticGroup implements Elastic {
     return this.switchTo(next);
   }
 
-  /** The jobs and the trainers, as the sharing rules need them; undefined (no change this time) when the broker does not answer. */
+  /** The jobs and the trainers for the sharing rules; undefined (no change now) when the broker does not answer. */
   private async readFleet() {
     const { jobs, trainers } = this.ctx.cluster;
     try {
