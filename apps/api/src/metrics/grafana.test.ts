@@ -41,6 +41,7 @@ describe('infra/grafana and infra/prometheus', () => {
             epochs: 2,
             liveImagesPerSec: 1,
             lostTrainers: 0,
+            ranks: 2,
             last: {
               epoch: 1,
               trainLoss: 1,

@@ -24,6 +24,8 @@ export interface JobSample {
   liveImagesPerSec?: number;
   /** Running jobs: trainers the record names that have no heartbeat (gone while holding the job). */
   lostTrainers?: number;
+  /** Running jobs: ranks in its group now (an elastic job's changes with each resize). */
+  ranks?: number;
 }
 
 /** What /metrics reports, read from the KV buckets, S3 and the events stream at scrape time. */
@@ -103,7 +105,10 @@ export function createSnapshotter(cluster: ApiCluster, artifacts: ArtifactReader
           epochs: j.spec.epochs,
           ...(last && { last }),
           ...(rate !== undefined && { liveImagesPerSec: rate }),
-          ...(j.state === 'running' && { lostTrainers: j.trainers.filter((t) => !live.has(t)).length }),
+          ...(j.state === 'running' && {
+            lostTrainers: j.trainers.filter((t) => !live.has(t)).length,
+            ranks: j.trainers.length,
+          }),
         };
       }),
     );

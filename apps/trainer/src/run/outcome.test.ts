@@ -57,4 +57,11 @@ describe('stopReasonFor', () => {
       message: 'peer lost',
     });
   });
+
+  it('stops a rank an elastic group was re-formed without, and only that rank', () => {
+    const resized = { ...base, group: 1, trainers: ['t1', 't3'] };
+    expect(stopReasonFor(resized, 2, 't3')).toBeUndefined();
+    expect(stopReasonFor(resized, 2, 't2')).toMatchObject({ kind: 'superseded' });
+    expect(stopReasonFor(resized, 2, 't2')?.message).toMatch(/^dropped from attempt 2/);
+  });
 });
