@@ -44,6 +44,7 @@ export class ElasticGroup implements Elastic {
   /** The record's group: one more than ours after a resize was written but its group did not form. */
   private recordGroup: number;
   private next: Group | undefined;
+  /** Ends awaitRegroup's wait when a regroup message arrives. */
   private wake: () => void = () => undefined;
   /** What the last change was, for the resize event once the new group agreed on its state. */
   private change: { from: number; why: string; startedAt: number } | undefined;
@@ -63,10 +64,6 @@ export class ElasticGroup implements Elastic {
 
   get dataPlane(): DataPlane | undefined {
     return this.group.dp;
-  }
-
-  get assignment(): Assignment {
-    return this.group.a;
   }
 
   async afterFailure(err: unknown): Promise<Collective | undefined> {
@@ -185,15 +182,16 @@ export class ElasticGroup implements Elastic {
     return collectiveOf(next);
   }
 
-  /** Not rank 0: rank 0's regroup message, if it comes in time. */
+  /** Not rank 0: rank 0's regroup message, if it comes in time (a stop ends the wait too). */
   private async awaitRegroup(): Promise<Group | undefined> {
     const waitMs = this.ctx.config.collectiveTimeoutMs + 10_000;
-    const deadline = Date.now() + waitMs;
-    while (!this.next && !this.stopped.aborted && Date.now() < deadline) {
-      await Promise.race([
-        new Promise<void>((r) => (this.wake = r)),
-        sleep(Math.max(0, deadline - Date.now()), this.stopped),
-      ]);
+    if (!this.next && !this.stopped.aborted) {
+      const woken = new AbortController();
+      const stop = () => woken.abort();
+      this.wake = stop;
+      this.stopped.addEventListener('abort', stop, { once: true });
+      await sleep(waitMs, woken.signal);
+      this.stopped.removeEventListener('abort', stop);
     }
     const next = this.next;
     this.next = undefined;
