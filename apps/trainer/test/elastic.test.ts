@@ -124,4 +124,33 @@ describe('elastic jobs', () => {
     const events = await resizes(elastic.id);
     expect(events[0]).toMatchObject({ from: 2, to: 1, why: `gave ${running.trainers[1]} back to the queue` });
   }, 300_000);
+
+  it('SIGKILL of rank 0 (it holds the task): the old path, a new attempt from the last checkpoint', async () => {
+    await cluster.waitForIdleTrainers(2);
+    const job = await cluster.submit({ ...JOB, minReplicas: 1, replicas: 2 });
+    const running = await cluster.waitForJob(job.id, (r) => r.state === 'running' && r.epoch >= 1, 60_000);
+    expect(running.trainers).toHaveLength(2);
+    const coordinator = cluster.trainers.get(running.trainers[0]!)!;
+    coordinator.child.kill('SIGKILL');
+    await coordinator.exited;
+    await cluster.spawn('t4'); // the last test needs two trainers
+    const final = await cluster.waitForFinal(job.id, 120_000);
+    expect(final.state, final.message).toBe('succeeded');
+    expect(final.attempt).toBe(2);
+    expect(await cluster.epochsInMetrics(job.id)).toEqual(ALL_EPOCHS);
+  }, 180_000);
+
+  it('SIGTERM of a rank (a drain): the group goes on without it in the same attempt, and it exits 0', async () => {
+    await cluster.waitForIdleTrainers(2);
+    const job = await cluster.submit({ ...JOB, minReplicas: 1, replicas: 2 });
+    const running = await cluster.waitForJob(job.id, (r) => r.state === 'running' && r.epoch >= 1, 60_000);
+    const peer = cluster.trainers.get(running.trainers[1]!)!;
+    peer.child.kill('SIGTERM');
+    expect(await peer.exited).toBe(0);
+    const final = await cluster.waitForFinal(job.id, 120_000);
+    expect(final.state, final.message).toBe('succeeded');
+    expect(final.attempt).toBe(1);
+    expect(final.trainers).toEqual([running.trainers[0]]);
+    expect(await cluster.epochsInMetrics(job.id)).toEqual(ALL_EPOCHS);
+  }, 180_000);
 });

@@ -19,6 +19,9 @@ export class GroupNotFormedError extends Error {
 /** Opens a rank's data plane for an assignment (rank.ts: subscribed before it returns; connect() forms the mesh). */
 export type OpenDataPlane = (a: Assignment) => Promise<DataPlane | undefined>;
 
+/** A change rank 0 tried: the new group, or who refused their place (nobody: the record changed meanwhile). */
+type Committed = { ok: true; group: Group } | { ok: false; refused: string[] };
+
 /** A group of the attempt: its assignment (this rank's place) and its data plane (none for a group of one). */
 interface Group {
   a: Assignment;
@@ -116,8 +119,9 @@ export class ElasticGroup implements Elastic {
   private async giveBack(count: number, startedAt: number): Promise<Collective | undefined> {
     const { a } = this.group;
     const members = a.members.slice(0, a.worldSize - count);
-    const next = await this.commit(members, this.endpointsByMember(), undefined, undefined);
-    if (!next) throw new GroupNotFormedError(`the group did not give back ${count} rank(s)`);
+    const r = await this.commit(members, this.endpointsByMember(), undefined, undefined);
+    if (!r.ok) throw new GroupNotFormedError(`the group did not give back ${count} rank(s)`);
+    const next = r.group;
     this.change = {
       from: a.worldSize,
       why: `gave ${a.members.slice(members.length).join(', ')} back to the queue`,
@@ -153,6 +157,7 @@ export class ElasticGroup implements Elastic {
   /** A `regroup` message for this rank: listen in the new group, then let the failed round (or the next) find it. */
   async receive(a: Assignment): Promise<string | undefined> {
     const cur = this.group.a;
+    if (this.stopped.aborted) return `rank is stopping: ${describeError(this.stopped.reason)}`;
     if (a.jobId !== cur.jobId || a.attempt !== cur.attempt || a.group <= cur.group)
       return `rank is in group ${cur.group} of attempt ${cur.attempt}`;
     try {
@@ -211,11 +216,17 @@ export class ElasticGroup implements Elastic {
       return s?.state === 'busy' && s.jobId === a.jobId && s.attempt === a.attempt;
     });
     const min = a.spec.minReplicas ?? a.spec.replicas;
-    if (alive.length + 1 < min) {
-      this.log.warn('elastic.too_few', { alive: alive.length + 1, min, error: describeError(err) });
-      return undefined;
+    let members = [a.members[0]!, ...alive];
+    // A member that answered but then refuses its place (draining, stopped meanwhile) is left out too.
+    for (;;) {
+      if (members.length < min) {
+        this.log.warn('elastic.too_few', { alive: members.length, min, error: describeError(err) });
+        return undefined;
+      }
+      const r = await this.commit(members, this.endpointsByMember(), undefined, undefined);
+      if (r.ok || r.refused.length === 0) return r.ok ? r.group : undefined;
+      members = members.filter((m) => !r.refused.includes(m));
     }
-    return this.commit([a.members[0]!, ...alive], this.endpointsByMember(), undefined, undefined);
   }
 
   /** Rank 0: reservations of idle trainers, up to `want`. */
@@ -224,11 +235,12 @@ export class ElasticGroup implements Elastic {
     return peers.length > 0 ? { token, peers: peers.slice(0, want) } : undefined;
   }
 
-  private grow(recruits: Recruitment, joinAtEpoch: number): Promise<Group | undefined> {
+  private async grow(recruits: Recruitment, joinAtEpoch: number): Promise<Group | undefined> {
     const endpoints = this.endpointsByMember();
     for (const o of recruits.peers) endpoints.set(o.trainerId, o.data);
     const members = [...this.group.a.members, ...recruits.peers.map((o) => o.trainerId)];
-    return this.commit(members, endpoints, recruits, joinAtEpoch);
+    const r = await this.commit(members, endpoints, recruits, joinAtEpoch);
+    return r.ok ? r.group : undefined;
   }
 
   private endpointsByMember(): Map<string, DataEndpoint | undefined> {
@@ -246,13 +258,13 @@ export class ElasticGroup implements Elastic {
     endpoints: Map<string, DataEndpoint | undefined>,
     recruits: Recruitment | undefined,
     joinAtEpoch: number | undefined,
-  ): Promise<Group | undefined> {
+  ): Promise<Committed> {
     const { a } = this.group;
     const t = resize({ trainers: members }, ownedByGroup(a.attempt, this.recordGroup));
     const written = await writeRecord(this.ctx, a.jobId, t, this.log);
     if (!written.changed) {
       recruits?.peers.forEach((o) => release(this.ctx, o.trainerId, recruits.token));
-      return undefined;
+      return { ok: false, refused: [] };
     }
     this.recordGroup = written.record.group;
     const assignment = newAssignments(a, members, endpoints, this.recordGroup);
@@ -266,11 +278,11 @@ export class ElasticGroup implements Elastic {
             : sendRegroup(this.ctx, id, assignment(i + 1)),
         ),
     );
-    const refused = refusals.findIndex((r) => r !== undefined);
-    if (refused < 0) return own;
+    const refused = members.slice(1).filter((_, i) => refusals[i] !== undefined);
+    if (refused.length === 0) return { ok: true, group: own };
     own.dp?.close();
-    this.log.warn('elastic.member_refused', { member: members[refused + 1], reason: refusals[refused] });
-    return undefined;
+    this.log.warn('elastic.member_refused', { members: refused, reasons: refusals.filter((r) => r !== undefined) });
+    return { ok: false, refused };
   }
 }
 
