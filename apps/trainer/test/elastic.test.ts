@@ -153,4 +153,20 @@ describe('elastic jobs', () => {
     expect(final.trainers).toEqual([running.trainers[0]]);
     expect(await cluster.epochsInMetrics(job.id)).toEqual(ALL_EPOCHS);
   }, 180_000);
+
+  it('local SGD: a 1:2 job grows at an epoch end (an exchange) onto a trainer started mid-job', async () => {
+    await cluster.waitForIdleTrainers(1);
+    const job = await cluster.submit({ ...JOB, sync: { every: 4 }, minReplicas: 1, replicas: 2 });
+    const held = await cluster.s3proxy.holdNext(
+      (r) => r.method === 'PUT' && r.key.startsWith(`jobs/${job.id}/attempts/001/`) && r.key.endsWith('metrics.jsonl'),
+    );
+    await cluster.spawn('t5');
+    held.release();
+    expect((await groupOf(job.id, 1, 2)).trainers).toHaveLength(2);
+    const final = await cluster.waitForFinal(job.id, 120_000);
+    expect(final.state, final.message).toBe('succeeded');
+    expect(final.attempt).toBe(1);
+    expect(await cluster.epochsInMetrics(job.id)).toEqual(ALL_EPOCHS);
+    expect((await resizes(job.id)).map((e) => [e.from, e.to, e.epoch])).toEqual([[1, 2, 2]]);
+  }, 180_000);
 });

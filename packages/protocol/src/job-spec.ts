@@ -146,9 +146,9 @@ export const JobSpecSchema = z
     message: 'minReplicas must not exceed replicas',
     path: ['minReplicas'],
   })
-  // A group that changes size keeps one global batch and one model on every rank between steps.
-  .refine((s) => !isElastic(s) || (s.sync === 'step' && s.scaling === undefined), {
-    message: "a replica range (minReplicas below replicas) needs sync 'step' and no scaling: it keeps the global batch",
+  // A group that changes size keeps one global batch (weak scaling's would change with the size).
+  .refine((s) => !isElastic(s) || s.scaling === undefined, {
+    message: 'a replica range (minReplicas below replicas) needs a fixed global batch: no scaling',
     path: ['minReplicas'],
   })
   .refine((s) => s.batchSize >= s.replicas, {

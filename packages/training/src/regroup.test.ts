@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { getModel } from '@mnist/models';
 import { selectBackend } from '@mnist/backends';
-import type { EpochRecord } from '@mnist/protocol';
+import type { EpochRecord, JobSpec } from '@mnist/protocol';
 import { createInProcessGroup, LocalCollective, type Collective } from './collective.js';
 import { createOptimizer, disposeOptimizer } from './optimizer.js';
 import type { Elastic } from './regroup.js';
@@ -16,12 +16,12 @@ beforeAll(async () => {
 // 200 images at batch 64: 4 steps an epoch, the last one of 8 images.
 const s = spec({ model: 'mlp', epochs: 3, minReplicas: 1, replicas: 2 });
 
-async function train(collective: Collective, elastic?: Elastic) {
+async function train(collective: Collective, elastic?: Elastic, js: JobSpec = s) {
   const data = await mnistSubset(200, 100);
-  const model = getModel(s.model).build(s.seed);
-  const optimizer = createOptimizer(s.optimizer);
+  const model = getModel(js.model).build(js.seed);
+  const optimizer = createOptimizer(js.optimizer);
   const records: EpochRecord[] = await runEpochs({
-    spec: s,
+    spec: js,
     data,
     model,
     optimizer,
@@ -92,5 +92,24 @@ describe('elastic groups (the loop side)', () => {
     expect(b.records).toEqual([]);
     expect(maxDiff(a.weights, b.weights)).toBe(0);
     expect(maxDiff(a.weights, single.weights)).toBeLessThan(1e-5);
+  }, 120_000);
+
+  it('local SGD: a group re-formed at an epoch end (its exchange) goes on exactly; outer momentum carried', async () => {
+    const local = spec({ model: 'mlp', epochs: 3, minReplicas: 1, replicas: 2, sync: { every: 2 } });
+    const fixed = await Promise.all(createInProcessGroup(2).map((c) => train(c, undefined, local)));
+    const [n0, n1] = createInProcessGroup(2);
+    const next = [n0!, n1!];
+    const regrouped = await Promise.all(
+      createInProcessGroup(2).map((c) =>
+        train(
+          c,
+          { afterFailure: async () => undefined, atEpochEnd: async (e) => (e === 1 ? next[c.rank] : undefined) },
+          local,
+        ),
+      ),
+    );
+    expect(regrouped[0]!.records.map((r) => r.epoch)).toEqual([1, 2, 3]);
+    expect(maxDiff(regrouped[0]!.weights, fixed[0]!.weights)).toBe(0);
+    expect(maxDiff(regrouped[1]!.weights, fixed[0]!.weights)).toBe(0);
   }, 120_000);
 });

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Collective } from './collective.js';
+import type { NamedTensor } from './replica-sync.js';
 
 /**
  * Elastic groups (a replica range): the loop's side of a membership change. The trainer
@@ -45,6 +46,8 @@ export interface GroupState {
   model: tfl.LayersModel;
   vars: tf.Variable[];
   optimizer: tf.Optimizer;
+  /** The replica sync's own state (local SGD's outer momentum), the caller's: the agreed copy comes back. */
+  syncState: NamedTensor[];
 }
 
 /** Per rank in the first round: where it is, and how many numbers its state takes. */
@@ -99,11 +102,12 @@ export async function syncGroupState(
   collective: Collective,
   at: Position,
   sums: EpochSums,
-): Promise<{ at: Position; sums: EpochSums; leader: number }> {
+): Promise<{ at: Position; sums: EpochSums; syncState: NamedTensor[]; leader: number }> {
   await primeOptimizer(s);
   const optimizerWeights = await s.optimizer.getWeights();
   const modelWeights = s.model.getWeights();
-  const size = sizeOf(modelWeights) + sizeOf(optimizerWeights.map((w) => w.tensor)) + SUMS;
+  const syncTensors = s.syncState.map((n) => n.tensor);
+  const size = sizeOf(modelWeights) + sizeOf(optimizerWeights.map((w) => w.tensor)) + sizeOf(syncTensors) + SUMS;
   const { rank, worldSize } = collective;
   const header = new Float32Array(HEADER * worldSize);
   header.set([at.globalStep, at.epoch, at.step, size], rank * HEADER);
@@ -123,17 +127,21 @@ export async function syncGroupState(
   const vec = new Float32Array(size);
   if (rank === leader) {
     const end = writeFlat(
-      optimizerWeights.map((w) => w.tensor),
+      syncTensors,
       vec,
-      writeFlat(modelWeights, vec, 0),
+      writeFlat(
+        optimizerWeights.map((w) => w.tensor),
+        vec,
+        writeFlat(modelWeights, vec, 0),
+      ),
     );
     vec.set([sums.loss, sums.correct, sums.images, sums.globalImages], end);
   }
   const state = await collective.allReduceSum(vec);
-  const newSums = await adoptState(s, state, modelWeights, optimizerWeights);
+  const adopted = await adoptState(s, state, modelWeights, optimizerWeights);
   // getWeights handed out fresh iteration scalars and the slots that adoptState has replaced.
   tf.dispose(optimizerWeights.map((w) => w.tensor));
-  return { at: positions[leader]!, sums: newSums, leader };
+  return { at: positions[leader]!, ...adopted, leader };
 }
 
 /** Sets the model, the optimizer and the epoch's sums from the leader's vector. */
@@ -142,7 +150,7 @@ async function adoptState(
   state: Float32Array,
   modelWeights: tf.Tensor[],
   optimizerWeights: { name: string; tensor: tf.Tensor }[],
-): Promise<EpochSums> {
+): Promise<{ sums: EpochSums; syncState: NamedTensor[] }> {
   let at = 0;
   const take = (t: tf.Tensor) => {
     const copy = tf.tensor(state.slice(at, at + t.size), t.shape);
@@ -159,6 +167,7 @@ async function adoptState(
   } finally {
     tf.dispose(slots.map((x) => x.tensor));
   }
+  const syncState = s.syncState.map((n) => ({ name: n.name, tensor: take(n.tensor) }));
   const [loss, correct, images, globalImages] = state.subarray(at, at + SUMS);
-  return { loss: loss!, correct: correct!, images: images!, globalImages: globalImages! };
+  return { sums: { loss: loss!, correct: correct!, images: images!, globalImages: globalImages! }, syncState };
 }

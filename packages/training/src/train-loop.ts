@@ -174,23 +174,21 @@ async function adoptGroup(
     globalImages: run.sums.globalImages,
   };
   const here: Position = { globalStep, ...at };
-  const agreed = await syncGroupState(
-    { model: o.model, vars: run.vars, optimizer: o.optimizer },
-    collective,
-    here,
-    sums,
+  const syncState = run.sync.state();
+  const { model, optimizer } = o;
+  const agreed = await syncGroupState({ model, vars: run.vars, optimizer, syncState }, collective, here, sums).finally(
+    () => tf.dispose(syncState.map((n) => n.tensor)),
   );
   run.collective = collective;
-  run.sync = createReplicaSync(o.spec.sync, { model: o.model, vars: run.vars, optimizer: o.optimizer, collective });
+  run.sync = createReplicaSync(o.spec.sync, { model, vars: run.vars, optimizer, collective });
+  run.sync.restore(agreed.syncState);
+  tf.dispose(agreed.syncState.map((n) => n.tensor));
   run.buffer = new BatchBuffer(Math.ceil(o.spec.batchSize / collective.worldSize));
+  run.progressScale = o.spec.sync === 'step' ? 1 : collective.worldSize;
   run.globalStep = agreed.at.globalStep;
   tf.dispose([run.sums.loss, run.sums.correct]);
-  run.sums = {
-    ...agreed.sums,
-    loss: tf.scalar(agreed.sums.loss),
-    correct: tf.scalar(agreed.sums.correct),
-    startedAt: run.sums.startedAt,
-  };
+  const { loss, correct, ...counts } = agreed.sums;
+  run.sums = { ...counts, loss: tf.scalar(loss), correct: tf.scalar(correct), startedAt: run.sums.startedAt };
   o.elastic?.adopted?.(agreed.at);
   return { epoch: agreed.at.epoch, step: agreed.at.step };
 }

@@ -72,7 +72,9 @@ export class ElasticGroup implements Elastic {
   async afterFailure(err: unknown): Promise<Collective | undefined> {
     // Only a lost or silent member is survived here; a state mismatch, S3 or a bug take today's path.
     const groupFault = err instanceof CollectiveError || err instanceof GroupNotFormedError;
-    if (!groupFault || isFatal(err) || this.stopped.aborted) return undefined;
+    // Local SGD's ranks differ between exchanges: it changes size only at epoch ends (exchanges).
+    const stepSync = this.group.a.spec.sync === 'step';
+    if (!groupFault || !stepSync || isFatal(err) || this.stopped.aborted) return undefined;
     this.log.warn('elastic.round_failed', { error: describeError(err), group: this.group.a.group });
     const startedAt = performance.now();
     const next = this.group.a.rank === 0 ? await this.reform(err) : await this.awaitRegroup();

@@ -36,7 +36,7 @@ Cluster flags:
                              a range min:max makes it elastic: it starts with at least min
                              free trainers, grows onto free ones up to max at epoch ends,
                              goes on with the rest (down to min) when one is lost, and gives
-                             trainers back to a queued job (needs --sync step, the default)
+                             trainers back to a queued job (not with --batch-per-replica)
       --min-replicas <n>     the same as the range's min (--replicas <min>:<n>)
       --sync <mode>          step (default: the replicas sum gradients every step and follow
                              one trainer), or local:H[:nesterov|average] (local SGD: each
