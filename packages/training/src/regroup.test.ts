@@ -94,7 +94,7 @@ describe('elastic groups (the loop side)', () => {
     expect(maxDiff(a.weights, single.weights)).toBeLessThan(1e-5);
   }, 120_000);
 
-  it('local SGD: a group re-formed at an epoch end (its exchange) goes on exactly; outer momentum carried', async () => {
+  it('local SGD: a group re-formed at an epoch end (its exchange) goes on exactly, outer momentum too', async () => {
     const local = spec({ model: 'mlp', epochs: 3, minReplicas: 1, replicas: 2, sync: { every: 2 } });
     const fixed = await Promise.all(createInProcessGroup(2).map((c) => train(c, undefined, local)));
     const [n0, n1] = createInProcessGroup(2);
