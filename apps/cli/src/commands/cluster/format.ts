@@ -54,7 +54,7 @@ export function jobsTable(jobs: readonly ListedJob[], now = Date.now()): string 
       j.spec.model,
       j.state,
       `${j.epoch}/${j.spec.epochs}`,
-      String(j.spec.replicas),
+      replicasLabel(j.spec),
       syncLabel(j.spec),
       pct(j.finalTestAcc),
       pct(j.bestTestAcc),
