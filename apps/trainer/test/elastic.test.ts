@@ -30,6 +30,15 @@ async function resizes(jobId: string) {
   return out;
 }
 
+/** The job ends succeeded in `attempt`, with each of `epochs` once in metrics.jsonl. */
+async function expectSucceeded(id: string, attempt: number, epochs = ALL_EPOCHS, timeoutMs = 120_000) {
+  const final = await cluster.waitForFinal(id, timeoutMs);
+  expect(final.state, final.message).toBe('succeeded');
+  expect(final.attempt).toBe(attempt);
+  expect(await cluster.epochsInMetrics(id)).toEqual(epochs);
+  return final;
+}
+
 /** Waits for the group `group` of attempt 1 with `size` ranks. */
 const groupOf = (id: string, group: number, size: number) =>
   cluster.waitForJob(id, (r: JobRecord) => r.attempt === 1 && r.group >= group && r.trainers.length === size, 90_000);
@@ -62,10 +71,7 @@ describe('elastic jobs', () => {
     const shrunk = await groupOf(job.id, 2, 1);
     expect(shrunk.trainers).toEqual(['t1']);
 
-    const final = await cluster.waitForFinal(job.id, 120_000);
-    expect(final.state, final.message).toBe('succeeded');
-    expect(final.attempt).toBe(1); // no new attempt, no checkpoint reloaded
-    expect(await cluster.epochsInMetrics(job.id)).toEqual(ALL_EPOCHS);
+    await expectSucceeded(job.id, 1); // no new attempt, no checkpoint reloaded
     expect(Math.abs((await finalAcc(job.id)) - referenceAcc)).toBeLessThanOrEqual(0.003);
     const events = await resizes(job.id);
     expect(events.map((e) => [e.from, e.to, e.attempt, e.group])).toEqual([
@@ -94,10 +100,7 @@ describe('elastic jobs', () => {
       peer.child.kill('SIGCONT');
     }
     await peer.waitFor((l) => l.event === 'rank.stopped' && l.jobId === job.id, 60_000);
-    const final = await cluster.waitForFinal(job.id, 120_000);
-    expect(final.state, final.message).toBe('succeeded');
-    expect(final.attempt).toBe(1);
-    expect(await cluster.epochsInMetrics(job.id)).toEqual(ALL_EPOCHS);
+    await expectSucceeded(job.id, 1);
     expect(Math.abs((await finalAcc(job.id)) - referenceAcc)).toBeLessThanOrEqual(0.003);
     const writes = cluster.s3proxy.requests.filter((r) => r.client === peer.id && r.write);
     expect(writes).toEqual([]);
@@ -117,10 +120,12 @@ describe('elastic jobs', () => {
     expect(at.trainers).toEqual([running.trainers[0]]);
     expect(at.epoch - submittedAt).toBeLessThanOrEqual(2);
     expect((await cluster.waitForFinal(small.id, 120_000)).state).toBe('succeeded');
-    const final = await cluster.waitForFinal(elastic.id, 180_000);
-    expect(final.state, final.message).toBe('succeeded');
-    expect(final.attempt).toBe(1);
-    expect(await cluster.epochsInMetrics(elastic.id)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    await expectSucceeded(
+      elastic.id,
+      1,
+      Array.from({ length: 30 }, (_, i) => i + 1),
+      180_000,
+    );
     const events = await resizes(elastic.id);
     expect(events[0]).toMatchObject({ from: 2, to: 1, why: `gave ${running.trainers[1]} back to the queue` });
   }, 300_000);
@@ -134,10 +139,7 @@ describe('elastic jobs', () => {
     coordinator.child.kill('SIGKILL');
     await coordinator.exited;
     await cluster.spawn('t4'); // the last test needs two trainers
-    const final = await cluster.waitForFinal(job.id, 120_000);
-    expect(final.state, final.message).toBe('succeeded');
-    expect(final.attempt).toBe(2);
-    expect(await cluster.epochsInMetrics(job.id)).toEqual(ALL_EPOCHS);
+    await expectSucceeded(job.id, 2);
   }, 180_000);
 
   it('SIGTERM of a rank (a drain): the group goes on without it in the same attempt, and it exits 0', async () => {
@@ -147,11 +149,7 @@ describe('elastic jobs', () => {
     const peer = cluster.trainers.get(running.trainers[1]!)!;
     peer.child.kill('SIGTERM');
     expect(await peer.exited).toBe(0);
-    const final = await cluster.waitForFinal(job.id, 120_000);
-    expect(final.state, final.message).toBe('succeeded');
-    expect(final.attempt).toBe(1);
-    expect(final.trainers).toEqual([running.trainers[0]]);
-    expect(await cluster.epochsInMetrics(job.id)).toEqual(ALL_EPOCHS);
+    expect((await expectSucceeded(job.id, 1)).trainers).toEqual([running.trainers[0]]);
   }, 180_000);
 
   it('local SGD: a 1:2 job grows at an epoch end (an exchange) onto a trainer started mid-job', async () => {
@@ -163,10 +161,7 @@ describe('elastic jobs', () => {
     await cluster.spawn('t5');
     held.release();
     expect((await groupOf(job.id, 1, 2)).trainers).toHaveLength(2);
-    const final = await cluster.waitForFinal(job.id, 120_000);
-    expect(final.state, final.message).toBe('succeeded');
-    expect(final.attempt).toBe(1);
-    expect(await cluster.epochsInMetrics(job.id)).toEqual(ALL_EPOCHS);
+    await expectSucceeded(job.id, 1);
     expect((await resizes(job.id)).map((e) => [e.from, e.to, e.epoch])).toEqual([[1, 2, 2]]);
   }, 180_000);
 });
