@@ -1,10 +1,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
 import { getModel } from '@mnist/models';
 import { selectBackend } from '@mnist/backends';
 import type { EpochRecord, JobSpec } from '@mnist/protocol';
 import { createInProcessGroup, LocalCollective, type Collective } from './collective.js';
 import { createOptimizer, disposeOptimizer } from './optimizer.js';
-import type { Elastic } from './regroup.js';
+import type { NamedTensor } from './replica-sync.js';
+import { GroupStateMismatchError, syncGroupState, type Elastic, type Position } from './regroup.js';
 import { mnistSubset, spec } from './test-helpers.js';
 import { runEpochs } from './train-loop.js';
 
@@ -112,4 +114,61 @@ describe('elastic groups (the loop side)', () => {
     expect(maxDiff(regrouped[0]!.weights, fixed[0]!.weights)).toBe(0);
     expect(maxDiff(regrouped[1]!.weights, fixed[0]!.weights)).toBe(0);
   }, 120_000);
+
+  describe('syncGroupState', () => {
+    const member = async (seed: number) => {
+      const model = getModel('mlp').build(seed);
+      const optimizer = createOptimizer(s.optimizer);
+      const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+      return { model, optimizer, vars, syncState: [] as NamedTensor[] };
+    };
+    const weightsOf = (m: { model: { getWeights(): tf.Tensor[] } }) =>
+      m.model.getWeights().flatMap((w) => Array.from(w.dataSync()));
+    const release = (...ms: Awaited<ReturnType<typeof member>>[]) =>
+      ms.forEach((m) => (m.model.dispose(), disposeOptimizer(m.optimizer)));
+    const sums = (loss: number) => ({ loss, correct: 1, images: 2, globalImages: 3 });
+
+    it('the rank one step ahead (it finished a round the other did not) leads: its weights and sums', async () => {
+      const [a, b] = await Promise.all([member(1), member(2)]);
+      const [c0, c1] = createInProcessGroup(2);
+      const [r0, r1] = await Promise.all([
+        syncGroupState(a, c0!, { globalStep: 5, epoch: 2, step: 1 }, sums(0.5)),
+        syncGroupState(b, c1!, { globalStep: 6, epoch: 2, step: 2 }, sums(0.7)),
+      ]);
+      for (const r of [r0, r1]) expect(r).toMatchObject({ leader: 1, at: { globalStep: 6, epoch: 2, step: 2 } });
+      expect(r0.sums.loss).toBeCloseTo(0.7, 6);
+      expect(maxDiff(weightsOf(a), weightsOf(b))).toBe(0);
+      release(a, b);
+    });
+
+    it('at one step, the rank still in the earlier epoch leads: an evaluation cut short is done again', async () => {
+      const [a, b] = await Promise.all([member(1), member(1)]);
+      const [c0, c1] = createInProcessGroup(2);
+      const positions: Position[] = [
+        { globalStep: 8, epoch: 3, step: 0 },
+        { globalStep: 8, epoch: 2, step: 4 },
+      ];
+      const [r0] = await Promise.all([
+        syncGroupState(a, c0!, positions[0]!, sums(0)),
+        syncGroupState(b, c1!, positions[1]!, sums(1)),
+      ]);
+      expect(r0).toMatchObject({ leader: 1, at: positions[1] });
+      release(a, b);
+    });
+
+    it('ranks holding different amounts of state refuse to go on (the job resumes from a checkpoint)', async () => {
+      const a = await member(1);
+      const b = { ...(await member(1)), syncState: [{ name: 'outer/momentum', tensor: tf.zeros([3]) }] };
+      const [c0, c1] = createInProcessGroup(2);
+      const at = { globalStep: 1, epoch: 1, step: 1 };
+      const results = await Promise.allSettled([
+        syncGroupState(a, c0!, at, sums(0)),
+        syncGroupState(b, c1!, at, sums(0)),
+      ]);
+      for (const r of results)
+        expect(r).toMatchObject({ status: 'rejected', reason: expect.any(GroupStateMismatchError) });
+      tf.dispose(b.syncState[0]!.tensor);
+      release(a, b);
+    });
+  });
 });
