@@ -1,31 +1,18 @@
-import { randomBytes } from 'node:crypto';
-import { mayGrow, ownedByGroup, ranksToGiveBack, resize, type JobEvent } from '@mnist/protocol';
+import { mayGrow, ranksToGiveBack, type JobEvent } from '@mnist/protocol';
 import { sleep, type Logger } from '@mnist/core';
 import { LocalCollective, type Collective, type Elastic } from '@mnist/training';
 import type { TrainerContext } from '../context.js';
 import type { DataPlane } from '../collective/data-plane.js';
-import { CollectiveError, CollectivePeerLostError, CollectiveTimeoutError } from '../collective/errors.js';
+import { CollectiveError } from '../collective/errors.js';
 import type { DataEndpoint } from '../collective/tcp/data-listener.js';
-import { askStatus, confirm, recruit, release, sendRegroup, type Recruitment } from '../group/recruiter.js';
+import { recruit, type Recruitment } from '../group/recruiter.js';
 import type { Assignment } from '../group/messages.js';
+import { answeringMembers, commitGroup, type Committed, type Group, type OpenDataPlane } from './elastic-commit.js';
 import { describeError, isFatal } from './outcome.js';
-import { writeRecord } from './settle.js';
 
 /** Rank 0 could not form the next group (the record changed, a member refused): like a lost round. */
 export class GroupNotFormedError extends Error {
   override readonly name = 'GroupNotFormedError';
-}
-
-/** Opens a rank's data plane for an assignment (rank.ts: subscribed before it returns; connect() forms the mesh). */
-export type OpenDataPlane = (a: Assignment) => Promise<DataPlane | undefined>;
-
-/** A change rank 0 tried: the new group, or who refused their place (nobody: the record changed meanwhile). */
-type Committed = { ok: true; group: Group } | { ok: false; refused: string[] };
-
-/** A group of the attempt: its assignment (this rank's place) and its data plane (none for a group of one). */
-interface Group {
-  a: Assignment;
-  dp: DataPlane | undefined;
 }
 
 /** The collective the loop goes on with: the data plane, or a group of one. */
@@ -209,14 +196,7 @@ export class ElasticGroup implements Elastic {
   /** Rank 0 after a failed round: the members that still answer, if they are enough. */
   private async reform(err: unknown): Promise<Group | undefined> {
     const { a } = this.group;
-    // The ranks the error names are gone: asking them could only wait for the status timeout.
-    const gone = new Set(lostRanks(err));
-    const others = a.members.slice(1).filter((_, i) => !gone.has(i + 1));
-    const statuses = await Promise.all(others.map((id) => askStatus(this.ctx, id)));
-    const alive = others.filter((_, i) => {
-      const s = statuses[i];
-      return s?.state === 'busy' && s.jobId === a.jobId && s.attempt === a.attempt;
-    });
+    const alive = await answeringMembers(this.ctx, a, err);
     const min = a.spec.minReplicas ?? a.spec.replicas;
     let members = [a.members[0]!, ...alive];
     // A member that answered but then refuses its place (draining, stopped meanwhile) is left out too.
@@ -250,69 +230,17 @@ export class ElasticGroup implements Elastic {
     return new Map(a.members.map((id, r) => [id, a.endpoints?.[r]]));
   }
 
-  /**
-   * Rank 0: the resize in the record (only if nobody changed the group meanwhile), then every
-   * member's new place: the old members by a regroup message, newcomers by the confirm of
-   * their reservation. Our own data plane listens before anyone is told.
-   */
+  /** Rank 0: `commitGroup` from where this rank stands; the record's group moves on even when the change fails. */
   private async commit(
     members: string[],
     endpoints: Map<string, DataEndpoint | undefined>,
     recruits: Recruitment | undefined,
     joinAtEpoch: number | undefined,
   ): Promise<Committed> {
-    const { a } = this.group;
-    const t = resize({ trainers: members }, ownedByGroup(a.attempt, this.recordGroup));
-    const written = await writeRecord(this.ctx, a.jobId, t, this.log);
-    if (!written.changed) {
-      recruits?.peers.forEach((o) => release(this.ctx, o.trainerId, recruits.token));
-      return { ok: false, refused: [] };
-    }
-    this.recordGroup = written.record.group;
-    const assignment = newAssignments(a, members, endpoints, this.recordGroup);
-    const own: Group = { a: assignment(0), dp: await this.open(assignment(0)) };
-    const refusals = await Promise.all(
-      members
-        .slice(1)
-        .map((id, i) =>
-          recruits?.peers.some((o) => o.trainerId === id)
-            ? confirm(this.ctx, id, recruits.token, { ...assignment(i + 1), joinAtEpoch })
-            : sendRegroup(this.ctx, id, assignment(i + 1)),
-        ),
-    );
-    const refused = members.slice(1).filter((_, i) => refusals[i] !== undefined);
-    if (refused.length === 0) return { ok: true, group: own };
-    own.dp?.close();
-    this.log.warn('elastic.member_refused', { members: refused, reasons: refusals.filter((r) => r !== undefined) });
-    return { ok: false, refused };
+    const { ctx, open, log, recordGroup } = this;
+    const change = { members, endpoints, recruits, joinAtEpoch };
+    const r = await commitGroup({ ctx, open, log, current: this.group.a, recordGroup, ...change });
+    this.recordGroup = r.recordGroup;
+    return r.committed;
   }
-}
-
-/** The ranks a round's error names as lost or silent (none when a peer only passed on an abort). */
-function lostRanks(err: unknown): number[] {
-  if (err instanceof CollectivePeerLostError) return [err.peerRank];
-  if (err instanceof CollectiveTimeoutError) return err.missingRanks;
-  return [];
-}
-
-/** Each member's place in group `group`: endpoints and a fresh secret when every member has an endpoint. */
-function newAssignments(
-  a: Assignment,
-  members: string[],
-  endpoints: Map<string, DataEndpoint | undefined>,
-  group: number,
-): (rank: number) => Assignment {
-  const eps = members.map((id) => endpoints.get(id));
-  const direct = members.length > 1 && eps.every((e) => e !== undefined);
-  const secret = randomBytes(16).toString('hex');
-  return (rank) => ({
-    ...a,
-    endpoints: direct ? (eps as DataEndpoint[]) : undefined,
-    secret: direct ? secret : undefined,
-    rank,
-    worldSize: members.length,
-    members,
-    group,
-    joinAtEpoch: undefined,
-  });
 }
