@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLUSTER_ARTIFACTS, FinalEvalSchema, type JobEvent, type JobRecord } from '@mnist/protocol';
+import { CLUSTER_ARTIFACTS, FinalEvalSchema, type JobEvent, type JobRecord, type JobSpecInput } from '@mnist/protocol';
 import { getText } from '@mnist/storage';
 import { startTestCluster, type TestCluster } from './harness.js';
 
@@ -37,6 +37,15 @@ async function expectSucceeded(id: string, attempt: number, epochs = ALL_EPOCHS,
   expect(final.attempt).toBe(attempt);
   expect(await cluster.epochsInMetrics(id)).toEqual(epochs);
   return final;
+}
+
+/** A 1:2 job on both of two idle trainers, past its first epoch. */
+async function runningOnTwo(spec: Partial<JobSpecInput> = {}) {
+  await cluster.waitForIdleTrainers(2);
+  const job = await cluster.submit({ ...JOB, minReplicas: 1, replicas: 2, ...spec });
+  const running = await cluster.waitForJob(job.id, (r) => r.state === 'running' && r.epoch >= 1, 60_000);
+  expect(running.trainers).toHaveLength(2);
+  return { job, running };
 }
 
 /** Waits for the group `group` of attempt 1 with `size` ranks. */
@@ -88,10 +97,7 @@ describe('elastic jobs', () => {
 
   it('SIGSTOP of a rank past the timeout: the group goes on without it; woken, it writes nothing', async () => {
     await cluster.spawn('t3');
-    await cluster.waitForIdleTrainers(2);
-    const job = await cluster.submit({ ...JOB, minReplicas: 1, replicas: 2 });
-    const running = await cluster.waitForJob(job.id, (r) => r.state === 'running' && r.epoch >= 1, 60_000);
-    expect(running.trainers).toHaveLength(2);
+    const { job, running } = await runningOnTwo();
     const peer = cluster.trainers.get(running.trainers[1]!)!;
     peer.child.kill('SIGSTOP');
     try {
@@ -107,10 +113,7 @@ describe('elastic jobs', () => {
   }, 180_000);
 
   it('sharing: a 1-replica job submitted while a 1:2 job holds both trainers starts at its next epoch', async () => {
-    await cluster.waitForIdleTrainers(2);
-    const elastic = await cluster.submit({ ...JOB, epochs: 30, minReplicas: 1, replicas: 2 });
-    const running = await cluster.waitForJob(elastic.id, (r) => r.state === 'running' && r.epoch >= 1, 60_000);
-    expect(running.trainers).toHaveLength(2);
+    const { job: elastic, running } = await runningOnTwo({ epochs: 30 });
     const small = await cluster.submit({ ...JOB, epochs: 2, replicas: 1 });
     const submittedAt = (await cluster.client.jobs.get(elastic.id))!.epoch;
     const started = await cluster.waitForJob(small.id, (r) => r.state === 'running', 60_000);
@@ -131,10 +134,7 @@ describe('elastic jobs', () => {
   }, 300_000);
 
   it('SIGKILL of rank 0 (it holds the task): the old path, a new attempt from the last checkpoint', async () => {
-    await cluster.waitForIdleTrainers(2);
-    const job = await cluster.submit({ ...JOB, minReplicas: 1, replicas: 2 });
-    const running = await cluster.waitForJob(job.id, (r) => r.state === 'running' && r.epoch >= 1, 60_000);
-    expect(running.trainers).toHaveLength(2);
+    const { job, running } = await runningOnTwo();
     const coordinator = cluster.trainers.get(running.trainers[0]!)!;
     coordinator.child.kill('SIGKILL');
     await coordinator.exited;
@@ -143,9 +143,7 @@ describe('elastic jobs', () => {
   }, 180_000);
 
   it('SIGTERM of a rank (a drain): the group goes on without it in the same attempt, and it exits 0', async () => {
-    await cluster.waitForIdleTrainers(2);
-    const job = await cluster.submit({ ...JOB, minReplicas: 1, replicas: 2 });
-    const running = await cluster.waitForJob(job.id, (r) => r.state === 'running' && r.epoch >= 1, 60_000);
+    const { job, running } = await runningOnTwo();
     const peer = cluster.trainers.get(running.trainers[1]!)!;
     peer.child.kill('SIGTERM');
     expect(await peer.exited).toBe(0);
