@@ -670,6 +670,8 @@
     history.replaceState(null, '', '#job=' + id);
     state.records = {};
     state.steps = [];
+    $('#resizes').replaceChildren();
+    $('#resizes').hidden = true;
     state.jobState = null;
     hideProgress();
     $('#job-panel').hidden = false;
@@ -703,6 +705,16 @@
     loadArtifacts(id);
   }
 
+  /** An elastic job's group changed: one line per resize (from, to, where, why). */
+  function showResize(ev) {
+    var list = $('#resizes');
+    var li = document.createElement('li');
+    li.textContent =
+      ev.from + ' \u2192 ' + ev.to + ' ranks at epoch ' + ev.epoch + ', step ' + ev.step + ' (' + ev.why + ')';
+    list.appendChild(li);
+    list.hidden = false;
+  }
+
   var stepTimer = null;
   function onEvent(id, type, ev) {
     if (state.selected !== id) return;
@@ -712,6 +724,8 @@
       state.records[ev.record.epoch] = ev.record;
       redraw();
       reloadArtifactsSoon(id); // a new checkpoint
+    } else if (type === 'resize') {
+      showResize(ev);
     } else if (type === 'progress') {
       state.steps.push([ev.epoch - 1 + ev.step / ev.steps, ev.loss]);
       // A replayed stream brings hundreds of these at once: draw once they have arrived.

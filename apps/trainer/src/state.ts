@@ -1,4 +1,5 @@
 import type { TrainerInfo } from '@mnist/protocol';
+import type { Assignment } from './group/messages.js';
 
 /** Why a rank was told to stop; the abort reason of its signal. */
 export type StopKind = 'cancelled' | 'superseded' | 'attempt-ended' | 'finished' | 'draining';
@@ -17,7 +18,15 @@ export type Activity =
   | { kind: 'idle' }
   /** Offered to a coordinator; waiting for its confirm or release (or the timer). */
   | { kind: 'reserved'; token: string; coordinator: string; jobId: string; timer: NodeJS.Timeout }
-  | { kind: 'busy'; jobId: string; rank: number; attempt?: number; stop: (reason: RankStoppedError) => void };
+  | {
+      kind: 'busy';
+      jobId: string;
+      rank: number;
+      attempt?: number;
+      stop: (reason: RankStoppedError) => void;
+      /** An elastic rank: takes its place in a new group; resolves with why not, or undefined once it listens. */
+      regroup?: (a: Assignment) => Promise<string | undefined>;
+    };
 
 /**
  * What this trainer is doing, for the pull loop (take tasks only when idle), the recruit
@@ -48,6 +57,11 @@ export class TrainerActivity {
     this.current = next;
     this.onChange();
     for (const w of [...this.waiters]) w();
+  }
+
+  /** An elastic group changed: this trainer's rank in the new one (heartbeats and status say it). */
+  setRank(rank: number): void {
+    if (this.current.kind === 'busy') this.set({ ...this.current, rank });
   }
 
   toIdle(): void {

@@ -26,7 +26,9 @@ export const NATS_NAMES = {
   /** Core-NATS subjects for forming data-parallel groups and exchanging gradients. */
   recruitSubject: 'mnist.recruit',
   trainerInbox: (trainerId: string) => `mnist.trainer.${trainerId}`,
-  collectivePrefix: (jobId: string, attempt: number) => `mnist.collective.${jobId}.${attempt}`,
+  /** An attempt's group `group` (0 until an elastic job first changes size): a fresh namespace per group. */
+  collectivePrefix: (jobId: string, attempt: number, group = 0) =>
+    `mnist.collective.${jobId}.${attempt}${group > 0 ? `g${group}` : ''}`,
 } as const;
 
 /** Trainer ids name NATS subjects (trainerInbox) and KV keys: same safe alphabet as job ids. */
@@ -65,6 +67,8 @@ export const JobRecordSchema = z.object({
   attempt: z.number().int().min(0),
   /** Trainer ids of the current group, rank order. */
   trainers: z.array(z.string()).default([]),
+  /** Which group of the attempt holds it: 0 when claimed, one more at each resize of an elastic job. */
+  group: z.number().int().min(0).default(0),
   /** Last epoch whose record is in metrics.jsonl. */
   epoch: z.number().int().min(0).default(0),
   backend: z.string().optional(),
@@ -114,6 +118,21 @@ export const JobEventSchema = z.discriminatedUnion('type', [
     members: z.array(z.string()),
     transport: z.enum(['tcp', 'nats']),
     fallbackReason: z.string().optional(),
+    at: z.string(),
+  }),
+  /** An elastic job's group changed in the same attempt: grew onto free trainers, lost a rank, or gave one back. */
+  z.object({
+    type: z.literal('resize'),
+    jobId: z.string(),
+    attempt: z.number().int(),
+    group: z.number().int(),
+    from: z.number().int(),
+    to: z.number().int(),
+    members: z.array(z.string()),
+    /** The epoch and optimizer step the new group goes on from. */
+    epoch: z.number().int(),
+    step: z.number().int(),
+    why: z.string(),
     at: z.string(),
   }),
   z.object({

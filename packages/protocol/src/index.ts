@@ -17,6 +17,7 @@ export {
   LR_SCALING,
   ScalingSchema,
   globalBatchSize,
+  isElastic,
   JobNameSchema,
   JobTagsSchema,
   JobNoteSchema,
@@ -69,9 +70,11 @@ export {
   fail,
   newJobRecord,
   ownedBy,
+  ownedByGroup,
   park,
   recordEpoch,
   requeue,
+  resize,
   succeed,
   unchangedSince,
   unpark,
@@ -94,3 +97,4 @@ export type { SweepRequest, SweepRequestInput, SweepState, SweepSummary } from '
 export type { ErrorBody, ErrorIssue } from './http.js';
 export { LOG_LEVELS, LOG_LIMITS, LogLineSchema, LogRecordSchema, renderLogText } from './logs.js';
 export type { LogLine, LogRecord } from './logs.js';
+export { mayGrow, ranksToGiveBack, trainersWanted } from './elastic.js';

@@ -146,12 +146,26 @@ export const JobSpecSchema = z
     message: 'minReplicas must not exceed replicas',
     path: ['minReplicas'],
   })
+  // A group that changes size keeps one global batch (weak scaling's would change with the size).
+  .refine((s) => !isElastic(s) || s.scaling === undefined, {
+    message: 'a replica range (minReplicas below replicas) needs a fixed global batch: no scaling',
+    path: ['minReplicas'],
+  })
   .refine((s) => s.batchSize >= s.replicas, {
     message: 'batchSize (the global batch) must be at least replicas so every rank gets a sample',
     path: ['batchSize'],
   });
 
 export type JobSpecInput = z.input<typeof JobSpecSchema>;
+
+/**
+ * A replica range MIN:MAX (`minReplicas` to `replicas`): the job starts with at least MIN
+ * trainers, grows to MAX at epoch boundaries, and goes on with fewer when a rank is lost
+ * (down to MIN) in the same attempt. `replicas: N` alone is the fixed range N:N.
+ */
+export function isElastic(spec: { replicas: number; minReplicas?: number | undefined }): boolean {
+  return (spec.minReplicas ?? spec.replicas) < spec.replicas;
+}
 
 /**
  * The global batch of a group of `worldSize` replicas: `batchSize`, or `scaling.batchPerReplica`

@@ -9,8 +9,10 @@ import {
   newJobRecord,
   ownedBy,
   park,
+  ownedByGroup,
   recordEpoch,
   requeue,
+  resize,
   succeed,
   unchangedSince,
   unpark,
@@ -39,6 +41,7 @@ const EXAMPLES: Record<TransitionName, { t: JobTransition; stamps: Partial<JobRe
       trainers: ['t-x', 't-y'],
       backend: 'cpu',
       epoch: 1,
+      group: 0,
       message: undefined,
       startedAt: now.toISOString(),
     },
@@ -50,6 +53,7 @@ const EXAMPLES: Record<TransitionName, { t: JobTransition; stamps: Partial<JobRe
   succeed: { t: succeed(), stamps: { message: undefined, finishedAt: now.toISOString() } },
   cancel: { t: cancel('by request'), stamps: { message: 'by request', finishedAt: now.toISOString() } },
   recordEpoch: { t: recordEpoch({ epoch: 2, backend: 'onednn' }), stamps: { epoch: 2, backend: 'onednn', attempt: 3 } },
+  resize: { t: resize({ trainers: ['t-a'] }), stamps: { trainers: ['t-a'], group: 1, attempt: 3 } },
 };
 
 /** The whole graph, written out edge by edge (not derived from JOB_TRANSITIONS, which it checks). */
@@ -62,6 +66,7 @@ const ALLOWED: Record<TransitionName, [JobState[], JobState]> = {
   succeed: [['running'], 'succeeded'],
   cancel: [['queued', 'parked', 'running'], 'cancelled'],
   recordEpoch: [['running'], 'running'],
+  resize: [['running'], 'running'],
 };
 
 const edges = (Object.keys(EXAMPLES) as TransitionName[]).flatMap((name) =>
@@ -105,6 +110,14 @@ describe('guards', () => {
     expect(fail('x', ownedBy(3)).apply(at('running'), now)).toBeDefined();
     expect(fail('x', ownedBy(2)).apply(at('running'), now)).toBeUndefined();
     expect(recordEpoch({ epoch: 1, backend: 'cpu' }, ownedBy(4)).apply(at('running'), now)).toBeUndefined();
+  });
+
+  it('ownedByGroup refuses a record of another attempt or group: two resizes of one group cannot both land', () => {
+    const once = resize({ trainers: ['t-a'] }, ownedByGroup(3, 0)).apply(at('running'), now);
+    expect(once).toMatchObject({ group: 1, trainers: ['t-a'] });
+    expect(resize({ trainers: ['t-b'] }, ownedByGroup(3, 0)).apply(once!, now)).toBeUndefined();
+    expect(resize({ trainers: ['t-b'] }, ownedByGroup(2, 0)).apply(at('running'), now)).toBeUndefined();
+    expect(claim({ trainers: ['t'], backend: 'cpu', epoch: 0 }).apply(once!, now)?.group).toBe(0);
   });
 
   it('unchangedSince refuses a record written after the snapshot', () => {

@@ -29,7 +29,8 @@ export const JOB_TRANSITIONS = {
   cancel: { from: ['queued', 'parked', 'running'], to: 'cancelled' },
   /** Rank 0 finished an epoch: the record names the last epoch in metrics.jsonl. */
   recordEpoch: { from: ['running'], to: 'running' },
-  // resize (elastic groups, to come): running -> running with a new group, same attempt.
+  /** An elastic job's group changed (grew, lost a rank, gave one back): same attempt, the next group. */
+  resize: { from: ['running'], to: 'running' },
 } as const satisfies Record<string, { from: readonly JobState[]; to: JobState }>;
 
 export type TransitionName = keyof typeof JOB_TRANSITIONS;
@@ -52,6 +53,12 @@ export const ownedBy =
   (attempt: number): Guard =>
   (r) =>
     r.attempt === attempt;
+
+/** Only while `attempt` owns the job with group `group`: two resizes of one group cannot both land. */
+export const ownedByGroup =
+  (attempt: number, group: number): Guard =>
+  (r) =>
+    r.attempt === attempt && r.group === group;
 
 /** Only if nobody changed the record since `seen` was read (the reconciler acts on a snapshot). */
 export const unchangedSince =
@@ -94,6 +101,7 @@ export const claim = (a: ClaimArgs, guard?: Guard) =>
     trainers: a.trainers,
     backend: a.backend,
     epoch: a.epoch,
+    group: 0,
     message: undefined,
     startedAt: r.startedAt ?? now,
   }));
@@ -117,6 +125,10 @@ export const cancel = (message: string, guard?: Guard) =>
 
 export const recordEpoch = (a: { epoch: number; backend: string }, guard?: Guard) =>
   define('recordEpoch', { guard }, () => ({ epoch: a.epoch, backend: a.backend }));
+
+/** The group's members change; the attempt, its folder and its checkpoints stay (guard with ownedByGroup). */
+export const resize = (a: { trainers: string[] }, guard?: Guard) =>
+  define('resize', { guard }, (r) => ({ trainers: a.trainers, group: r.group + 1 }));
 
 /** A new job's record: 'queued', or 'parked' with the reason. */
 export function newJobRecord(id: string, spec: JobSpec, now: Date, parked?: string): JobRecord {

@@ -95,6 +95,10 @@ describe('JobSpec', () => {
     expect(issuesOf({ model: 'mlp', optimizer: { type: 'sgd', lr: -1 } })[0]!.path).toBe('optimizer.lr');
     expect(issuesOf({ model: 'mlp', replicas: 2, minReplicas: 3 })[0]!.path).toBe('minReplicas');
     expect(issuesOf({ model: 'mlp', replicas: 4, batchSize: 2 })[0]!.path).toBe('batchSize');
+    // A replica range keeps one global batch: no weak scaling.
+    const weak = { model: 'mlp', replicas: 2, minReplicas: 1, scaling: { batchPerReplica: 32 } };
+    expect(issuesOf(weak)[0]).toMatchObject({ path: 'minReplicas', message: expect.stringMatching(/replica range/) });
+    expect(parseJobSpec({ model: 'mlp', replicas: 2, minReplicas: 1, sync: { every: 4 } }).minReplicas).toBe(1);
     expect(issuesOf('lenet5')[0]!.path).toBe('(root)');
   });
 

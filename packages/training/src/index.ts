@@ -10,3 +10,5 @@ export type { ReplicaSync, NamedTensor } from './replica-sync.js';
 export { runJob } from './run-job.js';
 export type { RunJobOptions, RunJobResult } from './run-job.js';
 export { learningRateSchedule, setLearningRate } from './lr-schedule.js';
+export { GroupStateMismatchError } from './regroup.js';
+export type { Elastic } from './regroup.js';

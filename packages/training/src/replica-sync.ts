@@ -166,7 +166,10 @@ class LocalSgdSync implements ReplicaSync {
   }
 
   state(): NamedTensor[] {
-    return this.momentum ? [{ name: `${OUTER_STATE_PREFIX}momentum`, tensor: tf.tensor1d(this.momentum) }] : [];
+    if (this.spec.outer !== 'nesterov') return [];
+    // Zeros before the first exchange: the same outer step as none, and one layout for a rank joining a group.
+    const m = this.momentum ?? new Float32Array(this.paramCount);
+    return [{ name: `${OUTER_STATE_PREFIX}momentum`, tensor: tf.tensor1d(m) }];
   }
 
   restore(named: NamedTensor[]): void {

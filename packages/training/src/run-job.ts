@@ -15,6 +15,7 @@ import {
 import { LocalCollective, type Collective } from './collective.js';
 import { createOptimizer, disposeOptimizer } from './optimizer.js';
 import { OUTER_STATE_PREFIX } from './replica-sync.js';
+import type { Elastic } from './regroup.js';
 import { runEpochs, type StepProgress } from './train-loop.js';
 
 export interface RunJobOptions {
@@ -37,6 +38,8 @@ export interface RunJobOptions {
   /** Called once the starting point is known: fresh, or resumed with the records the checkpoint backs. */
   onStart?: (info: { startEpoch: number; resumedFrom?: CheckpointManifest; records: readonly EpochRecord[] }) => void;
   signal?: AbortSignal;
+  /** A replica range: the group may change while it trains; `joinAtEpoch` starts a rank that joins a running group. */
+  elastic?: Elastic;
 }
 
 export interface RunJobResult {
@@ -93,7 +96,8 @@ export async function runJob(o: RunJobOptions): Promise<RunJobResult> {
         await store.put(artifactKeys.metrics, '', 'application/x-ndjson');
       }
     }
-    const startEpoch = (checkpoint?.manifest.epoch ?? 0) + 1;
+    // A rank joining a running group starts where the group is; its state comes from the group.
+    const startEpoch = o.elastic?.joinAtEpoch ?? (checkpoint?.manifest.epoch ?? 0) + 1;
     o.onStart?.({ startEpoch, resumedFrom: checkpoint?.manifest, records });
     if (isRankZero && checkpoint)
       await store.put(artifactKeys.metrics, toMetricsJsonl(records), 'application/x-ndjson');
@@ -111,6 +115,7 @@ export async function runJob(o: RunJobOptions): Promise<RunJobResult> {
       syncState,
       onStep: o.onStep,
       signal: o.signal,
+      elastic: o.elastic,
       onEpoch: async (record, { step, syncState: outer }) => {
         records.push(record);
         // Metrics before the checkpoint: a crash in between re-trains the epoch rather than losing its record.

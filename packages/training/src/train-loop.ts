@@ -16,6 +16,7 @@ import { evaluate, evaluateSharded } from './evaluate.js';
 import { countCorrect, crossEntropy } from './loss.js';
 import { learningRateSchedule, setLearningRate } from './lr-schedule.js';
 import { createReplicaSync, type LocalStep, type NamedTensor, type ReplicaSync } from './replica-sync.js';
+import { syncGroupState, type Elastic, type EpochSums, type Position } from './regroup.js';
 
 export interface StepProgress {
   epoch: number;
@@ -54,6 +55,8 @@ export interface LoopOptions {
   onEpoch?: (record: EpochRecord, state: EpochState) => Promise<void>;
   signal?: AbortSignal;
   evalBatchSize?: number;
+  /** A replica range: the group may change at a failed round or an epoch's end (see regroup.ts). */
+  elastic?: Elastic;
 }
 
 export class TrainingCancelledError extends Error {
@@ -71,6 +74,8 @@ const YIELD_EVERY_MS = 10;
 /** What every step and epoch of one run share. */
 interface Run {
   o: LoopOptions;
+  /** The group's collective: `o.collective` until the group changes. */
+  collective: Collective;
   vars: tf.Variable[];
   sync: ReplicaSync;
   /** One buffer for every batch: the batch's tensors are disposed before the next gather
@@ -84,6 +89,18 @@ interface Run {
   /** Weak scaling's learning rate by step (undefined: the spec's, throughout), and the rate set last. */
   lrAt: ((step: number) => number) | undefined;
   lr: number;
+  /** The current epoch's running sums, on the device; read back at its end (or when the group changes). */
+  sums: DeviceSums;
+  /** The last epoch rank 0 handed to onEpoch: an epoch re-evaluated after a group change is not recorded twice. */
+  recorded: number;
+}
+
+interface DeviceSums {
+  loss: tf.Scalar;
+  correct: tf.Scalar;
+  images: number;
+  globalImages: number;
+  startedAt: number;
 }
 
 /** An epoch's training sums, read back once at its end. */
@@ -108,11 +125,72 @@ export async function runEpochs(options: LoopOptions): Promise<EpochRecord[]> {
   };
   const run = startRun(o, options.spec);
   const records: EpochRecord[] = [];
-  for (let epoch = o.startEpoch; epoch <= o.spec.epochs; epoch++) {
-    const record = await runEpoch(run, epoch);
-    if (record) records.push(record);
+  let at = { epoch: o.startEpoch, step: 0 };
+  try {
+    if (o.elastic?.joinAtEpoch) at = await adoptGroup(run, run.collective, at, -1);
+    while (at.epoch <= o.spec.epochs) {
+      try {
+        const record = await runEpoch(run, at);
+        if (record) records.push(record);
+        at = { epoch: at.epoch + 1, step: 0 };
+        const next = at.epoch <= o.spec.epochs ? await o.elastic?.atEpochEnd?.(at.epoch - 1) : undefined;
+        if (next) at = await adoptGroup(run, next, at);
+      } catch (err) {
+        at = await recover(run, err, at);
+      }
+    }
+    return records;
+  } finally {
+    tf.dispose([run.sums.loss, run.sums.correct]);
   }
-  return records;
+}
+
+/** A round failed: go on in the group the trainer re-forms, from the furthest rank's state; or give up (throw). */
+async function recover(run: Run, err: unknown, at: { epoch: number; step: number }) {
+  for (;;) {
+    if (!run.o.elastic || err instanceof TrainingCancelledError || run.o.signal?.aborted) throw err;
+    const next = await run.o.elastic.afterFailure(err);
+    if (!next) throw err;
+    try {
+      return await adoptGroup(run, next, at);
+    } catch (e) {
+      err = e; // the new group failed while agreeing: try again with whoever is left
+    }
+  }
+}
+
+/** Switches to a new group's collective and takes the state its leader holds. */
+async function adoptGroup(
+  run: Run,
+  collective: Collective,
+  at: { epoch: number; step: number },
+  globalStep = run.globalStep,
+): Promise<{ epoch: number; step: number }> {
+  const { o } = run;
+  const sums: EpochSums = {
+    loss: run.sums.loss.dataSync()[0]!,
+    correct: run.sums.correct.dataSync()[0]!,
+    images: run.sums.images,
+    globalImages: run.sums.globalImages,
+  };
+  const here: Position = { globalStep, ...at };
+  const syncState = run.sync.state();
+  const { model, optimizer } = o;
+  const agreed = await syncGroupState({ model, vars: run.vars, optimizer, syncState }, collective, here, sums).finally(
+    () => tf.dispose(syncState.map((n) => n.tensor)),
+  );
+  run.collective = collective;
+  run.sync = createReplicaSync(o.spec.sync, { model, vars: run.vars, optimizer, collective });
+  run.sync.restore(agreed.syncState);
+  tf.dispose(agreed.syncState.map((n) => n.tensor));
+  run.buffer = new BatchBuffer(Math.ceil(o.spec.batchSize / collective.worldSize));
+  run.progressScale = o.spec.sync === 'step' ? 1 : collective.worldSize;
+  run.globalStep = agreed.at.globalStep;
+  tf.dispose([run.sums.loss, run.sums.correct]);
+  const { loss, correct, ...counts } = agreed.sums;
+  run.sums = { ...counts, loss: tf.scalar(loss), correct: tf.scalar(correct), startedAt: run.sums.startedAt };
+  o.elastic?.adopted?.(agreed.at);
+  return { epoch: agreed.at.epoch, step: agreed.at.step };
 }
 
 function startRun(o: LoopOptions, asSubmitted: JobSpec): Run {
@@ -127,6 +205,7 @@ function startRun(o: LoopOptions, asSubmitted: JobSpec): Run {
   if (o.syncState) sync.restore(o.syncState);
   return {
     o,
+    collective,
     vars,
     sync,
     buffer: new BatchBuffer(Math.ceil(spec.batchSize / collective.worldSize)),
@@ -135,33 +214,48 @@ function startRun(o: LoopOptions, asSubmitted: JobSpec): Run {
     lastYield: performance.now(),
     lrAt,
     lr: spec.optimizer.lr,
+    sums: newSums(),
+    recorded: o.startEpoch - 1,
   };
 }
 
-/** One epoch: train, sum over the ranks, evaluate; rank 0 records (others return undefined). */
-async function runEpoch(run: Run, epoch: number): Promise<EpochRecord | undefined> {
-  const { o, sync } = run;
-  const { spec, model, data, collective } = o;
-  const epochStart = performance.now();
+function newSums(): DeviceSums {
+  return { loss: tf.scalar(0), correct: tf.scalar(0), images: 0, globalImages: 0, startedAt: performance.now() };
+}
+
+/**
+ * One epoch from `at.step` (0, or where a changed group goes on): train, sum over the ranks,
+ * evaluate; rank 0 records (others return undefined). `at.step` follows the steps done.
+ */
+async function runEpoch(run: Run, at: { epoch: number; step: number }): Promise<EpochRecord | undefined> {
+  const { o } = run;
+  const { spec, model, data } = o;
+  const { epoch } = at;
   const steps = stepsPerEpoch(data.train.count, spec.batchSize);
+  if (at.step === 0) {
+    tf.dispose([run.sums.loss, run.sums.correct]);
+    run.sums = newSums();
+  }
 
   // train: every batch of this rank's shard.
-  const totals = await trainEpoch(run, epoch, steps, epochStart);
-  const [epochLoss, epochCorrect] = await sync.epochTotals(totals.loss, totals.correct);
+  const totals = await trainEpoch(run, at, steps);
+  const [epochLoss, epochCorrect] = await run.sync.epochTotals(totals.loss, totals.correct);
 
   // evaluate: each rank its share of the test set; rank 0 records.
+  const { collective, sync } = run;
   const test =
     collective.worldSize > 1
       ? await evaluateSharded(model, data.test, collective, o.evalBatchSize)
       : evaluate(model, data.test, o.evalBatchSize);
-  if (collective.rank !== 0) return undefined;
+  // An epoch evaluated again after a group change (a peer was lost in its evaluation) is recorded once.
+  if (collective.rank !== 0 || epoch <= run.recorded) return undefined;
   const record: EpochRecord = {
     epoch,
     trainLoss: epochLoss / steps,
     trainAcc: epochCorrect / totals.globalImages,
     testLoss: test.loss,
     testAcc: test.acc,
-    seconds: (performance.now() - epochStart) / 1000,
+    seconds: (performance.now() - run.sums.startedAt) / 1000,
     imagesPerSec: totals.globalImages / totals.trainSeconds,
     backend: o.backend,
   };
@@ -173,68 +267,65 @@ async function runEpoch(run: Run, epoch: number): Promise<EpochRecord | undefine
   } finally {
     tf.dispose(syncState.map((n) => n.tensor));
   }
+  run.recorded = epoch;
   return record;
 }
 
-/** The epoch's training steps. Running sums stay on the device and are read back once, at the end. */
-async function trainEpoch(run: Run, epoch: number, steps: number, epochStart: number): Promise<EpochTotals> {
-  const { o } = run;
-  const { spec, data, collective } = o;
-  let lossSum = tf.scalar(0);
-  let correctSum = tf.scalar(0);
-  let images = 0;
-  let globalImages = 0;
-  try {
-    const batches = epochBatches({
-      n: data.train.count,
-      batchSize: spec.batchSize,
-      seed: spec.seed,
-      epoch,
-      rank: collective.rank,
-      worldSize: collective.worldSize,
-    });
-    for (const batch of batches) {
-      if (o.signal?.aborted) throw new TrainingCancelledError(epoch, batch.step);
-      setDropoutStep(o.model, run.globalStep, collective.rank);
+/** The epoch's training steps from `at.step`. Running sums stay on the device and are read back once, at the end. */
+async function trainEpoch(run: Run, at: { epoch: number; step: number }, steps: number): Promise<EpochTotals> {
+  const { o, sums } = run;
+  const { spec, data } = o;
+  const { epoch } = at;
+  const { rank, worldSize } = run.collective;
+  const batches = epochBatches({
+    n: data.train.count,
+    batchSize: spec.batchSize,
+    seed: spec.seed,
+    epoch,
+    rank,
+    worldSize,
+  });
+  for (const batch of batches) {
+    if (batch.step < at.step) continue; // done before the group changed
+    if (o.signal?.aborted) throw new TrainingCancelledError(epoch, batch.step);
+    setDropoutStep(o.model, run.globalStep, rank);
 
-      // forward + backward on this rank's shard.
-      const local = forwardBackward(run, batch);
+    // forward + backward on this rank's shard.
+    const local = forwardBackward(run, batch);
 
-      // sync + step: the same update on every rank (at the step's rate, under weak scaling).
-      if (run.lrAt && run.lrAt(run.globalStep) !== run.lr)
-        setLearningRate(o.optimizer, (run.lr = run.lrAt(run.globalStep)));
-      const { loss, correct } = await run.sync.step(local, batch.step + 1 === steps);
-      const [nextLoss, nextCorrect] = [tf.add(lossSum, loss), tf.add(correctSum, correct)];
-      tf.dispose([lossSum, correctSum, loss, correct]);
-      lossSum = nextLoss as tf.Scalar;
-      correctSum = nextCorrect as tf.Scalar;
-      images += batch.indices.length;
-      globalImages += batch.globalCount;
-      run.globalStep++;
+    // sync + step: the same update on every rank (at the step's rate, under weak scaling).
+    if (run.lrAt && run.lrAt(run.globalStep) !== run.lr)
+      setLearningRate(o.optimizer, (run.lr = run.lrAt(run.globalStep)));
+    const { loss, correct } = await run.sync.step(local, batch.step + 1 === steps);
+    const [nextLoss, nextCorrect] = [tf.add(sums.loss, loss), tf.add(sums.correct, correct)];
+    tf.dispose([sums.loss, sums.correct, loss, correct]);
+    sums.loss = nextLoss as tf.Scalar;
+    sums.correct = nextCorrect as tf.Scalar;
+    sums.images += batch.indices.length;
+    sums.globalImages += batch.globalCount;
+    run.globalStep++;
+    at.step = batch.step + 1;
 
-      // log: progress is cheap unless the consumer asks for the loss.
-      if (o.onStep) {
-        const doneSteps = batch.step + 1;
-        const currentLoss = lossSum;
-        o.onStep({
-          epoch,
-          step: doneSteps,
-          steps,
-          images,
-          elapsedSec: (performance.now() - epochStart) / 1000,
-          loss: () => (currentLoss.dataSync()[0]! * run.progressScale) / doneSteps,
-        });
-      }
-
-      await yieldNowAndThen(run);
+    // log: progress is cheap unless the consumer asks for the loss.
+    if (o.onStep) {
+      const doneSteps = batch.step + 1;
+      const currentLoss = sums.loss;
+      o.onStep({
+        epoch,
+        step: doneSteps,
+        steps,
+        images: sums.images,
+        elapsedSec: (performance.now() - sums.startedAt) / 1000,
+        loss: () => (currentLoss.dataSync()[0]! * run.progressScale) / doneSteps,
+      });
     }
-    // the epoch's sums: one read-back per epoch.
-    const loss = lossSum.dataSync()[0]!;
-    const correct = correctSum.dataSync()[0]!;
-    return { loss, correct, globalImages, trainSeconds: (performance.now() - epochStart) / 1000 };
-  } finally {
-    tf.dispose([lossSum, correctSum]);
+
+    await yieldNowAndThen(run);
   }
+  // the epoch's sums: one read-back per epoch.
+  const loss = sums.loss.dataSync()[0]!;
+  const correct = sums.correct.dataSync()[0]!;
+  return { loss, correct, globalImages: sums.globalImages, trainSeconds: (performance.now() - sums.startedAt) / 1000 };
 }
 
 /** Forward + backward on this rank's part of `batch`: its gradients, loss share and correct count. */

@@ -83,10 +83,20 @@ export function clusterFamilies(s: ClusterSnapshot): MetricFamily[] {
       'Running job: trainers its record names that have no heartbeat (gone while holding the job).',
       perJob((j, l) => (j.lostTrainers !== undefined ? [{ labels: l, value: j.lostTrainers }] : [])),
     ),
+    gauge(
+      'mnist_job_ranks',
+      'Running job: ranks in its group now (an elastic job changes it at each resize).',
+      perJob((j, l) => (j.ranks !== undefined ? [{ labels: l, value: j.ranks }] : [])),
+    ),
     gauge('mnist_trainers_up', 'Trainers with a heartbeat within the TTL.', [{ value: s.trainers.length }]),
     gauge('mnist_trainers_busy', 'Trainers working on a job.', [
       { value: s.trainers.filter((t) => t.state === 'busy').length },
     ]),
+    gauge(
+      'mnist_trainers_wanted',
+      'More trainers the fleet could use now: waiting jobs at their minimum plus elastic growth, less idle trainers.',
+      [{ value: s.trainersWanted }],
+    ),
     gauge(
       'mnist_trainer_info',
       'One series per live trainer (value 1).',

@@ -45,6 +45,7 @@ describe('renderExposition', () => {
       jobsByState: { queued: 0, parked: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 },
       jobs: [],
       trainers: [],
+      trainersWanted: 0,
       errors: 1,
     };
     const m = createApiMetrics({ snapshot: async () => empty });

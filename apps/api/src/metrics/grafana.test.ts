@@ -41,6 +41,7 @@ describe('infra/grafana and infra/prometheus', () => {
             epochs: 2,
             liveImagesPerSec: 1,
             lostTrainers: 0,
+            ranks: 2,
             last: {
               epoch: 1,
               trainLoss: 1,
@@ -54,6 +55,7 @@ describe('infra/grafana and infra/prometheus', () => {
           },
         ],
         trainers: [{ id: 't', host: 'h', pid: 1, backend: 'cpu', state: 'idle', startedAt: 'x', lastSeen: 'y' }],
+        trainersWanted: 0,
         errors: 0,
       }),
     });

@@ -45,6 +45,7 @@ describe('createSnapshotter', () => {
 
     let s = await take();
     expect(s.jobsByState).toEqual({ queued: 1, parked: 0, running: 1, succeeded: 1, failed: 0, cancelled: 0 });
+    expect(s.trainersWanted).toBe(1); // the queued job's one trainer; no trainer is idle
     expect(s.jobs.map((j) => j.id).sort()).not.toContain(old.id); // finished outside the window
     const r = s.jobs.find((j) => j.id === running.id)!;
     expect(r).toMatchObject({

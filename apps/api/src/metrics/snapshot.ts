@@ -2,6 +2,7 @@ import {
   isFinalState,
   JOB_STATES,
   parseMetricsJsonl,
+  trainersWanted,
   type EpochRecord,
   type JobRecord,
   type JobState,
@@ -23,6 +24,8 @@ export interface JobSample {
   liveImagesPerSec?: number;
   /** Running jobs: trainers the record names that have no heartbeat (gone while holding the job). */
   lostTrainers?: number;
+  /** Running jobs: ranks in its group now (an elastic job's changes with each resize). */
+  ranks?: number;
 }
 
 /** What /metrics reports, read from the KV buckets, S3 and the events stream at scrape time. */
@@ -30,6 +33,8 @@ export interface ClusterSnapshot {
   jobsByState: Record<JobState, number>;
   jobs: JobSample[];
   trainers: TrainerInfo[];
+  /** How many more trainers the fleet could use now (@mnist/protocol's trainersWanted): the autoscaler's signal. */
+  trainersWanted: number;
   /** Reads that failed this time (e.g. one job's metrics file); the rest is still reported. */
   errors: number;
 }
@@ -100,10 +105,13 @@ export function createSnapshotter(cluster: ApiCluster, artifacts: ArtifactReader
           epochs: j.spec.epochs,
           ...(last && { last }),
           ...(rate !== undefined && { liveImagesPerSec: rate }),
-          ...(j.state === 'running' && { lostTrainers: j.trainers.filter((t) => !live.has(t)).length }),
+          ...(j.state === 'running' && {
+            lostTrainers: j.trainers.filter((t) => !live.has(t)).length,
+            ranks: j.trainers.length,
+          }),
         };
       }),
     );
-    return { jobsByState, jobs: samples, trainers, errors };
+    return { jobsByState, jobs: samples, trainers, trainersWanted: trainersWanted(jobs, trainers), errors };
   };
 }

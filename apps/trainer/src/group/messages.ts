@@ -47,6 +47,10 @@ export const AssignmentSchema = z.object({
   endpoints: z.array(DataEndpointSchema).optional(),
   /** Names this attempt on the data plane: a dialer must present it (a stale attempt or a stranger cannot join). */
   secret: z.string().min(16).max(128).optional(),
+  /** Which group of the attempt (an elastic job's resizes count up from 0): its own data-plane namespace. */
+  group: z.number().int().min(0).default(0),
+  /** A rank joining a running elastic group at this epoch: it takes its state from the group, no checkpoint. */
+  joinAtEpoch: z.number().int().min(1).optional(),
 });
 export type Assignment = z.infer<typeof AssignmentSchema>;
 
@@ -55,6 +59,8 @@ export const InboxMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('confirm'), token: z.string(), assignment: AssignmentSchema }),
   z.object({ type: z.literal('release'), token: z.string() }),
   z.object({ type: z.literal('status') }),
+  /** To a rank of a running elastic group: go on in this new group (same attempt), from the group's state. */
+  z.object({ type: z.literal('regroup'), assignment: AssignmentSchema }),
 ]);
 export type InboxMessage = z.infer<typeof InboxMessageSchema>;
 

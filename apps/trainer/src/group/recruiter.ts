@@ -9,6 +9,7 @@ import {
   OfferSchema,
   StatusReplySchema,
   type Assignment,
+  type InboxMessage,
   type Offer,
   type StatusReply,
 } from './messages.js';
@@ -64,18 +65,33 @@ export async function confirm(
   token: string,
   assignment: Assignment,
 ): Promise<string | undefined> {
+  return ask(ctx, trainerId, { type: 'confirm', token, assignment });
+}
+
+/** A request to a trainer's inbox answered by ok or a reason: undefined, or why not. */
+async function ask(ctx: TrainerContext, trainerId: string, message: InboxMessage): Promise<string | undefined> {
   try {
-    const reply = await ctx.cluster.bus.request(
-      NATS_NAMES.trainerInbox(trainerId),
-      encodeJson({ type: 'confirm', token, assignment }),
-      { timeout: 5_000 },
-    );
+    const reply = await ctx.cluster.bus.request(NATS_NAMES.trainerInbox(trainerId), encodeJson(message), {
+      timeout: 5_000,
+    });
     const parsed = decodeJson(ConfirmReplySchema, reply.data);
-    if (!parsed) return 'malformed confirm reply';
+    if (!parsed) return `malformed ${message.type} reply`;
     return parsed.ok ? undefined : parsed.reason;
   } catch (err) {
     return (err as Error).message;
   }
+}
+
+/**
+ * Tells a rank of a running elastic group its place in the next group;
+ * resolves with why not when it did not take it.
+ */
+export async function sendRegroup(
+  ctx: TrainerContext,
+  trainerId: string,
+  assignment: Assignment,
+): Promise<string | undefined> {
+  return ask(ctx, trainerId, { type: 'regroup', assignment });
 }
 
 /** What a trainer says it is doing, or undefined when it does not answer (dead, partitioned). */

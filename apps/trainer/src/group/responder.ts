@@ -43,7 +43,16 @@ export function startResponder(ctx: TrainerContext): BusSubscription[] {
     if (!m) return;
     const a = state.activity;
     if (m.type === 'status') msg.respond(encodeJson(statusOf(ctx)));
-    else if (m.type === 'release') {
+    else if (m.type === 'regroup') {
+      const refuse = (reason: string) => msg.respond(encodeJson({ ok: false, reason }));
+      if (a.kind !== 'busy' || a.jobId !== m.assignment.jobId || !a.regroup)
+        refuse(`trainer ${ctx.id} runs no elastic rank of ${m.assignment.jobId} (${a.kind})`);
+      else
+        a.regroup(m.assignment).then(
+          (why) => msg.respond(encodeJson(why === undefined ? { ok: true } : { ok: false, reason: why })),
+          (err: unknown) => refuse(describeError(err)),
+        );
+    } else if (m.type === 'release') {
       if (a.kind === 'reserved' && a.token === m.token) state.toIdle();
     } else if (a.kind !== 'reserved' || a.token !== m.token) {
       msg.respond(encodeJson({ ok: false, reason: `trainer ${ctx.id} holds no reservation ${m.token} (${a.kind})` }));
@@ -76,6 +85,7 @@ async function runPeer(ctx: TrainerContext, a: Assignment, confirmMsg: BusMessag
     rank: a.rank,
     attempt: a.attempt,
     stop: (r) => (handle ? handle.stop(r) : (earlyStop = r)),
+    regroup: async (next) => (handle ? handle.regroup(next) : 'not running yet'),
   });
   try {
     handle = await openRank(ctx, a);

@@ -90,6 +90,7 @@ async function coordinate(
     members,
     spec: rec.spec,
     resumeEpoch,
+    group: 0,
     ...dataPlane,
   });
   const handle = await formGroup(c, assignment, recruits, setRank);

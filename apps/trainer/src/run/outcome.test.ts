@@ -43,6 +43,7 @@ describe('stopReasonFor', () => {
     createdAt: '',
     updatedAt: '',
     attempt: 2,
+    group: 0,
     trainers: [],
     epoch: 0,
   };
@@ -55,5 +56,12 @@ describe('stopReasonFor', () => {
       kind: 'attempt-ended',
       message: 'peer lost',
     });
+  });
+
+  it('stops a rank an elastic group was re-formed without, and only that rank', () => {
+    const resized = { ...base, group: 1, trainers: ['t1', 't3'] };
+    expect(stopReasonFor(resized, 2, 't3')).toBeUndefined();
+    expect(stopReasonFor(resized, 2, 't2')).toMatchObject({ kind: 'superseded' });
+    expect(stopReasonFor(resized, 2, 't2')?.message).toMatch(/^dropped from attempt 2/);
   });
 });

@@ -1,4 +1,4 @@
-import { NATS_NAMES, CLUSTER_ARTIFACTS, jobPrefix, type EpochRecord, type FinalEval } from '@mnist/protocol';
+import { NATS_NAMES, CLUSTER_ARTIFACTS, isElastic, jobPrefix, type EpochRecord, type FinalEval } from '@mnist/protocol';
 import { getModel } from '@mnist/models';
 import { writeReport } from '@mnist/report';
 import type { Logger } from '@mnist/core';
@@ -13,6 +13,7 @@ import type { Assignment } from '../group/messages.js';
 import { attemptStore, resumePoint, writeLineage, type CheckpointRef } from '../storage/attempt-lineage.js';
 import { FencedStore } from '../storage/fenced-store.js';
 import type { RankStoppedError } from '../state.js';
+import { ElasticGroup } from './elastic-group.js';
 import { describeError, isFatal } from './outcome.js';
 import { Rank0Reporter } from './reporter.js';
 import { stopReasonFor } from './stop-reason.js';
@@ -33,6 +34,8 @@ export interface RankHandle {
   run(): Promise<RankResult>;
   /** Stops this rank (cancel, drain...); the group hears about it through the collective. */
   stop(reason: RankStoppedError): void;
+  /** An elastic rank's place in the next group (rank 0's `regroup` message): undefined once it listens, or why not. */
+  regroup(a: Assignment): Promise<string | undefined>;
 }
 
 /** Where a rank reads and writes, and the checkpoint it starts from. */
@@ -53,13 +56,17 @@ export async function openRank(ctx: TrainerContext, a: Assignment): Promise<Rank
   const log = ctx.log.child({ jobId: a.jobId, attempt: a.attempt, rank: a.rank });
   const stop = new AbortController();
   const collective = await openCollective(ctx, a, stop.signal, log);
+  const elastic = isElastic(a.spec)
+    ? new ElasticGroup(ctx, a, collective, (next) => openCollective(ctx, next, stop.signal, log), stop.signal, log)
+    : undefined;
   return {
-    run: () => runRank(ctx, a, collective, stop, log),
+    run: () => runRank(ctx, a, collective, elastic, stop, log),
     stop: (reason) => {
       if (!stop.signal.aborted) stop.abort(reason);
       // Not yet running (a confirm failed): nothing else holds the collective.
-      collective?.abort(reason.message, false);
+      (elastic ? elastic.dataPlane : collective)?.abort(reason.message, false);
     },
+    regroup: async (next) => (elastic ? elastic.receive(next) : `job ${a.jobId} has no replica range`),
   };
 }
 
@@ -79,7 +86,8 @@ async function openCollective(
       ? {
           listener: ctx.dataListener,
           endpoints: a.endpoints,
-          jobId: a.jobId,
+          // Each group of an elastic attempt is its own mesh: a listener keys ranks by job and attempt.
+          jobId: a.group > 0 ? `${a.jobId}.g${a.group}` : a.jobId,
           attempt: a.attempt,
           secret: a.secret,
           deadlineMs: ctx.config.data.meshTimeoutMs,
@@ -89,7 +97,7 @@ async function openCollective(
   return DataPlane.open({
     choice: a.spec.transport,
     bus: ctx.cluster.bus,
-    prefix: NATS_NAMES.collectivePrefix(a.jobId, a.attempt),
+    prefix: NATS_NAMES.collectivePrefix(a.jobId, a.attempt, a.group),
     rank: a.rank,
     worldSize: a.worldSize,
     algorithm: a.spec.collective,
@@ -126,10 +134,13 @@ async function runRank(
   ctx: TrainerContext,
   a: Assignment,
   collective: DataPlane | undefined,
+  elastic: ElasticGroup | undefined,
   stop: AbortController,
   log: Logger,
 ): Promise<RankResult> {
-  const watcher = watchAttempt(ctx.cluster.jobs, a.jobId, a.attempt, stop, log);
+  const watcher = watchAttempt(ctx.cluster.jobs, { jobId: a.jobId, attempt: a.attempt, trainerId: ctx.id }, stop, log);
+  // An elastic group changes its data plane; the stats and aborts go to the one in use.
+  const current = () => (elastic ? elastic.dataPlane : collective);
   const started = performance.now();
   // Steps finished after a stop was requested: the promise is "within a step or two".
   const afterStop = { steps: 0 };
@@ -146,6 +157,7 @@ async function runRank(
       collective,
       resumeFrom: stores.from && { store: attemptStore(stores.job, stores.from.attempt), epoch: stores.from.epoch },
       signal: stop.signal,
+      elastic,
       onStart: ({ startEpoch }) => {
         log.info('rank.started', {
           worldSize: a.worldSize,
@@ -159,13 +171,14 @@ async function runRank(
         if (stop.signal.aborted) afterStop.steps++;
         // After the last step come the epoch's sums, the sharded evaluation, and the first step
         // of the next epoch, which waits for rank 0's checkpoint: all may be slow.
-        if (p.step === p.steps && collective) {
-          collective.expectSlowRounds(3);
+        const dp = current();
+        if (p.step === p.steps && dp) {
+          dp.expectSlowRounds(3);
           log.info('collective.stats', {
             epoch: p.epoch,
             steps: p.steps,
             stepMs: Number(((p.elapsedSec * 1000) / p.steps).toFixed(2)),
-            ...collective.takeStats(),
+            ...dp.takeStats(),
           });
         }
         reporter?.onStep(p);
@@ -183,11 +196,12 @@ async function runRank(
     if (stop.signal.aborted)
       log.info('rank.halted', { stepsAfterStop: afterStop.steps, reason: describeError(reason) });
     // Tell the peers why (a no-op when the collective itself failed: they know).
-    collective?.abort(`rank ${a.rank} (${ctx.id}): ${describeError(reason)}`, isFatal(reason));
+    current()?.abort(`rank ${a.rank} (${ctx.id}): ${describeError(reason)}`, isFatal(reason));
     throw reason;
   } finally {
     watcher.stop();
-    collective?.close();
+    if (elastic) elastic.close();
+    else collective?.close();
   }
 }
 
@@ -196,6 +210,8 @@ async function openStores(ctx: TrainerContext, a: Assignment, signal: AbortSigna
   // Reads anywhere in the job; writes only into this attempt's own folder (see FencedStore).
   const job = ctx.store.withSignal(signal).scope(jobPrefix(a.jobId));
   const store = new FencedStore(attemptStore(job, a.attempt), signal);
+  // A rank joining a running elastic group takes its state from the group, not from a checkpoint.
+  if (a.joinAtEpoch !== undefined) return { job, store, from: undefined };
   const from = a.resumeEpoch > 0 ? await resumePoint(job, a.attempt - 1, a.resumeEpoch) : undefined;
   // Every rank finds the checkpoint itself; they must all start from the one the coordinator chose.
   if ((from?.epoch ?? 0) !== a.resumeEpoch) {

@@ -10,8 +10,7 @@ import { stopReasonFor } from './stop-reason.js';
  */
 export function watchAttempt(
   jobs: JobStore,
-  jobId: string,
-  attempt: number,
+  { jobId, attempt, trainerId }: { jobId: string; attempt: number; trainerId: string },
   target: AbortController,
   log: Logger,
 ): { stop(): void } {
@@ -20,7 +19,7 @@ export function watchAttempt(
     while (!own.signal.aborted && !target.signal.aborted) {
       try {
         for await (const record of jobs.watch({ id: jobId, signal: own.signal })) {
-          const stop = stopReasonFor(record, attempt);
+          const stop = stopReasonFor(record, attempt, trainerId);
           if (stop) {
             log.info('rank.stop_requested', { kind: stop.kind, reason: stop.message });
             target.abort(stop);

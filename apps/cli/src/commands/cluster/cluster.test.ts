@@ -152,6 +152,14 @@ describe('cluster verbs against the API app', () => {
       code: 2,
       stderr: "mnist: --min-replicas '5': minReplicas must not exceed replicas\n",
     });
+    const range = await h.run(['submit', '--model', 'mlp', '--replicas', '1:3', '--json']);
+    expect(JSON.parse(range.stdout)).toMatchObject({ spec: { minReplicas: 1, replicas: 3 } });
+    expect(range.stderr).toContain('1:3 replica(s)');
+    h.cluster.records.delete(JSON.parse(range.stdout).id);
+    expect(await h.run(['submit', '--model', 'mlp', '--replicas', '1:2', '--batch-per-replica', '32'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('a replica range (minReplicas below replicas) needs a fixed global batch'),
+    });
     expect((await h.run(['status', '../trainers'])).stderr).toMatch(/^mnist: '..\/trainers' is not a job id/);
     const local = await h.run([
       'submit',

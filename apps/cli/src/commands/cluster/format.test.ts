@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { parseJobSpec, type JobRecord } from '@mnist/protocol';
-import { ago, describeJob, duration, jobsTable, textTable, trainersTable } from './format.js';
+import {
+  ago,
+  describeJob,
+  duration,
+  jobsTable,
+  replicasLabel,
+  resizeLine,
+  textTable,
+  trainersTable,
+} from './format.js';
 
 const NOW = Date.parse('2030-05-01T12:00:00Z');
 const job: JobRecord = {
@@ -13,6 +22,7 @@ const job: JobRecord = {
   finishedAt: '2030-05-01T11:59:31Z',
   attempt: 1,
   trainers: ['t2', 't1'],
+  group: 0,
   epoch: 3,
   backend: 'cpu',
 };
@@ -60,5 +70,17 @@ describe('cluster output', () => {
     expect(text).toContain('(30.0 s)');
     expect(ago('2030-04-01T00:00:00Z', NOW)).toBe('2030-04-01');
     expect([duration(4.25), duration(185), duration(7620)]).toEqual(['4.3 s', '3 min 05 s', '2 h 07 min']);
+  });
+
+  it('shows a replica range and each resize', () => {
+    expect(replicasLabel({ replicas: 3, minReplicas: 1 })).toBe('1:3');
+    expect(replicasLabel({ replicas: 2, minReplicas: 2 })).toBe('2');
+    const resized = describeJob({ ...job, state: 'running', group: 2, spec: { ...job.spec, minReplicas: 1 } });
+    expect(resized).toContain('replicas 1:2,');
+    expect(resized).toContain('; resized 2 time(s) in attempt 1');
+    const event = { type: 'resize' as const, jobId: 'j-abc', attempt: 1, group: 2, from: 2, to: 1 };
+    expect(resizeLine({ ...event, members: ['t1'], epoch: 3, step: 410, why: 'lost a rank: x', at: '' })).toBe(
+      '2 -> 1 ranks at epoch 3, step 410 (lost a rank: x); attempt 1, group 2: t1',
+    );
   });
 });

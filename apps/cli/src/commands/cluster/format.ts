@@ -1,4 +1,4 @@
-import type { JobRecord, JobSpec, TrainerInfo } from '@mnist/protocol';
+import { isElastic, type JobEvent, type JobRecord, type JobSpec, type TrainerInfo } from '@mnist/protocol';
 
 /** A plain text table: columns padded to their widest cell, two spaces apart. */
 export function textTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -54,7 +54,7 @@ export function jobsTable(jobs: readonly ListedJob[], now = Date.now()): string 
       j.spec.model,
       j.state,
       `${j.epoch}/${j.spec.epochs}`,
-      String(j.spec.replicas),
+      replicasLabel(j.spec),
       syncLabel(j.spec),
       pct(j.finalTestAcc),
       pct(j.bestTestAcc),
@@ -91,6 +91,17 @@ export function duration(s: number): string {
 }
 
 /** `mnist status`: what the job is, where it runs, how far it got. */
+/** `2`, or a replica range `1:4` (elastic). */
+export function replicasLabel(s: Pick<JobSpec, 'replicas' | 'minReplicas'>): string {
+  return isElastic(s) ? `${s.minReplicas}:${s.replicas}` : String(s.replicas);
+}
+
+/** One resize as `mnist watch` prints it: "2 -> 1 ranks at epoch 3, step 410 (lost t-b: ...)". */
+export function resizeLine(e: Extract<JobEvent, { type: 'resize' }>): string {
+  const group = `attempt ${e.attempt}, group ${e.group}: ${e.members.join(', ')}`;
+  return `${e.from} -> ${e.to} ranks at epoch ${e.epoch}, step ${e.step} (${e.why}); ${group}`;
+}
+
 export function describeJob(j: JobRecord): string {
   const s = j.spec;
   const o = s.optimizer;
@@ -98,9 +109,9 @@ export function describeJob(j: JobRecord): string {
   const trainLimit = s.trainLimit ? `, train ${s.trainLimit}` : '';
   const testLimit = s.testLimit ? `, test ${s.testLimit}` : '';
   const data = `${s.dataset}${trainLimit}${testLimit}`;
-  const minReplicas = s.minReplicas ? ` (min ${s.minReplicas})` : '';
   const trainers = j.trainers.length ? ` on ${j.trainers.join(', ')}` : '';
   const backend = j.backend ? ` (${j.backend})` : '';
+  const resized = j.group > 0 ? `; resized ${j.group} time(s) in attempt ${j.attempt}` : '';
   const took = seconds(j.startedAt, j.finishedAt);
   const started = j.startedAt ? `; started ${j.startedAt}` : '';
   const finished = j.finishedAt ? `; finished ${j.finishedAt}` : '';
@@ -119,8 +130,8 @@ export function describeJob(j: JobRecord): string {
         ]
       : []),
     `  spec:     ${s.epochs} epochs, batch ${s.batchSize}, ${optimizer}, seed ${s.seed}, ` +
-      `replicas ${s.replicas}${minReplicas}, sync ${syncLabel(s)}; ${data}`,
-    `  progress: epoch ${j.epoch}/${s.epochs}${trainers}${backend}`,
+      `replicas ${replicasLabel(s)}, sync ${syncLabel(s)}; ${data}`,
+    `  progress: epoch ${j.epoch}/${s.epochs}${trainers}${backend}${resized}`,
     `  created:  ${j.createdAt}${started}${finished}${ran}`,
   ];
   if (j.message) lines.push(`  message:  ${j.message}`);

@@ -14,7 +14,7 @@ import {
 import { API_FLAGS, API_FLAGS_HELP, connectApi, jobIdArg } from './api-client.js';
 import type { ClusterContext } from './context.js';
 import { readSpecFile } from '../../spec-file.js';
-import { syncLabel } from './format.js';
+import { replicasLabel, syncLabel } from './format.js';
 import { watchJob } from './watch.js';
 
 export const SUBMIT_HELP = `Usage: mnist submit --model <name> [--replicas N] [--watch] [flags]
@@ -32,8 +32,12 @@ ${SPEC_FLAGS_HELP}
 ${NAME_FLAGS_HELP}
 
 Cluster flags:
-      --replicas <n>         trainers that train it together, data-parallel (default 1)
-      --min-replicas <n>     start with at least this many if fewer are free (default: all)
+      --replicas <n|min:max> trainers that train it together, data-parallel (default 1);
+                             a range min:max makes it elastic: it starts with at least min
+                             free trainers, grows onto free ones up to max at epoch ends,
+                             goes on with the rest (down to min) when one is lost, and gives
+                             trainers back to a queued job (not with --batch-per-replica)
+      --min-replicas <n>     the same as the range's min (--replicas <min>:<n>)
       --sync <mode>          step (default: the replicas sum gradients every step and follow
                              one trainer), or local:H[:nesterov|average] (local SGD: each
                              replica takes H steps alone, then they average; for slow links)
@@ -91,6 +95,19 @@ function scalingFlags(values: Values): Pick<JobSpecInput, 'scaling'> {
   return { scaling: { batchPerReplica, ...(lr && { lr }), ...(warmupEpochs !== undefined && { warmupEpochs }) } };
 }
 
+/** --replicas N, or a range MIN:MAX (with --min-replicas as the older spelling of MIN). */
+function replicasFlags(values: Values): Pick<JobSpecInput, 'replicas' | 'minReplicas'> {
+  const raw = values.replicas as string | undefined;
+  const range = raw === undefined ? undefined : /^(\d+):(\d+)$/.exec(raw.trim());
+  const minReplicas = countFlag(values, 'min-replicas');
+  if (!range) {
+    const replicas = countFlag(values, 'replicas');
+    return { ...(replicas !== undefined && { replicas }), ...(minReplicas !== undefined && { minReplicas }) };
+  }
+  if (minReplicas !== undefined) throw new UsageError('--replicas min:max and --min-replicas: give the range once');
+  return { minReplicas: Number(range[1]), replicas: Number(range[2]) };
+}
+
 function countFlag(values: Values, name: string): number | undefined {
   const raw = values[name] as string | undefined;
   if (raw === undefined) return undefined;
@@ -134,8 +151,6 @@ const SUBMIT_FLAGS = {
 
 /** The spec fields the flags set (the rest come from `base`: a spec file, or the job resubmitted). */
 function specFromFlags(values: Values, base: Record<string, unknown> = {}): JobSpec {
-  const replicas = countFlag(values, 'replicas');
-  const minReplicas = countFlag(values, 'min-replicas');
   const fromFlags = specInputFromFlags(values);
   // Checked here first, so a mistake names the flag (or the file's field); the API checks the same schema again.
   return specFromInput(
@@ -146,8 +161,7 @@ function specFromFlags(values: Values, base: Record<string, unknown> = {}): JobS
       ...(fromFlags.optimizer &&
         typeof base.optimizer === 'object' &&
         values.optimizer === undefined && { optimizer: { ...base.optimizer, ...fromFlags.optimizer } }),
-      ...(replicas !== undefined && { replicas }),
-      ...(minReplicas !== undefined && { minReplicas }),
+      ...replicasFlags(values),
       ...(values.sync !== undefined && { sync: syncFlag(values.sync as string) }),
       ...(values.collective !== undefined && { collective: values.collective as JobSpecInput['collective'] }),
       ...(values.transport !== undefined && { transport: values.transport as JobSpecInput['transport'] }),
@@ -169,7 +183,7 @@ async function submitSpec(spec: JobSpec, values: Values, ctx: ClusterContext): P
   if (ctx.out.json) ctx.out.result(JSON.stringify(job));
   else if (!values.watch) ctx.out.result(job.id);
   const named = spec.name ? ` '${spec.name}'` : '';
-  const what = `${spec.model}, ${spec.epochs} epochs, ${spec.replicas} replica(s), sync ${syncLabel(spec)}`;
+  const what = `${spec.model}, ${spec.epochs} epochs, ${replicasLabel(spec)} replica(s), sync ${syncLabel(spec)}`;
   const hint = values.watch ? '' : `; follow it with: mnist watch ${job.id}`;
   ctx.out.info(`submitted ${job.id}${named}: ${what}${hint}`);
   // Accepted but not runnable now: say so plainly, or a script would think it is on its way.

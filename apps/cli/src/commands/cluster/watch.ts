@@ -3,6 +3,7 @@ import { isFinalState, JobEventSchema, type EpochRecord, type JobEvent, type Job
 import { CliError } from '../../errors.js';
 import type { Output } from '../../output.js';
 import type { Api } from './api-client.js';
+import { resizeLine } from './format.js';
 
 export interface WatchOptions {
   api: Api;
@@ -118,6 +119,8 @@ export async function watchJob(o: WatchOptions): Promise<JobRecord> {
             e.transport === 'tcp' ? 'direct TCP' : `NATS${e.fallbackReason ? ` (fell back: ${e.fallbackReason})` : ''}`;
           if (e.members.length > 1)
             out.info(`job ${id}: attempt ${e.attempt}, ${e.members.length} ranks, gradients over ${over}`);
+        } else if (e.type === 'resize') {
+          out.info(`job ${id}: ${resizeLine(e)}`);
         } else {
           await onStatus(e);
           if (isFinalState(e.state)) final = true;
