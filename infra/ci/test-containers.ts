@@ -9,9 +9,12 @@
 //   3. up with 2 trainers (infra/ci/docker-compose.ci.yml, NATS and API with fresh secrets);
 //      every container healthy;
 //   4. `mnist submit --watch` of a 2-replica job -> succeeded; its artifacts and metrics;
-//   5. a second job: scale trainers to 3 then 1 while it runs; it still succeeds, every
-//      epoch once in metrics.jsonl;
-//   6. down -v (always).
+//   5. a second job, elastic (--replicas 1:3) on 1 trainer: scale trainers to 3, it grows to
+//      3 ranks; back to 1, it shrinks; it succeeds in its first attempt, every epoch once;
+//   6. the broker as a 3-node JetStream cluster (infra/ci/docker-compose.ci-ha.yml): every
+//      stream with 3 replicas; the jobs bucket's leader SIGKILLed mid-job, which succeeds in
+//      the same attempt;
+//   7. down -v (always).
 // Run from the repository root. CONTAINERS_KEEP=1 leaves the stack up on failure.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -25,6 +28,7 @@ const DOCKER = '/usr/bin/docker';
 const COMPOSE = 'docker-compose';
 const PROJECT = 'mnist-ci';
 const COMPOSE_FILE = 'infra/ci/docker-compose.ci.yml';
+const HA_FILE = 'infra/ci/docker-compose.ci-ha.yml';
 const inCi = /^(1|true|yes)$/i.test(process.env.CI ?? '');
 
 const timings: Record<string, number> = {};
@@ -48,8 +52,12 @@ const check = (ok: boolean, message: string) => {
 const secrets = { NATS_PASSWORD: `3e${randomBytes(18).toString('hex')}`, API_TOKEN: randomBytes(24).toString('hex') };
 // Compose v1 builds through docker-py's legacy builder with these (not a newer CLI's BuildKit).
 const composeEnv = { ...secrets, DOCKER_BUILDKIT: '0', COMPOSE_DOCKER_CLI_BUILD: '0' };
-const compose = (args: string[], timeoutMs = 180_000) =>
-  must(COMPOSE, ['-p', PROJECT, '-f', COMPOSE_FILE, ...args], { env: composeEnv, timeoutMs });
+const composeWith =
+  (files: string[]) =>
+  (args: string[], timeoutMs = 180_000) =>
+    must(COMPOSE, ['-p', PROJECT, ...files.flatMap((f) => ['-f', f]), ...args], { env: composeEnv, timeoutMs });
+/** The stack's compose files: the CI file, then with the HA overlay for the last scenario. */
+let compose = composeWith([COMPOSE_FILE]);
 // The legacy builder: BuildKit would try to pull `# syntax=` frontends from a registry.
 const build = (file: string, tag: string, revision: string) =>
   must(DOCKER, ['build', '-q', '-f', file, '-t', tag, '--build-arg', `REVISION=${revision}`, '.'], {
@@ -64,12 +72,17 @@ const cli = (args: string[], timeoutMs = 300_000) =>
     timeoutMs,
   });
 async function api<T>(path: string): Promise<T> {
-  const res = await fetch(`${apiUrl}${path}`, {
-    headers: { authorization: `Bearer ${secrets.API_TOKEN}` },
-    signal: AbortSignal.timeout(10_000),
-  });
-  if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as T;
+  // A 503 ("cluster unavailable, try again": a broker election) is retried for a while, as a client would.
+  for (const deadline = Date.now() + 60_000; ;) {
+    const res = await fetch(`${apiUrl}${path}`, {
+      headers: { authorization: `Bearer ${secrets.API_TOKEN}` },
+      signal: AbortSignal.timeout(10_000),
+    });
+    if (res.ok) return (await res.json()) as T;
+    const text = await res.text();
+    if (res.status !== 503 || Date.now() > deadline) throw new Error(`GET ${path}: ${res.status} ${text}`);
+    await new Promise((r) => setTimeout(r, 1_000));
+  }
 }
 const job = async (id: string): Promise<JobRecord> => JobRecordSchema.parse(await api(`/v1/jobs/${id}`));
 const trainerCount = async () => (await api<{ trainers: unknown[] }>('/v1/trainers')).trainers.length;
@@ -216,16 +229,19 @@ async function checkArtifacts(id: string, epochs: number): Promise<void> {
   }
 }
 
+/** A fresh stack with 2 trainers, every container healthy; `apiUrl` is its API's. */
+async function upStack(): Promise<void> {
+  await compose(['down', '-v', '--remove-orphans']);
+  await compose(['up', '-d', '--scale', 'trainer=2']);
+  const port = (await compose(['port', 'api', '8787'])).trim().split(':').pop();
+  apiUrl = `http://127.0.0.1:${port}`;
+  await waitFor('2 trainers registered', 120_000, async () => ((await trainerCount()) === 2 ? true : undefined));
+  await allHealthy(120_000);
+  check(true, `all containers healthy; API at ${apiUrl}`);
+}
+
 async function scenario(): Promise<void> {
-  await step('up: nats, s3rver, api, 2 trainers', async () => {
-    await compose(['down', '-v', '--remove-orphans']);
-    await compose(['up', '-d', '--scale', 'trainer=2']);
-    const port = (await compose(['port', 'api', '8787'])).trim().split(':').pop();
-    apiUrl = `http://127.0.0.1:${port}`;
-    await waitFor('2 trainers registered', 120_000, async () => ((await trainerCount()) === 2 ? true : undefined));
-    await allHealthy(120_000);
-    check(true, `all containers healthy; API at ${apiUrl}`);
-  });
+  await step('up: nats, s3rver, api, 2 trainers', upStack);
 
   const epochs1 = 2;
   const id1 = await step('job 1: 2 replicas, mnist submit --watch', () =>
@@ -256,46 +272,106 @@ async function scenario(): Promise<void> {
   });
 
   const epochs2 = 30;
-  await step('job 2: scale trainers 2 -> 3 -> 1 while it runs', async () => {
-    const r = await cli([
-      'submit',
-      '--model',
-      'mlp',
-      '--replicas',
-      '2',
-      '--min-replicas',
-      '1',
-      '--epochs',
-      String(epochs2),
-      '--train-limit',
-      '2048',
-      '--test-limit',
-      '512',
-      '--lr',
-      '0.05',
-    ]);
+  await step('job 2: a 1:3 job while trainers scale 1 -> 3 -> 1', async () => {
+    // One trainer first: it becomes rank 0, and compose's scale-down stops the newer containers,
+    // the peers, so the job grows and shrinks in its first attempt (elastic, issue 21).
+    await compose(['up', '-d', '--no-recreate', '--scale', 'trainer=1']);
+    await waitFor('1 trainer registered', 60_000, async () => ((await trainerCount()) === 1 ? true : undefined), 500);
+    const r = await cli(
+      ['submit', '--model', 'mlp', '--replicas', '1:3', '--epochs', String(epochs2)].concat([
+        '--train-limit',
+        '2048',
+        '--test-limit',
+        '512',
+        '--lr',
+        '0.05',
+      ]),
+    );
     check(r.code === 0, `job 2 submitted${r.code === 0 ? '' : `: ${r.stderr}`}`);
     const id2 = r.stdout.trim();
-    await waitFor(
-      'job 2 running on 2 trainers',
-      60_000,
-      async () => ((await job(id2)).state === 'running' ? true : undefined),
-      250,
-    );
+    await waitFor('job 2 running', 60_000, async () => ((await job(id2)).state === 'running' ? true : undefined), 250);
     await compose(['up', '-d', '--no-recreate', '--scale', 'trainer=3']);
-    await waitFor('3 trainers registered', 60_000, async () => ((await trainerCount()) === 3 ? true : undefined), 500);
-    const mid = await job(id2);
+    const grown = await waitFor(
+      'job 2 grown to 3 ranks',
+      120_000,
+      async () => {
+        const j = await job(id2);
+        return j.trainers.length === 3 || j.state !== 'running' ? j : undefined;
+      },
+      500,
+    );
     check(
-      mid.state === 'running' && mid.epoch < epochs2,
-      `3 trainers while job 2 runs (epoch ${mid.epoch}/${epochs2})`,
+      grown.state === 'running' && grown.trainers.length === 3,
+      `job 2 grew to 3 ranks at epoch ${grown.epoch}/${epochs2} (group ${grown.group})`,
     );
     await compose(['up', '-d', '--no-recreate', '--scale', 'trainer=1']);
     check((await containers('trainer')).length === 1, 'scaled down to 1 trainer container');
     await followToSuccess(['watch', id2], 'job 2');
     const done = await job(id2);
-    check(done.attempt > 1, `job 2 was handed back by a stopped trainer and resumed (attempt ${done.attempt})`);
+    check(
+      done.attempt === 1 && done.trainers.length === 1 && done.group > grown.group,
+      `job 2 shrank back to 1 rank and succeeded in its first attempt (attempt ${done.attempt}, group ${done.group})`,
+    );
     await checkArtifacts(id2, epochs2);
-    await waitFor('1 trainer registered', 30_000, async () => ((await trainerCount()) === 1 ? true : undefined));
+  });
+}
+
+/** Each stream's replica count and leader, as one NATS node's monitoring endpoint reports them. */
+async function streamsOf(natsService: string): Promise<{ name: string; replicas: number; leader: string }[]> {
+  const [id] = await containers(natsService);
+  const url = 'http://127.0.0.1:8222/jsz?accounts=true&streams=true&config=true';
+  const jsz = JSON.parse(await must(DOCKER, ['exec', id!, 'curl', '-fsS', url])) as {
+    account_details?: {
+      stream_detail?: { name: string; config: { num_replicas: number }; cluster?: { leader?: string } }[];
+    }[];
+  };
+  return (jsz.account_details ?? []).flatMap((a) =>
+    (a.stream_detail ?? []).map((s) => ({
+      name: s.name,
+      replicas: s.config.num_replicas,
+      leader: s.cluster?.leader ?? '',
+    })),
+  );
+}
+
+async function haScenario(): Promise<void> {
+  await step('HA up: 3 nats nodes, s3rver, api, 2 trainers', async () => {
+    await compose(['down', '-v', '--remove-orphans']);
+    compose = composeWith([COMPOSE_FILE, HA_FILE]);
+    await upStack();
+    const streams = await streamsOf('nats');
+    check(
+      streams.length >= 4 && streams.every((s) => s.replicas === 3),
+      `every stream and bucket has 3 replicas (${streams.map((s) => `${s.name}:R${s.replicas}`).join(', ')})`,
+    );
+  });
+
+  const epochs = 12;
+  await step('HA: the jobs leader SIGKILLed mid-job', async () => {
+    const r = await cli(
+      ['submit', '--model', 'mlp', '--replicas', '2', '--epochs', String(epochs)].concat([
+        '--train-limit',
+        '2048',
+        '--test-limit',
+        '512',
+        '--lr',
+        '0.05',
+      ]),
+    );
+    check(r.code === 0, `job 3 submitted${r.code === 0 ? '' : `: ${r.stderr}`}`);
+    const id = r.stdout.trim();
+    await waitFor('job 3 past epoch 1', 90_000, async () => ((await job(id)).epoch >= 1 ? true : undefined), 250);
+    const leader = (await streamsOf('nats')).find((s) => s.name === 'KV_mnist-jobs')!.leader;
+    const service = leader === 'nats-1' ? 'nats' : leader;
+    await must(DOCKER, ['kill', '-s', 'KILL', (await containers(service))[0]!]);
+    check(true, `killed ${service}, the jobs bucket's leader, at epoch ${(await job(id)).epoch}`);
+    await followToSuccess(['watch', id], 'job 3');
+    const done = await job(id);
+    check(done.attempt === 1, `job 3 succeeded in the same attempt (attempt ${done.attempt})`);
+    await checkArtifacts(id, epochs);
+    await compose(['start', service]);
+    await allHealthy(120_000);
+    check(true, `${service} back and healthy`);
   });
 }
 
@@ -324,13 +400,12 @@ async function main(): Promise<number> {
   let failed = false;
   try {
     await scenario();
+    await haScenario();
   } catch (err) {
     failed = true;
     process.stderr.write(`\ntest:containers: FAILED: ${(err as Error).message}\n`);
-    const logs = await run(COMPOSE, ['-p', PROJECT, '-f', COMPOSE_FILE, 'logs', '--no-color', '--tail', '40'], {
-      env: composeEnv,
-    });
-    process.stderr.write(`--- last log lines of the stack\n${logs.stdout}\n`);
+    const logs = await compose(['logs', '--no-color', '--tail', '40']).catch((e: Error) => e.message);
+    process.stderr.write(`--- last log lines of the stack\n${logs}\n`);
   } finally {
     if (!(failed && process.env.CONTAINERS_KEEP === '1'))
       await step('down', () => compose(['down', '-v', '--remove-orphans']));
