@@ -141,3 +141,17 @@ export function renderPanel(
   }
   return el('g', { 'font-family': CHART_FONT }, parts);
 }
+
+/** A whole chart as a standalone SVG file: the root element (sized, titled for screen readers) around `parts`. */
+export function chartDocument(width: number, height: number, title: string, parts: readonly string[]): string {
+  const root = {
+    xmlns: 'http://www.w3.org/2000/svg',
+    width,
+    height,
+    viewBox: `0 0 ${width} ${height}`,
+    role: 'img',
+    'aria-label': title,
+    'font-family': CHART_FONT,
+  };
+  return `<?xml version="1.0" encoding="UTF-8"?>\n${el('svg', root, parts)}\n`;
+}

@@ -1,5 +1,13 @@
 import type { EpochRecord } from '@mnist/protocol';
-import { CHART_FONT, lineStyle, markerStyle, renderPanel, type Axis, type Series } from './chart-panel.js';
+import {
+  CHART_FONT,
+  chartDocument,
+  lineStyle,
+  markerStyle,
+  renderPanel,
+  type Axis,
+  type Series,
+} from './chart-panel.js';
 import { formatLoss, formatPercent } from './format.js';
 import { orderedRecords } from './records.js';
 import { el, text } from './svg.js';
@@ -170,14 +178,5 @@ export function renderCurvesSvg(runs: readonly RunMetrics[], options: CurvesOpti
     );
   });
 
-  const root = {
-    xmlns: 'http://www.w3.org/2000/svg',
-    width,
-    height,
-    viewBox: `0 0 ${width} ${height}`,
-    role: 'img',
-    'aria-label': title,
-    'font-family': CHART_FONT,
-  };
-  return `<?xml version="1.0" encoding="UTF-8"?>\n${el('svg', root, parts)}\n`;
+  return chartDocument(width, height, title, parts);
 }

@@ -1,4 +1,4 @@
-import { CHART_FONT, lineStyle, renderPanel, type Series } from './chart-panel.js';
+import { CHART_FONT, chartDocument, lineStyle, renderPanel, type Series } from './chart-panel.js';
 import { accuracyAxis, epochAxis, lossAxis, plotted } from './curves-svg.js';
 import { orderedRecords } from './records.js';
 import { el, text } from './svg.js';
@@ -68,14 +68,5 @@ export function renderOverlaySvg(
     renderPanel(box(1), { title: 'Test accuracy' }, xAxis, yAcc, lines('testAcc', 100)),
     ...legend,
   ];
-  const root = {
-    xmlns: 'http://www.w3.org/2000/svg',
-    width,
-    height,
-    viewBox: `0 0 ${width} ${height}`,
-    role: 'img',
-    'aria-label': title,
-    'font-family': CHART_FONT,
-  };
-  return `<?xml version="1.0" encoding="UTF-8"?>\n${el('svg', root, parts)}\n`;
+  return chartDocument(width, height, title, parts);
 }
