@@ -229,6 +229,22 @@ async function checkArtifacts(id: string, epochs: number): Promise<void> {
   }
 }
 
+/** `mnist submit` of an mlp job on 2,048 images (no --watch): its id. */
+async function submitMlp(what: string, replicas: string, epochs: number): Promise<string> {
+  const r = await cli(
+    ['submit', '--model', 'mlp', '--replicas', replicas, '--epochs', String(epochs)].concat([
+      '--train-limit',
+      '2048',
+      '--test-limit',
+      '512',
+      '--lr',
+      '0.05',
+    ]),
+  );
+  check(r.code === 0, `${what} submitted${r.code === 0 ? '' : `: ${r.stderr}`}`);
+  return r.stdout.trim();
+}
+
 /** A fresh stack with 2 trainers, every container healthy; `apiUrl` is its API's. */
 async function upStack(): Promise<void> {
   await compose(['down', '-v', '--remove-orphans']);
@@ -277,18 +293,7 @@ async function scenario(): Promise<void> {
     // the peers, so the job grows and shrinks in its first attempt (elastic, issue 21).
     await compose(['up', '-d', '--no-recreate', '--scale', 'trainer=1']);
     await waitFor('1 trainer registered', 60_000, async () => ((await trainerCount()) === 1 ? true : undefined), 500);
-    const r = await cli(
-      ['submit', '--model', 'mlp', '--replicas', '1:3', '--epochs', String(epochs2)].concat([
-        '--train-limit',
-        '2048',
-        '--test-limit',
-        '512',
-        '--lr',
-        '0.05',
-      ]),
-    );
-    check(r.code === 0, `job 2 submitted${r.code === 0 ? '' : `: ${r.stderr}`}`);
-    const id2 = r.stdout.trim();
+    const id2 = await submitMlp('job 2', '1:3', epochs2);
     await waitFor('job 2 running', 60_000, async () => ((await job(id2)).state === 'running' ? true : undefined), 250);
     await compose(['up', '-d', '--no-recreate', '--scale', 'trainer=3']);
     const grown = await waitFor(
@@ -348,18 +353,7 @@ async function haScenario(): Promise<void> {
 
   const epochs = 12;
   await step('HA: the jobs leader SIGKILLed mid-job', async () => {
-    const r = await cli(
-      ['submit', '--model', 'mlp', '--replicas', '2', '--epochs', String(epochs)].concat([
-        '--train-limit',
-        '2048',
-        '--test-limit',
-        '512',
-        '--lr',
-        '0.05',
-      ]),
-    );
-    check(r.code === 0, `job 3 submitted${r.code === 0 ? '' : `: ${r.stderr}`}`);
-    const id = r.stdout.trim();
+    const id = await submitMlp('job 3', '2', epochs);
     await waitFor('job 3 past epoch 1', 90_000, async () => ((await job(id)).epoch >= 1 ? true : undefined), 250);
     const leader = (await streamsOf('nats')).find((s) => s.name === 'KV_mnist-jobs')!.leader;
     const service = leader === 'nats-1' ? 'nats' : leader;
