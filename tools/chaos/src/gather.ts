@@ -37,6 +37,18 @@ export const consumerCount = (nc: NatsConnection) =>
     () => undefined,
   );
 
+/** Live consumers, asked every 2 s until the broker answers or `ms` pass: the count, or the last error's message. */
+export async function liveConsumersWithin(nc: NatsConnection, ms: number): Promise<number | string> {
+  for (const deadline = Date.now() + ms; ;) {
+    try {
+      return (await liveConsumers(nc)).live;
+    } catch (err) {
+      if (Date.now() > deadline) return (err as Error).message;
+      await new Promise((r) => setTimeout(r, 2_000));
+    }
+  }
+}
+
 /** A process's resident set in MiB (Linux), 0 when it is gone. */
 export function rssMb(pid: number): number {
   try {

@@ -96,6 +96,10 @@ describe('judge', () => {
     ]);
   });
 
+  it('counts consumers that could not be counted at the end as a violation, not a pass', () => {
+    expect(kinds(history({ consumers: { baseline: 3, max: 8, end: -1 } }))).toEqual(['consumers-bounded']);
+  });
+
   it('finds unbounded consumers and memory', () => {
     expect(kinds(history({ consumers: { baseline: 3, max: 200, end: 40 }, maxRssMb: 4_000 }))).toEqual([
       'consumers-bounded',

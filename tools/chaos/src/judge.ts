@@ -114,7 +114,8 @@ export function judge(h: History): Violation[] {
     out.push({ invariant: 'no-duplicate', jobId: id, detail: 'a record no submission made' });
   out.push(...lateWrites(h.writes, byId));
   const { baseline, max, end } = h.consumers;
-  if (end - baseline > LIMITS.consumersAtEnd)
+  if (end < 0) out.push({ invariant: 'consumers-bounded', detail: 'the consumers at the end could not be counted' });
+  else if (end - baseline > LIMITS.consumersAtEnd)
     out.push({ invariant: 'consumers-bounded', detail: `${end} consumers at the end, baseline ${baseline}` });
   if (max - baseline > LIMITS.consumersDuring)
     out.push({ invariant: 'consumers-bounded', detail: `${max} consumers at peak, baseline ${baseline}` });

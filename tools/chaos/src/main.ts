@@ -4,7 +4,7 @@ import { isFinalState } from '@mnist/protocol';
 import { S3Store } from '@mnist/storage';
 import { S3RVER_CREDENTIALS } from '@mnist/testing';
 import { startFleet } from './fleet.js';
-import { consumerCount, gather, liveConsumers, rssMb } from './gather.js';
+import { consumerCount, gather, liveConsumers, liveConsumersWithin, rssMb } from './gather.js';
 import { judge } from './judge.js';
 import { HELP, parseOptions } from './options.js';
 import { makeSchedule, type FaultKind } from './schedule.js';
@@ -70,7 +70,11 @@ async function main(): Promise<number> {
     }
     clearInterval(sampler);
     await sleep(1_000); // the last event streams and watches close
-    consumers.end = (await consumerCount(nc)) ?? -1;
+    // The end count decides an invariant: asked again while the broker does not answer, and
+    // if it never does, recorded as -1 with the reason, which the checker counts as a violation.
+    const end = await liveConsumersWithin(nc, 30_000);
+    consumers.end = typeof end === 'number' ? end : -1;
+    if (typeof end === 'string') say(`consumers at the end not counted: ${end}`);
 
     const s3 = await S3Store.connect({
       ...fleet.s3.env,
