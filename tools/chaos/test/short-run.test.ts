@@ -20,7 +20,7 @@ function runChaos(args: string[]): Promise<{ code: number | null; summary: strin
 // The "short seeded run" (about 2 minutes with start-up and settling): the whole fleet,
 // faults of several kinds, and the checker over what is left. The 30-minute run is for notes.
 describe('npm run chaos', () => {
-  it('a 1-minute seeded run: faults of several kinds strike, jobs keep succeeding, no invariant is broken', async () => {
+  it('a 1-minute seeded run: faults of several kinds strike, jobs keep succeeding, no invariant breaks', async () => {
     const run = await runChaos(['--minutes', '1', '--seed', '7', '--settle-seconds', '90']);
     expect(run.code, run.progress).toBe(0);
     const s = JSON.parse(run.summary) as {
