@@ -16,10 +16,11 @@ import {
 } from './prometheus-server.js';
 
 const TOKEN = 'prometheus-test-token-5c4b3a2d1e';
+/** Long enough (seconds) for scrapes while it runs: some panels show running jobs only. */
 const JOB = {
   model: 'mlp',
-  epochs: 3,
-  trainLimit: 1024,
+  epochs: 8,
+  trainLimit: 4096,
   testLimit: 256,
   batchSize: 64,
   replicas: 1,
@@ -126,6 +127,12 @@ describe.skipIf(missing !== undefined)(
       );
 
       job = await submit(JOB);
+      // A scrape while it runs, for the panels of running jobs (ranks per running job).
+      await until(
+        'a scrape of the running job',
+        async () => ((await api.query(`mnist_job_ranks{job_id="${job.id}"}`)).length ? true : undefined),
+        30_000,
+      );
       const done = await finished(job.id);
       expect(done.state, done.message).toBe('succeeded');
       // A scrape after the end: the final state and last epoch are in Prometheus.
