@@ -1,17 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { getModel } from '@mnist/models';
-import {
-  createInProcessGroup,
-  createOptimizer,
-  evaluate,
-  LocalCollective,
-  runEpochs,
-  type Collective,
-} from './index.js';
+import { createInProcessGroup, createOptimizer, evaluate, LocalCollective, runEpochs } from './index.js';
 import { selectBackend } from '@mnist/backends';
 import { disposeOptimizer } from './optimizer.js';
-import { mnistSubset, spec } from './test-helpers.js';
+import { mnistSubset, spec, trainGroup } from './test-helpers.js';
 
 let backend: string;
 beforeAll(async () => {
@@ -56,36 +49,17 @@ describe('training loop', () => {
 
   it('N ranks at global batch B follow one trainer at batch B (in-process all-reduce)', async () => {
     // 200 images at batch 64: the last batch (8) splits unevenly over 3 ranks.
-    const data = await mnistSubset(200, 100);
-    const s = spec({ model: 'mlp', epochs: 2 });
-    const train = async (collective: Collective) => {
-      const model = getModel('mlp').build(s.seed);
-      const records = await runEpochs({
-        spec: s,
-        data,
-        model,
-        optimizer: createOptimizer(s.optimizer),
-        collective,
-        backend,
-        startEpoch: 1,
-        startStep: 0,
-      });
-      const weights = model.getWeights().map((w) => Array.from(w.dataSync()));
-      model.dispose();
-      return { records, weights };
-    };
-    const single = await train(new LocalCollective());
-    const group = await Promise.all(createInProcessGroup(3).map(train));
-    const flat = (ws: number[][]) => ws.flat();
-    const ref = flat(single.weights);
+    const input = { model: 'mlp', epochs: 2 } as const;
+    const [single] = await trainGroup(backend, [new LocalCollective()], input, 200, 100);
+    const group = await trainGroup(backend, createInProcessGroup(3), input, 200, 100);
+    const ref = single!.weights;
     for (const rank of group) {
-      const w = flat(rank.weights);
-      const maxDiff = Math.max(...w.map((v, i) => Math.abs(v - ref[i]!)));
+      const maxDiff = Math.max(...rank.weights.map((v, i) => Math.abs(v - ref[i]!)));
       expect(maxDiff).toBeLessThan(1e-5);
     }
     // Rank 0 reports the same epoch metrics as the single trainer; the others report none.
-    expect(group[0]!.records.map((r) => r.trainAcc)).toEqual(single.records.map((r) => r.trainAcc));
-    expect(group[0]!.records[1]!.trainLoss).toBeCloseTo(single.records[1]!.trainLoss, 5);
+    expect(group[0]!.records.map((r) => r.trainAcc)).toEqual(single!.records.map((r) => r.trainAcc));
+    expect(group[0]!.records[1]!.trainLoss).toBeCloseTo(single!.records[1]!.trainLoss, 5);
     expect(group[1]!.records).toEqual([]);
   }, 120_000);
 
