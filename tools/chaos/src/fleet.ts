@@ -51,6 +51,20 @@ const alive = (c: ChildProcess) => c.exitCode === null && c.signalCode === null;
 const exited = (c: ChildProcess) =>
   alive(c) ? new Promise<void>((resolve) => c.once('exit', () => resolve())) : Promise.resolve();
 
+/**
+ * What `arm` resolves with if a request it waits for comes within `ms`, else undefined. The
+ * proxy keeps a match it was given: `armed()` turns false once this is over, so a late request
+ * is not held or cut by a fault that already ended.
+ */
+async function firstWithin<T>(arm: (armed: () => boolean) => Promise<T>, ms: number): Promise<T | undefined> {
+  let armed = true;
+  try {
+    return await Promise.race([arm(() => armed), sleep(ms).then(() => undefined)]);
+  } finally {
+    armed = false;
+  }
+}
+
 /** A checkpoint's data file (its manifest, written last, makes it complete). */
 const isCheckpointFile = (r: S3Request) =>
   r.write && /^jobs\/[^/]+\/attempts\/\d+\/checkpoints\/epoch-\d+\/(?!checkpoint\.json$)/.test(r.key);
@@ -131,12 +145,7 @@ export async function startFleet(o: {
   };
   /** The trainer that sent a held request, killed with it in flight, and replaced. */
   const killAtWrite = async (match: (r: S3Request) => boolean, ms: number) => {
-    let armed = true;
-    const held = await Promise.race([
-      proxy.holdNext((r) => armed && match(r)),
-      sleep(MOMENT_WAIT_MS).then(() => undefined),
-    ]);
-    armed = false;
+    const held = await firstWithin((armed) => proxy.holdNext((r) => armed() && match(r)), MOMENT_WAIT_MS);
     const writer = held && live().find((t) => t.id === held.request.client);
     if (!held || !writer) {
       held?.release();
@@ -209,12 +218,9 @@ export async function startFleet(o: {
       case 's3-outage-at-publish': {
         // A plain outage starts at the next request (one comes within a second while anything trains).
         const match = f.kind === 's3-outage' ? () => true : isRootWrite;
-        let armed = true;
-        const started = await Promise.race([
-          proxy.outageOnNext((r) => armed && match(r), f.ms).then(() => true),
-          sleep(f.kind === 's3-outage' ? 5_000 : MOMENT_WAIT_MS).then(() => false),
-        ]);
-        armed = false;
+        const wait = f.kind === 's3-outage' ? 5_000 : MOMENT_WAIT_MS;
+        const hit = await firstWithin((armed) => proxy.outageOnNext((r) => armed() && match(r), f.ms), wait);
+        const started = hit !== undefined;
         if (started) await sleep(f.ms);
         proxy.up();
         return { hit: started };

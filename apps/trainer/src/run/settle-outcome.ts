@@ -26,13 +26,14 @@ export async function settleOutcome(
     case 'succeeded': {
       const done = await writeRecord(ctx, jobId, succeed(ownedBy(attempt)), log);
       log.info(done.changed ? 'job.succeeded' : 'job.success_not_recorded', { attempt, state: done.record.state });
-      if (done.changed || isFinalState(done.record.state)) await settleFinal(ctx, msg, done.record, log);
+      // Changed means succeeded; unchanged and final (cancelled meanwhile) is settled too.
+      if (isFinalState(done.record.state)) await settleFinal(ctx, msg, done.record, log);
       return;
     }
     case 'failed': {
       log.error('job.failed', { attempt, reason: outcome.reason });
       const failed = await markFailed(ctx, jobId, attempt, outcome.reason, log);
-      return isFinalState(failed.record.state) ? settleFinal(ctx, msg, failed.record, log) : ackTask(msg, log);
+      return settleFailed(ctx, msg, failed.record, log);
     }
     case 'retry': {
       if (attempt >= ctx.config.maxAttempts) {
@@ -44,7 +45,7 @@ export async function settleOutcome(
           `gave up after ${attempt} attempts; last: ${outcome.reason}`,
           log,
         );
-        return isFinalState(failed.record.state) ? settleFinal(ctx, msg, failed.record, log) : ackTask(msg, log);
+        return settleFailed(ctx, msg, failed.record, log);
       }
       log.warn('job.requeued', { attempt, reason: outcome.reason });
       await markQueued(
@@ -72,6 +73,11 @@ export async function settleOutcome(
       return; // superseded: a newer attempt holds the task now
     }
   }
+}
+
+/** After a `fail` write: settle the job if it is final (ours or not); otherwise a newer attempt runs it, ack ours. */
+function settleFailed(ctx: TrainerContext, msg: TaskLease, record: JobRecord, log: Logger): Promise<void> {
+  return isFinalState(record.state) ? settleFinal(ctx, msg, record, log) : ackTask(msg, log);
 }
 
 /** Longest pause between two tries of a publish while S3 fails. */
