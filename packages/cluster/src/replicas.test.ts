@@ -4,6 +4,7 @@ import { claim, NATS_NAMES, parseJobSpec, recordEpoch } from '@mnist/protocol';
 import { startNatsCluster, type NatsClusterHandle } from '@mnist/testing';
 import { connectNats } from './connect.js';
 import { openCluster } from './cluster-client.js';
+import { withNatsRetry } from './nats-errors.js';
 
 /** The control plane on a 3-node JetStream cluster with NATS_REPLICAS=3 (real nats-servers). */
 let servers: NatsClusterHandle;
@@ -25,7 +26,11 @@ describe('a replicated control plane', () => {
   it('makes every stream and bucket with 3 replicas; keeps records and events through losing the leader', async () => {
     const nc = await connectNats({ servers: servers.url.split(','), name: 'replicas-test', reconnectTimeWaitMs: 100 });
     try {
-      const cluster = await openCluster(nc, { resources: { replicas: 3 } });
+      // As the trainer opens it: a cluster just formed may time out making its first R3 streams (CI did).
+      const cluster = await withNatsRetry(() => openCluster(nc, { resources: { replicas: 3 } }), {
+        what: 'open cluster',
+        maxMs: 60_000,
+      });
       expect(cluster.settings.replicas).toBe(3);
       const jsm = await jetstreamManager(nc);
       for (const name of STREAMS) expect((await jsm.streams.info(name)).config.num_replicas, name).toBe(3);
@@ -39,14 +44,18 @@ describe('a replicated control plane', () => {
       // Not the node's /healthz: that also waits out ordered consumers of this test's reads that
       // were placed on the killed node (R1, gone with it, kept 5 min); the replica check below is the point.
       await servers.node(leader).start();
-      // The restarted node caught up: it is a current replica again (reads below may go to it).
+      // The restarted node caught up on every stream: a current replica again (reads below may go to it).
       expect(await until(() => caughtUp(jsm, leader), 60_000)).toBe(true);
-      expect((await cluster.jobs.get(job.id))?.epoch).toBe(1);
-      const states: string[] = [];
-      for await (const { event } of cluster.events.follow(job.id, { signal: AbortSignal.timeout(5_000) })) {
-        if (event.type === 'status') states.push(event.state);
-        if (states.length === 2) break;
-      }
+      expect((await retry(() => cluster.jobs.get(job.id)))?.epoch).toBe(1);
+      // A read that meets an election in progress times out and is retried, as a client's would be.
+      const states = await retry(async () => {
+        const seen: string[] = [];
+        for await (const { event } of cluster.events.follow(job.id, { signal: AbortSignal.timeout(5_000) })) {
+          if (event.type === 'status') seen.push(event.state);
+          if (seen.length === 2) break;
+        }
+        return seen;
+      });
       expect(states).toEqual(['queued', 'running']);
     } finally {
       await nc.close();
@@ -54,9 +63,15 @@ describe('a replicated control plane', () => {
   }, 150_000);
 });
 
+/** Every stream has a leader, and `node` leads it or is a current replica of it. */
 async function caughtUp(jsm: Awaited<ReturnType<typeof jetstreamManager>>, node: string): Promise<boolean> {
-  const info = await jsm.streams.info(`KV_${NATS_NAMES.jobsBucket}`);
-  return info.cluster!.leader === node || (info.cluster!.replicas ?? []).some((r) => r.name === node && r.current);
+  for (const name of STREAMS) {
+    const info = await jsm.streams.info(name).catch(() => undefined);
+    const c = info?.cluster;
+    if (!c?.leader) return false;
+    if (c.leader !== node && !(c.replicas ?? []).some((r) => r.name === node && r.current)) return false;
+  }
+  return true;
 }
 
 async function until(ok: () => Promise<boolean>, ms = 15_000): Promise<boolean> {
