@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { connectNats, openCluster, type ClusterClient } from '@mnist/cluster';
+import { connectNats, openCluster, withNatsRetry, type ClusterClient } from '@mnist/cluster';
 import {
   isFinalState,
   jobPrefix,
@@ -97,7 +97,8 @@ export async function startTestCluster(
   };
   const nc = await connectNats({ servers: nats.url.split(','), name: 'test', reconnectTimeWaitMs: 200 });
   const resources = { taskAckWaitMs: Number(env.TASK_ACK_WAIT_MS), trainerTtlMs: Number(env.TRAINER_TTL_MS), replicas };
-  const client = await openCluster(nc, { resources });
+  // As the trainer opens it: a cluster just formed can time out making its first streams.
+  const client = await withNatsRetry(() => openCluster(nc, { resources }), { what: 'open cluster' });
   const store = await S3Store.connect({
     bucket: env.S3_BUCKET!,
     region: 'us-east-1',

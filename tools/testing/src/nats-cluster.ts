@@ -86,7 +86,8 @@ export async function startNatsCluster(o: NatsClusterOptions = {}): Promise<Nats
     },
     waitForHealthy: async (timeoutMs = 30_000) => {
       const deadline = Date.now() + timeoutMs;
-      for (const n of nodes.filter((x) => x.running())) {
+      const running = nodes.filter((x) => x.running());
+      for (const n of running) {
         while (
           !(await fetch(`${n.monitorUrl}/healthz`).then(
             (r) => r.ok,
@@ -96,6 +97,11 @@ export async function startNatsCluster(o: NatsClusterOptions = {}): Promise<Nats
           if (Date.now() > deadline) throw new Error(`nats node ${n.name} not healthy after ${timeoutMs} ms`);
           await new Promise((r) => setTimeout(r, 100));
         }
+      }
+      // /healthz can pass before the meta group settles; a stream made then may time out.
+      while (!(await metaCurrent(running))) {
+        if (Date.now() > deadline) throw new Error(`nats cluster has no current meta group after ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 100));
       }
     },
     stop: async () => {
@@ -112,6 +118,30 @@ export async function startNatsCluster(o: NatsClusterOptions = {}): Promise<Nats
     throw err;
   }
   return handle;
+}
+
+/** Every running node names the same meta leader, and that leader sees every other running node as current. */
+async function metaCurrent(running: NatsClusterNode[]): Promise<boolean> {
+  interface Meta {
+    leader?: string;
+    replicas?: { name: string; current: boolean }[];
+  }
+  if (running.length === 0) return true;
+  const metas = await Promise.all(
+    running.map((n) =>
+      fetch(`${n.monitorUrl}/jsz`)
+        .then((r) => r.json() as Promise<{ meta_cluster?: Meta }>)
+        .then(
+          (j) => j.meta_cluster,
+          () => undefined,
+        ),
+    ),
+  );
+  const leader = metas[0]?.leader;
+  if (!leader || metas.some((m) => m?.leader !== leader)) return false;
+  const fromLeader = metas[running.findIndex((n) => n.name === leader)];
+  if (!fromLeader) return false; // led by a node that is down: a running one takes over soon
+  return running.every((n) => n.name === leader || fromLeader.replicas?.some((r) => r.name === n.name && r.current));
 }
 
 function clusterNode(
