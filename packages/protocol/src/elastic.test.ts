@@ -27,6 +27,21 @@ describe('sharing the fleet', () => {
     expect(ranksToGiveBack(elastic, [elastic, job('p', 'parked', { replicas: 9 })], [])).toBe(0);
   });
 
+  it('two elastic jobs do not both give back for one queued job: the youngest gives first', () => {
+    const older = job('e1', 'running', { minReplicas: 1, replicas: 2 }, ['t1', 't2'], 0);
+    const younger = job('e2', 'running', { minReplicas: 1, replicas: 2 }, ['t3', 't4'], 1);
+    const one = job('q', 'queued', { replicas: 1 }, [], 2);
+    const jobs = [older, younger, one];
+    const fleet = [busy, busy, busy, busy];
+    expect([ranksToGiveBack(older, jobs, fleet), ranksToGiveBack(younger, jobs, fleet)]).toEqual([0, 1]);
+    // A need larger than the youngest's spare: the older job gives the rest.
+    const two = job('q', 'queued', { replicas: 2 }, [], 2);
+    expect([
+      ranksToGiveBack(older, [older, younger, two], fleet),
+      ranksToGiveBack(younger, [older, younger, two], fleet),
+    ]).toEqual([1, 1]);
+  });
+
   it('grows only while nothing is queued', () => {
     expect(mayGrow([elastic])).toBe(true);
     expect(mayGrow([elastic, job('q', 'queued', {})])).toBe(false);

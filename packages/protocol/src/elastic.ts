@@ -20,16 +20,31 @@ const queued = (jobs: readonly Job[]) =>
 /** An elastic job takes free trainers only when no job waits for them: elasticity never starves the queue. */
 export const mayGrow = (jobs: readonly Job[]) => queued(jobs).length === 0;
 
+/** Ranks a job holds beyond its minimum. */
+const spare = (j: Job) => j.trainers.length - neededTrainers(j.spec);
+
 /**
  * How many ranks a running elastic job gives back at its next safe point: what the oldest
  * queued job still lacks beyond the idle trainers, never taking the job below its minimum.
+ * Several elastic jobs share one need: the youngest gives first, each the rest of what the
+ * younger ones do not cover, so that two jobs do not both give back for one queued job
+ * (every rank 0 applies the rule to the same records).
  */
 export function ranksToGiveBack(job: Job, jobs: readonly Job[], trainers: readonly Trainer[]): number {
   const first = queued(jobs).find((j) => j.id !== job.id);
   if (!first || !isElastic(job.spec)) return 0;
-  const lacking = neededTrainers(first.spec) - idleCount(trainers);
-  const spare = job.trainers.length - neededTrainers(job.spec);
-  return Math.max(0, Math.min(lacking, spare));
+  let lacking = neededTrainers(first.spec) - idleCount(trainers);
+  // This job as its caller knows it (its own members are newer than the records read).
+  const others = jobs.filter((j) => j.id !== job.id && j.state === 'running' && isElastic(j.spec) && spare(j) > 0);
+  const youngestFirst = [job, ...others].sort(
+    (a, b) => b.createdAt.localeCompare(a.createdAt) || a.id.localeCompare(b.id),
+  );
+  for (const donor of youngestFirst) {
+    const give = Math.max(0, Math.min(lacking, spare(donor)));
+    if (donor.id === job.id) return give;
+    lacking -= give;
+  }
+  return 0;
 }
 
 /**
