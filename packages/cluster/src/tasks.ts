@@ -1,5 +1,6 @@
 import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import { NATS_NAMES, TaskMessageSchema, type TaskMessage } from '@mnist/protocol';
+import type { MessageBus } from './bus.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -15,6 +16,8 @@ export interface TaskLease {
   readonly seq: number;
   /** How many times the queue has handed this task out (1: the first time). */
   readonly deliveries: number;
+  /** The delivery's ack subject: another process can hold and settle the task through it (`sharedLease`). */
+  readonly reply: string;
   /** Done with it for good, confirmed by the server (so a retry cannot lose it). */
   ack(opts: { timeoutMs: number }): Promise<void>;
   /** Back on the queue: any trainer may take it after `delayMs` (at once without). */
@@ -45,12 +48,47 @@ function leaseOf(m: JsMsg): TaskLease {
     task: parseTask(m.data),
     seq: m.seq,
     deliveries: m.info.deliveryCount,
+    // The implementation has it; the JsMsg interface does not declare it.
+    reply: (m as JsMsg & { readonly reply?: string }).reply ?? '',
     ack: async ({ timeoutMs }) => {
       await m.ackAck({ timeout: timeoutMs });
     },
     nak: (delayMs) => m.nak(delayMs),
     working: () => m.working(),
     term: (reason) => m.term(reason),
+  };
+}
+
+/** What another process needs to hold a delivered task: its ack subject, sequence and delivery count. */
+export interface TaskShare {
+  reply: string;
+  seq: number;
+  deliveries: number;
+}
+
+const ACK_SUBJECT = /^\$JS\.ACK\./;
+
+/**
+ * The lease of a task that another process took off the queue, held through the delivery's
+ * ack subject (JetStream takes acks from any connection): the members of an elastic group
+ * keep their coordinator's task alive, and one that takes over from a lost coordinator
+ * settles it. A delivery that is no longer pending ignores these.
+ */
+export function sharedLease(bus: MessageBus, share: TaskShare, task: TaskMessage): TaskLease {
+  if (!ACK_SUBJECT.test(share.reply)) throw new Error(`not a JetStream ack subject: ${share.reply}`);
+  const send = (body: string) => bus.publish(share.reply, encoder.encode(body));
+  return {
+    task,
+    seq: share.seq,
+    deliveries: share.deliveries,
+    reply: share.reply,
+    // A request: the server answers an ack that asks for a reply once it has applied it.
+    ack: async ({ timeoutMs }) => {
+      await bus.request(share.reply, encoder.encode('+ACK'), { timeout: timeoutMs });
+    },
+    nak: (delayMs) => send(delayMs ? `-NAK ${JSON.stringify({ delay: Math.round(delayMs * 1e6) })}` : '-NAK'),
+    working: () => send('+WPI'),
+    term: (reason) => send(`+TERM ${reason}`),
   };
 }
 
