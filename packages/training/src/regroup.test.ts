@@ -43,16 +43,18 @@ const maxDiff = (a: number[], b: number[]) => Math.max(...a.map((v, i) => Math.a
 
 /** Rank `dying` of a group stops answering at round `at`: its call never returns, the others' calls fail. */
 function losingRank(group: Collective[], dying: number, at: number): Collective[] {
-  let round = 0;
-  return group.map((c) => ({
-    rank: c.rank,
-    worldSize: c.worldSize,
-    allReduceSum: (v: Float32Array) => {
-      if (c.rank === 0) round++;
-      if (round <= at) return c.allReduceSum(v);
-      return c.rank === dying ? new Promise<Float32Array>(() => undefined) : Promise.reject(new Error('lost rank'));
-    },
-  }));
+  return group.map((c) => {
+    let round = 0; // each rank counts its own rounds: no race between the ranks' calls
+    return {
+      rank: c.rank,
+      worldSize: c.worldSize,
+      allReduceSum: (v: Float32Array) => {
+        round++;
+        if (round <= at) return c.allReduceSum(v);
+        return c.rank === dying ? new Promise<Float32Array>(() => undefined) : Promise.reject(new Error('lost rank'));
+      },
+    };
+  });
 }
 
 describe('elastic groups (the loop side)', () => {
@@ -71,6 +73,41 @@ describe('elastic groups (the loop side)', () => {
     expect(survivor.records[2]!.testAcc).toBeCloseTo(single.records[2]!.testAcc, 5);
     // The epoch's sums went on from the group's: the train loss is that of the whole epoch.
     expect(survivor.records[1]!.trainLoss).toBeCloseTo(single.records[1]!.trainLoss, 4);
+  }, 120_000);
+
+  it('rank 0 lost mid-epoch: rank 1 leads from then on, hands its last epoch again, ends as one trainer', async () => {
+    const single = await train(new LocalCollective());
+    const [r0, r1] = losingRank(createInProcessGroup(2), 0, 6);
+    train(r0!).catch(() => undefined);
+    const data = await mnistSubset(200, 100);
+    const model = getModel(s.model).build(s.seed);
+    const optimizer = createOptimizer(s.optimizer);
+    const handed: { epoch: number; lead: boolean; replay: boolean }[] = [];
+    const records = await runEpochs({
+      spec: s,
+      data,
+      model,
+      optimizer,
+      collective: r1!,
+      backend,
+      startEpoch: 1,
+      startStep: 0,
+      elastic: { afterFailure: async () => new LocalCollective() },
+      onEpoch: async (r, st) => void handed.push({ epoch: r.epoch, lead: st.lead, replay: st.replay ?? false }),
+    });
+    const weights = model.getWeights().flatMap((w) => Array.from(w.dataSync()));
+    model.dispose();
+    disposeOptimizer(optimizer);
+    // Epoch 1 as a follower; again as the new leader (its old one may not have recorded it); then 2 and 3.
+    expect(handed).toEqual([
+      { epoch: 1, lead: false, replay: false },
+      { epoch: 1, lead: true, replay: true },
+      { epoch: 2, lead: true, replay: false },
+      { epoch: 3, lead: true, replay: false },
+    ]);
+    expect(records.map((r) => r.epoch)).toEqual([2, 3]);
+    expect(maxDiff(weights, single.weights)).toBeLessThan(1e-5);
+    expect(records[1]!.testAcc).toBeCloseTo(single.records[2]!.testAcc, 5);
   }, 120_000);
 
   it('giving up rethrows the round error', async () => {

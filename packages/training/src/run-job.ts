@@ -33,8 +33,12 @@ export interface RunJobOptions {
    */
   resumeFrom?: { store: ArtifactStore; epoch: number };
   onStep?: (p: StepProgress) => void;
-  /** Rank 0, after the epoch's record is in metrics.jsonl and its checkpoint (if due) is saved. */
-  onEpoch?: (record: EpochRecord) => void | Promise<void>;
+  /**
+   * The leader (rank 0), after the epoch's record is in metrics.jsonl and its checkpoint (if
+   * due) is saved. `replay`: a rank that just became the leader hands its last epoch again,
+   * which its lost leader may or may not have recorded (no checkpoint is written then).
+   */
+  onEpoch?: (record: EpochRecord, o: { replay: boolean }) => void | Promise<void>;
   /** Called once the starting point is known: fresh, or resumed with the records the checkpoint backs. */
   onStart?: (info: { startEpoch: number; resumedFrom?: CheckpointManifest; records: readonly EpochRecord[] }) => void;
   signal?: AbortSignal;
@@ -94,6 +98,11 @@ export async function runJob(o: RunJobOptions): Promise<RunJobResult> {
       if (isRankZero) {
         await putJson(store, artifactKeys.spec, spec);
         await store.put(artifactKeys.metrics, '', 'application/x-ndjson');
+      } else if (o.elastic?.joinAtEpoch) {
+        // A rank joining a running group keeps the records so far too (it may lead the group later).
+        const text = (await getText(store, artifactKeys.metrics)) ?? '';
+        const joinAt = o.elastic.joinAtEpoch;
+        records = parseMetricsJsonl(text, `${store.location}${artifactKeys.metrics}`).filter((r) => r.epoch < joinAt);
       }
     }
     // A rank joining a running group starts where the group is; its state comes from the group.
@@ -116,11 +125,13 @@ export async function runJob(o: RunJobOptions): Promise<RunJobResult> {
       onStep: o.onStep,
       signal: o.signal,
       elastic: o.elastic,
-      onEpoch: async (record, { step, syncState: outer }) => {
-        records.push(record);
+      onEpoch: async (record, { step, syncState: outer, lead, replay }) => {
+        // Every rank keeps the records: one that becomes the leader rewrites metrics.jsonl whole.
+        if (!replay) records.push(record);
+        if (!lead) return;
         // Metrics before the checkpoint: a crash in between re-trains the epoch rather than losing its record.
         await store.put(artifactKeys.metrics, toMetricsJsonl(records), 'application/x-ndjson');
-        if (record.epoch % spec.checkpointEvery === 0 || record.epoch === spec.epochs) {
+        if (!replay && (record.epoch % spec.checkpointEvery === 0 || record.epoch === spec.epochs)) {
           const weights = await optimizer.getWeights();
           try {
             await saveCheckpoint(store, {
@@ -135,7 +146,7 @@ export async function runJob(o: RunJobOptions): Promise<RunJobResult> {
             disposeNamed(weights.filter((w) => !(w.tensor instanceof tf.Variable)));
           }
         }
-        await o.onEpoch?.(record);
+        await o.onEpoch?.(record, { replay: replay ?? false });
       },
     });
     return { records, resumedFromEpoch: startEpoch - 1, model: trained };

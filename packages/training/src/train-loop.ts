@@ -35,6 +35,13 @@ export interface EpochState {
   step: number;
   /** State of the replica sync to checkpoint beside the optimizer's (local SGD's outer momentum). */
   syncState: NamedTensor[];
+  /** This rank leads the group (rank 0): it writes; the others only keep the record. */
+  lead: boolean;
+  /**
+   * Handed again by a rank that just became the leader: its old leader may have died before
+   * recording it. Record it if it is missing, but write no checkpoint (the weights moved on).
+   */
+  replay?: boolean;
 }
 
 export interface LoopOptions {
@@ -51,7 +58,10 @@ export interface LoopOptions {
   /** Replica-sync state from the checkpoint being resumed. */
   syncState?: NamedTensor[];
   onStep?: (p: StepProgress) => void;
-  /** Rank 0 only, after evaluation: sinks, metrics file, checkpoint. Awaited before the next epoch. */
+  /**
+   * Every rank, after evaluation (all ranks hold the same record); the leader (`state.lead`)
+   * writes: sinks, metrics file, checkpoint. Awaited before the next epoch.
+   */
   onEpoch?: (record: EpochRecord, state: EpochState) => Promise<void>;
   signal?: AbortSignal;
   evalBatchSize?: number;
@@ -91,8 +101,10 @@ interface Run {
   lr: number;
   /** The current epoch's running sums, on the device; read back at its end (or when the group changes). */
   sums: DeviceSums;
-  /** The last epoch rank 0 handed to onEpoch: an epoch re-evaluated after a group change is not recorded twice. */
+  /** The last epoch handed to onEpoch: an epoch re-evaluated after a group change is not recorded twice. */
   recorded: number;
+  /** Its record: a rank that becomes the leader hands it again (see EpochState.replay). */
+  last: EpochRecord | undefined;
 }
 
 interface DeviceSums {
@@ -176,6 +188,7 @@ async function adoptGroup(
   const here: Position = { globalStep, ...at };
   const syncState = run.sync.state();
   const { model, optimizer } = o;
+  const led = run.collective.rank === 0;
   const agreed = await syncGroupState({ model, vars: run.vars, optimizer, syncState }, collective, here, sums).finally(
     () => tf.dispose(syncState.map((n) => n.tensor)),
   );
@@ -190,6 +203,9 @@ async function adoptGroup(
   const { loss, correct, ...counts } = agreed.sums;
   run.sums = { ...counts, loss: tf.scalar(loss), correct: tf.scalar(correct), startedAt: run.sums.startedAt };
   o.elastic?.adopted?.(agreed.at);
+  // The leader was lost: it may have died between the last epoch's evaluation and its record.
+  if (!led && collective.rank === 0 && run.last)
+    await o.onEpoch?.(run.last, { step: run.globalStep, syncState: [], lead: true, replay: true });
   return { epoch: agreed.at.epoch, step: agreed.at.step };
 }
 
@@ -216,6 +232,7 @@ function startRun(o: LoopOptions, asSubmitted: JobSpec): Run {
     lr: spec.optimizer.lr,
     sums: newSums(),
     recorded: o.startEpoch - 1,
+    last: undefined,
   };
 }
 
@@ -225,7 +242,8 @@ function newSums(): DeviceSums {
 
 /**
  * One epoch from `at.step` (0, or where a changed group goes on): train, sum over the ranks,
- * evaluate; rank 0 records (others return undefined). `at.step` follows the steps done.
+ * evaluate; every rank keeps the record, rank 0 writes it (the others return undefined).
+ * `at.step` follows the steps done.
  */
 async function runEpoch(run: Run, at: { epoch: number; step: number }): Promise<EpochRecord | undefined> {
   const { o } = run;
@@ -248,7 +266,7 @@ async function runEpoch(run: Run, at: { epoch: number; step: number }): Promise<
       ? await evaluateSharded(model, data.test, collective, o.evalBatchSize)
       : evaluate(model, data.test, o.evalBatchSize);
   // An epoch evaluated again after a group change (a peer was lost in its evaluation) is recorded once.
-  if (collective.rank !== 0 || epoch <= run.recorded) return undefined;
+  if (epoch <= run.recorded) return undefined;
   const record: EpochRecord = {
     epoch,
     trainLoss: epochLoss / steps,
@@ -260,15 +278,17 @@ async function runEpoch(run: Run, at: { epoch: number; step: number }): Promise<
     backend: o.backend,
   };
 
-  // checkpoint (through onEpoch) with the replica sync's state beside the optimizer's.
-  const syncState = sync.state();
+  // checkpoint (through onEpoch, the leader) with the replica sync's state beside the optimizer's.
+  const lead = collective.rank === 0;
+  const syncState = lead ? sync.state() : [];
   try {
-    await o.onEpoch?.(record, { step: run.globalStep, syncState });
+    await o.onEpoch?.(record, { step: run.globalStep, syncState, lead });
   } finally {
     tf.dispose(syncState.map((n) => n.tensor));
   }
   run.recorded = epoch;
-  return record;
+  run.last = record;
+  return lead ? record : undefined;
 }
 
 /** The epoch's training steps from `at.step`. Running sums stay on the device and are read back once, at the end. */
