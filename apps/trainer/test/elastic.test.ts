@@ -133,13 +133,43 @@ describe('elastic jobs', () => {
     expect(events[0]).toMatchObject({ from: 2, to: 1, why: `gave ${running.trainers[1]} back to the queue` });
   }, 300_000);
 
-  it('SIGKILL of rank 0 (it holds the task): the old path, a new attempt from the last checkpoint', async () => {
+  it('SIGKILL of rank 0 (it holds the task): rank 1 takes over the group and the task in attempt 1', async () => {
     const { job, running } = await runningOnTwo();
-    const coordinator = cluster.trainers.get(running.trainers[0]!)!;
+    const [first, second] = running.trainers as [string, string];
+    const coordinator = cluster.trainers.get(first)!;
+    await new Promise((r) => setTimeout(r, 300)); // mid-epoch
     coordinator.child.kill('SIGKILL');
     await coordinator.exited;
-    await cluster.spawn('t4'); // the last test needs two trainers
-    await expectSucceeded(job.id, 2);
+    expect((await groupOf(job.id, 1, 1)).trainers).toEqual([second]);
+    await expectSucceeded(job.id, 1); // no new attempt, no checkpoint reloaded, every epoch once
+    expect(Math.abs((await finalAcc(job.id)) - referenceAcc)).toBeLessThanOrEqual(0.003);
+    const [event] = await resizes(job.id);
+    expect(event).toMatchObject({ from: 2, to: 1, members: [second] });
+    expect(event!.why).toMatch(new RegExp(`^took over from ${first}`));
+    // The new leader settled the task through the shared lease: acked, nothing left on the queue.
+    expect(await cluster.client.tasks.has(job.id)).toBe(false);
+    const took = regrouped(job.id).filter((l) => l.trainer === second && l.worldSize === 1);
+    console.log(`take-over cost (ms): ${took[0]!.ms}`);
+    await cluster.spawn('t4'); // the tests after this one need two trainers
+  }, 180_000);
+
+  it('SIGSTOP of rank 0 past the timeout: rank 1 takes over; woken, the old coordinator writes nothing', async () => {
+    const { job, running } = await runningOnTwo();
+    const [first, second] = running.trainers as [string, string];
+    const coordinator = cluster.trainers.get(first)!;
+    coordinator.child.kill('SIGSTOP');
+    let thawedAt = Infinity;
+    try {
+      expect((await groupOf(job.id, 1, 1)).trainers).toEqual([second]);
+    } finally {
+      thawedAt = Date.now();
+      coordinator.child.kill('SIGCONT');
+    }
+    await coordinator.waitFor((l) => l.event === 'rank.halted' || l.event === 'job.stopped', 60_000);
+    await expectSucceeded(job.id, 1);
+    const late = cluster.s3proxy.requests.filter((r) => r.client === first && r.write && r.at >= thawedAt);
+    expect(late).toEqual([]);
+    expect(await cluster.client.tasks.has(job.id)).toBe(false);
   }, 180_000);
 
   it('SIGTERM of a rank (a drain): the group goes on without it in the same attempt, and it exits 0', async () => {

@@ -51,6 +51,17 @@ export const AssignmentSchema = z.object({
   group: z.number().int().min(0).default(0),
   /** A rank joining a running elastic group at this epoch: it takes its state from the group, no checkpoint. */
   joinAtEpoch: z.number().int().min(1).optional(),
+  /**
+   * An elastic job's task, as the coordinator took it off the queue: every member keeps it
+   * alive, and a member that takes over from a lost coordinator settles it.
+   */
+  task: z
+    .object({
+      reply: z.string().regex(/^\$JS\.ACK\./),
+      seq: z.number().int().min(0),
+      deliveries: z.number().int().min(1),
+    })
+    .optional(),
 });
 export type Assignment = z.infer<typeof AssignmentSchema>;
 

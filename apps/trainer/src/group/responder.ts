@@ -1,4 +1,4 @@
-import type { BusMessage, BusSubscription } from '@mnist/cluster';
+import { sharedLease, type BusMessage, type BusSubscription } from '@mnist/cluster';
 import { NATS_NAMES } from '@mnist/protocol';
 import type { TrainerContext } from '../context.js';
 import { openRank, type RankHandle } from '../run/rank.js';
@@ -6,6 +6,7 @@ import { classify, describeError } from '../run/outcome.js';
 import { RankStoppedError } from '../state.js';
 import { CollectiveTimeoutError } from '../collective/errors.js';
 import { markQueued } from '../run/settle.js';
+import { settleOutcome } from '../run/settle-outcome.js';
 import {
   decodeJson,
   encodeJson,
@@ -74,8 +75,14 @@ function statusOf(ctx: TrainerContext): StatusReply {
   return { trainerId: ctx.id, state: ctx.state.isDraining ? 'draining' : 'idle' };
 }
 
+/**
+ * A peer's rank. In an elastic group it also keeps the coordinator's task alive through the
+ * shared lease, and settles the task as the coordinator would if it took over from a lost one.
+ */
 async function runPeer(ctx: TrainerContext, a: Assignment, confirmMsg: BusMessage): Promise<void> {
   const log = ctx.log.child({ jobId: a.jobId, attempt: a.attempt, rank: a.rank });
+  const lease = a.task && sharedLease(ctx.cluster.bus, a.task, { jobId: a.jobId });
+  const keepAlive = lease && setInterval(() => lease.working(), Math.max(250, ctx.cluster.settings.taskAckWaitMs / 3));
   let handle: RankHandle | undefined;
   let earlyStop: RankStoppedError | undefined;
   let answered = false;
@@ -94,11 +101,15 @@ async function runPeer(ctx: TrainerContext, a: Assignment, confirmMsg: BusMessag
     answered = true;
     await handle.run();
     log.info('rank.finished', { epochs: a.spec.epochs });
+    if (lease && handle.leads()) await settleOutcome(ctx, lease, a.jobId, a.attempt, { kind: 'succeeded' }, log);
   } catch (err) {
     const outcome = classify(err);
     if (outcome.kind === 'stopped') log.info('rank.stopped', { kind: outcome.stop.kind, reason: outcome.stop.message });
     else log.warn('rank.failed', { outcome: outcome.kind, reason: outcome.kind === 'succeeded' ? '' : outcome.reason });
-    if (err instanceof CollectiveTimeoutError && err.missingRanks.includes(0)) {
+    if (lease && handle?.leads()) {
+      // It took over the task: settle the attempt's end as its coordinator.
+      await settleOutcome(ctx, lease, a.jobId, a.attempt, outcome, log);
+    } else if (err instanceof CollectiveTimeoutError && err.missingRanks.includes(0)) {
       // The coordinator went silent: say so in the record now rather than after the ack wait.
       const message =
         `coordinator ${a.members[0]} stopped responding in attempt ${a.attempt}; ` +
@@ -112,6 +123,7 @@ async function runPeer(ctx: TrainerContext, a: Assignment, confirmMsg: BusMessag
     if (!answered)
       handle?.stop(err instanceof RankStoppedError ? err : new RankStoppedError('attempt-ended', describeError(err)));
   } finally {
+    clearInterval(keepAlive);
     ctx.state.toIdle();
   }
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import {
   availableTrainers,
   claim as claimJob,
+  isElastic,
   isFinalState,
   jobPrefix,
   ownedBy,
@@ -92,6 +93,8 @@ async function coordinate(
     resumeEpoch,
     group: 0,
     ...dataPlane,
+    // An elastic group survives its coordinator: the members share its task.
+    ...(isElastic(rec.spec) && msg.reply && { task: { reply: msg.reply, seq: msg.seq, deliveries: msg.deliveries } }),
   });
   const handle = await formGroup(c, assignment, recruits, setRank);
   if (!handle) return;

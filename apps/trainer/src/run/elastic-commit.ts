@@ -26,11 +26,13 @@ export interface Group {
 /** A change rank 0 tried: the new group, or who refused their place (nobody: the record changed meanwhile). */
 export type Committed = { ok: true; group: Group } | { ok: false; refused: string[] };
 
-/** The members other than rank 0 that still run this attempt, after the round error `err`. */
-export async function answeringMembers(ctx: TrainerContext, a: Assignment, err: unknown): Promise<string[]> {
-  // The ranks the error names are gone: asking them could only wait for the status timeout.
-  const gone = new Set(lostRanks(err));
-  const others = a.members.slice(1).filter((_, i) => !gone.has(i + 1));
+/** The members other than this rank and the `gone` ranks that still run this attempt (in rank order). */
+export async function answeringMembers(
+  ctx: TrainerContext,
+  a: Assignment,
+  gone: ReadonlySet<number>,
+): Promise<string[]> {
+  const others = a.members.filter((_, r) => r !== a.rank && !gone.has(r));
   const statuses = await Promise.all(others.map((id) => askStatus(ctx, id)));
   return others.filter((_, i) => {
     const s = statuses[i];
@@ -39,7 +41,7 @@ export async function answeringMembers(ctx: TrainerContext, a: Assignment, err: 
 }
 
 /** The ranks a round's error names as lost or silent (none when a peer only passed on an abort). */
-function lostRanks(err: unknown): number[] {
+export function lostRanks(err: unknown): number[] {
   if (err instanceof CollectivePeerLostError) return [err.peerRank];
   if (err instanceof CollectiveTimeoutError) return err.missingRanks;
   return [];

@@ -5,9 +5,16 @@ import type { TrainerContext } from '../context.js';
 import type { DataPlane } from '../collective/data-plane.js';
 import { CollectiveError } from '../collective/errors.js';
 import type { DataEndpoint } from '../collective/tcp/data-listener.js';
-import { recruit, type Recruitment } from '../group/recruiter.js';
+import { askStatus, recruit, type Recruitment } from '../group/recruiter.js';
 import type { Assignment } from '../group/messages.js';
-import { answeringMembers, commitGroup, type Committed, type Group, type OpenDataPlane } from './elastic-commit.js';
+import {
+  answeringMembers,
+  commitGroup,
+  lostRanks,
+  type Committed,
+  type Group,
+  type OpenDataPlane,
+} from './elastic-commit.js';
 import { describeError, isFatal } from './outcome.js';
 
 /** Rank 0 could not form the next group (the record changed, a member refused): like a lost round. */
@@ -25,8 +32,10 @@ const collectiveOf = (g: Group): Collective => g.dp ?? new LocalCollective();
  * the range's minimum); at an epoch's end it takes free trainers (up to the maximum). It
  * writes the `resize` transition first, then tells every member its new place (`regroup`
  * messages, `confirm` for newcomers). The other ranks wait for that message after a failed
- * round. Anything else (rank 0 lost, too few left, a member that does not answer) gives up,
- * and the job takes today's path: a new attempt from the last checkpoint.
+ * round, unless every lower rank is gone: then the lowest rank left takes over as rank 0
+ * (the members share the task's lease). Anything else (too few left, a member that does not
+ * answer, the record changed) gives up, and the job takes today's path: a new attempt from
+ * the last checkpoint.
  */
 export class ElasticGroup implements Elastic {
   readonly joinAtEpoch: number | undefined;
@@ -62,12 +71,37 @@ export class ElasticGroup implements Elastic {
     // Local SGD's ranks differ between exchanges: it changes size only at epoch ends (exchanges).
     const stepSync = this.group.a.spec.sync === 'step';
     if (!groupFault || !stepSync || isFatal(err) || this.stopped.aborted) return undefined;
-    this.log.warn('elastic.round_failed', { error: describeError(err), group: this.group.a.group });
+    const { a } = this.group;
+    this.log.warn('elastic.round_failed', { error: describeError(err), group: a.group });
     const startedAt = performance.now();
-    const next = this.group.a.rank === 0 ? await this.reform(err) : await this.awaitRegroup();
+    const gone = new Set(lostRanks(err));
+    let why = `lost a rank: ${describeError(err)}`;
+    let next: Group | undefined;
+    if (a.rank === 0) next = await this.reform(gone);
+    else if (!this.next && a.task && (await this.leadersLost(gone))) {
+      // Every lower rank is gone: this one leads now, and holds the task through the shared lease.
+      this.log.warn('elastic.taking_over', { from: a.members[0], group: a.group });
+      why = `took over from ${a.members[0]}: ${describeError(err)}`;
+      next = await this.reform(gone);
+    } else next = await this.awaitRegroup();
     if (!next) return undefined;
-    this.change ??= { from: this.group.a.worldSize, why: `lost a rank: ${describeError(err)}`, startedAt };
+    this.change ??= { from: a.worldSize, why, startedAt };
     return this.switchTo(next);
+  }
+
+  /** Whether this rank leads its group now (rank 0: it started as the coordinator, or took over). */
+  get leads(): boolean {
+    return this.group.a.rank === 0;
+  }
+
+  /** Not rank 0: whether no lower rank still runs the attempt (each that does not answer joins `gone`). */
+  private async leadersLost(gone: Set<number>): Promise<boolean> {
+    const { a } = this.group;
+    const lower = a.members.slice(0, a.rank).filter((_, r) => !gone.has(r));
+    const statuses = await Promise.all(lower.map((id) => askStatus(this.ctx, id)));
+    const running = statuses.some((s) => s?.state === 'busy' && s.jobId === a.jobId && s.attempt === a.attempt);
+    if (!running) for (let r = 0; r < a.rank; r++) gone.add(r);
+    return !running;
   }
 
   /** Rank 0 at an epoch's end: give ranks back to a queued job, or take free trainers (see @mnist/protocol's rules). */
@@ -193,16 +227,16 @@ export class ElasticGroup implements Elastic {
     return next;
   }
 
-  /** Rank 0 after a failed round: the members that still answer, if they are enough. */
-  private async reform(err: unknown): Promise<Group | undefined> {
+  /** The leader after a failed round: the members that still answer, if they are enough; this rank first. */
+  private async reform(gone: ReadonlySet<number>): Promise<Group | undefined> {
     const { a } = this.group;
-    const alive = await answeringMembers(this.ctx, a, err);
+    const alive = await answeringMembers(this.ctx, a, gone);
     const min = a.spec.minReplicas ?? a.spec.replicas;
-    let members = [a.members[0]!, ...alive];
+    let members = [a.members[a.rank]!, ...alive];
     // A member that answered but then refuses its place (draining, stopped meanwhile) is left out too.
     for (;;) {
       if (members.length < min) {
-        this.log.warn('elastic.too_few', { alive: members.length, min, error: describeError(err) });
+        this.log.warn('elastic.too_few', { alive: members.length, min });
         return undefined;
       }
       const r = await this.commit(members, this.endpointsByMember(), undefined, undefined);

@@ -36,6 +36,8 @@ export interface RankHandle {
   stop(reason: RankStoppedError): void;
   /** An elastic rank's place in the next group (rank 0's `regroup` message): undefined once it listens, or why not. */
   regroup(a: Assignment): Promise<string | undefined>;
+  /** Whether this rank leads its group now: rank 0 from the start, or an elastic rank that took over. */
+  leads(): boolean;
 }
 
 /** Where a rank reads and writes, and the checkpoint it starts from. */
@@ -67,6 +69,7 @@ export async function openRank(ctx: TrainerContext, a: Assignment): Promise<Rank
       (elastic ? elastic.dataPlane : collective)?.abort(reason.message, false);
     },
     regroup: async (next) => (elastic ? elastic.receive(next) : `job ${a.jobId} has no replica range`),
+    leads: () => (elastic ? elastic.leads : a.rank === 0),
   };
 }
 
@@ -148,7 +151,9 @@ async function runRank(
     if (collective) await connectDataPlane(ctx, a, collective, log);
     const stores = await openStores(ctx, a, stop.signal);
     const data = await ctx.datasets.get(a.spec);
-    const reporter = a.rank === 0 ? new Rank0Reporter(ctx, a, data.train.count, stop, log) : undefined;
+    // Every rank of an elastic group may come to lead it; the loop hands epochs to the leader only.
+    const reporter = new Rank0Reporter(ctx, a, data.train.count, stop, log);
+    const leads = () => (elastic ? elastic.leads : a.rank === 0);
     const result = await runJob({
       spec: a.spec,
       store: stores.store,
@@ -181,12 +186,12 @@ async function runRank(
             ...dp.takeStats(),
           });
         }
-        reporter?.onStep(p);
+        if (leads()) reporter.onStep(p);
       },
-      onEpoch: reporter ? (r) => reporter.onEpoch(r) : undefined,
+      onEpoch: (r, o) => reporter.onEpoch(r, o),
     });
     try {
-      if (a.rank !== 0) return { records: result.records };
+      if (!leads()) return { records: result.records };
       return await finishRank0(ctx, a, stores.store, result, data.test, started);
     } finally {
       result.model.dispose();
@@ -253,5 +258,5 @@ async function finishRank0(
 async function explain(ctx: TrainerContext, a: Assignment, err: unknown): Promise<unknown> {
   if (!(err instanceof CollectiveError)) return err;
   const record = await ctx.cluster.jobs.get(a.jobId).catch(() => undefined);
-  return (record && stopReasonFor(record, a.attempt)) ?? err;
+  return (record && stopReasonFor(record, a.attempt, ctx.id)) ?? err;
 }

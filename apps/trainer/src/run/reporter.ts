@@ -13,6 +13,7 @@ const PROGRESS_INTERVAL_MS = 1_000;
 /**
  * Rank 0's voice: throttled progress events, and per epoch the record's epoch (a
  * compare-and-set that also notices a cancel or a newer attempt) and the epoch event.
+ * An elastic rank that takes over as rank 0 speaks through its own from then on.
  */
 export class Rank0Reporter {
   private lastProgress = 0;
@@ -46,9 +47,10 @@ export class Rank0Reporter {
       .catch((err: unknown) => this.log.debug('progress.publish_failed', { error: err }));
   }
 
-  async onEpoch(record: EpochRecord): Promise<void> {
+  async onEpoch(record: EpochRecord, { replay }: { replay: boolean } = { replay: false }): Promise<void> {
     const { events } = this.ctx.cluster;
     const { jobId, attempt } = this.a;
+    if (replay && (await this.recorded(record.epoch))) return;
     // Refused once the record no longer says this attempt is running (cancelled, requeued, taken over).
     const next = recordEpoch({ epoch: record.epoch, backend: this.ctx.backend }, ownedBy(attempt));
     const result = await writeRecord(this.ctx, jobId, next, this.log, `record epoch ${record.epoch}`);
@@ -70,6 +72,18 @@ export class Rank0Reporter {
       trainLoss: record.trainLoss,
       seconds: record.seconds,
       imagesPerSec: Math.round(record.imagesPerSec),
+      ...(replay && { replayed: true }),
     });
+  }
+
+  /** Whether the record already names `epoch` for this attempt (a lost leader recorded it before it died). */
+  private async recorded(epoch: number): Promise<boolean> {
+    const { jobId, attempt } = this.a;
+    const r = await withNatsRetry(() => this.ctx.cluster.jobs.get(jobId), {
+      what: 'read job',
+      maxMs: NATS_RETRY_MS,
+      log: this.log,
+    });
+    return r !== undefined && r.attempt === attempt && r.epoch >= epoch;
   }
 }
