@@ -7,9 +7,11 @@ import {
   ensureClusterResources,
   jobIdForKey,
   missingClusterResources,
+  natsBus,
   openCluster,
   openClusterWhenReady,
   RESOURCE_DEFAULTS,
+  sharedLease,
 } from './index.js';
 import { ClusterNotReadyError, IdempotencyKeyReusedError } from '@mnist/core';
 import { startTestBroker, type TestBroker } from '../test/test-broker.js';
@@ -97,6 +99,30 @@ describe('submit', () => {
     expect(lease).toMatchObject({ task: { jobId: record.id }, deliveries: 1 });
     await lease!.ack({ timeoutMs: 5_000 });
     expect(await puller.next(1_000)).toBeUndefined();
+  });
+});
+
+describe('a shared task lease', () => {
+  it('another connection keeps a task held past the ack wait and acks it', async () => {
+    const { cluster, server } = broker;
+    const record = await cluster.submit(parseJobSpec({ model: 'mlp', minReplicas: 1, replicas: 2 }));
+    const puller = await cluster.tasks.puller();
+    const lease = (await puller.next(2_000))!;
+    expect(lease.reply).toMatch(/^\$JS\.ACK\./);
+    const other = await connect({ servers: server.url });
+    try {
+      const shared = sharedLease(natsBus(other), lease, lease.task!);
+      // The ack wait is 2 s: only the other connection's in-progress acks keep the task held.
+      const keep = setInterval(() => shared.working(), 500);
+      const redelivered = await puller.next(3_500);
+      clearInterval(keep);
+      expect(redelivered).toBeUndefined();
+      await shared.ack({ timeoutMs: 5_000 });
+      expect(await cluster.tasks.has(record.id)).toBe(false);
+    } finally {
+      await other.close();
+    }
+    expect(() => sharedLease(natsBus(broker.nc), { ...lease, reply: 'mnist.x' }, lease.task!)).toThrow(/ack subject/);
   });
 });
 
