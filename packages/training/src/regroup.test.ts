@@ -75,40 +75,49 @@ describe('elastic groups (the loop side)', () => {
     expect(survivor.records[1]!.trainLoss).toBeCloseTo(single.records[1]!.trainLoss, 4);
   }, 120_000);
 
-  it('rank 0 lost mid-epoch: rank 1 leads from then on, hands its last epoch again, ends as one trainer', async () => {
-    const single = await train(new LocalCollective());
-    const [r0, r1] = losingRank(createInProcessGroup(2), 0, 6);
-    train(r0!).catch(() => undefined);
-    const data = await mnistSubset(200, 100);
-    const model = getModel(s.model).build(s.seed);
-    const optimizer = createOptimizer(s.optimizer);
-    const handed: { epoch: number; lead: boolean; replay: boolean }[] = [];
-    const records = await runEpochs({
-      spec: s,
-      data,
-      model,
-      optimizer,
-      collective: r1!,
-      backend,
-      startEpoch: 1,
-      startStep: 0,
-      elastic: { afterFailure: async () => new LocalCollective() },
-      onEpoch: async (r, st) => void handed.push({ epoch: r.epoch, lead: st.lead, replay: st.replay ?? false }),
-    });
-    const weights = model.getWeights().flatMap((w) => Array.from(w.dataSync()));
-    model.dispose();
-    disposeOptimizer(optimizer);
-    // Epoch 1 as a follower; again as the new leader (its old one may not have recorded it); then 2 and 3.
-    expect(handed).toEqual([
-      { epoch: 1, lead: false, replay: false },
-      { epoch: 1, lead: true, replay: true },
-      { epoch: 2, lead: true, replay: false },
-      { epoch: 3, lead: true, replay: false },
-    ]);
-    expect(records.map((r) => r.epoch)).toEqual([2, 3]);
-    expect(maxDiff(weights, single.weights)).toBeLessThan(1e-5);
-    expect(records[1]!.testAcc).toBeCloseTo(single.records[2]!.testAcc, 5);
-  }, 120_000);
+  // Epoch 1 is rounds 1-5 (4 steps, 1 evaluation round): lost at round 6, epoch 2's first step, the
+  // weights are still epoch 1's and its checkpoint may be written again; at round 7 they are not.
+  it.each([
+    [5, true],
+    [6, false],
+  ])(
+    'rank 0 lost after round %i: rank 1 leads, hands epoch 1 again (checkpoint: %s), ends as one trainer',
+    async (at, checkpoint) => {
+      const single = await train(new LocalCollective());
+      const [r0, r1] = losingRank(createInProcessGroup(2), 0, at);
+      train(r0!).catch(() => undefined);
+      const data = await mnistSubset(200, 100);
+      const model = getModel(s.model).build(s.seed);
+      const optimizer = createOptimizer(s.optimizer);
+      const handed: { epoch: number; lead: boolean; replay?: { checkpoint: boolean } }[] = [];
+      const records = await runEpochs({
+        spec: s,
+        data,
+        model,
+        optimizer,
+        collective: r1!,
+        backend,
+        startEpoch: 1,
+        startStep: 0,
+        elastic: { afterFailure: async () => new LocalCollective() },
+        onEpoch: async (r, st) => void handed.push({ epoch: r.epoch, lead: st.lead, replay: st.replay }),
+      });
+      const weights = model.getWeights().flatMap((w) => Array.from(w.dataSync()));
+      model.dispose();
+      disposeOptimizer(optimizer);
+      // Epoch 1 as a follower; again as the new leader (its old one may not have recorded it); then 2 and 3.
+      expect(handed).toEqual([
+        { epoch: 1, lead: false, replay: undefined },
+        { epoch: 1, lead: true, replay: { checkpoint } },
+        { epoch: 2, lead: true, replay: undefined },
+        { epoch: 3, lead: true, replay: undefined },
+      ]);
+      expect(records.map((r) => r.epoch)).toEqual([2, 3]);
+      expect(maxDiff(weights, single.weights)).toBeLessThan(1e-5);
+      expect(records[1]!.testAcc).toBeCloseTo(single.records[2]!.testAcc, 5);
+    },
+    120_000,
+  );
 
   it('giving up rethrows the round error', async () => {
     const [r0, r1] = losingRank(createInProcessGroup(2), 1, 2);

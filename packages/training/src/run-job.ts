@@ -36,7 +36,8 @@ export interface RunJobOptions {
   /**
    * The leader (rank 0), after the epoch's record is in metrics.jsonl and its checkpoint (if
    * due) is saved. `replay`: a rank that just became the leader hands its last epoch again,
-   * which its lost leader may or may not have recorded (no checkpoint is written then).
+   * which its lost leader may or may not have recorded (its checkpoint is written only if
+   * the group took no step since and the lost leader wrote none of it).
    */
   onEpoch?: (record: EpochRecord, o: { replay: boolean }) => void | Promise<void>;
   /** Called once the starting point is known: fresh, or resumed with the records the checkpoint backs. */
@@ -131,7 +132,11 @@ export async function runJob(o: RunJobOptions): Promise<RunJobResult> {
         if (!lead) return;
         // Metrics before the checkpoint: a crash in between re-trains the epoch rather than losing its record.
         await store.put(artifactKeys.metrics, toMetricsJsonl(records), 'application/x-ndjson');
-        if (!replay && (record.epoch % spec.checkpointEvery === 0 || record.epoch === spec.epochs)) {
+        const due = record.epoch % spec.checkpointEvery === 0 || record.epoch === spec.epochs;
+        // A replayed epoch's checkpoint only where its lost leader wrote none of it: a cluster
+        // attempt's folder is append-only, and a complete or partial one stays as it is.
+        const missing = async () => (await store.list(artifactKeys.checkpoint(record.epoch))).length === 0;
+        if (due && (!replay || (replay.checkpoint && (await missing())))) {
           const weights = await optimizer.getWeights();
           try {
             await saveCheckpoint(store, {
@@ -146,7 +151,7 @@ export async function runJob(o: RunJobOptions): Promise<RunJobResult> {
             disposeNamed(weights.filter((w) => !(w.tensor instanceof tf.Variable)));
           }
         }
-        await o.onEpoch?.(record, { replay: replay ?? false });
+        await o.onEpoch?.(record, { replay: replay !== undefined });
       },
     });
     return { records, resumedFromEpoch: startEpoch - 1, model: trained };

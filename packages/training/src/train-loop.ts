@@ -39,9 +39,10 @@ export interface EpochState {
   lead: boolean;
   /**
    * Handed again by a rank that just became the leader: its old leader may have died before
-   * recording it. Record it if it is missing, but write no checkpoint (the weights moved on).
+   * recording it. Record it if it is missing; `checkpoint`: the group has taken no step since
+   * (the weights are the epoch's), so its checkpoint may be written too.
    */
-  replay?: boolean;
+  replay?: { checkpoint: boolean };
 }
 
 export interface LoopOptions {
@@ -204,9 +205,19 @@ async function adoptGroup(
   run.sums = { ...counts, loss: tf.scalar(loss), correct: tf.scalar(correct), startedAt: run.sums.startedAt };
   o.elastic?.adopted?.(agreed.at);
   // The leader was lost: it may have died between the last epoch's evaluation and its record.
-  if (!led && collective.rank === 0 && run.last)
-    await o.onEpoch?.(run.last, { step: run.globalStep, syncState: [], lead: true, replay: true });
+  if (!led && collective.rank === 0 && run.last) await replayLast(run, run.last, agreed.at);
   return { epoch: agreed.at.epoch, step: agreed.at.step };
+}
+
+/** Hands `last` to onEpoch again, with its checkpoint when the group has not stepped since. */
+async function replayLast(run: Run, last: EpochRecord, at: Position): Promise<void> {
+  const checkpoint = at.step === 0 && at.epoch === last.epoch + 1;
+  const syncState = checkpoint ? run.sync.state() : [];
+  try {
+    await run.o.onEpoch?.(last, { step: run.globalStep, syncState, lead: true, replay: { checkpoint } });
+  } finally {
+    tf.dispose(syncState.map((n) => n.tensor));
+  }
 }
 
 function startRun(o: LoopOptions, asSubmitted: JobSpec): Run {
