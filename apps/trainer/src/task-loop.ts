@@ -18,6 +18,7 @@ export async function runTaskLoop(ctx: TrainerContext): Promise<void> {
     maxMs: Number.POSITIVE_INFINITY,
     log,
   });
+  let waited = 0; // coordinations in a row that ended with the job waiting for trainers
   while (await state.waitUntilIdle()) {
     let msg: TaskLease | undefined;
     try {
@@ -42,7 +43,8 @@ export async function runTaskLoop(ctx: TrainerContext): Promise<void> {
     } finally {
       state.toIdle();
     }
-    if (outcome === 'waiting') await standAside(ctx);
+    waited = outcome === 'waiting' ? waited + 1 : 0;
+    if (waited > 0) await sleep(standAsideMs(ctx.config.recruitWindowMs, waited));
   }
 }
 
@@ -51,9 +53,11 @@ export async function runTaskLoop(ctx: TrainerContext): Promise<void> {
  * so that another coordinator can recruit this trainer. Without it every trainer of a small
  * fleet takes a big job's task in turn, each finds the others busy coordinating, and no
  * group ever forms (a livelock the chaos run found: 3 trainers, a queue of 3-replica jobs).
- * Random, so that one trainer pulls again while the others still stand aside.
+ * Random (2-6 recruit windows), so that one trainer pulls again while the others still stand
+ * aside, and doubling with each failure in a row up to 4x (as Ethernet backs off after
+ * collisions): two coordinators that keep colliding soon leave one idle long enough to be
+ * recruited by the other. (A 3-min livelock of that kind stalled a 3-trainer test once.)
  */
-async function standAside(ctx: TrainerContext): Promise<void> {
-  const window = ctx.config.recruitWindowMs;
-  await sleep(window * (2 + 4 * Math.random()));
+export function standAsideMs(windowMs: number, failuresInARow: number, random = Math.random()): number {
+  return windowMs * 2 ** Math.min(failuresInARow - 1, 2) * (2 + 4 * random);
 }
