@@ -5,7 +5,7 @@ export const HELP = `Usage: npm run chaos -- [--minutes M] [--seed S] [--settle-
 
 A seeded chaos run on this machine: a 3-node NATS cluster (R3), s3rver behind a fault
 proxy, two APIs and 3 trainers (each on a network namespace of its own when run as root);
-a steady stream of small jobs and sweeps (1-3 replicas, step sync or local SGD, every
+a steady stream of small jobs and sweeps (1-3 replicas, some elastic, step sync or local SGD, every
 transport) through the APIs while a seeded schedule kills and pauses trainers, cuts their
 links, kills, restarts and freezes NATS nodes, cuts S3 and kills the APIs, one fault at a
 time, some at exact moments (a checkpoint write, a publish, between a submit's record and

@@ -23,7 +23,7 @@ const SWEEP_EVERY = 8;
 
 /**
  * A steady stream of small jobs and sweeps through the APIs (round robin), one every
- * `gapMs` (a seeded range): 1-3 replicas, step sync or local SGD, each transport. Each
+ * `gapMs` (a seeded range): 1-3 replicas (some a range from 1), step sync or local SGD, each transport. Each
  * has an Idempotency-Key, so a submit that failed (API killed, broker frozen) is retried
  * with the same key until accepted: a retry can never make a second job or sweep.
  */
@@ -81,6 +81,8 @@ export function startWorkload(apiUrl: () => string, o: { seed: number; gapMs: [n
           seed: n,
           transport: TRANSPORTS[between(rand, 0, TRANSPORTS.length - 1)],
           ...(replicas > 1 && rand() < 0.3 && { sync: { every: 2 } }),
+          // Some take a replica range: they shrink, grow and take over from a lost rank 0 in place.
+          ...(replicas > 1 && rand() < 0.4 && { minReplicas: 1 }),
         };
         const s: Submission = { key, spec, tries: 0 };
         jobs.push(s);
