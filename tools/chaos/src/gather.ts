@@ -18,7 +18,9 @@ import type { Submission } from './workload.js';
 export async function liveConsumers(
   nc: NatsConnection,
 ): Promise<{ live: number; orphans: number; byStream: Record<string, number> }> {
-  const jsm = await jetstreamManager(nc, { timeout: 3_000 });
+  // Clustered, a listing gathers every consumer's info from its leader: after faults it took
+  // longer than the 3 s this waited before, which failed the end count of two long runs.
+  const jsm = await jetstreamManager(nc, { timeout: 15_000 });
   const out = { live: 0, orphans: 0, byStream: {} as Record<string, number> };
   for await (const s of jsm.streams.list()) {
     if (s.state.consumer_count === 0) continue;

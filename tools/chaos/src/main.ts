@@ -72,7 +72,7 @@ async function main(): Promise<number> {
     await sleep(1_000); // the last event streams and watches close
     // The end count decides an invariant: asked again while the broker does not answer, and
     // if it never does, recorded as -1 with the reason, which the checker counts as a violation.
-    const end = await liveConsumersWithin(nc, 30_000);
+    const end = await liveConsumersWithin(nc, 60_000);
     consumers.end = typeof end === 'number' ? end : -1;
     if (typeof end === 'string') say(`consumers at the end not counted: ${end}`);
 
