@@ -17,10 +17,11 @@ const nanos = (ms: number) => ms * 1_000_000;
 const encoder = new TextEncoder();
 
 /**
- * Creates the job logs stream if it is missing (trainers call it with the other resources).
- * Bounded three ways: lines per job, bytes in all, and the events' age.
+ * Creates the job logs stream if it is missing (trainers call it with the other resources),
+ * on as many servers as they are. Bounded three ways: lines per job, bytes in all, and the
+ * events' age.
  */
-export async function ensureLogsStream(jsm: JetStreamManager, maxAgeMs: number): Promise<void> {
+export async function ensureLogsStream(jsm: JetStreamManager, maxAgeMs: number, replicas = 1): Promise<void> {
   const exists = await jsm.streams.info(NATS_NAMES.logsStream).then(
     () => true,
     () => false,
@@ -37,6 +38,7 @@ export async function ensureLogsStream(jsm: JetStreamManager, maxAgeMs: number):
       max_bytes: LOGS_STREAM_LIMITS.maxBytes,
       max_msg_size: LOGS_STREAM_LIMITS.maxMsgSize,
       max_age: nanos(maxAgeMs),
+      num_replicas: replicas,
     })
     .catch(async (err: unknown) => {
       // Another trainer created it between our info and add.

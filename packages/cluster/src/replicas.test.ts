@@ -20,6 +20,7 @@ const STREAMS = [
   `KV_${NATS_NAMES.trainersBucket}`,
   NATS_NAMES.tasksStream,
   NATS_NAMES.eventsStream,
+  NATS_NAMES.logsStream,
 ];
 
 describe('a replicated control plane', () => {

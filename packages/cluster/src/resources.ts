@@ -139,7 +139,7 @@ export async function ensureClusterResources(
     num_replicas: o.replicas,
   });
 
-  await ensureLogsStream(jsm, o.eventsMaxAgeMs);
+  await ensureLogsStream(jsm, o.eventsMaxAgeMs, o.replicas);
 
   const info = await jsm.consumers.info(NATS_NAMES.tasksStream, NATS_NAMES.tasksConsumer).catch(() => undefined);
   if (!info) {
