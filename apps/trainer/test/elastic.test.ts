@@ -72,6 +72,9 @@ describe('elastic jobs', () => {
     held.release();
     const grown = await groupOf(job.id, 1, 2);
     expect(grown.trainers).toEqual(['t1', 't2']);
+    // The grown group moves gradients over direct TCP (rank 0 of a group of one has its endpoint too).
+    const ready = await cluster.trainers.get('t2')!.waitFor((l) => l.event === 'data_plane.ready', 30_000);
+    expect(ready.transport).toBe('tcp');
 
     // Mid-epoch: a few steps after the group formed, the newcomer dies.
     await cluster.trainers.get('t2')!.waitFor((l) => l.event === 'elastic.regrouped' && l.jobId === job.id, 30_000);

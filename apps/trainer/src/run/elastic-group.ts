@@ -259,9 +259,12 @@ export class ElasticGroup implements Elastic {
     return r.ok ? r.group : undefined;
   }
 
+  /** Each member's data endpoint; this rank's own from its listener (a group of one carries none). */
   private endpointsByMember(): Map<string, DataEndpoint | undefined> {
     const { a } = this.group;
-    return new Map(a.members.map((id, r) => [id, a.endpoints?.[r]]));
+    const byMember = new Map(a.members.map((id, r) => [id, a.endpoints?.[r]]));
+    byMember.set(this.ctx.id, this.ctx.dataListener.endpoint);
+    return byMember;
   }
 
   /** Rank 0: `commitGroup` from where this rank stands; the record's group moves on even when the change fails. */
