@@ -4,6 +4,7 @@ import { getText } from '@mnist/storage';
 import { createVirtualHosts, virtualHostsUnavailable, type VirtualHosts } from '@mnist/testing';
 import { findTorchPython, runTorchDdp, TORCH_MISSING } from '@mnist/torch-bench';
 import { startTestCluster, type TestCluster } from '../test/harness.js';
+import { benchJob, median, SINGLE_THREAD_ENV } from './bench-job.js';
 
 /**
  * `npm run bench:cluster`: training throughput of one lenet5 job on 1 and 2 trainer processes
@@ -22,21 +23,8 @@ import { startTestCluster, type TestCluster } from '../test/harness.js';
  * loopback,1gbit,100mbit), BENCH_LOCAL_EVERY (default 16), BENCH_TORCH=0 (skip DDP) change the plan.
  */
 const EVERY = Number(process.env.BENCH_LOCAL_EVERY ?? 16);
-const JOB = {
-  model: 'lenet5',
-  trainLimit: Number(process.env.BENCH_TRAIN_LIMIT ?? 12_800),
-  testLimit: 10_000,
-  epochs: Number(process.env.BENCH_EPOCHS ?? 4),
-  batchSize: 64,
-  seed: 1,
-} as const;
+const JOB = benchJob(4, 10_000);
 const PROFILES = (process.env.BENCH_PROFILES ?? 'loopback,1gbit,100mbit').split(',');
-const PINNED = {
-  TFJS_ONEDNN_THREADS: 'single',
-  OMP_NUM_THREADS: '1',
-  COLLECTIVE_TIMEOUT_MS: '60000',
-  COLLECTIVE_SLOW_TIMEOUT_MS: '300000',
-};
 type Mode = 'step' | 'weak' | 'local' | 'independent' | 'independent-shard';
 // 'independent': N separate 1-replica jobs at once, summed: what N pinned trainers of this
 // machine compute with no exchange at all. 'independent-shard': the same at batch B/N,
@@ -58,11 +46,6 @@ const PLAN: Plan[] = [
   { trainers: 2, mode: 'local', transport: 'nats', profiles: 'loopback' },
 ];
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
 const r2 = (x: number) => Number(x.toFixed(2));
 
@@ -205,7 +188,7 @@ async function main(): Promise<void> {
     const most = Math.max(...plan.map((p) => p.trainers));
     let hosts: VirtualHosts | undefined;
     if (limited) hosts = await createVirtualHosts({ hosts: most, rate: profile });
-    const cluster = await startTestCluster({ trainers: most, env: PINNED, hosts });
+    const cluster = await startTestCluster({ trainers: most, env: SINGLE_THREAD_ENV, hosts });
     try {
       for (const p of plan) {
         const run = await runOne(cluster, profile, p);

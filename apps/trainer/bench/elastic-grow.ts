@@ -2,6 +2,7 @@ import { availableParallelism, cpus } from 'node:os';
 import { artifactKeys, parseMetricsJsonl, type JobSpecInput } from '@mnist/protocol';
 import { getText } from '@mnist/storage';
 import { startTestCluster } from '../test/harness.js';
+import { benchJob, median, SINGLE_THREAD_ENV } from './bench-job.js';
 
 /**
  * `npm run bench:elastic`: what a grow buys on this machine. For each sync mode, one lenet5
@@ -17,32 +18,16 @@ import { startTestCluster } from '../test/harness.js';
  * BENCH_TRAIN_LIMIT (default 12800), BENCH_EPOCHS (default 8), BENCH_GROW_AFTER (default 3),
  * BENCH_SYNCS (default step,local:16,local:64) change the plan.
  */
-const JOB = {
-  model: 'lenet5',
-  trainLimit: Number(process.env.BENCH_TRAIN_LIMIT ?? 12_800),
-  testLimit: 2_000,
-  epochs: Number(process.env.BENCH_EPOCHS ?? 8),
-  batchSize: 64,
-  seed: 1,
-  minReplicas: 1,
-  replicas: 2,
-} as const;
+const JOB = { ...benchJob(8, 2_000), minReplicas: 1, replicas: 2 } as const;
 const GROW_AFTER = Number(process.env.BENCH_GROW_AFTER ?? 3);
 const SYNCS = (process.env.BENCH_SYNCS ?? 'step,local:16,local:64').split(',');
-const PINNED = { TFJS_ONEDNN_THREADS: 'single', OMP_NUM_THREADS: '1', COLLECTIVE_TIMEOUT_MS: '60000' };
 const PIN_CPUS = process.env.BENCH_PIN_CPUS !== '0';
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length === 0 ? 0 : s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 /** `step` or `local:H`, as the CLI's --sync takes it. */
 const syncOf = (s: string): JobSpecInput['sync'] => (s === 'step' ? 'step' : { every: Number(s.split(':')[1]) });
 
 async function runOne(sync: string) {
-  const cluster = await startTestCluster({ trainers: 1, env: PINNED, pinCpus: PIN_CPUS });
+  const cluster = await startTestCluster({ trainers: 1, env: SINGLE_THREAD_ENV, pinCpus: PIN_CPUS });
   try {
     const job = await cluster.submit({ ...JOB, sync: syncOf(sync) });
     await cluster.waitForJob(job.id, (r) => r.epoch >= GROW_AFTER, 600_000);
