@@ -58,7 +58,8 @@ async function runOne(sync: string) {
       ratio: one > 0 && two > 0 ? Number((two / one).toFixed(2)) : undefined,
       testAcc: records.at(-1)?.testAcc,
     };
-    process.stderr.write(`${sync}: 1 rank ${run.oneRank} img/s, 2 ranks ${run.twoRanks} (${run.ratio}x)\n`);
+    const ratio = run.ratio === undefined ? 'no warm epoch on 2 ranks' : `${run.ratio}x`;
+    process.stderr.write(`${sync}: 1 rank ${run.oneRank} img/s, 2 ranks ${run.twoRanks} (${ratio})\n`);
     return run;
   } finally {
     await cluster.stop();
