@@ -20,11 +20,14 @@ import { benchJob, median, SINGLE_THREAD_ENV } from './bench-job.js';
  * stderr as runs finish.
  *
  * BENCH_TRAIN_LIMIT (default 12800), BENCH_EPOCHS (default 4), BENCH_PROFILES (default
- * loopback,1gbit,100mbit), BENCH_LOCAL_EVERY (default 16), BENCH_TORCH=0 (skip DDP) change the plan.
+ * loopback,1gbit,100mbit), BENCH_LOCAL_EVERY (default 16), BENCH_MODES (some of step, weak, local,
+ * independent, independent-shard; the one-trainer baseline always runs), BENCH_TORCH=0 (skip DDP)
+ * change the plan.
  */
 const EVERY = Number(process.env.BENCH_LOCAL_EVERY ?? 16);
 const JOB = benchJob(4, 10_000);
 const PROFILES = (process.env.BENCH_PROFILES ?? 'loopback,1gbit,100mbit').split(',');
+const MODES = process.env.BENCH_MODES ? new Set(process.env.BENCH_MODES.split(',')) : undefined;
 type Mode = 'step' | 'weak' | 'local' | 'independent' | 'independent-shard';
 // 'independent': N separate 1-replica jobs at once, summed: what N pinned trainers of this
 // machine compute with no exchange at all. 'independent-shard': the same at batch B/N,
@@ -184,7 +187,9 @@ async function main(): Promise<void> {
       process.stderr.write(`${profile}: skipped (${reason})\n`);
       continue;
     }
-    const plan = PLAN.filter((p) => p.profiles === 'all' || !limited);
+    const plan = PLAN.filter(
+      (p) => (p.profiles === 'all' || !limited) && (!MODES || p.trainers === 1 || MODES.has(p.mode)),
+    );
     const most = Math.max(...plan.map((p) => p.trainers));
     let hosts: VirtualHosts | undefined;
     if (limited) hosts = await createVirtualHosts({ hosts: most, rate: profile });
