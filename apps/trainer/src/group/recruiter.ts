@@ -94,6 +94,11 @@ export async function sendRegroup(
   return ask(ctx, trainerId, { type: 'regroup', assignment });
 }
 
+/** Whether a trainer's status says it runs `attempt` of `jobId` (no answer: it does not). */
+export function runsAttempt(status: StatusReply | undefined, jobId: string, attempt: number): boolean {
+  return status?.state === 'busy' && status.jobId === jobId && status.attempt === attempt;
+}
+
 /** What a trainer says it is doing, or undefined when it does not answer (dead, partitioned). */
 export async function askStatus(ctx: TrainerContext, trainerId: string): Promise<StatusReply | undefined> {
   try {

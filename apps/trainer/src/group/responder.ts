@@ -7,6 +7,7 @@ import { RankStoppedError } from '../state.js';
 import { CollectiveTimeoutError } from '../collective/errors.js';
 import { markQueued } from '../run/settle.js';
 import { settleOutcome } from '../run/settle-outcome.js';
+import { keepTaskAlive } from '../run/keep-task-alive.js';
 import {
   decodeJson,
   encodeJson,
@@ -82,7 +83,7 @@ function statusOf(ctx: TrainerContext): StatusReply {
 async function runPeer(ctx: TrainerContext, a: Assignment, confirmMsg: BusMessage): Promise<void> {
   const log = ctx.log.child({ jobId: a.jobId, attempt: a.attempt, rank: a.rank });
   const lease = a.task && sharedLease(ctx.cluster.bus, a.task, { jobId: a.jobId });
-  const keepAlive = lease && setInterval(() => lease.working(), Math.max(250, ctx.cluster.settings.taskAckWaitMs / 3));
+  const stopKeepingAlive = lease && keepTaskAlive(ctx, lease);
   let handle: RankHandle | undefined;
   let earlyStop: RankStoppedError | undefined;
   let answered = false;
@@ -123,7 +124,7 @@ async function runPeer(ctx: TrainerContext, a: Assignment, confirmMsg: BusMessag
     if (!answered)
       handle?.stop(err instanceof RankStoppedError ? err : new RankStoppedError('attempt-ended', describeError(err)));
   } finally {
-    clearInterval(keepAlive);
+    stopKeepingAlive?.();
     ctx.state.toIdle();
   }
 }

@@ -15,7 +15,8 @@ import {
 import { withNatsRetry, type TaskLease } from '@mnist/cluster';
 import { type Logger } from '@mnist/core';
 import type { TrainerContext } from '../context.js';
-import { askStatus, confirm, recruit, release, type Recruitment } from '../group/recruiter.js';
+import { askStatus, confirm, recruit, release, runsAttempt, type Recruitment } from '../group/recruiter.js';
+import { keepTaskAlive } from './keep-task-alive.js';
 import type { DataEndpoint } from '../collective/tcp/data-listener.js';
 import type { Assignment } from '../group/messages.js';
 import { RankStoppedError } from '../state.js';
@@ -45,11 +46,11 @@ export async function coordinateTask(ctx: TrainerContext, msg: TaskLease): Promi
   const stop = new AbortController();
   let rank: RankHandle | undefined;
   ctx.state.set({ kind: 'busy', jobId: task.jobId, rank: 0, stop: (r) => (stop.abort(r), rank?.stop(r)) });
-  const keepAlive = setInterval(() => msg.working(), Math.max(250, ctx.cluster.settings.taskAckWaitMs / 3));
+  const stopKeepingAlive = keepTaskAlive(ctx, msg);
   try {
     return await coordinate(ctx, msg, task.jobId, log, stop.signal, (h) => (rank = h));
   } finally {
-    clearInterval(keepAlive);
+    stopKeepingAlive();
   }
 }
 
@@ -284,7 +285,7 @@ async function parkIfUnplaceable(
 async function holderIsAlive(ctx: TrainerContext, rec: JobRecord): Promise<boolean> {
   const holder = rec.trainers[0];
   const status = holder ? await askStatus(ctx, holder) : undefined;
-  const alive = status?.state === 'busy' && status.jobId === rec.id && status.attempt === rec.attempt;
+  const alive = runsAttempt(status, rec.id, rec.attempt);
   if (!alive)
     ctx.log.warn('task.coordinator_lost', {
       jobId: rec.id,

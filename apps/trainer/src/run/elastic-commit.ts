@@ -5,7 +5,7 @@ import type { TrainerContext } from '../context.js';
 import type { DataPlane } from '../collective/data-plane.js';
 import { CollectivePeerLostError, CollectiveTimeoutError } from '../collective/errors.js';
 import type { DataEndpoint } from '../collective/tcp/data-listener.js';
-import { askStatus, confirm, release, sendRegroup, type Recruitment } from '../group/recruiter.js';
+import { askStatus, confirm, release, runsAttempt, sendRegroup, type Recruitment } from '../group/recruiter.js';
 import type { Assignment } from '../group/messages.js';
 import { writeRecord } from './settle.js';
 
@@ -34,10 +34,7 @@ export async function answeringMembers(
 ): Promise<string[]> {
   const others = a.members.filter((_, r) => r !== a.rank && !gone.has(r));
   const statuses = await Promise.all(others.map((id) => askStatus(ctx, id)));
-  return others.filter((_, i) => {
-    const s = statuses[i];
-    return s?.state === 'busy' && s.jobId === a.jobId && s.attempt === a.attempt;
-  });
+  return others.filter((_, i) => runsAttempt(statuses[i], a.jobId, a.attempt));
 }
 
 /** The ranks a round's error names as lost or silent (none when a peer only passed on an abort). */

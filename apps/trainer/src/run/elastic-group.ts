@@ -5,7 +5,7 @@ import type { TrainerContext } from '../context.js';
 import type { DataPlane } from '../collective/data-plane.js';
 import { CollectiveError } from '../collective/errors.js';
 import type { DataEndpoint } from '../collective/tcp/data-listener.js';
-import { askStatus, recruit, type Recruitment } from '../group/recruiter.js';
+import { askStatus, recruit, runsAttempt, type Recruitment } from '../group/recruiter.js';
 import type { Assignment } from '../group/messages.js';
 import {
   answeringMembers,
@@ -99,7 +99,7 @@ export class ElasticGroup implements Elastic {
     const { a } = this.group;
     const lower = a.members.slice(0, a.rank).filter((_, r) => !gone.has(r));
     const statuses = await Promise.all(lower.map((id) => askStatus(this.ctx, id)));
-    const running = statuses.some((s) => s?.state === 'busy' && s.jobId === a.jobId && s.attempt === a.attempt);
+    const running = statuses.some((s) => runsAttempt(s, a.jobId, a.attempt));
     if (!running) for (let r = 0; r < a.rank; r++) gone.add(r);
     return !running;
   }
