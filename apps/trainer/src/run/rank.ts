@@ -69,9 +69,12 @@ export async function openRank(ctx: TrainerContext, a: Assignment): Promise<Rank
       (elastic ? elastic.dataPlane : collective)?.abort(reason.message, false);
     },
     regroup: async (next) => (elastic ? elastic.receive(next) : `job ${a.jobId} has no replica range`),
-    leads: () => (elastic ? elastic.leads : a.rank === 0),
+    leads: () => leadsNow(a, elastic),
   };
 }
+
+/** Whether this rank leads its group now: rank 0 from the start, or an elastic rank that took over. */
+const leadsNow = (a: Assignment, elastic: ElasticGroup | undefined) => (elastic ? elastic.leads : a.rank === 0);
 
 /**
  * The group's collective, subscribed on NATS before it returns (none for a one-rank attempt);
@@ -153,7 +156,6 @@ async function runRank(
     const data = await ctx.datasets.get(a.spec);
     // Every rank of an elastic group may come to lead it; the loop hands epochs to the leader only.
     const reporter = new Rank0Reporter(ctx, a, data.train.count, stop, log);
-    const leads = () => (elastic ? elastic.leads : a.rank === 0);
     const result = await runJob({
       spec: a.spec,
       store: stores.store,
@@ -186,12 +188,12 @@ async function runRank(
             ...dp.takeStats(),
           });
         }
-        if (leads()) reporter.onStep(p);
+        if (leadsNow(a, elastic)) reporter.onStep(p);
       },
       onEpoch: (r, o) => reporter.onEpoch(r, o),
     });
     try {
-      if (!leads()) return { records: result.records };
+      if (!leadsNow(a, elastic)) return { records: result.records };
       return await finishRank0(ctx, a, stores.store, result, data.test, started);
     } finally {
       result.model.dispose();
