@@ -89,11 +89,8 @@ export async function runJob(o: RunJobOptions): Promise<RunJobResult> {
       } finally {
         disposeNamed(checkpoint.optimizerWeights.filter((w) => !isOuter(w))); // the optimizer holds its own variables
       }
-      const text = (await getText(source, artifactKeys.metrics)) ?? '';
       // Epochs after the checkpoint will be trained again: drop their records.
-      records = parseMetricsJsonl(text, `${source.location}${artifactKeys.metrics}`).filter(
-        (r) => r.epoch <= checkpoint.manifest.epoch,
-      );
+      records = await recordsUpTo(source, checkpoint.manifest.epoch);
     } else {
       model = getModel(spec.model).build(spec.seed);
       if (isRankZero) {
@@ -101,9 +98,7 @@ export async function runJob(o: RunJobOptions): Promise<RunJobResult> {
         await store.put(artifactKeys.metrics, '', 'application/x-ndjson');
       } else if (o.elastic?.joinAtEpoch) {
         // A rank joining a running group keeps the records so far too (it may lead the group later).
-        const text = (await getText(store, artifactKeys.metrics)) ?? '';
-        const joinAt = o.elastic.joinAtEpoch;
-        records = parseMetricsJsonl(text, `${store.location}${artifactKeys.metrics}`).filter((r) => r.epoch < joinAt);
+        records = await recordsUpTo(store, o.elastic.joinAtEpoch - 1);
       }
     }
     // A rank joining a running group starts where the group is; its state comes from the group.
@@ -162,4 +157,10 @@ export async function runJob(o: RunJobOptions): Promise<RunJobResult> {
     disposeOptimizer(optimizer);
     disposeNamed(syncState);
   }
+}
+
+/** The records of `store`'s metrics.jsonl up to `epoch`. */
+async function recordsUpTo(store: ArtifactStore, epoch: number): Promise<EpochRecord[]> {
+  const text = (await getText(store, artifactKeys.metrics)) ?? '';
+  return parseMetricsJsonl(text, `${store.location}${artifactKeys.metrics}`).filter((r) => r.epoch <= epoch);
 }

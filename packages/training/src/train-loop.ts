@@ -212,9 +212,19 @@ async function adoptGroup(
 /** Hands `last` to onEpoch again, with its checkpoint when the group has not stepped since. */
 async function replayLast(run: Run, last: EpochRecord, at: Position): Promise<void> {
   const checkpoint = at.step === 0 && at.epoch === last.epoch + 1;
-  const syncState = checkpoint ? run.sync.state() : [];
+  await handEpoch(run, last, checkpoint, { step: run.globalStep, lead: true, replay: { checkpoint } });
+}
+
+/** Hands an epoch to onEpoch, with the replica sync's state when it is to be checkpointed (disposed after). */
+async function handEpoch(
+  run: Run,
+  record: EpochRecord,
+  withSyncState: boolean,
+  state: Omit<EpochState, 'syncState'>,
+): Promise<void> {
+  const syncState = withSyncState ? run.sync.state() : [];
   try {
-    await run.o.onEpoch?.(last, { step: run.globalStep, syncState, lead: true, replay: { checkpoint } });
+    await run.o.onEpoch?.(record, { ...state, syncState });
   } finally {
     tf.dispose(syncState.map((n) => n.tensor));
   }
@@ -271,7 +281,7 @@ async function runEpoch(run: Run, at: { epoch: number; step: number }): Promise<
   const [epochLoss, epochCorrect] = await run.sync.epochTotals(totals.loss, totals.correct);
 
   // evaluate: each rank its share of the test set; rank 0 records.
-  const { collective, sync } = run;
+  const { collective } = run;
   const test =
     collective.worldSize > 1
       ? await evaluateSharded(model, data.test, collective, o.evalBatchSize)
@@ -291,12 +301,7 @@ async function runEpoch(run: Run, at: { epoch: number; step: number }): Promise<
 
   // checkpoint (through onEpoch, the leader) with the replica sync's state beside the optimizer's.
   const lead = collective.rank === 0;
-  const syncState = lead ? sync.state() : [];
-  try {
-    await o.onEpoch?.(record, { step: run.globalStep, syncState, lead });
-  } finally {
-    tf.dispose(syncState.map((n) => n.tensor));
-  }
+  await handEpoch(run, record, lead, { step: run.globalStep, lead });
   run.recorded = epoch;
   run.last = record;
   return lead ? record : undefined;
