@@ -88,21 +88,19 @@ export async function startNatsCluster(o: NatsClusterOptions = {}): Promise<Nats
       const deadline = Date.now() + timeoutMs;
       const running = nodes.filter((x) => x.running());
       for (const n of running) {
-        while (
-          !(await fetch(`${n.monitorUrl}/healthz`).then(
+        const healthy = () =>
+          fetch(`${n.monitorUrl}/healthz`).then(
             (r) => r.ok,
             () => false,
-          ))
-        ) {
-          if (Date.now() > deadline) throw new Error(`nats node ${n.name} not healthy after ${timeoutMs} ms`);
-          await new Promise((r) => setTimeout(r, 100));
-        }
+          );
+        await pollUntil(healthy, deadline, `nats node ${n.name} not healthy after ${timeoutMs} ms`);
       }
       // /healthz can pass before the meta group settles; a stream made then may time out.
-      while (!(await metaCurrent(running))) {
-        if (Date.now() > deadline) throw new Error(`nats cluster has no current meta group after ${timeoutMs} ms`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      await pollUntil(
+        () => metaCurrent(running),
+        deadline,
+        `nats cluster has no current meta group after ${timeoutMs} ms`,
+      );
     },
     stop: async () => {
       await Promise.all(nodes.map((n) => n.stop()));
@@ -118,6 +116,14 @@ export async function startNatsCluster(o: NatsClusterOptions = {}): Promise<Nats
     throw err;
   }
   return handle;
+}
+
+/** Checks every 100 ms until `check` passes; throws `failure` once past `deadline`. */
+async function pollUntil(check: () => Promise<boolean>, deadline: number, failure: string): Promise<void> {
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(failure);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 /** Every running node names the same meta leader, and that leader sees every other running node as current. */
