@@ -109,10 +109,13 @@ export async function startNatsCluster(o: NatsClusterOptions = {}): Promise<Nats
     [Symbol.asyncDispose]: () => handle.stop(),
   };
   try {
-    await Promise.all(nodes.map((n) => n.start()));
+    // Every start settles before any cleanup: a node still launching would write into a store being removed.
+    const failed = (await Promise.allSettled(nodes.map((n) => n.start()))).find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
     await handle.waitForHealthy();
   } catch (err) {
-    await handle.stop();
+    // The start's error is the one to report, not a cleanup's.
+    await handle.stop().catch(() => undefined);
     throw err;
   }
   return handle;
