@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startNatsCluster, startNatsServer, startS3Server } from './index.js';
 
 const accepts = (port: number) =>
@@ -58,6 +61,33 @@ describe('test servers', () => {
     await nats.node('n2').start();
     await nats.waitForHealthy();
     expect(await accepts(nats.node('n2').port)).toBe(true);
+  }, 60_000);
+
+  it('a cluster whose node fails to start reports that failure and leaves no node running', async () => {
+    // A nats-server that refuses to be n2 at once; the others start (slower) and note their pid.
+    const dir = mkdtempSync(join(tmpdir(), 'nats-wrapper-'));
+    const bin = join(dir, 'nats-server');
+    const pids = join(dir, 'pids');
+    writeFileSync(
+      bin,
+      [
+        '#!/bin/sh',
+        'case "$*" in *--version*) exec nats-server "$@";; esac',
+        `if grep -q 'server_name: n2' "$2"; then echo 'n2 refuses to start' >&2; exit 3; fi`,
+        `echo $$ >> ${pids}`,
+        'exec nats-server "$@"',
+        '',
+      ].join('\n'),
+    );
+    chmodSync(bin, 0o755);
+    try {
+      await expect(startNatsCluster({ bin })).rejects.toThrow(/exited \(3\) during start: n2 refuses to start/);
+      const started = readFileSync(pids, 'utf8').trim().split('\n').map(Number);
+      expect(started).toHaveLength(2);
+      for (const pid of started) expect(() => process.kill(pid, 0), `node pid ${pid} still runs`).toThrow();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 60_000);
 
   it('a missing nats-server binary fails with an install hint', async () => {
