@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { NATS_NAMES } from '@mnist/protocol';
 import { createVirtualHosts, virtualHostsUnavailable, type NatsClusterHandle, type VirtualHosts } from '@mnist/testing';
+import { TrainerEnv } from '../src/config.js';
 import { startTestCluster, type TestCluster } from './harness.js';
 
 /**
@@ -32,15 +33,16 @@ describe.skipIf(unavailable !== undefined)('a NATS node partitioned in its own n
   let cluster: TestCluster<NatsClusterHandle>;
   beforeAll(async () => {
     hosts = await createVirtualHosts({ hosts: 3 });
-    // The production TTL, ack wait and round timeouts: a client on the cut node must move before
-    // they expire. One clean-clone run ended in attempt 2 with the tests' 20 s slow-round timeout,
-    // likely a peer that gave up on a rank 0 held by the cut (move, election, retried writes).
-    const env = {
-      TRAINER_TTL_MS: '15000',
-      TASK_ACK_WAIT_MS: '30000',
-      COLLECTIVE_TIMEOUT_MS: '30000',
-      COLLECTIVE_SLOW_TIMEOUT_MS: '300000',
-    };
+    // The production TTL, ack wait and round timeouts (the trainer's own defaults): a client on
+    // the cut node must move before they expire. One clean-clone run ended in attempt 2 with the
+    // tests' 20 s slow-round timeout, likely a peer that gave up on a rank 0 held by the cut
+    // (move, election, retried writes).
+    const production = TrainerEnv.parse({});
+    const env = Object.fromEntries(
+      (['TRAINER_TTL_MS', 'TASK_ACK_WAIT_MS', 'COLLECTIVE_TIMEOUT_MS', 'COLLECTIVE_SLOW_TIMEOUT_MS'] as const).map(
+        (k) => [k, String(production[k])],
+      ),
+    );
     cluster = await startTestCluster({ trainers: 2, natsNodes: 3, natsHosts: hosts, env });
   });
   afterAll(async () => {
