@@ -50,7 +50,7 @@ export async function spawnApi(env: Record<string, string>, timeoutMs = 30_000):
   });
   child.stderr!.on('data', (d: Buffer) => (raw += d.toString()));
   if (process.env.API_LOGS) child.stdout!.pipe(process.stderr);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`API did not listen within ${timeoutMs} ms:\n${raw}`)), timeoutMs);
     const check = () => {

@@ -128,7 +128,7 @@ async function parent(): Promise<void> {
       let out = '';
       p.stdout.on('data', (d: Buffer) => (out += d.toString()));
       // Anything else the child printed (e.g. --trace-gc lines) goes to stderr.
-      p.on('exit', () =>
+      p.on('close', () =>
         process.stderr.write(
           out
             .split('\n')
@@ -138,7 +138,7 @@ async function parent(): Promise<void> {
         ),
       );
       return new Promise<Stamps>((resolve, reject) =>
-        p.on('exit', (code) =>
+        p.on('close', (code) =>
           code === 0
             ? resolve(
                 JSON.parse(

@@ -13,7 +13,7 @@ function runChaos(args: string[]): Promise<{ code: number | null; summary: strin
     let progress = '';
     child.stdout.on('data', (d: Buffer) => (summary += d.toString()));
     child.stderr.on('data', (d: Buffer) => (progress += d.toString()));
-    child.once('exit', (code) => resolve({ code, summary, progress }));
+    child.once('close', (code) => resolve({ code, summary, progress }));
   });
 }
 

@@ -82,7 +82,7 @@ export function spawnTrainer(o: SpawnTrainerOptions): TrainerProcess {
   };
   child.stdout!.on('data', onText('out'));
   child.stderr!.on('data', onText('err'));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
 
   const waitFor = (match: (l: LogLine) => boolean, timeoutMs: number) =>
     new Promise<LogLine>((resolve, reject) => {

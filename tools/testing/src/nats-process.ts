@@ -28,8 +28,9 @@ export async function launchNats(
   const child = spawn(cmd!, rest, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  // 'close', not 'exit': it comes after stderr is drained, so the error carries the server's last words.
   const exited = new Promise<never>((_, reject) =>
-    child.once('exit', (code) => reject(new Error(`nats-server exited (${code}) during start: ${stderr}`))),
+    child.once('close', (code) => reject(new Error(`nats-server exited (${code}) during start: ${stderr}`))),
   );
   try {
     for (const port of ports) await Promise.race([waitForPort(port, 10_000, host), exited]);
