@@ -56,7 +56,7 @@ export async function startCluster(o: {
     cluster.stdout!.on('data', onData);
     cluster.stderr!.on('data', onData);
     cluster.once(
-      'exit',
+      'close',
       (code) => (clearTimeout(timer), reject(new Error(`cluster exited (${code}):\n${log.slice(-3000)}`))),
     );
   });

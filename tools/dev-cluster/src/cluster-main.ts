@@ -136,7 +136,7 @@ async function main(): Promise<void> {
           if (/"event":"api\.listening"/.test(line) && line.includes(`"port":${port}`)) ok();
         }
       });
-      child.once('exit', (code) =>
+      child.once('close', (code) =>
         fail(new ClusterStartError(`the API exited during start-up (code ${code}); see its output above`)),
       );
       setTimeout(
