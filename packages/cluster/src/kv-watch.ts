@@ -1,4 +1,4 @@
-import type { KV, KvWatchEntry } from '@nats-io/kv';
+import { Bucket, type KV, type KvWatchEntry } from '@nats-io/kv';
 import type { QueuedIterator } from '@nats-io/nats-core';
 
 /**
@@ -16,20 +16,15 @@ export async function endKvWatch(it: QueuedIterator<KvWatchEntry> | QueuedIterat
 }
 
 /**
- * The bucket's keys, each once, through `kv.keys()` with its consumer deleted afterwards
- * (the same 5-minute leftover as a watch's: one per job run where a coordinator lists the
- * trainers). On an empty bucket the kv client stops before it hands the consumer over,
- * so an empty bucket (a stream info, no consumer) is answered first; one emptied between
- * the two leaves a consumer that expires on its own.
+ * The bucket's keys, from one stream-info request that names the subjects holding messages.
+ * Not `kv.keys()`: its push consumer could sit undelivered for minutes when nats-server
+ * missed the interest of the subscription made just after it (a coordinator's fleet read
+ * at an epoch end stalled a job for 6 min in test:containers), and every call had a
+ * consumer to delete afterwards. Keys whose last message is a delete marker are listed too:
+ * every caller reads each entry and drops those.
  */
 export async function listKvKeys(kv: KV): Promise<string[]> {
-  if ((await kv.status()).values === 0) return [];
-  const it = await kv.keys();
-  const keys = new Set<string>();
-  try {
-    for await (const k of it) keys.add(k);
-  } finally {
-    await endKvWatch(it);
-  }
-  return [...keys];
+  if (!(kv instanceof Bucket)) throw new TypeError('listKvKeys needs a bucket opened through Kvm');
+  const info = await kv.jsm.streams.info(kv.stream, { subjects_filter: kv.fullKeyName('>') });
+  return Object.keys(info.state.subjects ?? {}).map((subject) => kv.decodeKey(subject.substring(kv.prefixLen)));
 }
